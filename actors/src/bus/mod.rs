@@ -1,0 +1,81 @@
+//! The message bus: Redis Streams in production, an in-process bus in ephemeral mode.
+//!
+//! Redis Streams in brief: `XADD` appends an entry; a consumer group hands each entry to one
+//! consumer (`XREADGROUP … >`), which keeps it in its pending entries list (PEL) until `XACK`.
+//! A consumer that restarts re-reads its own PEL (`XREADGROUP … 0`) before new entries; entries
+//! left idle by a dead consumer are taken over with `XAUTOCLAIM`, which also counts deliveries.
+//! Both implementations of [`Bus`] honour exactly these semantics.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// One entry read from a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// The stream entry id (`1700000000000-0`).
+    pub id: String,
+    /// The serialized envelope (the entry's `payload` field).
+    pub payload: String,
+    /// How many times the entry has been delivered to a consumer of the group, this delivery
+    /// included.
+    pub deliveries: u64,
+}
+
+/// Where a group read starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// This consumer's own pending entries (`0`), read on start before new ones.
+    Pending,
+    /// Entries never delivered to the group (`>`).
+    New,
+}
+
+/// Bus failures. `Unavailable` means the bus could not be reached; callers answer 503 or retry.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("message bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("message bus error: {0}")]
+    Other(String),
+}
+
+/// A stream-based message bus with consumer groups.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Appends one entry; returns its id once the bus has acknowledged it.
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError>;
+    /// Appends several entries atomically as far as the caller can tell (one round trip);
+    /// returns their ids in order once all are acknowledged.
+    async fn publish_many(&self, stream: &str, payloads: &[String]) -> Result<Vec<String>, BusError>;
+    /// Creates the consumer group (and the stream) if missing; idempotent.
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError>;
+    /// Reads up to `count` entries for `consumer`, blocking up to `block` for new ones.
+    /// A missing group (`NOGROUP`, e.g. after a Redis restart without persistence) is
+    /// recreated and the read retried.
+    async fn read(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        from: ReadFrom,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError>;
+    /// Acknowledges handled entries.
+    async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> Result<(), BusError>;
+    /// Claims for `consumer` up to `count` entries of the group idle for at least `min_idle`
+    /// (its own included), counting the delivery.
+    async fn claim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, BusError>;
+    /// Number of entries in a stream (0 when it does not exist).
+    async fn len(&self, stream: &str) -> Result<u64, BusError>;
+    /// Checks the bus is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<(), BusError>;
+}

@@ -1,0 +1,21 @@
+//! Alfred's actors and the runtime they run on.
+//!
+//! Layout:
+//! * [`messages`] — the typed envelopes that cross actor and stream boundaries;
+//! * [`names`] — stream keys, consumer groups and table names;
+//! * [`skill`] — the contract between the orchestrator and skills, and the skill actor;
+//! * [`bus`] — the stream bus (Redis Streams, or in-process in ephemeral mode);
+//! * [`store`] — the exactly-once store (Postgres, or in memory in ephemeral mode);
+//! * [`channel`] — the outbound client contract implemented by the adapters;
+//! * [`supervision`] — child runner, supervisors, restart strategies;
+//! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path.
+//!
+//! This crate must not know about HTTP, platform wire formats or any particular skill.
+
+pub mod bus;
+pub mod channel;
+pub mod messages;
+pub mod metrics;
+pub mod names;
+pub mod skill;
+pub mod store;

@@ -1,0 +1,154 @@
+//! The typed envelopes that travel between actors and through the streams.
+//!
+//! Raw platform payloads are parsed once, at the edge (the `adapters` crate), into these types.
+//! Inside the runtime nothing handles raw JSON: stream entries carry these envelopes serialized
+//! with serde (JSON, so an operator can read an entry with `XRANGE`), and actors exchange them as
+//! `actix::Message`s.
+
+use serde::{Deserialize, Serialize};
+
+/// The chat platform a message came from or goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    WhatsApp,
+    Slack,
+    /// The interactive `alfred chat` console.
+    Console,
+    /// Timed jobs fired by the scheduler.
+    Scheduler,
+}
+
+impl Platform {
+    /// Stable lower-case name used in tables, stream entries and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::WhatsApp => "whatsapp",
+            Platform::Slack => "slack",
+            Platform::Console => "console",
+            Platform::Scheduler => "scheduler",
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who sent a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// Platform user id (WhatsApp `wa_id`, Slack user id, console user name).
+    pub id: String,
+    /// Display name when the platform gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// One inbound event, parsed from a platform payload. Every variant that a user can send is kept
+/// so that nothing is silently dropped at the edge; the orchestrator decides what to answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundEnvelope {
+    pub platform: Platform,
+    /// The platform's own id of this event, the de-duplication key (`wamid…` on WhatsApp; for a
+    /// status callback `"{wamid}:{status}"`).
+    pub message_id: String,
+    /// Which of our accounts received it (WhatsApp phone number id, Slack team id).
+    pub account: String,
+    /// The conversation replies go to and ordering is kept within (WhatsApp: the sender's
+    /// `wa_id` for a direct chat, the group id for a group).
+    pub conversation: String,
+    pub sender: Sender,
+    /// Platform timestamp, seconds since the Unix epoch.
+    pub timestamp: i64,
+    pub kind: InboundKind,
+    /// W3C `traceparent` of the span that received the message, so one trace follows it from
+    /// webhook to outbound send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+/// What an inbound event carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundKind {
+    Text {
+        body: String,
+    },
+    /// A tap on a reply button or list row.
+    InteractiveReply {
+        id: String,
+        title: String,
+    },
+    Reaction {
+        /// The message reacted to.
+        message_id: String,
+        /// Empty when a reaction was removed.
+        emoji: String,
+    },
+    Media {
+        /// `image`, `audio`, `video`, `document` or `sticker`.
+        media_type: String,
+        media_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mime_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+    },
+    /// A delivery status callback for a message we sent (`sent`, `delivered`, `read`, `failed`).
+    Status {
+        /// The wamid of our outbound message.
+        message_id: String,
+        status: String,
+        recipient: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<String>,
+    },
+    /// A message type Alfred does not handle (kept so the user still gets an answer).
+    Unsupported {
+        type_name: String,
+    },
+}
+
+impl InboundKind {
+    /// True for events a person sent, which deserve an answer; false for status callbacks.
+    pub fn is_from_person(&self) -> bool {
+        !matches!(self, InboundKind::Status { .. })
+    }
+}
+
+/// One reply to send, as committed to the outbox and published on `alfred-outbox`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundEnvelope {
+    /// Primary key of the outbox row; the sender claims the row by this id before sending, so a
+    /// duplicate stream entry never causes a second send.
+    pub outbox_id: i64,
+    pub platform: Platform,
+    /// Our account to send from (WhatsApp phone number id).
+    pub account: String,
+    /// Recipient (WhatsApp `wa_id`, Slack channel).
+    pub to: String,
+    /// The inbound message this answers; WhatsApp replies quote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    pub body: OutboundBody,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+/// What an outbound message carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboundBody {
+    Text { text: String },
+}

@@ -1,0 +1,98 @@
+//! Prometheus metrics, one registry per process, every name documented here.
+//!
+//! Names follow Prometheus conventions (`_total` for counters, base units in the name).
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+
+/// All of Alfred's metrics. Cheap to clone (the collectors are reference counted).
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    /// `alfred_http_requests_total{route,status}`: HTTP requests answered.
+    pub http_requests: IntCounterVec,
+    /// `alfred_http_request_duration_seconds{route}`: time to answer.
+    pub http_duration: HistogramVec,
+    /// `alfred_messages_ingested_total{platform}`: envelopes stored on `alfred-ingest`.
+    pub ingested: IntCounterVec,
+    /// `alfred_messages_processed_total{result}`: ingest entries handled
+    /// (`committed`, `duplicate`, `ignored`).
+    pub processed: IntCounterVec,
+    /// `alfred_messages_dead_lettered_total{stream,reason}`: entries moved to a dead-letter stream.
+    pub dead_lettered: IntCounterVec,
+    /// `alfred_actor_restarts_total{actor}`: supervised restarts.
+    pub actor_restarts: IntCounterVec,
+    /// `alfred_outbound_sends_total{platform,result}`: send attempts (`sent`, `retry`, `dead`,
+    /// `skipped`, `logged`).
+    pub outbound_sends: IntCounterVec,
+    /// `alfred_outbox_relayed_total`: outbox rows republished by the relay.
+    pub relayed: IntCounter,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("alfred_http_requests_total", "HTTP requests answered, by route and status."),
+            &["route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("alfred_http_request_duration_seconds", "Time to answer an HTTP request.")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+            &["route"],
+        )?;
+        let ingested = IntCounterVec::new(
+            Opts::new("alfred_messages_ingested_total", "Inbound envelopes stored on the ingest stream."),
+            &["platform"],
+        )?;
+        let processed = IntCounterVec::new(
+            Opts::new("alfred_messages_processed_total", "Ingest entries handled, by result."),
+            &["result"],
+        )?;
+        let dead_lettered = IntCounterVec::new(
+            Opts::new("alfred_messages_dead_lettered_total", "Entries moved to a dead-letter stream."),
+            &["stream", "reason"],
+        )?;
+        let actor_restarts = IntCounterVec::new(
+            Opts::new("alfred_actor_restarts_total", "Supervised actor restarts."),
+            &["actor"],
+        )?;
+        let outbound_sends = IntCounterVec::new(
+            Opts::new("alfred_outbound_sends_total", "Outbound send attempts, by platform and result."),
+            &["platform", "result"],
+        )?;
+        let relayed = IntCounter::new("alfred_outbox_relayed_total", "Outbox rows republished by the relay.")?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(ingested.clone()))?;
+        registry.register(Box::new(processed.clone()))?;
+        registry.register(Box::new(dead_lettered.clone()))?;
+        registry.register(Box::new(actor_restarts.clone()))?;
+        registry.register(Box::new(outbound_sends.clone()))?;
+        registry.register(Box::new(relayed.clone()))?;
+        Ok(Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            ingested,
+            processed,
+            dead_lettered,
+            actor_restarts,
+            outbound_sends,
+            relayed,
+        })
+    }
+
+    /// The registry in Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        use prometheus::Encoder;
+        let mut buffer = Vec::new();
+        let encoder = prometheus::TextEncoder::new();
+        // Encoding into a Vec cannot fail for the text encoder except on invalid metric
+        // families, which registration already rules out.
+        if encoder.encode(&self.registry.gather(), &mut buffer).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}

@@ -1,0 +1,182 @@
+//! The contract between the orchestrator and the skills.
+//!
+//! A skill is split in two so that routing never waits on a mailbox:
+//!
+//! * a [`SkillRoute`] (shared, synchronous, pure) tells the orchestrator whether the skill
+//!   understands a piece of text and lists the skill's help lines;
+//! * a [`Skill`] (owned by its own supervised actor, see [`SkillActor`]) turns a
+//!   [`SkillRequest`] into a [`SkillOutcome`]: an [`Effect`] to apply.
+//!
+//! The effect is *applied by the orchestrator* inside the one transaction that also marks the
+//! inbox and writes the outbox rows (DESIGN.md §3), so a skill's state change and its replies
+//! commit together or not at all. Effects see the store only through [`Tx`], which is either a
+//! Postgres transaction or the in-memory store's transaction (ephemeral mode).
+
+use std::any::Any;
+use std::collections::HashMap;
+
+use futures::future::BoxFuture;
+
+use crate::messages::{InboundEnvelope, Sender};
+
+/// Routing information for one skill. Implementations are cheap and pure.
+pub trait SkillRoute: Send + Sync + 'static {
+    /// Stable skill name; the skill's actor is named `skill/{name}`.
+    fn name(&self) -> &'static str;
+    /// One line per command the skill understands, e.g. `"add milk, eggs and 2 kg apples"`.
+    fn help(&self) -> Vec<&'static str>;
+    /// Whether the deterministic grammar of this skill understands `text`.
+    fn understands(&self, text: &str) -> bool;
+}
+
+/// What the orchestrator asks of a skill.
+#[derive(Debug, Clone)]
+pub struct SkillRequest {
+    /// The household (shared state scope) the message belongs to.
+    pub household: String,
+    pub sender: Sender,
+    /// The text addressed to Alfred, with any invoke prefix removed and whitespace trimmed.
+    pub text: String,
+    pub envelope: InboundEnvelope,
+}
+
+impl actix::Message for SkillRequest {
+    type Result = Result<SkillOutcome, SkillError>;
+}
+
+/// What a skill decided; applied by the orchestrator in the message's transaction.
+pub struct SkillOutcome {
+    pub effect: Box<dyn Effect>,
+}
+
+impl std::fmt::Debug for SkillOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkillOutcome").finish_non_exhaustive()
+    }
+}
+
+/// A skill failed to decide. The message is retried (and dead-lettered after too many
+/// deliveries) unless `permanent`, in which case the user is told and the message is done.
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct SkillError {
+    pub reason: String,
+    pub permanent: bool,
+}
+
+/// A state change plus the replies it produces, applied inside the message's transaction.
+pub trait Effect: Send + 'static {
+    /// Applies the change and returns the reply texts to send to the conversation.
+    fn apply<'a>(self: Box<Self>, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+}
+
+/// An effect that changes nothing and answers with fixed text.
+pub struct ReplyOnly(pub Vec<String>);
+
+impl Effect for ReplyOnly {
+    fn apply<'a>(self: Box<Self>, _tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move { Ok(self.0) })
+    }
+}
+
+/// The store as an effect sees it: one open transaction.
+pub enum Tx<'a> {
+    Pg(&'a tokio_postgres::Transaction<'a>),
+    Mem(&'a mut MemTx),
+}
+
+/// Errors from the store, as effects and the orchestrator see them.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error("database pool error: {0}")]
+    Pool(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Per-skill state of the in-memory store, copied on first write within a transaction and
+/// swapped in on commit, so an effect that fails leaves no trace (the same as a rollback).
+#[derive(Default)]
+pub struct MemTx {
+    slots: HashMap<&'static str, Box<dyn MemSlot>>,
+}
+
+impl MemTx {
+    /// Builds a transaction over a snapshot of the given slots.
+    pub fn new(slots: HashMap<&'static str, Box<dyn MemSlot>>) -> Self {
+        MemTx { slots }
+    }
+
+    /// The state slot `key` of type `T`, created empty on first use.
+    ///
+    /// A slot's type is fixed by its first use; a second type under the same key is a
+    /// programming error reported as [`StoreError::Other`].
+    pub fn slot<T>(&mut self, key: &'static str) -> Result<&mut T, StoreError>
+    where
+        T: Default + Clone + Send + 'static,
+    {
+        let slot = self
+            .slots
+            .entry(key)
+            .or_insert_with(|| Box::new(T::default()) as Box<dyn MemSlot>);
+        slot.as_any_mut()
+            .downcast_mut::<T>()
+            .ok_or_else(|| StoreError::Other(format!("in-memory slot {key} holds another type")))
+    }
+
+    /// Gives the (possibly modified) slots back for the store to swap in on commit.
+    pub fn into_slots(self) -> HashMap<&'static str, Box<dyn MemSlot>> {
+        self.slots
+    }
+}
+
+/// A clonable, type-erased piece of in-memory skill state.
+pub trait MemSlot: Send + 'static {
+    fn clone_box(&self) -> Box<dyn MemSlot>;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Clone + Send + 'static> MemSlot for T {
+    fn clone_box(&self) -> Box<dyn MemSlot> {
+        Box::new(self.clone())
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A skill's decision logic, owned by a [`SkillActor`].
+pub trait Skill: Send + 'static {
+    /// Decides what to do. Must not block; may be async for skills that consult an LLM later.
+    fn handle(&mut self, request: SkillRequest) -> BoxFuture<'static, Result<SkillOutcome, SkillError>>;
+}
+
+/// The actor that owns one skill. Built by a factory so that a restart starts from a fresh
+/// skill (see `docs/runtime-semantics.md`).
+pub struct SkillActor {
+    skill: Box<dyn Skill>,
+}
+
+impl SkillActor {
+    pub fn new(skill: Box<dyn Skill>) -> Self {
+        SkillActor { skill }
+    }
+}
+
+impl actix::Actor for SkillActor {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<SkillRequest> for SkillActor {
+    type Result = actix::ResponseFuture<Result<SkillOutcome, SkillError>>;
+
+    fn handle(&mut self, request: SkillRequest, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(self.skill.handle(request))
+    }
+}

@@ -1,0 +1,83 @@
+//! The store: Postgres in production, in memory in ephemeral mode.
+//!
+//! It makes effects exactly-once (DESIGN.md §3): inside one transaction the inbox row is
+//! inserted (`ON CONFLICT DO NOTHING`; a conflict means the message was already handled), the
+//! skill's effect is applied and the reply rows are inserted into the outbox. Only after the
+//! commit are the replies published to `alfred-outbox`; a relay republishes committed rows that
+//! never were. The sender claims a row with a conditional update before sending it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::messages::{OutboundEnvelope, Platform};
+use crate::skill::{Effect, StoreError};
+
+/// The de-duplication key of one inbound event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InboxKey {
+    pub platform: Platform,
+    pub message_id: String,
+}
+
+/// Where the replies of an effect go.
+#[derive(Debug, Clone)]
+pub struct ReplyTarget {
+    pub platform: Platform,
+    pub account: String,
+    pub to: String,
+    pub reply_to: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+/// Result of committing one message's effect.
+#[derive(Debug)]
+pub enum Commit {
+    /// The inbox already held the key: nothing was applied.
+    Duplicate,
+    /// Applied and committed; these outbox rows now exist, not yet published.
+    Done(Vec<OutboundEnvelope>),
+}
+
+/// What the sender learnt from one send attempt.
+#[derive(Debug, Clone)]
+pub enum SendResult {
+    Sent { provider_id: Option<String> },
+    Retry { error: String, next_attempt_in: Duration },
+    Dead { reason: String },
+}
+
+/// The exactly-once store.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Marks the inbox, applies `effect` and inserts its replies as outbox rows, in one
+    /// transaction.
+    async fn commit(
+        &self,
+        inbox: InboxKey,
+        effect: Box<dyn Effect>,
+        target: ReplyTarget,
+    ) -> Result<Commit, StoreError>;
+
+    /// Records that these outbox rows reached `alfred-outbox`.
+    async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
+
+    /// Outbox rows the relay must (re)publish: committed but never published and older than
+    /// `grace`, due retries, and claims abandoned for longer than `lease`.
+    async fn due_for_relay(
+        &self,
+        grace: Duration,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError>;
+
+    /// Claims a row for sending with a conditional update; `None` when it is already sent,
+    /// dead, or being sent by someone else.
+    async fn claim_outbox(&self, outbox_id: i64, lease: Duration) -> Result<Option<OutboundEnvelope>, StoreError>;
+
+    /// Records the result of a send attempt of a claimed row.
+    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;
+
+    /// Checks the store is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
