@@ -17,5 +17,8 @@ pub mod channel;
 pub mod messages;
 pub mod metrics;
 pub mod names;
+pub mod sequencer;
 pub mod skill;
 pub mod store;
+pub mod stream_reader;
+pub mod trace;
