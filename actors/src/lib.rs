@@ -21,4 +21,5 @@ pub mod sequencer;
 pub mod skill;
 pub mod store;
 pub mod stream_reader;
+pub mod stream_reader;
 pub mod trace;
