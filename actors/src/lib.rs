@@ -21,5 +21,6 @@ pub mod sequencer;
 pub mod skill;
 pub mod store;
 pub mod stream_reader;
-pub mod stream_reader;
 pub mod trace;
+pub mod orchestrator;
+pub mod outbound;

@@ -39,6 +39,14 @@ pub enum Commit {
     Done(Vec<OutboundEnvelope>),
 }
 
+/// An outbox row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub envelope: OutboundEnvelope,
+    /// Send attempts including this one (1 on the first claim).
+    pub attempts: u32,
+}
+
 /// What the sender learnt from one send attempt.
 #[derive(Debug, Clone)]
 pub enum SendResult {
@@ -73,7 +81,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims a row for sending with a conditional update; `None` when it is already sent,
     /// dead, or being sent by someone else.
-    async fn claim_outbox(&self, outbox_id: i64, lease: Duration) -> Result<Option<OutboundEnvelope>, StoreError>;
+    async fn claim_outbox(&self, outbox_id: i64, lease: Duration) -> Result<Option<Claimed>, StoreError>;
 
     /// Records the result of a send attempt of a claimed row.
     async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;

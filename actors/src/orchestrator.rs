@@ -1,0 +1,251 @@
+//! The Orchestrator: from an ingest entry to a committed effect and published replies.
+//!
+//! For each entry delivered by a [`StreamReader`](crate::stream_reader::StreamReader):
+//!
+//! 1. parse the envelope (a payload that is not an envelope can never succeed: permanent);
+//! 2. wait for the conversation's earlier messages (per-conversation ordering, see
+//!    [`Sequencer`]);
+//! 3. route: the first skill whose deterministic grammar understands the text gets a
+//!    [`SkillRequest`]; text no skill understands gets help built from the skills' own help
+//!    lines; other message kinds get a short explanation — never silence;
+//! 4. commit the effect with the inbox mark and the outbox rows in one transaction
+//!    ([`Store::commit`]); a duplicate platform message id means "already done";
+//! 5. publish the committed replies on `alfred-outbox` and mark them published. A failure here
+//!    is not an error: the rows are committed and the relay publishes them.
+//!
+//! Only after that does the reader acknowledge the entry. A skill that panics or a store that
+//! is down yields [`DeliveryError::Retry`]: the entry stays pending and is delivered again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tracing::Instrument;
+
+use crate::bus::Bus;
+use crate::messages::{InboundEnvelope, InboundKind};
+use crate::metrics::Metrics;
+use crate::names;
+use crate::sequencer::Sequencer;
+use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute};
+use crate::store::{Commit, InboxKey, ReplyTarget, Store};
+use crate::stream_reader::{Delivery, DeliveryError};
+
+/// The reply to a media message, location or anything else that is not text.
+pub const NOT_TEXT_REPLY: &str =
+    "I can only read text messages for now. Type \"help\" to see what I can do.";
+
+/// Everything the orchestrator needs; cloned into each (re)started incarnation.
+#[derive(Clone)]
+pub struct OrchestratorDeps {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    /// The prefixed `alfred-outbox` key.
+    pub outbox_stream: String,
+    /// Skills in routing order, each with the address of its supervised actor.
+    pub skills: Vec<RoutedSkill>,
+    pub metrics: Metrics,
+}
+
+/// A skill's route and the recipient of its actor.
+#[derive(Clone)]
+pub struct RoutedSkill {
+    pub route: Arc<dyn SkillRoute>,
+    pub actor: Recipient<SkillRequest>,
+}
+
+/// The orchestrator actor.
+pub struct Orchestrator {
+    deps: OrchestratorDeps,
+    conversations: Sequencer,
+}
+
+impl Orchestrator {
+    pub fn new(deps: OrchestratorDeps) -> Self {
+        Orchestrator { deps, conversations: Sequencer::default() }
+    }
+}
+
+impl Actor for Orchestrator {
+    type Context = Context<Self>;
+}
+
+/// Sent by a finished message to its orchestrator so the conversation's line can be forgotten.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct TurnEnded {
+    conversation: String,
+    ticket: u64,
+}
+
+impl Handler<TurnEnded> for Orchestrator {
+    type Result = ();
+
+    fn handle(&mut self, ended: TurnEnded, _ctx: &mut Self::Context) {
+        self.conversations.leave(&ended.conversation, ended.ticket);
+    }
+}
+
+impl Handler<Delivery> for Orchestrator {
+    type Result = ResponseFuture<Result<(), DeliveryError>>;
+
+    fn handle(&mut self, delivery: Delivery, ctx: &mut Self::Context) -> Self::Result {
+        let envelope: InboundEnvelope = match serde_json::from_str(&delivery.entry.payload) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = format!("ingest entry is not an inbound envelope: {error}");
+                return Box::pin(async move { Err(DeliveryError::Permanent(reason)) });
+            }
+        };
+        let conversation = format!("{}:{}", envelope.platform, envelope.conversation);
+        let mut turn = self.conversations.enter(&conversation);
+        let deps = self.deps.clone();
+        let me = ctx.address();
+        let span = tracing::info_span!(
+            "orchestrate",
+            platform = %envelope.platform,
+            message_id = %envelope.message_id,
+            entry_id = %delivery.entry.id,
+            deliveries = delivery.entry.deliveries,
+        );
+        crate::trace::set_parent(&span, envelope.traceparent.as_deref());
+        Box::pin(
+            async move {
+                turn.wait().await;
+                let result = process(&deps, envelope).await;
+                me.do_send(TurnEnded { conversation: turn.key().to_owned(), ticket: turn.ticket() });
+                drop(turn);
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Decides, commits and publishes one message.
+async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(), DeliveryError> {
+    let effect = match decide(deps, &envelope).await? {
+        Some(effect) => effect,
+        None => Box::new(ReplyOnly(Vec::new())),
+    };
+    let inbox = InboxKey { platform: envelope.platform, message_id: envelope.message_id.clone() };
+    let target = ReplyTarget {
+        platform: envelope.platform,
+        account: envelope.account.clone(),
+        to: envelope.conversation.clone(),
+        reply_to: Some(envelope.message_id.clone()),
+        traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
+    };
+    let committed = match deps.store.commit(inbox, effect, target).await {
+        Ok(Commit::Duplicate) => {
+            tracing::info!("Message was already handled; acknowledging the redelivery.");
+            deps.metrics.processed.with_label_values(&["duplicate"]).inc();
+            return Ok(());
+        }
+        Ok(Commit::Done(replies)) => replies,
+        Err(error) => {
+            tracing::warn!(%error, "Could not commit the message's effect; it will be retried.");
+            return Err(DeliveryError::Retry(format!("commit failed: {error}")));
+        }
+    };
+    deps.metrics.processed.with_label_values(&["committed"]).inc();
+    if committed.is_empty() {
+        return Ok(());
+    }
+    publish(deps, &committed).await;
+    Ok(())
+}
+
+/// Publishes committed replies; on failure leaves them to the relay.
+async fn publish(deps: &OrchestratorDeps, replies: &[crate::messages::OutboundEnvelope]) {
+    let mut payloads = Vec::with_capacity(replies.len());
+    for reply in replies {
+        match serde_json::to_string(reply) {
+            Ok(payload) => payloads.push(payload),
+            Err(error) => {
+                tracing::error!(%error, outbox_id = reply.outbox_id, "Could not serialize a reply.");
+                return;
+            }
+        }
+    }
+    if let Err(error) = deps.bus.publish_many(&deps.outbox_stream, &payloads).await {
+        tracing::warn!(%error, "Could not publish committed replies; the relay will.");
+        return;
+    }
+    let ids: Vec<i64> = replies.iter().map(|reply| reply.outbox_id).collect();
+    if let Err(error) = deps.store.mark_published(&ids).await {
+        // Harmless: the relay publishes them again and the sender's claim stops a second send.
+        tracing::warn!(%error, "Could not mark replies published.");
+    }
+}
+
+/// What to do with a message: `None` records it as handled without a reply.
+async fn decide(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let text = match &envelope.kind {
+        InboundKind::Text { body } => body.trim().to_owned(),
+        InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
+        InboundKind::Status { status, message_id, .. } => {
+            tracing::debug!(%status, %message_id, "Delivery status received.");
+            return Ok(None);
+        }
+        // A reaction is an acknowledgement, not a request: answering it would be noise.
+        InboundKind::Reaction { .. } => return Ok(None),
+        InboundKind::Media { .. } | InboundKind::Location { .. } | InboundKind::Unsupported { .. } => {
+            return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
+        }
+    };
+    let Some(skill) = deps.skills.iter().find(|skill| skill.route.understands(&text)) else {
+        return Ok(Some(Box::new(ReplyOnly(vec![help_text(&deps.skills, &text)]))));
+    };
+    let request = SkillRequest {
+        household: household_of(envelope),
+        sender: envelope.sender.clone(),
+        text,
+        envelope: envelope.clone(),
+    };
+    let name = skill.route.name();
+    match skill.actor.send(request).await {
+        Ok(Ok(outcome)) => Ok(Some(outcome.effect)),
+        Ok(Err(error)) if error.permanent => {
+            tracing::warn!(skill = name, %error, "The skill refused the message.");
+            Ok(Some(Box::new(ReplyOnly(vec![format!("Sorry, I couldn't do that: {}", error.reason)]))))
+        }
+        Ok(Err(error)) => Err(DeliveryError::Retry(format!("skill/{name} failed: {error}"))),
+        Err(error) => Err(DeliveryError::Retry(format!("skill/{name} did not answer: {error}"))),
+    }
+}
+
+/// The household whose shared state a message uses: for now one per conversation.
+fn household_of(envelope: &InboundEnvelope) -> String {
+    format!("{}:{}", envelope.platform, envelope.conversation)
+}
+
+/// The help reply, built from the skills' own help lines.
+pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
+    let mut lines: HashMap<&str, ()> = HashMap::new();
+    let mut help = String::new();
+    if text.eq_ignore_ascii_case("help") || text.is_empty() {
+        help.push_str("Here is what I can do:\n");
+    } else {
+        help.push_str("Sorry, I didn't understand that. Here is what I can do:\n");
+    }
+    for skill in skills {
+        for line in skill.route.help() {
+            if lines.insert(line, ()).is_none() {
+                help.push_str("• ");
+                help.push_str(line);
+                help.push('\n');
+            }
+        }
+    }
+    help.truncate(help.trim_end().len());
+    help
+}
+
+/// The prefixed stream keys the orchestrator's readers use.
+pub fn ingest_keys(prefix: &str) -> (String, String) {
+    (names::key(prefix, names::INGEST_STREAM), names::key(prefix, names::INGEST_DEAD_STREAM))
+}

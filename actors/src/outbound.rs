@@ -1,0 +1,238 @@
+//! The OutboundSender: from `alfred-outbox` entries to platform sends, exactly once.
+//!
+//! For each entry delivered by its [`StreamReader`](crate::stream_reader::StreamReader):
+//!
+//! 1. claim the outbox row with a conditional update ([`Store::claim_outbox`]); no claim means
+//!    the row was already sent, is dead, or someone else is sending it — a duplicate stream
+//!    entry (a relay republish, a redelivery) therefore never causes a second send;
+//! 2. send it with the platform's [`ChannelClient`], one recipient's replies in commit order;
+//! 3. record the result: `sent`; `retry` with the next attempt time (exponential back-off with
+//!    jitter, or the platform's `Retry-After`) — the relay republishes the row when it is due;
+//!    or `dead` with the reason, also written to `alfred-outbox:dead` for operators.
+//!
+//! With `OUTBOUND_ENABLED=false`, or for a platform without a client, replies are logged instead
+//! of sent and recorded as sent, so bring-up never spams real users.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use rand::Rng;
+use tracing::Instrument;
+
+use crate::bus::Bus;
+use crate::channel::{ChannelClient, SendError};
+use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
+use crate::metrics::Metrics;
+use crate::sequencer::Sequencer;
+use crate::store::{SendResult, Store};
+use crate::stream_reader::{Delivery, DeliveryError};
+
+/// Sender policy.
+#[derive(Debug, Clone)]
+pub struct SenderPolicy {
+    /// Attempts after which a retryable failure becomes permanent.
+    pub max_attempts: u32,
+    /// Back-off before the second attempt; doubles each attempt.
+    pub backoff_min: Duration,
+    /// Cap of the back-off.
+    pub backoff_max: Duration,
+    /// How long a claim protects a row from other senders.
+    pub lease: Duration,
+    /// `false`: log replies instead of sending them.
+    pub enabled: bool,
+}
+
+impl Default for SenderPolicy {
+    fn default() -> Self {
+        SenderPolicy {
+            max_attempts: 8,
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(300),
+            lease: Duration::from_secs(60),
+            enabled: true,
+        }
+    }
+}
+
+/// Builds the channel clients on the sender's own thread (HTTP clients are not `Send`).
+pub type ClientFactory = Arc<dyn Fn() -> HashMap<Platform, Rc<dyn ChannelClient>> + Send + Sync>;
+
+/// Everything a sender needs; cloned into each (re)started incarnation.
+#[derive(Clone)]
+pub struct SenderDeps {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    /// The prefixed `alfred-outbox:dead` key.
+    pub dead_stream: String,
+    pub clients: ClientFactory,
+    pub policy: SenderPolicy,
+    pub metrics: Metrics,
+}
+
+/// The sender actor.
+pub struct OutboundSender {
+    deps: SenderDeps,
+    clients: Rc<HashMap<Platform, Rc<dyn ChannelClient>>>,
+    recipients: Sequencer,
+}
+
+impl OutboundSender {
+    pub fn new(deps: SenderDeps) -> Self {
+        let clients = Rc::new((deps.clients)());
+        OutboundSender { deps, clients, recipients: Sequencer::default() }
+    }
+}
+
+impl Actor for OutboundSender {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct TurnEnded {
+    recipient: String,
+    ticket: u64,
+}
+
+impl Handler<TurnEnded> for OutboundSender {
+    type Result = ();
+
+    fn handle(&mut self, ended: TurnEnded, _ctx: &mut Self::Context) {
+        self.recipients.leave(&ended.recipient, ended.ticket);
+    }
+}
+
+impl Handler<Delivery> for OutboundSender {
+    type Result = ResponseFuture<Result<(), DeliveryError>>;
+
+    fn handle(&mut self, delivery: Delivery, ctx: &mut Self::Context) -> Self::Result {
+        let queued: OutboundEnvelope = match serde_json::from_str(&delivery.entry.payload) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = format!("outbox entry is not an outbound envelope: {error}");
+                return Box::pin(async move { Err(DeliveryError::Permanent(reason)) });
+            }
+        };
+        let recipient = format!("{}:{}:{}", queued.platform, queued.account, queued.to);
+        let mut turn = self.recipients.enter(&recipient);
+        let deps = self.deps.clone();
+        let clients = self.clients.clone();
+        let me = ctx.address();
+        let span = tracing::info_span!(
+            "send",
+            platform = %queued.platform,
+            outbox_id = queued.outbox_id,
+            entry_id = %delivery.entry.id,
+        );
+        crate::trace::set_parent(&span, queued.traceparent.as_deref());
+        Box::pin(
+            async move {
+                turn.wait().await;
+                let result = send_once(&deps, &clients, queued.outbox_id).await;
+                me.do_send(TurnEnded { recipient: turn.key().to_owned(), ticket: turn.ticket() });
+                drop(turn);
+                result
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Claims, sends and records one outbox row.
+async fn send_once(
+    deps: &SenderDeps,
+    clients: &HashMap<Platform, Rc<dyn ChannelClient>>,
+    outbox_id: i64,
+) -> Result<(), DeliveryError> {
+    let claimed = match deps.store.claim_outbox(outbox_id, deps.policy.lease).await {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => {
+            tracing::debug!("Outbox row already sent or being sent; skipping the duplicate entry.");
+            count(deps, "unknown", "skipped");
+            return Ok(());
+        }
+        Err(error) => return Err(DeliveryError::Retry(format!("could not claim outbox row: {error}"))),
+    };
+    let message = &claimed.envelope;
+    let platform = message.platform.as_str();
+    let client = clients.get(&message.platform).filter(|_| deps.policy.enabled);
+    let Some(client) = client else {
+        let OutboundBody::Text { text } = &message.body;
+        tracing::info!(to = %message.to, reply = %text, "Outbound sending is off; logging the reply instead.");
+        count(deps, platform, "logged");
+        return record(deps, outbox_id, SendResult::Sent { provider_id: None }).await;
+    };
+    let result = match client.send(message).await {
+        Ok(receipt) => {
+            count(deps, platform, "sent");
+            SendResult::Sent { provider_id: receipt.provider_id }
+        }
+        Err(SendError::Retryable { reason, retry_after }) if claimed.attempts < deps.policy.max_attempts => {
+            let delay = retry_after.unwrap_or_else(|| backoff(&deps.policy, claimed.attempts));
+            tracing::warn!(%reason, attempt = claimed.attempts, ?delay, "Send failed; it will be retried.");
+            count(deps, platform, "retry");
+            SendResult::Retry { error: reason, next_attempt_in: delay }
+        }
+        Err(error) => {
+            let reason = match error {
+                SendError::Retryable { reason, .. } => {
+                    format!("gave up after {} attempts: {reason}", claimed.attempts)
+                }
+                SendError::Permanent { reason } => reason,
+            };
+            tracing::error!(%reason, "Reply could not be delivered; dead-lettered.");
+            count(deps, platform, "dead");
+            dead_letter(deps, message, &reason).await;
+            SendResult::Dead { reason }
+        }
+    };
+    record(deps, outbox_id, result).await
+}
+
+async fn record(deps: &SenderDeps, outbox_id: i64, result: SendResult) -> Result<(), DeliveryError> {
+    // If recording fails the row stays claimed; after the lease the relay hands it out again.
+    deps.store
+        .record_send(outbox_id, result)
+        .await
+        .map_err(|error| DeliveryError::Retry(format!("could not record the send: {error}")))
+}
+
+/// Writes a dead reply with its reason to `alfred-outbox:dead` for operators.
+async fn dead_letter(deps: &SenderDeps, message: &OutboundEnvelope, reason: &str) {
+    let entry = serde_json::json!({ "reason": reason, "envelope": message });
+    if let Err(error) = deps.bus.publish(&deps.dead_stream, &entry.to_string()).await {
+        tracing::warn!(%error, "Could not write the dead reply to the dead-letter stream; it is kept in the outbox table.");
+    }
+    deps.metrics.dead_lettered.with_label_values(&[deps.dead_stream.as_str(), "send_failed"]).inc();
+}
+
+fn count(deps: &SenderDeps, platform: &str, result: &str) {
+    deps.metrics.outbound_sends.with_label_values(&[platform, result]).inc();
+}
+
+/// `min(max, min·2^(attempt-1))·(1+jitter)`, jitter uniform in [0, 0.5).
+pub fn backoff(policy: &SenderPolicy, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let base = policy.backoff_min.saturating_mul(1u32 << exponent).min(policy.backoff_max);
+    let jitter: f64 = rand::rng().random_range(0.0..0.5);
+    base.mul_f64(1.0 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_minimum_and_stops_at_the_cap() {
+        let policy = SenderPolicy::default();
+        for attempt in 1..30 {
+            let delay = backoff(&policy, attempt);
+            let exponent = (attempt - 1).min(20);
+            let base = policy.backoff_min.saturating_mul(1 << exponent).min(policy.backoff_max);
+            assert!(delay >= base && delay < base.mul_f64(1.5), "attempt {attempt}: {delay:?}");
+        }
+    }
+}
