@@ -1,0 +1,139 @@
+//! Redis for tests: the shared test server's URL, a key prefix per test, and private
+//! `redis-server` processes for tests that stop and restart Redis.
+//!
+//! Tests on the shared server never flush it: each owns the keys under its [`unique_prefix`].
+//! A test that must stop Redis starts its own [`PrivateRedis`] (no persistence, a free port,
+//! a temporary directory) so that other tests running in parallel are not disturbed.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shared test Redis: `ALFRED_TEST_REDIS_URL`, or the local server on the standard port.
+pub fn test_redis_url() -> String {
+    std::env::var("ALFRED_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix no other test uses (`t-{uuid}:`).
+pub fn unique_prefix() -> String {
+    format!("t-{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// A private `redis-server` without persistence, killed when dropped.
+pub struct PrivateRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// Starts a `redis-server` on a free port and waits until it answers `PING`.
+    ///
+    /// Panics with what to install when `redis-server` is not on the `PATH`.
+    pub fn start() -> PrivateRedis {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("alfred-redis-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)
+            .expect("cannot create a temporary directory for redis-server");
+        let mut redis = PrivateRedis {
+            port,
+            dir,
+            child: None,
+        };
+        redis.spawn();
+        redis
+    }
+
+    /// `redis://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The port the server listens on (the same across [`PrivateRedis::start_again`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server and waits for it to exit. Its data is lost (no persistence).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (empty) and waits until it answers `PING`.
+    pub fn start_again(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let log = self.dir.join("redis.log");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not on the PATH: install Redis (e.g. `apt-get install redis-server` \
+                 or `brew install redis`) to run the tests that stop and restart Redis"
+            ),
+            Err(error) => panic!("cannot start redis-server: {error}"),
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !answers_ping(self.port) {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("redis-server exited with {status}; see {}", log.display());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer PING within 10 s; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nobody listens on right now (the OS picks it).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a free port");
+    listener
+        .local_addr()
+        .expect("bound socket has an address")
+        .port()
+}
+
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
