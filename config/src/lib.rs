@@ -1,1 +1,27 @@
-//! Typed settings.
+//! Typed settings for Alfred, loaded from environment variables (DESIGN.md §6).
+//!
+//! Layout:
+//! - [`settings`]: the [`Settings`] types, their documented [`defaults`] and helpers such as
+//!   [`Settings::is_ephemeral`];
+//! - `load`: [`Settings::from_env`] / [`Settings::from_vars`], which apply every rule and report
+//!   all problems at once as a [`ConfigError`];
+//! - `reader`: how one variable is read — empty means unset, secrets may come from `NAME_FILE`.
+//!
+//! Secrets are [`secrecy::SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
+//! repeats a secret's value. Call `expose_secret()` only where the secret is used.
+//!
+//! This crate knows variable names and value shapes only; it must not know actors, stores or
+//! platforms beyond what their settings look like, and it never connects to anything.
+
+mod error;
+mod load;
+mod reader;
+pub mod settings;
+
+pub use error::{ConfigError, Problem};
+pub use reader::FILE_SUFFIX;
+pub use secrecy::{ExposeSecret, SecretString};
+pub use settings::{
+    defaults, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
+    StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+};

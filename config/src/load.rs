@@ -1,0 +1,304 @@
+//! Building [`Settings`] from variables: every rule of DESIGN.md §6, every problem collected.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+
+use crate::error::ConfigError;
+use crate::reader::{file_var, Reader};
+use crate::settings::{
+    defaults, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
+    StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+};
+
+impl Settings {
+    /// Loads and validates the settings from the process environment.
+    ///
+    /// # Errors
+    /// Every problem found, each naming its variable (see [`Settings::from_vars`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut vars = Vec::new();
+        let mut not_unicode = Vec::new();
+        for (key, value) in std::env::vars_os() {
+            let Ok(key) = key.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => vars.push((key, value)),
+                Err(_) if is_ours(&key) => not_unicode.push(key),
+                Err(_) => {}
+            }
+        }
+        let mut reader = Reader::new(vars);
+        for key in not_unicode {
+            reader.problem(&key, "is not valid UTF-8");
+        }
+        load(reader)
+    }
+
+    /// Loads and validates the settings from the given variables, ignoring the environment;
+    /// this is what tests call.
+    ///
+    /// # Errors
+    /// Every problem found, each naming its variable: unknown `INSTANCE`, unparsable addresses
+    /// and numbers, half-configured groups (naming each missing variable), a secret given both as
+    /// `VAR` and `VAR_FILE`, an unreadable secret file.
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<Self, ConfigError> {
+        load(Reader::new(vars))
+    }
+}
+
+fn is_ours(key: &str) -> bool {
+    VARIABLES.contains(&key)
+        || SECRET_VARIABLES
+            .iter()
+            .any(|name| key == file_var(name).as_str())
+}
+
+fn load(mut r: Reader) -> Result<Settings, ConfigError> {
+    let instance = r.parsed_or(
+        "INSTANCE",
+        defaults::INSTANCE,
+        "home or biz",
+        |raw| match raw.to_ascii_lowercase().as_str() {
+            "home" => Some(Instance::Home),
+            "biz" => Some(Instance::Biz),
+            _ => None,
+        },
+    );
+    let http_addr = addr(&mut r, "HTTP_ADDR", defaults::HTTP_ADDR);
+    let admin_addr = addr(&mut r, "ADMIN_ADDR", defaults::ADMIN_ADDR);
+    let admin_api_key = r.secret("ADMIN_API_KEY");
+    let stores = stores(&mut r);
+    let redis_key_prefix = r.plain("REDIS_KEY_PREFIX").unwrap_or_default();
+    let whatsapp = whatsapp(&mut r);
+    let slack = slack(&mut r);
+    let llm = llm(&mut r);
+    let outbound_enabled = r.bool_or("OUTBOUND_ENABLED", defaults::OUTBOUND_ENABLED);
+    let otlp_endpoint = r.http_url("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let log_format = r.parsed_or(
+        "LOG_FORMAT",
+        LogFormat::Json,
+        "json or pretty",
+        |raw| match raw.to_ascii_lowercase().as_str() {
+            "json" => Some(LogFormat::Json),
+            "pretty" => Some(LogFormat::Pretty),
+            _ => None,
+        },
+    );
+    let tuning = tuning(&mut r);
+
+    r.finish(Settings {
+        instance,
+        http_addr,
+        admin_addr,
+        admin_api_key,
+        stores,
+        redis_key_prefix,
+        whatsapp,
+        slack,
+        llm,
+        outbound_enabled,
+        otlp_endpoint,
+        log_format,
+        tuning,
+    })
+}
+
+fn addr(r: &mut Reader, name: &str, default: &str) -> SocketAddr {
+    // The defaults are literals that parse; the fallback only keeps this free of `expect`.
+    let fallback = default
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    r.parse_or(
+        name,
+        fallback,
+        "an IP address and port such as 0.0.0.0:8000",
+    )
+}
+
+/// Both URLs or neither: one alone is a mistake that would otherwise start a half-durable process.
+fn stores(r: &mut Reader) -> Option<StoreSettings> {
+    let redis_set = r.secret_is_set("REDIS_URL");
+    let database_set = r.secret_is_set("DATABASE_URL");
+    let redis_url = checked_url(
+        r,
+        "REDIS_URL",
+        &["redis://", "rediss://", "unix://", "redis+unix://"],
+    );
+    let database_url = checked_url(r, "DATABASE_URL", &["postgres://", "postgresql://"]);
+    match (redis_set, database_set) {
+        (true, false) => r.problem(
+            "DATABASE_URL",
+            "is required when REDIS_URL is set (set both for durable mode, neither for ephemeral mode)",
+        ),
+        (false, true) => r.problem(
+            "REDIS_URL",
+            "is required when DATABASE_URL is set (set both for durable mode, neither for ephemeral mode)",
+        ),
+        _ => {}
+    }
+    Some(StoreSettings {
+        redis_url: redis_url?,
+        database_url: database_url?,
+    })
+}
+
+/// A secret URL whose scheme is checked without ever echoing the value (it may hold a password).
+fn checked_url(r: &mut Reader, name: &str, schemes: &[&str]) -> Option<SecretString> {
+    use secrecy::ExposeSecret;
+    let url = r.secret(name)?;
+    if schemes
+        .iter()
+        .any(|s| url.expose_secret().trim().starts_with(s))
+    {
+        Some(url)
+    } else {
+        r.problem(name, format!("must start with {}", schemes.join(" or ")));
+        None
+    }
+}
+
+/// Reports each missing member of a group when some but not all members are set.
+fn require_all(r: &mut Reader, group: &str, members: &[(&str, bool)]) {
+    if members.iter().any(|(_, set)| *set) {
+        let given: Vec<&str> = members
+            .iter()
+            .filter(|(_, s)| *s)
+            .map(|(n, _)| *n)
+            .collect();
+        for (name, _) in members.iter().filter(|(_, set)| !*set) {
+            r.problem(
+                name,
+                format!(
+                    "is required for {group} because {} is set",
+                    given.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn whatsapp(r: &mut Reader) -> Option<WhatsAppSettings> {
+    let graph_api_url = r.http_url_or("GRAPH_API_URL", defaults::GRAPH_API_URL);
+    let graph_api_version = r.parsed_or(
+        "GRAPH_API_VERSION",
+        defaults::GRAPH_API_VERSION.to_owned(),
+        "a version such as v21.0",
+        |raw| is_graph_version(raw).then(|| raw.to_owned()),
+    );
+    let members = [
+        ("META_TOKEN", r.secret_is_set("META_TOKEN")),
+        ("PHONE_ID", r.plain("PHONE_ID").is_some()),
+        ("VERIFY_TOKEN", r.secret_is_set("VERIFY_TOKEN")),
+        ("APP_SECRET", r.secret_is_set("APP_SECRET")),
+    ];
+    require_all(r, "WhatsApp", &members);
+    let token = r.secret("META_TOKEN");
+    let verify_token = r.secret("VERIFY_TOKEN");
+    let app_secret = r.secret("APP_SECRET");
+    Some(WhatsAppSettings {
+        token: token?,
+        phone_id: r.plain("PHONE_ID")?,
+        verify_token: verify_token?,
+        app_secret: app_secret?,
+        graph_api_url,
+        graph_api_version,
+    })
+}
+
+fn is_graph_version(raw: &str) -> bool {
+    let Some(rest) = raw.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    let numeric =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
+}
+
+fn slack(r: &mut Reader) -> Option<SlackSettings> {
+    let api_url = r.http_url_or("SLACK_API_URL", defaults::SLACK_API_URL);
+    let members = [
+        ("SLACK_BOT_TOKEN", r.secret_is_set("SLACK_BOT_TOKEN")),
+        (
+            "SLACK_SIGNING_SECRET",
+            r.secret_is_set("SLACK_SIGNING_SECRET"),
+        ),
+    ];
+    require_all(r, "Slack", &members);
+    let bot_token = r.secret("SLACK_BOT_TOKEN");
+    let signing_secret = r.secret("SLACK_SIGNING_SECRET");
+    Some(SlackSettings {
+        bot_token: bot_token?,
+        signing_secret: signing_secret?,
+        api_url,
+    })
+}
+
+/// Ollama or OpenAI, never both; settings that only make sense with a provider need one.
+fn llm(r: &mut Reader) -> Option<LlmSettings> {
+    let ollama_set = r.plain("OLLAMA_URL").is_some();
+    let openai_set = r.secret_is_set("OPENAI_API_KEY");
+    let ollama_url = r.http_url("OLLAMA_URL");
+    let api_key = r.secret("OPENAI_API_KEY");
+    let base_url = r.http_url("OPENAI_BASE_URL");
+    let base_url_set = r.plain("OPENAI_BASE_URL").is_some();
+    let model = r.plain("LLM_MODEL");
+    if ollama_set && openai_set {
+        r.problem(
+            "OLLAMA_URL",
+            "set either OLLAMA_URL or OPENAI_API_KEY, not both",
+        );
+        return None;
+    }
+    if base_url_set && !openai_set {
+        r.problem(
+            "OPENAI_API_KEY",
+            "is required because OPENAI_BASE_URL is set",
+        );
+    }
+    if ollama_set {
+        return Some(LlmSettings {
+            provider: LlmProvider::Ollama { url: ollama_url? },
+            model: model.unwrap_or_else(|| defaults::OLLAMA_MODEL.to_owned()),
+        });
+    }
+    if openai_set {
+        return Some(LlmSettings {
+            provider: LlmProvider::OpenAi {
+                api_key: api_key?,
+                base_url: base_url.unwrap_or_else(|| defaults::OPENAI_BASE_URL.to_owned()),
+            },
+            model: model.unwrap_or_else(|| defaults::OPENAI_MODEL.to_owned()),
+        });
+    }
+    if model.is_some() {
+        r.problem(
+            "LLM_MODEL",
+            "needs OLLAMA_URL or OPENAI_API_KEY to choose an LLM",
+        );
+    }
+    None
+}
+
+fn tuning(r: &mut Reader) -> Tuning {
+    Tuning {
+        webhook_body_limit: r.number_or("WEBHOOK_BODY_LIMIT", defaults::WEBHOOK_BODY_LIMIT, 1),
+        ingest_readers: r.number_or("INGEST_READERS", defaults::INGEST_READERS, 1),
+        ingest_batch: r.number_or("INGEST_BATCH", defaults::INGEST_BATCH, 1),
+        ingest_claim_idle: r.millis_or("INGEST_CLAIM_IDLE_MS", defaults::INGEST_CLAIM_IDLE_MS),
+        ingest_max_deliveries: r.number_or(
+            "INGEST_MAX_DELIVERIES",
+            defaults::INGEST_MAX_DELIVERIES,
+            1,
+        ),
+        outbound_max_attempts: r.number_or(
+            "OUTBOUND_MAX_ATTEMPTS",
+            defaults::OUTBOUND_MAX_ATTEMPTS,
+            1,
+        ),
+        outbound_timeout: r.millis_or("OUTBOUND_TIMEOUT_MS", defaults::OUTBOUND_TIMEOUT_MS),
+        relay_interval: r.millis_or("RELAY_INTERVAL_MS", defaults::RELAY_INTERVAL_MS),
+    }
+}

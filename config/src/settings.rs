@@ -1,0 +1,310 @@
+//! The typed settings and their documented defaults.
+//!
+//! Optional features are grouped so that "configured" is one `Option`: WhatsApp, Slack, the LLM
+//! and the durable stores are either fully configured or absent, never half set.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Defaults for every variable that has one. `.env.template` repeats them for operators.
+pub mod defaults {
+    /// `INSTANCE` when unset: a newcomer's `cargo run` is the family assistant.
+    pub const INSTANCE: super::Instance = super::Instance::Home;
+    /// `HTTP_ADDR`: all interfaces, as a container needs.
+    pub const HTTP_ADDR: &str = "0.0.0.0:8000";
+    /// `ADMIN_ADDR`: loopback only, so the admin API is never public by accident.
+    pub const ADMIN_ADDR: &str = "127.0.0.1:8001";
+    /// `GRAPH_API_URL`.
+    pub const GRAPH_API_URL: &str = "https://graph.facebook.com";
+    /// `GRAPH_API_VERSION`.
+    pub const GRAPH_API_VERSION: &str = "v21.0";
+    /// `SLACK_API_URL`.
+    pub const SLACK_API_URL: &str = "https://slack.com/api";
+    /// `OPENAI_BASE_URL`.
+    pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+    /// `LLM_MODEL` when the LLM is Ollama.
+    pub const OLLAMA_MODEL: &str = "llama3.2";
+    /// `LLM_MODEL` when the LLM is OpenAI (or an OpenAI-compatible server).
+    pub const OPENAI_MODEL: &str = "gpt-4o-mini";
+    /// `OUTBOUND_ENABLED`.
+    pub const OUTBOUND_ENABLED: bool = true;
+    /// `WEBHOOK_BODY_LIMIT` in bytes (1 MiB; Meta's batches are far smaller).
+    pub const WEBHOOK_BODY_LIMIT: usize = 1_048_576;
+    /// `INGEST_READERS`: consumers in the ingest group, one per core here.
+    pub const INGEST_READERS: usize = 2;
+    /// `INGEST_BATCH`: entries per `XREADGROUP`.
+    pub const INGEST_BATCH: usize = 100;
+    /// `INGEST_CLAIM_IDLE_MS`: idle time after which a dead consumer's entry is claimed; longer
+    /// than the slowest handler.
+    pub const INGEST_CLAIM_IDLE_MS: u64 = 30_000;
+    /// `INGEST_MAX_DELIVERIES`: deliveries before an entry is dead-lettered.
+    pub const INGEST_MAX_DELIVERIES: u32 = 5;
+    /// `OUTBOUND_MAX_ATTEMPTS`: send attempts before a reply is dead-lettered.
+    pub const OUTBOUND_MAX_ATTEMPTS: u32 = 8;
+    /// `OUTBOUND_TIMEOUT_MS`: one HTTP send.
+    pub const OUTBOUND_TIMEOUT_MS: u64 = 10_000;
+    /// `RELAY_INTERVAL_MS`: how often committed but unpublished outbox rows are looked for.
+    pub const RELAY_INTERVAL_MS: u64 = 1_000;
+}
+
+/// Every variable this crate reads (secrets may also be given as `NAME_FILE`).
+pub const VARIABLES: &[&str] = &[
+    "INSTANCE",
+    "HTTP_ADDR",
+    "ADMIN_ADDR",
+    "ADMIN_API_KEY",
+    "REDIS_URL",
+    "DATABASE_URL",
+    "REDIS_KEY_PREFIX",
+    "META_TOKEN",
+    "PHONE_ID",
+    "VERIFY_TOKEN",
+    "APP_SECRET",
+    "GRAPH_API_URL",
+    "GRAPH_API_VERSION",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "OLLAMA_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "LLM_MODEL",
+    "OUTBOUND_ENABLED",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "LOG_FORMAT",
+    "WEBHOOK_BODY_LIMIT",
+    "INGEST_READERS",
+    "INGEST_BATCH",
+    "INGEST_CLAIM_IDLE_MS",
+    "INGEST_MAX_DELIVERIES",
+    "OUTBOUND_MAX_ATTEMPTS",
+    "OUTBOUND_TIMEOUT_MS",
+    "RELAY_INTERVAL_MS",
+];
+
+/// The variables that hold secrets and so also accept `NAME_FILE`.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "ADMIN_API_KEY",
+    "REDIS_URL",
+    "DATABASE_URL",
+    "META_TOKEN",
+    "VERIFY_TOKEN",
+    "APP_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "OPENAI_API_KEY",
+];
+
+/// Which deployment this process is: decides the skills and channels that load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Instance {
+    /// The family assistant on WhatsApp.
+    Home,
+    /// The business assistant on Slack.
+    Biz,
+}
+
+impl Instance {
+    /// The value of `INSTANCE` and the `instance` field of every log line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Instance::Home => "home",
+            Instance::Biz => "biz",
+        }
+    }
+}
+
+impl fmt::Display for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How logs are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers (the default).
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// Everything the process needs, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `INSTANCE`.
+    pub instance: Instance,
+    /// `HTTP_ADDR`: webhooks, health and metrics.
+    pub http_addr: SocketAddr,
+    /// `ADMIN_ADDR`: the admin API's own listener.
+    pub admin_addr: SocketAddr,
+    /// `ADMIN_API_KEY`: the admin API's bearer key; `None` keeps the admin API off.
+    pub admin_api_key: Option<SecretString>,
+    /// `REDIS_URL` and `DATABASE_URL`; `None` means ephemeral mode.
+    pub stores: Option<StoreSettings>,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key (tests give each run its own).
+    pub redis_key_prefix: String,
+    /// The WhatsApp Cloud API, when configured.
+    pub whatsapp: Option<WhatsAppSettings>,
+    /// Slack, when configured.
+    pub slack: Option<SlackSettings>,
+    /// The LLM for what the grammar cannot parse, when configured.
+    pub llm: Option<LlmSettings>,
+    /// `OUTBOUND_ENABLED`: `false` logs replies instead of sending them.
+    pub outbound_enabled: bool,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: trace export when set.
+    pub otlp_endpoint: Option<String>,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// Runtime tuning with safe defaults.
+    pub tuning: Tuning,
+}
+
+/// The durable stores. Both or neither: half a durable setup would silently lose data.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// `REDIS_URL` (secret: it may carry a password).
+    pub redis_url: SecretString,
+    /// `DATABASE_URL` (secret: it usually carries a password).
+    pub database_url: SecretString,
+}
+
+/// The WhatsApp Cloud API.
+#[derive(Debug, Clone)]
+pub struct WhatsAppSettings {
+    /// `META_TOKEN`: the bearer token for the Graph API.
+    pub token: SecretString,
+    /// `PHONE_ID`: our phone number id; messages to other ids are not answered.
+    pub phone_id: String,
+    /// `VERIFY_TOKEN`: answers Meta's webhook verification handshake.
+    pub verify_token: SecretString,
+    /// `APP_SECRET`: the HMAC key of `X-Hub-Signature-256`.
+    pub app_secret: SecretString,
+    /// `GRAPH_API_URL` without a trailing slash.
+    pub graph_api_url: String,
+    /// `GRAPH_API_VERSION`, e.g. `v21.0`.
+    pub graph_api_version: String,
+}
+
+impl WhatsAppSettings {
+    /// `{GRAPH_API_URL}/{GRAPH_API_VERSION}/{PHONE_ID}/messages`, where replies are sent.
+    pub fn messages_url(&self) -> String {
+        format!(
+            "{}/{}/{}/messages",
+            self.graph_api_url, self.graph_api_version, self.phone_id
+        )
+    }
+}
+
+/// Slack.
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    /// `SLACK_BOT_TOKEN`.
+    pub bot_token: SecretString,
+    /// `SLACK_SIGNING_SECRET`: the key of the v0 request signature.
+    pub signing_secret: SecretString,
+    /// `SLACK_API_URL` without a trailing slash.
+    pub api_url: String,
+}
+
+/// The optional LLM.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// Which server to ask.
+    pub provider: LlmProvider,
+    /// `LLM_MODEL`, or the provider's default.
+    pub model: String,
+}
+
+/// Where LLM requests go.
+#[derive(Debug, Clone)]
+pub enum LlmProvider {
+    /// A local Ollama at `OLLAMA_URL`.
+    Ollama {
+        /// `OLLAMA_URL` without a trailing slash.
+        url: String,
+    },
+    /// OpenAI or a compatible server.
+    OpenAi {
+        /// `OPENAI_API_KEY`.
+        api_key: SecretString,
+        /// `OPENAI_BASE_URL` without a trailing slash.
+        base_url: String,
+    },
+}
+
+/// Runtime tuning. Every field has a default in [`defaults`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    /// `WEBHOOK_BODY_LIMIT`: larger request bodies get 413.
+    pub webhook_body_limit: usize,
+    /// `INGEST_READERS`: stream readers in the ingest consumer group.
+    pub ingest_readers: usize,
+    /// `INGEST_BATCH`: entries read per `XREADGROUP`.
+    pub ingest_batch: usize,
+    /// `INGEST_CLAIM_IDLE_MS`: idle time before another consumer's pending entry is claimed.
+    pub ingest_claim_idle: Duration,
+    /// `INGEST_MAX_DELIVERIES`: more deliveries than this dead-letter the entry.
+    pub ingest_max_deliveries: u32,
+    /// `OUTBOUND_MAX_ATTEMPTS`: send attempts before a reply is dead-lettered.
+    pub outbound_max_attempts: u32,
+    /// `OUTBOUND_TIMEOUT_MS`: the timeout of one outbound HTTP request.
+    pub outbound_timeout: Duration,
+    /// `RELAY_INTERVAL_MS`: the outbox relay's period.
+    pub relay_interval: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            webhook_body_limit: defaults::WEBHOOK_BODY_LIMIT,
+            ingest_readers: defaults::INGEST_READERS,
+            ingest_batch: defaults::INGEST_BATCH,
+            ingest_claim_idle: Duration::from_millis(defaults::INGEST_CLAIM_IDLE_MS),
+            ingest_max_deliveries: defaults::INGEST_MAX_DELIVERIES,
+            outbound_max_attempts: defaults::OUTBOUND_MAX_ATTEMPTS,
+            outbound_timeout: Duration::from_millis(defaults::OUTBOUND_TIMEOUT_MS),
+            relay_interval: Duration::from_millis(defaults::RELAY_INTERVAL_MS),
+        }
+    }
+}
+
+impl Settings {
+    /// No `REDIS_URL`/`DATABASE_URL`: in-process bus and in-memory store, nothing durable.
+    pub fn is_ephemeral(&self) -> bool {
+        self.stores.is_none()
+    }
+
+    /// Whether the admin API should listen (it needs a key).
+    pub fn admin_enabled(&self) -> bool {
+        self.admin_api_key.is_some()
+    }
+
+    /// Whether any platform can receive replies; without one, replies are printed (DESIGN.md §5).
+    pub fn has_channels(&self) -> bool {
+        self.whatsapp.is_some() || self.slack.is_some()
+    }
+
+    /// A one-line, secret-free summary for the start-up log, e.g.
+    /// `instance=home mode=ephemeral whatsapp=off slack=off llm=off admin=off outbound=on`.
+    pub fn summary(&self) -> String {
+        let on = |b: bool| if b { "on" } else { "off" };
+        format!(
+            "instance={} mode={} whatsapp={} slack={} llm={} admin={} outbound={}",
+            self.instance,
+            if self.is_ephemeral() {
+                "ephemeral"
+            } else {
+                "durable"
+            },
+            on(self.whatsapp.is_some()),
+            on(self.slack.is_some()),
+            on(self.llm.is_some()),
+            on(self.admin_enabled()),
+            on(self.outbound_enabled),
+        )
+    }
+}

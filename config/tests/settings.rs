@@ -1,0 +1,483 @@
+//! Loading and validating settings: defaults, each rule, `_FILE` secrets, and that secrets
+//! never print.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alfred_config::{
+    ConfigError, ExposeSecret, Instance, LlmProvider, LogFormat, Settings, SECRET_VARIABLES,
+    VARIABLES,
+};
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Settings {
+    Settings::from_vars(vars(pairs)).unwrap()
+}
+
+fn fail(pairs: &[(&str, &str)]) -> ConfigError {
+    Settings::from_vars(vars(pairs)).unwrap_err()
+}
+
+const WHATSAPP: &[(&str, &str)] = &[
+    ("META_TOKEN", "meta-token-value"),
+    ("PHONE_ID", "1234567890"),
+    ("VERIFY_TOKEN", "verify-token-value"),
+    ("APP_SECRET", "app-secret-value"),
+];
+
+/// A file in the temp dir, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn with(content: &[u8]) -> Self {
+        let path = std::env::temp_dir().join(format!("alfred-config-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, content).unwrap();
+        Self(path)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_defaults() {
+    let s = load(&[]);
+    assert_eq!(s.instance, Instance::Home);
+    assert!(s.is_ephemeral());
+    assert!(!s.admin_enabled());
+    assert!(!s.has_channels());
+    assert!(s.whatsapp.is_none() && s.slack.is_none() && s.llm.is_none());
+    assert_eq!(s.http_addr, "0.0.0.0:8000".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        s.admin_addr,
+        "127.0.0.1:8001".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(s.redis_key_prefix, "");
+    assert!(s.outbound_enabled);
+    assert!(s.otlp_endpoint.is_none());
+    assert_eq!(s.log_format, LogFormat::Json);
+    let t = &s.tuning;
+    assert_eq!(t.webhook_body_limit, 1_048_576);
+    assert_eq!(t.ingest_readers, 2);
+    assert_eq!(t.ingest_batch, 100);
+    assert_eq!(t.ingest_claim_idle, Duration::from_millis(30_000));
+    assert_eq!(t.ingest_max_deliveries, 5);
+    assert_eq!(t.outbound_max_attempts, 8);
+    assert_eq!(t.outbound_timeout, Duration::from_millis(10_000));
+    assert_eq!(t.relay_interval, Duration::from_millis(1_000));
+    assert_eq!(
+        s.summary(),
+        "instance=home mode=ephemeral whatsapp=off slack=off llm=off admin=off outbound=on"
+    );
+}
+
+#[test]
+fn empty_values_count_as_unset() {
+    let s = load(&[("INSTANCE", ""), ("REDIS_URL", ""), ("META_TOKEN", "")]);
+    assert_eq!(s.instance, Instance::Home);
+    assert!(s.is_ephemeral());
+    assert!(s.whatsapp.is_none());
+}
+
+#[test]
+fn instance_accepts_home_and_biz_and_names_instance_for_anything_else() {
+    assert_eq!(load(&[("INSTANCE", "biz")]).instance, Instance::Biz);
+    assert_eq!(load(&[("INSTANCE", " Home ")]).instance, Instance::Home);
+    let err = fail(&[("INSTANCE", "work")]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "INSTANCE");
+    assert!(err.problems[0].message.contains("home or biz"));
+}
+
+#[test]
+fn listen_addresses_are_parsed_and_garbage_names_the_variable() {
+    let s = load(&[("HTTP_ADDR", "127.0.0.1:0"), ("ADMIN_ADDR", "[::1]:9001")]);
+    assert_eq!(s.http_addr.port(), 0);
+    assert_eq!(s.admin_addr, "[::1]:9001".parse::<SocketAddr>().unwrap());
+    let err = fail(&[("HTTP_ADDR", "localhost"), ("ADMIN_ADDR", "1.2.3.4:99999")]);
+    assert!(err.names("HTTP_ADDR") && err.names("ADMIN_ADDR"));
+}
+
+#[test]
+fn tuning_numbers_are_read_and_zero_or_garbage_is_rejected_by_name() {
+    let s = load(&[
+        ("WEBHOOK_BODY_LIMIT", "2048"),
+        ("INGEST_READERS", "4"),
+        ("INGEST_BATCH", "10"),
+        ("INGEST_CLAIM_IDLE_MS", "500"),
+        ("INGEST_MAX_DELIVERIES", "3"),
+        ("OUTBOUND_MAX_ATTEMPTS", "2"),
+        ("OUTBOUND_TIMEOUT_MS", "250"),
+        ("RELAY_INTERVAL_MS", "20"),
+    ]);
+    assert_eq!(s.tuning.webhook_body_limit, 2048);
+    assert_eq!(s.tuning.ingest_readers, 4);
+    assert_eq!(s.tuning.ingest_batch, 10);
+    assert_eq!(s.tuning.ingest_claim_idle, Duration::from_millis(500));
+    assert_eq!(s.tuning.ingest_max_deliveries, 3);
+    assert_eq!(s.tuning.outbound_max_attempts, 2);
+    assert_eq!(s.tuning.outbound_timeout, Duration::from_millis(250));
+    assert_eq!(s.tuning.relay_interval, Duration::from_millis(20));
+
+    let names = [
+        "WEBHOOK_BODY_LIMIT",
+        "INGEST_READERS",
+        "INGEST_BATCH",
+        "INGEST_CLAIM_IDLE_MS",
+        "INGEST_MAX_DELIVERIES",
+        "OUTBOUND_MAX_ATTEMPTS",
+        "OUTBOUND_TIMEOUT_MS",
+        "RELAY_INTERVAL_MS",
+    ];
+    for bad in ["0", "-1", "ten", "1.5"] {
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (*n, bad)).collect();
+        let err = fail(&pairs);
+        for name in names {
+            assert!(err.names(name), "{name}={bad} was not reported: {err}");
+        }
+    }
+}
+
+#[test]
+fn outbound_enabled_accepts_the_usual_spellings_of_a_boolean() {
+    for (raw, expected) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("yes", true),
+        ("false", false),
+        ("False", false),
+        ("0", false),
+        ("no", false),
+    ] {
+        assert_eq!(
+            load(&[("OUTBOUND_ENABLED", raw)]).outbound_enabled,
+            expected,
+            "{raw}"
+        );
+    }
+    assert!(fail(&[("OUTBOUND_ENABLED", "maybe")]).names("OUTBOUND_ENABLED"));
+}
+
+#[test]
+fn log_format_is_json_or_pretty() {
+    assert_eq!(
+        load(&[("LOG_FORMAT", "pretty")]).log_format,
+        LogFormat::Pretty
+    );
+    assert_eq!(load(&[("LOG_FORMAT", "JSON")]).log_format, LogFormat::Json);
+    assert!(fail(&[("LOG_FORMAT", "xml")]).names("LOG_FORMAT"));
+}
+
+#[test]
+fn both_store_urls_make_the_process_durable() {
+    let s = load(&[
+        ("REDIS_URL", "redis://:pw@127.0.0.1:6379/0"),
+        ("DATABASE_URL", "postgres://alfred:pw@db/alfred"),
+        ("REDIS_KEY_PREFIX", "t1:"),
+    ]);
+    assert!(!s.is_ephemeral());
+    let stores = s.stores.unwrap();
+    assert_eq!(
+        stores.redis_url.expose_secret(),
+        "redis://:pw@127.0.0.1:6379/0"
+    );
+    assert_eq!(
+        stores.database_url.expose_secret(),
+        "postgres://alfred:pw@db/alfred"
+    );
+    assert_eq!(s.redis_key_prefix, "t1:");
+}
+
+#[test]
+fn one_store_url_alone_is_an_error_naming_the_missing_one() {
+    let err = fail(&[("REDIS_URL", "redis://127.0.0.1")]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "DATABASE_URL");
+    let err = fail(&[("DATABASE_URL", "postgres://db/alfred")]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "REDIS_URL");
+}
+
+#[test]
+fn a_store_url_with_the_wrong_scheme_is_rejected_without_echoing_its_password() {
+    let err = fail(&[
+        ("REDIS_URL", "http://user:hunter2@cache"),
+        ("DATABASE_URL", "mysql://user:hunter3@db"),
+    ]);
+    assert!(err.names("REDIS_URL") && err.names("DATABASE_URL"));
+    let shown = err.to_string();
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("hunter3"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn whatsapp_is_configured_only_when_all_four_variables_are_set() {
+    let s = load(WHATSAPP);
+    let wa = s.whatsapp.as_ref().unwrap();
+    assert!(s.has_channels());
+    assert_eq!(wa.token.expose_secret(), "meta-token-value");
+    assert_eq!(wa.phone_id, "1234567890");
+    assert_eq!(wa.verify_token.expose_secret(), "verify-token-value");
+    assert_eq!(wa.app_secret.expose_secret(), "app-secret-value");
+    assert_eq!(
+        wa.messages_url(),
+        "https://graph.facebook.com/v21.0/1234567890/messages"
+    );
+}
+
+#[test]
+fn a_partial_whatsapp_configuration_names_each_missing_variable() {
+    let err = fail(&[("META_TOKEN", "t"), ("APP_SECRET", "s")]);
+    let named: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(named, ["PHONE_ID", "VERIFY_TOKEN"]);
+}
+
+#[test]
+fn graph_api_url_and_version_can_point_at_a_local_fake() {
+    let mut pairs = WHATSAPP.to_vec();
+    pairs.extend([
+        ("GRAPH_API_URL", "http://127.0.0.1:4010/"),
+        ("GRAPH_API_VERSION", "v19.0"),
+    ]);
+    let wa = load(&pairs).whatsapp.unwrap();
+    assert_eq!(
+        wa.messages_url(),
+        "http://127.0.0.1:4010/v19.0/1234567890/messages"
+    );
+
+    let err = fail(&[
+        ("GRAPH_API_URL", "graph.facebook.com"),
+        ("GRAPH_API_VERSION", "21"),
+    ]);
+    assert!(err.names("GRAPH_API_URL") && err.names("GRAPH_API_VERSION"));
+}
+
+#[test]
+fn slack_needs_both_its_secrets_and_defaults_its_api_url() {
+    let s = load(&[
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_SIGNING_SECRET", "sign"),
+    ]);
+    let slack = s.slack.unwrap();
+    assert_eq!(slack.api_url, "https://slack.com/api");
+    assert_eq!(slack.bot_token.expose_secret(), "xoxb-1");
+    let err = fail(&[("SLACK_BOT_TOKEN", "xoxb-1")]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "SLACK_SIGNING_SECRET");
+}
+
+#[test]
+fn the_llm_is_ollama_or_openai_with_provider_defaults() {
+    let llm = load(&[("OLLAMA_URL", "http://127.0.0.1:11434")])
+        .llm
+        .unwrap();
+    assert!(
+        matches!(&llm.provider, LlmProvider::Ollama { url } if url == "http://127.0.0.1:11434")
+    );
+    assert_eq!(llm.model, "llama3.2");
+
+    let llm = load(&[("OPENAI_API_KEY", "sk-1"), ("LLM_MODEL", "m")])
+        .llm
+        .unwrap();
+    match &llm.provider {
+        LlmProvider::OpenAi { api_key, base_url } => {
+            assert_eq!(api_key.expose_secret(), "sk-1");
+            assert_eq!(base_url, "https://api.openai.com/v1");
+        }
+        other => panic!("expected OpenAI, got {other:?}"),
+    }
+    assert_eq!(llm.model, "m");
+}
+
+#[test]
+fn ambiguous_or_orphaned_llm_settings_are_errors() {
+    assert!(fail(&[("OLLAMA_URL", "http://o"), ("OPENAI_API_KEY", "k")]).names("OLLAMA_URL"));
+    assert!(fail(&[("OPENAI_BASE_URL", "http://o")]).names("OPENAI_API_KEY"));
+    assert!(fail(&[("LLM_MODEL", "m")]).names("LLM_MODEL"));
+    assert!(fail(&[("OLLAMA_URL", "localhost:11434")]).names("OLLAMA_URL"));
+}
+
+#[test]
+fn otel_endpoint_is_taken_when_it_is_a_url() {
+    let s = load(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]);
+    assert_eq!(s.otlp_endpoint.as_deref(), Some("http://collector:4318"));
+    assert!(
+        fail(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector")]).names("OTEL_EXPORTER_OTLP_ENDPOINT")
+    );
+}
+
+#[test]
+fn a_secret_can_come_from_a_file_losing_exactly_one_trailing_newline() {
+    let key = TempFile::with(b"admin-key\n\n");
+    let s = load(&[("ADMIN_API_KEY_FILE", key.path())]);
+    assert!(s.admin_enabled());
+    assert_eq!(s.admin_api_key.unwrap().expose_secret(), "admin-key\n");
+
+    let crlf = TempFile::with(b"token\r\n");
+    let mut pairs = WHATSAPP.to_vec();
+    pairs.retain(|(k, _)| *k != "META_TOKEN");
+    pairs.push(("META_TOKEN_FILE", crlf.path()));
+    assert_eq!(
+        load(&pairs).whatsapp.unwrap().token.expose_secret(),
+        "token"
+    );
+}
+
+#[test]
+fn every_secret_accepts_a_file() {
+    let content = |name: &str| match name {
+        "REDIS_URL" => "redis://:from-file@cache".to_owned(),
+        "DATABASE_URL" => "postgres://u:from-file@db/alfred".to_owned(),
+        other => format!("{other}-from-file"),
+    };
+    let files: Vec<(String, TempFile)> = SECRET_VARIABLES
+        .iter()
+        .map(|name| {
+            let file = TempFile::with(format!("{}\n", content(name)).as_bytes());
+            (format!("{name}_FILE"), file)
+        })
+        .collect();
+    let mut pairs: Vec<(&str, &str)> = files.iter().map(|(k, f)| (k.as_str(), f.path())).collect();
+    pairs.push(("PHONE_ID", "42"));
+
+    let s = load(&pairs);
+    let stores = s.stores.unwrap();
+    let wa = s.whatsapp.unwrap();
+    let slack = s.slack.unwrap();
+    let Some(LlmProvider::OpenAi { api_key, .. }) = s.llm.map(|l| l.provider) else {
+        panic!("OPENAI_API_KEY_FILE did not configure OpenAI");
+    };
+    let read = [
+        ("ADMIN_API_KEY", s.admin_api_key.unwrap()),
+        ("REDIS_URL", stores.redis_url),
+        ("DATABASE_URL", stores.database_url),
+        ("META_TOKEN", wa.token),
+        ("VERIFY_TOKEN", wa.verify_token),
+        ("APP_SECRET", wa.app_secret),
+        ("SLACK_BOT_TOKEN", slack.bot_token),
+        ("SLACK_SIGNING_SECRET", slack.signing_secret),
+        ("OPENAI_API_KEY", api_key),
+    ];
+    assert_eq!(read.len(), SECRET_VARIABLES.len());
+    for (name, secret) in read {
+        assert_eq!(secret.expose_secret(), content(name), "{name}");
+    }
+}
+
+#[test]
+fn giving_a_secret_both_inline_and_as_a_file_is_an_error() {
+    let file = TempFile::with(b"key");
+    let err = fail(&[
+        ("ADMIN_API_KEY", "key"),
+        ("ADMIN_API_KEY_FILE", file.path()),
+    ]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "ADMIN_API_KEY");
+    assert!(err.problems[0].message.contains("ADMIN_API_KEY_FILE"));
+}
+
+#[test]
+fn an_unreadable_secret_file_names_the_variable_and_path_but_not_the_content() {
+    let err = fail(&[("APP_SECRET_FILE", "/nonexistent/alfred/app_secret")]);
+    let p = err.problems_for("APP_SECRET_FILE").next().unwrap();
+    assert!(p.message.contains("/nonexistent/alfred/app_secret"), "{p}");
+
+    let not_text = TempFile::with(b"s3cr3t-prefix\xff\xfe");
+    let err = fail(&[("ADMIN_API_KEY_FILE", not_text.path())]);
+    let p = err.problems_for("ADMIN_API_KEY_FILE").next().unwrap();
+    assert!(p.message.contains(not_text.path()));
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+
+    let empty = TempFile::with(b"\n");
+    assert!(fail(&[("ADMIN_API_KEY_FILE", empty.path())]).names("ADMIN_API_KEY_FILE"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once_one_line_each() {
+    let err = fail(&[
+        ("INSTANCE", "office"),
+        ("HTTP_ADDR", "nowhere"),
+        ("INGEST_BATCH", "0"),
+        ("REDIS_URL", "redis://cache"),
+        ("SLACK_SIGNING_SECRET", "s"),
+    ]);
+    let named: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(
+        named,
+        [
+            "INSTANCE",
+            "HTTP_ADDR",
+            "DATABASE_URL",
+            "SLACK_BOT_TOKEN",
+            "INGEST_BATCH"
+        ]
+    );
+    let shown = err.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "invalid configuration (5 problems):");
+    assert_eq!(lines.len(), 6);
+    for (line, variable) in lines[1..].iter().zip(named) {
+        assert!(
+            line.trim_start().starts_with(&format!("{variable}: ")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn debug_of_settings_never_shows_a_secret_value() {
+    let s = load(&[
+        ("ADMIN_API_KEY", "secret-admin"),
+        ("REDIS_URL", "redis://:secret-redis@cache"),
+        ("DATABASE_URL", "postgres://u:secret-db@db/a"),
+        ("META_TOKEN", "secret-meta"),
+        ("PHONE_ID", "42"),
+        ("VERIFY_TOKEN", "secret-verify"),
+        ("APP_SECRET", "secret-app"),
+        ("SLACK_BOT_TOKEN", "secret-slack-bot"),
+        ("SLACK_SIGNING_SECRET", "secret-slack-signing"),
+        ("OPENAI_API_KEY", "secret-openai"),
+    ]);
+    let shown = format!("{s:?} {s:#?} {}", s.summary());
+    assert!(!shown.contains("secret-"), "{shown}");
+    assert!(shown.contains("[REDACTED]"));
+    assert!(
+        shown.contains("\"42\""),
+        "non-secrets stay visible: {shown}"
+    );
+}
+
+#[test]
+fn the_env_template_lists_every_variable() {
+    let template = include_str!("../../.env.template");
+    for name in VARIABLES {
+        let listed = template
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim_start())
+            .any(|l| l.starts_with(&format!("{name}=")));
+        assert!(listed, "{name} is missing from .env.template");
+    }
+    for name in SECRET_VARIABLES {
+        assert!(
+            VARIABLES.contains(name),
+            "{name} is a secret but not a variable"
+        );
+    }
+}
