@@ -1,57 +1,13 @@
-//! Loading and validating settings: defaults, each rule, `_FILE` secrets, and that secrets
-//! never print.
+//! Loading and validating settings: defaults and each rule of DESIGN.md §6.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use alfred_config::{
-    ConfigError, ExposeSecret, Instance, LlmProvider, LogFormat, Settings, SECRET_VARIABLES,
-    VARIABLES,
-};
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn load(pairs: &[(&str, &str)]) -> Settings {
-    Settings::from_vars(vars(pairs)).unwrap()
-}
-
-fn fail(pairs: &[(&str, &str)]) -> ConfigError {
-    Settings::from_vars(vars(pairs)).unwrap_err()
-}
-
-const WHATSAPP: &[(&str, &str)] = &[
-    ("META_TOKEN", "meta-token-value"),
-    ("PHONE_ID", "1234567890"),
-    ("VERIFY_TOKEN", "verify-token-value"),
-    ("APP_SECRET", "app-secret-value"),
-];
-
-/// A file in the temp dir, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn with(content: &[u8]) -> Self {
-        let path = std::env::temp_dir().join(format!("alfred-config-{}", uuid::Uuid::new_v4()));
-        std::fs::write(&path, content).unwrap();
-        Self(path)
-    }
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+use alfred_config::{ExposeSecret, Instance, LlmProvider, LogFormat, SECRET_VARIABLES, VARIABLES};
+use common::{fail, load, WHATSAPP};
 
 #[test]
 fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_defaults() {
@@ -214,20 +170,6 @@ fn one_store_url_alone_is_an_error_naming_the_missing_one() {
 }
 
 #[test]
-fn a_store_url_with_the_wrong_scheme_is_rejected_without_echoing_its_password() {
-    let err = fail(&[
-        ("REDIS_URL", "http://user:hunter2@cache"),
-        ("DATABASE_URL", "mysql://user:hunter3@db"),
-    ]);
-    assert!(err.names("REDIS_URL") && err.names("DATABASE_URL"));
-    let shown = err.to_string();
-    assert!(
-        !shown.contains("hunter2") && !shown.contains("hunter3"),
-        "{shown}"
-    );
-}
-
-#[test]
 fn whatsapp_is_configured_only_when_all_four_variables_are_set() {
     let s = load(WHATSAPP);
     let wa = s.whatsapp.as_ref().unwrap();
@@ -324,92 +266,6 @@ fn otel_endpoint_is_taken_when_it_is_a_url() {
 }
 
 #[test]
-fn a_secret_can_come_from_a_file_losing_exactly_one_trailing_newline() {
-    let key = TempFile::with(b"admin-key\n\n");
-    let s = load(&[("ADMIN_API_KEY_FILE", key.path())]);
-    assert!(s.admin_enabled());
-    assert_eq!(s.admin_api_key.unwrap().expose_secret(), "admin-key\n");
-
-    let crlf = TempFile::with(b"token\r\n");
-    let mut pairs = WHATSAPP.to_vec();
-    pairs.retain(|(k, _)| *k != "META_TOKEN");
-    pairs.push(("META_TOKEN_FILE", crlf.path()));
-    assert_eq!(
-        load(&pairs).whatsapp.unwrap().token.expose_secret(),
-        "token"
-    );
-}
-
-#[test]
-fn every_secret_accepts_a_file() {
-    let content = |name: &str| match name {
-        "REDIS_URL" => "redis://:from-file@cache".to_owned(),
-        "DATABASE_URL" => "postgres://u:from-file@db/alfred".to_owned(),
-        other => format!("{other}-from-file"),
-    };
-    let files: Vec<(String, TempFile)> = SECRET_VARIABLES
-        .iter()
-        .map(|name| {
-            let file = TempFile::with(format!("{}\n", content(name)).as_bytes());
-            (format!("{name}_FILE"), file)
-        })
-        .collect();
-    let mut pairs: Vec<(&str, &str)> = files.iter().map(|(k, f)| (k.as_str(), f.path())).collect();
-    pairs.push(("PHONE_ID", "42"));
-
-    let s = load(&pairs);
-    let stores = s.stores.unwrap();
-    let wa = s.whatsapp.unwrap();
-    let slack = s.slack.unwrap();
-    let Some(LlmProvider::OpenAi { api_key, .. }) = s.llm.map(|l| l.provider) else {
-        panic!("OPENAI_API_KEY_FILE did not configure OpenAI");
-    };
-    let read = [
-        ("ADMIN_API_KEY", s.admin_api_key.unwrap()),
-        ("REDIS_URL", stores.redis_url),
-        ("DATABASE_URL", stores.database_url),
-        ("META_TOKEN", wa.token),
-        ("VERIFY_TOKEN", wa.verify_token),
-        ("APP_SECRET", wa.app_secret),
-        ("SLACK_BOT_TOKEN", slack.bot_token),
-        ("SLACK_SIGNING_SECRET", slack.signing_secret),
-        ("OPENAI_API_KEY", api_key),
-    ];
-    assert_eq!(read.len(), SECRET_VARIABLES.len());
-    for (name, secret) in read {
-        assert_eq!(secret.expose_secret(), content(name), "{name}");
-    }
-}
-
-#[test]
-fn giving_a_secret_both_inline_and_as_a_file_is_an_error() {
-    let file = TempFile::with(b"key");
-    let err = fail(&[
-        ("ADMIN_API_KEY", "key"),
-        ("ADMIN_API_KEY_FILE", file.path()),
-    ]);
-    assert_eq!(err.problems.len(), 1);
-    assert_eq!(err.problems[0].variable, "ADMIN_API_KEY");
-    assert!(err.problems[0].message.contains("ADMIN_API_KEY_FILE"));
-}
-
-#[test]
-fn an_unreadable_secret_file_names_the_variable_and_path_but_not_the_content() {
-    let err = fail(&[("APP_SECRET_FILE", "/nonexistent/alfred/app_secret")]);
-    let p = err.problems_for("APP_SECRET_FILE").next().unwrap();
-    assert!(p.message.contains("/nonexistent/alfred/app_secret"), "{p}");
-
-    let not_text = TempFile::with(b"s3cr3t-prefix\xff\xfe");
-    let err = fail(&[("ADMIN_API_KEY_FILE", not_text.path())]);
-    let p = err.problems_for("ADMIN_API_KEY_FILE").next().unwrap();
-    assert!(p.message.contains(not_text.path()));
-    assert!(!err.to_string().contains("s3cr3t"), "{err}");
-
-    let empty = TempFile::with(b"\n");
-    assert!(fail(&[("ADMIN_API_KEY_FILE", empty.path())]).names("ADMIN_API_KEY_FILE"));
-}
-
-#[test]
 fn every_problem_is_reported_at_once_one_line_each() {
     let err = fail(&[
         ("INSTANCE", "office"),
@@ -439,29 +295,6 @@ fn every_problem_is_reported_at_once_one_line_each() {
             "{line}"
         );
     }
-}
-
-#[test]
-fn debug_of_settings_never_shows_a_secret_value() {
-    let s = load(&[
-        ("ADMIN_API_KEY", "secret-admin"),
-        ("REDIS_URL", "redis://:secret-redis@cache"),
-        ("DATABASE_URL", "postgres://u:secret-db@db/a"),
-        ("META_TOKEN", "secret-meta"),
-        ("PHONE_ID", "42"),
-        ("VERIFY_TOKEN", "secret-verify"),
-        ("APP_SECRET", "secret-app"),
-        ("SLACK_BOT_TOKEN", "secret-slack-bot"),
-        ("SLACK_SIGNING_SECRET", "secret-slack-signing"),
-        ("OPENAI_API_KEY", "secret-openai"),
-    ]);
-    let shown = format!("{s:?} {s:#?} {}", s.summary());
-    assert!(!shown.contains("secret-"), "{shown}");
-    assert!(shown.contains("[REDACTED]"));
-    assert!(
-        shown.contains("\"42\""),
-        "non-secrets stay visible: {shown}"
-    );
 }
 
 #[test]

@@ -1,0 +1,130 @@
+//! Secrets: `_FILE` handling, and that no secret value reaches `Debug` or an error message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use alfred_config::{ExposeSecret, LlmProvider, SECRET_VARIABLES};
+use common::{fail, load, TempFile, WHATSAPP};
+
+#[test]
+fn a_store_url_with_the_wrong_scheme_is_rejected_without_echoing_its_password() {
+    let err = fail(&[
+        ("REDIS_URL", "http://user:hunter2@cache"),
+        ("DATABASE_URL", "mysql://user:hunter3@db"),
+    ]);
+    assert!(err.names("REDIS_URL") && err.names("DATABASE_URL"));
+    let shown = err.to_string();
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("hunter3"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_secret_can_come_from_a_file_losing_exactly_one_trailing_newline() {
+    let key = TempFile::with(b"admin-key\n\n");
+    let s = load(&[("ADMIN_API_KEY_FILE", key.path())]);
+    assert!(s.admin_enabled());
+    assert_eq!(s.admin_api_key.unwrap().expose_secret(), "admin-key\n");
+
+    let crlf = TempFile::with(b"token\r\n");
+    let mut pairs = WHATSAPP.to_vec();
+    pairs.retain(|(k, _)| *k != "META_TOKEN");
+    pairs.push(("META_TOKEN_FILE", crlf.path()));
+    assert_eq!(
+        load(&pairs).whatsapp.unwrap().token.expose_secret(),
+        "token"
+    );
+}
+
+#[test]
+fn every_secret_accepts_a_file() {
+    let content = |name: &str| match name {
+        "REDIS_URL" => "redis://:from-file@cache".to_owned(),
+        "DATABASE_URL" => "postgres://u:from-file@db/alfred".to_owned(),
+        other => format!("{other}-from-file"),
+    };
+    let files: Vec<(String, TempFile)> = SECRET_VARIABLES
+        .iter()
+        .map(|name| {
+            let file = TempFile::with(format!("{}\n", content(name)).as_bytes());
+            (format!("{name}_FILE"), file)
+        })
+        .collect();
+    let mut pairs: Vec<(&str, &str)> = files.iter().map(|(k, f)| (k.as_str(), f.path())).collect();
+    pairs.push(("PHONE_ID", "42"));
+
+    let s = load(&pairs);
+    let stores = s.stores.unwrap();
+    let wa = s.whatsapp.unwrap();
+    let slack = s.slack.unwrap();
+    let Some(LlmProvider::OpenAi { api_key, .. }) = s.llm.map(|l| l.provider) else {
+        panic!("OPENAI_API_KEY_FILE did not configure OpenAI");
+    };
+    let read = [
+        ("ADMIN_API_KEY", s.admin_api_key.unwrap()),
+        ("REDIS_URL", stores.redis_url),
+        ("DATABASE_URL", stores.database_url),
+        ("META_TOKEN", wa.token),
+        ("VERIFY_TOKEN", wa.verify_token),
+        ("APP_SECRET", wa.app_secret),
+        ("SLACK_BOT_TOKEN", slack.bot_token),
+        ("SLACK_SIGNING_SECRET", slack.signing_secret),
+        ("OPENAI_API_KEY", api_key),
+    ];
+    assert_eq!(read.len(), SECRET_VARIABLES.len());
+    for (name, secret) in read {
+        assert_eq!(secret.expose_secret(), content(name), "{name}");
+    }
+}
+
+#[test]
+fn giving_a_secret_both_inline_and_as_a_file_is_an_error() {
+    let file = TempFile::with(b"key");
+    let err = fail(&[
+        ("ADMIN_API_KEY", "key"),
+        ("ADMIN_API_KEY_FILE", file.path()),
+    ]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "ADMIN_API_KEY");
+    assert!(err.problems[0].message.contains("ADMIN_API_KEY_FILE"));
+}
+
+#[test]
+fn an_unreadable_secret_file_names_the_variable_and_path_but_not_the_content() {
+    let err = fail(&[("APP_SECRET_FILE", "/nonexistent/alfred/app_secret")]);
+    let p = err.problems_for("APP_SECRET_FILE").next().unwrap();
+    assert!(p.message.contains("/nonexistent/alfred/app_secret"), "{p}");
+
+    let not_text = TempFile::with(b"s3cr3t-prefix\xff\xfe");
+    let err = fail(&[("ADMIN_API_KEY_FILE", not_text.path())]);
+    let p = err.problems_for("ADMIN_API_KEY_FILE").next().unwrap();
+    assert!(p.message.contains(not_text.path()));
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+
+    let empty = TempFile::with(b"\n");
+    assert!(fail(&[("ADMIN_API_KEY_FILE", empty.path())]).names("ADMIN_API_KEY_FILE"));
+}
+
+#[test]
+fn debug_of_settings_never_shows_a_secret_value() {
+    let s = load(&[
+        ("ADMIN_API_KEY", "secret-admin"),
+        ("REDIS_URL", "redis://:secret-redis@cache"),
+        ("DATABASE_URL", "postgres://u:secret-db@db/a"),
+        ("META_TOKEN", "secret-meta"),
+        ("PHONE_ID", "42"),
+        ("VERIFY_TOKEN", "secret-verify"),
+        ("APP_SECRET", "secret-app"),
+        ("SLACK_BOT_TOKEN", "secret-slack-bot"),
+        ("SLACK_SIGNING_SECRET", "secret-slack-signing"),
+        ("OPENAI_API_KEY", "secret-openai"),
+    ]);
+    let shown = format!("{s:?} {s:#?} {}", s.summary());
+    assert!(!shown.contains("secret-"), "{shown}");
+    assert!(shown.contains("[REDACTED]"));
+    assert!(
+        shown.contains("\"42\""),
+        "non-secrets stay visible: {shown}"
+    );
+}
