@@ -1,1 +1,10 @@
-//! TODO
+//! Alfred's edge: everything that speaks to the outside world over HTTP.
+//!
+//! Layout:
+//! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound).
+//!
+//! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
+//! and back. They must not know about skills, the orchestrator or the store: inbound, they only
+//! publish to the bus; outbound, they only implement `ChannelClient`.
+
+pub mod whatsapp;
