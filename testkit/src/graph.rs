@@ -1,0 +1,240 @@
+//! A fake WhatsApp Graph API that speaks the real wire format.
+//!
+//! `POST /{version}/{phone_id}/messages` records the request (path, bearer token, JSON body)
+//! and answers like Meta: `{"messaging_product":"whatsapp","contacts":[{"input":to,"wa_id":to}],
+//! "messages":[{"id":"wamid.…"}]}`, unless a scripted response is queued ([`FakeGraph::fail_next`],
+//! [`FakeGraph::push_response`]), which is used once, in order.
+//!
+//! The server runs on 127.0.0.1:0 in its own thread and actix system, so a test on any runtime
+//! (tokio or actix) can use it; dropping the [`FakeGraph`] stops it.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+/// One request the fake received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// The request path, e.g. `/v21.0/123456/messages`.
+    pub path: String,
+    pub version: String,
+    pub phone_id: String,
+    /// The token of `Authorization: Bearer …`, if any.
+    pub bearer: Option<String>,
+    /// The JSON body (`Value::Null` when it was not JSON).
+    pub body: Value,
+    /// The status the fake answered with.
+    pub status: u16,
+    /// The wamid the fake returned, for successful sends.
+    pub wamid: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The recipient (`to`).
+    pub fn to(&self) -> Option<&str> {
+        self.body.get("to").and_then(Value::as_str)
+    }
+
+    /// The text body (`text.body`).
+    pub fn text(&self) -> Option<&str> {
+        self.body.pointer("/text/body").and_then(Value::as_str)
+    }
+
+    /// The quoted message (`context.message_id`).
+    pub fn reply_to(&self) -> Option<&str> {
+        self.body
+            .pointer("/context/message_id")
+            .and_then(Value::as_str)
+    }
+
+    /// True when the fake accepted the send.
+    pub fn delivered(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A response to give instead of the default success.
+#[derive(Debug, Clone)]
+pub struct ScriptedResponse {
+    pub status: u16,
+    pub body: Value,
+    /// Sent as `Retry-After: {seconds}`.
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Mutex<Vec<RecordedRequest>>,
+    script: Mutex<VecDeque<ScriptedResponse>>,
+    next_id: AtomicU64,
+}
+
+/// The running fake. Cheap to share by reference; stops when dropped.
+pub struct FakeGraph {
+    addr: SocketAddr,
+    state: Arc<State>,
+    handle: ServerHandle,
+}
+
+impl FakeGraph {
+    /// Starts a fake on a free local port.
+    pub async fn start() -> FakeGraph {
+        let state = Arc::new(State::default());
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let server_state = state.clone();
+        std::thread::Builder::new()
+            .name("fake-graph".into())
+            .spawn(move || {
+                actix_rt::System::new().block_on(async move {
+                    let data = web::Data::from(server_state);
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .app_data(data.clone())
+                            .app_data(web::PayloadConfig::new(1024 * 1024))
+                            .route("/{version}/{phone_id}/messages", web::post().to(messages))
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .bind(("127.0.0.1", 0))
+                    .expect("bind the fake Graph API");
+                    let addr = server.addrs()[0];
+                    let server = server.run();
+                    let _ = ready_tx.send((addr, server.handle()));
+                    let _ = server.await;
+                });
+            })
+            .expect("spawn the fake Graph API thread");
+        let (addr, handle) = ready_rx.await.expect("the fake Graph API started");
+        FakeGraph {
+            addr,
+            state,
+            handle,
+        }
+    }
+
+    /// The base URL to use as `GRAPH_API_URL` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Answers the next `n` sends with `status` and `body` (and `Retry-After` when given).
+    pub fn fail_next(&self, n: usize, status: u16, body: Value, retry_after: Option<u64>) {
+        let mut script = self.state.script.lock().unwrap();
+        for _ in 0..n {
+            script.push_back(ScriptedResponse {
+                status,
+                body: body.clone(),
+                retry_after,
+            });
+        }
+    }
+
+    /// Queues one scripted response.
+    pub fn push_response(&self, response: ScriptedResponse) {
+        self.state.script.lock().unwrap().push_back(response);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The requests the fake accepted (2xx), in arrival order.
+    pub fn delivered(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::delivered)
+            .collect()
+    }
+
+    /// Polls until at least `n` requests arrived or `deadline` passed; returns all requests.
+    pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Vec<RecordedRequest> {
+        let until = Instant::now() + deadline;
+        loop {
+            let requests = self.requests();
+            if requests.len() >= n || Instant::now() >= until {
+                return requests;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Meta's error body: `{"error":{"message","type","code","error_data","fbtrace_id"}}`.
+    pub fn error_body(code: i64, message: &str) -> Value {
+        json!({
+            "error": {
+                "message": format!("(#{code}) {message}"),
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": message},
+                "fbtrace_id": "AbCdEfGhIjKlMnOp"
+            }
+        })
+    }
+}
+
+impl Drop for FakeGraph {
+    fn drop(&mut self) {
+        // The stop command is sent when `stop` is called; the returned future only waits.
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn messages(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<State>,
+) -> HttpResponse {
+    let (version, phone_id) = path.into_inner();
+    let bearer = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let scripted = state.script.lock().unwrap().pop_front();
+    let (response, status, wamid) = match scripted {
+        Some(scripted) => {
+            let mut response = HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(scripted.status).expect("a valid status"),
+            );
+            if let Some(seconds) = scripted.retry_after {
+                response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            (response.json(scripted.body), scripted.status, None)
+        }
+        None if body.get("to").and_then(Value::as_str).is_none() => {
+            let error = FakeGraph::error_body(100, "Invalid parameter");
+            (HttpResponse::BadRequest().json(error), 400, None)
+        }
+        None => {
+            let to = body.get("to").cloned().unwrap_or(Value::Null);
+            let n = state.next_id.fetch_add(1, Ordering::Relaxed);
+            let wamid = format!("wamid.FAKE{n:08}{}", uuid::Uuid::new_v4().simple());
+            let answer = json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": wamid}]
+            });
+            (HttpResponse::Ok().json(answer), 200, Some(wamid))
+        }
+    };
+    state.requests.lock().unwrap().push(RecordedRequest {
+        path: request.path().to_owned(),
+        version,
+        phone_id,
+        bearer,
+        body,
+        status,
+        wamid,
+    });
+    response
+}
