@@ -17,6 +17,7 @@ pub mod channel;
 pub mod messages;
 pub mod metrics;
 pub mod names;
+pub mod relay;
 pub mod sequencer;
 pub mod skill;
 pub mod store;

@@ -8,6 +8,7 @@
 //! Servers come from `ALFRED_TEST_DATABASE_URL` and `ALFRED_TEST_REDIS_URL`, defaulting to the
 //! local ones on their standard ports. Not used by production code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+pub mod db;
 pub mod graph;
 pub mod redis;
 pub mod whatsapp;

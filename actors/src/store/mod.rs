@@ -6,6 +6,13 @@
 //! commit are the replies published to `alfred-outbox`; a relay republishes committed rows that
 //! never were. The sender claims a row with a conditional update before sending it.
 
+pub mod memory;
+pub mod migrate;
+pub mod postgres;
+
+pub use memory::MemStore;
+pub use postgres::PgStore;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -1,0 +1,250 @@
+//! [`MemStore`]: the exactly-once store in memory, for ephemeral mode (DESIGN.md §5).
+//!
+//! It keeps the semantics of [`PgStore`](super::postgres::PgStore) within one process: the
+//! inbox de-duplicates, an effect and its outbox rows commit together or not at all, and the
+//! outbox rows move through the same states (pending → sending → sent / retry / dead) with the
+//! same claim, lease and relay rules. Nothing survives the process.
+//!
+//! Commits are serialized by one async mutex (held across the effect, which is what makes a
+//! commit atomic here). An effect works on clones of the skills' state slots (`clone_box`);
+//! the clones are swapped in only when the effect succeeds, so a failed effect leaves no trace,
+//! like a rolled-back transaction.
+//!
+//! Memory: rows are dropped once sent, but the inbox keeps every key for the life of the
+//! process (it is what de-duplicates platform retries).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
+use crate::messages::{OutboundBody, OutboundEnvelope};
+use crate::skill::{Effect, MemSlot, MemTx, StoreError, Tx};
+
+/// Delivery state of an in-memory outbox row (the `outbox.state` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Sending,
+    Retry,
+    Dead,
+}
+
+#[derive(Debug)]
+struct Row {
+    envelope: OutboundEnvelope,
+    state: State,
+    /// Claims so far (the `attempts` column).
+    attempts: u32,
+    created_at: Instant,
+    published_at: Option<Instant>,
+    claimed_at: Option<Instant>,
+    next_attempt_at: Option<Instant>,
+}
+
+impl Row {
+    /// The relay rule of `PgStore`'s `DUE_FOR_RELAY`, row by row.
+    fn due(&self, now: Instant, grace: Duration, lease: Duration) -> bool {
+        let older = |at: Option<Instant>, age: Duration| at.is_some_and(|at| at + age <= now);
+        let not_published_within_lease =
+            self.published_at.is_none() || older(self.published_at, lease);
+        match self.state {
+            State::Pending => match self.published_at {
+                None => self.created_at + grace <= now,
+                Some(_) => older(self.published_at, lease),
+            },
+            State::Retry => {
+                let due = self.next_attempt_at.is_some_and(|at| at <= now);
+                let published_since = match (self.published_at, self.next_attempt_at) {
+                    (Some(published), Some(next)) => published >= next,
+                    _ => false,
+                };
+                due && (!published_since || not_published_within_lease)
+            }
+            State::Sending => older(self.claimed_at, lease) && not_published_within_lease,
+            State::Dead => false,
+        }
+    }
+
+    /// The claim rule of `PgStore`'s `CLAIM`.
+    fn claimable(&self, now: Instant, lease: Duration) -> bool {
+        match self.state {
+            State::Pending => true,
+            State::Retry => self.next_attempt_at.is_some_and(|at| at <= now),
+            State::Sending => self.claimed_at.is_some_and(|at| at + lease <= now),
+            State::Dead => false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    inbox: HashSet<InboxKey>,
+    slots: HashMap<&'static str, Box<dyn MemSlot>>,
+    /// Rows not yet sent, by outbox id. Sent rows are removed.
+    outbox: BTreeMap<i64, Row>,
+    last_id: i64,
+}
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemStore {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for MemStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemStore").finish_non_exhaustive()
+    }
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    /// A copy of a skill's state slot, `None` when no effect has used it yet (for tests and
+    /// the console).
+    pub async fn slot<T: Clone + 'static>(&self, key: &'static str) -> Option<T> {
+        let inner = self.inner.lock().await;
+        inner.slots.get(key)?.as_any().downcast_ref::<T>().cloned()
+    }
+}
+
+#[async_trait]
+impl Store for MemStore {
+    async fn commit(
+        &self,
+        inbox: InboxKey,
+        effect: Box<dyn Effect>,
+        target: ReplyTarget,
+    ) -> Result<Commit, StoreError> {
+        let mut inner = self.inner.lock().await;
+        if inner.inbox.contains(&inbox) {
+            return Ok(Commit::Duplicate);
+        }
+        let snapshot = inner
+            .slots
+            .iter()
+            .map(|(key, slot)| (*key, slot.clone_box()))
+            .collect();
+        let mut tx = MemTx::new(snapshot);
+        let texts = effect.apply(&mut Tx::Mem(&mut tx)).await?;
+
+        // The effect succeeded: from here on nothing fails, so the commit is all or nothing.
+        inner.slots = tx.into_slots();
+        inner.inbox.insert(inbox);
+        let now = Instant::now();
+        let mut envelopes = Vec::with_capacity(texts.len());
+        for text in texts {
+            inner.last_id += 1;
+            let envelope = OutboundEnvelope {
+                outbox_id: inner.last_id,
+                platform: target.platform,
+                account: target.account.clone(),
+                to: target.to.clone(),
+                reply_to: target.reply_to.clone(),
+                body: OutboundBody::Text { text },
+                traceparent: target.traceparent.clone(),
+            };
+            let row = Row {
+                envelope: envelope.clone(),
+                state: State::Pending,
+                attempts: 0,
+                created_at: now,
+                published_at: None,
+                claimed_at: None,
+                next_attempt_at: None,
+            };
+            inner.outbox.insert(envelope.outbox_id, row);
+            envelopes.push(envelope);
+        }
+        Ok(Commit::Done(envelopes))
+    }
+
+    async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        let now = Instant::now();
+        for id in outbox_ids {
+            if let Some(row) = inner.outbox.get_mut(id) {
+                row.published_at = Some(now);
+            }
+        }
+        Ok(())
+    }
+
+    async fn due_for_relay(
+        &self,
+        grace: Duration,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
+        let inner = self.inner.lock().await;
+        let now = Instant::now();
+        Ok(inner
+            .outbox
+            .values()
+            .filter(|row| row.due(now, grace, lease))
+            .take(limit)
+            .map(|row| row.envelope.clone())
+            .collect())
+    }
+
+    async fn claim_outbox(
+        &self,
+        outbox_id: i64,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let now = Instant::now();
+        let Some(row) = inner.outbox.get_mut(&outbox_id) else {
+            return Ok(None);
+        };
+        if !row.claimable(now, lease) {
+            return Ok(None);
+        }
+        row.state = State::Sending;
+        row.attempts += 1;
+        row.claimed_at = Some(now);
+        Ok(Some(Claimed {
+            envelope: row.envelope.clone(),
+            attempts: row.attempts,
+        }))
+    }
+
+    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        let now = Instant::now();
+        match result {
+            SendResult::Sent { .. } => {
+                inner.outbox.remove(&outbox_id);
+            }
+            // Errors are the sender's to log; the ephemeral store keeps only what the state
+            // machine needs.
+            SendResult::Retry {
+                next_attempt_in, ..
+            } => {
+                if let Some(row) = inner.outbox.get_mut(&outbox_id) {
+                    if row.state == State::Sending {
+                        row.state = State::Retry;
+                        row.next_attempt_at = Some(now + next_attempt_in);
+                    }
+                }
+            }
+            SendResult::Dead { .. } => {
+                if let Some(row) = inner.outbox.get_mut(&outbox_id) {
+                    row.state = State::Dead;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

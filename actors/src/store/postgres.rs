@@ -1,0 +1,395 @@
+//! [`PgStore`]: the exactly-once store on Postgres (DESIGN.md §3, §5).
+//!
+//! Concurrency choices:
+//! * `commit` runs at READ COMMITTED. Two replicas committing the same inbox key at once do not
+//!   race: the second `INSERT … ON CONFLICT DO NOTHING` waits for the first transaction, then
+//!   inserts nothing (first committed → [`Commit::Duplicate`]) or inserts (first rolled back →
+//!   it applies the effect itself). A stricter level would turn that wait into a serialization
+//!   error and a retry loop instead.
+//! * The outbox state machine moves only through conditional `UPDATE … WHERE state …`
+//!   statements, so a row is claimed by one sender at a time; a claim older than the lease is
+//!   considered abandoned (the sender died) and can be taken over.
+//! * The relay re-publishes a row at most once per lease (`published_at` remembers when it was
+//!   last put on the stream), so a slow sender is not flooded with copies of the same row.
+//!
+//! Hot-path statements are prepared once per connection (`prepare_cached`). Connections come
+//! from a deadpool pool with connect, wait and recycle timeouts: while Postgres is down every
+//! call fails within seconds instead of hanging, and new connections are made once it is back.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{NoTls, Row};
+
+use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
+use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
+use crate::skill::{Effect, StoreError, Tx};
+
+/// Pool settings of a [`PgStore`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Upper bound of open connections.
+    pub max_connections: usize,
+    /// Time to establish a new connection before giving up.
+    pub connect_timeout: Duration,
+    /// Time a caller waits for a free connection before giving up.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            wait_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The Postgres store. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    // The pool's configuration holds the connection password; show only its status.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PgStore")
+            .field("size", &status.size)
+            .field("available", &status.available)
+            .finish_non_exhaustive()
+    }
+}
+
+const INSERT_INBOX: &str =
+    "INSERT INTO inbox (platform, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+const INSERT_OUTBOX: &str = "INSERT INTO outbox \
+     (platform, account, recipient, reply_to, body, traceparent) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() WHERE id = ANY($1)";
+
+/// Columns that make an [`OutboundEnvelope`], in the order [`envelope`] reads them (a macro so
+/// that the statements below stay `&'static str`s, the keys of the statement cache).
+macro_rules! envelope_columns {
+    () => {
+        "id, platform, account, recipient, reply_to, body, traceparent"
+    };
+}
+
+/// `$1` grace and `$2` lease in seconds, `$3` limit. A row is due when
+/// * pending, never published, and committed longer than `grace` ago (the orchestrator died
+///   between COMMIT and XADD), or pending and published longer than `lease` ago without any
+///   sender claiming it (the stream entry was lost);
+/// * in retry, its next attempt time has passed, and it was not published since then;
+/// * sending, claimed longer than `lease` ago (the sender died), and not re-published within
+///   the lease.
+const DUE_FOR_RELAY: &str = concat!(
+    "SELECT ",
+    envelope_columns!(),
+    " FROM outbox \
+     WHERE state IN ('pending', 'sending', 'retry') AND ( \
+         (state = 'pending' AND published_at IS NULL \
+             AND created_at <= now() - $1::float8 * interval '1 second') \
+      OR (state = 'pending' AND published_at <= now() - $2::float8 * interval '1 second') \
+      OR (state = 'retry' AND next_attempt_at <= now() \
+             AND (published_at IS NULL OR published_at < next_attempt_at \
+                  OR published_at <= now() - $2::float8 * interval '1 second')) \
+      OR (state = 'sending' AND claimed_at <= now() - $2::float8 * interval '1 second' \
+             AND (published_at IS NULL \
+                  OR published_at <= now() - $2::float8 * interval '1 second'))) \
+     ORDER BY id LIMIT $3"
+);
+
+/// `$1` id, `$2` lease in seconds. Claims pending rows, due retries and abandoned claims.
+const CLAIM: &str = concat!(
+    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = now() \
+     WHERE id = $1 AND ( \
+         state = 'pending' \
+      OR (state = 'retry' AND next_attempt_at <= now()) \
+      OR (state = 'sending' AND claimed_at <= now() - $2::float8 * interval '1 second')) \
+     RETURNING ",
+    envelope_columns!(),
+    ", attempts"
+);
+
+/// A sent row stays sent whatever a late or duplicate report says.
+const RECORD_SENT: &str = "UPDATE outbox \
+     SET state = 'sent', sent_at = now(), provider_id = $2, last_error = NULL WHERE id = $1";
+const RECORD_RETRY: &str = "UPDATE outbox \
+     SET state = 'retry', last_error = $2, next_attempt_at = now() + $3::float8 * interval '1 second' \
+     WHERE id = $1 AND state = 'sending'";
+const RECORD_DEAD: &str =
+    "UPDATE outbox SET state = 'dead', last_error = $2 WHERE id = $1 AND state <> 'sent'";
+
+/// Longest error text kept in `last_error`.
+const MAX_ERROR_LEN: usize = 2000;
+
+impl PgStore {
+    /// A store on `database_url` with the default [`PgOptions`]. Connects lazily: this fails
+    /// only on an invalid URL; [`Store::ping`] checks the database is reachable.
+    pub fn connect(database_url: &str) -> Result<PgStore, StoreError> {
+        PgStore::connect_with(database_url, PgOptions::default())
+    }
+
+    /// A store on `database_url` with the given pool settings.
+    pub fn connect_with(database_url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+        let mut config: tokio_postgres::Config = database_url
+            .parse()
+            .map_err(|_| StoreError::Other("DATABASE_URL is not a valid Postgres URL".into()))?;
+        config
+            .connect_timeout(options.connect_timeout)
+            // Detect a vanished server on idle and busy connections alike, instead of
+            // waiting for the kernel's multi-minute defaults.
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(Duration::from_secs(30));
+        if config.get_application_name().is_none() {
+            config.application_name("alfred");
+        }
+        // Fast recycling skips a round trip per checkout; a connection whose socket closed
+        // (server restart) is detected as closed and replaced.
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(options.connect_timeout))
+            .wait_timeout(Some(options.wait_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(|error| StoreError::Pool(error.to_string()))?;
+        Ok(PgStore { pool })
+    }
+
+    /// A store over an existing pool.
+    pub fn from_pool(pool: Pool) -> PgStore {
+        PgStore { pool }
+    }
+
+    /// The connection pool, for migrations and for skills' read-only queries.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|error| StoreError::Pool(with_sources(&error)))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn commit(
+        &self,
+        inbox: InboxKey,
+        effect: Box<dyn Effect>,
+        target: ReplyTarget,
+    ) -> Result<Commit, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let insert_inbox = tx.prepare_cached(INSERT_INBOX).await?;
+        let inserted = tx
+            .execute(
+                &insert_inbox,
+                &[&inbox.platform.as_str(), &inbox.message_id],
+            )
+            .await?;
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Commit::Duplicate);
+        }
+
+        let texts = match effect.apply(&mut Tx::Pg(&tx)).await {
+            Ok(texts) => texts,
+            Err(error) => {
+                // Dropping the transaction would roll back too; doing it here returns a clean
+                // connection to the pool.
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::debug!(error = %rollback, "Rolling back a failed effect failed.");
+                }
+                return Err(error);
+            }
+        };
+
+        let insert_outbox = tx.prepare_cached(INSERT_OUTBOX).await?;
+        let mut envelopes = Vec::with_capacity(texts.len());
+        for text in texts {
+            let body = OutboundBody::Text { text };
+            let json = serde_json::to_value(&body)
+                .map_err(|error| StoreError::Other(format!("cannot serialize a reply: {error}")))?;
+            let row = tx
+                .query_one(
+                    &insert_outbox,
+                    &[
+                        &target.platform.as_str(),
+                        &target.account,
+                        &target.to,
+                        &target.reply_to,
+                        &json,
+                        &target.traceparent,
+                    ],
+                )
+                .await?;
+            envelopes.push(OutboundEnvelope {
+                outbox_id: row.try_get(0)?,
+                platform: target.platform,
+                account: target.account.clone(),
+                to: target.to.clone(),
+                reply_to: target.reply_to.clone(),
+                body,
+                traceparent: target.traceparent.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok(Commit::Done(envelopes))
+    }
+
+    async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {
+        if outbox_ids.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let statement = client.prepare_cached(MARK_PUBLISHED).await?;
+        client.execute(&statement, &[&outbox_ids]).await?;
+        Ok(())
+    }
+
+    async fn due_for_relay(
+        &self,
+        grace: Duration,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(DUE_FOR_RELAY).await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                &statement,
+                &[&grace.as_secs_f64(), &lease.as_secs_f64(), &limit],
+            )
+            .await?;
+        rows.iter().map(envelope).collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        outbox_id: i64,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(CLAIM).await?;
+        let row = client
+            .query_opt(&statement, &[&outbox_id, &lease.as_secs_f64()])
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let attempts: i32 = row.try_get(7)?;
+        Ok(Some(Claimed {
+            envelope: envelope(&row)?,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+        }))
+    }
+
+    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        match result {
+            SendResult::Sent { provider_id } => {
+                let statement = client.prepare_cached(RECORD_SENT).await?;
+                client
+                    .execute(&statement, &[&outbox_id, &provider_id])
+                    .await?;
+            }
+            SendResult::Retry {
+                error,
+                next_attempt_in,
+            } => {
+                let statement = client.prepare_cached(RECORD_RETRY).await?;
+                let error = truncate(error);
+                let delay = next_attempt_in.as_secs_f64();
+                client
+                    .execute(&statement, &[&outbox_id, &error, &delay])
+                    .await?;
+            }
+            SendResult::Dead { reason } => {
+                let statement = client.prepare_cached(RECORD_DEAD).await?;
+                client
+                    .execute(&statement, &[&outbox_id, &truncate(reason)])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// Reads an outbox row selected with `envelope_columns!()`.
+fn envelope(row: &Row) -> Result<OutboundEnvelope, StoreError> {
+    let platform: String = row.try_get(1)?;
+    let body: serde_json::Value = row.try_get(5)?;
+    Ok(OutboundEnvelope {
+        outbox_id: row.try_get(0)?,
+        platform: parse_platform(&platform)?,
+        account: row.try_get(2)?,
+        to: row.try_get(3)?,
+        reply_to: row.try_get(4)?,
+        body: serde_json::from_value(body).map_err(|error| {
+            StoreError::Other(format!("outbox body is not an OutboundBody: {error}"))
+        })?,
+        traceparent: row.try_get(6)?,
+    })
+}
+
+/// The inverse of [`Platform::as_str`], the form stored in the tables.
+fn parse_platform(name: &str) -> Result<Platform, StoreError> {
+    [
+        Platform::WhatsApp,
+        Platform::Slack,
+        Platform::Console,
+        Platform::Scheduler,
+    ]
+    .into_iter()
+    .find(|platform| platform.as_str() == name)
+    .ok_or_else(|| StoreError::Other(format!("unknown platform {name:?} in the outbox")))
+}
+
+fn truncate(mut text: String) -> String {
+    if text.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// An error and its causes on one line (tokio-postgres keeps the useful part in the source).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
