@@ -1,10 +1,13 @@
 //! Alfred's edge: everything that speaks to the outside world over HTTP.
 //!
 //! Layout:
-//! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound).
+//! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound);
+//! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
+//! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
 //!
 //! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
 //! and back. They must not know about skills, the orchestrator or the store: inbound, they only
 //! publish to the bus; outbound, they only implement `ChannelClient`.
 
+pub mod health;
 pub mod whatsapp;
