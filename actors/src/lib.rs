@@ -21,6 +21,7 @@ pub mod relay;
 pub mod sequencer;
 pub mod skill;
 pub mod store;
+pub mod supervision;
 pub mod stream_reader;
 pub mod trace;
 pub mod orchestrator;
