@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# The project's test command: `./scripts/test.sh`.
+#
+# On a fresh machine it does all the set-up. It checks the tools, uses the Redis and Postgres that
+# already answer on their standard ports (or at ALFRED_TEST_REDIS_URL / ALFRED_TEST_DATABASE_URL),
+# and otherwise starts private ones in a temporary directory. It exports
+# ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
+#   cargo fmt --check, cargo clippy -D warnings, the workspace tests (nextest when installed).
+# Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
+#
+# Usage:
+#   ./scripts/test.sh                      fmt, clippy and all tests
+#   ./scripts/test.sh -- CMD [ARGS...]     services only: start them, run CMD with the URLs exported
+#   ./scripts/test.sh --services-only      the same, starting an interactive shell ($SHELL)
+#
+# Environment:
+#   ALFRED_TEST_REDIS_URL      shared test Redis     (default redis://127.0.0.1:6379)
+#   ALFRED_TEST_DATABASE_URL   shared test Postgres, a superuser URL with trust or password auth
+#                              (default postgres://postgres@127.0.0.1:5432/postgres)
+#   ALFRED_TEST_PRIVATE=1      ignore running servers and start private ones (tests this script)
+#   ALFRED_TEST_SERVICES_ONLY=1  same as `--`: start the services and run the given command
+#   ALFRED_TEST_THREADS        test threads (default: the number of cores, at least 2)
+#   ALFRED_TEST_KEEP_DBS=1     do not drop leftover alfred_test_% databases
+#
+# Works as root (the private Postgres then runs as an unprivileged user, since initdb and
+# postgres refuse to run as root), in CI (CI=true) and without a terminal on stdin.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- arguments -----------------------------------------------------------------------------------
+services_only=${ALFRED_TEST_SERVICES_ONLY:-0}
+command=()
+while (($#)); do
+    case $1 in
+        --) shift; services_only=1; command=("$@"); break ;;
+        --services-only) services_only=1; shift ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+if [[ $services_only == 1 && ${#command[@]} -eq 0 ]]; then
+    command=("${SHELL:-bash}")
+fi
+
+# --- tools ---------------------------------------------------------------------------------------
+# CI runs with a minimal environment: rustup's default location may be missing from PATH.
+if ! command -v cargo >/dev/null && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+# Debian keeps the Postgres server tools out of PATH, under /usr/lib/postgresql/<version>/bin.
+pg_tool() {
+    local name=$1 dir
+    if command -v "$name" >/dev/null; then command -v "$name"; return 0; fi
+    for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
+        if [[ -x $dir/$name ]]; then echo "$dir/$name"; return 0; fi
+    done
+    return 1
+}
+
+missing_apt=()
+missing_other=()
+need_apt() { missing_apt+=("$1"); }
+
+if [[ $services_only != 1 ]]; then
+    if ! command -v cargo >/dev/null; then
+        missing_other+=("cargo: install Rust with rustup (curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh)")
+    else
+        cargo fmt --version >/dev/null 2>&1 || missing_other+=("rustfmt: rustup component add rustfmt")
+        cargo clippy --version >/dev/null 2>&1 || missing_other+=("clippy: rustup component add clippy")
+    fi
+fi
+# Tests start private redis-servers of their own (outage tests), so it is needed in every case.
+command -v redis-server >/dev/null || need_apt redis-server
+PSQL=$(pg_tool psql) || need_apt postgresql-client
+
+# --- temporary directory and clean-up ------------------------------------------------------------
+# Root's TMPDIR may not be reachable by the unprivileged Postgres user; /tmp always is.
+if [[ $(id -u) == 0 ]]; then
+    work=$(mktemp -d /tmp/alfred-test.XXXXXX)
+    chmod 0755 "$work"
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/alfred-test.XXXXXX")
+fi
+
+redis_pid=
+child_pid=
+pg_data=
+pg_user=
+database_url=
+
+as_pg_user() {
+    if [[ -n $pg_user ]]; then
+        (cd "$work" && runuser -u "$pg_user" -- "$@")
+    else
+        "$@"
+    fi
+}
+
+drop_leftover_databases() {
+    [[ ${ALFRED_TEST_KEEP_DBS:-0} == 1 || -z ${PSQL:-} || -z $database_url || -n $pg_data ]] && return 0
+    # Only databases nobody is connected to and created over a minute ago: another test run on
+    # this shared server may be using the newest ones. Those left now are dropped by a later run.
+    local names name
+    names=$(PGCONNECT_TIMEOUT=5 "$PSQL" "$database_url" -w -Atq </dev/null -c "
+        SELECT d.datname FROM pg_database d
+        WHERE d.datname LIKE 'alfred\_test\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+          AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification
+              < now() - interval '60 seconds'" 2>/dev/null) || return 0
+    for name in $names; do
+        "$PSQL" "$database_url" -w -Atq </dev/null -c "DROP DATABASE IF EXISTS \"$name\"" \
+            >/dev/null 2>&1 || true
+    done
+    [[ -z $names ]] || log "dropped leftover test databases: $(tr '\n' ' ' <<<"$names")"
+}
+
+# Runs a command in its own process group and waits for it. Bash runs a signal trap only after a
+# foreground child ends; `wait` is interrupted at once, so INT/TERM clean up promptly, and the
+# group kill in `cleanup` reaches the command's own children (cargo's test binaries, say).
+run() {
+    setsid "$@" <&0 &
+    child_pid=$!
+    local status=0
+    wait "$child_pid" || status=$?
+    child_pid=
+    return "$status"
+}
+
+cleanup() {
+    local status=$?
+    set +e
+    if [[ -n $child_pid ]]; then
+        kill -TERM -- "-$child_pid" 2>/dev/null
+        wait_gone "$child_pid"
+    fi
+    drop_leftover_databases
+    if [[ -n $redis_pid ]]; then
+        kill "$redis_pid" 2>/dev/null
+        wait_gone "$redis_pid"
+    fi
+    if [[ -n $pg_data && -f $pg_data/postmaster.pid ]]; then
+        as_pg_user "$PG_CTL" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 \
+            || kill -QUIT "$(head -n1 "$pg_data/postmaster.pid")" 2>/dev/null
+    fi
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_gone() {
+    local pid=$1
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+free_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 40000))
+        # A refused connection means nobody listens there.
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "found no free TCP port"
+}
+
+# --- Redis ---------------------------------------------------------------------------------------
+redis_answers() {
+    local url=$1 rest hostport host port reply
+    if command -v redis-cli >/dev/null; then
+        reply=$(timeout 5 redis-cli -u "$url" ping </dev/null 2>/dev/null) || return 1
+        [[ $reply == PONG ]]
+        return
+    fi
+    rest=${url#*://}; rest=${rest##*@}; hostport=${rest%%/*}
+    host=${hostport%:*}; port=${hostport##*:}
+    [[ $host == "$hostport" ]] && port=6379
+    # shellcheck disable=SC2016 # $0 and $1 expand in the inner shell.
+    reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && head -c 5 <&3' \
+        "$host" "$port" 2>/dev/null) || return 1
+    [[ $reply == +PONG ]]
+}
+
+start_private_redis() {
+    local dir=$work/redis port
+    mkdir -p "$dir"
+    for _ in 1 2 3; do
+        port=$(free_port)
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$dir" --logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
+        redis_pid=$!
+        for _ in $(seq 200); do
+            if redis_answers "redis://127.0.0.1:$port"; then
+                redis_url="redis://127.0.0.1:$port"
+                log "started a private redis-server on port $port"
+                return 0
+            fi
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill "$redis_pid" 2>/dev/null; wait_gone "$redis_pid"; redis_pid=
+    done
+    tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
+    die "could not start a private redis-server"
+}
+
+# --- Postgres ------------------------------------------------------------------------------------
+pg_answers() {
+    local reply
+    reply=$(PGCONNECT_TIMEOUT=3 timeout 10 "$PSQL" "$1" -w -Atqc 'SELECT 1' </dev/null 2>/dev/null) \
+        || return 1
+    [[ $reply == 1 ]]
+}
+
+# initdb and postgres refuse to run as root: pick an unprivileged user to own the cluster.
+choose_pg_user() {
+    [[ $(id -u) == 0 ]] || return 0
+    local candidate
+    for candidate in postgres nobody; do
+        if id -u "$candidate" >/dev/null 2>&1; then pg_user=$candidate; return 0; fi
+    done
+    useradd --system --no-create-home --shell /usr/sbin/nologin alfred-test-pg \
+        || die "running as root, and found no unprivileged user to run Postgres as"
+    pg_user=alfred-test-pg
+}
+
+start_private_postgres() {
+    local dir=$work/postgres port
+    choose_pg_user
+    mkdir -p "$dir/sock"
+    [[ -z $pg_user ]] || chown -R "$pg_user" "$dir"
+    pg_data=$dir/data
+    log "creating a private Postgres cluster in $pg_data${pg_user:+ (as user $pg_user)}"
+    as_pg_user "$INITDB" -D "$pg_data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    for _ in 1 2 3; do
+        port=$(free_port)
+        # Durability is pointless for a throw-away test cluster; speed is not.
+        if as_pg_user "$PG_CTL" -D "$pg_data" -l "$dir/postgres.log" -w -t 60 start -o \
+            "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            </dev/null >/dev/null 2>&1; then
+            database_url="postgres://postgres@127.0.0.1:$port/postgres"
+            pg_answers "$database_url" || die "the private Postgres started but does not answer"
+            log "started a private Postgres on port $port"
+            return 0
+        fi
+    done
+    tail -n 20 "$dir/postgres.log" >&2 2>/dev/null || true
+    die "could not start a private Postgres"
+}
+
+# --- bring the services up -----------------------------------------------------------------------
+private=${ALFRED_TEST_PRIVATE:-0}
+redis_url=${ALFRED_TEST_REDIS_URL:-redis://127.0.0.1:6379}
+database_url=${ALFRED_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+need_private_redis=1
+need_private_pg=1
+if [[ $private != 1 ]]; then
+    if command -v redis-server >/dev/null || command -v redis-cli >/dev/null; then
+        redis_answers "$redis_url" && need_private_redis=0
+    fi
+    [[ -n ${PSQL:-} ]] && pg_answers "$database_url" && need_private_pg=0
+fi
+if ((need_private_pg)); then
+    INITDB=$(pg_tool initdb) || need_apt postgresql
+    PG_CTL=$(pg_tool pg_ctl) || need_apt postgresql
+else
+    PG_CTL=
+fi
+
+if ((${#missing_apt[@]} + ${#missing_other[@]})); then
+    printf 'error: missing tools needed to run the tests:\n' >&2
+    if ((${#missing_apt[@]})); then
+        # postgresql brings the client too; name each package once.
+        printf '  apt-get install %s\n' \
+            "$(printf '%s\n' "${missing_apt[@]}" | sed 's/^postgresql-client$/postgresql/' \
+                | sort -u | tr '\n' ' ' | sed 's/ $//')" >&2
+    fi
+    for line in "${missing_other[@]}"; do printf '  %s\n' "$line" >&2; done
+    exit 1
+fi
+
+if ((need_private_redis)); then
+    [[ $private == 1 ]] || log "no Redis answers at $redis_url"
+    start_private_redis
+else
+    log "using the running Redis at $redis_url"
+fi
+if ((need_private_pg)); then
+    [[ $private == 1 ]] || log "no Postgres answers at the test database URL"
+    start_private_postgres
+else
+    log "using the running Postgres at ${database_url%%\?*}"
+fi
+export ALFRED_TEST_REDIS_URL=$redis_url
+export ALFRED_TEST_DATABASE_URL=$database_url
+
+# --- run -----------------------------------------------------------------------------------------
+if [[ $services_only == 1 ]]; then
+    log "running: ${command[*]}"
+    status=0
+    if [[ -t 0 ]]; then
+        # Interactive: keep the terminal (a background job would lose stdin).
+        "${command[@]}" || status=$?
+    else
+        run "${command[@]}" || status=$?
+    fi
+    exit "$status"
+fi
+
+cores=$(nproc 2>/dev/null || echo 2)
+threads=${ALFRED_TEST_THREADS:-$((cores < 2 ? 2 : cores))}
+
+log "cargo fmt --all -- --check"
+run cargo fmt --all -- --check
+
+log "cargo clippy --workspace --all-targets -- -D warnings"
+run cargo clippy --workspace --all-targets -- -D warnings
+
+if cargo nextest --version >/dev/null 2>&1; then
+    log "cargo nextest run --workspace --test-threads $threads"
+    run cargo nextest run --workspace --no-fail-fast --test-threads "$threads"
+    # nextest does not run doctests.
+    log "cargo test --workspace --doc"
+    run cargo test --workspace --doc
+else
+    log "cargo test --workspace (-- --test-threads $threads)"
+    run cargo test --workspace --no-fail-fast -- --test-threads "$threads"
+fi
+log "all checks passed"
