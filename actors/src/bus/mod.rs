@@ -6,6 +6,9 @@
 //! left idle by a dead consumer are taken over with `XAUTOCLAIM`, which also counts deliveries.
 //! Both implementations of [`Bus`] honour exactly these semantics.
 
+pub mod memory;
+pub mod redis;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

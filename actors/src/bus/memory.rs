@@ -1,0 +1,307 @@
+//! [`MemoryBus`]: the [`Bus`] in process, for ephemeral mode and fast tests.
+//!
+//! It mirrors Redis Streams semantics exactly where the runtime relies on them: ids increase
+//! (`{ms}-{seq}`), a group delivers each entry to one consumer and keeps it in that consumer's
+//! pending list until acknowledged, re-reading the pending list (`0`) and claiming
+//! (`XAUTOCLAIM`) both count a delivery and reset the idle time, and a missing group is created
+//! from the start of the stream. A blocking read waits on a [`Notify`] woken by every publish.
+//!
+//! Nothing survives the process, and entries are never trimmed (like the Redis bus): fine for a
+//! console session or a test, not for production.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::{Bus, BusError, ReadFrom, StreamEntry};
+
+/// The in-process bus. Share it behind an `Arc`.
+#[derive(Default)]
+pub struct MemoryBus {
+    state: Mutex<HashMap<String, Stream>>,
+    published: Notify,
+}
+
+impl fmt::Debug for MemoryBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryBus").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+struct EntryId {
+    ms: u64,
+    seq: u64,
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl EntryId {
+    fn parse(text: &str) -> Option<EntryId> {
+        let (ms, seq) = text.split_once('-')?;
+        Some(EntryId {
+            ms: ms.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Stream {
+    entries: BTreeMap<EntryId, String>,
+    last_id: EntryId,
+    groups: HashMap<String, Group>,
+}
+
+#[derive(Default)]
+struct Group {
+    last_delivered: EntryId,
+    pending: BTreeMap<EntryId, Pending>,
+}
+
+struct Pending {
+    consumer: String,
+    deliveries: u64,
+    delivered_at: Instant,
+}
+
+impl Stream {
+    fn append(&mut self, payload: &str) -> String {
+        let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        let id = if now_ms > self.last_id.ms {
+            EntryId { ms: now_ms, seq: 0 }
+        } else {
+            EntryId {
+                ms: self.last_id.ms,
+                seq: self.last_id.seq + 1,
+            }
+        };
+        self.last_id = id;
+        self.entries.insert(id, payload.to_owned());
+        id.to_string()
+    }
+
+    /// The group, created from the start of the stream when missing (as the Redis bus does on
+    /// `NOGROUP`).
+    fn group(&mut self, group: &str) -> (&BTreeMap<EntryId, String>, &mut Group) {
+        let group = self.groups.entry(group.to_owned()).or_default();
+        (&self.entries, group)
+    }
+}
+
+impl Group {
+    /// Hands `pending` entries matching `take` to `consumer`, counting a delivery each.
+    /// Entries deleted from the stream are dropped from the pending list.
+    fn redeliver(
+        &mut self,
+        entries: &BTreeMap<EntryId, String>,
+        consumer: &str,
+        count: usize,
+        take: impl Fn(&Pending) -> bool,
+    ) -> Vec<StreamEntry> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        for (id, pending) in self.pending.iter_mut() {
+            if out.len() >= count {
+                break;
+            }
+            if !take(pending) {
+                continue;
+            }
+            let Some(payload) = entries.get(id) else {
+                gone.push(*id);
+                continue;
+            };
+            pending.consumer = consumer.to_owned();
+            pending.deliveries += 1;
+            pending.delivered_at = now;
+            out.push(StreamEntry {
+                id: id.to_string(),
+                payload: payload.clone(),
+                deliveries: pending.deliveries,
+            });
+        }
+        for id in gone {
+            self.pending.remove(&id);
+        }
+        out
+    }
+
+    fn deliver_new(
+        &mut self,
+        entries: &BTreeMap<EntryId, String>,
+        consumer: &str,
+        count: usize,
+    ) -> Vec<StreamEntry> {
+        let now = Instant::now();
+        let start = EntryId {
+            ms: self.last_delivered.ms,
+            seq: self.last_delivered.seq.saturating_add(1),
+        };
+        let fresh: Vec<(EntryId, String)> = entries
+            .range(start..)
+            .filter(|(id, _)| **id > self.last_delivered)
+            .take(count)
+            .map(|(id, payload)| (*id, payload.clone()))
+            .collect();
+        let mut out = Vec::with_capacity(fresh.len());
+        for (id, payload) in fresh {
+            self.last_delivered = id;
+            self.pending.insert(
+                id,
+                Pending {
+                    consumer: consumer.to_owned(),
+                    deliveries: 1,
+                    delivered_at: now,
+                },
+            );
+            out.push(StreamEntry {
+                id: id.to_string(),
+                payload,
+                deliveries: 1,
+            });
+        }
+        out
+    }
+}
+
+impl MemoryBus {
+    /// An empty bus.
+    pub fn new() -> MemoryBus {
+        MemoryBus::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, HashMap<String, Stream>>, BusError> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing the bus; report it instead of propagating the panic.
+        self.state
+            .lock()
+            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))
+    }
+}
+
+#[async_trait]
+impl Bus for MemoryBus {
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
+        let id = self
+            .lock()?
+            .entry(stream.to_owned())
+            .or_default()
+            .append(payload);
+        self.published.notify_waiters();
+        Ok(id)
+    }
+
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError> {
+        let ids = {
+            let mut state = self.lock()?;
+            let stream = state.entry(stream.to_owned()).or_default();
+            payloads
+                .iter()
+                .map(|payload| stream.append(payload))
+                .collect()
+        };
+        self.published.notify_waiters();
+        Ok(ids)
+    }
+
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
+        self.lock()?
+            .entry(stream.to_owned())
+            .or_default()
+            .group(group);
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        from: ReadFrom,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        let count = count.max(1);
+        if from == ReadFrom::Pending {
+            let mut state = self.lock()?;
+            let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+            return Ok(group.redeliver(entries, consumer, count, |pending| {
+                pending.consumer == consumer
+            }));
+        }
+        let deadline = Instant::now() + block;
+        loop {
+            // Register for the wake-up before looking, so a publish in between is not missed.
+            let published = self.published.notified();
+            tokio::pin!(published);
+            published.as_mut().enable();
+            let delivered = {
+                let mut state = self.lock()?;
+                let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+                group.deliver_new(entries, consumer, count)
+            };
+            if !delivered.is_empty() || block.is_zero() {
+                return Ok(delivered);
+            }
+            if tokio::time::timeout_at(deadline, published).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> Result<(), BusError> {
+        let mut state = self.lock()?;
+        if let Some(group) = state
+            .get_mut(stream)
+            .and_then(|stream| stream.groups.get_mut(group))
+        {
+            for id in ids.iter().filter_map(|id| EntryId::parse(id)) {
+                group.pending.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn claim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        let now = Instant::now();
+        let mut state = self.lock()?;
+        let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+        Ok(group.redeliver(entries, consumer, count.max(1), |pending| {
+            now.duration_since(pending.delivered_at) >= min_idle
+        }))
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, BusError> {
+        let state = self.lock()?;
+        Ok(state
+            .get(stream)
+            .map(|stream| stream.entries.len() as u64)
+            .unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,414 @@
+//! [`RedisBus`]: the [`Bus`] on Redis Streams, through `deadpool-redis`.
+//!
+//! Connections, and why there are three kinds:
+//! * a **command pool** for short commands (`XACK`, `XAUTOCLAIM`, pending reads, …) with short
+//!   wait, create and recycle timeouts and a response timeout, so that with Redis down every call
+//!   fails within about a second with [`BusError::Unavailable`] (the webhook answers 503), and
+//!   with Redis back the next checkout creates a fresh connection: no restart needed;
+//! * a **reader pool**: a blocking `XREADGROUP … BLOCK` occupies its connection on the server
+//!   until it returns, so it never shares one with other commands. Each read checks out a
+//!   connection of its own, sets a response timeout longer than the BLOCK time, and a read that
+//!   is cancelled or fails takes its connection out of the pool (Redis may still be blocking on
+//!   it);
+//! * the **batching writer** ([`writer`]): a few tasks each owning a connection, coalescing
+//!   concurrent publishes into one `MULTI … EXEC` pipeline.
+//!
+//! Construction does no I/O: the process starts with Redis down and `/readyz` reports it.
+//!
+//! Group creation starts at ID `0`, never `$`: after a Redis restart without persistence the
+//! stream is recreated by the first `XADD` of the webhook, possibly before any reader notices
+//! `NOGROUP`; a group created at `$` would skip those entries, which were acknowledged to the
+//! platform with a 200 and would be lost. Starting at `0` may deliver old entries again when
+//! only the group was lost, which the inbox (de-duplication by platform message id) absorbs.
+//!
+//! Streams are never trimmed here: trimming may delete entries that are still pending.
+
+mod connection;
+mod reply;
+mod writer;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, RedisError, Value};
+use deadpool_redis::{Connection, Pool};
+
+use super::{Bus, BusError, ReadFrom, StreamEntry};
+pub use connection::RedisBusConfig;
+use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
+use reply::RawEntry;
+use writer::Writer;
+
+/// The Redis Streams bus. Cheap to clone; clones share pools and writer.
+#[derive(Clone)]
+pub struct RedisBus {
+    commands: Pool,
+    readers: Pool,
+    writer: Writer,
+    response_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisBus {
+    // The URL may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus").finish_non_exhaustive()
+    }
+}
+
+impl RedisBus {
+    /// A bus on `url` with the default tuning. Does no I/O; must be called inside a Tokio
+    /// runtime (it spawns the writer tasks there).
+    pub fn connect(url: &str) -> Result<RedisBus, BusError> {
+        RedisBus::connect_with(url, RedisBusConfig::default())
+    }
+
+    /// A bus on `url` with the given tuning. Does no I/O.
+    pub fn connect_with(url: &str, config: RedisBusConfig) -> Result<RedisBus, BusError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(BusError::Other(
+                "RedisBus::connect must be called inside a Tokio runtime".to_owned(),
+            ));
+        }
+        let commands = pool(url, &config, config.pool_size + config.writers)?;
+        let readers = pool(url, &config, config.reader_pool_size)?;
+        let writer = Writer::spawn(
+            commands.clone(),
+            config.writers,
+            config.max_batch_entries,
+            config.queue_capacity,
+        );
+        Ok(RedisBus {
+            commands,
+            readers,
+            writer,
+            response_timeout: config.response_timeout,
+        })
+    }
+
+    async fn command(&self) -> Result<Connection, BusError> {
+        self.commands.get().await.map_err(from_pool_error)
+    }
+
+    /// `XGROUP CREATE … 0 MKSTREAM`, an existing group being fine (see the module doc for `0`).
+    async fn create_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let created: Result<Value, RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut *conn)
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
+            Err(error) => Err(from_redis_error(error)),
+        }
+    }
+
+    async fn read_once(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        from: ReadFrom,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, Failure> {
+        match from {
+            ReadFrom::New => self.read_new(stream, group, consumer, count, block).await,
+            ReadFrom::Pending => self.read_pending(stream, group, consumer, count).await,
+        }
+    }
+
+    /// `XREADGROUP … >` on a reader connection of its own.
+    async fn read_new(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, Failure> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count.max(1));
+        let block_ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX);
+        // BLOCK 0 would block forever: a zero block time means "do not block".
+        if block_ms > 0 {
+            cmd.arg("BLOCK").arg(block_ms);
+        }
+        cmd.arg("STREAMS").arg(stream).arg(">");
+        let mut reader = ReaderConnection {
+            conn: Some(self.readers.get().await.map_err(from_pool_error)?),
+            healthy: false,
+        };
+        let Some(conn) = reader.conn.as_mut() else {
+            return Err(Failure::Bus(BusError::Other(
+                "reader connection missing".to_owned(),
+            )));
+        };
+        conn.set_response_timeout(block + self.response_timeout);
+        let value: Value = match cmd.query_async(&mut **conn).await {
+            Ok(value) => value,
+            Err(error) => {
+                let failure = classify(error);
+                // A server error leaves the connection usable; a broken or timed-out one is not.
+                reader.healthy = !matches!(failure, Failure::Bus(BusError::Unavailable(_)));
+                return Err(failure);
+            }
+        };
+        reader.healthy = true;
+        let entries = reply::read_reply(&value)
+            .into_iter()
+            .filter_map(|RawEntry { id, payload }| {
+                payload.map(|payload| StreamEntry {
+                    id,
+                    payload,
+                    deliveries: 1,
+                })
+            })
+            .collect();
+        Ok(entries)
+    }
+
+    /// This consumer's own pending entries (`XREADGROUP … 0`) with their delivery counts
+    /// (`XPENDING`), in one transaction so both see the same pending list.
+    async fn read_pending(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, Failure> {
+        let count = count.max(1);
+        let mut pipe = redis::pipe();
+        pipe.atomic().ignore_errors();
+        pipe.cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(stream)
+            .arg("0");
+        pipe.cmd("XPENDING")
+            .arg(stream)
+            .arg(group)
+            .arg("-")
+            .arg("+")
+            .arg(count)
+            .arg(consumer);
+        let mut conn = self.command().await?;
+        let results: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let [read, pending] = results.as_slice() else {
+            return Err(Failure::Bus(BusError::Other(
+                "unexpected reply to a pending read".to_owned(),
+            )));
+        };
+        for value in [read, pending] {
+            if let Value::ServerError(error) = value {
+                return Err(classify(error.clone().into()));
+            }
+        }
+        let counts: HashMap<String, u64> = reply::pending_counts(pending).into_iter().collect();
+        let (entries, deleted) = split_deleted(reply::read_reply(read), &counts);
+        if !deleted.is_empty() {
+            tracing::warn!(%stream, count = deleted.len(), "Pending entries were deleted from the stream before being handled; acknowledging them.");
+            self.ack(stream, group, &deleted).await?;
+        }
+        Ok(entries)
+    }
+
+    async fn claim_once(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, Failure> {
+        let count = count.max(1);
+        let min_idle_ms = u64::try_from(min_idle.as_millis()).unwrap_or(u64::MAX);
+        let mut conn = self.command().await?;
+        let mut cursor = "0-0".to_owned();
+        let mut claimed = Vec::new();
+        // XAUTOCLAIM scans at most 10 × COUNT pending entries per call; a few calls cover a
+        // long pending list without holding Redis for long.
+        for _ in 0..8 {
+            let value: Value = redis::cmd("XAUTOCLAIM")
+                .arg(stream)
+                .arg(group)
+                .arg(consumer)
+                .arg(min_idle_ms)
+                .arg(&cursor)
+                .arg("COUNT")
+                .arg(count - claimed.len())
+                .query_async(&mut *conn)
+                .await
+                .map_err(classify)?;
+            let (next, entries) = reply::autoclaim_reply(&value);
+            claimed.extend(entries);
+            cursor = next;
+            if cursor == "0-0" || claimed.len() >= count {
+                break;
+            }
+        }
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        // XAUTOCLAIM does not report delivery counts: ask XPENDING for each claimed id.
+        let mut pipe = redis::pipe();
+        for entry in &claimed {
+            pipe.cmd("XPENDING")
+                .arg(stream)
+                .arg(group)
+                .arg(&entry.id)
+                .arg(&entry.id)
+                .arg(1)
+                .arg(consumer);
+        }
+        let rows: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let counts: HashMap<String, u64> = rows.iter().flat_map(reply::pending_counts).collect();
+        let (entries, deleted) = split_deleted(claimed, &counts);
+        if !deleted.is_empty() {
+            self.ack(stream, group, &deleted).await?;
+        }
+        Ok(entries)
+    }
+}
+
+/// Entries with a payload, and the ids of entries deleted while pending.
+fn split_deleted(
+    raw: Vec<RawEntry>,
+    counts: &HashMap<String, u64>,
+) -> (Vec<StreamEntry>, Vec<String>) {
+    let mut entries = Vec::with_capacity(raw.len());
+    let mut deleted = Vec::new();
+    for RawEntry { id, payload } in raw {
+        match payload {
+            Some(payload) => {
+                let deliveries = counts.get(&id).copied().unwrap_or(1);
+                entries.push(StreamEntry {
+                    id,
+                    payload,
+                    deliveries,
+                });
+            }
+            None => deleted.push(id),
+        }
+    }
+    (entries, deleted)
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
+        let mut ids = self
+            .writer
+            .publish(stream, vec![payload.to_owned()])
+            .await?;
+        ids.pop()
+            .ok_or_else(|| BusError::Other("XADD returned no id".to_owned()))
+    }
+
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError> {
+        self.writer.publish(stream, payloads.to_vec()).await
+    }
+
+    async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
+        self.create_group(stream, group).await
+    }
+
+    async fn read(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        from: ReadFrom,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        match self
+            .read_once(stream, group, consumer, from, count, block)
+            .await
+        {
+            Err(Failure::NoGroup) => {
+                tracing::warn!(%stream, %group, "The consumer group is missing (Redis lost its data?); recreating it from the start of the stream.");
+                self.create_group(stream, group).await?;
+                self.read_once(stream, group, consumer, from, count, block)
+                    .await
+                    .map_err(Failure::into_bus)
+            }
+            other => other.map_err(Failure::into_bus),
+        }
+    }
+
+    async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> Result<(), BusError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.command().await?;
+        let acked: Result<Value, RedisError> = redis::cmd("XACK")
+            .arg(stream)
+            .arg(group)
+            .arg(ids)
+            .query_async(&mut *conn)
+            .await;
+        match acked {
+            Ok(_) => Ok(()),
+            // No group, no pending entry: there is nothing left to acknowledge.
+            Err(error) if error.code() == Some("NOGROUP") => Ok(()),
+            Err(error) => Err(from_redis_error(error)),
+        }
+    }
+
+    async fn claim_idle(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        match self
+            .claim_once(stream, group, consumer, min_idle, count)
+            .await
+        {
+            Err(Failure::NoGroup) => {
+                // A recreated group has no pending entries: nothing to claim.
+                self.create_group(stream, group).await?;
+                Ok(Vec::new())
+            }
+            other => other.map_err(Failure::into_bus),
+        }
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, BusError> {
+        let mut conn = self.command().await?;
+        redis::cmd("XLEN")
+            .arg(stream)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let _: Value = redis::cmd("PING")
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! The bus contract, written once and run against both implementations (`redis_bus::…` on the
+//! test Redis, `memory_bus::…` in process), plus what only Redis can show: a lost consumer
+//! group and an outage.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alfred_actors::bus::memory::MemoryBus;
+use alfred_actors::bus::redis::RedisBus;
+use alfred_actors::bus::{Bus, BusError, ReadFrom};
+use alfred_testkit::redis::{test_redis_url, unique_prefix, PrivateRedis};
+use tokio::time::Instant;
+
+const GROUP: &str = "group";
+const LONG: Duration = Duration::from_secs(5);
+
+fn redis_bus() -> Arc<dyn Bus> {
+    Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
+}
+
+fn memory_bus() -> Arc<dyn Bus> {
+    Arc::new(MemoryBus::new())
+}
+
+fn stream() -> String {
+    format!("{}stream", unique_prefix())
+}
+
+fn payloads(entries: &[alfred_actors::bus::StreamEntry]) -> Vec<&str> {
+    entries.iter().map(|entry| entry.payload.as_str()).collect()
+}
+
+async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let sent: Vec<String> = (0..3).map(|n| format!("message {n}")).collect();
+
+    let ids = bus.publish_many(&stream, &sent).await.unwrap();
+    let read = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+    bus.ack(&stream, GROUP, &ids).await.unwrap();
+
+    assert_eq!(payloads(&read), vec!["message 0", "message 1", "message 2"]);
+    assert_eq!(
+        read.iter()
+            .map(|entry| entry.id.clone())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert!(read.iter().all(|entry| entry.deliveries == 1));
+    assert!(bus
+        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(bus.len(&stream).await.unwrap(), 3);
+}
+
+async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    bus.publish(&stream, "first").await.unwrap();
+    bus.publish(&stream, "second").await.unwrap();
+    let delivered = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+
+    // The consumer "restarts": it reads its pending list before anything new.
+    let again = bus
+        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap();
+    bus.ack(&stream, GROUP, &[again[0].id.clone()])
+        .await
+        .unwrap();
+    let left = bus
+        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap();
+
+    assert_eq!(payloads(&delivered), vec!["first", "second"]);
+    assert_eq!(payloads(&again), vec!["first", "second"]);
+    assert!(again.iter().all(|entry| entry.deliveries == 2), "{again:?}");
+    assert_eq!(payloads(&left), vec!["second"]);
+    assert_eq!(left[0].deliveries, 3);
+    assert!(bus
+        .read(&stream, GROUP, "c2", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    bus.publish(&stream, "orphan").await.unwrap();
+    bus.read(&stream, GROUP, "dead", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+    let not_idle_enough = bus
+        .claim_idle(&stream, GROUP, "alive", Duration::from_secs(3600), 10)
+        .await
+        .unwrap();
+
+    let deadline = Instant::now() + LONG;
+    let claimed = loop {
+        let claimed = bus
+            .claim_idle(&stream, GROUP, "alive", Duration::from_millis(50), 10)
+            .await
+            .unwrap();
+        if !claimed.is_empty() || Instant::now() > deadline {
+            break claimed;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    assert!(not_idle_enough.is_empty());
+    assert_eq!(payloads(&claimed), vec!["orphan"]);
+    assert_eq!(claimed[0].deliveries, 2);
+    assert!(bus
+        .read(&stream, GROUP, "dead", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+    let owned = bus
+        .read(&stream, GROUP, "alive", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap();
+    assert_eq!(owned[0].deliveries, 3);
+}
+
+async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let reader = {
+        let (bus, stream) = (bus.clone(), stream.clone());
+        tokio::spawn(async move {
+            bus.read(
+                &stream,
+                GROUP,
+                "c1",
+                ReadFrom::New,
+                10,
+                Duration::from_secs(30),
+            )
+            .await
+        })
+    };
+
+    bus.publish(&stream, "wake up").await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(payloads(&read), vec!["wake up"]);
+}
+
+async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let publishers: Vec<_> = (0..40)
+        .map(|task| {
+            let (bus, stream) = (bus.clone(), stream.clone());
+            tokio::spawn(async move {
+                let batch: Vec<String> = (0..5).map(|n| format!("{task}:{n}")).collect();
+                bus.publish_many(&stream, &batch).await.unwrap()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for publisher in publishers {
+        ids.push(publisher.await.unwrap());
+    }
+
+    let read = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 1000, LONG)
+        .await
+        .unwrap();
+
+    assert_eq!(read.len(), 200);
+    for chunk in read.chunks(5) {
+        let task = chunk[0].payload.split(':').next().unwrap();
+        let expected: Vec<String> = (0..5).map(|n| format!("{task}:{n}")).collect();
+        assert_eq!(
+            payloads(chunk),
+            expected.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        let returned = &ids[task.parse::<usize>().unwrap()];
+        assert_eq!(
+            &chunk
+                .iter()
+                .map(|entry| entry.id.clone())
+                .collect::<Vec<_>>(),
+            returned
+        );
+    }
+}
+
+macro_rules! for_both_buses {
+    ($($test:ident),* $(,)?) => {
+        mod redis_bus {
+            $(#[tokio::test] async fn $test() { super::$test(super::redis_bus()).await })*
+        }
+        mod memory_bus {
+            $(#[tokio::test] async fn $test() { super::$test(super::memory_bus()).await })*
+        }
+    };
+}
+
+for_both_buses!(
+    published_entries_are_read_in_order_and_acknowledged,
+    a_restarted_consumer_rereads_its_own_pending_entries,
+    idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts,
+    a_blocking_read_is_woken_by_a_publish,
+    concurrent_batches_each_stay_contiguous_and_in_order,
+);
+
+#[tokio::test]
+async fn a_reader_recreates_its_group_after_the_stream_was_deleted_and_loses_nothing() {
+    let bus = redis_bus();
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let client = deadpool_redis::redis::Client::open(test_redis_url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = deadpool_redis::redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    // As after a Redis restart without persistence: the webhook writes before any reader runs.
+    bus.publish(&stream, "written before the group exists")
+        .await
+        .unwrap();
+    let read = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+
+    assert_eq!(payloads(&read), vec!["written before the group exists"]);
+}
+
+#[tokio::test]
+async fn publishing_fails_fast_while_redis_is_down_and_works_again_once_it_is_back() {
+    let mut redis = PrivateRedis::start();
+    let bus = RedisBus::connect(&redis.url()).unwrap();
+    let stream = stream();
+    bus.publish(&stream, "before").await.unwrap();
+
+    redis.stop();
+    let during =
+        tokio::time::timeout(Duration::from_secs(10), bus.publish(&stream, "during")).await;
+    let read_during = tokio::time::timeout(
+        Duration::from_secs(10),
+        bus.read(
+            &stream,
+            GROUP,
+            "c1",
+            ReadFrom::New,
+            10,
+            Duration::from_millis(100),
+        ),
+    )
+    .await;
+    redis.start_again();
+    let deadline = Instant::now() + LONG;
+    let after = loop {
+        let result = bus.publish(&stream, "after").await;
+        if result.is_ok() || Instant::now() > deadline {
+            break result;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let read_after = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(during, Ok(Err(BusError::Unavailable(_)))),
+        "{during:?}"
+    );
+    assert!(
+        matches!(read_during, Ok(Err(BusError::Unavailable(_)))),
+        "{read_during:?}"
+    );
+    assert!(after.is_ok(), "{after:?}");
+    assert_eq!(payloads(&read_after), vec!["after"]);
+}
+
+#[tokio::test]
+async fn a_bus_can_be_built_while_redis_is_down_and_reports_it_on_ping() {
+    let mut redis = PrivateRedis::start();
+    let url = redis.url();
+    redis.stop();
+
+    let bus = RedisBus::connect(&url).unwrap();
+    let ping = bus.ping().await;
+
+    assert!(matches!(ping, Err(BusError::Unavailable(_))), "{ping:?}");
+}
