@@ -211,7 +211,7 @@ impl WhatsAppWebhook {
     async fn dead_letter(&self, body: &[u8], reason: &ParseError) -> Result<(), WebhookError> {
         tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed WhatsApp webhook body that cannot be parsed.");
         let entry = DeadLetter {
-            platform: Platform::WhatsApp,
+            platform: Platform::WhatsApp.as_str(),
             reason: reason.to_string(),
             received_at: chrono::Utc::now().to_rfc3339(),
             body: String::from_utf8_lossy(body),
@@ -277,7 +277,8 @@ struct Handshake {
 /// One entry of `alfred-ingest:dead` written by the webhook.
 #[derive(Serialize)]
 struct DeadLetter<'a> {
-    platform: Platform,
+    /// `Platform::as_str`, as in tables and metrics.
+    platform: &'static str,
     reason: String,
     /// RFC 3339, UTC.
     received_at: String,

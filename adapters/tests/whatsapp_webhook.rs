@@ -1,0 +1,462 @@
+//! The WhatsApp webhook over HTTP: handshake, signature, body limit, storing, dead letters and
+//! bus outages. The bus here is an in-process recording bus with an "unavailable" switch, so
+//! each test sees exactly what the webhook published.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App};
+use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
+use alfred_actors::messages::{InboundEnvelope, InboundKind};
+use alfred_actors::metrics::Metrics;
+use alfred_adapters::whatsapp::{configure, WebhookSettings, WhatsAppWebhook, DEFAULT_BODY_LIMIT};
+use alfred_testkit::whatsapp::{sign, text_message, Notification};
+use async_trait::async_trait;
+
+const PHONE_ID: &str = "106540352242922";
+const APP_SECRET: &str = "test-app-secret";
+const VERIFY_TOKEN: &str = "test-verify-token";
+const PREFIX: &str = "test:";
+const INGEST: &str = "test:alfred-ingest";
+const DEAD: &str = "test:alfred-ingest:dead";
+
+/// Records every publish per stream; fails every call while `down` is set.
+#[derive(Default)]
+struct RecordingBus {
+    streams: Mutex<HashMap<String, Vec<String>>>,
+    down: AtomicBool,
+    /// Fails only publishes to the dead-letter stream.
+    dead_down: AtomicBool,
+}
+
+impl RecordingBus {
+    fn entries(&self, stream: &str) -> Vec<String> {
+        self.streams
+            .lock()
+            .unwrap()
+            .get(stream)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn envelopes(&self) -> Vec<InboundEnvelope> {
+        self.entries(INGEST)
+            .iter()
+            .map(|entry| serde_json::from_str(entry).unwrap())
+            .collect()
+    }
+
+    fn check(&self, stream: &str) -> Result<(), BusError> {
+        let dead = stream.ends_with(":dead") && self.dead_down.load(Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) || dead {
+            return Err(BusError::Unavailable("connection refused".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Bus for RecordingBus {
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
+        Ok(self
+            .publish_many(stream, &[payload.to_owned()])
+            .await?
+            .remove(0))
+    }
+
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError> {
+        self.check(stream)?;
+        let mut streams = self.streams.lock().unwrap();
+        let entries = streams.entry(stream.to_owned()).or_default();
+        let ids = payloads.iter().map(|payload| {
+            entries.push(payload.clone());
+            format!("{}-0", entries.len())
+        });
+        Ok(ids.collect())
+    }
+
+    async fn ensure_group(&self, _: &str, _: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: ReadFrom,
+        _: usize,
+        _: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Ok(Vec::new())
+    }
+
+    async fn ack(&self, _: &str, _: &str, _: &[String]) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn claim_idle(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Duration,
+        _: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Ok(Vec::new())
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, BusError> {
+        self.check(stream)?;
+        Ok(self.entries(stream).len() as u64)
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        self.check("")
+    }
+}
+
+struct Harness {
+    bus: Arc<RecordingBus>,
+    metrics: Metrics,
+    webhook: web::Data<WhatsAppWebhook>,
+}
+
+fn harness(body_limit: usize) -> Harness {
+    let bus = Arc::new(RecordingBus::default());
+    let metrics = Metrics::new().unwrap();
+    let settings = WebhookSettings {
+        key_prefix: PREFIX.into(),
+        app_secret: APP_SECRET.into(),
+        verify_token: VERIFY_TOKEN.into(),
+        phone_number_id: PHONE_ID.into(),
+        body_limit,
+    };
+    let webhook = WhatsAppWebhook::new(settings, bus.clone(), &metrics).unwrap();
+    Harness {
+        bus,
+        metrics,
+        webhook: web::Data::new(webhook),
+    }
+}
+
+/// POSTs `body` to the webhook with the given signature header (if any); returns the status.
+async fn post(harness: &Harness, body: &str, signature: Option<&str>) -> StatusCode {
+    let app =
+        test::init_service(App::new().configure(|cfg| configure(cfg, harness.webhook.clone())))
+            .await;
+    let mut request = test::TestRequest::post()
+        .uri("/webhook")
+        .insert_header(("content-type", "application/json"));
+    if let Some(signature) = signature {
+        request = request.insert_header(("x-hub-signature-256", signature));
+    }
+    test::call_service(&app, request.set_payload(body.to_owned()).to_request())
+        .await
+        .status()
+}
+
+async fn post_signed(harness: &Harness, body: &str) -> StatusCode {
+    post(harness, body, Some(&sign(APP_SECRET, body.as_bytes()))).await
+}
+
+async fn handshake(harness: &Harness, query: &str) -> (StatusCode, String) {
+    let app =
+        test::init_service(App::new().configure(|cfg| configure(cfg, harness.webhook.clone())))
+            .await;
+    let request = test::TestRequest::get()
+        .uri(&format!("/webhook?{query}"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    let status = response.status();
+    let body = test::read_body(response).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[actix_web::test]
+async fn verify_handshake_with_the_right_token_answers_the_challenge() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let query =
+        format!("hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1158201444");
+    let (status, body) = handshake(&harness, &query).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "1158201444");
+}
+
+#[actix_web::test]
+async fn verify_handshake_with_a_wrong_token_or_mode_is_forbidden() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    for query in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1",
+        &format!("hub.mode=unsubscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1"),
+        "hub.mode=subscribe&hub.challenge=1",
+        "",
+    ] {
+        let (status, body) = handshake(&harness, query).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "query {query:?}");
+        assert_ne!(body, "1");
+    }
+}
+
+#[actix_web::test]
+async fn a_signed_text_message_is_stored_on_the_ingest_stream() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = text_message(PHONE_ID, "4915112345678", "Anna", "wamid.A1", "add bananas");
+
+    let status = post_signed(&harness, &body).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(envelopes.len(), 1);
+    let envelope = &envelopes[0];
+    assert_eq!(envelope.message_id, "wamid.A1");
+    assert_eq!(envelope.account, PHONE_ID);
+    assert_eq!(envelope.conversation, "4915112345678");
+    assert_eq!(envelope.sender.name.as_deref(), Some("Anna"));
+    assert_eq!(
+        envelope.kind,
+        InboundKind::Text {
+            body: "add bananas".into()
+        }
+    );
+    assert_eq!(
+        harness
+            .metrics
+            .ingested
+            .with_label_values(&["whatsapp"])
+            .get(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_tampered_body_is_forbidden_and_nothing_is_stored() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = text_message(PHONE_ID, "4915112345678", "Anna", "wamid.A1", "add bananas");
+    let signature = sign(APP_SECRET, body.as_bytes());
+    let tampered = body.replace("bananas", "caviar!");
+
+    assert_eq!(
+        post(&harness, &tampered, Some(&signature)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert!(harness.bus.entries(INGEST).is_empty());
+}
+
+#[actix_web::test]
+async fn a_missing_malformed_or_foreign_signature_is_forbidden_and_nothing_is_stored() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = text_message(PHONE_ID, "4915112345678", "Anna", "wamid.A1", "add bananas");
+    let valid_hex = sign(APP_SECRET, body.as_bytes())
+        .trim_start_matches("sha256=")
+        .to_owned();
+    let cases = [
+        None,
+        Some(String::new()),
+        Some(valid_hex.clone()),
+        Some(format!("sha1={valid_hex}")),
+        Some(format!("sha256={}", &valid_hex[..63])),
+        Some(format!("sha256={}zz", &valid_hex[..62])),
+        Some(sign("another-app-secret", body.as_bytes())),
+    ];
+    for signature in cases {
+        let status = post(&harness, &body, signature.as_deref()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "signature {signature:?}");
+    }
+    assert!(harness.bus.entries(INGEST).is_empty());
+    assert!(harness.bus.entries(DEAD).is_empty());
+}
+
+#[actix_web::test]
+async fn a_body_over_the_limit_is_rejected_with_413_and_nothing_is_stored() {
+    let harness = harness(1024);
+    let long_text = "x".repeat(2048);
+    let body = text_message(PHONE_ID, "4915112345678", "Anna", "wamid.A1", &long_text);
+
+    assert_eq!(
+        post_signed(&harness, &body).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        post(&harness, &body, None).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert!(harness.bus.entries(INGEST).is_empty());
+}
+
+#[actix_web::test]
+async fn a_signed_body_that_is_not_a_whatsapp_notification_is_dead_lettered_and_acknowledged() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    for body in [
+        r#"{"object":"page","entry":[]}"#,
+        "not json at all",
+        r#"{"entry":[]}"#,
+    ] {
+        assert_eq!(
+            post_signed(&harness, body).await,
+            StatusCode::OK,
+            "body {body:?}"
+        );
+    }
+
+    assert!(harness.bus.entries(INGEST).is_empty());
+    let dead = harness.bus.entries(DEAD);
+    assert_eq!(dead.len(), 3);
+    let first: serde_json::Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(first["body"], r#"{"object":"page","entry":[]}"#);
+    assert_eq!(first["platform"], "whatsapp");
+    assert!(
+        first["reason"].as_str().unwrap().contains("page"),
+        "{first}"
+    );
+    assert!(first["received_at"].as_str().is_some());
+    let dead_lettered = harness
+        .metrics
+        .dead_lettered
+        .with_label_values(&["alfred-ingest:dead", "unparseable"]);
+    assert_eq!(dead_lettered.get(), 3);
+}
+
+#[actix_web::test]
+async fn a_batch_of_three_messages_from_two_people_becomes_three_envelopes_in_order() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = Notification::new(PHONE_ID)
+        .text("491701111111", "Anna", "wamid.A1", "add milk")
+        .text("491702222222", "Ben", "wamid.B1", "add eggs")
+        .text("491701111111", "Anna", "wamid.A2", "list")
+        .build();
+
+    assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
+
+    let envelopes = harness.bus.envelopes();
+    let summary: Vec<(&str, &str, Option<&str>)> = envelopes
+        .iter()
+        .map(|e| {
+            (
+                e.message_id.as_str(),
+                e.conversation.as_str(),
+                e.sender.name.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("wamid.A1", "491701111111", Some("Anna")),
+            ("wamid.B1", "491702222222", Some("Ben")),
+            ("wamid.A2", "491701111111", Some("Anna")),
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn a_message_to_another_phone_number_is_acknowledged_but_not_stored() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = text_message(
+        "999999999999999",
+        "4915112345678",
+        "Anna",
+        "wamid.X1",
+        "add bananas",
+    );
+
+    assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
+    assert!(harness.bus.entries(INGEST).is_empty());
+    assert!(harness.bus.entries(DEAD).is_empty());
+}
+
+#[actix_web::test]
+async fn only_the_changes_for_our_number_are_stored_from_a_mixed_notification() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = Notification::new(PHONE_ID)
+        .text("491701111111", "Anna", "wamid.A1", "add milk")
+        .change_for("999999999999999")
+        .text("491702222222", "Ben", "wamid.B1", "add eggs")
+        .build();
+
+    assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
+    let ids: Vec<String> = harness
+        .bus
+        .envelopes()
+        .into_iter()
+        .map(|e| e.message_id)
+        .collect();
+    assert_eq!(ids, ["wamid.A1"]);
+}
+
+#[actix_web::test]
+async fn the_webhook_answers_503_when_the_bus_is_down_and_accepts_again_once_it_is_back() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = text_message(PHONE_ID, "4915112345678", "Anna", "wamid.A1", "add bananas");
+    harness.bus.down.store(true, Ordering::SeqCst);
+
+    assert_eq!(
+        post_signed(&harness, &body).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        harness
+            .metrics
+            .ingested
+            .with_label_values(&["whatsapp"])
+            .get(),
+        0
+    );
+
+    harness.bus.down.store(false, Ordering::SeqCst);
+    assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
+    assert_eq!(harness.bus.entries(INGEST).len(), 1);
+}
+
+#[actix_web::test]
+async fn an_unparseable_body_is_answered_503_when_even_the_dead_letter_cannot_be_stored() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    harness.bus.dead_down.store(true, Ordering::SeqCst);
+
+    assert_eq!(
+        post_signed(&harness, "not json").await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        harness
+            .metrics
+            .dead_lettered
+            .with_label_values(&["alfred-ingest:dead", "unparseable"])
+            .get(),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn a_signed_notification_with_only_statuses_is_stored_for_delivery_tracking() {
+    let harness = harness(DEFAULT_BODY_LIMIT);
+    let body = Notification::new(PHONE_ID)
+        .status("wamid.OUT1", "delivered", "4915112345678")
+        .build();
+
+    assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(envelopes.len(), 1);
+    assert_eq!(envelopes[0].message_id, "wamid.OUT1:delivered");
+}
+
+#[actix_web::test]
+async fn an_empty_app_secret_is_refused() {
+    let settings = WebhookSettings {
+        key_prefix: PREFIX.into(),
+        app_secret: "".into(),
+        verify_token: VERIFY_TOKEN.into(),
+        phone_number_id: PHONE_ID.into(),
+        body_limit: DEFAULT_BODY_LIMIT,
+    };
+    let metrics = Metrics::new().unwrap();
+    assert!(WhatsAppWebhook::new(settings, Arc::new(RecordingBus::default()), &metrics).is_err());
+}
