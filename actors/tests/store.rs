@@ -1,0 +1,382 @@
+//! The exactly-once store: migrations, commit, claim, send results, relay.
+//!
+//! Behaviour tests are written once, generic over `Store`, and run for `PgStore` (a fresh
+//! database per test on the real Postgres) and for `MemStore`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::Actor;
+use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
+use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
+use alfred_actors::metrics::Metrics;
+use alfred_actors::relay::{OutboxRelay, RelayConfig, RelayNow};
+use alfred_actors::skill::{Effect, StoreError, Tx};
+use alfred_actors::store::migrate::{self, Migration};
+use alfred_actors::store::{Commit, InboxKey, MemStore, PgStore, ReplyTarget, SendResult, Store};
+use alfred_testkit::db::TestDb;
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+
+const HOUR: Duration = Duration::from_secs(3600);
+const NOW: Duration = Duration::ZERO;
+
+async fn pg() -> (PgStore, TestDb) {
+    let db = TestDb::create().await;
+    let store = PgStore::connect(db.url()).unwrap();
+    migrate::migrate(store.pool()).await.unwrap();
+    let client = store.pool().get().await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE test_counter (n bigint NOT NULL); INSERT INTO test_counter VALUES (0);",
+        )
+        .await
+        .unwrap();
+    (store, db)
+}
+
+fn key(id: &str) -> InboxKey {
+    InboxKey {
+        platform: Platform::WhatsApp,
+        message_id: id.to_owned(),
+    }
+}
+
+fn target() -> ReplyTarget {
+    ReplyTarget {
+        platform: Platform::WhatsApp,
+        account: "phone-1".into(),
+        to: "4915112345678".into(),
+        reply_to: Some("wamid.in".into()),
+        traceparent: None,
+    }
+}
+
+/// Increments a counter in the store (a table, or a slot in memory) and answers with the new
+/// count, `replies` times; with `fail` it increments and then fails.
+struct Bump {
+    replies: usize,
+    fail: bool,
+    gate: Option<Gate>,
+}
+
+/// Holds an effect inside its transaction until released.
+struct Gate {
+    entered: tokio::sync::watch::Sender<bool>,
+    release: tokio::sync::oneshot::Receiver<()>,
+}
+
+fn bump() -> Box<Bump> {
+    Box::new(Bump {
+        replies: 1,
+        fail: false,
+        gate: None,
+    })
+}
+
+impl Effect for Bump {
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            if let Some(gate) = self.gate {
+                gate.entered.send_replace(true);
+                gate.release.await.unwrap();
+            }
+            let n: i64 = match tx {
+                Tx::Pg(tx) => tx
+                    .query_one("UPDATE test_counter SET n = n + 1 RETURNING n", &[])
+                    .await?
+                    .get(0),
+                Tx::Mem(tx) => {
+                    let n = tx.slot::<i64>("test_counter")?;
+                    *n += 1;
+                    *n
+                }
+            };
+            if self.fail {
+                return Err(StoreError::Other("the effect failed".into()));
+            }
+            Ok((0..self.replies).map(|_| format!("count is {n}")).collect())
+        })
+    }
+}
+
+async fn done(store: &impl Store, id: &str, effect: Box<Bump>) -> Vec<OutboundEnvelope> {
+    match store.commit(key(id), effect, target()).await.unwrap() {
+        Commit::Done(envelopes) => envelopes,
+        Commit::Duplicate => panic!("{id} was taken for a duplicate"),
+    }
+}
+
+fn text(envelope: &OutboundEnvelope) -> &str {
+    let OutboundBody::Text { text } = &envelope.body;
+    text
+}
+
+async fn due_ids(store: &impl Store, grace: Duration, lease: Duration) -> Vec<i64> {
+    let due = store.due_for_relay(grace, lease, 100).await.unwrap();
+    due.iter().map(|envelope| envelope.outbox_id).collect()
+}
+
+/// Behaviours every store shows.
+mod behaviour {
+    use super::*;
+
+    pub async fn a_commit_stores_its_replies_as_pending_outbox_rows(store: &impl Store) {
+        let replies = done(
+            store,
+            "wamid.1",
+            Box::new(Bump {
+                replies: 2,
+                fail: false,
+                gate: None,
+            }),
+        )
+        .await;
+
+        assert_eq!(replies.len(), 2);
+        assert_ne!(replies[0].outbox_id, replies[1].outbox_id);
+        assert_eq!(text(&replies[0]), "count is 1");
+        assert_eq!(
+            (replies[0].to.as_str(), replies[0].reply_to.as_deref()),
+            ("4915112345678", Some("wamid.in"))
+        );
+        let ids: Vec<i64> = replies.iter().map(|envelope| envelope.outbox_id).collect();
+        assert_eq!(due_ids(store, NOW, HOUR).await, ids);
+        assert!(
+            due_ids(store, HOUR, HOUR).await.is_empty(),
+            "rows within the grace period are the orchestrator's to publish"
+        );
+    }
+
+    pub async fn a_duplicate_inbox_key_is_neither_applied_nor_answered_again(store: &impl Store) {
+        done(store, "wamid.1", bump()).await;
+
+        let again = store
+            .commit(key("wamid.1"), bump(), target())
+            .await
+            .unwrap();
+
+        assert!(matches!(again, Commit::Duplicate));
+        assert_eq!(due_ids(store, NOW, HOUR).await.len(), 1);
+        assert_eq!(text(&done(store, "wamid.2", bump()).await[0]), "count is 2");
+    }
+
+    pub async fn a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row(store: &impl Store) {
+        let failed = store
+            .commit(
+                key("wamid.1"),
+                Box::new(Bump {
+                    replies: 1,
+                    fail: true,
+                    gate: None,
+                }),
+                target(),
+            )
+            .await;
+
+        assert!(failed.is_err());
+        assert!(due_ids(store, NOW, HOUR).await.is_empty());
+        let retried = done(store, "wamid.1", bump()).await;
+        assert_eq!(
+            text(&retried[0]),
+            "count is 1",
+            "the failed effect's change was rolled back"
+        );
+    }
+
+    pub async fn a_claimed_row_cannot_be_claimed_again(store: &impl Store) {
+        let id = done(store, "wamid.1", bump()).await[0].outbox_id;
+
+        let first = store.claim_outbox(id, HOUR).await.unwrap().unwrap();
+        let second = store.claim_outbox(id, HOUR).await.unwrap();
+
+        assert_eq!((first.envelope.outbox_id, first.attempts), (id, 1));
+        assert!(second.is_none());
+        assert!(
+            due_ids(store, NOW, HOUR).await.is_empty(),
+            "a row being sent is not relayed"
+        );
+    }
+
+    pub async fn a_sent_or_dead_row_is_neither_claimed_nor_relayed(store: &impl Store) {
+        let sent = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let dead = done(store, "wamid.2", bump()).await[0].outbox_id;
+        for id in [sent, dead] {
+            store.claim_outbox(id, HOUR).await.unwrap().unwrap();
+        }
+
+        store
+            .record_send(
+                sent,
+                SendResult::Sent {
+                    provider_id: Some("wamid.out".into()),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .record_send(
+                dead,
+                SendResult::Dead {
+                    reason: "131026: undeliverable".into(),
+                },
+            )
+            .await
+            .unwrap();
+
+        for id in [sent, dead] {
+            assert!(store.claim_outbox(id, NOW).await.unwrap().is_none());
+        }
+        assert!(due_ids(store, NOW, NOW).await.is_empty());
+    }
+
+    pub async fn a_retry_is_relayed_and_claimable_once_its_time_has_come(store: &impl Store) {
+        let due = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let later = done(store, "wamid.2", bump()).await[0].outbox_id;
+        store.mark_published(&[due, later]).await.unwrap();
+        for id in [due, later] {
+            store.claim_outbox(id, HOUR).await.unwrap().unwrap();
+        }
+
+        let retry = |delay| SendResult::Retry {
+            error: "HTTP 500".into(),
+            next_attempt_in: delay,
+        };
+        store.record_send(due, retry(NOW)).await.unwrap();
+        store.record_send(later, retry(HOUR)).await.unwrap();
+
+        assert_eq!(due_ids(store, NOW, HOUR).await, vec![due]);
+        store.mark_published(&[due]).await.unwrap();
+        assert!(
+            due_ids(store, NOW, HOUR).await.is_empty(),
+            "a due retry is relayed once"
+        );
+        assert!(
+            store.claim_outbox(later, HOUR).await.unwrap().is_none(),
+            "not before its time"
+        );
+        assert_eq!(
+            store
+                .claim_outbox(due, HOUR)
+                .await
+                .unwrap()
+                .unwrap()
+                .attempts,
+            2
+        );
+    }
+
+    pub async fn an_abandoned_claim_is_relayed_and_taken_over(store: &impl Store) {
+        let id = done(store, "wamid.1", bump()).await[0].outbox_id;
+        store.claim_outbox(id, NOW).await.unwrap().unwrap();
+
+        assert_eq!(due_ids(store, HOUR, NOW).await, vec![id]);
+        let taken_over = store.claim_outbox(id, NOW).await.unwrap().unwrap();
+
+        assert_eq!(taken_over.attempts, 2);
+    }
+
+    pub async fn a_published_row_is_not_relayed_again_within_the_lease(store: &impl Store) {
+        let id = done(store, "wamid.1", bump()).await[0].outbox_id;
+
+        store.mark_published(&[id]).await.unwrap();
+
+        assert!(due_ids(store, NOW, HOUR).await.is_empty());
+        assert_eq!(
+            due_ids(store, NOW, NOW).await,
+            vec![id],
+            "unclaimed after the lease: the entry was lost"
+        );
+    }
+
+    /// Two commits of one key at once (`wait_until_blocked` returns once the second waits for
+    /// the first): exactly one applies.
+    pub async fn two_concurrent_commits_of_one_key_apply_once(
+        store: &impl Store,
+        wait_until_blocked: impl Future<Output = ()>,
+    ) {
+        let (entered, mut entered_rx) = tokio::sync::watch::channel(false);
+        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let gated = Box::new(Bump {
+            replies: 1,
+            fail: false,
+            gate: Some(Gate {
+                entered,
+                release: release_rx,
+            }),
+        });
+        let mut second_entered = entered_rx.clone();
+
+        let (first, second, ()) = tokio::join!(
+            store.commit(key("wamid.1"), gated, target()),
+            async {
+                second_entered.wait_for(|inside| *inside).await.unwrap();
+                store.commit(key("wamid.1"), bump(), target()).await
+            },
+            async {
+                entered_rx.wait_for(|inside| *inside).await.unwrap();
+                wait_until_blocked.await;
+                release.send(()).unwrap();
+            }
+        );
+
+        assert!(matches!(first.unwrap(), Commit::Done(_)));
+        assert!(matches!(second.unwrap(), Commit::Duplicate));
+        assert_eq!(due_ids(store, NOW, HOUR).await.len(), 1);
+        assert_eq!(text(&done(store, "wamid.2", bump()).await[0]), "count is 2");
+    }
+}
+
+macro_rules! for_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod pg {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, db) = super::pg().await;
+                    super::behaviour::$name(&store).await;
+                    db.drop().await;
+                }
+            )*
+        }
+        mod mem {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::behaviour::$name(&super::MemStore::new()).await;
+                }
+            )*
+        }
+    };
+}
+
+for_both_stores!(
+    a_commit_stores_its_replies_as_pending_outbox_rows,
+    a_duplicate_inbox_key_is_neither_applied_nor_answered_again,
+    a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
+    a_claimed_row_cannot_be_claimed_again,
+    a_sent_or_dead_row_is_neither_claimed_nor_relayed,
+    a_retry_is_relayed_and_claimable_once_its_time_has_come,
+    an_abandoned_claim_is_relayed_and_taken_over,
+    a_published_row_is_not_relayed_again_within_the_lease,
+);
+
+#[tokio::test]
+async fn two_concurrent_commits_of_one_key_apply_once_in_memory() {
+    // The second commit waits on the store's mutex; nothing to observe, so release at once.
+    behaviour::two_concurrent_commits_of_one_key_apply_once(&MemStore::new(), async {}).await;
+}
+
+/// Postgres only: migrations, the rows as stored, concurrency on the real database.
+#[path = "store/postgres.rs"]
+mod postgres;
+
+/// The relay actor on both stores.
+#[path = "store/relay.rs"]
+mod relay;

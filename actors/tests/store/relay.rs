@@ -1,0 +1,219 @@
+//! The outbox relay actor, on both stores, with a bus that records what it is given.
+
+use super::*;
+
+const STREAM: &str = "test:alfred-outbox";
+
+/// A bus that records published payloads, and fails the first `failures` publishes as if
+/// Redis were down.
+#[derive(Default)]
+struct RecordingBus {
+    entries: Mutex<Vec<(String, String)>>,
+    failures: AtomicUsize,
+}
+
+impl RecordingBus {
+    fn failing(failures: usize) -> Self {
+        RecordingBus {
+            failures: AtomicUsize::new(failures),
+            ..RecordingBus::default()
+        }
+    }
+
+    fn payloads(&self) -> Vec<String> {
+        let entries = self.entries.lock().unwrap();
+        entries
+            .iter()
+            .filter(|(stream, _)| stream == STREAM)
+            .map(|(_, payload)| payload.clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Bus for RecordingBus {
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
+        Ok(self
+            .publish_many(stream, &[payload.to_owned()])
+            .await?
+            .remove(0))
+    }
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError> {
+        let failing = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            });
+        if failing.is_ok() {
+            return Err(BusError::Unavailable("connection refused".into()));
+        }
+        let mut entries = self.entries.lock().unwrap();
+        let first = entries.len();
+        entries.extend(
+            payloads
+                .iter()
+                .map(|payload| (stream.to_owned(), payload.clone())),
+        );
+        Ok((first..entries.len()).map(|n| format!("{n}-0")).collect())
+    }
+    async fn ensure_group(&self, _: &str, _: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+    async fn read(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: ReadFrom,
+        _: usize,
+        _: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Err(BusError::Other("the relay never reads".into()))
+    }
+    async fn ack(&self, _: &str, _: &str, _: &[String]) -> Result<(), BusError> {
+        Err(BusError::Other("the relay never acknowledges".into()))
+    }
+    async fn claim_idle(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Duration,
+        _: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Err(BusError::Other("the relay never claims".into()))
+    }
+    async fn len(&self, _: &str) -> Result<u64, BusError> {
+        Ok(self.payloads().len() as u64)
+    }
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+}
+
+fn config(interval: Duration, batch: usize) -> RelayConfig {
+    RelayConfig {
+        interval,
+        grace: NOW,
+        lease: HOUR,
+        batch,
+        stream: STREAM.into(),
+    }
+}
+
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn relays_a_committed_row_that_was_never_published(store: Arc<impl Store>) {
+    let committed = done(&*store, "wamid.1", bump()).await;
+    let bus = Arc::new(RecordingBus::default());
+    let metrics = Metrics::new().unwrap();
+
+    let relay = OutboxRelay::new(
+        store,
+        bus.clone(),
+        metrics.clone(),
+        config(Duration::from_millis(20), 100),
+    )
+    .start();
+
+    eventually("the relay to publish the row", || bus.payloads().len() == 1).await;
+    let published: OutboundEnvelope = serde_json::from_str(&bus.payloads()[0]).unwrap();
+    assert_eq!(published, committed[0]);
+    assert_eq!(
+        relay.send(RelayNow).await.unwrap().unwrap(),
+        0,
+        "the row was marked published"
+    );
+    assert_eq!(bus.payloads().len(), 1);
+    assert_eq!(metrics.relayed.get(), 1);
+}
+
+async fn keeps_relaying_through_a_bus_outage(store: Arc<impl Store>) {
+    done(&*store, "wamid.1", bump()).await;
+    let bus = Arc::new(RecordingBus::failing(3));
+    let metrics = Metrics::new().unwrap();
+
+    let relay = OutboxRelay::new(
+        store,
+        bus.clone(),
+        metrics.clone(),
+        config(Duration::from_millis(20), 100),
+    )
+    .start();
+
+    eventually("the relay to publish once the bus is back", || {
+        bus.payloads().len() == 1
+    })
+    .await;
+    assert_eq!(relay.send(RelayNow).await.unwrap().unwrap(), 0);
+    assert_eq!(metrics.relayed.get(), 1);
+}
+
+async fn drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(
+    store: Arc<impl Store>,
+) {
+    for n in 0..5 {
+        done(&*store, &format!("wamid.{n}"), bump()).await;
+    }
+    let bus = Arc::new(RecordingBus::default());
+
+    let _relay =
+        OutboxRelay::new(store, bus.clone(), Metrics::new().unwrap(), config(HOUR, 2)).start();
+
+    eventually("the start-up pass to drain all five rows", || {
+        bus.payloads().len() == 5
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn the_relay_publishes_a_committed_row_that_was_never_published_from_postgres() {
+    let (store, db) = pg().await;
+    relays_a_committed_row_that_was_never_published(Arc::new(store)).await;
+    db.drop().await;
+}
+
+#[actix_rt::test]
+async fn the_relay_publishes_a_committed_row_that_was_never_published_from_memory() {
+    relays_a_committed_row_that_was_never_published(Arc::new(MemStore::new())).await;
+}
+
+#[actix_rt::test]
+async fn the_relay_keeps_relaying_through_a_bus_outage_from_postgres() {
+    let (store, db) = pg().await;
+    keeps_relaying_through_a_bus_outage(Arc::new(store)).await;
+    db.drop().await;
+}
+
+#[actix_rt::test]
+async fn the_relay_keeps_relaying_through_a_bus_outage_from_memory() {
+    keeps_relaying_through_a_bus_outage(Arc::new(MemStore::new())).await;
+}
+
+#[actix_rt::test]
+async fn the_relay_drains_a_backlog_larger_than_a_batch_from_postgres() {
+    let (store, db) = pg().await;
+    drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(Arc::new(store)).await;
+    db.drop().await;
+}
+
+#[actix_rt::test]
+async fn the_relay_drains_a_backlog_larger_than_a_batch_from_memory() {
+    drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(Arc::new(
+        MemStore::new(),
+    ))
+    .await;
+}
