@@ -217,3 +217,28 @@ async fn the_relay_drains_a_backlog_larger_than_a_batch_from_memory() {
     ))
     .await;
 }
+
+#[actix_rt::test]
+async fn the_relay_publishes_to_the_in_process_bus_of_ephemeral_mode() {
+    let store = Arc::new(MemStore::new());
+    let committed = done(&*store, "wamid.1", bump()).await;
+    let bus = Arc::new(alfred_actors::bus::memory::MemoryBus::new());
+    let relay = OutboxRelay::new(
+        store,
+        bus.clone(),
+        Metrics::new().unwrap(),
+        config(HOUR, 100),
+    )
+    .start();
+
+    // The start-up pass runs before any message, so this pass finds nothing left to do.
+    assert_eq!(relay.send(RelayNow).await.unwrap().unwrap(), 0);
+
+    bus.ensure_group(STREAM, "senders").await.unwrap();
+    let entries = bus
+        .read(STREAM, "senders", "sender-0", ReadFrom::New, 10, NOW)
+        .await
+        .unwrap();
+    let published: OutboundEnvelope = serde_json::from_str(&entries[0].payload).unwrap();
+    assert_eq!((entries.len(), published), (1, committed[0].clone()));
+}
