@@ -1,0 +1,122 @@
+//! One item of a message: an optional quantity and unit, then the name.
+//!
+//! Accepted quantity forms: `3 bananas`, `2 kg apples`, `2kg apples`, `1.5 l milk`,
+//! `500 g of flour`, `3 x lemons`, `3x lemons`, `two avocados` (one to twelve in words),
+//! `a dozen eggs`, `2 dozen eggs`, `a bottle of wine` (one container). A leading `a`, `an`,
+//! `some`, `more` or `the` is not part of the name. A decimal comma is not supported, since
+//! commas separate items.
+
+use super::tokens::Token;
+use crate::grocery::model::ItemSpec;
+use crate::grocery::quantity::{Quantity, Unit, MAX_PER_MESSAGE};
+
+/// Longest item name accepted, in characters.
+const MAX_NAME_CHARS: usize = 80;
+
+const NUMBER_WORDS: [&str; 12] = [
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+];
+
+/// Words that may precede a name without being part of it.
+const FILLERS: [&str; 5] = ["a", "an", "some", "more", "the"];
+
+/// Parses one item; `None` when it has no name or a quantity that is zero, too large or
+/// malformed.
+pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
+    let low = |i: usize| tokens.get(i).and_then(Token::low);
+    let mut i = 0;
+    let mut quantity = None;
+    let mut unit = Unit::Count;
+    // A measured amount ("2 kg", "a dozen") may be followed by "of".
+    let mut measured = false;
+
+    if let Some(first) = low(0) {
+        if let Some(parsed) = number(first) {
+            let (number, attached) = parsed?;
+            quantity = Some(number);
+            i = 1;
+            if let Some(attached) = attached {
+                unit = attached;
+                measured = attached != Unit::Count;
+            }
+        } else if matches!(first, "a" | "an") && low(1) == Some("dozen") {
+            quantity = Some(Quantity::whole(1));
+            i = 1;
+        } else if let Some(container) = (matches!(first, "a" | "an"))
+            .then(|| low(1).and_then(Unit::from_word))
+            .flatten()
+        {
+            quantity = Some(Quantity::whole(1));
+            unit = container;
+            measured = true;
+            i = 2;
+        }
+    }
+    if let Some(q) = quantity {
+        if low(i) == Some("dozen") {
+            quantity = Some(q.times(12)?);
+            measured = true;
+            i += 1;
+        }
+        if unit == Unit::Count {
+            if let Some(word_unit) = low(i).and_then(Unit::from_word) {
+                unit = word_unit;
+                measured = word_unit != Unit::Count;
+                i += 1;
+            }
+        }
+        if measured && low(i) == Some("of") {
+            i += 1;
+        }
+        let q = quantity?;
+        if !q.is_positive() || q > MAX_PER_MESSAGE {
+            return None;
+        }
+    }
+    // Skip fillers, but never the last word: "add the" is not an item called "the".
+    while i + 1 < tokens.len() && low(i).is_some_and(|w| FILLERS.contains(&w)) {
+        i += 1;
+    }
+    let name = tokens[i..]
+        .iter()
+        .map(|token| match token {
+            Token::Word { text, .. } => Some(text.as_str()),
+            Token::Quoted(text) => Some(text.as_str()),
+            Token::Sep => None,
+        })
+        .collect::<Option<Vec<_>>>()?
+        .join(" ");
+    if name.chars().count() > MAX_NAME_CHARS {
+        return None;
+    }
+    ItemSpec::new(&name, quantity, unit)
+}
+
+/// A number word or numeral, with a unit written straight after it (`2kg`, `3x`).
+///
+/// `None`: the word is not a quantity (`7up` is a name). `Some(None)`: it is meant as one but
+/// cannot be taken (`1.2345 kg`, a number beyond the maximum), so the item is rejected rather
+/// than listed under a strange name.
+fn number(word: &str) -> Option<Option<(Quantity, Option<Unit>)>> {
+    if let Some(n) = NUMBER_WORDS.iter().position(|w| *w == word) {
+        return Some(
+            u32::try_from(n + 1)
+                .ok()
+                .map(|n| (Quantity::whole(n), None)),
+        );
+    }
+    let split = word
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(word.len());
+    let (digits, suffix) = word.split_at(split);
+    if !digits.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let unit = if suffix.is_empty() {
+        None
+    } else {
+        Some(Unit::from_suffix(suffix)?)
+    };
+    Some(Quantity::parse_decimal(digits).map(|quantity| (quantity, unit)))
+}

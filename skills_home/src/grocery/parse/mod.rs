@@ -1,0 +1,266 @@
+//! The deterministic grammar of the shopping list.
+//!
+//! Case-insensitive; sentence punctuation, a leading "please", "can you", "alfred," and a
+//! trailing "please" or "thanks" are ignored. Understood:
+//!
+//! * add — `add bananas`, `add milk, eggs and 2 kg apples`, `add 3 bananas to the list`,
+//!   `put milk on the shopping list`, `add to the list: milk, eggs`;
+//! * remove — `remove milk`, `delete milk from the list`, `take milk off the list`,
+//!   `take off milk`, `cross milk off`;
+//! * list — `list`, `show the list`, `what's on the list`, `shopping list`, `groceries`;
+//! * clear — `clear the list`, `clear list`, `empty the shopping list`.
+//!
+//! Several items split on commas, semicolons, "and", "&" and "plus". A name that itself holds
+//! "and" is written in quotes: `add "salt and pepper crisps" and milk`. There is no reliable
+//! way to tell "bread and butter" (two items) from "mac and cheese" (one) without a dictionary,
+//! and splitting is the common case in a shopping list; quoting is the escape hatch.
+//!
+//! The grammar claims nothing else: `add a meeting to my calendar`, `remove the cat from the
+//! sofa`, `take the bins out` are not list commands, so the orchestrator can answer them with
+//! help (or, later, another skill).
+
+mod item;
+mod tokens;
+
+use self::item::parse_item;
+use self::tokens::{plain_words, tokenize, Token};
+use super::model::{GroceryCommand, ItemSpec};
+
+/// Most items one message may add or remove.
+const MAX_ITEMS: usize = 50;
+
+/// Leading words that only make a request polite or address Alfred.
+const PREFIXES: &[&[&str]] = &[
+    &["please"],
+    &["pls"],
+    &["plz"],
+    &["kindly"],
+    &["hey"],
+    &["ok"],
+    &["okay"],
+    &["alfred"],
+    &["also"],
+    &["can", "you"],
+    &["could", "you"],
+    &["would", "you"],
+    &["will", "you"],
+    &["can", "u"],
+];
+
+/// Trailing words of the same kind.
+const SUFFIXES: &[&[&str]] = &[
+    &["please"],
+    &["pls"],
+    &["plz"],
+    &["thanks"],
+    &["thx"],
+    &["thank", "you"],
+    &["for", "me"],
+    &["too"],
+    &["as", "well"],
+];
+
+/// Verbs that, followed by the list, ask to see it ("show the list"); the empty verb makes the
+/// bare list ("shopping list", "groceries") a request to see it too.
+const LIST_VERBS: &[&[&str]] = &[
+    &[],
+    &["list"],
+    &["show"],
+    &["show", "me"],
+    &["view"],
+    &["see"],
+    &["display"],
+    &["get"],
+    &["print"],
+    &["read"],
+    &["check"],
+    &["send"],
+    &["send", "me"],
+    &["give", "me"],
+    &["what's", "on"],
+    &["whats", "on"],
+    &["what", "is", "on"],
+    &["what's", "in"],
+    &["show", "me", "what's", "on"],
+    &["tell", "me", "what's", "on"],
+];
+
+/// Whole phrases that ask to see the list.
+const LIST_PHRASES: &[&[&str]] = &[
+    &["what", "do", "we", "need"],
+    &["what", "do", "we", "need", "to", "buy"],
+];
+
+/// Verbs that, followed by the list, empty it.
+const CLEAR_VERBS: &[&[&str]] = &[
+    &["clear"],
+    &["clear", "out"],
+    &["empty"],
+    &["wipe"],
+    &["reset"],
+    &["delete"],
+    &["remove", "everything", "from"],
+    &["delete", "everything", "from"],
+    &["clear", "everything", "from"],
+];
+
+/// Parses a message addressed to Alfred into a shopping-list command, or `None` when it is not
+/// one (the route then does not claim it).
+pub fn parse(text: &str) -> Option<GroceryCommand> {
+    let mut tokens = tokenize(text);
+    strip_fillers(&mut tokens);
+    if tokens.is_empty() {
+        return None;
+    }
+    if let Some(words) = plain_words(&tokens) {
+        if is_list(&words) {
+            return Some(GroceryCommand::List);
+        }
+        if CLEAR_VERBS
+            .iter()
+            .any(|verb| words.starts_with(verb) && is_target(&words[verb.len()..]))
+        {
+            return Some(GroceryCommand::Clear);
+        }
+    }
+    let (verb, rest) = tokens.split_first()?;
+    match verb.low()? {
+        "add" => items(add_items(rest)?).map(GroceryCommand::Add),
+        "put" => items(strip_target_suffix(
+            rest,
+            &["on", "onto", "in", "to"],
+            true,
+        )?)
+        .map(GroceryCommand::Add),
+        "remove" | "delete" => {
+            items(strip_target_suffix(rest, &["from", "off"], false)?).map(GroceryCommand::Remove)
+        }
+        "take" | "cross" | "strike" => items(take_off_items(rest)?).map(GroceryCommand::Remove),
+        _ => None,
+    }
+}
+
+/// Removes politeness before and after the request, and stray separators at both ends.
+fn strip_fillers(tokens: &mut Vec<Token>) {
+    loop {
+        let before = tokens.len();
+        while tokens.first() == Some(&Token::Sep) {
+            tokens.remove(0);
+        }
+        while tokens.last() == Some(&Token::Sep) {
+            tokens.pop();
+        }
+        if let Some(prefix) = PREFIXES.iter().find(|p| starts_with_words(tokens, p)) {
+            tokens.drain(..prefix.len());
+        }
+        if let Some(suffix) = SUFFIXES.iter().find(|s| ends_with_words(tokens, s)) {
+            tokens.truncate(tokens.len() - suffix.len());
+        }
+        if tokens.len() == before {
+            return;
+        }
+    }
+}
+
+fn starts_with_words(tokens: &[Token], words: &[&str]) -> bool {
+    tokens.len() >= words.len() && tokens.iter().zip(words).all(|(t, w)| t.low() == Some(w))
+}
+
+fn ends_with_words(tokens: &[Token], words: &[&str]) -> bool {
+    tokens.len() >= words.len() && starts_with_words(&tokens[tokens.len() - words.len()..], words)
+}
+
+/// Whether `words` name the shopping list: `[the|my|our] [shopping|grocery] list`, or
+/// `groceries`.
+fn is_target(words: &[&str]) -> bool {
+    let words = match words.first() {
+        Some(&("the" | "my" | "our")) => &words[1..],
+        _ => words,
+    };
+    matches!(
+        words,
+        ["list"]
+            | ["shopping" | "grocery" | "groceries", "list"]
+            | ["groceries"]
+            | ["shoppinglist"]
+    )
+}
+
+fn is_list(words: &[&str]) -> bool {
+    LIST_PHRASES.contains(&words)
+        || LIST_VERBS
+            .iter()
+            .any(|verb| words.starts_with(verb) && is_target(&words[verb.len()..]))
+}
+
+/// Whether `tokens` are plain words that name the list.
+fn is_target_tokens(tokens: &[Token]) -> bool {
+    plain_words(tokens).is_some_and(|words| is_target(&words))
+}
+
+/// `add X`, `add X to the list`, `add to the list: X`; not `add X to my calendar`.
+fn add_items(rest: &[Token]) -> Option<&[Token]> {
+    // "add to the list: milk, eggs"
+    for end in 2..=rest.len().min(4) {
+        if rest[0].low() == Some("to") && is_target_tokens(&rest[1..end]) {
+            return Some(&rest[end..]);
+        }
+    }
+    strip_target_suffix(rest, &["to", "on", "onto"], false)
+}
+
+/// Cuts `<preposition> <the list>` off the end of `rest`. When the preposition is followed by
+/// something other than the list ("to my calendar", "from the sofa") the text is not a list
+/// command at all. With `required`, the suffix must be there ("put milk on the list").
+fn strip_target_suffix<'t>(
+    rest: &'t [Token],
+    prepositions: &[&str],
+    required: bool,
+) -> Option<&'t [Token]> {
+    let position = rest
+        .iter()
+        .rposition(|t| t.low().is_some_and(|w| prepositions.contains(&w)));
+    let Some(position) = position else {
+        return (!required).then_some(rest);
+    };
+    let after = &rest[position + 1..];
+    if is_target_tokens(after) {
+        return Some(&rest[..position]);
+    }
+    let names_another_place = after
+        .first()
+        .and_then(Token::low)
+        .is_some_and(|w| matches!(w, "the" | "my" | "our"));
+    if required || names_another_place {
+        return None;
+    }
+    Some(rest)
+}
+
+/// `take X off [the list]`, `take off X [from the list]`, `cross X off`.
+fn take_off_items(rest: &[Token]) -> Option<&[Token]> {
+    if rest.first().and_then(Token::low) == Some("off") {
+        return strip_target_suffix(&rest[1..], &["from"], false);
+    }
+    let off = rest.iter().rposition(|t| t.low() == Some("off"))?;
+    let after = &rest[off + 1..];
+    let after = if after.first().and_then(Token::low) == Some("of") {
+        &after[1..]
+    } else {
+        after
+    };
+    (after.is_empty() || is_target_tokens(after)).then(|| &rest[..off])
+}
+
+/// Splits items on separators, "and", "&" and "plus", and parses each; `None` when any item
+/// is not understood or there are none.
+fn items(tokens: &[Token]) -> Option<Vec<ItemSpec>> {
+    let is_split =
+        |t: &Token| *t == Token::Sep || t.low().is_some_and(|w| matches!(w, "and" | "&" | "plus"));
+    let items = tokens
+        .split(is_split)
+        .filter(|segment| !segment.is_empty())
+        .map(parse_item)
+        .collect::<Option<Vec<_>>>()?;
+    (!items.is_empty() && items.len() <= MAX_ITEMS).then_some(items)
+}

@@ -1,0 +1,253 @@
+//! The shopping-list grammar: what it understands, how it reads items, and what it leaves alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alfred_skills_home::grocery::{self, parse, GroceryCommand, ItemSpec, Quantity, Unit};
+
+fn item(name: &str) -> ItemSpec {
+    ItemSpec::new(name, None, Unit::Count).unwrap()
+}
+
+fn measured(quantity: &str, unit: Unit, name: &str) -> ItemSpec {
+    ItemSpec::new(name, Some(Quantity::parse_decimal(quantity).unwrap()), unit).unwrap()
+}
+
+fn adds(text: &str) -> Vec<ItemSpec> {
+    match parse(text) {
+        Some(GroceryCommand::Add(items)) => items,
+        other => panic!("{text:?} parsed as {other:?}"),
+    }
+}
+
+fn removes(text: &str) -> Vec<ItemSpec> {
+    match parse(text) {
+        Some(GroceryCommand::Remove(items)) => items,
+        other => panic!("{text:?} parsed as {other:?}"),
+    }
+}
+
+#[test]
+fn a_single_item_is_added_under_the_name_as_typed() {
+    assert_eq!(adds("add bananas"), vec![item("bananas")]);
+    assert_eq!(adds("Add Oat Milk!"), vec![item("Oat Milk")]);
+    assert_eq!(adds("add Oat Milk")[0].key, "oat milk");
+}
+
+#[test]
+fn politeness_and_punctuation_are_ignored() {
+    for text in [
+        "please add milk",
+        "Please, add milk.",
+        "can you add milk please?",
+        "Could you add milk for me, thanks",
+        "Alfred, add milk",
+        "  add   milk  ",
+        "add milk too",
+    ] {
+        assert_eq!(adds(text), vec![item("milk")], "{text:?}");
+    }
+    assert_eq!(adds("ADD MILK"), vec![item("MILK")]);
+}
+
+#[test]
+fn several_items_split_on_commas_and_and() {
+    let expected = vec![
+        item("milk"),
+        item("eggs"),
+        measured("2", Unit::Kg, "apples"),
+    ];
+    assert_eq!(adds("add milk, eggs and 2 kg apples"), expected);
+    assert_eq!(adds("add milk, eggs, and 2 kg apples"), expected);
+    assert_eq!(adds("add milk & eggs plus 2kg apples"), expected);
+    assert_eq!(adds("add milk; eggs; 2 kilos of apples"), expected);
+}
+
+#[test]
+fn a_name_holding_and_is_kept_whole_only_in_quotes() {
+    assert_eq!(
+        adds("add \"salt and pepper crisps\" and milk"),
+        vec![item("salt and pepper crisps"), item("milk")]
+    );
+    assert_eq!(
+        adds("add \u{201C}mac and cheese\u{201D}"),
+        vec![item("mac and cheese")]
+    );
+    assert_eq!(
+        adds("add salt and pepper crisps"),
+        vec![item("salt"), item("pepper crisps")]
+    );
+}
+
+#[test]
+fn quantities_and_units_are_read_and_normalised() {
+    let cases = [
+        ("add 3 bananas", measured("3", Unit::Count, "bananas")),
+        ("add 2kg apples", measured("2", Unit::Kg, "apples")),
+        ("add 2 KG apples", measured("2", Unit::Kg, "apples")),
+        ("add 500 g flour", measured("500", Unit::G, "flour")),
+        ("add 500g of flour", measured("500", Unit::G, "flour")),
+        ("add 500 grams flour", measured("500", Unit::G, "flour")),
+        ("add 1.5 l milk", measured("1.5", Unit::L, "milk")),
+        ("add 1.5 litres of milk", measured("1.5", Unit::L, "milk")),
+        ("add 250ML cream", measured("250", Unit::Ml, "cream")),
+        ("add 3 pcs lemons", measured("3", Unit::Count, "lemons")),
+        ("add 3 x lemons", measured("3", Unit::Count, "lemons")),
+        ("add 3x lemons", measured("3", Unit::Count, "lemons")),
+        ("add two avocados", measured("2", Unit::Count, "avocados")),
+        ("add a dozen eggs", measured("12", Unit::Count, "eggs")),
+        ("add 2 dozen eggs", measured("24", Unit::Count, "eggs")),
+        ("add a bottle of wine", measured("1", Unit::Bottle, "wine")),
+        (
+            "add 2 tins of tomatoes",
+            measured("2", Unit::Can, "tomatoes"),
+        ),
+        ("add some bread", item("bread")),
+        ("add an avocado", item("avocado")),
+        ("add 7up", item("7up")),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(adds(text), vec![expected], "{text:?}");
+    }
+}
+
+#[test]
+fn items_render_with_their_quantity_and_unit() {
+    assert_eq!(adds("add 2kg apples")[0].render(), "2 kg apples");
+    assert_eq!(adds("add 3 bananas")[0].render(), "3 bananas");
+    assert_eq!(
+        adds("add 2 bottles of milk")[0].render(),
+        "2 bottles of milk"
+    );
+    assert_eq!(adds("add a bottle of wine")[0].render(), "1 bottle of wine");
+    assert_eq!(adds("add 1.50 l milk")[0].render(), "1.5 l milk");
+}
+
+#[test]
+fn the_list_may_be_named_around_an_add() {
+    for text in [
+        "add milk to the list",
+        "add milk to the shopping list",
+        "add milk to my grocery list",
+        "add milk to list",
+        "put milk on the list",
+        "put milk onto the shopping list",
+        "add to the list: milk",
+    ] {
+        assert_eq!(adds(text), vec![item("milk")], "{text:?}");
+    }
+    assert_eq!(
+        adds("put milk and eggs on the list"),
+        vec![item("milk"), item("eggs")]
+    );
+}
+
+#[test]
+fn remove_delete_and_take_off_remove_items() {
+    for text in [
+        "remove milk",
+        "delete milk",
+        "Remove milk from the list",
+        "delete milk from the shopping list",
+        "take milk off the list",
+        "take milk off",
+        "take off milk",
+        "take milk off of the list",
+        "cross milk off the list",
+        "please remove the milk",
+    ] {
+        assert_eq!(removes(text), vec![item("milk")], "{text:?}");
+    }
+    assert_eq!(
+        removes("remove milk and eggs"),
+        vec![item("milk"), item("eggs")]
+    );
+    assert_eq!(
+        removes("remove 2 kg apples")[0].key,
+        grocery::name_key("apple")
+    );
+}
+
+#[test]
+fn many_phrasings_ask_for_the_list() {
+    for text in [
+        "list",
+        "List.",
+        "show the list",
+        "show list",
+        "show me the shopping list please",
+        "what's on the list?",
+        "What\u{2019}s on the list",
+        "whats on the list",
+        "what is on the shopping list",
+        "shopping list",
+        "the list",
+        "grocery list",
+        "groceries",
+        "what do we need",
+    ] {
+        assert_eq!(parse(text), Some(GroceryCommand::List), "{text:?}");
+    }
+}
+
+#[test]
+fn clear_phrasings_empty_the_list() {
+    for text in [
+        "clear the list",
+        "clear list",
+        "Clear the shopping list!",
+        "empty the list",
+        "delete the list",
+    ] {
+        assert_eq!(parse(text), Some(GroceryCommand::Clear), "{text:?}");
+    }
+}
+
+#[test]
+fn unrelated_or_malformed_text_is_not_claimed() {
+    for text in [
+        "",
+        "hello",
+        "help",
+        "please",
+        "what's the weather",
+        "what's the weather like?",
+        "add",
+        "add to the list",
+        "add 3",
+        "add 2 kg",
+        "add 0 bananas",
+        "add 1.2345 kg flour",
+        "add 2000000 bananas",
+        "add a meeting to my calendar",
+        "remove the cat from the sofa",
+        "take the bins out",
+        "put the kettle on",
+        "list chores",
+        "clear",
+        "clear the table",
+        "remove",
+        "listen",
+        "adding milk",
+    ] {
+        assert_eq!(parse(text), None, "{text:?}");
+        assert!(!grocery::route().understands(text), "{text:?}");
+    }
+}
+
+#[test]
+fn the_route_claims_what_the_grammar_parses() {
+    let route = grocery::route();
+    assert_eq!(route.name(), "grocery");
+    assert!(route.understands("add milk, eggs and 2 kg apples"));
+    assert!(route.understands("what's on the list?"));
+    assert!(route.help().iter().any(|line| line.starts_with("add ")));
+}
+
+#[test]
+fn too_many_or_too_long_items_are_refused() {
+    let many = (0..51)
+        .map(|i| format!("item{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(parse(&format!("add {many}")), None);
+    assert_eq!(parse(&format!("add {}", "x".repeat(81))), None);
+}

@@ -1,0 +1,312 @@
+//! GroceryService effects applied to both stores: a real Postgres database (one per test, with
+//! `migrations/0002_grocery.sql` applied) and the in-memory store of ephemeral mode. Every
+//! scenario runs on both, as `pg::<scenario>` and `mem::<scenario>`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use alfred_actors::skill::{MemSlot, MemTx, SkillRequest, StoreError};
+use alfred_skills_home::grocery::{self, GroceryEffect, GroceryState, Who};
+
+use support::{Store, TestDb};
+
+fn dana() -> Who {
+    Who {
+        id: "447700900001".to_owned(),
+        name: "Dana".to_owned(),
+    }
+}
+
+fn sam() -> Who {
+    Who {
+        id: "447700900002".to_owned(),
+        name: "Sam".to_owned(),
+    }
+}
+
+fn effect(household: &str, who: Who, text: &str) -> GroceryEffect {
+    let command = grocery::parse(text).unwrap_or_else(|| panic!("{text:?} does not parse"));
+    GroceryEffect::new(household, who, command)
+}
+
+/// Applies `text` as `who` in household `home` and commits; the reply.
+async fn say(store: &mut Store, who: Who, text: &str) -> String {
+    store.apply(effect("home", who, text)).await.unwrap()
+}
+
+async fn adding_an_item_again_in_the_same_unit_sums_the_quantity(store: &mut Store) {
+    assert_eq!(
+        say(store, dana(), "add 3 bananas").await,
+        "Added 3 bananas to the shopping list. 1 item on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "add 2 Bananas").await,
+        "Added 2 Bananas (now 5 bananas) to the shopping list. 1 item on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "add 1.5 kg apples").await,
+        "Added 1.5 kg apples to the shopping list. 2 items on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "add 500 g apples and 0.25 kg apples").await,
+        "Added 500 g apples and 0.25 kg apples (now 1.75 kg apples) to the shopping list. 3 items on the list."
+    );
+    assert_eq!(
+        say(store, dana(), "list").await,
+        "Shopping list (3 items):\n• 5 bananas (Dana)\n• 1.75 kg apples (Sam)\n• 500 g apples (Sam)"
+    );
+}
+
+async fn an_item_without_a_quantity_is_listed_once(store: &mut Store) {
+    say(store, dana(), "add milk").await;
+    assert_eq!(
+        say(store, sam(), "add Milk and eggs").await,
+        "Added eggs to the shopping list. Milk is already on the list. 2 items on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "add milk, eggs").await,
+        "Milk and eggs are already on the list. 2 items on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "add 2 milk").await,
+        "Added 2 milk to the shopping list. 2 items on the list."
+    );
+    assert_eq!(
+        say(store, dana(), "show the list").await,
+        "Shopping list (2 items):\n• 2 milk (Dana)\n• eggs (Sam)"
+    );
+}
+
+async fn the_list_shows_each_item_in_order_with_who_added_it(store: &mut Store) {
+    assert_eq!(
+        say(store, dana(), "add milk, eggs and 2 kg apples").await,
+        "Added milk, eggs and 2 kg apples to the shopping list. 3 items on the list."
+    );
+    say(store, sam(), "put a bottle of wine on the list").await;
+    assert_eq!(
+        say(store, sam(), "what's on the list?").await,
+        "Shopping list (4 items):\n• milk (Dana)\n• eggs (Dana)\n• 2 kg apples (Dana)\n• 1 bottle of wine (Sam)"
+    );
+}
+
+async fn an_empty_list_says_so(store: &mut Store) {
+    assert_eq!(
+        say(store, dana(), "list").await,
+        "The shopping list is empty."
+    );
+}
+
+async fn removing_deletes_every_unit_and_names_what_was_missing(store: &mut Store) {
+    say(store, dana(), "add 2 kg apples, 3 apples, milk and eggs").await;
+    assert_eq!(
+        say(store, sam(), "remove apple, cheese and milk").await,
+        "Removed 2 kg apples, 3 apples and milk from the shopping list. Cheese isn't on the list. 1 item left."
+    );
+    assert_eq!(
+        say(store, sam(), "delete cheese and ham").await,
+        "Cheese and ham aren't on the list."
+    );
+    assert_eq!(
+        say(store, sam(), "take EGGS off the list").await,
+        "Removed eggs from the shopping list. The shopping list is now empty."
+    );
+    assert_eq!(
+        say(store, dana(), "list").await,
+        "The shopping list is empty."
+    );
+}
+
+async fn clearing_empties_only_this_households_list(store: &mut Store) {
+    say(store, dana(), "add milk and eggs").await;
+    store
+        .apply(effect("neighbours", sam(), "add bread"))
+        .await
+        .unwrap();
+    assert_eq!(
+        say(store, dana(), "clear the list").await,
+        "Cleared the shopping list (2 items removed)."
+    );
+    assert_eq!(
+        say(store, dana(), "clear the list").await,
+        "The shopping list is already empty."
+    );
+    assert_eq!(
+        say(store, dana(), "list").await,
+        "The shopping list is empty."
+    );
+    assert_eq!(
+        store
+            .apply(effect("neighbours", sam(), "list"))
+            .await
+            .unwrap(),
+        "Shopping list (1 item):\n• bread (Sam)"
+    );
+}
+
+async fn sums_stop_at_the_largest_quantity(store: &mut Store) {
+    for _ in 0..10 {
+        say(store, dana(), "add 100000 bananas").await;
+    }
+    assert_eq!(
+        say(store, dana(), "add 100000 bananas").await,
+        "Added 100000 bananas (now 1000000 bananas) to the shopping list. 1 item on the list."
+    );
+}
+
+async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Store) {
+    let sender = Sender {
+        id: "447700900003".to_owned(),
+        name: None,
+    };
+    let envelope = InboundEnvelope {
+        platform: Platform::WhatsApp,
+        message_id: "wamid.1".to_owned(),
+        account: "phone-1".to_owned(),
+        conversation: "447700900003".to_owned(),
+        sender: sender.clone(),
+        timestamp: 1_700_000_000,
+        kind: InboundKind::Text {
+            body: "add tea".to_owned(),
+        },
+        traceparent: None,
+    };
+    let request = SkillRequest {
+        household: "home".to_owned(),
+        sender,
+        text: "add tea".to_owned(),
+        envelope,
+    };
+    let outcome = grocery::skill().handle(request).await.unwrap();
+    assert_eq!(
+        store.apply_boxed(outcome.effect).await.unwrap(),
+        "Added tea to the shopping list. 1 item on the list."
+    );
+    assert_eq!(
+        say(store, dana(), "list").await,
+        "Shopping list (1 item):\n• tea (447700900003)"
+    );
+}
+
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod pg {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let db = super::TestDb::create().await;
+                    let mut store = super::Store::Pg(db.connect().await);
+                    super::$scenario(&mut store).await;
+                }
+            )*
+        }
+        mod mem {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let mut store = super::Store::Mem(alfred_actors::skill::MemTx::default());
+                    super::$scenario(&mut store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    adding_an_item_again_in_the_same_unit_sums_the_quantity,
+    an_item_without_a_quantity_is_listed_once,
+    the_list_shows_each_item_in_order_with_who_added_it,
+    an_empty_list_says_so,
+    removing_deletes_every_unit_and_names_what_was_missing,
+    clearing_empties_only_this_households_list,
+    sums_stop_at_the_largest_quantity,
+    the_skill_records_the_sender_and_falls_back_to_their_id,
+);
+
+#[tokio::test]
+async fn postgres_holds_the_rows_the_replies_describe() {
+    let db = TestDb::create().await;
+    let mut store = Store::Pg(db.connect().await);
+    say(&mut store, dana(), "add milk, 2 kg Apples and 3 bananas").await;
+    say(&mut store, sam(), "add 1 kg apples and 2 bananas").await;
+
+    let rows = db.rows("home").await;
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "milk".to_owned(),
+                "milk".to_owned(),
+                None,
+                String::new(),
+                "447700900001".to_owned(),
+                "Dana".to_owned()
+            ),
+            (
+                "appl".to_owned(),
+                "Apples".to_owned(),
+                Some("3.000".to_owned()),
+                "kg".to_owned(),
+                "447700900001".to_owned(),
+                "Dana".to_owned()
+            ),
+            (
+                "banana".to_owned(),
+                "bananas".to_owned(),
+                Some("5.000".to_owned()),
+                String::new(),
+                "447700900001".to_owned(),
+                "Dana".to_owned()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_add_in_postgres_leaves_no_partial_change() {
+    let db = TestDb::create().await;
+    let mut store = Store::Pg(db.connect().await);
+    say(&mut store, dana(), "add 2 milk").await;
+    db.reject_item_named("poison").await;
+
+    let result = store
+        .apply(effect("home", sam(), "add 3 milk, eggs and poison"))
+        .await;
+
+    assert!(matches!(result, Err(StoreError::Db(_))), "{result:?}");
+    assert_eq!(
+        say(&mut store, dana(), "list").await,
+        "Shopping list (1 item):\n• 2 milk (Dana)"
+    );
+}
+
+#[tokio::test]
+async fn an_in_memory_slot_of_another_type_fails_the_effect_and_is_left_alone() {
+    let foreign: Box<dyn MemSlot> = Box::new(7u32);
+    let mut store = Store::Mem(MemTx::new([(grocery::SLOT, foreign)].into_iter().collect()));
+
+    let result = store.apply(effect("home", dana(), "add milk")).await;
+
+    assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
+    let Store::Mem(mem) = &mut store else {
+        unreachable!()
+    };
+    assert_eq!(*mem.slot::<u32>(grocery::SLOT).unwrap(), 7);
+}
+
+#[tokio::test]
+async fn in_memory_state_can_be_read_back_per_household() {
+    let mut store = Store::Mem(MemTx::default());
+    say(&mut store, dana(), "add milk and 2 kg apples").await;
+    let Store::Mem(mem) = &mut store else {
+        unreachable!()
+    };
+    let state = mem.slot::<GroceryState>(grocery::SLOT).unwrap();
+    let items: Vec<String> = state
+        .items("home")
+        .iter()
+        .map(|item| item.render())
+        .collect();
+    assert_eq!(items, ["milk", "2 kg apples"]);
+    assert!(state.items("elsewhere").is_empty());
+}
