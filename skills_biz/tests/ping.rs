@@ -1,0 +1,63 @@
+//! The `ping` skill answers exactly "ping" with "pong" and changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use alfred_actors::skill::{MemTx, SkillRequest, Tx};
+use alfred_skills_biz::ping;
+
+fn request(text: &str) -> SkillRequest {
+    let sender = Sender {
+        id: "U123".to_owned(),
+        name: Some("Robin".to_owned()),
+    };
+    SkillRequest {
+        household: "slack:T1".to_owned(),
+        sender: sender.clone(),
+        text: text.to_owned(),
+        envelope: InboundEnvelope {
+            platform: Platform::Slack,
+            message_id: "T1:Ev1".to_owned(),
+            account: "T1".to_owned(),
+            conversation: "C1".to_owned(),
+            sender,
+            timestamp: 1_700_000_000,
+            kind: InboundKind::Text {
+                body: text.to_owned(),
+            },
+            traceparent: None,
+        },
+    }
+}
+
+#[test]
+fn the_route_understands_exactly_ping() {
+    let route = ping::route();
+    assert_eq!(route.name(), "ping");
+    for text in ["ping", "PING", "  Ping  "] {
+        assert!(route.understands(text), "{text:?}");
+    }
+    for text in ["", "pong", "ping me", "pinging", "ping?", "hello"] {
+        assert!(!route.understands(text), "{text:?}");
+    }
+    assert!(!route.help().is_empty());
+}
+
+#[tokio::test]
+async fn ping_is_answered_with_pong_and_no_state_change() {
+    let outcome = ping::skill().handle(request("ping")).await.unwrap();
+    let mut mem = MemTx::default();
+
+    let replies = outcome.effect.apply(&mut Tx::Mem(&mut mem)).await.unwrap();
+
+    assert_eq!(replies, ["pong"]);
+    assert!(mem.into_slots().is_empty());
+}
+
+#[test]
+fn the_crate_lists_ping_among_its_skills() {
+    let names: Vec<&str> = alfred_skills_biz::skills()
+        .iter()
+        .map(|(route, _)| route.name())
+        .collect();
+    assert_eq!(names, ["ping"]);
+}
