@@ -1,8 +1,38 @@
 //! The stream reader: one consumer of a consumer group, delivering entries to a handler actor.
 //!
-//! (Work in progress: message types first so the orchestrator can build against them.)
+//! Semantics (DESIGN.md §3):
+//! * On every (re)start the reader ensures the group, then re-reads its **own pending entries**
+//!   (`0`) before reading new ones (`>`): entries it held when it stopped are delivered first.
+//! * A batch's entries are sent to the handler **in stream order** (all `send`s are issued, and
+//!   first polled, in order before any result is awaited), and the next batch is read only once
+//!   every result of this one is in, so the handler sees the stream's order.
+//! * `Ok` → `XACK`. [`DeliveryError::Permanent`] → dead-lettered now, then acknowledged.
+//!   [`DeliveryError::Retry`], or no answer from the handler (it is restarting) → left pending;
+//!   every `claim_idle / 2` the reader claims entries idle longer than `claim_idle`
+//!   (`XAUTOCLAIM`: its own failed entries and those of dead consumers) and delivers them again.
+//!   `claim_idle` must therefore exceed the slowest handler, or a slow entry is delivered twice.
+//! * An entry is handed to the handler at most `max_deliveries` times: when that delivery fails
+//!   too, or when an entry arrives already delivered more often (its consumer kept crashing on
+//!   it), it is dead-lettered with its last known error and acknowledged, so one poison message
+//!   never blocks the stream.
+//! * Bus failures never stop the actor: the reader logs, backs off (capped exponential with
+//!   jitter), and carries on; it recovers by itself when Redis is back (a group lost with
+//!   Redis's data is recreated by the bus).
+//! * The loop runs as a future of the actor's context: stopping the actor stops the loop; a
+//!   restart starts a fresh one. Entries in flight at a stop stay pending and come back first.
+//!
+//! A dead-letter entry's payload is a JSON [`DeadLetter`]. The reader knows nothing about what
+//! the payloads mean.
 
-use crate::bus::StreamEntry;
+mod batch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, AsyncContext, Context, Recipient, SpawnHandle};
+
+use crate::bus::{Bus, StreamEntry};
+use crate::metrics::Metrics;
 
 /// One stream entry handed to the handler. The handler answers once the entry's effect is
 /// durable; only then is the entry acknowledged.
@@ -25,4 +55,104 @@ pub enum DeliveryError {
     /// Will never succeed: the entry is dead-lettered now.
     #[error("permanent failure: {0}")]
     Permanent(String),
+}
+
+/// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    /// The stream the entry came from.
+    pub stream: String,
+    /// The entry's id in that stream.
+    pub id: String,
+    /// The entry's payload, unchanged.
+    pub payload: String,
+    /// The handler's last error, or why the entry was given up.
+    pub error: String,
+    /// How many times the entry was delivered.
+    pub deliveries: u64,
+    /// When it was dead-lettered (RFC 3339, UTC).
+    pub dead_lettered_at: String,
+}
+
+/// What a reader reads, how, and where it gives up entries.
+#[derive(Clone)]
+pub struct ReaderConfig {
+    pub bus: Arc<dyn Bus>,
+    /// The (prefixed) stream key.
+    pub stream: String,
+    pub group: String,
+    /// This reader's consumer name: stable across restarts (so it finds its pending entries)
+    /// and unique among the group's live readers.
+    pub consumer: String,
+    /// The (prefixed) dead-letter stream key.
+    pub dead_stream: String,
+    /// Entries per read (about 100 keeps the loop cheap at high throughput).
+    pub batch: usize,
+    /// How long a read waits for new entries.
+    pub block: Duration,
+    /// How long an entry may stay unacknowledged before it is claimed and delivered again.
+    pub claim_idle: Duration,
+    /// Deliveries after which a failing entry is dead-lettered.
+    pub max_deliveries: u32,
+    /// For `alfred_messages_dead_lettered_total`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for ReaderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderConfig")
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .field("dead_stream", &self.dead_stream)
+            .field("batch", &self.batch)
+            .field("block", &self.block)
+            .field("claim_idle", &self.claim_idle)
+            .field("max_deliveries", &self.max_deliveries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reader actor. Its work is one loop, spawned into its context when it starts.
+pub struct StreamReader {
+    config: ReaderConfig,
+    handler: Recipient<Delivery>,
+    running: Option<SpawnHandle>,
+}
+
+impl StreamReader {
+    /// A reader delivering `config.stream`'s entries to `handler`.
+    pub fn new(config: ReaderConfig, handler: Recipient<Delivery>) -> StreamReader {
+        StreamReader {
+            config,
+            handler,
+            running: None,
+        }
+    }
+}
+
+impl Actor for StreamReader {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(previous) = self.running.take() {
+            ctx.cancel_future(previous);
+        }
+        tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, "Stream reader started.");
+        let run = batch::run(self.config.clone(), self.handler.clone());
+        self.running = Some(ctx.spawn(actix::fut::wrap_future(run)));
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, "Stream reader stopped.");
+    }
+}
+
+impl actix::Supervised for StreamReader {
+    fn restarting(&mut self, ctx: &mut Self::Context) {
+        // `started` runs again and spawns a fresh loop, which begins with the pending entries.
+        if let Some(previous) = self.running.take() {
+            ctx.cancel_future(previous);
+        }
+    }
 }

@@ -108,16 +108,6 @@ async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, pool: Pool, max_batch_entri
 }
 
 async fn write(pool: &Pool, connection: &mut Option<Connection>, batch: Vec<Job>) {
-    let conn = match connection {
-        Some(conn) => conn,
-        None => match pool.get().await {
-            Ok(conn) => connection.insert(conn),
-            Err(error) => {
-                let error = from_pool_error(error);
-                return fail_all(batch, &error);
-            }
-        },
-    };
     let mut pipe = redis::pipe();
     pipe.atomic().ignore_errors();
     for job in &batch {
@@ -129,19 +119,36 @@ async fn write(pool: &Pool, connection: &mut Option<Connection>, batch: Vec<Job>
                 .arg(payload);
         }
     }
-    match pipe.query_async::<Vec<Value>>(conn).await {
-        Ok(results) => answer(batch, results),
-        Err(error) => {
-            let error = from_redis_error(error);
-            if matches!(error, BusError::Unavailable(_)) {
-                // The connection may be broken: take it out of the pool for good; the next batch
-                // checks out (or creates) a healthy one, which is how a Redis restart heals.
-                if let Some(conn) = connection.take() {
-                    drop(Connection::take(conn));
-                }
+    // A connection kept from an earlier batch may have died meanwhile (Redis restarted): the
+    // first batch after a restart should not fail for that, so it gets one more try on a fresh
+    // connection. Only for a dropped connection, not a timeout: then the transaction may have
+    // been applied, and a retry would store the entries twice.
+    let mut reused = connection.is_some();
+    loop {
+        let conn = match connection {
+            Some(conn) => conn,
+            None => match pool.get().await {
+                Ok(conn) => connection.insert(conn),
+                Err(error) => return fail_all(batch, &from_pool_error(error)),
+            },
+        };
+        let error = match pipe.query_async::<Vec<Value>>(conn).await {
+            Ok(results) => return answer(batch, results),
+            Err(error) => error,
+        };
+        let retry = reused && (error.is_connection_dropped() || error.is_connection_refusal());
+        let error = from_redis_error(error);
+        if matches!(error, BusError::Unavailable(_)) {
+            // Take the broken connection out of the pool for good; the next checkout creates
+            // a healthy one, which is how a Redis restart heals.
+            if let Some(conn) = connection.take() {
+                drop(Connection::take(conn));
             }
-            fail_all(batch, &error);
         }
+        if !retry {
+            return fail_all(batch, &error);
+        }
+        reused = false;
     }
 }
 

@@ -1,0 +1,322 @@
+//! The reader's loop: read (pending first, then new), claim idle entries, deliver a batch in
+//! order, acknowledge, dead-letter. See the parent module for the semantics.
+
+use std::collections::HashMap;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use actix::{MailboxError, Recipient};
+use futures::future::{maybe_done, MaybeDone};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::{DeadLetter, Delivery, DeliveryError, ReaderConfig};
+use crate::bus::{BusError, ReadFrom, StreamEntry};
+
+/// Last errors kept for entries left pending; beyond this many the memory is cleared (the
+/// dead letter then says how often the entry was delivered instead of its last error).
+const MAX_REMEMBERED_ERRORS: usize = 10_000;
+
+/// Runs until the future is dropped (the actor stops).
+pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
+    let claim_every = (config.claim_idle / 2).max(Duration::from_millis(10));
+    let mut reader = Reader {
+        next_claim: Instant::now() + claim_every,
+        claim_every,
+        config,
+        handler,
+        last_errors: HashMap::new(),
+        group_ready: false,
+        pending_first: true,
+    };
+    let mut failures: u32 = 0;
+    loop {
+        match reader.step().await {
+            Ok(()) => failures = 0,
+            Err(error) => {
+                let delay = backoff(failures);
+                failures = failures.saturating_add(1);
+                tracing::warn!(
+                    %error,
+                    stream = %reader.config.stream,
+                    consumer = %reader.config.consumer,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "The stream reader could not make progress; retrying after a back-off."
+                );
+                reader.group_ready = false;
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// `min(10 s, 100 ms · 2^n) · (1 + jitter)`, jitter up to 20 %.
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_millis(100).saturating_mul(1u32 << failures.min(10));
+    base.min(Duration::from_secs(10))
+        .mul_f64(1.0 + rand::random::<f64>() * 0.2)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("the handler did not answer any delivery of the batch: {0}")]
+    HandlerDown(MailboxError),
+}
+
+struct Reader {
+    config: ReaderConfig,
+    handler: Recipient<Delivery>,
+    /// The last error of each entry left pending, for its dead letter.
+    last_errors: HashMap<String, String>,
+    group_ready: bool,
+    /// Still draining this consumer's own pending entries (after a (re)start).
+    pending_first: bool,
+    next_claim: Instant,
+    claim_every: Duration,
+}
+
+/// How a batch ended.
+struct Outcome {
+    /// Entries left pending (to be retried after the claim-idle time).
+    left_pending: usize,
+}
+
+impl Reader {
+    async fn step(&mut self) -> Result<(), StepError> {
+        let config = &self.config;
+        if !self.group_ready {
+            config
+                .bus
+                .ensure_group(&config.stream, &config.group)
+                .await?;
+            self.group_ready = true;
+        }
+        if Instant::now() >= self.next_claim {
+            let claimed = config
+                .bus
+                .claim_idle(
+                    &config.stream,
+                    &config.group,
+                    &config.consumer,
+                    config.claim_idle,
+                    config.batch,
+                )
+                .await?;
+            // A full batch may mean more are waiting: claim again right away.
+            let full = claimed.len() >= config.batch.max(1);
+            self.next_claim = if full {
+                Instant::now()
+            } else {
+                Instant::now() + self.claim_every
+            };
+            if !claimed.is_empty() {
+                self.deliver(claimed, "claimed").await?;
+            }
+            return Ok(());
+        }
+        if self.pending_first {
+            let pending = config
+                .bus
+                .read(
+                    &config.stream,
+                    &config.group,
+                    &config.consumer,
+                    ReadFrom::Pending,
+                    config.batch,
+                    Duration::ZERO,
+                )
+                .await?;
+            if pending.is_empty() {
+                self.pending_first = false;
+                return Ok(());
+            }
+            // Entries that failed again stay pending; re-reading them now would spin, so go on
+            // to new entries and leave them to the claim.
+            let outcome = self.deliver(pending, "pending").await?;
+            if outcome.left_pending > 0 {
+                self.pending_first = false;
+            }
+            return Ok(());
+        }
+        // Never block past the next claim.
+        let until_claim = self.next_claim.saturating_duration_since(Instant::now());
+        let block = config.block.min(until_claim).max(Duration::from_millis(1));
+        let entries = config
+            .bus
+            .read(
+                &config.stream,
+                &config.group,
+                &config.consumer,
+                ReadFrom::New,
+                config.batch,
+                block,
+            )
+            .await?;
+        if !entries.is_empty() {
+            self.deliver(entries, "new").await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers a batch in order, then acknowledges and dead-letters what is done with.
+    async fn deliver(
+        &mut self,
+        entries: Vec<StreamEntry>,
+        source: &'static str,
+    ) -> Result<Outcome, StepError> {
+        let span = tracing::info_span!(
+            "stream_batch",
+            stream = %self.config.stream,
+            consumer = %self.config.consumer,
+            source,
+            entries = entries.len(),
+        );
+        self.deliver_batch(entries).instrument(span).await
+    }
+
+    async fn deliver_batch(&mut self, entries: Vec<StreamEntry>) -> Result<Outcome, StepError> {
+        let max = u64::from(self.config.max_deliveries.max(1));
+        let (overdue, due): (Vec<StreamEntry>, Vec<StreamEntry>) = entries
+            .into_iter()
+            .partition(|entry| entry.deliveries > max);
+
+        // Issue every send in stream order before awaiting any result (actix enqueues at
+        // `send`, or at the first poll when the mailbox is full; `in_order` polls in order).
+        let requests: Vec<_> = due
+            .iter()
+            .map(|entry| {
+                let span = tracing::debug_span!("stream_delivery", entry_id = %entry.id, deliveries = entry.deliveries);
+                let delivery = Delivery { stream: self.config.stream.clone(), entry: entry.clone() };
+                Box::pin(self.handler.send(delivery).instrument(span))
+            })
+            .collect();
+        let results = in_order(requests).await;
+        let delivered = due.len();
+
+        let mut acks = Vec::with_capacity(due.len());
+        let mut dead: Vec<(StreamEntry, String, &'static str)> = Vec::new();
+        let mut left_pending = 0;
+        let mut mailbox_failures = 0;
+        let mut last_mailbox_error = None;
+        for entry in overdue {
+            let error = self
+                .last_errors
+                .remove(&entry.id)
+                .unwrap_or_else(|| format!("delivered {} times without success", entry.deliveries));
+            dead.push((entry, error, "max_deliveries"));
+        }
+        for (entry, result) in due.into_iter().zip(results) {
+            let error = match result {
+                Ok(Ok(())) => {
+                    self.last_errors.remove(&entry.id);
+                    acks.push(entry.id);
+                    continue;
+                }
+                Ok(Err(DeliveryError::Permanent(error))) => {
+                    self.last_errors.remove(&entry.id);
+                    dead.push((entry, error, "permanent"));
+                    continue;
+                }
+                Ok(Err(DeliveryError::Retry(error))) => error,
+                Err(mailbox) => {
+                    mailbox_failures += 1;
+                    let error = format!("the handler did not answer: {mailbox}");
+                    last_mailbox_error = Some(mailbox);
+                    error
+                }
+            };
+            if entry.deliveries >= max {
+                self.last_errors.remove(&entry.id);
+                dead.push((entry, error, "max_deliveries"));
+            } else {
+                tracing::debug!(entry_id = %entry.id, deliveries = entry.deliveries, %error, "Delivery failed; the entry stays pending.");
+                if self.last_errors.len() >= MAX_REMEMBERED_ERRORS {
+                    self.last_errors.clear();
+                }
+                self.last_errors.insert(entry.id, error);
+                left_pending += 1;
+            }
+        }
+
+        self.finish(acks, dead).await?;
+        match last_mailbox_error {
+            // Nothing got through: give the handler time to come back before the next batch.
+            Some(mailbox) if mailbox_failures == delivered => Err(StepError::HandlerDown(mailbox)),
+            _ => Ok(Outcome { left_pending }),
+        }
+    }
+
+    /// Dead-letters, then acknowledges the handled and the dead-lettered entries in one `XACK`.
+    async fn finish(
+        &self,
+        mut acks: Vec<String>,
+        dead: Vec<(StreamEntry, String, &'static str)>,
+    ) -> Result<(), BusError> {
+        let config = &self.config;
+        if !dead.is_empty() {
+            let now = chrono::Utc::now().to_rfc3339();
+            let letters: Vec<String> = dead
+                .iter()
+                .map(|(entry, error, _)| {
+                    let letter = DeadLetter {
+                        stream: config.stream.clone(),
+                        id: entry.id.clone(),
+                        payload: entry.payload.clone(),
+                        error: error.clone(),
+                        deliveries: entry.deliveries,
+                        dead_lettered_at: now.clone(),
+                    };
+                    serde_json::to_string(&letter).unwrap_or_else(|_| entry.payload.clone())
+                })
+                .collect();
+            if let Err(error) = config.bus.publish_many(&config.dead_stream, &letters).await {
+                // Not dead-lettered, so not acknowledged: they stay pending and come back.
+                config.bus.ack(&config.stream, &config.group, &acks).await?;
+                return Err(error);
+            }
+            for (entry, error, reason) in &dead {
+                tracing::warn!(
+                    stream = %config.stream,
+                    entry_id = %entry.id,
+                    deliveries = entry.deliveries,
+                    %error,
+                    reason,
+                    "Moved an entry to the dead-letter stream."
+                );
+                config
+                    .metrics
+                    .dead_lettered
+                    .with_label_values(&[config.stream.as_str(), reason])
+                    .inc();
+            }
+            acks.extend(dead.into_iter().map(|(entry, _, _)| entry.id));
+        }
+        config.bus.ack(&config.stream, &config.group, &acks).await
+    }
+}
+
+/// Awaits all futures, polling them in order on every wake-up, so that the first poll of each
+/// happens in order (which is what puts a deferred actix `send` into the mailbox).
+async fn in_order<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut slots: Vec<MaybeDone<F>> = futures.into_iter().map(maybe_done).collect();
+    poll_fn(|cx| {
+        let mut done = true;
+        for slot in slots.iter_mut() {
+            done &= Pin::new(slot).poll(cx).is_ready();
+        }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    slots
+        .iter_mut()
+        .filter_map(|slot| Pin::new(slot).take_output())
+        .collect()
+}

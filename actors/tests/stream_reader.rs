@@ -1,0 +1,319 @@
+//! The stream reader on the test Redis (and the happy path on the in-process bus too): every
+//! entry reaches the handler and is acknowledged, failures are retried and then dead-lettered,
+//! a restarted reader starts with its pending entries, and an outage heals by itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::{Actor, Arbiter, Context, Handler};
+use alfred_actors::bus::memory::MemoryBus;
+use alfred_actors::bus::redis::RedisBus;
+use alfred_actors::bus::{Bus, ReadFrom};
+use alfred_actors::metrics::Metrics;
+use alfred_actors::stream_reader::{
+    DeadLetter, Delivery, DeliveryError, ReaderConfig, StreamReader,
+};
+use alfred_testkit::redis::{test_redis_url, unique_prefix, PrivateRedis};
+use tokio::time::Instant;
+
+const GROUP: &str = "readers";
+
+/// Records every delivery (payload, deliveries) and answers as `decide` says.
+struct Recorder {
+    seen: Arc<Mutex<Vec<(String, u64)>>>,
+    decide: fn(&str) -> Result<(), DeliveryError>,
+}
+
+impl Actor for Recorder {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery> for Recorder {
+    type Result = Result<(), DeliveryError>;
+
+    fn handle(&mut self, delivery: Delivery, _: &mut Context<Self>) -> Self::Result {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((delivery.entry.payload.clone(), delivery.entry.deliveries));
+        (self.decide)(&delivery.entry.payload)
+    }
+}
+
+struct Harness {
+    bus: Arc<dyn Bus>,
+    config: ReaderConfig,
+    seen: Arc<Mutex<Vec<(String, u64)>>>,
+}
+
+impl Harness {
+    fn new(bus: Arc<dyn Bus>) -> Harness {
+        let prefix = unique_prefix();
+        let config = ReaderConfig {
+            bus: bus.clone(),
+            stream: format!("{prefix}in"),
+            group: GROUP.to_owned(),
+            consumer: "reader-0".to_owned(),
+            dead_stream: format!("{prefix}in:dead"),
+            batch: 100,
+            block: Duration::from_millis(200),
+            claim_idle: Duration::from_millis(200),
+            max_deliveries: 3,
+            metrics: Metrics::new().unwrap(),
+        };
+        Harness {
+            bus,
+            config,
+            seen: Arc::default(),
+        }
+    }
+
+    /// Starts a reader (and its handler) on an arbiter of its own, so the test can stop it.
+    fn start(&self, decide: fn(&str) -> Result<(), DeliveryError>) -> Arbiter {
+        let arbiter = Arbiter::new();
+        let (config, seen) = (self.config.clone(), self.seen.clone());
+        arbiter.spawn_fn(move || {
+            let handler = Recorder { seen, decide }.start();
+            StreamReader::new(config, handler.recipient()).start();
+        });
+        arbiter
+    }
+
+    async fn publish(&self, payloads: &[&str]) {
+        let payloads: Vec<String> = payloads.iter().map(|payload| payload.to_string()).collect();
+        self.bus
+            .publish_many(&self.config.stream, &payloads)
+            .await
+            .unwrap();
+    }
+
+    fn seen(&self) -> Vec<(String, u64)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Polls until `done` holds, or panics with what was seen after 20 s.
+    async fn wait_until(&self, what: &str, done: impl Fn(&Harness) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; seen: {:?}",
+                self.seen()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Polls until nothing is pending in the group: an inspector claims anything left, even
+    /// not idle, so an unacknowledged entry would show up on every poll.
+    async fn wait_until_nothing_is_pending(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = self
+                .bus
+                .claim_idle(&self.config.stream, GROUP, "inspector", Duration::ZERO, 100)
+                .await
+                .unwrap();
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "entries never acknowledged: {left:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn dead_letters(&self, expected: usize) -> Vec<DeadLetter> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut letters = Vec::new();
+        self.bus
+            .ensure_group(&self.config.dead_stream, "inspectors")
+            .await
+            .unwrap();
+        while letters.len() < expected {
+            assert!(
+                Instant::now() < deadline,
+                "only {} dead letters; seen: {:?}",
+                letters.len(),
+                self.seen()
+            );
+            let read = self
+                .bus
+                .read(
+                    &self.config.dead_stream,
+                    "inspectors",
+                    "inspector",
+                    ReadFrom::New,
+                    100,
+                    Duration::from_millis(100),
+                )
+                .await
+                .unwrap();
+            letters.extend(
+                read.iter()
+                    .map(|entry| serde_json::from_str::<DeadLetter>(&entry.payload).unwrap()),
+            );
+        }
+        letters
+    }
+
+    fn times_seen(&self, payload: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|(seen, _)| seen == payload)
+            .count()
+    }
+}
+
+fn accept(_: &str) -> Result<(), DeliveryError> {
+    Ok(())
+}
+
+fn redis() -> Arc<dyn Bus> {
+    Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
+}
+
+async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged(bus: Arc<dyn Bus>) {
+    let harness = Harness::new(bus);
+    let before: Vec<String> = (0..150).map(|n| format!("m{n:03}")).collect();
+    let after: Vec<String> = (150..250).map(|n| format!("m{n:03}")).collect();
+    harness
+        .publish(&before.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+
+    let reader = harness.start(accept);
+    harness
+        .publish(&after.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    harness
+        .wait_until("all 250 entries were handled", |h| h.seen().len() >= 250)
+        .await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    let seen: Vec<String> = harness
+        .seen()
+        .into_iter()
+        .map(|(payload, _)| payload)
+        .collect();
+    assert_eq!(seen, before.into_iter().chain(after).collect::<Vec<_>>());
+}
+
+#[actix_rt::test]
+async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged_on_redis() {
+    every_entry_reaches_the_handler_in_order_and_is_acknowledged(redis()).await;
+}
+
+#[actix_rt::test]
+async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged_on_the_memory_bus() {
+    every_entry_reaches_the_handler_in_order_and_is_acknowledged(Arc::new(MemoryBus::new())).await;
+}
+
+#[actix_rt::test]
+async fn an_entry_that_keeps_failing_is_dead_lettered_after_max_deliveries_and_the_others_are_handled(
+) {
+    let harness = Harness::new(redis());
+    harness.publish(&["before", "poison", "after"]).await;
+
+    let reader = harness.start(|payload| match payload {
+        "poison" => Err(DeliveryError::Retry("the database is down".to_owned())),
+        _ => Ok(()),
+    });
+    let letters = harness.dead_letters(1).await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    assert_eq!(letters[0].payload, "poison");
+    assert_eq!(letters[0].error, "the database is down");
+    assert_eq!(letters[0].deliveries, 3);
+    assert_eq!(letters[0].stream, harness.config.stream);
+    assert_eq!(harness.times_seen("poison"), 3);
+    assert_eq!(harness.times_seen("before"), 1);
+    assert_eq!(harness.times_seen("after"), 1);
+    let counted = harness
+        .config
+        .metrics
+        .dead_lettered
+        .with_label_values(&[&harness.config.stream, "max_deliveries"])
+        .get();
+    assert_eq!(counted, 1);
+}
+
+#[actix_rt::test]
+async fn a_permanent_failure_is_dead_lettered_at_once() {
+    let harness = Harness::new(redis());
+    harness.publish(&["garbage", "fine"]).await;
+
+    let reader = harness.start(|payload| match payload {
+        "garbage" => Err(DeliveryError::Permanent("not an envelope".to_owned())),
+        _ => Ok(()),
+    });
+    let letters = harness.dead_letters(1).await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    assert_eq!(
+        (letters[0].payload.as_str(), letters[0].error.as_str()),
+        ("garbage", "not an envelope")
+    );
+    assert_eq!(letters[0].deliveries, 1);
+    assert_eq!(harness.times_seen("garbage"), 1);
+    assert_eq!(harness.times_seen("fine"), 1);
+}
+
+#[actix_rt::test]
+async fn a_restarted_reader_first_redelivers_the_entries_it_held() {
+    let mut harness = Harness::new(redis());
+    // Long enough that only the restart, not a claim, can bring the entry back.
+    harness.config.claim_idle = Duration::from_secs(3600);
+    harness.publish(&["held"]).await;
+    let first = harness.start(|_| Err(DeliveryError::Retry("not yet".to_owned())));
+    harness
+        .wait_until("the first reader got the entry", |h| {
+            h.times_seen("held") == 1
+        })
+        .await;
+    first.stop();
+    first.join().unwrap();
+
+    let second = harness.start(accept);
+    harness
+        .wait_until("the restarted reader got it again", |h| {
+            h.times_seen("held") == 2
+        })
+        .await;
+    harness.wait_until_nothing_is_pending().await;
+    second.stop();
+
+    assert_eq!(
+        harness.seen(),
+        vec![("held".to_owned(), 1), ("held".to_owned(), 2)]
+    );
+}
+
+#[actix_rt::test]
+async fn a_reader_survives_a_redis_outage_and_carries_on_when_it_is_back() {
+    let mut redis = PrivateRedis::start();
+    let harness = Harness::new(Arc::new(RedisBus::connect(&redis.url()).unwrap()));
+    let reader = harness.start(accept);
+    harness.publish(&["before the outage"]).await;
+    harness
+        .wait_until("the first entry was handled", |h| {
+            h.times_seen("before the outage") == 1
+        })
+        .await;
+
+    // The reader's blocked read fails as soon as Redis goes away.
+    redis.stop();
+    redis.start_again();
+    harness.publish(&["after the outage"]).await;
+    harness
+        .wait_until("the entry written after the outage was handled", |h| {
+            h.times_seen("after the outage") == 1
+        })
+        .await;
+    reader.stop();
+}
