@@ -26,17 +26,17 @@ use super::quantity::{Quantity, Unit, MAX_TOTAL};
 const ADD_SQL: &str = "
 WITH added AS (
     INSERT INTO grocery_items AS g
-        (household, name_key, display_name, quantity, unit, added_by, added_by_name)
-    SELECT $1, i.name_key, i.display_name, i.quantity::numeric, i.unit, $6, $7
+        (household, name_key, name, quantity, unit, added_by, added_by_name)
+    SELECT $1, i.name_key, i.name, i.quantity::numeric, i.unit, $6, $7
     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-        AS i(name_key, display_name, quantity, unit)
+        AS i(name_key, name, quantity, unit)
     ON CONFLICT (household, name_key, unit) DO UPDATE
         SET quantity = CASE
             WHEN g.quantity IS NULL OR EXCLUDED.quantity IS NULL
                 THEN COALESCE(g.quantity, EXCLUDED.quantity)
             ELSE LEAST(g.quantity + EXCLUDED.quantity, $8::text::numeric)
         END
-    RETURNING g.name_key, g.unit, g.display_name, g.quantity::text AS quantity, g.added_by,
+    RETURNING g.name_key, g.unit, g.name, g.quantity::text AS quantity, g.added_by,
               g.added_by_name, (g.xmax = 0) AS inserted
 )
 SELECT added.*, (SELECT count(*) FROM grocery_items WHERE household = $1) AS count_before
@@ -44,12 +44,12 @@ FROM added";
 
 const REMOVE_SQL: &str = "
 DELETE FROM grocery_items WHERE household = $1 AND name_key = ANY($2)
-RETURNING id, name_key, display_name, quantity::text AS quantity, unit, added_by, added_by_name";
+RETURNING id, name_key, name, quantity::text AS quantity, unit, added_by, added_by_name";
 
 const COUNT_SQL: &str = "SELECT count(*) FROM grocery_items WHERE household = $1";
 
 const LIST_SQL: &str = "
-SELECT display_name, quantity::text AS quantity, unit, added_by, added_by_name
+SELECT name, quantity::text AS quantity, unit, added_by, added_by_name
 FROM grocery_items WHERE household = $1 ORDER BY id";
 
 const CLEAR_SQL: &str = "DELETE FROM grocery_items WHERE household = $1";
@@ -186,7 +186,7 @@ fn listed(row: &Row) -> Result<ListedItem, StoreError> {
         StoreError::Other(format!("grocery_items holds an unknown unit {unit:?}"))
     })?;
     Ok(ListedItem {
-        name: row.try_get("display_name")?,
+        name: row.try_get("name")?,
         quantity,
         unit,
         added_by: row.try_get("added_by")?,

@@ -81,7 +81,7 @@ impl TestDb {
         connect(&self.config).await
     }
 
-    /// The household's rows: name_key, display_name, quantity, unit, added_by, added_by_name.
+    /// The household's rows: name_key, name, quantity, unit, added_by, added_by_name.
     pub async fn rows(
         &self,
         household: &str,
@@ -89,7 +89,7 @@ impl TestDb {
         let client = self.connect().await;
         let rows = client
             .query(
-                "SELECT name_key, display_name, quantity::text, unit, added_by, added_by_name \
+                "SELECT name_key, name, quantity::text, unit, added_by, added_by_name \
                  FROM grocery_items WHERE household = $1 ORDER BY id",
                 &[&household],
             )
