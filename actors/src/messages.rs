@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
+    #[serde(rename = "whatsapp")]
     WhatsApp,
     Slack,
     /// The interactive `alfred chat` console.
