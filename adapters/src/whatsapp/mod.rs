@@ -12,6 +12,7 @@
 pub mod graph;
 pub mod payload;
 pub mod signature;
+mod timestamp;
 pub mod webhook;
 
 pub use graph::{GraphClient, GraphSettings, GraphSetupError};

@@ -17,7 +17,6 @@
 use std::borrow::Cow;
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -151,7 +150,7 @@ struct Profile<'a> {
 struct Message<'a> {
     from: String,
     id: String,
-    #[serde(deserialize_with = "unix_seconds", default)]
+    #[serde(deserialize_with = "crate::whatsapp::timestamp::unix_seconds", default)]
     timestamp: i64,
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
@@ -242,7 +241,7 @@ struct Location {
 struct Status {
     id: String,
     status: String,
-    #[serde(deserialize_with = "unix_seconds", default)]
+    #[serde(deserialize_with = "crate::whatsapp::timestamp::unix_seconds", default)]
     timestamp: i64,
     #[serde(default)]
     recipient_id: String,
@@ -390,34 +389,4 @@ impl Status {
             traceparent: traceparent.map(str::to_owned),
         }
     }
-}
-
-/// Meta sends timestamps as decimal strings (`"1700000000"`); numbers are accepted too.
-fn unix_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    struct UnixSeconds;
-
-    impl Visitor<'_> for UnixSeconds {
-        type Value = i64;
-
-        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            formatter.write_str("seconds since the Unix epoch, as a string or a number")
-        }
-
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<i64, E> {
-            value
-                .parse()
-                .map_err(|_| E::invalid_value(de::Unexpected::Str(value), &self))
-        }
-
-        fn visit_i64<E: de::Error>(self, value: i64) -> Result<i64, E> {
-            Ok(value)
-        }
-
-        fn visit_u64<E: de::Error>(self, value: u64) -> Result<i64, E> {
-            i64::try_from(value)
-                .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &self))
-        }
-    }
-
-    deserializer.deserialize_any(UnixSeconds)
 }

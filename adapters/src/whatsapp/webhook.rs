@@ -167,7 +167,8 @@ impl WhatsAppWebhook {
         request: &HttpRequest,
         payload: web::Payload,
     ) -> Result<HttpResponse, WebhookError> {
-        if declared_length(request).is_some_and(|length| length > self.body_limit as u64) {
+        let declared = declared_length(request);
+        if declared.is_some_and(|length| length > self.body_limit as u64) {
             return Err(WebhookError::TooLarge {
                 limit: self.body_limit,
             });
@@ -177,7 +178,7 @@ impl WhatsAppWebhook {
             .get(SIGNATURE_HEADER)
             .and_then(|value| SignatureVerifier::parse_header(value.as_bytes()))
             .ok_or(WebhookError::Forbidden)?;
-        let body = read_body(payload, self.body_limit, declared_length(request)).await?;
+        let body = read_body(payload, self.body_limit, declared).await?;
         if !self.verifier.verify(&tag, &body) {
             return Err(WebhookError::Forbidden);
         }
