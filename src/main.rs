@@ -1,1 +1,76 @@
-fn main() {}
+//! `alfred [serve|migrate|chat]` — see the README.
+
+use alfred::app::App;
+use alfred::telemetry::{self, LogStyle};
+use alfred_config::{ExposeSecret, LogFormat, Settings};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+/// Alfred: a self-hosted chat assistant runtime. Configured by environment variables (see
+/// `.env.template`); with none it runs in ephemeral mode.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve webhooks, health, metrics and the admin API (the default).
+    Serve,
+    /// Apply pending database migrations to DATABASE_URL and exit.
+    Migrate,
+    /// Talk to Alfred in this terminal, as a family member, on the real actor system.
+    Chat {
+        /// The name you chat as.
+        #[arg(long = "as", default_value = "you")]
+        user: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("Alfred cannot start; fix these settings:\n{error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    let style = match (&command, settings.log_format) {
+        (Command::Chat { .. }, _) => LogStyle::Console,
+        (_, LogFormat::Json) => LogStyle::Json,
+        (_, LogFormat::Pretty) => LogStyle::Pretty,
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let _telemetry = telemetry::init(settings.instance.as_str(), style, settings.otlp_endpoint.as_deref())?;
+        match command {
+            Command::Serve => App::build(settings).await?.run_until_stopped().await,
+            Command::Migrate => migrate(settings).await,
+            Command::Chat { user } => alfred::chat::run(settings, user).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "Alfred stopped with an error.");
+            eprintln!("Error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let stores = settings.stores.context("DATABASE_URL (and REDIS_URL) must be set to migrate")?;
+    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    let applied = alfred_actors::store::migrate::migrate(store.pool()).await.context("Failed to apply migrations")?;
+    if applied.is_empty() {
+        println!("The database is up to date.");
+    }
+    for name in applied {
+        println!("Applied {name}");
+    }
+    Ok(())
+}

@@ -114,6 +114,10 @@ pub enum InboundKind {
         recipient: String,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         errors: Vec<String>,
+        /// What we attached to the outbound message (`biz_opaque_callback_data` on WhatsApp):
+        /// `alfred-outbox:{outbox_id}`, so a status tells which outbox row it confirms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        callback_data: Option<String>,
     },
     /// A message type Alfred does not handle (kept so the user still gets an answer).
     Unsupported {
@@ -145,6 +149,22 @@ pub struct OutboundEnvelope {
     pub body: OutboundBody,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+}
+
+/// The `callback_data` prefix that ties a platform status back to an outbox row.
+pub const OUTBOX_CALLBACK_PREFIX: &str = "alfred-outbox:";
+
+impl OutboundEnvelope {
+    /// The opaque tracking string sent with this message and echoed in the platform's status
+    /// callbacks (see [`InboundKind::Status::callback_data`]).
+    pub fn callback_data(&self) -> String {
+        format!("{OUTBOX_CALLBACK_PREFIX}{}", self.outbox_id)
+    }
+}
+
+/// The outbox id named by a status callback's `callback_data`, when it is one of ours.
+pub fn outbox_id_of(callback_data: &str) -> Option<i64> {
+    callback_data.strip_prefix(OUTBOX_CALLBACK_PREFIX)?.parse().ok()
 }
 
 /// What an outbound message carries.

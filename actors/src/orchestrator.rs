@@ -124,6 +124,9 @@ impl Handler<Delivery> for Orchestrator {
 
 /// Decides, commits and publishes one message.
 async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(), DeliveryError> {
+    if let InboundKind::Status { message_id, status, callback_data, errors, .. } = &envelope.kind {
+        return track_delivery(deps, message_id, status, callback_data.as_deref(), errors).await;
+    }
     let effect = match decide(deps, &envelope).await? {
         Some(effect) => effect,
         None => Box::new(ReplyOnly(Vec::new())),
@@ -153,6 +156,34 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
         return Ok(());
     }
     publish(deps, &committed).await;
+    Ok(())
+}
+
+/// A status callback about one of our replies. `sent`, `delivered` and `read` prove the
+/// platform accepted it: a row whose send outcome was lost in a crash is then recorded as sent
+/// instead of being sent again. Idempotent, so it needs no inbox mark.
+async fn track_delivery(
+    deps: &OrchestratorDeps,
+    message_id: &str,
+    status: &str,
+    callback_data: Option<&str>,
+    errors: &[String],
+) -> Result<(), DeliveryError> {
+    let outbox_id = callback_data.and_then(crate::messages::outbox_id_of);
+    match (status, outbox_id) {
+        ("sent" | "delivered" | "read", Some(outbox_id)) => {
+            match deps.store.confirm_sent(outbox_id, message_id).await {
+                Ok(true) => tracing::info!(outbox_id, %status, "A status confirmed a send whose outcome was unknown."),
+                Ok(false) => tracing::debug!(outbox_id, %status, "Delivery status received."),
+                Err(error) => return Err(DeliveryError::Retry(format!("could not record the status: {error}"))),
+            }
+        }
+        ("failed", _) => {
+            tracing::warn!(?outbox_id, %message_id, ?errors, "The platform reports a reply could not be delivered.");
+        }
+        _ => tracing::debug!(?outbox_id, %message_id, %status, "Delivery status received."),
+    }
+    deps.metrics.processed.with_label_values(&["status"]).inc();
     Ok(())
 }
 
@@ -187,10 +218,7 @@ async fn decide(
     let text = match &envelope.kind {
         InboundKind::Text { body } => body.trim().to_owned(),
         InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
-        InboundKind::Status { status, message_id, .. } => {
-            tracing::debug!(%status, %message_id, "Delivery status received.");
-            return Ok(None);
-        }
+        InboundKind::Status { .. } => return Ok(None),
         // A reaction is an acknowledgement, not a request: answering it would be noise.
         InboundKind::Reaction { .. } => return Ok(None),
         InboundKind::Media { .. } | InboundKind::Location { .. } | InboundKind::Unsupported { .. } => {

@@ -9,5 +9,6 @@
 //! and back. They must not know about skills, the orchestrator or the store: inbound, they only
 //! publish to the bus; outbound, they only implement `ChannelClient`.
 
+pub mod admin;
 pub mod health;
 pub mod whatsapp;

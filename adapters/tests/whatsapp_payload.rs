@@ -198,6 +198,7 @@ fn status_callbacks_become_status_envelopes_keyed_by_wamid_and_status() {
         status,
         recipient,
         errors,
+        callback_data,
     } = &envelopes[2].kind
     else {
         panic!("not a status: {:?}", envelopes[2].kind);
@@ -207,6 +208,22 @@ fn status_callbacks_become_status_envelopes_keyed_by_wamid_and_status() {
         ("wamid.OUT2", "failed", ANNA)
     );
     assert_eq!(errors, &["131026: Message undeliverable"]);
+    assert_eq!(callback_data, &None);
+}
+
+#[test]
+fn a_status_carries_the_callback_data_we_sent_with_the_message() {
+    let body = Notification::new(PHONE_ID)
+        .status_with_callback("wamid.OUT9", "sent", ANNA, Some("alfred-outbox:42"))
+        .build();
+
+    let envelopes = parse_notification(body.as_bytes(), PHONE_ID, None).unwrap();
+
+    let InboundKind::Status { callback_data, .. } = &envelopes[0].kind else {
+        panic!("not a status: {:?}", envelopes[0].kind);
+    };
+    assert_eq!(callback_data.as_deref(), Some("alfred-outbox:42"));
+    assert_eq!(alfred_actors::messages::outbox_id_of("alfred-outbox:42"), Some(42));
 }
 
 #[test]

@@ -48,6 +48,10 @@ pub mod defaults {
     pub const OUTBOUND_TIMEOUT_MS: u64 = 10_000;
     /// `RELAY_INTERVAL_MS`: how often committed but unpublished outbox rows are looked for.
     pub const RELAY_INTERVAL_MS: u64 = 1_000;
+    /// `OUTBOUND_CLAIM_LEASE_MS`: how long a reply claimed by a sender that then died waits
+    /// before it is sent again — long enough for the platform's status callback to prove it
+    /// was already delivered.
+    pub const OUTBOUND_CLAIM_LEASE_MS: u64 = 60_000;
 }
 
 /// Every variable this crate reads (secrets may also be given as `NAME_FILE`).
@@ -83,6 +87,7 @@ pub const VARIABLES: &[&str] = &[
     "OUTBOUND_MAX_ATTEMPTS",
     "OUTBOUND_TIMEOUT_MS",
     "RELAY_INTERVAL_MS",
+    "OUTBOUND_CLAIM_LEASE_MS",
 ];
 
 /// The variables that hold secrets and so also accept `NAME_FILE`.
@@ -255,6 +260,9 @@ pub struct Tuning {
     pub outbound_timeout: Duration,
     /// `RELAY_INTERVAL_MS`: the outbox relay's period.
     pub relay_interval: Duration,
+    /// `OUTBOUND_CLAIM_LEASE_MS`: how long a claimed reply is protected from other senders;
+    /// after it, a reply whose send outcome is unknown is sent again.
+    pub outbound_claim_lease: Duration,
 }
 
 impl Default for Tuning {
@@ -268,6 +276,7 @@ impl Default for Tuning {
             outbound_max_attempts: defaults::OUTBOUND_MAX_ATTEMPTS,
             outbound_timeout: Duration::from_millis(defaults::OUTBOUND_TIMEOUT_MS),
             relay_interval: Duration::from_millis(defaults::RELAY_INTERVAL_MS),
+            outbound_claim_lease: Duration::from_millis(defaults::OUTBOUND_CLAIM_LEASE_MS),
         }
     }
 }

@@ -5,6 +5,11 @@
 //! "messages":[{"id":"wamid.…"}]}`, unless a scripted response is queued ([`FakeGraph::fail_next`],
 //! [`FakeGraph::push_response`]), which is used once, in order.
 //!
+//! Like Meta, it can also report what happened to each accepted message: after
+//! [`FakeGraph::send_statuses_to`], every 2xx send is followed by a signed `statuses` webhook
+//! (`sent`) to Alfred, echoing the message's `biz_opaque_callback_data`, retried until Alfred
+//! answers 200 (Meta retries for days; the fake for a minute).
+//!
 //! The server runs on 127.0.0.1:0 in its own thread and actix system, so a test on any runtime
 //! (tokio or actix) can use it; dropping the [`FakeGraph`] stops it.
 
@@ -73,6 +78,14 @@ struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     script: Mutex<VecDeque<ScriptedResponse>>,
     next_id: AtomicU64,
+    statuses: Mutex<Option<StatusTarget>>,
+}
+
+/// Where and how status callbacks are delivered.
+#[derive(Clone)]
+struct StatusTarget {
+    webhook_url: String,
+    app_secret: String,
 }
 
 /// The running fake. Cheap to share by reference; stops when dropped.
@@ -85,6 +98,12 @@ pub struct FakeGraph {
 impl FakeGraph {
     /// Starts a fake on a free local port.
     pub async fn start() -> FakeGraph {
+        FakeGraph::start_on(0).await
+    }
+
+    /// Starts a fake on a given local port (0: any free one); the benchmark uses a fixed port
+    /// so that Alfred's `GRAPH_API_URL` can be set before the fake starts.
+    pub async fn start_on(port: u16) -> FakeGraph {
         let state = Arc::new(State::default());
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let server_state = state.clone();
@@ -101,7 +120,7 @@ impl FakeGraph {
                     })
                     .workers(1)
                     .disable_signals()
-                    .bind(("127.0.0.1", 0))
+                    .bind(("127.0.0.1", port))
                     .expect("bind the fake Graph API");
                     let addr = server.addrs()[0];
                     let server = server.run();
@@ -121,6 +140,15 @@ impl FakeGraph {
     /// The base URL to use as `GRAPH_API_URL` (no trailing slash).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// From now on, follows every accepted send with a signed `sent` status callback to
+    /// `webhook_url` (Alfred's `POST /webhook`), as Meta does.
+    pub fn send_statuses_to(&self, webhook_url: &str, app_secret: &str) {
+        *self.state.statuses.lock().unwrap() = Some(StatusTarget {
+            webhook_url: webhook_url.to_owned(),
+            app_secret: app_secret.to_owned(),
+        });
     }
 
     /// Answers the next `n` sends with `status` and `body` (and `Retry-After` when given).
@@ -143,6 +171,11 @@ impl FakeGraph {
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests.lock().unwrap().clone()
+    }
+
+    /// How many requests arrived so far (cheap: no copy).
+    pub fn request_count(&self) -> usize {
+        self.state.requests.lock().unwrap().len()
     }
 
     /// The requests the fake accepted (2xx), in arrival order.
@@ -227,6 +260,15 @@ async fn messages(
             (HttpResponse::Ok().json(answer), 200, Some(wamid))
         }
     };
+    let target = state.statuses.lock().unwrap().clone();
+    if let (Some(target), Some(wamid)) = (target, &wamid) {
+        let to = body.get("to").and_then(Value::as_str).unwrap_or_default();
+        let callback = body.get("biz_opaque_callback_data").and_then(Value::as_str);
+        let notification = crate::whatsapp::Notification::new(&phone_id)
+            .status_with_callback(wamid, "sent", to, callback)
+            .build();
+        actix_rt::spawn(deliver_status(target, notification));
+    }
     state.requests.lock().unwrap().push(RecordedRequest {
         path: request.path().to_owned(),
         version,
@@ -237,4 +279,23 @@ async fn messages(
         wamid,
     });
     response
+}
+
+/// Posts one signed status notification until it is accepted, for at most a minute.
+async fn deliver_status(target: StatusTarget, notification: String) {
+    let signature = crate::whatsapp::sign(&target.app_secret, notification.as_bytes());
+    let client = awc::Client::default();
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        let sent = client
+            .post(&target.webhook_url)
+            .insert_header(("content-type", "application/json"))
+            .insert_header(("x-hub-signature-256", signature.as_str()))
+            .send_body(notification.clone())
+            .await;
+        if sent.is_ok_and(|response| response.status().is_success()) {
+            return;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -187,13 +187,27 @@ impl Notification {
     }
 
     /// A status callback for one of our messages; `failed` carries an error.
-    pub fn status(mut self, wamid: &str, status: &str, recipient: &str) -> Self {
+    pub fn status(self, wamid: &str, status: &str, recipient: &str) -> Self {
+        self.status_with_callback(wamid, status, recipient, None)
+    }
+
+    /// A status callback echoing the `biz_opaque_callback_data` the message was sent with.
+    pub fn status_with_callback(
+        mut self,
+        wamid: &str,
+        status: &str,
+        recipient: &str,
+        callback_data: Option<&str>,
+    ) -> Self {
         let timestamp = self.timestamp.to_string();
         let mut value = json!({
             "id": wamid, "status": status, "timestamp": timestamp, "recipient_id": recipient,
             "conversation": { "id": "CONVERSATION_ID", "origin": { "type": "service" } },
             "pricing": { "billable": false, "pricing_model": "PMP", "category": "service" }
         });
+        if let Some(callback_data) = callback_data {
+            value["biz_opaque_callback_data"] = json!(callback_data);
+        }
         if status == "failed" {
             value["errors"] = json!([{
                 "code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",

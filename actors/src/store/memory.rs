@@ -244,6 +244,11 @@ impl Store for MemStore {
         Ok(())
     }
 
+    async fn confirm_sent(&self, outbox_id: i64, _provider_id: &str) -> Result<bool, StoreError> {
+        // Sent rows are forgotten, as in `record_send`.
+        Ok(self.inner.lock().await.outbox.remove(&outbox_id).is_some())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

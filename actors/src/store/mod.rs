@@ -93,6 +93,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records the result of a send attempt of a claimed row.
     async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;
 
+    /// The platform reported (a status callback) that it accepted the message of this row.
+    /// A row whose send was never recorded — the sender died between the HTTP call and
+    /// `record_send` — or that waits for a retry is recorded as sent, so it is not sent
+    /// again. Returns whether the row changed.
+    async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError>;
+
     /// Checks the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -120,6 +120,9 @@ const CLAIM: &str = concat!(
 /// A sent row stays sent whatever a late or duplicate report says.
 const RECORD_SENT: &str = "UPDATE outbox \
      SET state = 'sent', sent_at = now(), provider_id = $2, last_error = NULL WHERE id = $1";
+const CONFIRM_SENT: &str = "UPDATE outbox \
+     SET state = 'sent', sent_at = now(), provider_id = $2, last_error = NULL \
+     WHERE id = $1 AND state <> 'sent'";
 const RECORD_RETRY: &str = "UPDATE outbox \
      SET state = 'retry', last_error = $2, next_attempt_at = now() + $3::float8 * interval '1 second' \
      WHERE id = $1 AND state = 'sending'";
@@ -332,6 +335,13 @@ impl Store for PgStore {
             }
         }
         Ok(())
+    }
+
+    async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(CONFIRM_SENT).await?;
+        let provider_id = Some(provider_id);
+        Ok(client.execute(&statement, &[&outbox_id, &provider_id]).await? > 0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -164,6 +164,7 @@ impl GraphClient {
 impl ChannelClient for GraphClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
         let OutboundBody::Text { text } = &message.body;
+        let callback_data = message.callback_data();
         let request = SendMessage {
             messaging_product: "whatsapp",
             recipient_type: "individual",
@@ -177,6 +178,7 @@ impl ChannelClient for GraphClient {
                 .reply_to
                 .as_deref()
                 .map(|message_id| Context { message_id }),
+            biz_opaque_callback_data: &callback_data,
         };
         let url = self.messages_url(&message.account);
         let exchange = self.exchange(&url, &request).await?;
@@ -272,6 +274,9 @@ struct SendMessage<'a> {
     text: TextBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<Context<'a>>,
+    /// Echoed by Meta in this message's status callbacks: after a crash between sending and
+    /// recording the send, the `sent` status tells which outbox row did go out.
+    biz_opaque_callback_data: &'a str,
 }
 
 #[derive(Serialize)]

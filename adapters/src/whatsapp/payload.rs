@@ -247,6 +247,9 @@ struct Status {
     recipient_id: String,
     #[serde(default)]
     errors: Vec<GraphError>,
+    /// Echo of the `biz_opaque_callback_data` we sent with the message.
+    #[serde(default)]
+    biz_opaque_callback_data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -385,6 +388,7 @@ impl Status {
                 status: self.status,
                 recipient: self.recipient_id,
                 errors: self.errors.iter().map(GraphError::describe).collect(),
+                callback_data: self.biz_opaque_callback_data,
             },
             traceparent: traceparent.map(str::to_owned),
         }

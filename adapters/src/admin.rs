@@ -1,0 +1,92 @@
+//! The admin API, on its own listener (`ADMIN_ADDR`), for operators.
+//!
+//! Every request needs `Authorization: Bearer {ADMIN_API_KEY}`, compared in constant time;
+//! without it the answer is 401. With no key configured the admin API does not listen at all.
+//!
+//! * `GET /admin/actors` — the live supervision tree as JSON;
+//! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
+//! * `POST /admin/actors/{name}/stop`, `POST /admin/actors/{name}/start`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use alfred_actors::supervision::Supervisor;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+/// State of the admin API.
+pub struct Admin {
+    pub key: SecretString,
+    pub root: Supervisor,
+}
+
+/// Mounts the admin routes.
+pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
+    cfg.app_data(admin)
+        .route("/admin/actors", web::get().to(list_actors))
+        .route("/admin/actors/{name:.+}/restart", web::post().to(restart_actor))
+        .route("/admin/actors/{name:.+}/stop", web::post().to(stop_actor))
+        .route("/admin/actors/{name:.+}/start", web::post().to(start_actor));
+}
+
+fn authorized(request: &HttpRequest, key: &SecretString) -> bool {
+    let Some(given) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    given.as_bytes().ct_eq(key.expose_secret().as_bytes()).into()
+}
+
+fn unauthorized() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+        .json(json!({ "error": "missing or wrong bearer token" }))
+}
+
+async fn list_actors(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    HttpResponse::Ok().json(admin.root.tree())
+}
+
+#[derive(Clone, Copy)]
+enum Action {
+    Restart,
+    Stop,
+    Start,
+}
+
+async fn act(request: HttpRequest, admin: web::Data<Admin>, name: String, action: Action) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    let (result, done) = match action {
+        Action::Restart => (admin.root.restart(&name), "restarting"),
+        Action::Stop => (admin.root.stop(&name), "stopping"),
+        Action::Start => (admin.root.start(&name), "starting"),
+    };
+    match result {
+        Ok(()) => {
+            tracing::info!(actor = %name, action = done, "Operator action on an actor.");
+            HttpResponse::Accepted().json(json!({ "actor": name, "status": done }))
+        }
+        Err(error) => HttpResponse::NotFound().json(json!({ "error": error.to_string() })),
+    }
+}
+
+async fn restart_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+    act(request, admin, name.into_inner(), Action::Restart).await
+}
+
+async fn stop_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+    act(request, admin, name.into_inner(), Action::Stop).await
+}
+
+async fn start_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+    act(request, admin, name.into_inner(), Action::Start).await
+}

@@ -1,0 +1,186 @@
+//! The composition root: settings in, a running Alfred out.
+//!
+//! [`App::build`] starts the [`Runtime`] (stores and actors) and binds the public listener
+//! (webhooks, health, metrics) and, when a key is configured, the admin listener. Both may bind
+//! port 0; [`App::http_port`] and [`App::admin_port`] say where they landed, so tests run many
+//! Alfreds side by side.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse, HttpServer};
+use alfred_actors::bus::Bus;
+use alfred_actors::channel::ChannelClient;
+use alfred_actors::messages::Platform;
+use alfred_adapters::admin::{self, Admin};
+use alfred_adapters::health::{self, Readiness};
+use alfred_adapters::whatsapp::{self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook};
+use alfred_config::Settings;
+use anyhow::Context as _;
+
+use crate::runtime::{ClientFactory, Runtime, SkillEntry};
+
+/// A running Alfred.
+pub struct App {
+    http_port: u16,
+    admin_port: Option<u16>,
+    server: Server,
+    admin_server: Option<Server>,
+    runtime: Runtime,
+}
+
+impl App {
+    /// Builds Alfred from settings. Must run inside an actix system.
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        App::build_with(settings, Vec::new()).await
+    }
+
+    /// Builds Alfred with extra skills routed before the instance's own (tests use this to
+    /// load a skill that misbehaves on purpose).
+    pub async fn build_with(settings: Settings, extra_skills: Vec<SkillEntry>) -> anyhow::Result<App> {
+        tracing::info!(settings = %settings.summary(), "Starting Alfred.");
+        let runtime = Runtime::start(settings.clone(), extra_skills, platform_clients(&settings)?).await?;
+        let (server, http_port) = public_server(&settings, &runtime)?;
+        let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
+            Some((server, port)) => (Some(server), Some(port)),
+            None => {
+                tracing::info!("ADMIN_API_KEY is not set; the admin API is off.");
+                (None, None)
+            }
+        };
+        Ok(App { http_port, admin_port, server, admin_server, runtime })
+    }
+
+    /// The port of the public listener.
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
+    /// The port of the admin listener, when it is on.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port
+    }
+
+    /// The running actor system.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Runs until a listener stops or the supervision tree escalates (then an error, so the
+    /// process exits non-zero and the platform restarts it).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let admin = async move {
+            match self.admin_server {
+                Some(server) => server.await,
+                None => futures::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = self.server => result.context("The public HTTP server failed"),
+            result = admin => result.context("The admin HTTP server failed"),
+            reason = self.runtime.root.escalated() => {
+                anyhow::bail!("The supervision tree gave up: {reason}")
+            }
+        }
+    }
+}
+
+/// The channel clients: the Graph API when WhatsApp is configured. Without any, replies are
+/// logged (ephemeral bring-up, DESIGN.md §5).
+fn platform_clients(settings: &Settings) -> anyhow::Result<ClientFactory> {
+    let graph = settings.whatsapp.as_ref().map(|whatsapp| GraphSettings {
+        base_url: whatsapp.graph_api_url.clone(),
+        api_version: whatsapp.graph_api_version.clone(),
+        phone_number_id: whatsapp.phone_id.clone(),
+        token: whatsapp.token.clone(),
+        timeout: settings.tuning.outbound_timeout,
+    });
+    // Build once here so that a bad URL or token stops start-up with a clear error instead of
+    // every reply failing later.
+    if let Some(graph) = &graph {
+        GraphClient::new(graph.clone()).context("Invalid WhatsApp settings")?;
+    }
+    Ok(Arc::new(move || {
+        let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
+        if let Some(graph) = &graph {
+            match GraphClient::new(graph.clone()) {
+                Ok(client) => {
+                    clients.insert(Platform::WhatsApp, Rc::new(client));
+                }
+                Err(error) => tracing::error!(%error, "Could not build the Graph API client."),
+            }
+        }
+        clients
+    }))
+}
+
+fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Server, u16)> {
+    let metrics = web::Data::new(runtime.metrics.clone());
+    let root = runtime.root.clone();
+    let readiness = web::Data::new(Readiness {
+        bus: runtime.bus.clone(),
+        store: runtime.store.clone(),
+        tree: Arc::new(move || root.escalation().map_or(Ok(()), Err)),
+    });
+    let webhook = match &settings.whatsapp {
+        Some(whatsapp) => {
+            let webhook = WhatsAppWebhook::new(
+                WebhookSettings {
+                    key_prefix: settings.redis_key_prefix.clone(),
+                    app_secret: whatsapp.app_secret.clone(),
+                    verify_token: whatsapp.verify_token.clone(),
+                    phone_number_id: whatsapp.phone_id.clone(),
+                    body_limit: settings.tuning.webhook_body_limit,
+                },
+                runtime.bus.clone() as Arc<dyn Bus>,
+                &runtime.metrics,
+            )
+            .context("Invalid APP_SECRET")?;
+            Some(web::Data::new(webhook))
+        }
+        None => None,
+    };
+    if webhook.is_none() {
+        tracing::info!("WhatsApp is not configured (META_TOKEN, PHONE_ID, VERIFY_TOKEN, APP_SECRET); /webhook answers 404.");
+    }
+    let server = HttpServer::new(move || {
+        let app = actix_web::App::new()
+            .app_data(metrics.clone())
+            .wrap(from_fn(health::count_requests))
+            .configure(|cfg| health::configure(cfg, readiness.clone(), metrics.clone()));
+        match &webhook {
+            Some(webhook) => app.configure(|cfg| whatsapp::configure(cfg, webhook.clone())),
+            None => app.route("/webhook", web::route().to(whatsapp_off)),
+        }
+    })
+    .bind(settings.http_addr)
+    .with_context(|| format!("Failed to bind HTTP_ADDR {}", settings.http_addr))?;
+    let port = server.addrs().first().map(|addr| addr.port()).unwrap_or_default();
+    tracing::info!(addr = %settings.http_addr, port, "Listening for webhooks, health and metrics.");
+    Ok((server.run(), port))
+}
+
+async fn whatsapp_off() -> HttpResponse {
+    HttpResponse::NotFound().body("WhatsApp is not configured on this Alfred.")
+}
+
+fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option<(Server, u16)>> {
+    let Some(key) = settings.admin_api_key.clone() else { return Ok(None) };
+    let admin = web::Data::new(Admin { key, root: runtime.root.clone() });
+    let metrics = web::Data::new(runtime.metrics.clone());
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(metrics.clone())
+            .wrap(from_fn(health::count_requests))
+            .configure(|cfg| admin::configure(cfg, admin.clone()))
+    })
+    .workers(1)
+    .bind(settings.admin_addr)
+    .with_context(|| format!("Failed to bind ADMIN_ADDR {}", settings.admin_addr))?;
+    let port = server.addrs().first().map(|addr| addr.port()).unwrap_or_default();
+    tracing::info!(addr = %settings.admin_addr, port, "Admin API listening.");
+    Ok(Some((server.run(), port)))
+}

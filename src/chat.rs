@@ -1,0 +1,83 @@
+//! `alfred chat`: an interactive console. You type as a family member; Alfred's replies are
+//! printed. It runs the same actor system in-process — webhook aside, every message takes the
+//! real path: `alfred-ingest`, orchestrator, skill, the exactly-once commit, `alfred-outbox`,
+//! the sender — with a console channel client instead of the Graph API.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
+use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundBody, OutboundEnvelope, Platform, Sender};
+use alfred_actors::names;
+use alfred_config::Settings;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use tokio::io::AsyncBufReadExt;
+
+use crate::runtime::{ClientFactory, Runtime};
+
+/// Prints replies to the terminal.
+struct ConsoleClient;
+
+#[async_trait(?Send)]
+impl ChannelClient for ConsoleClient {
+    async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
+        let OutboundBody::Text { text } = &message.body;
+        let mut out = std::io::stdout().lock();
+        let written = writeln!(out, "\nalfred> {}", text.replace('\n', "\n        ")).and_then(|_| {
+            write!(out, "you> ")?;
+            out.flush()
+        });
+        written.map_err(|error| SendError::Retryable { reason: format!("stdout: {error}"), retry_after: None })?;
+        Ok(SendReceipt { provider_id: None })
+    }
+}
+
+/// Runs the console until end of input or `/quit`.
+pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
+    // The console is its own channel: what you type is what you get back, always.
+    settings.outbound_enabled = true;
+    let clients: ClientFactory = Arc::new(|| {
+        let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
+        clients.insert(Platform::Console, Rc::new(ConsoleClient));
+        clients
+    });
+    let ingest = names::key(&settings.redis_key_prefix, names::INGEST_STREAM);
+    let runtime = Runtime::start(settings, Vec::new(), clients).await?;
+    println!("Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.", runtime.settings.instance);
+    print!("you> ");
+    std::io::stdout().flush().ok();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut sequence = 0u64;
+    while let Some(line) = lines.next_line().await.context("Failed to read the console input")? {
+        let text = line.trim();
+        if text == "/quit" || text == "/exit" {
+            break;
+        }
+        if text.is_empty() {
+            print!("you> ");
+            std::io::stdout().flush().ok();
+            continue;
+        }
+        sequence += 1;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let envelope = InboundEnvelope {
+            platform: Platform::Console,
+            message_id: format!("console-{}-{sequence}", now.as_nanos()),
+            account: "console".to_owned(),
+            conversation: "console".to_owned(),
+            sender: Sender { id: user.clone(), name: Some(user.clone()) },
+            timestamp: i64::try_from(now.as_secs()).unwrap_or_default(),
+            kind: InboundKind::Text { body: text.to_owned() },
+            traceparent: None,
+        };
+        let payload = serde_json::to_string(&envelope).context("Failed to encode the message")?;
+        if let Err(error) = runtime.bus.publish(&ingest, &payload).await {
+            println!("(could not hand the message to Alfred: {error})");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The `alfred` binary's library: the composition root ([`app`]), the actor system
+//! ([`runtime`]), the interactive console ([`chat`]) and logging set-up ([`telemetry`]).
+//! `main.rs` only parses the command line and calls into here; tests build [`app::App`]
+//! in-process on port 0.
+
+pub mod app;
+pub mod chat;
+pub mod runtime;
+pub mod telemetry;

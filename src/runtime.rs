@@ -1,0 +1,223 @@
+//! The actor system of one Alfred process, composed in one place.
+//!
+//! ```text
+//! root (one_for_one)
+//! ├── skills (one_for_one): skill/grocery, skill/ping, …
+//! ├── orchestrator
+//! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»)
+//! ├── outbound-sender
+//! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
+//! └── outbox-relay
+//! ```
+//!
+//! Skills start first so the orchestrator can route to them; readers start after their
+//! handlers. Every child is permanent: a reader, the orchestrator or the sender that dies is
+//! always brought back, with its address (and the messages queued on it) intact.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alfred_actors::bus::memory::MemoryBus;
+use alfred_actors::bus::redis::RedisBus;
+use alfred_actors::bus::Bus;
+use alfred_actors::channel::ChannelClient;
+use alfred_actors::messages::Platform;
+use alfred_actors::metrics::Metrics;
+use alfred_actors::names;
+use alfred_actors::orchestrator::{Orchestrator, OrchestratorDeps, RoutedSkill};
+use alfred_actors::outbound::{OutboundSender, SenderDeps, SenderPolicy};
+use alfred_actors::relay::{OutboxRelay, RelayConfig};
+use alfred_actors::skill::{Skill, SkillActor, SkillRoute};
+use alfred_actors::store::memory::MemStore;
+use alfred_actors::store::postgres::PgStore;
+use alfred_actors::store::Store;
+use alfred_actors::stream_reader::{ReaderConfig, StreamReader};
+use alfred_actors::supervision::{Backoff, ChildSpec, Intensity, Restart, Strategy, Supervisor};
+use alfred_config::{ExposeSecret, Settings};
+use anyhow::Context as _;
+
+/// A skill to load: its route and a factory for a fresh skill (called on every restart).
+#[derive(Clone)]
+pub struct SkillEntry {
+    pub route: Arc<dyn SkillRoute>,
+    pub factory: Arc<dyn Fn() -> Box<dyn Skill> + Send + Sync>,
+}
+
+/// The skills of an instance, in routing order.
+pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
+    let mut skills = Vec::new();
+    match settings.instance {
+        alfred_config::Instance::Home => {
+            #[cfg(feature = "home")]
+            skills.push(SkillEntry {
+                route: alfred_skills_home::grocery::route(),
+                factory: Arc::new(alfred_skills_home::grocery::skill),
+            });
+        }
+        alfred_config::Instance::Biz => {
+            #[cfg(feature = "biz")]
+            skills.push(SkillEntry {
+                route: alfred_skills_biz::ping::route(),
+                factory: Arc::new(alfred_skills_biz::ping::skill),
+            });
+        }
+    }
+    skills
+}
+
+/// Builds the channel clients on the sender's thread.
+pub type ClientFactory = Arc<dyn Fn() -> HashMap<Platform, Rc<dyn ChannelClient>> + Send + Sync>;
+
+/// The running actor system.
+pub struct Runtime {
+    pub settings: Settings,
+    pub bus: Arc<dyn Bus>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub root: Supervisor,
+}
+
+impl Runtime {
+    /// Connects the stores, applies migrations and starts every actor. Must run inside an
+    /// actix system.
+    pub async fn start(
+        settings: Settings,
+        extra_skills: Vec<SkillEntry>,
+        clients: ClientFactory,
+    ) -> anyhow::Result<Runtime> {
+        let metrics = Metrics::new().context("Failed to register metrics")?;
+        let (bus, store) = connect(&settings).await?;
+        let prefix = settings.redis_key_prefix.clone();
+        let tuning = settings.tuning.clone();
+
+        let root = Supervisor::new("root", Strategy::OneForOne, ROOT_INTENSITY, Backoff::default()).with_metrics(&metrics);
+        // A skill that panics on one message is restarted for each delivery of that message
+        // until the reader dead-letters it, so the skills supervisor tolerates more restarts.
+        let skills_sup = root.child_supervisor("skills", Strategy::OneForOne, SKILLS_INTENSITY, Backoff::default());
+        let mut routed = Vec::new();
+        for entry in extra_skills.into_iter().chain(instance_skills(&settings)) {
+            let factory = entry.factory.clone();
+            let name = format!("skill/{}", entry.route.name());
+            let addr = skills_sup.spawn(ChildSpec::new(name, move || SkillActor::new(factory())).restart(Restart::Permanent));
+            routed.push(RoutedSkill { route: entry.route, actor: addr.recipient() });
+        }
+
+        let orchestrator_deps = OrchestratorDeps {
+            store: store.clone(),
+            bus: bus.clone(),
+            outbox_stream: names::key(&prefix, names::OUTBOX_STREAM),
+            skills: routed,
+            metrics: metrics.clone(),
+        };
+        let orchestrator = root.spawn(
+            ChildSpec::new("orchestrator", move || Orchestrator::new(orchestrator_deps.clone())).restart(Restart::Permanent),
+        );
+
+        let consumer_base = consumer_base();
+        for i in 0..tuning.ingest_readers.max(1) {
+            let config = ReaderConfig {
+                bus: bus.clone(),
+                stream: names::key(&prefix, names::INGEST_STREAM),
+                group: names::INGEST_GROUP.to_owned(),
+                consumer: format!("{consumer_base}-ingest-{i}"),
+                dead_stream: names::key(&prefix, names::INGEST_DEAD_STREAM),
+                batch: tuning.ingest_batch,
+                block: Duration::from_secs(2),
+                claim_idle: tuning.ingest_claim_idle,
+                max_deliveries: tuning.ingest_max_deliveries,
+                metrics: metrics.clone(),
+            };
+            let handler = orchestrator.clone().recipient();
+            root.spawn(
+                ChildSpec::new(format!("ingest-reader-{i}"), move || StreamReader::new(config.clone(), handler.clone()))
+                    .restart(Restart::Permanent),
+            );
+        }
+
+        let sender_deps = SenderDeps {
+            store: store.clone(),
+            bus: bus.clone(),
+            dead_stream: names::key(&prefix, names::OUTBOX_DEAD_STREAM),
+            clients,
+            policy: SenderPolicy {
+                max_attempts: tuning.outbound_max_attempts,
+                lease: tuning.outbound_claim_lease,
+                enabled: settings.outbound_enabled,
+                ..SenderPolicy::default()
+            },
+            metrics: metrics.clone(),
+        };
+        let sender = root.spawn(
+            ChildSpec::new("outbound-sender", move || OutboundSender::new(sender_deps.clone())).restart(Restart::Permanent),
+        );
+        let outbox_reader = ReaderConfig {
+            bus: bus.clone(),
+            stream: names::key(&prefix, names::OUTBOX_STREAM),
+            group: names::OUTBOX_GROUP.to_owned(),
+            consumer: format!("{consumer_base}-outbox-0"),
+            dead_stream: names::key(&prefix, names::OUTBOX_DEAD_STREAM),
+            batch: tuning.ingest_batch,
+            block: Duration::from_secs(2),
+            claim_idle: tuning.ingest_claim_idle,
+            max_deliveries: tuning.ingest_max_deliveries,
+            metrics: metrics.clone(),
+        };
+        let sender_recipient = sender.recipient();
+        root.spawn(
+            ChildSpec::new("outbox-reader-0", move || StreamReader::new(outbox_reader.clone(), sender_recipient.clone()))
+                .restart(Restart::Permanent),
+        );
+
+        let relay = RelayConfig {
+            interval: tuning.relay_interval,
+            lease: tuning.outbound_claim_lease,
+            stream: names::key(&prefix, names::OUTBOX_STREAM),
+            ..RelayConfig::default()
+        };
+        let (relay_store, relay_bus, relay_metrics) = (store.clone(), bus.clone(), metrics.clone());
+        root.spawn(
+            ChildSpec::new("outbox-relay", move || {
+                OutboxRelay::new(relay_store.clone(), relay_bus.clone(), relay_metrics.clone(), relay.clone())
+            })
+            .restart(Restart::Permanent),
+        );
+
+        Ok(Runtime { settings, bus, store, metrics, root })
+    }
+}
+
+/// More than 10 restarts of the root's own children in a minute: something is badly wrong;
+/// exit so the platform restarts the process.
+const ROOT_INTENSITY: Intensity = Intensity { max_restarts: 10, period: Duration::from_secs(60) };
+/// Skills may be restarted more often (once per delivery of a poison message).
+const SKILLS_INTENSITY: Intensity = Intensity { max_restarts: 30, period: Duration::from_secs(60) };
+
+/// A consumer name stable across restarts of this process on this host, so that a restarted
+/// process re-reads the entries it had not finished (its pending entries).
+fn consumer_base() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "alfred".to_owned())
+}
+
+/// The bus and store: Redis and Postgres, or in-process and in-memory in ephemeral mode.
+async fn connect(settings: &Settings) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn Store>)> {
+    let Some(stores) = &settings.stores else {
+        tracing::warn!(
+            "EPHEMERAL MODE: no REDIS_URL/DATABASE_URL; messages and state live in memory and are lost when Alfred stops. Set both for production."
+        );
+        return Ok((Arc::new(MemoryBus::new()), Arc::new(MemStore::new())));
+    };
+    let bus = RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
+    let store = PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    let applied = alfred_actors::store::migrate::migrate(store.pool()).await.context("Failed to apply migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "Applied database migrations.");
+    }
+    Ok((Arc::new(bus), Arc::new(store)))
+}

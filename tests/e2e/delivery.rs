@@ -1,0 +1,42 @@
+//! Outbound delivery: retries that end in one send, permanent errors that end in the
+//! dead-letter stream.
+
+use alfred_testkit::graph::FakeGraph;
+use alfred_testkit::whatsapp;
+
+use crate::helpers::*;
+
+#[actix_rt::test]
+async fn a_graph_api_500_then_200_delivers_the_reply_exactly_once() {
+    let app = TestApp::spawn().await;
+    app.backends.graph.fail_next(1, 500, FakeGraph::error_body(2, "Service temporarily unavailable"), None);
+    let body = whatsapp::text_message(PHONE_ID, "15550006666", "Lee", "wamid.RETRY", "add bread");
+
+    app.post_signed(&body).await;
+
+    let sends = app.backends.graph.wait_for_requests(2, DEADLINE).await;
+    app.quiescent().await;
+    assert_eq!(app.backends.graph.requests().len(), 2, "one failed attempt, one delivery");
+    assert_eq!(sends[1].body["context"]["message_id"], "wamid.RETRY");
+    assert_eq!(app.backends.outbox_states().await, vec![("sent".to_owned(), 1)]);
+}
+
+#[actix_rt::test]
+async fn a_permanent_graph_error_is_dead_lettered_with_the_reason_and_not_retried() {
+    let app = TestApp::spawn().await;
+    app.backends.graph.fail_next(1, 400, FakeGraph::error_body(131026, "Message Undeliverable."), None);
+    let body = whatsapp::text_message(PHONE_ID, "15550007777", "Max", "wamid.DEAD", "add jam");
+
+    app.post_signed(&body).await;
+
+    let dead = eventually("the reply to be dead-lettered", || async {
+        let entries = app.backends.stream_entries("alfred-outbox:dead").await;
+        (!entries.is_empty()).then_some(entries)
+    })
+    .await;
+    app.quiescent().await;
+    let payload = &dead[0].iter().find(|(k, _)| k == "payload").unwrap().1;
+    assert!(payload.contains("131026"), "the reason names Meta's error code: {payload}");
+    assert_eq!(app.backends.graph.requests().len(), 1, "a permanent error is not retried");
+    assert_eq!(app.backends.outbox_states().await, vec![("dead".to_owned(), 1)]);
+}

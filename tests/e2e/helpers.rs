@@ -1,0 +1,344 @@
+//! Shared helpers: an Alfred per test — in-process on port 0, or the real binary — with its
+//! own Postgres database, its own Redis key prefix and its own fake Graph API.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use alfred::app::App;
+use alfred::runtime::SkillEntry;
+use alfred_config::Settings;
+use alfred_testkit::db::TestDb;
+use alfred_testkit::graph::FakeGraph;
+use alfred_testkit::redis::{test_redis_url, unique_prefix};
+use alfred_testkit::whatsapp;
+
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const META_TOKEN: &str = "test-meta-token";
+pub const PHONE_ID: &str = "109876543210";
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+/// How long a test waits for an effect before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// Everything a test's Alfred talks to.
+pub struct Backends {
+    pub db: TestDb,
+    pub prefix: String,
+    pub redis_url: String,
+    pub graph: FakeGraph,
+}
+
+impl Backends {
+    pub async fn new() -> Backends {
+        init_logs();
+        Backends {
+            db: TestDb::create().await,
+            prefix: unique_prefix(),
+            redis_url: test_redis_url(),
+            graph: FakeGraph::start().await,
+        }
+    }
+
+    /// The environment of an Alfred on these backends; `extra` overrides.
+    pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = [
+            ("INSTANCE", "home".to_owned()),
+            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_API_KEY", ADMIN_KEY.to_owned()),
+            ("REDIS_URL", self.redis_url.clone()),
+            ("DATABASE_URL", self.db.url().to_owned()),
+            ("REDIS_KEY_PREFIX", self.prefix.clone()),
+            ("META_TOKEN", META_TOKEN.to_owned()),
+            ("PHONE_ID", PHONE_ID.to_owned()),
+            ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
+            ("APP_SECRET", APP_SECRET.to_owned()),
+            ("GRAPH_API_URL", self.graph.url()),
+            ("GRAPH_API_VERSION", "v21.0".to_owned()),
+            // Short enough that a failed entry is delivered again within a test's deadline.
+            ("INGEST_CLAIM_IDLE_MS", "400".to_owned()),
+            ("INGEST_MAX_DELIVERIES", "3".to_owned()),
+            ("RELAY_INTERVAL_MS", "200".to_owned()),
+            // A reply whose sender died mid-send is sent again after this, unless the fake
+            // Graph API's status callback proved it was delivered.
+            ("OUTBOUND_CLAIM_LEASE_MS", "3000".to_owned()),
+            ("LOG_FORMAT", "pretty".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in extra {
+            vars.retain(|(k, _)| k != key);
+            vars.push(((*key).to_owned(), value.clone()));
+        }
+        vars
+    }
+
+    pub fn settings(&self, extra: &[(&str, String)]) -> Settings {
+        Settings::from_vars(self.env(extra)).expect("test settings are valid")
+    }
+
+    /// Shopping-list item names of a household, straight from Postgres.
+    pub async fn grocery_items(&self) -> Vec<String> {
+        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let rows = client
+            .query("SELECT name FROM grocery_items ORDER BY name", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.get::<_, String>(0)).collect()
+    }
+
+    /// Number of entries of one of this test's streams.
+    pub async fn stream_len(&self, name: &str) -> u64 {
+        let mut conn = self.redis().await;
+        deadpool_redis::redis::cmd("XLEN")
+            .arg(format!("{}{name}", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// The `payload`/`error` fields of a stream's entries.
+    pub async fn stream_entries(&self, name: &str) -> Vec<Vec<(String, String)>> {
+        let mut conn = self.redis().await;
+        let reply: Vec<(String, Vec<(String, String)>)> = deadpool_redis::redis::cmd("XRANGE")
+            .arg(format!("{}{name}", self.prefix))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        reply.into_iter().map(|(_, fields)| fields).collect()
+    }
+
+    async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
+        let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    }
+}
+
+/// An Alfred running in this process.
+pub struct TestApp {
+    pub backends: Backends,
+    pub base: String,
+    pub admin: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[], Vec::new()).await
+    }
+
+    pub async fn spawn_with(extra: &[(&str, String)], skills: Vec<SkillEntry>) -> TestApp {
+        let backends = Backends::new().await;
+        TestApp::spawn_on(backends, extra, skills).await
+    }
+
+    pub async fn spawn_on(backends: Backends, extra: &[(&str, String)], skills: Vec<SkillEntry>) -> TestApp {
+        let app = App::build_with(backends.settings(extra), skills).await.expect("Alfred starts");
+        let base = format!("http://127.0.0.1:{}", app.http_port());
+        backends.graph.send_statuses_to(&format!("{base}/webhook"), APP_SECRET);
+        let admin = format!("http://127.0.0.1:{}", app.admin_port().expect("admin API is on"));
+        actix_rt::spawn(app.run_until_stopped());
+        TestApp { backends, base, admin, http: reqwest::Client::new() }
+    }
+
+    /// POSTs a body to `/webhook` with a valid signature.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        self.post_webhook(body, Some(whatsapp::sign(APP_SECRET, body.as_bytes()))).await
+    }
+
+    pub async fn post_webhook(&self, body: &str, signature: Option<String>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/webhook", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.admin)).bearer_auth(ADMIN_KEY).send().await.unwrap()
+    }
+
+    /// The JSON entry of one actor in `/admin/actors`, searched through the whole tree.
+    pub async fn actor(&self, name: &str) -> Option<serde_json::Value> {
+        let tree: serde_json::Value = self.admin_get("/admin/actors").await.json().await.ok()?;
+        find_actor(&tree, name)
+    }
+}
+
+fn find_actor(node: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
+    match node {
+        serde_json::Value::Object(map) => {
+            if map.get("name").and_then(|n| n.as_str()) == Some(name) {
+                return Some(node.clone());
+            }
+            map.values().find_map(|child| find_actor(child, name))
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(|child| find_actor(child, name)),
+        _ => None,
+    }
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The real `alfred` binary, for tests that kill the process.
+pub struct AlfredProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl AlfredProcess {
+    /// Starts `alfred serve` listening on `port`, and points the fake Graph API's status
+    /// callbacks at it.
+    pub async fn start(backends: &Backends, port: u16) -> AlfredProcess {
+        backends.graph.send_statuses_to(&format!("http://127.0.0.1:{port}/webhook"), APP_SECRET);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_alfred"));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (key, value) in backends.env(&[
+            ("HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("ADMIN_ADDR", format!("127.0.0.1:{}", free_port())),
+            ("HOSTNAME", "alfred-e2e".to_owned()),
+        ]) {
+            command.env(key, value);
+        }
+        let child = command.arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let process = AlfredProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let http = reqwest::Client::new();
+        let url = format!("{}/healthz", process.base);
+        eventually("the alfred process to listen", || {
+            let request = http.get(&url).send();
+            async move { request.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+        process
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AlfredProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Backends {
+    /// The quantity of one shopping-list item.
+    pub async fn grocery_quantity(&self, name: &str) -> Option<f64> {
+        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let row = client
+            .query_opt("SELECT quantity::float8 FROM grocery_items WHERE name = $1", &[&name])
+            .await
+            .unwrap()?;
+        row.get::<_, Option<f64>>(0)
+    }
+
+    /// Outbox rows by state.
+    pub async fn outbox_states(&self) -> Vec<(String, i64)> {
+        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let rows = client
+            .query("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+    }
+
+    /// `(pending, lag)` of a consumer group: entries delivered but not acknowledged, and
+    /// entries not yet delivered.
+    pub async fn group_backlog(&self, stream: &str, group: &str) -> (u64, u64) {
+        let mut conn = self.redis().await;
+        let groups: Vec<std::collections::HashMap<String, deadpool_redis::redis::Value>> =
+            deadpool_redis::redis::cmd("XINFO")
+                .arg("GROUPS")
+                .arg(format!("{}{stream}", self.prefix))
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+        let Some(info) = groups.into_iter().find(|info| {
+            matches!(info.get("name"), Some(deadpool_redis::redis::Value::BulkString(name)) if name == group.as_bytes())
+        }) else {
+            return (0, 0);
+        };
+        let number = |key: &str| match info.get(key) {
+            Some(deadpool_redis::redis::Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            // A nil lag means Redis cannot tell: count it as not caught up.
+            _ => 1,
+        };
+        (number("pending"), number("lag"))
+    }
+
+    /// Waits until every ingest entry is handled and acknowledged and every reply is final
+    /// (sent or dead): nothing is left that could still produce a send.
+    pub async fn quiescent(&self) {
+        let started = Instant::now();
+        loop {
+            let ingest = self.group_backlog("alfred-ingest", "alfred-orchestrators").await;
+            let outbox = self.group_backlog("alfred-outbox", "alfred-senders").await;
+            let states = self.outbox_states().await;
+            let open = states.iter().any(|(state, _)| state != "sent" && state != "dead");
+            if ingest == (0, 0) && outbox == (0, 0) && !open {
+                return;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "timed out waiting for the system to settle: ingest (pending, lag) {ingest:?}, \
+                 outbox (pending, lag) {outbox:?}, outbox rows {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn quiescent(&self) {
+        self.backends.quiescent().await;
+    }
+}
