@@ -1,168 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The supervision semantics of `docs/runtime-semantics.md`, one test per promise.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "supervision/support.rs"]
+mod support;
+
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use alfred_actors::metrics::Metrics;
 use alfred_actors::supervision::{
-    fail, Backoff, ChildKind, ChildSpec, ChildState, Intensity, Restart, Strategy,
-    SupervisionError, Supervisor, TreeNode,
+    Backoff, ChildKind, ChildSpec, ChildState, Restart, Strategy, SupervisionError,
 };
-
-// ---------------------------------------------------------------- a test actor
-
-/// Counts the messages its current incarnation handled, so a fresh state is visible.
-struct Worker {
-    handled: u32,
-    stopped: Arc<AtomicUsize>,
-}
-
-impl Actor for Worker {
-    type Context = Context<Self>;
-
-    fn stopped(&mut self, _: &mut Context<Self>) {
-        self.stopped.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Answers how many messages this incarnation has handled, this one included.
-#[derive(Message)]
-#[rtype(result = "u32")]
-struct Work;
-
-impl Handler<Work> for Worker {
-    type Result = u32;
-    fn handle(&mut self, _: Work, _: &mut Context<Self>) -> u32 {
-        self.handled += 1;
-        self.handled
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Boom;
-
-impl Handler<Boom> for Worker {
-    type Result = ();
-    fn handle(&mut self, _: Boom, _: &mut Context<Self>) {
-        panic!("boom");
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct StopNormally;
-
-impl Handler<StopNormally> for Worker {
-    type Result = ();
-    fn handle(&mut self, _: StopNormally, ctx: &mut Context<Self>) {
-        ctx.stop();
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-struct StopWithError;
-
-impl Handler<StopWithError> for Worker {
-    type Result = ();
-    fn handle(&mut self, _: StopWithError, ctx: &mut Context<Self>) {
-        fail(ctx, "lost the connection");
-    }
-}
-
-/// A factory that counts the incarnations it built and the stops they saw.
-#[derive(Clone, Default)]
-struct Counters {
-    built: Arc<AtomicUsize>,
-    stopped: Arc<AtomicUsize>,
-}
-
-impl Counters {
-    fn factory(&self) -> impl Fn() -> Worker + Send + 'static {
-        let counters = self.clone();
-        move || {
-            counters.built.fetch_add(1, Ordering::SeqCst);
-            Worker {
-                handled: 0,
-                stopped: counters.stopped.clone(),
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------- helpers
-
-fn quick_backoff() -> Backoff {
-    Backoff {
-        min: Duration::from_millis(1),
-        max: Duration::from_millis(5),
-        jitter: 0.0,
-        reset_after: Duration::from_secs(60),
-    }
-}
-
-fn intensity(max_restarts: usize) -> Intensity {
-    Intensity {
-        max_restarts,
-        period: Duration::from_secs(60),
-    }
-}
-
-fn root(strategy: Strategy, max_restarts: usize) -> Supervisor {
-    Supervisor::new("root", strategy, intensity(max_restarts), quick_backoff())
-}
-
-fn spawn_worker(sup: &Supervisor, name: &str, restart: Restart) -> (Addr<Worker>, Counters) {
-    let counters = Counters::default();
-    let addr = sup.spawn(ChildSpec::new(name, counters.factory()).restart(restart));
-    (addr, counters)
-}
-
-fn find<'a>(tree: &'a TreeNode, name: &str) -> Option<&'a TreeNode> {
-    if tree.name == name {
-        return Some(tree);
-    }
-    tree.children.iter().find_map(|child| find(child, name))
-}
-
-/// The named node of the live tree.
-fn node(sup: &Supervisor, name: &str) -> TreeNode {
-    find(&sup.tree(), name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
-
-/// Waits until `check` holds, failing after a generous deadline.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        actix_rt::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Awaits `future`, failing after a generous deadline instead of hanging.
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    actix_rt::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("timed out")
-}
-
-/// What the worker answers to `Work`: the count of its current incarnation.
-async fn ask(worker: &Addr<Worker>) -> u32 {
-    within(worker.send(Work)).await.expect("the worker answers")
-}
-
-fn running_at(sup: &Supervisor, name: &str, incarnation: u64) -> bool {
-    let node = node(sup, name);
-    node.state == ChildState::Running && node.incarnation == incarnation
-}
-
-// ---------------------------------------------------------------- tests
+use support::*;
 
 #[actix_rt::test]
 async fn a_panicking_handler_is_restarted_and_the_messages_queued_behind_it_are_still_handled() {

@@ -6,12 +6,12 @@
 //! panics and rebuilds the actor's state from a factory. `docs/runtime-semantics.md` is the
 //! specification; this is the layout:
 //!
-//! * [`runner`](self) (private) — drives one actor incarnation after another inside
-//!   `catch_unwind`, owning the mailbox that outlives every incarnation;
+//! * the child runner (private, `runner.rs`) — drives one actor incarnation after another
+//!   inside `catch_unwind`, owning the mailbox that outlives every incarnation;
 //! * [`Supervisor`] — a cheap, thread-safe handle: spawn children, nest supervisors, read the
 //!   live [`tree`](Supervisor::tree), restart/stop/start by name, await escalation;
-//! * the supervisor core (private) — one task per supervisor that applies restart types,
-//!   strategies, restart intensity and back-off;
+//! * the supervisor core (private, `core.rs` and `restart.rs`) — one task per supervisor that
+//!   applies restart types, strategies, restart intensity and back-off;
 //! * [`Backoff`] — the restart delay formula.
 //!
 //! This module knows nothing about what its children do: no messages, streams or skills.
