@@ -62,7 +62,8 @@ async fn a_reply_is_posted_to_the_phone_numbers_messages_endpoint_with_the_beare
             "to": ANNA,
             "type": "text",
             "text": {"preview_url": false, "body": "Added bananas."},
-            "context": {"message_id": "wamid.IN1"}
+            "context": {"message_id": "wamid.IN1"},
+            "biz_opaque_callback_data": "alfred-outbox:1"
         })
     );
     assert_eq!(receipt.provider_id, request.wamid);
@@ -257,4 +258,37 @@ fn a_token_that_cannot_be_a_header_is_refused_without_echoing_it() {
     })
     .unwrap_err();
     assert!(!error.to_string().contains("token-value"));
+}
+
+#[actix_web::test]
+async fn an_https_graph_url_is_spoken_to_over_tls() {
+    // A plain TCP listener stands in for graph.facebook.com: the first byte a TLS client sends
+    // is the handshake record type 0x16 (a ClientHello); plain HTTP would start with "P".
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let first_byte = std::thread::spawn(move || {
+        use std::io::Read;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut socket = loop {
+            match listener.accept() {
+                Ok((socket, _)) => break socket,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return None,
+            }
+        };
+        socket.set_nonblocking(false).unwrap();
+        let mut byte = [0u8; 1];
+        socket.read_exact(&mut byte).ok()?;
+        Some(byte[0])
+    });
+
+    let result = client(&format!("https://127.0.0.1:{port}"), Duration::from_secs(2))
+        .send(&reply("Added bananas.", None))
+        .await;
+
+    assert_eq!(first_byte.join().unwrap(), Some(0x16), "the client opened a TLS handshake");
+    assert!(matches!(result, Err(SendError::Retryable { .. })), "{result:?}");
 }
