@@ -17,7 +17,9 @@ use alfred_actors::channel::ChannelClient;
 use alfred_actors::messages::Platform;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::health::{self, Readiness};
-use alfred_adapters::whatsapp::{self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook};
+use alfred_adapters::whatsapp::{
+    self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook,
+};
 use alfred_config::Settings;
 use anyhow::Context as _;
 
@@ -40,9 +42,13 @@ impl App {
 
     /// Builds Alfred with extra skills routed before the instance's own (tests use this to
     /// load a skill that misbehaves on purpose).
-    pub async fn build_with(settings: Settings, extra_skills: Vec<SkillEntry>) -> anyhow::Result<App> {
+    pub async fn build_with(
+        settings: Settings,
+        extra_skills: Vec<SkillEntry>,
+    ) -> anyhow::Result<App> {
         tracing::info!(settings = %settings.summary(), "Starting Alfred.");
-        let runtime = Runtime::start(settings.clone(), extra_skills, platform_clients(&settings)?).await?;
+        let runtime =
+            Runtime::start(settings.clone(), extra_skills, platform_clients(&settings)?).await?;
         let (server, http_port) = public_server(&settings, &runtime)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
@@ -51,7 +57,13 @@ impl App {
                 (None, None)
             }
         };
-        Ok(App { http_port, admin_port, server, admin_server, runtime })
+        Ok(App {
+            http_port,
+            admin_port,
+            server,
+            admin_server,
+            runtime,
+        })
     }
 
     /// The port of the public listener.
@@ -158,7 +170,11 @@ fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Serv
     })
     .bind(settings.http_addr)
     .with_context(|| format!("Failed to bind HTTP_ADDR {}", settings.http_addr))?;
-    let port = server.addrs().first().map(|addr| addr.port()).unwrap_or_default();
+    let port = server
+        .addrs()
+        .first()
+        .map(|addr| addr.port())
+        .unwrap_or_default();
     tracing::info!(addr = %settings.http_addr, port, "Listening for webhooks, health and metrics.");
     Ok((server.run(), port))
 }
@@ -168,8 +184,13 @@ async fn whatsapp_off() -> HttpResponse {
 }
 
 fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option<(Server, u16)>> {
-    let Some(key) = settings.admin_api_key.clone() else { return Ok(None) };
-    let admin = web::Data::new(Admin { key, root: runtime.root.clone() });
+    let Some(key) = settings.admin_api_key.clone() else {
+        return Ok(None);
+    };
+    let admin = web::Data::new(Admin {
+        key,
+        root: runtime.root.clone(),
+    });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {
         actix_web::App::new()
@@ -180,7 +201,11 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
     .workers(1)
     .bind(settings.admin_addr)
     .with_context(|| format!("Failed to bind ADMIN_ADDR {}", settings.admin_addr))?;
-    let port = server.addrs().first().map(|addr| addr.port()).unwrap_or_default();
+    let port = server
+        .addrs()
+        .first()
+        .map(|addr| addr.port())
+        .unwrap_or_default();
     tracing::info!(addr = %settings.admin_addr, port, "Admin API listening.");
     Ok(Some((server.run(), port)))
 }

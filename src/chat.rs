@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
-use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundBody, OutboundEnvelope, Platform, Sender};
+use alfred_actors::messages::{
+    InboundEnvelope, InboundKind, OutboundBody, OutboundEnvelope, Platform, Sender,
+};
 use alfred_actors::names;
 use alfred_config::Settings;
 use anyhow::Context as _;
@@ -27,11 +29,15 @@ impl ChannelClient for ConsoleClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
         let OutboundBody::Text { text } = &message.body;
         let mut out = std::io::stdout().lock();
-        let written = writeln!(out, "\nalfred> {}", text.replace('\n', "\n        ")).and_then(|_| {
-            write!(out, "you> ")?;
-            out.flush()
-        });
-        written.map_err(|error| SendError::Retryable { reason: format!("stdout: {error}"), retry_after: None })?;
+        let written =
+            writeln!(out, "\nalfred> {}", text.replace('\n', "\n        ")).and_then(|_| {
+                write!(out, "you> ")?;
+                out.flush()
+            });
+        written.map_err(|error| SendError::Retryable {
+            reason: format!("stdout: {error}"),
+            retry_after: None,
+        })?;
         Ok(SendReceipt { provider_id: None })
     }
 }
@@ -47,12 +53,19 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
     });
     let ingest = names::key(&settings.redis_key_prefix, names::INGEST_STREAM);
     let runtime = Runtime::start(settings, Vec::new(), clients).await?;
-    println!("Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.", runtime.settings.instance);
+    println!(
+        "Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.",
+        runtime.settings.instance
+    );
     print!("you> ");
     std::io::stdout().flush().ok();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut sequence = 0u64;
-    while let Some(line) = lines.next_line().await.context("Failed to read the console input")? {
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .context("Failed to read the console input")?
+    {
         let text = line.trim();
         if text == "/quit" || text == "/exit" {
             break;
@@ -63,15 +76,22 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
             continue;
         }
         sequence += 1;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let envelope = InboundEnvelope {
             platform: Platform::Console,
             message_id: format!("console-{}-{sequence}", now.as_nanos()),
             account: "console".to_owned(),
             conversation: "console".to_owned(),
-            sender: Sender { id: user.clone(), name: Some(user.clone()) },
+            sender: Sender {
+                id: user.clone(),
+                name: Some(user.clone()),
+            },
             timestamp: i64::try_from(now.as_secs()).unwrap_or_default(),
-            kind: InboundKind::Text { body: text.to_owned() },
+            kind: InboundKind::Text {
+                body: text.to_owned(),
+            },
             traceparent: None,
         };
         let payload = serde_json::to_string(&envelope).context("Failed to encode the message")?;

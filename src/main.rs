@@ -45,7 +45,11 @@ fn main() -> std::process::ExitCode {
         (_, LogFormat::Pretty) => LogStyle::Pretty,
     };
     let result = actix_web::rt::System::new().block_on(async move {
-        let _telemetry = telemetry::init(settings.instance.as_str(), style, settings.otlp_endpoint.as_deref())?;
+        let _telemetry = telemetry::init(
+            settings.instance.as_str(),
+            style,
+            settings.otlp_endpoint.as_deref(),
+        )?;
         match command {
             Command::Serve => App::build(settings).await?.run_until_stopped().await,
             Command::Migrate => migrate(settings).await,
@@ -55,7 +59,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Alfred stopped with an error.");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "Alfred stopped with an error."
+            );
             eprintln!("Error: {error:#}");
             std::process::ExitCode::FAILURE
         }
@@ -63,9 +70,14 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let stores = settings.stores.context("DATABASE_URL (and REDIS_URL) must be set to migrate")?;
-    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
-    let applied = alfred_actors::store::migrate::migrate(store.pool()).await.context("Failed to apply migrations")?;
+    let stores = settings
+        .stores
+        .context("DATABASE_URL (and REDIS_URL) must be set to migrate")?;
+    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret())
+        .context("Invalid DATABASE_URL")?;
+    let applied = alfred_actors::store::migrate::migrate(store.pool())
+        .await
+        .context("Failed to apply migrations")?;
     if applied.is_empty() {
         println!("The database is up to date.");
     }

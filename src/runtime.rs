@@ -92,16 +92,33 @@ impl Runtime {
         let prefix = settings.redis_key_prefix.clone();
         let tuning = settings.tuning.clone();
 
-        let root = Supervisor::new("root", Strategy::OneForOne, ROOT_INTENSITY, Backoff::default()).with_metrics(&metrics);
+        let root = Supervisor::new(
+            "root",
+            Strategy::OneForOne,
+            ROOT_INTENSITY,
+            Backoff::default(),
+        )
+        .with_metrics(&metrics);
         // A skill that panics on one message is restarted for each delivery of that message
         // until the reader dead-letters it, so the skills supervisor tolerates more restarts.
-        let skills_sup = root.child_supervisor("skills", Strategy::OneForOne, SKILLS_INTENSITY, Backoff::default());
+        let skills_sup = root.child_supervisor(
+            "skills",
+            Strategy::OneForOne,
+            SKILLS_INTENSITY,
+            Backoff::default(),
+        );
         let mut routed = Vec::new();
         for entry in extra_skills.into_iter().chain(instance_skills(&settings)) {
             let factory = entry.factory.clone();
             let name = format!("skill/{}", entry.route.name());
-            let addr = skills_sup.spawn(ChildSpec::new(name, move || SkillActor::new(factory())).restart(Restart::Permanent));
-            routed.push(RoutedSkill { route: entry.route, actor: addr.recipient() });
+            let addr = skills_sup.spawn(
+                ChildSpec::new(name, move || SkillActor::new(factory()))
+                    .restart(Restart::Permanent),
+            );
+            routed.push(RoutedSkill {
+                route: entry.route,
+                actor: addr.recipient(),
+            });
         }
 
         let orchestrator_deps = OrchestratorDeps {
@@ -112,7 +129,10 @@ impl Runtime {
             metrics: metrics.clone(),
         };
         let orchestrator = root.spawn(
-            ChildSpec::new("orchestrator", move || Orchestrator::new(orchestrator_deps.clone())).restart(Restart::Permanent),
+            ChildSpec::new("orchestrator", move || {
+                Orchestrator::new(orchestrator_deps.clone())
+            })
+            .restart(Restart::Permanent),
         );
 
         let consumer_base = consumer_base();
@@ -131,8 +151,10 @@ impl Runtime {
             };
             let handler = orchestrator.clone().recipient();
             root.spawn(
-                ChildSpec::new(format!("ingest-reader-{i}"), move || StreamReader::new(config.clone(), handler.clone()))
-                    .restart(Restart::Permanent),
+                ChildSpec::new(format!("ingest-reader-{i}"), move || {
+                    StreamReader::new(config.clone(), handler.clone())
+                })
+                .restart(Restart::Permanent),
             );
         }
 
@@ -150,7 +172,10 @@ impl Runtime {
             metrics: metrics.clone(),
         };
         let sender = root.spawn(
-            ChildSpec::new("outbound-sender", move || OutboundSender::new(sender_deps.clone())).restart(Restart::Permanent),
+            ChildSpec::new("outbound-sender", move || {
+                OutboundSender::new(sender_deps.clone())
+            })
+            .restart(Restart::Permanent),
         );
         let outbox_reader = ReaderConfig {
             bus: bus.clone(),
@@ -166,8 +191,10 @@ impl Runtime {
         };
         let sender_recipient = sender.recipient();
         root.spawn(
-            ChildSpec::new("outbox-reader-0", move || StreamReader::new(outbox_reader.clone(), sender_recipient.clone()))
-                .restart(Restart::Permanent),
+            ChildSpec::new("outbox-reader-0", move || {
+                StreamReader::new(outbox_reader.clone(), sender_recipient.clone())
+            })
+            .restart(Restart::Permanent),
         );
 
         let relay = RelayConfig {
@@ -179,20 +206,37 @@ impl Runtime {
         let (relay_store, relay_bus, relay_metrics) = (store.clone(), bus.clone(), metrics.clone());
         root.spawn(
             ChildSpec::new("outbox-relay", move || {
-                OutboxRelay::new(relay_store.clone(), relay_bus.clone(), relay_metrics.clone(), relay.clone())
+                OutboxRelay::new(
+                    relay_store.clone(),
+                    relay_bus.clone(),
+                    relay_metrics.clone(),
+                    relay.clone(),
+                )
             })
             .restart(Restart::Permanent),
         );
 
-        Ok(Runtime { settings, bus, store, metrics, root })
+        Ok(Runtime {
+            settings,
+            bus,
+            store,
+            metrics,
+            root,
+        })
     }
 }
 
 /// More than 10 restarts of the root's own children in a minute: something is badly wrong;
 /// exit so the platform restarts the process.
-const ROOT_INTENSITY: Intensity = Intensity { max_restarts: 10, period: Duration::from_secs(60) };
+const ROOT_INTENSITY: Intensity = Intensity {
+    max_restarts: 10,
+    period: Duration::from_secs(60),
+};
 /// Skills may be restarted more often (once per delivery of a poison message).
-const SKILLS_INTENSITY: Intensity = Intensity { max_restarts: 30, period: Duration::from_secs(60) };
+const SKILLS_INTENSITY: Intensity = Intensity {
+    max_restarts: 30,
+    period: Duration::from_secs(60),
+};
 
 /// A consumer name stable across restarts of this process on this host, so that a restarted
 /// process re-reads the entries it had not finished (its pending entries).
@@ -213,9 +257,13 @@ async fn connect(settings: &Settings) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn S
         );
         return Ok((Arc::new(MemoryBus::new()), Arc::new(MemStore::new())));
     };
-    let bus = RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
-    let store = PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
-    let applied = alfred_actors::store::migrate::migrate(store.pool()).await.context("Failed to apply migrations")?;
+    let bus =
+        RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
+    let store =
+        PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    let applied = alfred_actors::store::migrate::migrate(store.pool())
+        .await
+        .context("Failed to apply migrations")?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "Applied database migrations.");
     }

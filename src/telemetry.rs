@@ -38,19 +38,34 @@ impl Drop for Telemetry {
 }
 
 /// Installs the global subscriber. `RUST_LOG` overrides the default filter.
-pub fn init(instance: &str, style: LogStyle, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
-    let default_level = if style == LogStyle::Console { "warn" } else { "info" };
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+pub fn init(
+    instance: &str,
+    style: LogStyle,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<Telemetry> {
+    let default_level = if style == LogStyle::Console {
+        "warn"
+    } else {
+        "info"
+    };
+    let filter =
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let logs = match style {
         LogStyle::Json => tracing_subscriber::fmt::layer()
-            .event_format(WithInstance { instance: instance.to_owned(), inner: tracing_subscriber::fmt::format().json() })
+            .event_format(WithInstance {
+                instance: instance.to_owned(),
+                inner: tracing_subscriber::fmt::format().json(),
+            })
             .fmt_fields(JsonFields::new())
             .with_filter(filter())
             .boxed(),
-        LogStyle::Pretty => tracing_subscriber::fmt::layer().with_filter(filter()).boxed(),
-        LogStyle::Console => {
-            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter()).boxed()
-        }
+        LogStyle::Pretty => tracing_subscriber::fmt::layer()
+            .with_filter(filter())
+            .boxed(),
+        LogStyle::Console => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+            .boxed(),
     };
     let (provider, traces) = match otlp_endpoint {
         Some(endpoint) => {
@@ -61,16 +76,28 @@ pub fn init(instance: &str, style: LogStyle, otlp_endpoint: Option<&str>) -> any
                 .build()?;
             let resource = opentelemetry_sdk::Resource::builder()
                 .with_service_name("alfred")
-                .with_attribute(opentelemetry::KeyValue::new("alfred.instance", instance.to_owned()))
+                .with_attribute(opentelemetry::KeyValue::new(
+                    "alfred.instance",
+                    instance.to_owned(),
+                ))
                 .build();
-            let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(resource)
+                .build();
             let tracer = provider.tracer("alfred");
-            let layer = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(filter()).boxed();
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(filter())
+                .boxed();
             (Some(provider), Some(layer))
         }
         None => (None, None),
     };
-    tracing_subscriber::registry().with(logs).with(traces).try_init()?;
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init()?;
     Ok(Telemetry { provider })
 }
 
@@ -85,9 +112,15 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut line = String::with_capacity(256);
-        self.inner.format_event(ctx, Writer::new(&mut line), event)?;
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
         match line.strip_prefix('{') {
             Some(rest) => write!(writer, "{{\"instance\":\"{}\",{rest}", self.instance),
             None => writer.write_str(&line),

@@ -6,9 +6,25 @@ use crate::helpers::*;
 async fn the_admin_api_refuses_requests_without_the_key() {
     let app = TestApp::spawn().await;
 
-    let missing = app.http.get(format!("{}/admin/actors", app.admin)).send().await.unwrap();
-    let wrong = app.http.get(format!("{}/admin/actors", app.admin)).bearer_auth("nope").send().await.unwrap();
-    let restart = app.http.post(format!("{}/admin/actors/orchestrator/restart", app.admin)).send().await.unwrap();
+    let missing = app
+        .http
+        .get(format!("{}/admin/actors", app.admin))
+        .send()
+        .await
+        .unwrap();
+    let wrong = app
+        .http
+        .get(format!("{}/admin/actors", app.admin))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    let restart = app
+        .http
+        .post(format!("{}/admin/actors/orchestrator/restart", app.admin))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(missing.status(), 401);
     assert_eq!(wrong.status(), 401);
@@ -18,7 +34,10 @@ async fn the_admin_api_refuses_requests_without_the_key() {
 #[actix_rt::test]
 async fn an_operator_restart_by_name_restarts_the_actor_and_raises_its_restart_count() {
     let app = TestApp::spawn().await;
-    let before = app.actor("orchestrator").await.expect("orchestrator is in the tree");
+    let before = app
+        .actor("orchestrator")
+        .await
+        .expect("orchestrator is in the tree");
     let restarts_before = before["restarts"].as_u64().unwrap();
 
     let response = app
@@ -32,12 +51,19 @@ async fn an_operator_restart_by_name_restarts_the_actor_and_raises_its_restart_c
     assert!(response.status().is_success(), "{}", response.status());
     let after = eventually("the restart to show in the tree", || async {
         let actor = app.actor("orchestrator").await?;
-        (actor["restarts"].as_u64()? > restarts_before && actor["state"] == "running").then_some(actor)
+        (actor["restarts"].as_u64()? > restarts_before && actor["state"] == "running")
+            .then_some(actor)
     })
     .await;
     assert!(after["incarnation"].as_u64().unwrap() > before["incarnation"].as_u64().unwrap());
     // The restarted orchestrator still answers.
-    let body = alfred_testkit::whatsapp::text_message(PHONE_ID, "15550008888", "Ola", "wamid.AFTER", "add tea");
+    let body = alfred_testkit::whatsapp::text_message(
+        PHONE_ID,
+        "15550008888",
+        "Ola",
+        "wamid.AFTER",
+        "add tea",
+    );
     app.post_signed(&body).await;
     app.backends.graph.wait_for_requests(1, DEADLINE).await;
 }

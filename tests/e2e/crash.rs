@@ -18,7 +18,10 @@ async fn after_kill_9_and_a_restart_every_accepted_message_gets_exactly_one_repl
         let body = whatsapp::text_message(PHONE_ID, &from, "Kid", &wamid, &format!("add item{i}"));
         let response = http
             .post(format!("{}/webhook", alfred.base))
-            .header("x-hub-signature-256", whatsapp::sign(APP_SECRET, body.as_bytes()))
+            .header(
+                "x-hub-signature-256",
+                whatsapp::sign(APP_SECRET, body.as_bytes()),
+            )
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -34,17 +37,28 @@ async fn after_kill_9_and_a_restart_every_accepted_message_gets_exactly_one_repl
     alfred.kill();
     let _alfred = AlfredProcess::start(&backends, port).await;
 
-    backends.graph.wait_for_requests(accepted.len(), DEADLINE).await;
+    backends
+        .graph
+        .wait_for_requests(accepted.len(), DEADLINE)
+        .await;
     backends.quiescent().await;
     let mut replied: Vec<String> = backends
         .graph
         .requests()
         .iter()
-        .map(|send| send.body["context"]["message_id"].as_str().unwrap().to_owned())
+        .map(|send| {
+            send.body["context"]["message_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     replied.sort();
     accepted.sort();
-    assert_eq!(replied, accepted, "each accepted message answered exactly once");
+    assert_eq!(
+        replied, accepted,
+        "each accepted message answered exactly once"
+    );
 }
 
 #[actix_rt::test]

@@ -9,22 +9,39 @@ use crate::helpers::*;
 #[actix_rt::test]
 async fn a_graph_api_500_then_200_delivers_the_reply_exactly_once() {
     let app = TestApp::spawn().await;
-    app.backends.graph.fail_next(1, 500, FakeGraph::error_body(2, "Service temporarily unavailable"), None);
+    app.backends.graph.fail_next(
+        1,
+        500,
+        FakeGraph::error_body(2, "Service temporarily unavailable"),
+        None,
+    );
     let body = whatsapp::text_message(PHONE_ID, "15550006666", "Lee", "wamid.RETRY", "add bread");
 
     app.post_signed(&body).await;
 
     let sends = app.backends.graph.wait_for_requests(2, DEADLINE).await;
     app.quiescent().await;
-    assert_eq!(app.backends.graph.requests().len(), 2, "one failed attempt, one delivery");
+    assert_eq!(
+        app.backends.graph.requests().len(),
+        2,
+        "one failed attempt, one delivery"
+    );
     assert_eq!(sends[1].body["context"]["message_id"], "wamid.RETRY");
-    assert_eq!(app.backends.outbox_states().await, vec![("sent".to_owned(), 1)]);
+    assert_eq!(
+        app.backends.outbox_states().await,
+        vec![("sent".to_owned(), 1)]
+    );
 }
 
 #[actix_rt::test]
 async fn a_permanent_graph_error_is_dead_lettered_with_the_reason_and_not_retried() {
     let app = TestApp::spawn().await;
-    app.backends.graph.fail_next(1, 400, FakeGraph::error_body(131026, "Message Undeliverable."), None);
+    app.backends.graph.fail_next(
+        1,
+        400,
+        FakeGraph::error_body(131026, "Message Undeliverable."),
+        None,
+    );
     let body = whatsapp::text_message(PHONE_ID, "15550007777", "Max", "wamid.DEAD", "add jam");
 
     app.post_signed(&body).await;
@@ -36,7 +53,17 @@ async fn a_permanent_graph_error_is_dead_lettered_with_the_reason_and_not_retrie
     .await;
     app.quiescent().await;
     let payload = &dead[0].iter().find(|(k, _)| k == "payload").unwrap().1;
-    assert!(payload.contains("131026"), "the reason names Meta's error code: {payload}");
-    assert_eq!(app.backends.graph.requests().len(), 1, "a permanent error is not retried");
-    assert_eq!(app.backends.outbox_states().await, vec![("dead".to_owned(), 1)]);
+    assert!(
+        payload.contains("131026"),
+        "the reason names Meta's error code: {payload}"
+    );
+    assert_eq!(
+        app.backends.graph.requests().len(),
+        1,
+        "a permanent error is not retried"
+    );
+    assert_eq!(
+        app.backends.outbox_states().await,
+        vec![("dead".to_owned(), 1)]
+    );
 }

@@ -112,8 +112,7 @@ impl Backends {
 
     /// Shopping-list item names of a household, straight from Postgres.
     pub async fn grocery_items(&self) -> Vec<String> {
-        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let client = self.pg().await;
         let rows = client
             .query("SELECT name FROM grocery_items ORDER BY name", &[])
             .await
@@ -144,6 +143,14 @@ impl Backends {
         reply.into_iter().map(|(_, fields)| fields).collect()
     }
 
+    async fn pg(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(self.db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
     async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
         let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
         client.get_multiplexed_async_connection().await.unwrap()
@@ -168,18 +175,35 @@ impl TestApp {
         TestApp::spawn_on(backends, extra, skills).await
     }
 
-    pub async fn spawn_on(backends: Backends, extra: &[(&str, String)], skills: Vec<SkillEntry>) -> TestApp {
-        let app = App::build_with(backends.settings(extra), skills).await.expect("Alfred starts");
+    pub async fn spawn_on(
+        backends: Backends,
+        extra: &[(&str, String)],
+        skills: Vec<SkillEntry>,
+    ) -> TestApp {
+        let app = App::build_with(backends.settings(extra), skills)
+            .await
+            .expect("Alfred starts");
         let base = format!("http://127.0.0.1:{}", app.http_port());
-        backends.graph.send_statuses_to(&format!("{base}/webhook"), APP_SECRET);
-        let admin = format!("http://127.0.0.1:{}", app.admin_port().expect("admin API is on"));
+        backends
+            .graph
+            .send_statuses_to(&format!("{base}/webhook"), APP_SECRET);
+        let admin = format!(
+            "http://127.0.0.1:{}",
+            app.admin_port().expect("admin API is on")
+        );
         actix_rt::spawn(app.run_until_stopped());
-        TestApp { backends, base, admin, http: reqwest::Client::new() }
+        TestApp {
+            backends,
+            base,
+            admin,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// POSTs a body to `/webhook` with a valid signature.
     pub async fn post_signed(&self, body: &str) -> reqwest::Response {
-        self.post_webhook(body, Some(whatsapp::sign(APP_SECRET, body.as_bytes()))).await
+        self.post_webhook(body, Some(whatsapp::sign(APP_SECRET, body.as_bytes())))
+            .await
     }
 
     pub async fn post_webhook(&self, body: &str, signature: Option<String>) -> reqwest::Response {
@@ -195,7 +219,12 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.admin)).bearer_auth(ADMIN_KEY).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The JSON entry of one actor in `/admin/actors`, searched through the whole tree.
@@ -220,7 +249,11 @@ fn find_actor(node: &serde_json::Value, name: &str) -> Option<serde_json::Value>
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The real `alfred` binary, for tests that kill the process.
@@ -233,9 +266,13 @@ impl AlfredProcess {
     /// Starts `alfred serve` listening on `port`, and points the fake Graph API's status
     /// callbacks at it.
     pub async fn start(backends: &Backends, port: u16) -> AlfredProcess {
-        backends.graph.send_statuses_to(&format!("http://127.0.0.1:{port}/webhook"), APP_SECRET);
+        backends
+            .graph
+            .send_statuses_to(&format!("http://127.0.0.1:{port}/webhook"), APP_SECRET);
         let mut command = Command::new(env!("CARGO_BIN_EXE_alfred"));
-        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
         for (key, value) in backends.env(&[
             ("HTTP_ADDR", format!("127.0.0.1:{port}")),
             ("ADMIN_ADDR", format!("127.0.0.1:{}", free_port())),
@@ -243,13 +280,27 @@ impl AlfredProcess {
         ]) {
             command.env(key, value);
         }
-        let child = command.arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let process = AlfredProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let child = command
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let process = AlfredProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let http = reqwest::Client::new();
         let url = format!("{}/healthz", process.base);
         eventually("the alfred process to listen", || {
             let request = http.get(&url).send();
-            async move { request.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+            async move {
+                request
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
         })
         .await;
         process
@@ -271,10 +322,12 @@ impl Drop for AlfredProcess {
 impl Backends {
     /// The quantity of one shopping-list item.
     pub async fn grocery_quantity(&self, name: &str) -> Option<f64> {
-        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let client = self.pg().await;
         let row = client
-            .query_opt("SELECT quantity::float8 FROM grocery_items WHERE name = $1", &[&name])
+            .query_opt(
+                "SELECT quantity::float8 FROM grocery_items WHERE name = $1",
+                &[&name],
+            )
             .await
             .unwrap()?;
         row.get::<_, Option<f64>>(0)
@@ -282,10 +335,12 @@ impl Backends {
 
     /// Outbox rows by state.
     pub async fn outbox_states(&self) -> Vec<(String, i64)> {
-        let (client, connection) = tokio_postgres::connect(&self.db.url(), tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let client = self.pg().await;
         let rows = client
-            .query("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state", &[])
+            .query(
+                "SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state",
+                &[],
+            )
             .await
             .unwrap();
         rows.iter().map(|row| (row.get(0), row.get(1))).collect()
@@ -320,10 +375,14 @@ impl Backends {
     pub async fn quiescent(&self) {
         let started = Instant::now();
         loop {
-            let ingest = self.group_backlog("alfred-ingest", "alfred-orchestrators").await;
+            let ingest = self
+                .group_backlog("alfred-ingest", "alfred-orchestrators")
+                .await;
             let outbox = self.group_backlog("alfred-outbox", "alfred-senders").await;
             let states = self.outbox_states().await;
-            let open = states.iter().any(|(state, _)| state != "sent" && state != "dead");
+            let open = states
+                .iter()
+                .any(|(state, _)| state != "sent" && state != "dead");
             if ingest == (0, 0) && outbox == (0, 0) && !open {
                 return;
             }

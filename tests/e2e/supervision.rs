@@ -28,21 +28,45 @@ impl SkillRoute for PoisonRoute {
 struct PoisonSkill;
 
 impl Skill for PoisonSkill {
-    fn handle(&mut self, request: SkillRequest) -> BoxFuture<'static, Result<SkillOutcome, SkillError>> {
+    fn handle(
+        &mut self,
+        request: SkillRequest,
+    ) -> BoxFuture<'static, Result<SkillOutcome, SkillError>> {
         if request.text.eq_ignore_ascii_case("poison") {
             panic!("the poison skill panics on purpose");
         }
-        Box::pin(async { Ok(SkillOutcome { effect: Box::new(ReplyOnly(vec!["fine".to_owned()])) }) })
+        Box::pin(async {
+            Ok(SkillOutcome {
+                effect: Box::new(ReplyOnly(vec!["fine".to_owned()])),
+            })
+        })
     }
 }
 
 #[actix_rt::test]
 async fn a_panicking_skill_is_restarted_others_are_answered_and_the_poison_is_dead_lettered() {
-    let poison = SkillEntry { route: Arc::new(PoisonRoute), factory: Arc::new(|| Box::new(PoisonSkill) as Box<dyn Skill>) };
+    let poison = SkillEntry {
+        route: Arc::new(PoisonRoute),
+        factory: Arc::new(|| Box::new(PoisonSkill) as Box<dyn Skill>),
+    };
     let app = TestApp::spawn_with(&[], vec![poison]).await;
 
-    app.post_signed(&whatsapp::text_message(PHONE_ID, "15550009999", "Pat", "wamid.POISON", "poison")).await;
-    app.post_signed(&whatsapp::text_message(PHONE_ID, "15550001234", "Jo", "wamid.OK1", "add rice")).await;
+    app.post_signed(&whatsapp::text_message(
+        PHONE_ID,
+        "15550009999",
+        "Pat",
+        "wamid.POISON",
+        "poison",
+    ))
+    .await;
+    app.post_signed(&whatsapp::text_message(
+        PHONE_ID,
+        "15550001234",
+        "Jo",
+        "wamid.OK1",
+        "add rice",
+    ))
+    .await;
 
     let restarted = eventually("skill/poison to be restarted", || async {
         let actor = app.actor("skill/poison").await?;
@@ -51,7 +75,10 @@ async fn a_panicking_skill_is_restarted_others_are_answered_and_the_poison_is_de
     .await;
     assert_eq!(restarted["state"], "running");
     let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
-    assert_eq!(sends[0].body["to"], "15550001234", "the other message is answered");
+    assert_eq!(
+        sends[0].body["to"], "15550001234",
+        "the other message is answered"
+    );
     let dead = eventually("the poison message to be dead-lettered", || async {
         let entries = app.backends.stream_entries("alfred-ingest:dead").await;
         (!entries.is_empty()).then_some(entries)
@@ -60,5 +87,9 @@ async fn a_panicking_skill_is_restarted_others_are_answered_and_the_poison_is_de
     let payload = &dead[0].iter().find(|(k, _)| k == "payload").unwrap().1;
     assert!(payload.contains("wamid.POISON"));
     app.quiescent().await;
-    assert_eq!(app.backends.graph.requests().len(), 1, "the poison message is never answered twice or at all");
+    assert_eq!(
+        app.backends.graph.requests().len(),
+        1,
+        "the poison message is never answered twice or at all"
+    );
 }
