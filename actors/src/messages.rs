@@ -164,7 +164,10 @@ impl OutboundEnvelope {
 
 /// The outbox id named by a status callback's `callback_data`, when it is one of ours.
 pub fn outbox_id_of(callback_data: &str) -> Option<i64> {
-    callback_data.strip_prefix(OUTBOX_CALLBACK_PREFIX)?.parse().ok()
+    callback_data
+        .strip_prefix(OUTBOX_CALLBACK_PREFIX)?
+        .parse()
+        .ok()
 }
 
 /// What an outbound message carries.

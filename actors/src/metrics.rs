@@ -33,24 +33,41 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("alfred_http_requests_total", "HTTP requests answered, by route and status."),
+            Opts::new(
+                "alfred_http_requests_total",
+                "HTTP requests answered, by route and status.",
+            ),
             &["route", "status"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("alfred_http_request_duration_seconds", "Time to answer an HTTP request.")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+            HistogramOpts::new(
+                "alfred_http_request_duration_seconds",
+                "Time to answer an HTTP request.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
             &["route"],
         )?;
         let ingested = IntCounterVec::new(
-            Opts::new("alfred_messages_ingested_total", "Inbound envelopes stored on the ingest stream."),
+            Opts::new(
+                "alfred_messages_ingested_total",
+                "Inbound envelopes stored on the ingest stream.",
+            ),
             &["platform"],
         )?;
         let processed = IntCounterVec::new(
-            Opts::new("alfred_messages_processed_total", "Ingest entries handled, by result."),
+            Opts::new(
+                "alfred_messages_processed_total",
+                "Ingest entries handled, by result.",
+            ),
             &["result"],
         )?;
         let dead_lettered = IntCounterVec::new(
-            Opts::new("alfred_messages_dead_lettered_total", "Entries moved to a dead-letter stream."),
+            Opts::new(
+                "alfred_messages_dead_lettered_total",
+                "Entries moved to a dead-letter stream.",
+            ),
             &["stream", "reason"],
         )?;
         let actor_restarts = IntCounterVec::new(
@@ -58,10 +75,16 @@ impl Metrics {
             &["actor"],
         )?;
         let outbound_sends = IntCounterVec::new(
-            Opts::new("alfred_outbound_sends_total", "Outbound send attempts, by platform and result."),
+            Opts::new(
+                "alfred_outbound_sends_total",
+                "Outbound send attempts, by platform and result.",
+            ),
             &["platform", "result"],
         )?;
-        let relayed = IntCounter::new("alfred_outbox_relayed_total", "Outbox rows republished by the relay.")?;
+        let relayed = IntCounter::new(
+            "alfred_outbox_relayed_total",
+            "Outbox rows republished by the relay.",
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -90,7 +113,10 @@ impl Metrics {
         let encoder = prometheus::TextEncoder::new();
         // Encoding into a Vec cannot fail for the text encoder except on invalid metric
         // families, which registration already rules out.
-        if encoder.encode(&self.registry.gather(), &mut buffer).is_err() {
+        if encoder
+            .encode(&self.registry.gather(), &mut buffer)
+            .is_err()
+        {
             return String::new();
         }
         String::from_utf8(buffer).unwrap_or_default()

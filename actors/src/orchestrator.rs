@@ -62,7 +62,10 @@ pub struct Orchestrator {
 
 impl Orchestrator {
     pub fn new(deps: OrchestratorDeps) -> Self {
-        Orchestrator { deps, conversations: Sequencer::default() }
+        Orchestrator {
+            deps,
+            conversations: Sequencer::default(),
+        }
     }
 }
 
@@ -113,7 +116,10 @@ impl Handler<Delivery> for Orchestrator {
             async move {
                 turn.wait().await;
                 let result = process(&deps, envelope).await;
-                me.do_send(TurnEnded { conversation: turn.key().to_owned(), ticket: turn.ticket() });
+                me.do_send(TurnEnded {
+                    conversation: turn.key().to_owned(),
+                    ticket: turn.ticket(),
+                });
                 drop(turn);
                 result
             }
@@ -124,14 +130,24 @@ impl Handler<Delivery> for Orchestrator {
 
 /// Decides, commits and publishes one message.
 async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(), DeliveryError> {
-    if let InboundKind::Status { message_id, status, callback_data, errors, .. } = &envelope.kind {
+    if let InboundKind::Status {
+        message_id,
+        status,
+        callback_data,
+        errors,
+        ..
+    } = &envelope.kind
+    {
         return track_delivery(deps, message_id, status, callback_data.as_deref(), errors).await;
     }
     let effect = match decide(deps, &envelope).await? {
         Some(effect) => effect,
         None => Box::new(ReplyOnly(Vec::new())),
     };
-    let inbox = InboxKey { platform: envelope.platform, message_id: envelope.message_id.clone() };
+    let inbox = InboxKey {
+        platform: envelope.platform,
+        message_id: envelope.message_id.clone(),
+    };
     let target = ReplyTarget {
         platform: envelope.platform,
         account: envelope.account.clone(),
@@ -142,7 +158,10 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     let committed = match deps.store.commit(inbox, effect, target).await {
         Ok(Commit::Duplicate) => {
             tracing::info!("Message was already handled; acknowledging the redelivery.");
-            deps.metrics.processed.with_label_values(&["duplicate"]).inc();
+            deps.metrics
+                .processed
+                .with_label_values(&["duplicate"])
+                .inc();
             return Ok(());
         }
         Ok(Commit::Done(replies)) => replies,
@@ -151,7 +170,10 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
             return Err(DeliveryError::Retry(format!("commit failed: {error}")));
         }
     };
-    deps.metrics.processed.with_label_values(&["committed"]).inc();
+    deps.metrics
+        .processed
+        .with_label_values(&["committed"])
+        .inc();
     if committed.is_empty() {
         return Ok(());
     }
@@ -173,9 +195,15 @@ async fn track_delivery(
     match (status, outbox_id) {
         ("sent" | "delivered" | "read", Some(outbox_id)) => {
             match deps.store.confirm_sent(outbox_id, message_id).await {
-                Ok(true) => tracing::info!(outbox_id, %status, "A status confirmed a send whose outcome was unknown."),
+                Ok(true) => {
+                    tracing::info!(outbox_id, %status, "A status confirmed a send whose outcome was unknown.")
+                }
                 Ok(false) => tracing::debug!(outbox_id, %status, "Delivery status received."),
-                Err(error) => return Err(DeliveryError::Retry(format!("could not record the status: {error}"))),
+                Err(error) => {
+                    return Err(DeliveryError::Retry(format!(
+                        "could not record the status: {error}"
+                    )))
+                }
             }
         }
         ("failed", _) => {
@@ -221,12 +249,21 @@ async fn decide(
         InboundKind::Status { .. } => return Ok(None),
         // A reaction is an acknowledgement, not a request: answering it would be noise.
         InboundKind::Reaction { .. } => return Ok(None),
-        InboundKind::Media { .. } | InboundKind::Location { .. } | InboundKind::Unsupported { .. } => {
+        InboundKind::Media { .. }
+        | InboundKind::Location { .. }
+        | InboundKind::Unsupported { .. } => {
             return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
         }
     };
-    let Some(skill) = deps.skills.iter().find(|skill| skill.route.understands(&text)) else {
-        return Ok(Some(Box::new(ReplyOnly(vec![help_text(&deps.skills, &text)]))));
+    let Some(skill) = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.understands(&text))
+    else {
+        return Ok(Some(Box::new(ReplyOnly(vec![help_text(
+            &deps.skills,
+            &text,
+        )]))));
     };
     let request = SkillRequest {
         household: household_of(envelope),
@@ -239,10 +276,17 @@ async fn decide(
         Ok(Ok(outcome)) => Ok(Some(outcome.effect)),
         Ok(Err(error)) if error.permanent => {
             tracing::warn!(skill = name, %error, "The skill refused the message.");
-            Ok(Some(Box::new(ReplyOnly(vec![format!("Sorry, I couldn't do that: {}", error.reason)]))))
+            Ok(Some(Box::new(ReplyOnly(vec![format!(
+                "Sorry, I couldn't do that: {}",
+                error.reason
+            )]))))
         }
-        Ok(Err(error)) => Err(DeliveryError::Retry(format!("skill/{name} failed: {error}"))),
-        Err(error) => Err(DeliveryError::Retry(format!("skill/{name} did not answer: {error}"))),
+        Ok(Err(error)) => Err(DeliveryError::Retry(format!(
+            "skill/{name} failed: {error}"
+        ))),
+        Err(error) => Err(DeliveryError::Retry(format!(
+            "skill/{name} did not answer: {error}"
+        ))),
     }
 }
 
@@ -275,5 +319,8 @@ pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
 
 /// The prefixed stream keys the orchestrator's readers use.
 pub fn ingest_keys(prefix: &str) -> (String, String) {
-    (names::key(prefix, names::INGEST_STREAM), names::key(prefix, names::INGEST_DEAD_STREAM))
+    (
+        names::key(prefix, names::INGEST_STREAM),
+        names::key(prefix, names::INGEST_DEAD_STREAM),
+    )
 }

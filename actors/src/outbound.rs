@@ -82,7 +82,11 @@ pub struct OutboundSender {
 impl OutboundSender {
     pub fn new(deps: SenderDeps) -> Self {
         let clients = Rc::new((deps.clients)());
-        OutboundSender { deps, clients, recipients: Sequencer::default() }
+        OutboundSender {
+            deps,
+            clients,
+            recipients: Sequencer::default(),
+        }
     }
 }
 
@@ -132,7 +136,10 @@ impl Handler<Delivery> for OutboundSender {
             async move {
                 turn.wait().await;
                 let result = send_once(&deps, &clients, queued.outbox_id).await;
-                me.do_send(TurnEnded { recipient: turn.key().to_owned(), ticket: turn.ticket() });
+                me.do_send(TurnEnded {
+                    recipient: turn.key().to_owned(),
+                    ticket: turn.ticket(),
+                });
                 drop(turn);
                 result
             }
@@ -154,11 +161,17 @@ async fn send_once(
             count(deps, "unknown", "skipped");
             return Ok(());
         }
-        Err(error) => return Err(DeliveryError::Retry(format!("could not claim outbox row: {error}"))),
+        Err(error) => {
+            return Err(DeliveryError::Retry(format!(
+                "could not claim outbox row: {error}"
+            )))
+        }
     };
     let message = &claimed.envelope;
     let platform = message.platform.as_str();
-    let client = clients.get(&message.platform).filter(|_| deps.policy.enabled);
+    let client = clients
+        .get(&message.platform)
+        .filter(|_| deps.policy.enabled);
     let Some(client) = client else {
         let OutboundBody::Text { text } = &message.body;
         tracing::info!(to = %message.to, reply = %text, "Outbound sending is off; logging the reply instead.");
@@ -168,13 +181,21 @@ async fn send_once(
     let result = match client.send(message).await {
         Ok(receipt) => {
             count(deps, platform, "sent");
-            SendResult::Sent { provider_id: receipt.provider_id }
+            SendResult::Sent {
+                provider_id: receipt.provider_id,
+            }
         }
-        Err(SendError::Retryable { reason, retry_after }) if claimed.attempts < deps.policy.max_attempts => {
+        Err(SendError::Retryable {
+            reason,
+            retry_after,
+        }) if claimed.attempts < deps.policy.max_attempts => {
             let delay = retry_after.unwrap_or_else(|| backoff(&deps.policy, claimed.attempts));
             tracing::warn!(%reason, attempt = claimed.attempts, ?delay, "Send failed; it will be retried.");
             count(deps, platform, "retry");
-            SendResult::Retry { error: reason, next_attempt_in: delay }
+            SendResult::Retry {
+                error: reason,
+                next_attempt_in: delay,
+            }
         }
         Err(error) => {
             let reason = match error {
@@ -192,7 +213,11 @@ async fn send_once(
     record(deps, outbox_id, result).await
 }
 
-async fn record(deps: &SenderDeps, outbox_id: i64, result: SendResult) -> Result<(), DeliveryError> {
+async fn record(
+    deps: &SenderDeps,
+    outbox_id: i64,
+    result: SendResult,
+) -> Result<(), DeliveryError> {
     // If recording fails the row stays claimed; after the lease the relay hands it out again.
     deps.store
         .record_send(outbox_id, result)
@@ -203,20 +228,33 @@ async fn record(deps: &SenderDeps, outbox_id: i64, result: SendResult) -> Result
 /// Writes a dead reply with its reason to `alfred-outbox:dead` for operators.
 async fn dead_letter(deps: &SenderDeps, message: &OutboundEnvelope, reason: &str) {
     let entry = serde_json::json!({ "reason": reason, "envelope": message });
-    if let Err(error) = deps.bus.publish(&deps.dead_stream, &entry.to_string()).await {
+    if let Err(error) = deps
+        .bus
+        .publish(&deps.dead_stream, &entry.to_string())
+        .await
+    {
         tracing::warn!(%error, "Could not write the dead reply to the dead-letter stream; it is kept in the outbox table.");
     }
-    deps.metrics.dead_lettered.with_label_values(&[deps.dead_stream.as_str(), "send_failed"]).inc();
+    deps.metrics
+        .dead_lettered
+        .with_label_values(&[deps.dead_stream.as_str(), "send_failed"])
+        .inc();
 }
 
 fn count(deps: &SenderDeps, platform: &str, result: &str) {
-    deps.metrics.outbound_sends.with_label_values(&[platform, result]).inc();
+    deps.metrics
+        .outbound_sends
+        .with_label_values(&[platform, result])
+        .inc();
 }
 
 /// `min(max, min·2^(attempt-1))·(1+jitter)`, jitter uniform in [0, 0.5).
 pub fn backoff(policy: &SenderPolicy, attempt: u32) -> Duration {
     let exponent = attempt.saturating_sub(1).min(20);
-    let base = policy.backoff_min.saturating_mul(1u32 << exponent).min(policy.backoff_max);
+    let base = policy
+        .backoff_min
+        .saturating_mul(1u32 << exponent)
+        .min(policy.backoff_max);
     let jitter: f64 = rand::rng().random_range(0.0..0.5);
     base.mul_f64(1.0 + jitter)
 }
@@ -231,8 +269,14 @@ mod tests {
         for attempt in 1..30 {
             let delay = backoff(&policy, attempt);
             let exponent = (attempt - 1).min(20);
-            let base = policy.backoff_min.saturating_mul(1 << exponent).min(policy.backoff_max);
-            assert!(delay >= base && delay < base.mul_f64(1.5), "attempt {attempt}: {delay:?}");
+            let base = policy
+                .backoff_min
+                .saturating_mul(1 << exponent)
+                .min(policy.backoff_max);
+            assert!(
+                delay >= base && delay < base.mul_f64(1.5),
+                "attempt {attempt}: {delay:?}"
+            );
         }
     }
 }

@@ -38,7 +38,12 @@ impl Sequencer {
             .tails
             .insert(key.to_owned(), (ticket, receiver.shared()))
             .map(|(_, tail)| tail);
-        Turn { key: key.to_owned(), ticket, previous, done: Some(done) }
+        Turn {
+            key: key.to_owned(),
+            ticket,
+            previous,
+            done: Some(done),
+        }
     }
 
     /// Forgets `key`'s line if `ticket` is still its last place, so the map only holds keys

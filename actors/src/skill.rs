@@ -67,14 +67,20 @@ pub struct SkillError {
 /// A state change plus the replies it produces, applied inside the message's transaction.
 pub trait Effect: Send + 'static {
     /// Applies the change and returns the reply texts to send to the conversation.
-    fn apply<'a>(self: Box<Self>, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 }
 
 /// An effect that changes nothing and answers with fixed text.
 pub struct ReplyOnly(pub Vec<String>);
 
 impl Effect for ReplyOnly {
-    fn apply<'a>(self: Box<Self>, _tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    fn apply<'a>(
+        self: Box<Self>,
+        _tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
         Box::pin(async move { Ok(self.0) })
     }
 }
@@ -154,7 +160,10 @@ impl<T: Clone + Send + 'static> MemSlot for T {
 /// A skill's decision logic, owned by a [`SkillActor`].
 pub trait Skill: Send + 'static {
     /// Decides what to do. Must not block; may be async for skills that consult an LLM later.
-    fn handle(&mut self, request: SkillRequest) -> BoxFuture<'static, Result<SkillOutcome, SkillError>>;
+    fn handle(
+        &mut self,
+        request: SkillRequest,
+    ) -> BoxFuture<'static, Result<SkillOutcome, SkillError>>;
 }
 
 /// The actor that owns one skill. Built by a factory so that a restart starts from a fresh

@@ -50,7 +50,11 @@ pub trait Bus: Send + Sync + 'static {
     async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError>;
     /// Appends several entries atomically as far as the caller can tell (one round trip);
     /// returns their ids in order once all are acknowledged.
-    async fn publish_many(&self, stream: &str, payloads: &[String]) -> Result<Vec<String>, BusError>;
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError>;
     /// Creates the consumer group (and the stream) if missing; idempotent.
     async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError>;
     /// Reads up to `count` entries for `consumer`, blocking up to `block` for new ones.

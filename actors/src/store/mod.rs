@@ -57,9 +57,16 @@ pub struct Claimed {
 /// What the sender learnt from one send attempt.
 #[derive(Debug, Clone)]
 pub enum SendResult {
-    Sent { provider_id: Option<String> },
-    Retry { error: String, next_attempt_in: Duration },
-    Dead { reason: String },
+    Sent {
+        provider_id: Option<String>,
+    },
+    Retry {
+        error: String,
+        next_attempt_in: Duration,
+    },
+    Dead {
+        reason: String,
+    },
 }
 
 /// The exactly-once store.
@@ -88,7 +95,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims a row for sending with a conditional update; `None` when it is already sent,
     /// dead, or being sent by someone else.
-    async fn claim_outbox(&self, outbox_id: i64, lease: Duration) -> Result<Option<Claimed>, StoreError>;
+    async fn claim_outbox(
+        &self,
+        outbox_id: i64,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError>;
 
     /// Records the result of a send attempt of a claimed row.
     async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;

@@ -341,7 +341,10 @@ impl Store for PgStore {
         let client = self.client().await?;
         let statement = client.prepare_cached(CONFIRM_SENT).await?;
         let provider_id = Some(provider_id);
-        Ok(client.execute(&statement, &[&outbox_id, &provider_id]).await? > 0)
+        Ok(client
+            .execute(&statement, &[&outbox_id, &provider_id])
+            .await?
+            > 0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
