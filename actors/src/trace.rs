@@ -26,7 +26,9 @@ pub fn current_traceparent() -> Option<String> {
 
 /// Makes `span` a child of the remote span described by `traceparent`.
 pub fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent else { return };
+    let Some(traceparent) = traceparent else {
+        return;
+    };
     let mut carrier: HashMap<String, String> = HashMap::with_capacity(1);
     carrier.insert(TRACEPARENT.to_owned(), traceparent.to_owned());
     let parent = TraceContextPropagator::new().extract(&carrier);

@@ -24,7 +24,10 @@ pub struct Admin {
 pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
     cfg.app_data(admin)
         .route("/admin/actors", web::get().to(list_actors))
-        .route("/admin/actors/{name:.+}/restart", web::post().to(restart_actor))
+        .route(
+            "/admin/actors/{name:.+}/restart",
+            web::post().to(restart_actor),
+        )
         .route("/admin/actors/{name:.+}/stop", web::post().to(stop_actor))
         .route("/admin/actors/{name:.+}/start", web::post().to(start_actor));
 }
@@ -38,7 +41,10 @@ fn authorized(request: &HttpRequest, key: &SecretString) -> bool {
     else {
         return false;
     };
-    given.as_bytes().ct_eq(key.expose_secret().as_bytes()).into()
+    given
+        .as_bytes()
+        .ct_eq(key.expose_secret().as_bytes())
+        .into()
 }
 
 fn unauthorized() -> HttpResponse {
@@ -61,7 +67,12 @@ enum Action {
     Start,
 }
 
-async fn act(request: HttpRequest, admin: web::Data<Admin>, name: String, action: Action) -> HttpResponse {
+async fn act(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    name: String,
+    action: Action,
+) -> HttpResponse {
     if !authorized(&request, &admin.key) {
         return unauthorized();
     }
@@ -79,14 +90,26 @@ async fn act(request: HttpRequest, admin: web::Data<Admin>, name: String, action
     }
 }
 
-async fn restart_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+async fn restart_actor(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    name: web::Path<String>,
+) -> HttpResponse {
     act(request, admin, name.into_inner(), Action::Restart).await
 }
 
-async fn stop_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+async fn stop_actor(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    name: web::Path<String>,
+) -> HttpResponse {
     act(request, admin, name.into_inner(), Action::Stop).await
 }
 
-async fn start_actor(request: HttpRequest, admin: web::Data<Admin>, name: web::Path<String>) -> HttpResponse {
+async fn start_actor(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    name: web::Path<String>,
+) -> HttpResponse {
     act(request, admin, name.into_inner(), Action::Start).await
 }

@@ -44,7 +44,11 @@ struct ReadyReport {
 }
 
 /// Mounts `/healthz`, `/readyz` and `/metrics`.
-pub fn configure(cfg: &mut web::ServiceConfig, readiness: web::Data<Readiness>, metrics: web::Data<Metrics>) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    readiness: web::Data<Readiness>,
+    metrics: web::Data<Metrics>,
+) {
     cfg.app_data(readiness)
         .app_data(metrics)
         .route("/healthz", web::get().to(healthz))
@@ -53,17 +57,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, readiness: web::Data<Readiness>, 
 }
 
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok")
 }
 
 async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let (bus, store) = futures::join!(readiness.bus.ping(), readiness.store.ping());
     let checks = vec![
-        Check { name: "redis", ok: bus.is_ok(), error: bus.err().map(|e| e.to_string()) },
-        Check { name: "postgres", ok: store.is_ok(), error: store.err().map(|e| e.to_string()) },
+        Check {
+            name: "redis",
+            ok: bus.is_ok(),
+            error: bus.err().map(|e| e.to_string()),
+        },
+        Check {
+            name: "postgres",
+            ok: store.is_ok(),
+            error: store.err().map(|e| e.to_string()),
+        },
         match (readiness.tree)() {
-            Ok(()) => Check { name: "supervisors", ok: true, error: None },
-            Err(error) => Check { name: "supervisors", ok: false, error: Some(error) },
+            Ok(()) => Check {
+                name: "supervisors",
+                ok: true,
+                error: None,
+            },
+            Err(error) => Check {
+                name: "supervisors",
+                ok: false,
+                error: Some(error),
+            },
         },
     ];
     let ready = checks.iter().all(|check| check.ok);
@@ -76,7 +98,9 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
 }
 
 async fn render_metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
 }
 
 /// Middleware: counts each request in `alfred_http_requests_total{route,status}` and its
@@ -89,10 +113,19 @@ pub async fn count_requests(
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let response = next.call(request).await?;
     if let Some(metrics) = metrics {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
         let status = response.status();
-        metrics.http_requests.with_label_values(&[route.as_str(), status.as_str()]).inc();
-        metrics.http_duration.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());
+        metrics
+            .http_requests
+            .with_label_values(&[route.as_str(), status.as_str()])
+            .inc();
+        metrics
+            .http_duration
+            .with_label_values(&[route.as_str()])
+            .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)
 }

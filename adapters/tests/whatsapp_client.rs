@@ -289,6 +289,13 @@ async fn an_https_graph_url_is_spoken_to_over_tls() {
         .send(&reply("Added bananas.", None))
         .await;
 
-    assert_eq!(first_byte.join().unwrap(), Some(0x16), "the client opened a TLS handshake");
-    assert!(matches!(result, Err(SendError::Retryable { .. })), "{result:?}");
+    assert_eq!(
+        first_byte.join().unwrap(),
+        Some(0x16),
+        "the client opened a TLS handshake"
+    );
+    assert!(
+        matches!(result, Err(SendError::Retryable { .. })),
+        "{result:?}"
+    );
 }

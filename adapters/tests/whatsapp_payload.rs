@@ -223,7 +223,10 @@ fn a_status_carries_the_callback_data_we_sent_with_the_message() {
         panic!("not a status: {:?}", envelopes[0].kind);
     };
     assert_eq!(callback_data.as_deref(), Some("alfred-outbox:42"));
-    assert_eq!(alfred_actors::messages::outbox_id_of("alfred-outbox:42"), Some(42));
+    assert_eq!(
+        alfred_actors::messages::outbox_id_of("alfred-outbox:42"),
+        Some(42)
+    );
 }
 
 #[test]

@@ -71,12 +71,24 @@ enum Mode {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     match &cli.mode {
         Mode::Ingest { seconds, senders } => runtime.block_on(ingest(&cli, *seconds, *senders)),
-        Mode::E2e { messages, graph_port, senders, timeout_seconds } => {
-            actix_rt::System::new().block_on(e2e(&cli, *messages, *graph_port, *senders, *timeout_seconds))
-        }
+        Mode::E2e {
+            messages,
+            graph_port,
+            senders,
+            timeout_seconds,
+        } => actix_rt::System::new().block_on(e2e(
+            &cli,
+            *messages,
+            *graph_port,
+            *senders,
+            *timeout_seconds,
+        )),
     }
 }
 
@@ -111,7 +123,11 @@ fn request(cli: &Target, n: u64) -> Vec<u8> {
 }
 
 /// Sends one request on a keep-alive connection and reads the whole response; returns the status.
-async fn round_trip(stream: &mut TcpStream, request: &[u8], buffer: &mut Vec<u8>) -> anyhow::Result<u16> {
+async fn round_trip(
+    stream: &mut TcpStream,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> anyhow::Result<u16> {
     stream.write_all(request).await?;
     buffer.clear();
     loop {
@@ -121,14 +137,21 @@ async fn round_trip(stream: &mut TcpStream, request: &[u8], buffer: &mut Vec<u8>
             bail!("connection closed");
         }
         buffer.extend_from_slice(&chunk[..read]);
-        let Some(head_end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let head = std::str::from_utf8(&buffer[..head_end]).context("response head is not UTF-8")?;
-        let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).context("no status")?;
+        let Some(head_end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head =
+            std::str::from_utf8(&buffer[..head_end]).context("response head is not UTF-8")?;
+        let status: u16 = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .context("no status")?;
         let length: usize = head
             .lines()
             .find_map(|line| {
                 let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
             })
             .unwrap_or(0);
         if buffer.len() >= head_end + 4 + length {
@@ -145,7 +168,12 @@ struct Totals {
 }
 
 /// Runs `connections` workers; each sends requests numbered by a shared counter until `stop`.
-async fn drive(cli: &Cli, senders: usize, limit: Option<u64>, stop: Arc<AtomicBool>) -> anyhow::Result<(Totals, Duration)> {
+async fn drive(
+    cli: &Cli,
+    senders: usize,
+    limit: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<(Totals, Duration)> {
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -153,7 +181,12 @@ async fn drive(cli: &Cli, senders: usize, limit: Option<u64>, stop: Arc<AtomicBo
         let counter = counter.clone();
         let stop = stop.clone();
         let addr = cli.addr;
-        let target = Target { addr, phone_id: cli.phone_id.clone(), secret: cli.secret.clone(), senders };
+        let target = Target {
+            addr,
+            phone_id: cli.phone_id.clone(),
+            secret: cli.secret.clone(),
+            senders,
+        };
         workers.push(tokio::spawn(async move {
             let mut totals = Totals::default();
             let mut stream = TcpStream::connect(addr).await?;
@@ -168,7 +201,9 @@ async fn drive(cli: &Cli, senders: usize, limit: Option<u64>, stop: Arc<AtomicBo
                 let sent = Instant::now();
                 match round_trip(&mut stream, &request, &mut buffer).await {
                     Ok(status) => {
-                        totals.latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        totals
+                            .latencies_us
+                            .push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
                         *totals.statuses.entry(status).or_default() += 1;
                     }
                     Err(_) => {
@@ -203,16 +238,40 @@ fn report(label: &str, totals: &mut Totals, elapsed: Duration) {
         let index = ((n as f64 * p).ceil() as usize).clamp(1, n) - 1;
         f64::from(totals.latencies_us[index]) / 1000.0
     };
-    println!("{label}: {n} requests in {:.2} s = {:.0} requests/s", elapsed.as_secs_f64(), n as f64 / elapsed.as_secs_f64());
-    println!("  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}", pct(0.50), pct(0.90), pct(0.99), pct(1.0));
-    println!("  statuses: {:?}  connection errors: {}", totals.statuses, totals.errors);
+    println!(
+        "{label}: {n} requests in {:.2} s = {:.0} requests/s",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "  latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(1.0)
+    );
+    println!(
+        "  statuses: {:?}  connection errors: {}",
+        totals.statuses, totals.errors
+    );
 }
 
 fn memory(pid: Option<u32>) {
     let Some(pid) = pid else { return };
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return };
-    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).map(|l| l.trim_start_matches(name).trim().to_owned());
-    println!("  alfred memory: VmRSS {}  peak VmHWM {}", field("VmRSS:").unwrap_or_default(), field("VmHWM:").unwrap_or_default());
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.trim_start_matches(name).trim().to_owned())
+    };
+    println!(
+        "  alfred memory: VmRSS {}  peak VmHWM {}",
+        field("VmRSS:").unwrap_or_default(),
+        field("VmHWM:").unwrap_or_default()
+    );
 }
 
 async fn ingest(cli: &Cli, seconds: u64, senders: usize) -> anyhow::Result<()> {
@@ -226,12 +285,22 @@ async fn ingest(cli: &Cli, seconds: u64, senders: usize) -> anyhow::Result<()> {
     };
     let (mut totals, elapsed) = drive(cli, senders, None, stop).await?;
     timer.abort();
-    report(&format!("ingest, {} connections", cli.connections), &mut totals, elapsed);
+    report(
+        &format!("ingest, {} connections", cli.connections),
+        &mut totals,
+        elapsed,
+    );
     memory(cli.pid);
     Ok(())
 }
 
-async fn e2e(cli: &Cli, messages: usize, graph_port: u16, senders: usize, timeout_seconds: u64) -> anyhow::Result<()> {
+async fn e2e(
+    cli: &Cli,
+    messages: usize,
+    graph_port: u16,
+    senders: usize,
+    timeout_seconds: u64,
+) -> anyhow::Result<()> {
     let graph = alfred_testkit::graph::FakeGraph::start_on(graph_port).await;
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));

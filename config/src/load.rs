@@ -300,6 +300,7 @@ fn tuning(r: &mut Reader) -> Tuning {
         ),
         outbound_timeout: r.millis_or("OUTBOUND_TIMEOUT_MS", defaults::OUTBOUND_TIMEOUT_MS),
         relay_interval: r.millis_or("RELAY_INTERVAL_MS", defaults::RELAY_INTERVAL_MS),
-        outbound_claim_lease: r.millis_or("OUTBOUND_CLAIM_LEASE_MS", defaults::OUTBOUND_CLAIM_LEASE_MS),
+        outbound_claim_lease: r
+            .millis_or("OUTBOUND_CLAIM_LEASE_MS", defaults::OUTBOUND_CLAIM_LEASE_MS),
     }
 }
