@@ -41,6 +41,10 @@ async fn a_panicking_handler_is_restarted_and_the_messages_queued_behind_it_are_
     assert!(addr.connected(), "the address survives the panic");
     assert_eq!(counters.built.load(Ordering::SeqCst), 2);
 
+    eventually("the tree shows the restart", || {
+        running_at(&root, "orchestrator", 2)
+    })
+    .await;
     let node = node(&root, "orchestrator");
     assert_eq!(node.kind, ChildKind::Actor);
     assert_eq!(node.state, ChildState::Running);
@@ -111,6 +115,10 @@ async fn a_transient_child_that_fails_is_restarted() {
     let answer = ask(&transient).await;
 
     assert_eq!(answer, 1, "handled by a fresh incarnation");
+    eventually("the tree shows the restart", || {
+        running_at(&root, "transient", 2)
+    })
+    .await;
     let node = node(&root, "transient");
     assert_eq!(node.incarnation, 2);
     assert_eq!(
@@ -236,6 +244,10 @@ async fn a_child_stopped_by_an_operator_keeps_its_queue_until_it_is_started_agai
         1,
         "the queued message reached the new incarnation"
     );
+    eventually("the tree shows the new incarnation", || {
+        running_at(&root, "worker", 2)
+    })
+    .await;
     let node = node(&root, "worker");
     assert_eq!(
         (node.incarnation, node.restarts),
@@ -300,6 +312,10 @@ async fn restarts_are_counted_in_the_metrics_and_the_tree_serializes() {
     worker.do_send(Boom);
     ask(&worker).await;
 
+    eventually("the tree shows the restart", || {
+        running_at(&root, "outbound-sender", 2)
+    })
+    .await;
     let restarts = metrics
         .actor_restarts
         .with_label_values(&["outbound-sender"])

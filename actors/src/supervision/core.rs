@@ -121,6 +121,8 @@ pub(crate) struct Child {
     pub started_at: Option<Instant>,
     /// Consecutive restarts, the `n` of the back-off.
     pub attempt: u32,
+    /// Whether the pending start is a restart (counted once it has started).
+    pub counted: bool,
 }
 
 pub(crate) struct Core {
@@ -212,6 +214,7 @@ impl Core {
             desired: true,
             started_at: None,
             attempt: 0,
+            counted: false,
         });
         if self.up {
             self.start_child(self.children.len() - 1, Duration::ZERO, false);
@@ -222,13 +225,26 @@ impl Core {
         let Some(child) = self.children.get_mut(index) else {
             return;
         };
-        if child.up && child.incarnation == incarnation {
-            let now = Instant::now();
-            child.started_at = Some(now);
-            self.set_status(index, |status| {
-                status.state = ChildState::Running;
-                status.started_at = Some(now);
-            });
+        if !child.up || child.incarnation != incarnation {
+            return;
+        }
+        let now = Instant::now();
+        child.started_at = Some(now);
+        let counted = std::mem::take(&mut child.counted);
+        let name = child.name.clone();
+        self.set_status(index, |status| {
+            status.state = ChildState::Running;
+            status.incarnation = incarnation;
+            status.started_at = Some(now);
+            if counted {
+                status.restarts += 1;
+            }
+        });
+        if counted {
+            let observer = lock(&self.shared.observer).clone();
+            if let Some(observer) = observer {
+                observer(&name);
+            }
         }
     }
 
@@ -251,29 +267,21 @@ impl Core {
         child.incarnation += 1;
         child.up = true;
         child.desired = true;
+        child.counted = counted;
         let incarnation = child.incarnation;
         if !child.link.send(Control::Start { incarnation, delay }) {
             tracing::error!(actor = %child.name, "Child runner is gone; it cannot be started.");
             child.up = false;
         }
-        let name = child.name.clone();
+        // The tree shows the new incarnation (and counts the restart) once it has started;
+        // until then the child is `restarting`.
         self.set_status(index, |status| {
-            status.incarnation = incarnation;
             status.state = if incarnation > 1 {
                 ChildState::Restarting
             } else {
                 ChildState::Running
             };
-            if counted {
-                status.restarts += 1;
-            }
         });
-        if counted {
-            let observer = lock(&self.shared.observer).clone();
-            if let Some(observer) = observer {
-                observer(&name);
-            }
-        }
     }
 
     /// Stops child `index` if it is up (or, with `terminate`, ends its runner in any case) and
