@@ -136,6 +136,7 @@ fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Serv
         bus: runtime.bus.clone(),
         store: runtime.store.clone(),
         tree: Arc::new(move || root.escalation().map_or(Ok(()), Err)),
+        ephemeral: settings.is_ephemeral(),
     });
     let webhook = match &settings.whatsapp {
         Some(whatsapp) => {

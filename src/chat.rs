@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
@@ -21,8 +23,10 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::runtime::{ClientFactory, Runtime};
 
-/// Prints replies to the terminal.
-struct ConsoleClient;
+/// Prints replies to the terminal and counts them.
+struct ConsoleClient {
+    printed: Arc<AtomicU64>,
+}
 
 #[async_trait(?Send)]
 impl ChannelClient for ConsoleClient {
@@ -34,6 +38,7 @@ impl ChannelClient for ConsoleClient {
                 write!(out, "you> ")?;
                 out.flush()
             });
+        self.printed.fetch_add(1, Ordering::Relaxed);
         written.map_err(|error| SendError::Retryable {
             reason: format!("stdout: {error}"),
             retry_after: None,
@@ -46,9 +51,14 @@ impl ChannelClient for ConsoleClient {
 pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
     // The console is its own channel: what you type is what you get back, always.
     settings.outbound_enabled = true;
-    let clients: ClientFactory = Arc::new(|| {
+    let printed = Arc::new(AtomicU64::new(0));
+    let counter = printed.clone();
+    let clients: ClientFactory = Arc::new(move || {
         let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
-        clients.insert(Platform::Console, Rc::new(ConsoleClient));
+        let console = ConsoleClient {
+            printed: counter.clone(),
+        };
+        clients.insert(Platform::Console, Rc::new(console));
         clients
     });
     let ingest = names::key(&settings.redis_key_prefix, names::INGEST_STREAM);
@@ -99,5 +109,12 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
             println!("(could not hand the message to Alfred: {error})");
         }
     }
+    // At the end of piped input, give the replies still on their way a moment to arrive:
+    // every text gets one reply.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while printed.load(Ordering::Relaxed) < sequence && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!();
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct Readiness {
     pub bus: Arc<dyn Bus>,
     pub store: Arc<dyn Store>,
     pub tree: TreeCheck,
+    /// Ephemeral mode: the bus and store are in process, and `/readyz` says so.
+    pub ephemeral: bool,
 }
 
 #[derive(Serialize)]
