@@ -51,6 +51,11 @@ impl ChannelClient for ConsoleClient {
 pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
     // The console is its own channel: what you type is what you get back, always.
     settings.outbound_enabled = true;
+    // Always in memory: a console attached to production streams would consume WhatsApp
+    // messages and, having no Graph API client, only print their replies.
+    if settings.stores.take().is_some() {
+        eprintln!("(alfred chat runs in memory; REDIS_URL and DATABASE_URL are not used)");
+    }
     let printed = Arc::new(AtomicU64::new(0));
     let counter = printed.clone();
     let clients: ClientFactory = Arc::new(move || {
