@@ -67,3 +67,23 @@ async fn a_permanent_graph_error_is_dead_lettered_with_the_reason_and_not_retrie
         vec![("dead".to_owned(), 1)]
     );
 }
+
+#[actix_rt::test]
+async fn with_outbound_disabled_replies_are_logged_and_never_sent() {
+    let app = TestApp::spawn_with(&[("OUTBOUND_ENABLED", "false".to_owned())], Vec::new()).await;
+    let body = whatsapp::text_message(PHONE_ID, "15550001357", "Eve", "wamid.QUIET", "add figs");
+
+    let response = app.post_signed(&body).await;
+
+    assert_eq!(response.status(), 200);
+    app.quiescent().await;
+    assert_eq!(app.backends.grocery_items().await, vec!["figs"]);
+    assert_eq!(
+        app.backends.outbox_states().await,
+        vec![("sent".to_owned(), 1)]
+    );
+    assert!(
+        app.backends.graph.requests().is_empty(),
+        "nothing reached the Graph API"
+    );
+}
