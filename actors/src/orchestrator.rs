@@ -13,8 +13,11 @@
 //! 5. publish the committed replies on `alfred-outbox` and mark them published. A failure here
 //!    is not an error: the rows are committed and the relay publishes them.
 //!
-//! Only after that does the reader acknowledge the entry. A skill that panics or a store that
-//! is down yields [`DeliveryError::Retry`]: the entry stays pending and is delivered again.
+//! Only after that does the reader acknowledge the entry. A skill that panics yields
+//! [`DeliveryError::Retry`]: the entry stays pending and is delivered again (and dead-lettered
+//! after too many deliveries). A store that cannot be reached yields
+//! [`DeliveryError::Unavailable`]: the reader waits for it without counting the delivery, so
+//! a Postgres outage never dead-letters a message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +30,7 @@ use crate::messages::{InboundEnvelope, InboundKind};
 use crate::metrics::Metrics;
 use crate::names;
 use crate::sequencer::Sequencer;
-use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute};
+use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute, StoreError};
 use crate::store::{Commit, InboxKey, ReplyTarget, Store};
 use crate::stream_reader::{Delivery, DeliveryError};
 
@@ -166,8 +169,10 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
         }
         Ok(Commit::Done(replies)) => replies,
         Err(error) => {
-            tracing::warn!(%error, "Could not commit the message's effect; it will be retried.");
-            return Err(DeliveryError::Retry(format!("commit failed: {error}")));
+            if !error.is_unavailable() {
+                tracing::warn!(%error, "Could not commit the message's effect; it will be retried.");
+            }
+            return Err(store_failure(format!("commit failed: {error}"), &error));
         }
     };
     deps.metrics
@@ -200,9 +205,10 @@ async fn track_delivery(
                 }
                 Ok(false) => tracing::debug!(outbox_id, %status, "Delivery status received."),
                 Err(error) => {
-                    return Err(DeliveryError::Retry(format!(
-                        "could not record the status: {error}"
-                    )))
+                    return Err(store_failure(
+                        format!("could not record the status: {error}"),
+                        &error,
+                    ))
                 }
             }
         }
@@ -213,6 +219,16 @@ async fn track_delivery(
     }
     deps.metrics.processed.with_label_values(&["status"]).inc();
     Ok(())
+}
+
+/// `Unavailable` when the store could not be reached (the reader then waits for it without
+/// counting the delivery), `Retry` when a statement failed.
+fn store_failure(reason: String, error: &StoreError) -> DeliveryError {
+    if error.is_unavailable() {
+        DeliveryError::Unavailable(reason)
+    } else {
+        DeliveryError::Retry(reason)
+    }
 }
 
 /// Publishes committed replies; on failure leaves them to the relay.

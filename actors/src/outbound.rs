@@ -27,6 +27,7 @@ use crate::channel::{ChannelClient, SendError};
 use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
+use crate::skill::StoreError;
 use crate::store::{SendResult, Store};
 use crate::stream_reader::{Delivery, DeliveryError};
 
@@ -162,9 +163,10 @@ async fn send_once(
             return Ok(());
         }
         Err(error) => {
-            return Err(DeliveryError::Retry(format!(
-                "could not claim outbox row: {error}"
-            )))
+            return Err(store_failure(
+                format!("could not claim outbox row: {error}"),
+                &error,
+            ))
         }
     };
     let message = &claimed.envelope;
@@ -222,7 +224,17 @@ async fn record(
     deps.store
         .record_send(outbox_id, result)
         .await
-        .map_err(|error| DeliveryError::Retry(format!("could not record the send: {error}")))
+        .map_err(|error| store_failure(format!("could not record the send: {error}"), &error))
+}
+
+/// `Unavailable` when the store could not be reached (the reader then waits for it without
+/// counting the delivery), `Retry` when a statement failed.
+fn store_failure(reason: String, error: &StoreError) -> DeliveryError {
+    if error.is_unavailable() {
+        DeliveryError::Unavailable(reason)
+    } else {
+        DeliveryError::Retry(reason)
+    }
 }
 
 /// Writes a dead reply with its reason to `alfred-outbox:dead` for operators.

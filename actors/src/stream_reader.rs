@@ -11,6 +11,12 @@
 //!   every `claim_idle / 2` the reader claims entries idle longer than `claim_idle`
 //!   (`XAUTOCLAIM`: its own failed entries and those of dead consumers) and delivers them again.
 //!   `claim_idle` must therefore exceed the slowest handler, or a slow entry is delivered twice.
+//! * [`DeliveryError::Unavailable`] (a dependency such as Postgres is down; the entry is fine)
+//!   → the entry stays pending but does not count: the reader stops reading and claiming, and
+//!   delivers its held entries again itself, in stream order, with capped exponential back-off,
+//!   until the handler answers something else; then it carries on (WARN once when it starts
+//!   waiting, INFO once when it resumes). Its own claim would count each attempt (and
+//!   dead-letter every message of a long outage), so it does not claim while it waits.
 //! * An entry is handed to the handler at most `max_deliveries` times: when that delivery fails
 //!   too, or when an entry arrives already delivered more often (its consumer kept crashing on
 //!   it), it is dead-lettered with its last known error and acknowledged, so one poison message
@@ -55,6 +61,11 @@ pub enum DeliveryError {
     /// Will never succeed: the entry is dead-lettered now.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// A dependency (the store) is down; the entry itself is fine. The delivery does not count:
+    /// the reader stops taking new entries, keeps this one pending and delivers it again
+    /// itself, with back-off, until the handler answers something else.
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).

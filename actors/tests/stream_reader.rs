@@ -1,8 +1,10 @@
 //! The stream reader on the test Redis (and the happy path on the in-process bus too): every
 //! entry reaches the handler and is acknowledged, failures are retried and then dead-lettered,
-//! a restarted reader starts with its pending entries, and an outage heals by itself.
+//! a restarted reader starts with its pending entries, an outage heals by itself, and an
+//! unavailable dependency pauses the reader instead of counting deliveries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -316,4 +318,85 @@ async fn a_reader_survives_a_redis_outage_and_carries_on_when_it_is_back() {
         })
         .await;
     reader.stop();
+}
+
+/// The "database" of `an_unavailable_dependency_…` (only that test uses these): down until
+/// the test asks it to recover, then up from the next delivery of `a1`, so that the recovery
+/// starts at the head of a round of held entries and the accepted order is deterministic.
+static RECOVER: AtomicBool = AtomicBool::new(false);
+static STORE_UP: AtomicBool = AtomicBool::new(false);
+static ACCEPTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn needs_the_store(payload: &str) -> Result<(), DeliveryError> {
+    if payload == "a1" && RECOVER.load(Ordering::SeqCst) {
+        STORE_UP.store(true, Ordering::SeqCst);
+    }
+    if !STORE_UP.load(Ordering::SeqCst) {
+        return Err(DeliveryError::Unavailable(
+            "the database is down".to_owned(),
+        ));
+    }
+    ACCEPTED.lock().unwrap().push(payload.to_owned());
+    Ok(())
+}
+
+#[actix_rt::test]
+async fn an_unavailable_dependency_never_dead_letters_and_the_held_entries_are_handled_in_order_once_it_is_back(
+) {
+    let harness = Harness::new(redis());
+    harness.publish(&["a1", "b1", "a2"]).await;
+    let reader = harness.start(needs_the_store);
+
+    // Far more attempts than max_deliveries (3), each past the claim-idle time.
+    harness
+        .wait_until("the held entries were delivered 6 times", |h| {
+            h.times_seen("a1") >= 6
+        })
+        .await;
+    harness.publish(&["b2"]).await;
+    let seen_before = harness.times_seen("a1");
+    harness
+        .wait_until("the held entries were delivered 3 more times", |h| {
+            h.times_seen("a1") >= seen_before + 3
+        })
+        .await;
+    assert_eq!(
+        harness.times_seen("b2"),
+        0,
+        "a waiting reader reads nothing new"
+    );
+    assert_eq!(
+        harness.bus.len(&harness.config.dead_stream).await.unwrap(),
+        0
+    );
+
+    RECOVER.store(true, Ordering::SeqCst);
+    harness
+        .wait_until("every entry was accepted", |_| {
+            ACCEPTED.lock().unwrap().len() >= 4
+        })
+        .await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    assert_eq!(*ACCEPTED.lock().unwrap(), vec!["a1", "b1", "a2", "b2"]);
+    assert_eq!(
+        harness.bus.len(&harness.config.dead_stream).await.unwrap(),
+        0
+    );
+    assert!(
+        harness
+            .seen()
+            .iter()
+            .all(|(_, deliveries)| *deliveries == 1),
+        "no attempt was counted as a delivery: {:?}",
+        harness.seen()
+    );
+    let dead_lettered = harness
+        .config
+        .metrics
+        .dead_lettered
+        .with_label_values(&[&harness.config.stream, "max_deliveries"])
+        .get();
+    assert_eq!(dead_lettered, 0);
 }

@@ -30,6 +30,9 @@ pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
         last_errors: HashMap::new(),
         group_ready: false,
         pending_first: true,
+        held: Vec::new(),
+        held_attempts: 0,
+        waiting_since: None,
     };
     let mut failures: u32 = 0;
     loop {
@@ -77,6 +80,16 @@ struct Reader {
     pending_first: bool,
     next_claim: Instant,
     claim_every: Duration,
+    /// Entries whose handler answered [`DeliveryError::Unavailable`], in stream order. The
+    /// reader delivers them again itself, with back-off, until the handler answers something
+    /// else; a claim would count each attempt and dead-letter them during a long outage. While
+    /// any are held it reads nothing new and claims nothing — not even its own held entries,
+    /// which sit idle in its pending list for as long as the outage lasts.
+    held: Vec<StreamEntry>,
+    /// Redeliveries of the held entries so far in this outage (for the back-off).
+    held_attempts: u32,
+    /// When the reader started holding entries (for the recovery log line).
+    waiting_since: Option<Instant>,
 }
 
 /// How a batch ended.
@@ -87,6 +100,9 @@ struct Outcome {
 
 impl Reader {
     async fn step(&mut self) -> Result<(), StepError> {
+        if !self.held.is_empty() {
+            return self.redeliver_held().await;
+        }
         let config = &self.config;
         if !self.group_ready {
             config
@@ -162,6 +178,29 @@ impl Reader {
         Ok(())
     }
 
+    /// Waits a back-off, then delivers the held entries again, in stream order. Those still
+    /// answered `Unavailable` stay held; the rest are settled as in any batch. The back-off is
+    /// also capped at `claim_idle`: the recovery is noticed no later than a claim would have.
+    async fn redeliver_held(&mut self) -> Result<(), StepError> {
+        let delay = backoff(self.held_attempts).min(self.config.claim_idle);
+        tokio::time::sleep(delay.max(Duration::from_millis(10))).await;
+        self.held_attempts = self.held_attempts.saturating_add(1);
+        let held = std::mem::take(&mut self.held);
+        let result = self.deliver(held, "held").await;
+        if self.held.is_empty() {
+            if let Some(since) = self.waiting_since.take() {
+                tracing::info!(
+                    stream = %self.config.stream,
+                    consumer = %self.config.consumer,
+                    waited_ms = since.elapsed().as_millis() as u64,
+                    "The handler's dependency is available again; the stream reader resumes."
+                );
+            }
+            self.held_attempts = 0;
+        }
+        result.map(|_| ())
+    }
+
     /// Delivers a batch in order, then acknowledges and dead-letters what is done with.
     async fn deliver(
         &mut self,
@@ -202,6 +241,8 @@ impl Reader {
         let mut left_pending = 0;
         let mut mailbox_failures = 0;
         let mut last_mailbox_error = None;
+        let mut held = Vec::new();
+        let mut last_unavailable = None;
         for entry in overdue {
             let error = self
                 .last_errors
@@ -219,6 +260,12 @@ impl Reader {
                 Ok(Err(DeliveryError::Permanent(error))) => {
                     self.last_errors.remove(&entry.id);
                     dead.push((entry, error, "permanent"));
+                    continue;
+                }
+                Ok(Err(DeliveryError::Unavailable(error))) => {
+                    // Not counted and not remembered as the entry's error: the entry is fine.
+                    last_unavailable = Some(error);
+                    held.push(entry);
                     continue;
                 }
                 Ok(Err(DeliveryError::Retry(error))) => error,
@@ -242,12 +289,32 @@ impl Reader {
             }
         }
 
+        if let Some(error) = last_unavailable {
+            self.hold(held, error);
+        }
         self.finish(acks, dead).await?;
         match last_mailbox_error {
             // Nothing got through: give the handler time to come back before the next batch.
             Some(mailbox) if mailbox_failures == delivered => Err(StepError::HandlerDown(mailbox)),
             _ => Ok(Outcome { left_pending }),
         }
+    }
+
+    /// Keeps entries answered `Unavailable` for [`Reader::redeliver_held`]; warns once per
+    /// outage.
+    fn hold(&mut self, entries: Vec<StreamEntry>, error: String) {
+        if self.waiting_since.is_none() {
+            self.waiting_since = Some(Instant::now());
+            tracing::warn!(
+                stream = %self.config.stream,
+                consumer = %self.config.consumer,
+                held = entries.len(),
+                %error,
+                "The handler's dependency is unavailable; the stream reader stops reading and \
+                 delivers the held entries again until it is back, without counting deliveries."
+            );
+        }
+        self.held = entries;
     }
 
     /// Dead-letters, then acknowledges the handled and the dead-lettered entries in one `XACK`.
