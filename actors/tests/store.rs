@@ -380,3 +380,7 @@ mod postgres;
 /// The relay actor on both stores.
 #[path = "store/relay.rs"]
 mod relay;
+
+/// Postgres outages on a private cluster.
+#[path = "store/outage.rs"]
+mod outage;

@@ -32,7 +32,13 @@ pub struct TestDb {
 impl TestDb {
     /// Creates a fresh, empty database. Panics with a hint when the server is unreachable.
     pub async fn create() -> TestDb {
-        let admin_url = test_database_url();
+        TestDb::create_on(&test_database_url()).await
+    }
+
+    /// Creates a fresh, empty database on the server of `admin_url` (a superuser URL), e.g. a
+    /// [`PrivatePostgres`](crate::postgres::PrivatePostgres).
+    pub async fn create_on(admin_url: &str) -> TestDb {
+        let admin_url = admin_url.to_owned();
         let name = format!("{TEST_DB_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let admin = connect(&admin_url).await;
         // CREATE DATABASE copies template1 and fails while another session is connected to

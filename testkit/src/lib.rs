@@ -3,12 +3,14 @@
 //! * [`graph`] — a fake WhatsApp Graph API that speaks the real wire format;
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
 //! * [`db`] — a fresh Postgres database per test;
-//! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one.
+//! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
+//! * [`postgres`] — private Postgres clusters for tests that stop one.
 //!
 //! Servers come from `ALFRED_TEST_DATABASE_URL` and `ALFRED_TEST_REDIS_URL`, defaulting to the
 //! local ones on their standard ports. Not used by production code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod db;
 pub mod graph;
+pub mod postgres;
 pub mod redis;
 pub mod whatsapp;
