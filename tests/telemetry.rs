@@ -34,10 +34,10 @@ async fn add_bananas(alfred: &Alfred, backends: &Backends) -> String {
     wamid
 }
 
-/// The webhook, orchestrate and send spans of the message `wamid`, once all three are exported.
-async fn spans_of_message(collector: &Collector, wamid: &str) -> [RecordedSpan; 3] {
+/// The webhook, orchestrate, skill and send spans of the message `wamid`, once all are exported.
+async fn spans_of_message(collector: &Collector, wamid: &str) -> [RecordedSpan; 4] {
     eventually(
-        "the webhook, orchestrate and send spans at the collector",
+        "the webhook, orchestrate, skill and send spans at the collector",
         || {
             let spans = collector.spans();
             let orchestrate = spans.iter().find(|span| {
@@ -46,8 +46,14 @@ async fn spans_of_message(collector: &Collector, wamid: &str) -> [RecordedSpan; 
             });
             let found = orchestrate.and_then(|orchestrate| {
                 let webhook = spans.iter().find(|span| span.name == "whatsapp_webhook")?;
+                let skill = spans.iter().find(|span| span.name == "skill")?;
                 let send = spans.iter().find(|span| span.name == "send")?;
-                Some([webhook.clone(), orchestrate.clone(), send.clone()])
+                Some([
+                    webhook.clone(),
+                    orchestrate.clone(),
+                    skill.clone(),
+                    send.clone(),
+                ])
             });
             async move { found }
         },
@@ -72,7 +78,7 @@ fn descends_from(span: &RecordedSpan, ancestor: &RecordedSpan, spans: &[Recorded
 
 fn assert_one_linked_trace(
     spans: &[RecordedSpan],
-    [webhook, orchestrate, send]: &[RecordedSpan; 3],
+    [webhook, orchestrate, skill, send]: &[RecordedSpan; 4],
 ) {
     assert_eq!(
         webhook.parent_span_id, None,
@@ -90,6 +96,10 @@ fn assert_one_linked_trace(
         orchestrate.parent_span_id.as_deref(),
         Some(webhook.span_id.as_str()),
         "orchestrate is a child of the webhook span (through alfred-ingest)"
+    );
+    assert!(
+        skill.trace_id == webhook.trace_id && descends_from(skill, orchestrate, spans),
+        "the skill actor's span descends from orchestrate: {skill:?} {orchestrate:?}"
     );
     assert!(
         descends_from(send, orchestrate, spans),

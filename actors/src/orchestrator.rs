@@ -285,7 +285,11 @@ async fn decide(
         household: household_of(envelope),
         sender: envelope.sender.clone(),
         text,
-        envelope: envelope.clone(),
+        // The skill's span becomes a child of this orchestrate span, not of the webhook's.
+        envelope: InboundEnvelope {
+            traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
+            ..envelope.clone()
+        },
     };
     let name = skill.route.name();
     match skill.actor.send(request).await {

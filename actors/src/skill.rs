@@ -224,6 +224,15 @@ impl actix::Handler<SkillRequest> for SkillActor {
     type Result = actix::ResponseFuture<Result<SkillOutcome, SkillError>>;
 
     fn handle(&mut self, request: SkillRequest, _ctx: &mut Self::Context) -> Self::Result {
-        Box::pin(self.skill.handle(request))
+        let span = tracing::info_span!(
+            "skill",
+            household = %request.household,
+            message_id = %request.envelope.message_id,
+        );
+        crate::trace::set_parent(&span, request.envelope.traceparent.as_deref());
+        Box::pin(tracing::Instrument::instrument(
+            self.skill.handle(request),
+            span,
+        ))
     }
 }
