@@ -53,6 +53,7 @@ fn unauthorized() -> HttpResponse {
         .json(json!({ "error": "missing or wrong bearer token" }))
 }
 
+#[tracing::instrument(name = "admin_list_actors", skip_all)]
 async fn list_actors(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
     if !authorized(&request, &admin.key) {
         return unauthorized();
@@ -67,6 +68,7 @@ enum Action {
     Start,
 }
 
+#[tracing::instrument(name = "admin_actor_action", skip_all, fields(actor = %name))]
 async fn act(
     request: HttpRequest,
     admin: web::Data<Admin>,

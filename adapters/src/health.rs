@@ -58,12 +58,16 @@ pub fn configure(
         .route("/metrics", web::get().to(render_metrics));
 }
 
+// Probes and scrapes arrive every few seconds: their spans are debug so that they never
+// flood the trace backend.
+#[tracing::instrument(name = "healthz", level = "debug", skip_all)]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("ok")
 }
 
+#[tracing::instrument(name = "readyz", level = "debug", skip_all)]
 async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     let (bus, store) = futures::join!(readiness.bus.ping(), readiness.store.ping());
     let checks = vec![
@@ -99,6 +103,7 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     }
 }
 
+#[tracing::instrument(name = "metrics", level = "debug", skip_all)]
 async fn render_metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
