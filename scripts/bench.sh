@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The benchmark: `./scripts/bench.sh [ingest|ingest-full|e2e|all]` (default: all).
+#
+# Builds `alfred` and `alfred-bench` with --release, brings up Redis and Postgres exactly as
+# ./scripts/test.sh does (the running ones on their standard ports, else private ones), and for
+# each phase starts a fresh `target/release/alfred serve` (INSTANCE=home, WhatsApp configured,
+# GRAPH_API_URL at the bench's fake Graph API, its own database and Redis key prefix), runs the
+# load, prints the results and stops everything it started.
+#
+# Phases:
+#   ingest       webhook ingest only: the ingest readers are stopped through the admin API
+#                before the run (an edge-only replica), as in the FastAPI + redis-py reference,
+#                which only XADDs.
+#   ingest-full  the same load with the whole pipeline consuming behind the webhook.
+#   e2e          webhook → orchestrator → Postgres → outbox → sender → fake Graph API, each
+#                message answered exactly once; at BENCH_RATE messages/s when set.
+#
+# Environment (defaults in brackets):
+#   BENCH_CONNECTIONS [64]  BENCH_SECONDS [10]  BENCH_WARMUP [2]  BENCH_SENDERS [1000]
+#   BENCH_MESSAGES [50000]  BENCH_RATE [0: as fast as accepted]   BENCH_E2E_CONNECTIONS [64]
+#   BENCH_GRAPH_PORT [18080]  BENCH_HTTP_PORT [18000]  BENCH_ADMIN_PORT [18001]
+#   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_READERS=3)
+#   BENCH_SKIP_BUILD=1 use the binaries already in target/release
+#   BENCH_KEEP_LOGS=1  keep Alfred's log (path printed)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+phases=${1:-all}
+case $phases in
+    all) phases="ingest ingest-full e2e" ;;
+    ingest | ingest-full | e2e) ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown phase '$phases' (see --help)" ;;
+esac
+
+# --- outer: build, then run the phases with the services of scripts/test.sh ----------------------
+if [[ -z ${ALFRED_BENCH_INNER:-} ]]; then
+    if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+        log "cargo build --release -p alfred -p alfred-bench"
+        cargo build --release -p alfred -p alfred-bench
+    fi
+    ALFRED_BENCH_INNER=1 exec ./scripts/test.sh -- "$0" "$phases"
+fi
+
+# --- inner: ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL are set -----------------------------
+redis_url=${ALFRED_TEST_REDIS_URL:?}
+admin_url=${ALFRED_TEST_DATABASE_URL:?}
+PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n1)
+connections=${BENCH_CONNECTIONS:-64}
+http_port=${BENCH_HTTP_PORT:-18000}
+admin_port=${BENCH_ADMIN_PORT:-18001}
+graph_port=${BENCH_GRAPH_PORT:-18080}
+secret=bench-app-secret
+phone_id=100000000001
+admin_key=bench-admin-key
+bench=$root/target/release/alfred-bench
+alfred=$root/target/release/alfred
+work=$(mktemp -d /tmp/alfred-bench.XXXXXX)
+
+alfred_pid=
+database=
+prefix=
+
+redis() { redis-cli -u "$redis_url" "$@"; }
+
+stop_alfred() {
+    [[ -n $alfred_pid ]] || return 0
+    kill -TERM "$alfred_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$alfred_pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$alfred_pid" 2>/dev/null || true
+    wait "$alfred_pid" 2>/dev/null || true
+    alfred_pid=
+}
+
+drop_data() {
+    if [[ -n $prefix ]]; then
+        # Streams of a run hold hundreds of thousands of entries: give Redis its memory back.
+        redis --scan --pattern "${prefix}*" | xargs -r -n 100 redis-cli -u "$redis_url" unlink \
+            >/dev/null 2>&1 || true
+        prefix=
+    fi
+    if [[ -n $database ]]; then
+        "$PSQL" "$admin_url" -w -Atq -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" \
+            >/dev/null 2>&1 || true
+        database=
+    fi
+}
+
+cleanup() {
+    local status=$?
+    set +e
+    stop_alfred
+    drop_data
+    if [[ ${BENCH_KEEP_LOGS:-0} == 1 ]]; then log "logs kept in $work"; else rm -rf "$work"; fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts a fresh Alfred on its own database and key prefix; waits until /readyz answers 200.
+start_alfred() {
+    local phase=$1
+    database="alfred_bench_$$_${phase//-/_}"
+    prefix="bench-$$-$phase:"
+    "$PSQL" "$admin_url" -w -Atq -c "CREATE DATABASE \"$database\"" >/dev/null
+    local database_url=${admin_url%/*}/$database
+    # shellcheck disable=SC2086 # BENCH_ENV is a list of VAR=value words.
+    env -i PATH="$PATH" HOME="$HOME" \
+        INSTANCE=home HTTP_ADDR="127.0.0.1:$http_port" \
+        ADMIN_ADDR="127.0.0.1:$admin_port" ADMIN_API_KEY="$admin_key" \
+        REDIS_URL="$redis_url" DATABASE_URL="$database_url" REDIS_KEY_PREFIX="$prefix" \
+        META_TOKEN=bench-token PHONE_ID="$phone_id" VERIFY_TOKEN=bench-verify \
+        APP_SECRET="$secret" GRAPH_API_URL="http://127.0.0.1:$graph_port" \
+        LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" ${BENCH_ENV:-} \
+        "$alfred" serve >"$work/alfred-$phase.log" 2>&1 &
+    alfred_pid=$!
+    for _ in $(seq 200); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$http_port/readyz" 2>/dev/null; then
+            log "alfred (pid $alfred_pid) is ready: database $database, key prefix $prefix"
+            return 0
+        fi
+        kill -0 "$alfred_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 30 "$work/alfred-$phase.log" >&2
+    die "alfred did not become ready"
+}
+
+admin() {
+    curl -fsS -X POST -H "Authorization: Bearer $admin_key" \
+        "http://127.0.0.1:$admin_port/admin/actors/$1/$2" >/dev/null
+}
+
+bench_args=(--addr "127.0.0.1:$http_port" --secret "$secret" --phone-id "$phone_id"
+    --senders "${BENCH_SENDERS:-1000}")
+
+run_ingest() {
+    local phase=$1
+    start_alfred "$phase"
+    if [[ $phase == ingest ]]; then
+        local readers
+        readers=$(curl -fsS -H "Authorization: Bearer $admin_key" \
+            "http://127.0.0.1:$admin_port/admin/actors" | grep -o '"ingest-reader-[0-9]*"' \
+            | tr -d '"' | sort -u)
+        for reader in $readers; do admin "$reader" stop; done
+        log "stopped $(wc -w <<<"$readers") ingest readers: webhook and Redis only"
+    fi
+    local cmd=("$bench" "${bench_args[@]}" --connections "$connections" --pid "$alfred_pid"
+        ingest --seconds "${BENCH_SECONDS:-10}" --warmup "${BENCH_WARMUP:-2}")
+    log "${cmd[*]}"
+    "${cmd[@]}"
+    printf '  ingest stream length after the run: %s\n' \
+        "$(redis xlen "${prefix}alfred-ingest")"
+    stop_alfred
+    drop_data
+}
+
+run_e2e() {
+    start_alfred e2e
+    local cmd=("$bench" "${bench_args[@]}" --connections "${BENCH_E2E_CONNECTIONS:-64}"
+        --pid "$alfred_pid" e2e --messages "${BENCH_MESSAGES:-50000}"
+        --rate "${BENCH_RATE:-0}" --graph-addr "127.0.0.1:$graph_port")
+    log "${cmd[*]}"
+    "${cmd[@]}"
+    local database_url=${admin_url%/*}/$database
+    printf '  postgres: %s\n' "$("$PSQL" "$database_url" -w -Atq -c \
+        "SELECT count(*) || ' inbox rows, ' || (SELECT count(*) FROM outbox) || ' outbox rows, '
+                || (SELECT count(*) FROM outbox WHERE state = 'sent') || ' sent' FROM inbox")"
+    stop_alfred
+    drop_data
+}
+
+log "machine: $(nproc) cores, $(uname -r); $(redis-server --version | cut -d' ' -f3)"
+for phase in $phases; do
+    case $phase in
+        ingest | ingest-full) run_ingest "$phase" ;;
+        e2e) run_e2e ;;
+    esac
+done
