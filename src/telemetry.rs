@@ -30,9 +30,12 @@ pub struct Telemetry {
 }
 
 impl Drop for Telemetry {
+    /// Exports the spans still queued, so the last moments before a stop are traced too.
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown();
+            if let Err(error) = provider.shutdown() {
+                tracing::warn!(%error, "Could not export the last traces on shutdown.");
+            }
         }
     }
 }
@@ -53,7 +56,7 @@ pub fn init(
     let logs = match style {
         LogStyle::Json => tracing_subscriber::fmt::layer()
             .event_format(WithInstance {
-                instance: instance.to_owned(),
+                instance: serde_json::to_string(instance)?,
                 inner: tracing_subscriber::fmt::format().json(),
             })
             .fmt_fields(JsonFields::new())
@@ -103,6 +106,7 @@ pub fn init(
 
 /// The JSON event format with an `instance` field added to every line.
 struct WithInstance {
+    /// The instance as a JSON string literal (quoted and escaped once, at start-up).
     instance: String,
     inner: Format<Json>,
 }
@@ -122,7 +126,7 @@ where
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
         match line.strip_prefix('{') {
-            Some(rest) => write!(writer, "{{\"instance\":\"{}\",{rest}", self.instance),
+            Some(rest) => write!(writer, "{{\"instance\":{},{rest}", self.instance),
             None => writer.write_str(&line),
         }
     }

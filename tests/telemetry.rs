@@ -131,6 +131,15 @@ async fn one_trace_follows_a_message_from_webhook_to_outbound_send() {
     let linked = spans_of_message(&collector, &wamid).await;
     assert_one_linked_trace(&collector.spans(), &linked);
     assert!(collector.refused().is_empty(), "{:?}", collector.refused());
+    let resource = &linked[0].resource;
+    assert_eq!(
+        resource.get("service.name").map(String::as_str),
+        Some("alfred")
+    );
+    assert_eq!(
+        resource.get("alfred.instance").map(String::as_str),
+        Some("home")
+    );
     backends.db.drop().await;
 }
 

@@ -15,6 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use prost::Message;
 
 /// One exported span: enough to check how spans link into traces.
@@ -29,6 +30,8 @@ pub struct RecordedSpan {
     pub parent_span_id: Option<String>,
     /// String, integer and boolean attributes, as text.
     pub attributes: HashMap<String, String>,
+    /// The attributes of the resource (the process) that produced the span.
+    pub resource: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -116,8 +119,12 @@ async fn traces(request: HttpRequest, body: web::Bytes, state: web::Data<State>)
         return HttpResponse::BadRequest().finish();
     };
     let mut recorded = Vec::new();
-    for resource in export.resource_spans {
-        for scope in resource.scope_spans {
+    for resource_spans in export.resource_spans {
+        let resource = resource_spans
+            .resource
+            .map(|resource| text_attributes(resource.attributes))
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
             for span in scope.spans {
                 recorded.push(RecordedSpan {
                     name: span.name,
@@ -125,19 +132,8 @@ async fn traces(request: HttpRequest, body: web::Bytes, state: web::Data<State>)
                     span_id: hex::encode(&span.span_id),
                     parent_span_id: (!span.parent_span_id.is_empty())
                         .then(|| hex::encode(&span.parent_span_id)),
-                    attributes: span
-                        .attributes
-                        .into_iter()
-                        .filter_map(|kv| {
-                            let value = match kv.value?.value? {
-                                Value::StringValue(s) => s,
-                                Value::IntValue(i) => i.to_string(),
-                                Value::BoolValue(b) => b.to_string(),
-                                _ => return None,
-                            };
-                            Some((kv.key, value))
-                        })
-                        .collect(),
+                    attributes: text_attributes(span.attributes),
+                    resource: resource.clone(),
                 });
             }
         }
@@ -146,4 +142,20 @@ async fn traces(request: HttpRequest, body: web::Bytes, state: web::Data<State>)
     HttpResponse::Ok()
         .content_type("application/x-protobuf")
         .body(ExportTraceServiceResponse::default().encode_to_vec())
+}
+
+/// String, integer and boolean attributes as text; others are left out.
+fn text_attributes(attributes: Vec<KeyValue>) -> HashMap<String, String> {
+    attributes
+        .into_iter()
+        .filter_map(|kv| {
+            let value = match kv.value?.value? {
+                Value::StringValue(s) => s,
+                Value::IntValue(i) => i.to_string(),
+                Value::BoolValue(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((kv.key, value))
+        })
+        .collect()
 }
