@@ -133,6 +133,38 @@ async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(
     assert_eq!(owned[0].deliveries, 3);
 }
 
+async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc<dyn Bus>) {
+    let stream = stream();
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let id = bus.publish(&stream, "kept").await.unwrap();
+    bus.read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
+        .await
+        .unwrap();
+    let idle = Duration::from_millis(500);
+    tokio::time::sleep(idle).await;
+
+    bus.keep_pending(&stream, GROUP, "c2", std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    let claimed = bus
+        .claim_idle(&stream, GROUP, "c3", idle, 10)
+        .await
+        .unwrap();
+
+    assert!(claimed.is_empty(), "a kept entry is not idle: {claimed:?}");
+    assert!(bus
+        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap()
+        .is_empty());
+    let kept = bus
+        .read(&stream, GROUP, "c2", ReadFrom::Pending, 10, LONG)
+        .await
+        .unwrap();
+    // The first read, then this pending read: keeping counted nothing.
+    assert_eq!(kept[0].deliveries, 2);
+}
+
 async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
     let stream = stream();
     bus.ensure_group(&stream, GROUP).await.unwrap();
@@ -217,6 +249,7 @@ for_both_buses!(
     published_entries_are_read_in_order_and_acknowledged,
     a_restarted_consumer_rereads_its_own_pending_entries,
     idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts,
+    kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted,
     a_blocking_read_is_woken_by_a_publish,
     concurrent_batches_each_stay_contiguous_and_in_order,
 );

@@ -400,3 +400,49 @@ async fn an_unavailable_dependency_never_dead_letters_and_the_held_entries_are_h
         .get();
     assert_eq!(dead_lettered, 0);
 }
+
+fn unavailable(_: &str) -> Result<(), DeliveryError> {
+    Err(DeliveryError::Unavailable(
+        "the database is down".to_owned(),
+    ))
+}
+
+#[actix_rt::test]
+async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader_holds() {
+    let waiting = Harness::new(redis());
+    let other = Harness {
+        bus: waiting.bus.clone(),
+        config: ReaderConfig {
+            consumer: "reader-1".to_owned(),
+            ..waiting.config.clone()
+        },
+        seen: Arc::default(),
+    };
+    waiting.publish(&["held"]).await;
+    let waiting_reader = waiting.start(unavailable);
+    waiting
+        .wait_until("the waiting reader holds the entry", |h| {
+            h.times_seen("held") >= 1
+        })
+        .await;
+
+    // The other reader claims every 100 ms whatever has been idle for 200 ms (claim_idle).
+    let other_reader = other.start(accept);
+    waiting
+        .wait_until("the held entry was delivered 8 more times", |h| {
+            h.times_seen("held") >= 9
+        })
+        .await;
+    other_reader.stop();
+    waiting_reader.stop();
+
+    assert!(other.seen().is_empty(), "claimed: {:?}", other.seen());
+    assert!(
+        waiting
+            .seen()
+            .iter()
+            .all(|(_, deliveries)| *deliveries == 1),
+        "no attempt was counted as a delivery: {:?}",
+        waiting.seen()
+    );
+}

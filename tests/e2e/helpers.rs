@@ -71,6 +71,18 @@ impl Backends {
         }
     }
 
+    /// Backends whose database lives on another Postgres server (`admin_url`, a superuser
+    /// URL), e.g. a private one the test stops.
+    pub async fn on_postgres(admin_url: &str) -> Backends {
+        init_logs();
+        Backends {
+            db: TestDb::create_on(admin_url).await,
+            prefix: unique_prefix(),
+            redis_url: test_redis_url(),
+            graph: FakeGraph::start().await,
+        }
+    }
+
     /// The environment of an Alfred on these backends; `extra` overrides.
     pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = [
@@ -368,6 +380,25 @@ impl Backends {
             _ => 1,
         };
         (number("pending"), number("lag"))
+    }
+
+    /// `(idle ms, deliveries)` of each entry pending in a consumer group (`XPENDING`), in
+    /// stream order.
+    pub async fn pending_entries(&self, stream: &str, group: &str) -> Vec<(u64, u64)> {
+        let mut conn = self.redis().await;
+        let entries: Vec<(String, String, u64, u64)> = deadpool_redis::redis::cmd("XPENDING")
+            .arg(format!("{}{stream}", self.prefix))
+            .arg(group)
+            .arg("-")
+            .arg("+")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        entries
+            .into_iter()
+            .map(|(_, _, idle, deliveries)| (idle, deliveries))
+            .collect()
     }
 
     /// Waits until every ingest entry is handled and acknowledged and every reply is final

@@ -8,5 +8,6 @@ mod helpers;
 mod admin;
 mod crash;
 mod delivery;
+mod outage;
 mod supervision;
 mod webhook;

@@ -293,6 +293,30 @@ impl Bus for MemoryBus {
         }))
     }
 
+    async fn keep_pending(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+    ) -> Result<(), BusError> {
+        let now = Instant::now();
+        let mut state = self.lock()?;
+        let Some(group) = state
+            .get_mut(stream)
+            .and_then(|stream| stream.groups.get_mut(group))
+        else {
+            return Ok(());
+        };
+        for id in ids.iter().filter_map(|id| EntryId::parse(id)) {
+            if let Some(pending) = group.pending.get_mut(&id) {
+                pending.consumer = consumer.to_owned();
+                pending.delivered_at = now;
+            }
+        }
+        Ok(())
+    }
+
     async fn len(&self, stream: &str) -> Result<u64, BusError> {
         let state = self.lock()?;
         Ok(state

@@ -81,6 +81,19 @@ pub trait Bus: Send + Sync + 'static {
         min_idle: Duration,
         count: usize,
     ) -> Result<Vec<StreamEntry>, BusError>;
+    /// Gives the pending entries `ids` to `consumer` and resets their idle time **without**
+    /// counting a delivery (`XCLAIM … 0 … JUSTID`): a consumer that keeps entries on purpose
+    /// (a reader waiting for its handler's dependency) calls it so that no claim takes them.
+    /// Ids no longer pending are ignored. The default does nothing (for test doubles).
+    async fn keep_pending(
+        &self,
+        _stream: &str,
+        _group: &str,
+        _consumer: &str,
+        _ids: &[String],
+    ) -> Result<(), BusError> {
+        Ok(())
+    }
     /// Number of entries in a stream (0 when it does not exist).
     async fn len(&self, stream: &str) -> Result<u64, BusError>;
     /// Checks the bus is reachable (for `/readyz`).

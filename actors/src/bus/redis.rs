@@ -394,6 +394,35 @@ impl Bus for RedisBus {
         }
     }
 
+    async fn keep_pending(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+    ) -> Result<(), BusError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.command().await?;
+        // JUSTID: the delivery counter is not incremented; the idle time is reset.
+        let kept: Result<Value, RedisError> = redis::cmd("XCLAIM")
+            .arg(stream)
+            .arg(group)
+            .arg(consumer)
+            .arg(0)
+            .arg(ids)
+            .arg("JUSTID")
+            .query_async(&mut *conn)
+            .await;
+        match kept {
+            Ok(_) => Ok(()),
+            // No group, no pending entry: there is nothing to keep.
+            Err(error) if error.code() == Some("NOGROUP") => Ok(()),
+            Err(error) => Err(from_redis_error(error)),
+        }
+    }
+
     async fn len(&self, stream: &str) -> Result<u64, BusError> {
         let mut conn = self.command().await?;
         redis::cmd("XLEN")

@@ -179,11 +179,21 @@ impl Reader {
     }
 
     /// Waits a back-off, then delivers the held entries again, in stream order. Those still
-    /// answered `Unavailable` stay held; the rest are settled as in any batch. The back-off is
-    /// also capped at `claim_idle`: the recovery is noticed no later than a claim would have.
+    /// answered `Unavailable` stay held; the rest are settled as in any batch.
+    ///
+    /// Every round first resets the held entries' idle time without counting a delivery
+    /// ([`Bus::keep_pending`](crate::bus::Bus::keep_pending)), and the back-off is capped at
+    /// half the claim-idle time, so the other readers of the group never find them idle long
+    /// enough to claim them (and count a delivery) while this one waits.
     async fn redeliver_held(&mut self) -> Result<(), StepError> {
-        let delay = backoff(self.held_attempts).min(self.config.claim_idle);
-        tokio::time::sleep(delay.max(Duration::from_millis(10))).await;
+        let config = &self.config;
+        let ids: Vec<String> = self.held.iter().map(|entry| entry.id.clone()).collect();
+        config
+            .bus
+            .keep_pending(&config.stream, &config.group, &config.consumer, &ids)
+            .await?;
+        let delay = backoff(self.held_attempts).min(self.claim_every);
+        tokio::time::sleep(delay).await;
         self.held_attempts = self.held_attempts.saturating_add(1);
         let held = std::mem::take(&mut self.held);
         let result = self.deliver(held, "held").await;
