@@ -14,6 +14,7 @@
 
 pub mod bus;
 pub mod channel;
+pub mod clock;
 pub mod messages;
 pub mod metrics;
 pub mod names;

@@ -285,6 +285,7 @@ async fn decide(
         household: household_of(envelope),
         sender: envelope.sender.clone(),
         text,
+        now: chrono::Utc::now(),
         // The skill's span becomes a child of this orchestrate span, not of the webhook's.
         envelope: InboundEnvelope {
             traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),

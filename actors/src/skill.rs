@@ -37,6 +37,9 @@ pub struct SkillRequest {
     pub sender: Sender,
     /// The text addressed to Alfred, with any invoke prefix removed and whitespace trimmed.
     pub text: String,
+    /// When the message is handled, from the runtime's [`Clock`](crate::clock::Clock): effects
+    /// use this, never the system time, so simulated time works.
+    pub now: chrono::DateTime<chrono::Utc>,
     pub envelope: InboundEnvelope,
 }
 

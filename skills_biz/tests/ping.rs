@@ -14,6 +14,7 @@ fn request(text: &str) -> SkillRequest {
         household: "slack:T1".to_owned(),
         sender: sender.clone(),
         text: text.to_owned(),
+        now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         envelope: InboundEnvelope {
             platform: Platform::Slack,
             message_id: "T1:Ev1".to_owned(),

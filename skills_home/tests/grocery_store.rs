@@ -175,6 +175,7 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
         household: "home".to_owned(),
         sender,
         text: "add tea".to_owned(),
+        now: chrono::Utc::now(),
         envelope,
     };
     let outcome = grocery::skill().handle(request).await.unwrap();
