@@ -5,6 +5,7 @@
 //!   [`Settings::is_ephemeral`];
 //! - `load`: [`Settings::from_env`] / [`Settings::from_vars`], which apply every rule and report
 //!   all problems at once as a [`ConfigError`];
+//! - [`households`]: the households file (`HOUSEHOLDS_FILE`): members, time zones, jobs;
 //! - `reader`: how one variable is read — empty means unset, secrets may come from `NAME_FILE`.
 //!
 //! Secrets are [`secrecy::SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
@@ -14,6 +15,7 @@
 //! platforms beyond what their settings look like, and it never connects to anything.
 
 mod error;
+pub mod households;
 mod load;
 mod reader;
 pub mod settings;
@@ -22,6 +24,6 @@ pub use error::{ConfigError, Problem};
 pub use reader::FILE_SUFFIX;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{
-    defaults, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
+    defaults, ClockSetting, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
     StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
 };

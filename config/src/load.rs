@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
-    defaults, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
+    defaults, ClockSetting, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
     StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
 };
 
@@ -87,6 +87,25 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         },
     );
     let tuning = tuning(&mut r);
+    let default_timezone = r.parsed_or(
+        "DEFAULT_TIMEZONE",
+        defaults::DEFAULT_TIMEZONE,
+        "an IANA time zone such as Europe/Berlin",
+        |raw| raw.parse::<chrono_tz::Tz>().ok(),
+    );
+    let households = households(&mut r, default_timezone);
+    let invoke_prefixes = match r.plain("INVOKE_PREFIXES") {
+        Some(raw) => raw
+            .split(',')
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        None => defaults::INVOKE_PREFIXES
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect(),
+    };
+    let clock = clock(&mut r);
 
     r.finish(Settings {
         instance,
@@ -102,7 +121,71 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         otlp_endpoint,
         log_format,
         tuning,
+        households,
+        default_timezone,
+        invoke_prefixes,
+        clock,
     })
+}
+
+/// `HOUSEHOLDS_FILE`: read and validated with everything else.
+fn households(
+    r: &mut Reader,
+    default_timezone: chrono_tz::Tz,
+) -> Vec<crate::households::Household> {
+    let Some(path) = r.plain("HOUSEHOLDS_FILE") else {
+        return Vec::new();
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) => {
+            r.problem("HOUSEHOLDS_FILE", format!("cannot read {path}: {error}"));
+            return Vec::new();
+        }
+    };
+    match crate::households::parse(&text, default_timezone) {
+        Ok(households) => households,
+        Err(problems) => {
+            for problem in problems {
+                r.problem("HOUSEHOLDS_FILE", format!("{path}: {problem}"));
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// `CLOCK` (`system` or `manual`) and `CLOCK_START` (RFC 3339, for the manual clock).
+fn clock(r: &mut Reader) -> ClockSetting {
+    let manual = r.parsed_or("CLOCK", false, "system or manual", |raw| {
+        match raw.to_ascii_lowercase().as_str() {
+            "system" => Some(false),
+            "manual" => Some(true),
+            _ => None,
+        }
+    });
+    let start = r
+        .plain("CLOCK_START")
+        .map(|raw| chrono::DateTime::parse_from_rfc3339(&raw));
+    match (manual, start) {
+        (false, Some(_)) => {
+            r.problem("CLOCK_START", "is only used with CLOCK=manual");
+            ClockSetting::System
+        }
+        (false, None) => ClockSetting::System,
+        (true, None) => ClockSetting::Manual {
+            start: chrono::Utc::now(),
+        },
+        (true, Some(Ok(start))) => ClockSetting::Manual {
+            start: start.to_utc(),
+        },
+        (true, Some(Err(_))) => {
+            r.problem(
+                "CLOCK_START",
+                "is not an RFC 3339 time such as 2026-11-26T06:59:00Z",
+            );
+            ClockSetting::System
+        }
+    }
 }
 
 fn addr(r: &mut Reader, name: &str, default: &str) -> SocketAddr {

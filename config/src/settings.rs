@@ -52,6 +52,12 @@ pub mod defaults {
     /// before it is sent again — long enough for the platform's status callback to prove it
     /// was already delivered.
     pub const OUTBOUND_CLAIM_LEASE_MS: u64 = 60_000;
+    /// `DEFAULT_TIMEZONE`.
+    pub const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Tz::UTC;
+    /// `INVOKE_PREFIXES`, comma-separated. A prefix matches at the start of a message when the
+    /// next character is not a letter or digit, and punctuation after it (`:`, `,`) is
+    /// dropped too, so `alfred` matches "Alfred, add milk" and "alfred: list" but not "alfredo".
+    pub const INVOKE_PREFIXES: &[&str] = &["@alfred", "alfred"];
 }
 
 /// Every variable this crate reads (secrets may also be given as `NAME_FILE`).
@@ -88,6 +94,11 @@ pub const VARIABLES: &[&str] = &[
     "OUTBOUND_TIMEOUT_MS",
     "RELAY_INTERVAL_MS",
     "OUTBOUND_CLAIM_LEASE_MS",
+    "HOUSEHOLDS_FILE",
+    "DEFAULT_TIMEZONE",
+    "INVOKE_PREFIXES",
+    "CLOCK",
+    "CLOCK_START",
 ];
 
 /// The variables that hold secrets and so also accept `NAME_FILE`.
@@ -166,6 +177,25 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Runtime tuning with safe defaults.
     pub tuning: Tuning,
+    /// `HOUSEHOLDS_FILE`: the configured households (empty without the file).
+    pub households: Vec<crate::households::Household>,
+    /// `DEFAULT_TIMEZONE`: the time zone of conversations no household claims.
+    pub default_timezone: chrono_tz::Tz,
+    /// `INVOKE_PREFIXES`: in a group, only messages starting with one of these are for Alfred.
+    pub invoke_prefixes: Vec<String>,
+    /// `CLOCK` and `CLOCK_START`: the system clock, or a manual one for tests and demos.
+    pub clock: ClockSetting,
+}
+
+/// Which clock the runtime runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockSetting {
+    /// The system's clock (production).
+    System,
+    /// A clock that moves only through the admin API (`POST /admin/clock`), starting here.
+    Manual {
+        start: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// The durable stores. Both or neither: half a durable setup would silently lose data.

@@ -314,3 +314,57 @@ fn the_env_template_lists_every_variable() {
         );
     }
 }
+
+#[test]
+fn households_time_zone_invoke_prefixes_and_the_manual_clock_are_read() {
+    let dir = std::env::temp_dir().join(format!("alfred-households-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("households.toml");
+    std::fs::write(
+        &path,
+        "[[household]]\nid = \"smiths\"\nmembers = [{ name = \"Dana\", whatsapp = \"4917011111111\" }]\n",
+    )
+    .unwrap();
+
+    let settings = alfred_config::Settings::from_vars(vec![
+        ("HOUSEHOLDS_FILE".to_owned(), path.display().to_string()),
+        ("DEFAULT_TIMEZONE".to_owned(), "Europe/Berlin".to_owned()),
+        (
+            "INVOKE_PREFIXES".to_owned(),
+            "@Alfred, hey alfred".to_owned(),
+        ),
+        ("CLOCK".to_owned(), "manual".to_owned()),
+        ("CLOCK_START".to_owned(), "2026-03-29T00:30:00Z".to_owned()),
+    ])
+    .unwrap();
+
+    assert_eq!(settings.households[0].id, "smiths");
+    assert_eq!(
+        settings.households[0].timezone,
+        chrono_tz::Europe::Berlin,
+        "the default time zone applies"
+    );
+    assert_eq!(settings.invoke_prefixes, vec!["@alfred", "hey alfred"]);
+    assert!(
+        matches!(settings.clock, alfred_config::ClockSetting::Manual { start } if start.to_rfc3339() == "2026-03-29T00:30:00+00:00")
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_missing_households_file_and_a_bad_clock_start_are_both_reported() {
+    let error = alfred_config::Settings::from_vars(vec![
+        (
+            "HOUSEHOLDS_FILE".to_owned(),
+            "/nonexistent/households.toml".to_owned(),
+        ),
+        ("CLOCK".to_owned(), "manual".to_owned()),
+        ("CLOCK_START".to_owned(), "tomorrow".to_owned()),
+        ("DEFAULT_TIMEZONE".to_owned(), "Atlantis/Capital".to_owned()),
+    ])
+    .unwrap_err();
+
+    assert!(error.names("HOUSEHOLDS_FILE"));
+    assert!(error.names("CLOCK_START"));
+    assert!(error.names("DEFAULT_TIMEZONE"));
+}
