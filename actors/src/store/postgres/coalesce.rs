@@ -1,0 +1,114 @@
+//! The coalesced statements of [`PgStore`](super::PgStore): `mark_published`, `claim_outbox`
+//! and `record_send(Sent)`, each run for every request waiting at the same moment at once (see
+//! [`batch`](super::batch) for why that is equivalent to running them one by one).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+
+use super::batch::Batcher;
+use super::{envelope, get, MARK_PUBLISHED};
+use crate::skill::StoreError;
+use crate::store::Claimed;
+
+/// Most requests coalesced into one statement.
+const MAX_BATCH: usize = 256;
+
+/// Claims rows for sending: `$1` ids, `$2` their leases in seconds. Claims pending rows, due
+/// retries and abandoned claims (claimed longer than the lease ago).
+const CLAIM_MANY: &str =
+    "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, claimed_at = now() \
+     FROM unnest($1::int8[], $2::float8[]) AS c(id, lease) \
+     WHERE o.id = c.id AND ( \
+         o.state = 'pending' \
+      OR (o.state = 'retry' AND o.next_attempt_at <= now()) \
+      OR (o.state = 'sending' AND o.claimed_at <= now() - c.lease * interval '1 second')) \
+     RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
+               o.attempts";
+
+/// Records rows as sent: `$1` ids, `$2` their provider ids. A sent row stays sent whatever a
+/// late or duplicate report says.
+const RECORD_SENT_MANY: &str = "UPDATE outbox o \
+     SET state = 'sent', sent_at = now(), provider_id = r.provider_id, last_error = NULL \
+     FROM unnest($1::int8[], $2::text[]) AS r(id, provider_id) WHERE o.id = r.id";
+
+pub(super) fn mark_published(pool: Pool) -> Batcher<Vec<i64>, ()> {
+    Batcher::new(
+        MAX_BATCH,
+        Arc::new(move |requests: Vec<Vec<i64>>| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let count = requests.len();
+                let ids: Vec<i64> = requests.into_iter().flatten().collect();
+                let client = get(&pool).await?;
+                let statement = client.prepare_cached(MARK_PUBLISHED).await?;
+                client.execute(&statement, &[&ids]).await?;
+                Ok(vec![(); count])
+            })
+        }),
+    )
+}
+
+pub(super) fn claims(pool: Pool) -> Batcher<(i64, f64), Option<Claimed>> {
+    Batcher::new(
+        MAX_BATCH,
+        Arc::new(move |requests: Vec<(i64, f64)>| {
+            let pool = pool.clone();
+            Box::pin(async move { claim_many(&pool, requests).await })
+        }),
+    )
+}
+
+pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), ()> {
+    Batcher::new(
+        MAX_BATCH,
+        Arc::new(move |requests: Vec<(i64, Option<String>)>| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let count = requests.len();
+                let (ids, provider_ids): (Vec<i64>, Vec<Option<String>>) =
+                    requests.into_iter().unzip();
+                let client = get(&pool).await?;
+                let statement = client.prepare_cached(RECORD_SENT_MANY).await?;
+                client.execute(&statement, &[&ids, &provider_ids]).await?;
+                Ok(vec![(); count])
+            })
+        }),
+    )
+}
+
+/// Claims many rows in one statement. A row named twice is claimed once, by its first request:
+/// the later ones get `None`, as they would have, one after the other.
+async fn claim_many(
+    pool: &Pool,
+    requests: Vec<(i64, f64)>,
+) -> Result<Vec<Option<Claimed>>, StoreError> {
+    let (ids, leases): (Vec<i64>, Vec<f64>) = requests.iter().copied().unzip();
+    let client = get(pool).await?;
+    let statement = client.prepare_cached(CLAIM_MANY).await?;
+    let rows = client.query(&statement, &[&ids, &leases]).await?;
+    let mut claimed: HashMap<i64, Claimed> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let attempts: i32 = row.try_get(7)?;
+        let envelope = envelope(row)?;
+        claimed.insert(
+            envelope.outbox_id,
+            Claimed {
+                envelope,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            },
+        );
+    }
+    let mut seen = HashSet::with_capacity(ids.len());
+    Ok(ids
+        .iter()
+        .map(|id| {
+            if seen.insert(*id) {
+                claimed.remove(id)
+            } else {
+                None
+            }
+        })
+        .collect())
+}
