@@ -191,6 +191,8 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
     let admin = web::Data::new(Admin {
         key,
         root: runtime.root.clone(),
+        clock: runtime.clock.clone(),
+        manual_clock: runtime.manual_clock.clone(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

@@ -99,6 +99,7 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
             message_id: format!("console-{}-{sequence}", now.as_nanos()),
             account: "console".to_owned(),
             conversation: "console".to_owned(),
+            is_group: false,
             sender: Sender {
                 id: user.clone(),
                 name: Some(user.clone()),

@@ -23,6 +23,8 @@ use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::Bus;
 use alfred_actors::channel::ChannelClient;
+use alfred_actors::clock::{Clock, ManualClock, SystemClock};
+use alfred_actors::households::{HouseholdDirectory, HouseholdInfo};
 use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
@@ -35,7 +37,7 @@ use alfred_actors::store::postgres::PgStore;
 use alfred_actors::store::Store;
 use alfred_actors::stream_reader::{ReaderConfig, StreamReader};
 use alfred_actors::supervision::{Backoff, ChildSpec, Intensity, Restart, Strategy, Supervisor};
-use alfred_config::{ExposeSecret, Settings};
+use alfred_config::{ClockSetting, ExposeSecret, Settings};
 use anyhow::Context as _;
 
 /// A skill to load: its route and a factory for a fresh skill (called on every restart).
@@ -77,6 +79,10 @@ pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     pub root: Supervisor,
+    /// The clock skills and the scheduler see.
+    pub clock: Arc<dyn Clock>,
+    /// The same clock when it is manual (`CLOCK=manual`), for the admin API to move.
+    pub manual_clock: Option<ManualClock>,
 }
 
 impl Runtime {
@@ -88,6 +94,14 @@ impl Runtime {
         clients: ClientFactory,
     ) -> anyhow::Result<Runtime> {
         let metrics = Metrics::new().context("Failed to register metrics")?;
+        let (clock, manual_clock) = match settings.clock {
+            ClockSetting::System => (Arc::new(SystemClock) as Arc<dyn Clock>, None),
+            ClockSetting::Manual { start } => {
+                tracing::warn!(%start, "CLOCK=manual: time moves only through the admin API. Never use this in production.");
+                let manual = ManualClock::new(start);
+                (Arc::new(manual.clone()) as Arc<dyn Clock>, Some(manual))
+            }
+        };
         let (bus, store) = connect(&settings).await?;
         let prefix = settings.redis_key_prefix.clone();
         let tuning = settings.tuning.clone();
@@ -126,6 +140,9 @@ impl Runtime {
             bus: bus.clone(),
             outbox_stream: names::key(&prefix, names::OUTBOX_STREAM),
             skills: routed,
+            households: Arc::new(household_directory(&settings)),
+            invoke_prefixes: Arc::new(settings.invoke_prefixes.clone()),
+            clock: clock.clone(),
             metrics: metrics.clone(),
         };
         let orchestrator = root.spawn(
@@ -222,6 +239,8 @@ impl Runtime {
             store,
             metrics,
             root,
+            clock,
+            manual_clock,
         })
     }
 }
@@ -237,6 +256,29 @@ const SKILLS_INTENSITY: Intensity = Intensity {
     max_restarts: 30,
     period: Duration::from_secs(60),
 };
+
+/// Conversations to households, from `HOUSEHOLDS_FILE`: each group and each member's direct
+/// chat belongs to its household.
+fn household_directory(settings: &Settings) -> HouseholdDirectory {
+    let mut directory = HouseholdDirectory::new(settings.default_timezone);
+    for household in &settings.households {
+        let groups = household
+            .groups
+            .iter()
+            .map(|g| (Platform::WhatsApp, g.clone()));
+        let members = household
+            .members
+            .iter()
+            .filter_map(|m| m.whatsapp.clone())
+            .map(|wa_id| (Platform::WhatsApp, wa_id));
+        let info = HouseholdInfo {
+            id: household.id.clone(),
+            timezone: household.timezone,
+        };
+        directory.add(info, groups.chain(members).collect::<Vec<_>>());
+    }
+    directory
+}
 
 /// A consumer name stable across restarts of this process on this host, so that a restarted
 /// process re-reads the entries it had not finished (its pending entries).

@@ -15,6 +15,7 @@
 pub mod bus;
 pub mod channel;
 pub mod clock;
+pub mod households;
 pub mod messages;
 pub mod metrics;
 pub mod names;

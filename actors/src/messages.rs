@@ -61,6 +61,10 @@ pub struct InboundEnvelope {
     /// The conversation replies go to and ordering is kept within (WhatsApp: the sender's
     /// `wa_id` for a direct chat, the group id for a group).
     pub conversation: String,
+    /// True when the conversation is a group chat: Alfred then answers only messages that
+    /// address it with an invoke prefix.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_group: bool,
     pub sender: Sender,
     /// Platform timestamp, seconds since the Unix epoch.
     pub timestamp: i64,

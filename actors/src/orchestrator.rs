@@ -26,6 +26,8 @@ use actix::prelude::*;
 use tracing::Instrument;
 
 use crate::bus::Bus;
+use crate::clock::Clock;
+use crate::households::{addressed_text, HouseholdDirectory};
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::metrics::Metrics;
 use crate::names;
@@ -47,6 +49,12 @@ pub struct OrchestratorDeps {
     pub outbox_stream: String,
     /// Skills in routing order, each with the address of its supervised actor.
     pub skills: Vec<RoutedSkill>,
+    /// Which household each conversation belongs to.
+    pub households: Arc<HouseholdDirectory>,
+    /// In a group, only messages starting with one of these (lower-case) are for Alfred.
+    pub invoke_prefixes: Arc<Vec<String>>,
+    /// The runtime's clock: the time skills see.
+    pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
 }
 
@@ -259,6 +267,18 @@ async fn decide(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    if envelope.is_group {
+        // In a group Alfred speaks only when spoken to: anything without an invoke prefix,
+        // media included, is someone else's conversation.
+        let addressed = match &envelope.kind {
+            InboundKind::Text { body } => addressed_text(body, &deps.invoke_prefixes),
+            _ => None,
+        };
+        return match addressed {
+            Some(text) => route(deps, envelope, text.to_owned()).await,
+            None => Ok(None),
+        };
+    }
     let text = match &envelope.kind {
         InboundKind::Text { body } => body.trim().to_owned(),
         InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
@@ -271,6 +291,15 @@ async fn decide(
             return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
         }
     };
+    route(deps, envelope, text).await
+}
+
+/// Routes text addressed to Alfred to the first skill that understands it, or answers help.
+async fn route(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+    text: String,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
     let Some(skill) = deps
         .skills
         .iter()
@@ -281,11 +310,13 @@ async fn decide(
             &text,
         )]))));
     };
+    let household = deps.households.resolve(envelope);
     let request = SkillRequest {
-        household: household_of(envelope),
+        household: household.id,
+        timezone: household.timezone,
         sender: envelope.sender.clone(),
         text,
-        now: chrono::Utc::now(),
+        now: deps.clock.now(),
         // The skill's span becomes a child of this orchestrate span, not of the webhook's.
         envelope: InboundEnvelope {
             traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
@@ -309,11 +340,6 @@ async fn decide(
             "skill/{name} did not answer: {error}"
         ))),
     }
-}
-
-/// The household whose shared state a message uses: for now one per conversation.
-fn household_of(envelope: &InboundEnvelope) -> String {
-    format!("{}:{}", envelope.platform, envelope.conversation)
 }
 
 /// The help reply, built from the skills' own help lines.

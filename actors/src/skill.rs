@@ -34,6 +34,8 @@ pub trait SkillRoute: Send + Sync + 'static {
 pub struct SkillRequest {
     /// The household (shared state scope) the message belongs to.
     pub household: String,
+    /// The household's time zone: local dates and times of day are in it.
+    pub timezone: chrono_tz::Tz,
     pub sender: Sender,
     /// The text addressed to Alfred, with any invoke prefix removed and whitespace trimmed.
     pub text: String,

@@ -5,12 +5,19 @@
 //!
 //! * `GET /admin/actors` — the live supervision tree as JSON;
 //! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
-//! * `POST /admin/actors/{name}/stop`, `POST /admin/actors/{name}/start`.
+//! * `POST /admin/actors/{name}/stop`, `POST /admin/actors/{name}/start`;
+//! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
+//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
+use alfred_actors::clock::{Clock, ManualClock};
 use alfred_actors::supervision::Supervisor;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
@@ -18,6 +25,18 @@ use subtle::ConstantTimeEq;
 pub struct Admin {
     pub key: SecretString,
     pub root: Supervisor,
+    /// The runtime's clock.
+    pub clock: Arc<dyn Clock>,
+    /// The same clock when it is manual: only then can the admin API move it.
+    pub manual_clock: Option<ManualClock>,
+}
+
+/// A request to move the manual clock.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveClock {
+    now: Option<DateTime<Utc>>,
+    advance_secs: Option<i64>,
 }
 
 /// Mounts the admin routes.
@@ -29,7 +48,49 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
             web::post().to(restart_actor),
         )
         .route("/admin/actors/{name:.+}/stop", web::post().to(stop_actor))
-        .route("/admin/actors/{name:.+}/start", web::post().to(start_actor));
+        .route("/admin/actors/{name:.+}/start", web::post().to(start_actor))
+        .route("/admin/clock", web::get().to(read_clock))
+        .route("/admin/clock", web::post().to(move_clock));
+}
+
+#[tracing::instrument(name = "admin_read_clock", skip_all)]
+async fn read_clock(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    HttpResponse::Ok()
+        .json(json!({ "now": admin.clock.now(), "manual": admin.manual_clock.is_some() }))
+}
+
+#[tracing::instrument(name = "admin_move_clock", skip_all)]
+async fn move_clock(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    let Some(clock) = &admin.manual_clock else {
+        return HttpResponse::Conflict()
+            .json(json!({ "error": "the clock is the system's; start Alfred with CLOCK=manual to move it" }));
+    };
+    let bad = |message: &str| HttpResponse::BadRequest().json(json!({ "error": message }));
+    match serde_json::from_slice::<MoveClock>(&body) {
+        Ok(MoveClock {
+            now: Some(now),
+            advance_secs: None,
+        }) => clock.set(now),
+        Ok(MoveClock {
+            now: None,
+            advance_secs: Some(secs),
+        }) => clock.advance(chrono::Duration::seconds(secs)),
+        Ok(_) => return bad("give exactly one of \"now\" (RFC 3339) or \"advance_secs\""),
+        Err(error) => return bad(&format!("invalid body: {error}")),
+    }
+    let now = clock.now();
+    tracing::info!(%now, "Operator moved the manual clock.");
+    HttpResponse::Ok().json(json!({ "now": now, "manual": true }))
 }
 
 fn authorized(request: &HttpRequest, key: &SecretString) -> bool {

@@ -12,6 +12,7 @@ fn request(text: &str) -> SkillRequest {
     };
     SkillRequest {
         household: "slack:T1".to_owned(),
+        timezone: chrono_tz::Tz::UTC,
         sender: sender.clone(),
         text: text.to_owned(),
         now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
@@ -20,6 +21,7 @@ fn request(text: &str) -> SkillRequest {
             message_id: "T1:Ev1".to_owned(),
             account: "T1".to_owned(),
             conversation: "C1".to_owned(),
+            is_group: false,
             sender,
             timestamp: 1_700_000_000,
             kind: InboundKind::Text {

@@ -164,6 +164,7 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
         message_id: "wamid.1".to_owned(),
         account: "phone-1".to_owned(),
         conversation: "447700900003".to_owned(),
+        is_group: false,
         sender: sender.clone(),
         timestamp: 1_700_000_000,
         kind: InboundKind::Text {
@@ -173,6 +174,7 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
     };
     let request = SkillRequest {
         household: "home".to_owned(),
+        timezone: chrono_tz::Tz::UTC,
         sender,
         text: "add tea".to_owned(),
         now: chrono::Utc::now(),

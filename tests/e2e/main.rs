@@ -8,6 +8,7 @@ mod helpers;
 mod admin;
 mod crash;
 mod delivery;
+mod households;
 mod outage;
 mod supervision;
 mod webhook;

@@ -285,12 +285,14 @@ impl Message<'_> {
     ) -> InboundEnvelope {
         let kind = self.content();
         // A group message is answered in the group; a direct one in the chat with its sender.
+        let is_group = self.group_id.is_some();
         let conversation = self.group_id.unwrap_or_else(|| self.from.clone());
         InboundEnvelope {
             platform: Platform::WhatsApp,
             message_id: self.id,
             account: account.to_owned(),
             conversation,
+            is_group,
             sender: Sender {
                 id: self.from,
                 name,
@@ -377,6 +379,7 @@ impl Status {
             message_id: format!("{}:{}", self.id, self.status),
             account: account.to_owned(),
             conversation: self.recipient_id.clone(),
+            is_group: false,
             // The callback is about our own message: its sender is our number.
             sender: Sender {
                 id: account.to_owned(),
