@@ -328,6 +328,7 @@ fn llm(r: &mut Reader) -> Option<LlmSettings> {
     let base_url = r.http_url("OPENAI_BASE_URL");
     let base_url_set = r.plain("OPENAI_BASE_URL").is_some();
     let model = r.plain("LLM_MODEL");
+    let timeout = r.millis_or("LLM_TIMEOUT_MS", defaults::LLM_TIMEOUT_MS);
     if ollama_set && openai_set {
         r.problem(
             "OLLAMA_URL",
@@ -345,6 +346,7 @@ fn llm(r: &mut Reader) -> Option<LlmSettings> {
         return Some(LlmSettings {
             provider: LlmProvider::Ollama { url: ollama_url? },
             model: model.unwrap_or_else(|| defaults::OLLAMA_MODEL.to_owned()),
+            timeout,
         });
     }
     if openai_set {
@@ -354,6 +356,7 @@ fn llm(r: &mut Reader) -> Option<LlmSettings> {
                 base_url: base_url.unwrap_or_else(|| defaults::OPENAI_BASE_URL.to_owned()),
             },
             model: model.unwrap_or_else(|| defaults::OPENAI_MODEL.to_owned()),
+            timeout,
         });
     }
     if model.is_some() {

@@ -29,6 +29,8 @@ pub mod defaults {
     pub const OLLAMA_MODEL: &str = "llama3.2";
     /// `LLM_MODEL` when the LLM is OpenAI (or an OpenAI-compatible server).
     pub const OPENAI_MODEL: &str = "gpt-4o-mini";
+    /// `LLM_TIMEOUT_MS`: how long one LLM request may take before the user gets help instead.
+    pub const LLM_TIMEOUT_MS: u64 = 8_000;
     /// `OUTBOUND_ENABLED`.
     pub const OUTBOUND_ENABLED: bool = true;
     /// `WEBHOOK_BODY_LIMIT` in bytes (1 MiB; Meta's batches are far smaller).
@@ -82,6 +84,7 @@ pub const VARIABLES: &[&str] = &[
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "LLM_MODEL",
+    "LLM_TIMEOUT_MS",
     "OUTBOUND_ENABLED",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "LOG_FORMAT",
@@ -252,6 +255,8 @@ pub struct LlmSettings {
     pub provider: LlmProvider,
     /// `LLM_MODEL`, or the provider's default.
     pub model: String,
+    /// `LLM_TIMEOUT_MS`: the longest one request may take; a slower LLM counts as failed.
+    pub timeout: Duration,
 }
 
 /// Where LLM requests go.

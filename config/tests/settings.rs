@@ -234,6 +234,7 @@ fn the_llm_is_ollama_or_openai_with_provider_defaults() {
         matches!(&llm.provider, LlmProvider::Ollama { url } if url == "http://127.0.0.1:11434")
     );
     assert_eq!(llm.model, "llama3.2");
+    assert_eq!(llm.timeout, Duration::from_millis(8_000));
 
     let llm = load(&[("OPENAI_API_KEY", "sk-1"), ("LLM_MODEL", "m")])
         .llm
@@ -246,6 +247,23 @@ fn the_llm_is_ollama_or_openai_with_provider_defaults() {
         other => panic!("expected OpenAI, got {other:?}"),
     }
     assert_eq!(llm.model, "m");
+}
+
+#[test]
+fn the_llm_timeout_is_configurable_and_must_be_positive() {
+    let llm = load(&[
+        ("OLLAMA_URL", "http://127.0.0.1:11434"),
+        ("LLM_TIMEOUT_MS", "300"),
+    ])
+    .llm
+    .unwrap();
+    assert_eq!(llm.timeout, Duration::from_millis(300));
+    let err = fail(&[
+        ("OLLAMA_URL", "http://127.0.0.1:11434"),
+        ("LLM_TIMEOUT_MS", "0"),
+    ]);
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "LLM_TIMEOUT_MS");
 }
 
 #[test]
