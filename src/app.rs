@@ -193,6 +193,8 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         root: runtime.root.clone(),
         clock: runtime.clock.clone(),
         manual_clock: runtime.manual_clock.clone(),
+        jobs: runtime.jobs.clone(),
+        jobs_store: runtime.jobs_store.clone(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

@@ -5,5 +5,6 @@
 
 pub mod app;
 pub mod chat;
+pub mod jobs;
 pub mod runtime;
 pub mod telemetry;

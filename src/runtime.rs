@@ -7,7 +7,8 @@
 //! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»)
 //! ├── outbound-sender
 //! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
-//! └── outbox-relay
+//! ├── outbox-relay
+//! └── scheduler                            (briefings, chore reminders)
 //! ```
 //!
 //! Skills start first so the orchestrator can route to them; readers start after their
@@ -31,6 +32,8 @@ use alfred_actors::names;
 use alfred_actors::orchestrator::{Orchestrator, OrchestratorDeps, RoutedSkill};
 use alfred_actors::outbound::{OutboundSender, SenderDeps, SenderPolicy};
 use alfred_actors::relay::{OutboxRelay, RelayConfig};
+use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
+use alfred_actors::scheduler::{ScheduledJob, Scheduler, SchedulerDeps};
 use alfred_actors::skill::{Skill, SkillActor, SkillRoute};
 use alfred_actors::store::memory::MemStore;
 use alfred_actors::store::postgres::PgStore;
@@ -83,6 +86,10 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     /// The same clock when it is manual (`CLOCK=manual`), for the admin API to move.
     pub manual_clock: Option<ManualClock>,
+    /// The households' scheduled jobs.
+    pub jobs: Vec<ScheduledJob>,
+    /// Where missed job runs are recorded.
+    pub jobs_store: Arc<dyn JobStore>,
 }
 
 impl Runtime {
@@ -102,7 +109,7 @@ impl Runtime {
                 (Arc::new(manual.clone()) as Arc<dyn Clock>, Some(manual))
             }
         };
-        let (bus, store) = connect(&settings).await?;
+        let (bus, store, jobs_store) = connect(&settings).await?;
         let prefix = settings.redis_key_prefix.clone();
         let tuning = settings.tuning.clone();
 
@@ -233,6 +240,20 @@ impl Runtime {
             .restart(Restart::Permanent),
         );
 
+        let jobs = crate::jobs::scheduled_jobs(&settings);
+        let scheduler = SchedulerDeps {
+            bus: bus.clone(),
+            jobs_store: jobs_store.clone(),
+            clock: clock.clone(),
+            ingest_stream: names::key(&prefix, names::INGEST_STREAM),
+            jobs: jobs.clone(),
+            tick: SCHEDULER_TICK,
+        };
+        root.spawn(
+            ChildSpec::new("scheduler", move || Scheduler::new(scheduler.clone()))
+                .restart(Restart::Permanent),
+        );
+
         Ok(Runtime {
             settings,
             bus,
@@ -241,9 +262,14 @@ impl Runtime {
             root,
             clock,
             manual_clock,
+            jobs,
+            jobs_store,
         })
     }
 }
+
+/// How often the scheduler looks for due job runs.
+const SCHEDULER_TICK: Duration = Duration::from_secs(1);
 
 /// More than 10 restarts of the root's own children in a minute: something is badly wrong;
 /// exit so the platform restarts the process.
@@ -292,12 +318,18 @@ fn consumer_base() -> String {
 }
 
 /// The bus and store: Redis and Postgres, or in-process and in-memory in ephemeral mode.
-async fn connect(settings: &Settings) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn Store>)> {
+async fn connect(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn Store>, Arc<dyn JobStore>)> {
     let Some(stores) = &settings.stores else {
         tracing::warn!(
             "EPHEMERAL MODE: no REDIS_URL/DATABASE_URL; messages and state live in memory and are lost when Alfred stops. Set both for production."
         );
-        return Ok((Arc::new(MemoryBus::new()), Arc::new(MemStore::new())));
+        return Ok((
+            Arc::new(MemoryBus::new()),
+            Arc::new(MemStore::new()),
+            Arc::new(MemJobStore::default()),
+        ));
     };
     let bus =
         RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
@@ -309,5 +341,6 @@ async fn connect(settings: &Settings) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn S
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "Applied database migrations.");
     }
-    Ok((Arc::new(bus), Arc::new(store)))
+    let jobs = PgJobStore::new(store.pool().clone());
+    Ok((Arc::new(bus), Arc::new(store), Arc::new(jobs)))
 }

@@ -7,6 +7,7 @@
 //! * [`bus`] — the stream bus (Redis Streams, or in-process in ephemeral mode);
 //! * [`store`] — the exactly-once store (Postgres, or in memory in ephemeral mode);
 //! * [`channel`] — the outbound client contract implemented by the adapters;
+//! * [`llm`] — the optional LLM for plain language: tool calls, validated by the skills;
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path.
 //!
@@ -16,12 +17,14 @@ pub mod bus;
 pub mod channel;
 pub mod clock;
 pub mod households;
+pub mod llm;
 pub mod messages;
 pub mod metrics;
 pub mod names;
 pub mod orchestrator;
 pub mod outbound;
 pub mod relay;
+pub mod scheduler;
 pub mod sequencer;
 pub mod skill;
 pub mod store;

@@ -127,12 +127,22 @@ pub enum InboundKind {
     Unsupported {
         type_name: String,
     },
+    /// A scheduled job run fired by the scheduler (the morning briefing, chore reminders);
+    /// its replies go to the envelope's conversation.
+    Job {
+        /// The job's name, e.g. `briefing`; the skill whose route lists it handles the run.
+        job: String,
+        /// The household it runs for.
+        household: String,
+        /// Identifies the run: the household's local date, e.g. `2026-11-26`.
+        run_key: String,
+    },
 }
 
 impl InboundKind {
     /// True for events a person sent, which deserve an answer; false for status callbacks.
     pub fn is_from_person(&self) -> bool {
-        !matches!(self, InboundKind::Status { .. })
+        !matches!(self, InboundKind::Status { .. } | InboundKind::Job { .. })
     }
 }
 

@@ -6,8 +6,10 @@
 //! 2. wait for the conversation's earlier messages (per-conversation ordering, see
 //!    [`Sequencer`]);
 //! 3. route: the first skill whose deterministic grammar understands the text gets a
-//!    [`SkillRequest`]; text no skill understands gets help built from the skills' own help
-//!    lines; other message kinds get a short explanation — never silence;
+//!    [`SkillRequest`]; text no skill understands goes to the LLM when one is configured
+//!    (its tool call counts only as the command text the skill's own grammar accepts, see
+//!    [`crate::llm`]) and otherwise gets help built from the skills' own help lines; other
+//!    message kinds get a short explanation — never silence;
 //! 4. commit the effect with the inbox mark and the outbox rows in one transaction
 //!    ([`Store::commit`]); a duplicate platform message id means "already done";
 //! 5. publish the committed replies on `alfred-outbox` and mark them published. A failure here
@@ -28,6 +30,7 @@ use tracing::Instrument;
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::households::{addressed_text, HouseholdDirectory};
+use crate::llm::Llm;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::metrics::Metrics;
 use crate::names;
@@ -55,6 +58,8 @@ pub struct OrchestratorDeps {
     pub invoke_prefixes: Arc<Vec<String>>,
     /// The runtime's clock: the time skills see.
     pub clock: Arc<dyn Clock>,
+    /// The optional LLM for text no skill's grammar understands; `None` answers help.
+    pub llm: Option<Llm>,
     pub metrics: Metrics,
 }
 
@@ -163,7 +168,11 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
         platform: envelope.platform,
         account: envelope.account.clone(),
         to: envelope.conversation.clone(),
-        reply_to: Some(envelope.message_id.clone()),
+        // Replies quote the message they answer; a scheduled job answers nothing.
+        reply_to: match envelope.kind {
+            InboundKind::Job { .. } => None,
+            _ => Some(envelope.message_id.clone()),
+        },
         traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
     };
     let committed = match deps.store.commit(inbox, effect, target).await {
@@ -267,6 +276,9 @@ async fn decide(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    if let InboundKind::Job { job, household, run_key } = &envelope.kind {
+        return run_job(deps, envelope, job, household, run_key).await;
+    }
     if envelope.is_group {
         // In a group Alfred speaks only when spoken to: anything without an invoke prefix,
         // media included, is someone else's conversation.
@@ -282,7 +294,7 @@ async fn decide(
     let text = match &envelope.kind {
         InboundKind::Text { body } => body.trim().to_owned(),
         InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
-        InboundKind::Status { .. } => return Ok(None),
+        InboundKind::Status { .. } | InboundKind::Job { .. } => return Ok(None),
         // A reaction is an acknowledgement, not a request: answering it would be noise.
         InboundKind::Reaction { .. } => return Ok(None),
         InboundKind::Media { .. }
@@ -300,22 +312,57 @@ async fn route(
     envelope: &InboundEnvelope,
     text: String,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    let Some(skill) = deps
+    let typed = deps
         .skills
         .iter()
-        .find(|skill| skill.route.understands(&text))
-    else {
-        return Ok(Some(Box::new(ReplyOnly(vec![help_text(
-            &deps.skills,
-            &text,
-        )]))));
+        .find(|skill| skill.route.understands(&text));
+    let (skill, text) = match typed {
+        Some(skill) => (skill, text),
+        None => match plain_language(deps, &text).await {
+            Some(understood) => understood,
+            None => {
+                let help = help_text(&deps.skills, &text);
+                return Ok(Some(Box::new(ReplyOnly(vec![help]))));
+            }
+        },
     };
     let household = deps.households.resolve(envelope);
+    ask(deps, skill, envelope, household, text, None).await
+}
+
+/// Hands a scheduled job run to the skill whose route lists the job.
+async fn run_job(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+    job: &str,
+    household: &str,
+    run_key: &str,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let Some(skill) = deps.skills.iter().find(|skill| skill.route.jobs().contains(&job)) else {
+        tracing::warn!(%job, "No skill runs this scheduled job; the run is recorded as done.");
+        return Ok(None);
+    };
+    let mut info = deps.households.resolve(envelope);
+    info.id = household.to_owned();
+    let run = Some((job.to_owned(), run_key.to_owned()));
+    ask(deps, skill, envelope, info, String::new(), run).await
+}
+
+/// Sends one request to a skill actor and turns its answer into an effect.
+async fn ask(
+    deps: &OrchestratorDeps,
+    skill: &RoutedSkill,
+    envelope: &InboundEnvelope,
+    household: crate::households::HouseholdInfo,
+    text: String,
+    job: Option<(String, String)>,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
     let request = SkillRequest {
         household: household.id,
         timezone: household.timezone,
         sender: envelope.sender.clone(),
         text,
+        job,
         now: deps.clock.now(),
         // The skill's span becomes a child of this orchestrate span, not of the webhook's.
         envelope: InboundEnvelope {
@@ -340,6 +387,26 @@ async fn route(
             "skill/{name} did not answer: {error}"
         ))),
     }
+}
+
+/// Text the grammar cannot parse, put to the LLM when one is configured: the skill to ask and
+/// the canonical command the LLM's tool call became, routed exactly as if typed.
+async fn plain_language<'a>(
+    deps: &'a OrchestratorDeps,
+    text: &str,
+) -> Option<(&'a RoutedSkill, String)> {
+    let llm = deps.llm.as_ref()?;
+    // Asking for help is not a request to interpret.
+    if text.is_empty() || text.eq_ignore_ascii_case("help") {
+        return None;
+    }
+    let routes: Vec<&dyn SkillRoute> = deps.skills.iter().map(|s| s.route.as_ref()).collect();
+    let proposal = llm.interpret(text, &routes).await?;
+    let skill = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.understands(&proposal.command))?;
+    Some((skill, proposal.command))
 }
 
 /// The help reply, built from the skills' own help lines.

@@ -27,6 +27,20 @@ pub trait SkillRoute: Send + Sync + 'static {
     fn help(&self) -> Vec<&'static str>;
     /// Whether the deterministic grammar of this skill understands `text`.
     fn understands(&self, text: &str) -> bool;
+    /// The typed commands an LLM may call for this skill (see [`crate::llm`]); none by default.
+    fn tools(&self) -> Vec<crate::llm::ToolSpec> {
+        Vec::new()
+    }
+    /// Turns a call of one of [`SkillRoute::tools`] into the canonical command text of this
+    /// skill's grammar (`"add 2 kg apples"`), or `None` when its arguments are invalid. The
+    /// text is then routed exactly as if typed, so it must be something `understands` accepts.
+    fn command_for(&self, _call: &crate::llm::ToolCall) -> Option<String> {
+        None
+    }
+    /// Scheduled jobs this skill runs (their runs arrive as [`SkillRequest::job`]).
+    fn jobs(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 }
 
 /// What the orchestrator asks of a skill.
@@ -39,6 +53,8 @@ pub struct SkillRequest {
     pub sender: Sender,
     /// The text addressed to Alfred, with any invoke prefix removed and whitespace trimmed.
     pub text: String,
+    /// Set when this request is a scheduled job run rather than a message: `(job, run_key)`.
+    pub job: Option<(String, String)>,
     /// When the message is handled, from the runtime's [`Clock`](crate::clock::Clock): effects
     /// use this, never the system time, so simulated time works.
     pub now: chrono::DateTime<chrono::Utc>,

@@ -6,6 +6,7 @@
 //! * `GET /admin/actors` — the live supervision tree as JSON;
 //! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
 //! * `POST /admin/actors/{name}/stop`, `POST /admin/actors/{name}/start`;
+//! * `GET /admin/jobs` — the households' scheduled jobs and the runs that were missed;
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
 //!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
 
@@ -14,6 +15,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
 use alfred_actors::clock::{Clock, ManualClock};
+use alfred_actors::scheduler::store::JobStore;
+use alfred_actors::scheduler::{due_instant, ScheduledJob};
 use alfred_actors::supervision::Supervisor;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -29,6 +32,9 @@ pub struct Admin {
     pub clock: Arc<dyn Clock>,
     /// The same clock when it is manual: only then can the admin API move it.
     pub manual_clock: Option<ManualClock>,
+    /// The scheduled jobs, and where missed runs are recorded.
+    pub jobs: Vec<ScheduledJob>,
+    pub jobs_store: Arc<dyn JobStore>,
 }
 
 /// A request to move the manual clock.
@@ -49,8 +55,54 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         )
         .route("/admin/actors/{name:.+}/stop", web::post().to(stop_actor))
         .route("/admin/actors/{name:.+}/start", web::post().to(start_actor))
+        .route("/admin/jobs", web::get().to(list_jobs))
         .route("/admin/clock", web::get().to(read_clock))
         .route("/admin/clock", web::post().to(move_clock));
+}
+
+/// How many missed runs `GET /admin/jobs` shows.
+const MISSED_SHOWN: usize = 100;
+
+#[tracing::instrument(name = "admin_list_jobs", skip_all)]
+async fn list_jobs(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    let now = admin.clock.now();
+    let jobs: Vec<serde_json::Value> = admin
+        .jobs
+        .iter()
+        .map(|job| {
+            json!({
+                "job": job.job,
+                "household": job.household,
+                "at": job.at.format("%H:%M").to_string(),
+                "timezone": job.timezone.name(),
+                "next_due": next_due(job, now),
+                "catch_up_secs": job.catch_up.as_secs(),
+            })
+        })
+        .collect();
+    match admin.jobs_store.missed(MISSED_SHOWN).await {
+        Ok(missed) => {
+            HttpResponse::Ok().json(json!({ "now": now, "jobs": jobs, "missed": missed }))
+        }
+        Err(error) => {
+            tracing::error!(%error, "Could not read missed job runs.");
+            HttpResponse::ServiceUnavailable().json(json!({ "error": "the store is unavailable" }))
+        }
+    }
+}
+
+/// The next due instant of a job after `now`.
+fn next_due(job: &ScheduledJob, now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.with_timezone(&job.timezone).date_naive();
+    let due = due_instant(today, job.at, job.timezone);
+    if due > now {
+        return due;
+    }
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    due_instant(tomorrow, job.at, job.timezone)
 }
 
 #[tracing::instrument(name = "admin_read_clock", skip_all)]

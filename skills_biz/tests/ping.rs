@@ -12,6 +12,7 @@ fn request(text: &str) -> SkillRequest {
     };
     SkillRequest {
         household: "slack:T1".to_owned(),
+        job: None,
         timezone: chrono_tz::Tz::UTC,
         sender: sender.clone(),
         text: text.to_owned(),

@@ -174,6 +174,7 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
     };
     let request = SkillRequest {
         household: "home".to_owned(),
+        job: None,
         timezone: chrono_tz::Tz::UTC,
         sender,
         text: "add tea".to_owned(),

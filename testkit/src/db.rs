@@ -22,7 +22,7 @@ pub fn test_database_url() -> String {
 }
 
 /// A database owned by one test.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TestDb {
     name: String,
     url: String,

@@ -1,0 +1,317 @@
+//! The Scheduler: timed jobs (the morning briefing, chore reminders) in each household's time
+//! zone, fired once per due time even with several replicas and across restarts.
+//!
+//! Every `tick` the scheduler looks at each job's run for the household's local yesterday and
+//! today. A run whose due instant has passed is published on `alfred-ingest` as an
+//! [`InboundKind::Job`] envelope with the deterministic message id
+//! `job:{job}:{household}:{local date}`, so the orchestrator's inbox makes it exactly-once: two
+//! replicas (or a restarted process) may publish the same run, and only the first commit
+//! counts. A run is published only within its catch-up window after the due instant; a run
+//! further in the past that the inbox does not hold is recorded once as missed, for operators
+//! (`GET /admin/jobs`).
+//!
+//! Local times follow the household's IANA time zone: a due time skipped by a DST change fires
+//! at the first valid instant after it, and a repeated one at the earlier instant, so there is
+//! exactly one run per local day.
+
+pub mod store;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::bus::Bus;
+use crate::clock::Clock;
+use crate::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use crate::store::InboxKey;
+use store::{JobStore, MissedJob};
+
+/// One job of one household, and where its messages go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledJob {
+    /// `briefing` or `chore-reminders`: the skill whose route lists it runs it.
+    pub job: String,
+    pub household: String,
+    pub timezone: Tz,
+    /// Local time of day.
+    pub at: NaiveTime,
+    /// How long after the due instant a run may still be sent (after downtime).
+    pub catch_up: Duration,
+    /// The conversation the run's messages go to.
+    pub platform: Platform,
+    pub account: String,
+    pub conversation: String,
+    pub is_group: bool,
+}
+
+impl ScheduledJob {
+    /// The message id, and so the inbox key, of the run for `date`.
+    pub fn run_id(&self, date: NaiveDate) -> String {
+        format!("job:{}:{}:{date}", self.job, self.household)
+    }
+
+    fn envelope(&self, date: NaiveDate, due: DateTime<Utc>) -> InboundEnvelope {
+        InboundEnvelope {
+            platform: self.platform,
+            message_id: self.run_id(date),
+            account: self.account.clone(),
+            conversation: self.conversation.clone(),
+            is_group: self.is_group,
+            sender: Sender {
+                id: "alfred".to_owned(),
+                name: Some("Alfred".to_owned()),
+            },
+            timestamp: due.timestamp(),
+            kind: InboundKind::Job {
+                job: self.job.clone(),
+                household: self.household.clone(),
+                run_key: date.to_string(),
+            },
+            traceparent: None,
+        }
+    }
+}
+
+/// The instant a local time of day happens on a local date in `tz`: the earlier one when the
+/// clock is turned back and the time repeats; the first valid instant after the gap when the
+/// clock is turned forward and the time does not exist.
+pub fn due_instant(date: NaiveDate, at: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    let local = date.and_time(at);
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(instant) => instant.to_utc(),
+        LocalResult::Ambiguous(earlier, _) => earlier.to_utc(),
+        LocalResult::None => {
+            // DST gaps are at most a few hours; walk forward to the first local minute that exists.
+            (1..=24 * 60)
+                .find_map(|minutes| {
+                    match tz.from_local_datetime(&(local + chrono::Duration::minutes(minutes))) {
+                        LocalResult::Single(instant) => Some(instant.to_utc()),
+                        LocalResult::Ambiguous(earlier, _) => Some(earlier.to_utc()),
+                        LocalResult::None => None,
+                    }
+                })
+                .unwrap_or_else(|| local.and_utc())
+        }
+    }
+}
+
+/// Everything the scheduler needs; cloned into each (re)started incarnation.
+#[derive(Clone)]
+pub struct SchedulerDeps {
+    pub bus: Arc<dyn Bus>,
+    pub jobs_store: Arc<dyn JobStore>,
+    pub clock: Arc<dyn Clock>,
+    /// The prefixed `alfred-ingest` key.
+    pub ingest_stream: String,
+    pub jobs: Vec<ScheduledJob>,
+    /// How often due runs are looked for.
+    pub tick: Duration,
+}
+
+/// The scheduler actor.
+pub struct Scheduler {
+    deps: SchedulerDeps,
+    /// Runs this incarnation published or found missed: decided, not looked at again.
+    decided: Arc<std::sync::Mutex<HashSet<String>>>,
+    busy: bool,
+}
+
+impl Scheduler {
+    pub fn new(deps: SchedulerDeps) -> Self {
+        Scheduler {
+            deps,
+            decided: Arc::default(),
+            busy: false,
+        }
+    }
+}
+
+impl Actor for Scheduler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if self.deps.jobs.is_empty() {
+            return;
+        }
+        tracing::info!(jobs = self.deps.jobs.len(), "Scheduler started.");
+        ctx.notify(Tick);
+        ctx.run_interval(self.deps.tick, |_, ctx| ctx.notify(Tick));
+    }
+}
+
+/// Look for due runs now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Tick;
+
+impl Handler<Tick> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Self::Context) {
+        if self.busy {
+            return;
+        }
+        self.busy = true;
+        let deps = self.deps.clone();
+        let decided = self.decided.clone();
+        ctx.spawn(
+            async move { evaluate(&deps, &decided).await }
+                .into_actor(self)
+                .map(|(), actor, _| actor.busy = false),
+        );
+    }
+}
+
+/// Publishes due runs and records missed ones.
+async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<String>>) {
+    let now = deps.clock.now();
+    for job in &deps.jobs {
+        let today = now.with_timezone(&job.timezone).date_naive();
+        let days = [today.checked_sub_days(Days::new(1)), Some(today)];
+        for date in days.into_iter().flatten() {
+            let due = due_instant(date, job.at, job.timezone);
+            let id = job.run_id(date);
+            if due > now || is_decided(decided, &id) {
+                continue;
+            }
+            let late = (now - due).to_std().unwrap_or_default();
+            let done = if late <= job.catch_up {
+                publish(deps, job, date, due).await
+            } else {
+                record_missed(deps, job, &id, date, due).await
+            };
+            if done {
+                decided
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(id);
+            }
+        }
+    }
+}
+
+fn is_decided(decided: &std::sync::Mutex<HashSet<String>>, id: &str) -> bool {
+    decided
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .contains(id)
+}
+
+async fn publish(
+    deps: &SchedulerDeps,
+    job: &ScheduledJob,
+    date: NaiveDate,
+    due: DateTime<Utc>,
+) -> bool {
+    let envelope = job.envelope(date, due);
+    let payload = match serde_json::to_string(&envelope) {
+        Ok(payload) => payload,
+        Err(error) => {
+            tracing::error!(%error, "Could not encode a job run.");
+            return false;
+        }
+    };
+    match deps.bus.publish(&deps.ingest_stream, &payload).await {
+        Ok(_) => {
+            tracing::info!(job = %job.job, household = %job.household, run = %date, "Job run is due; handed to the orchestrator.");
+            true
+        }
+        Err(error) => {
+            tracing::warn!(%error, job = %job.job, "Could not publish a due job run; will try again.");
+            false
+        }
+    }
+}
+
+async fn record_missed(
+    deps: &SchedulerDeps,
+    job: &ScheduledJob,
+    id: &str,
+    date: NaiveDate,
+    due: DateTime<Utc>,
+) -> bool {
+    let key = InboxKey {
+        platform: job.platform,
+        message_id: id.to_owned(),
+    };
+    match deps.jobs_store.was_run(&key).await {
+        Ok(true) => true,
+        Ok(false) => {
+            let missed = MissedJob {
+                job: job.job.clone(),
+                household: job.household.clone(),
+                run_key: date.to_string(),
+                due_at: due,
+            };
+            match deps.jobs_store.record_missed(&missed).await {
+                Ok(new) => {
+                    if new {
+                        tracing::warn!(job = %job.job, household = %job.household, run = %date, %due, "A job run was missed: Alfred was down past its catch-up window.");
+                    }
+                    true
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "Could not record a missed job run; will try again.");
+                    false
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "Could not check a job run; will try again.");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn time(s: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+    }
+
+    #[test]
+    fn a_local_time_is_found_in_winter_and_summer_time() {
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            due_instant(date("2026-01-15"), time("07:00"), berlin).to_rfc3339(),
+            "2026-01-15T06:00:00+00:00"
+        );
+        assert_eq!(
+            due_instant(date("2026-07-15"), time("07:00"), berlin).to_rfc3339(),
+            "2026-07-15T05:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn a_time_skipped_by_the_spring_change_fires_at_the_first_valid_instant_after_it() {
+        // 2026-03-29 02:00 → 03:00 in Berlin: 02:30 does not exist.
+        let due = due_instant(date("2026-03-29"), time("02:30"), chrono_tz::Europe::Berlin);
+        assert_eq!(
+            due.to_rfc3339(),
+            "2026-03-29T01:00:00+00:00",
+            "03:00 local, summer time"
+        );
+    }
+
+    #[test]
+    fn a_time_repeated_by_the_autumn_change_fires_once_at_the_earlier_instant() {
+        // 2026-10-25 03:00 → 02:00 in Berlin: 02:30 happens twice.
+        let due = due_instant(date("2026-10-25"), time("02:30"), chrono_tz::Europe::Berlin);
+        assert_eq!(
+            due.to_rfc3339(),
+            "2026-10-25T00:30:00+00:00",
+            "02:30 local, still summer time"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! The scheduled jobs of the configured households (DESIGN.md §2, the Scheduler).
+
+use std::time::Duration;
+
+use alfred_actors::messages::Platform;
+use alfred_actors::scheduler::ScheduledJob;
+use alfred_config::households::{BriefingTarget, Household};
+use alfred_config::Settings;
+
+/// The morning briefing's job name.
+pub const BRIEFING: &str = "briefing";
+/// The daily chore reminders' job name.
+pub const CHORE_REMINDERS: &str = "chore-reminders";
+/// How late chore reminders may still go out after downtime.
+const REMINDER_CATCH_UP: Duration = Duration::from_secs(60 * 60);
+
+/// Every household's jobs. Scheduled messages go out on WhatsApp, so without WhatsApp settings
+/// there is nothing to schedule.
+pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
+    let Some(whatsapp) = &settings.whatsapp else {
+        if settings
+            .households
+            .iter()
+            .any(|h| h.briefing.is_some() || h.chores.is_some())
+        {
+            tracing::warn!("Households have scheduled jobs but WhatsApp is not configured; nothing is scheduled.");
+        }
+        return Vec::new();
+    };
+    let mut jobs = Vec::new();
+    for household in &settings.households {
+        if let Some(briefing) = &household.briefing {
+            let (conversation, is_group) = target(household, &briefing.to);
+            if let Some(conversation) = conversation {
+                jobs.push(ScheduledJob {
+                    job: BRIEFING.to_owned(),
+                    household: household.id.clone(),
+                    timezone: household.timezone,
+                    at: briefing.time,
+                    catch_up: briefing.catch_up,
+                    platform: Platform::WhatsApp,
+                    account: whatsapp.phone_id.clone(),
+                    conversation,
+                    is_group,
+                });
+            }
+        }
+        if let Some(at) = household.chores.as_ref().and_then(|c| c.reminder_time) {
+            let (conversation, is_group) = target(household, &BriefingTarget::Group);
+            let fallback = household.members.iter().find_map(|m| m.whatsapp.clone());
+            if let Some(conversation) = conversation.or(fallback) {
+                jobs.push(ScheduledJob {
+                    job: CHORE_REMINDERS.to_owned(),
+                    household: household.id.clone(),
+                    timezone: household.timezone,
+                    at,
+                    catch_up: REMINDER_CATCH_UP,
+                    platform: Platform::WhatsApp,
+                    account: whatsapp.phone_id.clone(),
+                    conversation,
+                    is_group,
+                });
+            }
+        }
+    }
+    jobs
+}
+
+/// The conversation of a target: the household's first group, or a member's direct chat.
+fn target(household: &Household, to: &BriefingTarget) -> (Option<String>, bool) {
+    match to {
+        BriefingTarget::Group => (
+            household.groups.first().cloned(),
+            household.groups.first().is_some(),
+        ),
+        BriefingTarget::Member(name) => (
+            household
+                .members
+                .iter()
+                .find(|m| &m.name == name)
+                .and_then(|m| m.whatsapp.clone()),
+            false,
+        ),
+    }
+}
