@@ -1,60 +1,42 @@
 //! GroceryService effects applied to both stores: a real Postgres database (one per test, with
-//! `migrations/0002_grocery.sql` applied) and the in-memory store of ephemeral mode. Every
-//! scenario runs on both, as `pg::<scenario>` and `mem::<scenario>`.
+//! the grocery migrations applied) and the in-memory store of ephemeral mode. Every scenario
+//! runs on both, as `pg::<scenario>` and `mem::<scenario>`. The list's newer behaviours
+//! (merging units, check-off, undo, aisles) are in `grocery_lists.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
 use alfred_actors::skill::{MemSlot, MemTx, SkillRequest, StoreError};
-use alfred_skills_home::grocery::{self, GroceryEffect, GroceryState, Who};
+use alfred_skills_home::grocery::{self, GroceryState};
 
-use support::{Store, TestDb};
-
-fn dana() -> Who {
-    Who {
-        id: "447700900001".to_owned(),
-        name: "Dana".to_owned(),
-    }
-}
-
-fn sam() -> Who {
-    Who {
-        id: "447700900002".to_owned(),
-        name: "Sam".to_owned(),
-    }
-}
-
-fn effect(household: &str, who: Who, text: &str) -> GroceryEffect {
-    let command = grocery::parse(text).unwrap_or_else(|| panic!("{text:?} does not parse"));
-    GroceryEffect::new(household, who, command)
-}
+use support::{dana, effect, sam, Store, TestDb};
 
 /// Applies `text` as `who` in household `home` and commits; the reply.
-async fn say(store: &mut Store, who: Who, text: &str) -> String {
-    store.apply(effect("home", who, text)).await.unwrap()
+async fn say(store: &mut Store, who: grocery::Who, text: &str) -> String {
+    store.say(who, text).await
 }
 
 async fn adding_an_item_again_in_the_same_unit_sums_the_quantity(store: &mut Store) {
     assert_eq!(
         say(store, dana(), "add 3 bananas").await,
-        "Added 3 bananas to the shopping list. 1 item on the list."
+        "Added 3 bananas to the shopping list."
     );
     assert_eq!(
         say(store, sam(), "add 2 Bananas").await,
-        "Added 2 Bananas (now 5 bananas) to the shopping list. 1 item on the list."
+        "Bananas: now 5 on the list."
     );
     assert_eq!(
         say(store, sam(), "add 1.5 kg apples").await,
-        "Added 1.5 kg apples to the shopping list. 2 items on the list."
+        "Added 1.5 kg apples to the shopping list."
     );
     assert_eq!(
         say(store, sam(), "add 500 g apples and 0.25 kg apples").await,
-        "Added 500 g apples and 0.25 kg apples (now 1.75 kg apples) to the shopping list. 3 items on the list."
+        "Apples: now 2.25 kg on the list."
     );
     assert_eq!(
         say(store, dana(), "list").await,
-        "Shopping list (3 items):\n• 5 bananas (Dana)\n• 1.75 kg apples (Sam)\n• 500 g apples (Sam)"
+        "Shopping list (2 items):\n*Produce*\n• 5 bananas (Dana)\n• 2.25 kg apples (Sam)"
     );
 }
 
@@ -62,31 +44,31 @@ async fn an_item_without_a_quantity_is_listed_once(store: &mut Store) {
     say(store, dana(), "add milk").await;
     assert_eq!(
         say(store, sam(), "add Milk and eggs").await,
-        "Added eggs to the shopping list. Milk is already on the list. 2 items on the list."
+        "Added eggs to the shopping list. Milk is already on the list."
     );
     assert_eq!(
         say(store, sam(), "add milk, eggs").await,
-        "Milk and eggs are already on the list. 2 items on the list."
+        "Milk and eggs are already on the list."
     );
     assert_eq!(
         say(store, sam(), "add 2 milk").await,
-        "Added 2 milk to the shopping list. 2 items on the list."
+        "Milk: now 2 on the list."
     );
     assert_eq!(
         say(store, dana(), "show the list").await,
-        "Shopping list (2 items):\n• 2 milk (Dana)\n• eggs (Sam)"
+        "Shopping list (2 items):\n*Dairy & eggs*\n• 2 milk (Dana)\n• eggs (Sam)"
     );
 }
 
 async fn the_list_shows_each_item_in_order_with_who_added_it(store: &mut Store) {
     assert_eq!(
         say(store, dana(), "add milk, eggs and 2 kg apples").await,
-        "Added milk, eggs and 2 kg apples to the shopping list. 3 items on the list."
+        "Added milk, eggs and 2 kg apples to the shopping list."
     );
     say(store, sam(), "put a bottle of wine on the list").await;
     assert_eq!(
         say(store, sam(), "what's on the list?").await,
-        "Shopping list (4 items):\n• milk (Dana)\n• eggs (Dana)\n• 2 kg apples (Dana)\n• 1 bottle of wine (Sam)"
+        "Shopping list (4 items):\n*Produce*\n• 2 kg apples (Dana)\n*Dairy & eggs*\n• milk (Dana)\n• eggs (Dana)\n*Drinks*\n• 1 bottle of wine (Sam)"
     );
 }
 
@@ -140,7 +122,7 @@ async fn clearing_empties_only_this_households_list(store: &mut Store) {
             .apply(effect("neighbours", sam(), "list"))
             .await
             .unwrap(),
-        "Shopping list (1 item):\n• bread (Sam)"
+        "Shopping list (1 item):\n*Bakery*\n• bread (Sam)"
     );
 }
 
@@ -150,7 +132,7 @@ async fn sums_stop_at_the_largest_quantity(store: &mut Store) {
     }
     assert_eq!(
         say(store, dana(), "add 100000 bananas").await,
-        "Added 100000 bananas (now 1000000 bananas) to the shopping list. 1 item on the list."
+        "Bananas: now 1000000 on the list."
     );
 }
 
@@ -178,17 +160,17 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
         timezone: chrono_tz::Tz::UTC,
         sender,
         text: "add tea".to_owned(),
-        now: chrono::Utc::now(),
+        now: support::now(),
         envelope,
     };
     let outcome = grocery::skill().handle(request).await.unwrap();
     assert_eq!(
         store.apply_boxed(outcome.effect).await.unwrap(),
-        "Added tea to the shopping list. 1 item on the list."
+        "Added tea to the shopping list."
     );
     assert_eq!(
         say(store, dana(), "list").await,
-        "Shopping list (1 item):\n• tea (447700900003)"
+        "Shopping list (1 item):\n*Pantry*\n• tea (447700900003)"
     );
 }
 
@@ -280,7 +262,7 @@ async fn a_failing_add_in_postgres_leaves_no_partial_change() {
     assert!(matches!(result, Err(StoreError::Db(_))), "{result:?}");
     assert_eq!(
         say(&mut store, dana(), "list").await,
-        "Shopping list (1 item):\n• 2 milk (Dana)"
+        "Shopping list (1 item):\n*Dairy & eggs*\n• 2 milk (Dana)"
     );
 }
 

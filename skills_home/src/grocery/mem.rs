@@ -1,112 +1,78 @@
-//! The shopping lists in ephemeral mode: the same rules as `grocery_items` in Postgres, kept in
-//! the in-memory store's `grocery` slot.
+//! The shopping lists in ephemeral mode: the same rows and history as `grocery_items` and
+//! `grocery_changes` in Postgres, kept in the in-memory store's `grocery` slot.
 //!
 //! Every operation here is infallible once the slot is in hand, so an effect either changes the
 //! slot completely or (when the slot cannot be had) not at all; the in-memory store also only
-//! swaps in a transaction's slots on commit.
+//! swaps in a transaction's slots on commit, which is what makes a change and its history
+//! record commit together.
 
 use std::collections::HashMap;
 
-use super::model::{AddReport, Added, ItemSpec, ListedItem, RemoveReport, Who};
-use super::quantity::Quantity;
+use super::plan::Plan;
+use super::report::{Change, ListedItem};
+use super::undo::DEPTH;
 
 /// The key of the grocery state in the in-memory store.
 pub const SLOT: &str = "grocery";
 
-/// Every household's list, in the order items were first added.
+/// Every household's list (ordered by id, as in Postgres) and every member's undo history.
 #[derive(Debug, Clone, Default)]
 pub struct GroceryState {
-    lists: HashMap<String, Vec<MemItem>>,
-}
-
-/// One row: the mirror of a `grocery_items` row.
-#[derive(Debug, Clone)]
-struct MemItem {
-    key: String,
-    item: ListedItem,
+    lists: HashMap<String, Vec<ListedItem>>,
+    /// The last id handed out; ids are never reused, as with a Postgres sequence.
+    last_id: i64,
+    /// Per (household, member): their recorded changes, oldest first.
+    changes: HashMap<(String, String), Vec<Change>>,
 }
 
 impl GroceryState {
-    /// The household's list, oldest first.
+    /// The household's list, in order of first addition.
     pub fn items(&self, household: &str) -> Vec<ListedItem> {
-        self.lists
-            .get(household)
-            .map(|list| list.iter().map(|row| row.item.clone()).collect())
-            .unwrap_or_default()
+        self.lists.get(household).cloned().unwrap_or_default()
     }
 
-    pub(crate) fn add(&mut self, household: &str, who: &Who, items: Vec<ItemSpec>) -> AddReport {
+    /// Deletes, then writes, as [`Plan`] says; the written lines as stored.
+    pub(crate) fn write(&mut self, household: &str, plan: Plan) -> Vec<ListedItem> {
         let list = self.lists.entry(household.to_owned()).or_default();
-        let mut report = Vec::with_capacity(items.len());
-        for spec in items {
-            let existing = list
-                .iter_mut()
-                .find(|row| row.key == spec.key && row.item.unit == spec.unit);
-            match existing {
-                None => {
-                    list.push(MemItem {
-                        key: spec.key.clone(),
-                        item: ListedItem {
-                            name: spec.name.clone(),
-                            quantity: spec.quantity,
-                            unit: spec.unit,
-                            added_by: who.id.clone(),
-                            added_by_name: who.name.clone(),
-                        },
-                    });
-                    report.push(Added::New(spec));
-                }
-                Some(row) => {
-                    row.item.quantity = Quantity::combine(row.item.quantity, spec.quantity);
-                    report.push(classify(spec, row.item.clone()));
-                }
+        list.retain(|line| !plan.delete.contains(&line.id));
+        let mut written = Vec::with_capacity(plan.upsert.len());
+        for mut line in plan.upsert {
+            if line.id == 0 {
+                self.last_id += 1;
+                line.id = self.last_id;
             }
-        }
-        AddReport {
-            items: report,
-            total: list.len(),
-        }
-    }
-
-    pub(crate) fn remove(&mut self, household: &str, items: Vec<ItemSpec>) -> RemoveReport {
-        let list = self.lists.entry(household.to_owned()).or_default();
-        let mut removed = Vec::new();
-        let mut missing = Vec::new();
-        for spec in items {
-            let before = removed.len();
-            list.retain(|row| {
-                let hit = row.key == spec.key;
-                if hit {
-                    removed.push(row.item.clone());
-                }
-                !hit
-            });
-            if removed.len() == before {
-                missing.push(spec);
+            match list.iter_mut().find(|stored| stored.id == line.id) {
+                Some(stored) => *stored = line.clone(),
+                None => list.push(line.clone()),
             }
+            written.push(line);
         }
-        let remaining = list.len();
+        list.sort_by_key(|line| line.id);
         if list.is_empty() {
             self.lists.remove(household);
         }
-        RemoveReport {
-            removed,
-            missing,
-            remaining,
+        written
+    }
+
+    /// Appends to the member's history, keeping the last [`DEPTH`] changes.
+    pub(crate) fn record(&mut self, household: &str, change: Change) {
+        let history = self
+            .changes
+            .entry((household.to_owned(), change.actor.clone()))
+            .or_default();
+        history.push(change);
+        let excess = history.len().saturating_sub(DEPTH);
+        history.drain(..excess);
+    }
+
+    /// Takes the member's latest change off their history.
+    pub(crate) fn pop(&mut self, household: &str, actor: &str) -> Option<Change> {
+        let key = (household.to_owned(), actor.to_owned());
+        let history = self.changes.get_mut(&key)?;
+        let change = history.pop();
+        if history.is_empty() {
+            self.changes.remove(&key);
         }
-    }
-
-    pub(crate) fn clear(&mut self, household: &str) -> usize {
-        self.lists.remove(household).map_or(0, |list| list.len())
-    }
-}
-
-/// What adding `spec` to an item already listed did, given the item as it now is. Shared with
-/// the Postgres backend so both report alike.
-pub(crate) fn classify(spec: ItemSpec, now: ListedItem) -> Added {
-    if spec.quantity.is_none() {
-        Added::AlreadyListed(now)
-    } else {
-        Added::Merged { added: spec, now }
+        change
     }
 }

@@ -1,22 +1,29 @@
 //! The grocery domain: commands, items, and what applying a command did.
 //!
-//! The parser produces a [`GroceryCommand`]; the store backends (Postgres and in-memory) apply
-//! it and report what actually happened as [`AddReport`], [`RemoveReport`], [`Vec<ListedItem>`]
-//! or a cleared count; the replies are rendered from those reports only.
+//! The parser produces a [`GroceryCommand`] of [`ItemSpec`]s; `plan` decides what it does to
+//! the list and reports it (see `report`); the replies are rendered from those reports only.
 
+use super::convert::{self, Family};
 use super::quantity::{Quantity, Unit};
 
 /// What a message asks of the shopping list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroceryCommand {
-    /// Add these items (quantities of an item already listed in the same unit are summed).
+    /// Add these items (an amount of an item already listed in a convertible unit is summed
+    /// into it, see `convert`).
     Add(Vec<ItemSpec>),
-    /// Remove these items, whatever their quantity or unit.
+    /// Remove these items, whatever their quantity or unit, bought or not.
     Remove(Vec<ItemSpec>),
+    /// Mark these items bought ("got milk"): they stay on the list, ticked.
+    CheckOff(Vec<ItemSpec>),
     /// Show the list.
     List,
     /// Remove every item of the household.
     Clear,
+    /// Remove the items marked bought.
+    ClearBought,
+    /// Revert the sender's last change to the list.
+    Undo,
 }
 
 /// Who sent the message, as recorded on the items they add.
@@ -84,18 +91,33 @@ impl ItemSpec {
     }
 }
 
-/// Folds repeated items of one message ("add 2 eggs and 2 eggs") into one per key and unit,
-/// summing quantities and keeping first-seen order, so that each item is applied once.
+/// Folds repeated items of one message ("add 2 eggs and 2 eggs", "add 500 g flour and 1 kg
+/// flour") into one per key and unit family, summing amounts (see `convert`) and keeping
+/// first-seen order, so that each item is applied once. An item without an amount folds into
+/// one with ("milk and 1 l milk" is 1 l milk).
 pub fn merge_duplicates(items: Vec<ItemSpec>) -> Vec<ItemSpec> {
     let mut merged: Vec<ItemSpec> = Vec::with_capacity(items.len());
     for item in items {
-        match merged
-            .iter_mut()
-            .find(|m| m.key == item.key && m.unit == item.unit)
-        {
-            Some(existing) => {
-                existing.quantity = Quantity::combine(existing.quantity, item.quantity)
-            }
+        let same = merged.iter_mut().find(|m| {
+            m.key == item.key
+                && (Family::of(m.unit) == Family::of(item.unit)
+                    || m.quantity.is_none()
+                    || item.quantity.is_none())
+        });
+        match same {
+            Some(existing) => match (existing.quantity, item.quantity) {
+                (Some(a), Some(b)) => {
+                    if let Some((sum, unit)) = convert::sum(a, existing.unit, b, item.unit) {
+                        existing.quantity = Some(sum);
+                        existing.unit = unit;
+                    }
+                }
+                (None, Some(_)) => {
+                    existing.quantity = item.quantity;
+                    existing.unit = item.unit;
+                }
+                (_, None) => {}
+            },
             None => merged.push(item),
         }
     }
@@ -111,54 +133,6 @@ pub fn unique_keys(items: Vec<ItemSpec>) -> Vec<ItemSpec> {
         }
     }
     unique
-}
-
-/// An item as stored on the list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedItem {
-    /// The name as first typed.
-    pub name: String,
-    pub quantity: Option<Quantity>,
-    pub unit: Unit,
-    /// Platform id of whoever first added it.
-    pub added_by: String,
-    /// Display name of whoever first added it.
-    pub added_by_name: String,
-}
-
-impl ListedItem {
-    /// `2 kg apples`, `milk`.
-    pub fn render(&self) -> String {
-        self.unit.render(self.quantity, &self.name)
-    }
-}
-
-/// What happened to one item of an add.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Added {
-    /// It was not on the list and now is.
-    New(ItemSpec),
-    /// It was on the list in the same unit; its quantity is now `now`.
-    Merged { added: ItemSpec, now: ListedItem },
-    /// It was on the list and the message gave no quantity: nothing changed.
-    AlreadyListed(ListedItem),
-}
-
-/// What an add did, item by item, and the list's length afterwards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddReport {
-    pub items: Vec<Added>,
-    pub total: usize,
-}
-
-/// What a remove did and the list's length afterwards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoveReport {
-    /// Every removed row (one key may match several units).
-    pub removed: Vec<ListedItem>,
-    /// The requested items that were not on the list, as typed.
-    pub missing: Vec<ItemSpec>,
-    pub remaining: usize,
 }
 
 /// The matching key of an item name: lower-case letters and digits, other characters as single

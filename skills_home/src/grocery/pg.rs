@@ -1,199 +1,277 @@
-//! The shopping lists in Postgres: table `grocery_items` (`migrations/0002_grocery.sql`).
+//! The shopping lists in Postgres: tables `grocery_items` and `grocery_changes`
+//! (`migrations/0002_grocery.sql`, `migrations/0003_grocery_lists.sql`).
 //!
-//! Everything runs inside the message's transaction, opened by the orchestrator. Statements go
-//! through `query_typed`, which sends parse, bind and execute in one round trip (no separate
-//! prepare), because an add sits on the hot path of every "add bananas".
-
-use std::collections::HashMap;
+//! Everything runs inside the message's transaction, opened by the orchestrator. A change
+//! first takes the household's transaction-scoped advisory lock, then reads the household's
+//! lines: two members adding at once (their DMs are different conversations, so the
+//! orchestrator may run them concurrently) are serialized, and each plans on the lines as the
+//! other left them. The partial unique index on open lines backs that up.
+//!
+//! Lines travel to Postgres as one JSON array per statement (`jsonb_to_recordset`), and
+//! statements go through `query_typed` (parse, bind and execute in one round trip).
 
 use alfred_actors::skill::StoreError;
-use tokio_postgres::types::{ToSql, Type};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Row, Transaction};
 
-use super::mem::classify;
-use super::model::{AddReport, Added, ItemSpec, ListedItem, RemoveReport, Who};
-use super::quantity::{Quantity, Unit, MAX_TOTAL};
+use super::plan::Plan;
+use super::quantity::{Quantity, Unit};
+use super::report::{Bought, Change, ListedItem};
+use super::undo::DEPTH;
 
-/// Upserts every item at once and reports each row as it now is.
-///
-/// * Quantities in the same unit are summed, one missing quantity yields the other, and the sum
-///   saturates at `$8` ([`MAX_TOTAL`]) — the rules of `Quantity::combine`. (`LEAST` ignores
-///   NULLs, so it must only see two known quantities.)
-/// * `xmax = 0` holds exactly for a row this statement inserted (an updated row carries the
-///   updating transaction's id), which tells a new item from a merged one.
-/// * The count in the outer query sees the snapshot taken before the statement (a data-modifying
-///   CTE's effects are invisible to the rest of its statement), hence "before".
-const ADD_SQL: &str = "
-WITH added AS (
-    INSERT INTO grocery_items AS g
-        (household, name_key, name, quantity, unit, added_by, added_by_name)
-    SELECT $1, i.name_key, i.name, i.quantity::numeric, i.unit, $6, $7
-    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-        AS i(name_key, name, quantity, unit)
-    ON CONFLICT (household, name_key, unit) DO UPDATE
-        SET quantity = CASE
-            WHEN g.quantity IS NULL OR EXCLUDED.quantity IS NULL
-                THEN COALESCE(g.quantity, EXCLUDED.quantity)
-            ELSE LEAST(g.quantity + EXCLUDED.quantity, $8::text::numeric)
-        END
-    RETURNING g.name_key, g.unit, g.name, g.quantity::text AS quantity, g.added_by,
-              g.added_by_name, (g.xmax = 0) AS inserted
+/// Prefix of the advisory lock key of a household's list.
+const LOCK_PREFIX: &str = "alfred.grocery:";
+
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+const COLUMNS: &str = "id, name_key, name, quantity::text AS quantity, unit, added_by, \
+                       added_by_name, added_at, bought_by, bought_by_name, bought_at";
+
+const DELETE_SQL: &str = "DELETE FROM grocery_items WHERE household = $1 AND id = ANY($2)";
+
+/// Inserts lines without an id under a new one, and writes lines with an id over the stored
+/// line (or inserts them again under that id: an undone remove). The household guard makes a
+/// wrong id fail loudly (the row count is checked) instead of touching another household.
+const UPSERT_SQL: &str = "
+INSERT INTO grocery_items AS g
+    (id, household, name_key, family, name, quantity, unit, added_by, added_by_name, added_at,
+     bought_by, bought_by_name, bought_at)
+SELECT COALESCE(r.id, nextval(pg_get_serial_sequence('grocery_items', 'id'))), $1,
+       r.name_key, r.family, r.name, r.quantity::numeric, r.unit, r.added_by, r.added_by_name,
+       r.added_at, r.bought_by, r.bought_by_name, r.bought_at
+FROM jsonb_to_recordset($2::jsonb) AS r(
+    id bigint, name_key text, family text, name text, quantity text, unit text,
+    added_by text, added_by_name text, added_at timestamptz,
+    bought_by text, bought_by_name text, bought_at timestamptz)
+ON CONFLICT (id) DO UPDATE SET
+    name_key = EXCLUDED.name_key, family = EXCLUDED.family, name = EXCLUDED.name,
+    quantity = EXCLUDED.quantity, unit = EXCLUDED.unit, added_by = EXCLUDED.added_by,
+    added_by_name = EXCLUDED.added_by_name, added_at = EXCLUDED.added_at,
+    bought_by = EXCLUDED.bought_by, bought_by_name = EXCLUDED.bought_by_name,
+    bought_at = EXCLUDED.bought_at
+    WHERE g.household = EXCLUDED.household
+RETURNING g.id, g.name_key, g.name, g.quantity::text AS quantity, g.unit, g.added_by,
+          g.added_by_name, g.added_at, g.bought_by, g.bought_by_name, g.bought_at";
+
+/// Records a change and keeps only the member's last `$7 + 1` (the DELETE does not see the row
+/// the CTE inserts: both run on the statement's snapshot).
+const RECORD_SQL: &str = "
+WITH recorded AS (
+    INSERT INTO grocery_changes (household, actor, summary, made_at, before, after)
+    VALUES ($1, $2, $3, $4, $5, $6)
 )
-SELECT added.*, (SELECT count(*) FROM grocery_items WHERE household = $1) AS count_before
-FROM added";
+DELETE FROM grocery_changes
+WHERE household = $1 AND actor = $2 AND id < (
+    SELECT min(id) FROM (
+        SELECT id FROM grocery_changes WHERE household = $1 AND actor = $2
+        ORDER BY id DESC LIMIT $7) AS kept)";
 
-const REMOVE_SQL: &str = "
-DELETE FROM grocery_items WHERE household = $1 AND name_key = ANY($2)
-RETURNING id, name_key, name, quantity::text AS quantity, unit, added_by, added_by_name";
+const POP_SQL: &str = "
+DELETE FROM grocery_changes WHERE id = (
+    SELECT id FROM grocery_changes WHERE household = $1 AND actor = $2
+    ORDER BY id DESC LIMIT 1)
+RETURNING actor, summary, made_at, before, after";
 
-const COUNT_SQL: &str = "SELECT count(*) FROM grocery_items WHERE household = $1";
-
-const LIST_SQL: &str = "
-SELECT name, quantity::text AS quantity, unit, added_by, added_by_name
-FROM grocery_items WHERE household = $1 ORDER BY id";
-
-const CLEAR_SQL: &str = "DELETE FROM grocery_items WHERE household = $1";
-
-pub(crate) async fn add(
-    tx: &Transaction<'_>,
-    household: &str,
-    who: &Who,
-    items: Vec<ItemSpec>,
-) -> Result<AddReport, StoreError> {
-    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
-    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
-    let quantities: Vec<Option<String>> = items
-        .iter()
-        .map(|i| i.quantity.map(|q| q.to_string()))
-        .collect();
-    let units: Vec<&str> = items.iter().map(|i| i.unit.key()).collect();
-    let max = MAX_TOTAL.to_string();
-    let params: [(&(dyn ToSql + Sync), Type); 8] = [
-        (&household, Type::TEXT),
-        (&keys, Type::TEXT_ARRAY),
-        (&names, Type::TEXT_ARRAY),
-        (&quantities, Type::TEXT_ARRAY),
-        (&units, Type::TEXT_ARRAY),
-        (&who.id, Type::TEXT),
-        (&who.name, Type::TEXT),
-        (&max, Type::TEXT),
-    ];
-    let rows = tx.query_typed(ADD_SQL, &params).await?;
-
-    let mut count_before = 0usize;
-    let mut inserted = 0usize;
-    let mut by_key: HashMap<(String, String), (bool, ListedItem)> =
-        HashMap::with_capacity(rows.len());
-    for row in &rows {
-        count_before = count(row.try_get("count_before")?)?;
-        let was_inserted: bool = row.try_get("inserted")?;
-        inserted += usize::from(was_inserted);
-        let key = (row.try_get("name_key")?, row.try_get("unit")?);
-        by_key.insert(key, (was_inserted, listed(row)?));
-    }
-    let mut report = Vec::with_capacity(items.len());
-    for spec in items {
-        let key = (spec.key.clone(), spec.unit.key().to_owned());
-        let Some((was_inserted, now)) = by_key.remove(&key) else {
-            return Err(StoreError::Other(format!(
-                "grocery upsert returned no row for {:?}",
-                spec.key
-            )));
-        };
-        report.push(if was_inserted {
-            Added::New(spec)
-        } else {
-            classify(spec, now)
-        });
-    }
-    Ok(AddReport {
-        items: report,
-        total: count_before + inserted,
-    })
+/// Serializes a household's changes until the transaction ends.
+pub(crate) async fn lock(tx: &Transaction<'_>, household: &str) -> Result<(), StoreError> {
+    let key = format!("{LOCK_PREFIX}{household}");
+    tx.execute_typed(LOCK_SQL, &[(&key, Type::TEXT)]).await?;
+    Ok(())
 }
 
-pub(crate) async fn remove(
-    tx: &Transaction<'_>,
-    household: &str,
-    items: Vec<ItemSpec>,
-) -> Result<RemoveReport, StoreError> {
-    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
-    let rows = tx
-        .query_typed(
-            REMOVE_SQL,
-            &[(&household, Type::TEXT), (&keys, Type::TEXT_ARRAY)],
-        )
-        .await?;
-    let mut deleted = rows
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<_, i64>("id")?,
-                row.try_get::<_, String>("name_key")?,
-                listed(row)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    deleted.sort_by_key(|(id, _, _)| *id);
-    let missing = items
-        .into_iter()
-        .filter(|spec| !deleted.iter().any(|(_, key, _)| *key == spec.key))
-        .collect();
-    let remaining = tx
-        .query_typed(COUNT_SQL, &[(&household, Type::TEXT)])
-        .await?;
-    let remaining = match remaining.first() {
-        Some(row) => count(row.try_get(0)?)?,
-        None => 0,
-    };
-    Ok(RemoveReport {
-        removed: deleted.into_iter().map(|(_, _, item)| item).collect(),
-        missing,
-        remaining,
-    })
-}
-
-pub(crate) async fn list(
+/// The household's lines, in order of first addition.
+pub(crate) async fn load(
     tx: &Transaction<'_>,
     household: &str,
 ) -> Result<Vec<ListedItem>, StoreError> {
-    let rows = tx
-        .query_typed(LIST_SQL, &[(&household, Type::TEXT)])
-        .await?;
+    let sql = format!("SELECT {COLUMNS} FROM grocery_items WHERE household = $1 ORDER BY id");
+    let rows = tx.query_typed(&sql, &[(&household, Type::TEXT)]).await?;
     rows.iter().map(listed).collect()
 }
 
-pub(crate) async fn clear(tx: &Transaction<'_>, household: &str) -> Result<usize, StoreError> {
-    let deleted = tx
-        .execute_typed(CLEAR_SQL, &[(&household, Type::TEXT)])
+/// Deletes, then writes, as the plan says; the written lines as stored.
+pub(crate) async fn write(
+    tx: &Transaction<'_>,
+    household: &str,
+    plan: Plan,
+) -> Result<Vec<ListedItem>, StoreError> {
+    if !plan.delete.is_empty() {
+        tx.execute_typed(
+            DELETE_SQL,
+            &[(&household, Type::TEXT), (&plan.delete, Type::INT8_ARRAY)],
+        )
         .await?;
-    usize::try_from(deleted)
-        .map_err(|_| StoreError::Other("grocery clear count out of range".to_owned()))
+    }
+    if plan.upsert.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lines = to_json(&plan.upsert)?;
+    let rows = tx
+        .query_typed(
+            UPSERT_SQL,
+            &[(&household, Type::TEXT), (&lines, Type::JSONB)],
+        )
+        .await?;
+    if rows.len() != plan.upsert.len() {
+        return Err(StoreError::Other(format!(
+            "grocery upsert wrote {} of {} lines",
+            rows.len(),
+            plan.upsert.len()
+        )));
+    }
+    rows.iter().map(listed).collect()
+}
+
+/// Records a change in the member's history.
+pub(crate) async fn record(
+    tx: &Transaction<'_>,
+    household: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let before = to_json(&change.before)?;
+    let after = to_json(&change.after)?;
+    let keep_older = i64::try_from(DEPTH - 1).unwrap_or(i64::MAX);
+    tx.execute_typed(
+        RECORD_SQL,
+        &[
+            (&household, Type::TEXT),
+            (&change.actor, Type::TEXT),
+            (&change.summary, Type::TEXT),
+            (&change.at, Type::TIMESTAMPTZ),
+            (&before, Type::JSONB),
+            (&after, Type::JSONB),
+            (&keep_older, Type::INT8),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes the member's latest change off their history.
+pub(crate) async fn pop(
+    tx: &Transaction<'_>,
+    household: &str,
+    actor: &str,
+) -> Result<Option<Change>, StoreError> {
+    let rows = tx
+        .query_typed(POP_SQL, &[(&household, Type::TEXT), (&actor, Type::TEXT)])
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some(Change {
+        actor: row.try_get("actor")?,
+        summary: row.try_get("summary")?,
+        at: row.try_get("made_at")?,
+        before: from_json(row.try_get("before")?)?,
+        after: from_json(row.try_get("after")?)?,
+    }))
+}
+
+/// A line as `jsonb_to_recordset` reads it, and as `grocery_changes` keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+struct LineJson {
+    /// `None` for a line not yet stored.
+    id: Option<i64>,
+    name_key: String,
+    family: String,
+    name: String,
+    quantity: Option<String>,
+    unit: String,
+    added_by: String,
+    added_by_name: String,
+    added_at: DateTime<Utc>,
+    bought_by: Option<String>,
+    bought_by_name: Option<String>,
+    bought_at: Option<DateTime<Utc>>,
+}
+
+fn to_json(lines: &[ListedItem]) -> Result<serde_json::Value, StoreError> {
+    let lines: Vec<LineJson> = lines
+        .iter()
+        .map(|line| LineJson {
+            id: (line.id != 0).then_some(line.id),
+            name_key: line.key.clone(),
+            family: line.family().key().to_owned(),
+            name: line.name.clone(),
+            quantity: line.quantity.map(|q| q.to_string()),
+            unit: line.unit.key().to_owned(),
+            added_by: line.added_by.clone(),
+            added_by_name: line.added_by_name.clone(),
+            added_at: line.added_at,
+            bought_by: line.bought.as_ref().map(|b| b.by.clone()),
+            bought_by_name: line.bought.as_ref().map(|b| b.by_name.clone()),
+            bought_at: line.bought.as_ref().map(|b| b.at),
+        })
+        .collect();
+    serde_json::to_value(lines)
+        .map_err(|error| StoreError::Other(format!("grocery lines to JSON: {error}")))
+}
+
+fn from_json(value: serde_json::Value) -> Result<Vec<ListedItem>, StoreError> {
+    let lines: Vec<LineJson> = serde_json::from_value(value)
+        .map_err(|error| StoreError::Other(format!("grocery_changes holds bad JSON: {error}")))?;
+    lines
+        .into_iter()
+        .map(|line| {
+            Ok(ListedItem {
+                id: line.id.unwrap_or(0),
+                key: line.name_key,
+                name: line.name,
+                quantity: quantity(line.quantity)?,
+                unit: unit(&line.unit)?,
+                added_by: line.added_by,
+                added_by_name: line.added_by_name,
+                added_at: line.added_at,
+                bought: bought(line.bought_by, line.bought_by_name, line.bought_at),
+            })
+        })
+        .collect()
 }
 
 fn listed(row: &Row) -> Result<ListedItem, StoreError> {
-    let quantity: Option<String> = row.try_get("quantity")?;
-    let quantity = match quantity {
-        Some(text) => Some(Quantity::parse_decimal(&text).ok_or_else(|| {
-            StoreError::Other(format!(
-                "grocery_items holds an unreadable quantity {text:?}"
-            ))
-        })?),
-        None => None,
-    };
-    let unit: String = row.try_get("unit")?;
-    let unit = Unit::from_key(&unit).ok_or_else(|| {
-        StoreError::Other(format!("grocery_items holds an unknown unit {unit:?}"))
-    })?;
     Ok(ListedItem {
+        id: row.try_get("id")?,
+        key: row.try_get("name_key")?,
         name: row.try_get("name")?,
-        quantity,
-        unit,
+        quantity: quantity(row.try_get("quantity")?)?,
+        unit: unit(row.try_get("unit")?)?,
         added_by: row.try_get("added_by")?,
         added_by_name: row.try_get("added_by_name")?,
+        added_at: row.try_get("added_at")?,
+        bought: bought(
+            row.try_get("bought_by")?,
+            row.try_get("bought_by_name")?,
+            row.try_get("bought_at")?,
+        ),
     })
 }
 
-fn count(value: i64) -> Result<usize, StoreError> {
-    usize::try_from(value).map_err(|_| StoreError::Other(format!("negative row count {value}")))
+fn quantity(text: Option<String>) -> Result<Option<Quantity>, StoreError> {
+    text.map(|text| {
+        Quantity::parse_decimal(&text).ok_or_else(|| {
+            StoreError::Other(format!(
+                "grocery line holds an unreadable quantity {text:?}"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn unit(key: &str) -> Result<Unit, StoreError> {
+    Unit::from_key(key)
+        .ok_or_else(|| StoreError::Other(format!("grocery line holds an unknown unit {key:?}")))
+}
+
+fn bought(
+    by: Option<String>,
+    by_name: Option<String>,
+    at: Option<DateTime<Utc>>,
+) -> Option<Bought> {
+    match (by, by_name, at) {
+        (Some(by), Some(by_name), Some(at)) => Some(Bought { by, by_name, at }),
+        _ => None,
+    }
 }

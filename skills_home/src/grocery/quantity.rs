@@ -3,8 +3,7 @@
 //! A [`Quantity`] is an exact decimal with three places, kept as an integer count of
 //! thousandths so that `1.5 l + 0.25 l` is exactly `1.75 l` in memory and in Postgres
 //! (`numeric(15,3)`) alike. A [`Unit`] is the normalised unit; its [`Unit::key`] is what the
-//! `grocery_items.unit` column stores, so converting between units (kg ↔ g) can be added later
-//! without a schema change.
+//! `grocery_items.unit` column stores; converting between units (kg ↔ g) is in `convert`.
 
 use std::fmt;
 
@@ -53,6 +52,21 @@ impl Quantity {
         };
         let quantity = Quantity(whole * SCALE + frac_thousandths);
         (quantity <= MAX_TOTAL).then_some(quantity)
+    }
+
+    /// The quantity in thousandths of its unit (for unit conversion).
+    pub(crate) fn thousandths(self) -> i64 {
+        self.0
+    }
+
+    /// A quantity of `thousandths` thousandths, clamped to [`MAX_TOTAL`]; `None` unless positive.
+    pub(crate) fn from_thousandths(thousandths: i64) -> Option<Quantity> {
+        (thousandths > 0).then(|| Quantity(thousandths.min(MAX_TOTAL.0)))
+    }
+
+    /// Half a unit ("half a kilo").
+    pub fn half() -> Quantity {
+        Quantity(SCALE / 2)
     }
 
     /// Whether the quantity is above zero.
@@ -227,20 +241,38 @@ impl Unit {
         let Some(quantity) = quantity else {
             return name.to_owned();
         };
+        let amount = self.render_amount(quantity);
+        if self.is_container() {
+            format!("{amount} of {name}")
+        } else {
+            format!("{amount} {name}")
+        }
+    }
+
+    /// Renders the amount alone: `2.5 kg`, `18`, `2 bottles`.
+    pub fn render_amount(self, quantity: Quantity) -> String {
         match self {
-            Unit::Count => format!("{quantity} {name}"),
+            Unit::Count => quantity.to_string(),
             Unit::Kg | Unit::G | Unit::L | Unit::Ml | Unit::Lb | Unit::Oz => {
-                format!("{quantity} {} {name}", self.key())
+                format!("{quantity} {}", self.key())
             }
             container => {
                 let word = if quantity.is_one() {
-                    container.key().to_owned()
+                    container.key()
                 } else {
-                    container.plural().to_owned()
+                    container.plural()
                 };
-                format!("{quantity} {word} of {name}")
+                format!("{quantity} {word}")
             }
         }
+    }
+
+    /// Whether the unit is a container (`bottle`, `pack` …) rather than a measure or a count.
+    pub fn is_container(self) -> bool {
+        !matches!(
+            self,
+            Unit::Count | Unit::Kg | Unit::G | Unit::L | Unit::Ml | Unit::Lb | Unit::Oz
+        )
     }
 
     fn plural(self) -> &'static str {

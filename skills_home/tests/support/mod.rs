@@ -1,12 +1,55 @@
 //! Helpers of the grocery store tests: a fresh Postgres database per test, and one way to apply
 //! an effect to either store and commit it as the orchestrator would.
+// Shared by several test binaries, each of which uses only some of the helpers.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
-use alfred_skills_home::grocery::GroceryEffect;
+use alfred_skills_home::grocery::{self, GroceryEffect, ListedItem, Who};
+use chrono::{DateTime, TimeZone, Utc};
 use tokio_postgres::{Client, Config, NoTls};
 
+pub fn dana() -> Who {
+    Who {
+        id: "447700900001".to_owned(),
+        name: "Dana".to_owned(),
+    }
+}
+
+pub fn sam() -> Who {
+    Who {
+        id: "447700900002".to_owned(),
+        name: "Sam".to_owned(),
+    }
+}
+
+/// A test clock: every call is one second after the previous one, from a fixed start, so each
+/// change has its own time and no test depends on the machine's clock.
+pub fn now() -> DateTime<Utc> {
+    static SECONDS: AtomicI64 = AtomicI64::new(0);
+    let start = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+    start + chrono::Duration::seconds(SECONDS.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The effect of `text` sent by `who` in `household`.
+pub fn effect(household: &str, who: Who, text: &str) -> GroceryEffect {
+    let command = grocery::parse(text).unwrap_or_else(|| panic!("{text:?} does not parse"));
+    GroceryEffect::new(household, who, now(), command)
+}
+
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const MIGRATION: &str = include_str!("../../../migrations/0002_grocery.sql");
+/// The grocery migrations, applied in order as `alfred migrate` would.
+const MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "0002_grocery.sql",
+        include_str!("../../../migrations/0002_grocery.sql"),
+    ),
+    (
+        "0003_grocery_lists.sql",
+        include_str!("../../../migrations/0003_grocery_lists.sql"),
+    ),
+];
 
 /// A store to apply effects to.
 pub enum Store {
@@ -19,6 +62,26 @@ impl Store {
     /// it fails. The replies joined by newlines.
     pub async fn apply(&mut self, effect: GroceryEffect) -> Result<String, StoreError> {
         self.apply_boxed(Box::new(effect)).await
+    }
+
+    /// Applies `text` as `who` in household `home` and commits; the reply.
+    pub async fn say(&mut self, who: Who, text: &str) -> String {
+        self.apply(effect("home", who, text)).await.unwrap()
+    }
+
+    /// The household's lines exactly as stored.
+    pub async fn lines(&mut self, household: &str) -> Vec<ListedItem> {
+        match self {
+            Store::Pg(client) => {
+                let transaction = client.transaction().await.unwrap();
+                let lines = grocery::items(&mut Tx::Pg(&transaction), household)
+                    .await
+                    .unwrap();
+                transaction.commit().await.unwrap();
+                lines
+            }
+            Store::Mem(mem) => grocery::items(&mut Tx::Mem(mem), household).await.unwrap(),
+        }
     }
 
     /// [`Store::apply`] for an effect as a skill returns it.
@@ -39,7 +102,7 @@ impl Store {
     }
 }
 
-/// A database of its own, with the grocery migration applied; dropped with the value (also
+/// A database of its own, with the grocery migrations applied; dropped with the value (also
 /// when the test fails).
 pub struct TestDb {
     admin_url: String,
@@ -49,6 +112,41 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn create() -> TestDb {
+        let db = TestDb::create_empty().await;
+        let client = db.connect().await;
+        for (name, sql) in MIGRATIONS {
+            client
+                .batch_execute(sql)
+                .await
+                .unwrap_or_else(|error| panic!("apply migrations/{name}: {error}"));
+        }
+        db
+    }
+
+    /// A database of its own with only the migrations up to `name` applied (to test a later
+    /// migration over older data).
+    pub async fn create_up_to(name: &str) -> TestDb {
+        let db = TestDb::create_empty().await;
+        let client = db.connect().await;
+        for (migration, sql) in MIGRATIONS {
+            client.batch_execute(sql).await.unwrap();
+            if migration == name {
+                break;
+            }
+        }
+        db
+    }
+
+    /// Applies the migrations after `name`.
+    pub async fn migrate_after(&self, name: &str) {
+        let client = self.connect().await;
+        let later = MIGRATIONS.iter().skip_while(|(m, _)| *m != name).skip(1);
+        for (_, sql) in later {
+            client.batch_execute(sql).await.unwrap();
+        }
+    }
+
+    async fn create_empty() -> TestDb {
         let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
         let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
@@ -64,17 +162,11 @@ impl TestDb {
             .expect("create the test database");
         let mut config: Config = admin_url.parse().expect("a Postgres URL");
         config.dbname(&name);
-        let db = TestDb {
+        TestDb {
             admin_url,
             name,
             config,
-        };
-        db.connect()
-            .await
-            .batch_execute(MIGRATION)
-            .await
-            .expect("apply migrations/0002_grocery.sql");
-        db
+        }
     }
 
     pub async fn connect(&self) -> Client {

@@ -1,10 +1,11 @@
 //! One item of a message: an optional quantity and unit, then the name.
 //!
 //! Accepted quantity forms: `3 bananas`, `2 kg apples`, `2kg apples`, `1.5 l milk`,
-//! `500 g of flour`, `3 x lemons`, `3x lemons`, `two avocados` (one to twelve in words),
-//! `a dozen eggs`, `2 dozen eggs`, `a bottle of wine` (one container). A leading `a`, `an`,
-//! `some`, `more` or `the` is not part of the name. A decimal comma is not supported, since
-//! commas separate items.
+//! `500 g of flour`, `3 x lemons`, `3x lemons`, `lemons x3`, `lemons x 3`, `two avocados` (one
+//! to twelve in words), `a dozen eggs` (12), `2 dozen eggs`, `half a dozen eggs` (6),
+//! `half a kilo of flour`, `a bottle of wine` (one container). A leading `a`, `an`, `some`,
+//! `more` or `the` is not part of the name. A decimal comma is not supported, since commas
+//! separate items.
 
 use super::tokens::Token;
 use crate::grocery::model::ItemSpec;
@@ -24,6 +25,7 @@ const FILLERS: [&str; 5] = ["a", "an", "some", "more", "the"];
 /// Parses one item; `None` when it has no name or a quantity that is zero, too large or
 /// malformed.
 pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
+    let (tokens, times) = trailing_times(tokens);
     let low = |i: usize| tokens.get(i).and_then(Token::low);
     let mut i = 0;
     let mut quantity = None;
@@ -31,8 +33,22 @@ pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
     // A measured amount ("2 kg", "a dozen") may be followed by "of".
     let mut measured = false;
 
+    let half_a = low(0) == Some("half") && matches!(low(1), Some("a" | "an"));
     if let Some(first) = low(0) {
-        if let Some(parsed) = number(first) {
+        if half_a && low(2) == Some("dozen") {
+            quantity = Some(Quantity::whole(6));
+            measured = true;
+            i = 3;
+        } else if let Some(measure) = half_a
+            .then(|| low(2).and_then(Unit::from_word))
+            .flatten()
+            .filter(|unit| *unit != Unit::Count && !unit.is_container())
+        {
+            quantity = Some(Quantity::half());
+            unit = measure;
+            measured = true;
+            i = 3;
+        } else if let Some(parsed) = number(first) {
             let (number, attached) = parsed?;
             quantity = Some(number);
             i = 1;
@@ -74,6 +90,17 @@ pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
             return None;
         }
     }
+    if let Some(times) = times {
+        // "2 kg apples x3" is ambiguous: refuse rather than guess.
+        if quantity.is_some() {
+            return None;
+        }
+        let times = times?;
+        if !times.is_positive() || times > MAX_PER_MESSAGE {
+            return None;
+        }
+        quantity = Some(times);
+    }
     // Skip fillers, but never the last word: "add the" is not an item called "the".
     while i + 1 < tokens.len() && low(i).is_some_and(|w| FILLERS.contains(&w)) {
         i += 1;
@@ -91,6 +118,27 @@ pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
         return None;
     }
     ItemSpec::new(&name, quantity, unit)
+}
+
+/// A trailing count, `apples x3`, `apples x 3` or `apples ×3`: the tokens before it and the
+/// count (`Some(None)` when it is meant as one but cannot be read, `x1.2345`).
+fn trailing_times(tokens: &[Token]) -> (&[Token], Option<Option<Quantity>>) {
+    let low = |i: usize| tokens.get(i).and_then(Token::low);
+    let n = tokens.len();
+    if n >= 3 && matches!(low(n - 2), Some("x" | "×")) {
+        if let Some(count) = low(n - 1).filter(|w| w.starts_with(|c: char| c.is_ascii_digit())) {
+            return (&tokens[..n - 2], Some(Quantity::parse_decimal(count)));
+        }
+    }
+    if n >= 2 {
+        if let Some(count) = low(n - 1)
+            .and_then(|w| w.strip_prefix('x').or_else(|| w.strip_prefix('×')))
+            .filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            return (&tokens[..n - 1], Some(Quantity::parse_decimal(count)));
+        }
+    }
+    (tokens, None)
 }
 
 /// A number word or numeral, with a unit written straight after it (`2kg`, `3x`).

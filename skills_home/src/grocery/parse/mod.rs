@@ -6,9 +6,14 @@
 //! * add — `add bananas`, `add milk, eggs and 2 kg apples`, `add 3 bananas to the list`,
 //!   `put milk on the shopping list`, `add to the list: milk, eggs`;
 //! * remove — `remove milk`, `delete milk from the list`, `take milk off the list`,
-//!   `take off milk`, `cross milk off`;
+//!   `take off milk`;
+//! * check off — `got milk`, `bought eggs`, `I got the bread`, `check off milk`,
+//!   `tick eggs off the list`, `cross milk off`, `mark milk as bought` (see `bought` for what
+//!   "got" does not claim);
 //! * list — `list`, `show the list`, `what's on the list`, `shopping list`, `groceries`;
-//! * clear — `clear the list`, `clear list`, `empty the shopping list`.
+//! * clear bought — `clear bought`, `clear what we bought`, `remove the ticked items`;
+//! * clear — `clear the list`, `clear list`, `empty the shopping list`;
+//! * undo — `undo`, `undo that`, `undo my last change`, `oops, undo`.
 //!
 //! Several items split on commas, semicolons, "and", "&" and "plus". A name that itself holds
 //! "and" is written in quotes: `add "salt and pepper crisps" and milk`. There is no reliable
@@ -19,6 +24,7 @@
 //! sofa`, `take the bins out` are not list commands, so the orchestrator can answer them with
 //! help (or, later, another skill).
 
+mod bought;
 mod item;
 mod tokens;
 
@@ -40,6 +46,7 @@ const PREFIXES: &[&[&str]] = &[
     &["okay"],
     &["alfred"],
     &["also"],
+    &["oops"],
     &["can", "you"],
     &["could", "you"],
     &["would", "you"],
@@ -104,6 +111,26 @@ const CLEAR_VERBS: &[&[&str]] = &[
     &["clear", "everything", "from"],
 ];
 
+/// Whole phrases that undo the sender's last change (a trailing "on/to the list" is allowed).
+const UNDO_PHRASES: &[&[&str]] = &[
+    &["undo"],
+    &["undo", "that"],
+    &["undo", "it"],
+    &["undo", "this"],
+    &["undo", "last"],
+    &["undo", "the", "last", "one"],
+    &["undo", "my", "last", "one"],
+    &["undo", "last", "change"],
+    &["undo", "the", "last", "change"],
+    &["undo", "my", "last", "change"],
+    &["undo", "that", "change"],
+    &["undo", "my", "change"],
+    &["revert", "that"],
+    &["revert", "it"],
+    &["revert", "my", "last", "change"],
+    &["revert", "the", "last", "change"],
+];
+
 /// Parses a message addressed to Alfred into a shopping-list command, or `None` when it is not
 /// one (the route then does not claim it).
 pub fn parse(text: &str) -> Option<GroceryCommand> {
@@ -115,6 +142,12 @@ pub fn parse(text: &str) -> Option<GroceryCommand> {
     if let Some(words) = plain_words(&tokens) {
         if is_list(&words) {
             return Some(GroceryCommand::List);
+        }
+        if is_undo(&words) {
+            return Some(GroceryCommand::Undo);
+        }
+        if bought::is_clear_bought(&tokens) {
+            return Some(GroceryCommand::ClearBought);
         }
         if CLEAR_VERBS
             .iter()
@@ -135,8 +168,8 @@ pub fn parse(text: &str) -> Option<GroceryCommand> {
         "remove" | "delete" => {
             items(strip_target_suffix(rest, &["from", "off"], false)?).map(GroceryCommand::Remove)
         }
-        "take" | "cross" | "strike" => items(take_off_items(rest)?).map(GroceryCommand::Remove),
-        _ => None,
+        "take" => items(take_off_items(rest)?).map(GroceryCommand::Remove),
+        _ => bought::check_off(&tokens).map(GroceryCommand::CheckOff),
     }
 }
 
@@ -193,6 +226,15 @@ fn is_list(words: &[&str]) -> bool {
             .any(|verb| words.starts_with(verb) && is_target(&words[verb.len()..]))
 }
 
+/// `undo`, `undo that`, `undo my last change to the list`.
+fn is_undo(words: &[&str]) -> bool {
+    let words = match words.iter().rposition(|w| matches!(*w, "to" | "on")) {
+        Some(at) if is_target(&words[at + 1..]) => &words[..at],
+        _ => words,
+    };
+    UNDO_PHRASES.contains(&words)
+}
+
 /// Whether `tokens` are plain words that name the list.
 fn is_target_tokens(tokens: &[Token]) -> bool {
     plain_words(tokens).is_some_and(|words| is_target(&words))
@@ -237,7 +279,7 @@ fn strip_target_suffix<'t>(
     Some(rest)
 }
 
-/// `take X off [the list]`, `take off X [from the list]`, `cross X off`.
+/// `take X off [the list]`, `take off X [from the list]`, `check X off`.
 fn take_off_items(rest: &[Token]) -> Option<&[Token]> {
     if rest.first().and_then(Token::low) == Some("off") {
         return strip_target_suffix(&rest[1..], &["from"], false);
