@@ -12,12 +12,20 @@ use std::sync::Arc;
 
 use alfred_actors::skill::{Skill, SkillRoute};
 
+pub mod chores;
 pub mod grocery;
 
 /// Builds a fresh skill; the skill actor calls it on every (re)start.
 pub type SkillFactory = fn() -> Box<dyn Skill>;
 
 /// Every Home skill in routing order: its route and the factory of a fresh skill.
+///
+/// Chores come first: the orchestrator gives a text to the first skill that understands it,
+/// and the shopping list's "add …" would otherwise take "add chore dishes daily" as an item.
+/// The chores grammar claims only chore-shaped sentences, so the list still gets the rest.
 pub fn skills() -> Vec<(Arc<dyn SkillRoute>, SkillFactory)> {
-    vec![(grocery::route(), grocery::skill)]
+    vec![
+        (chores::route(), chores::skill),
+        (grocery::route(), grocery::skill),
+    ]
 }
