@@ -142,6 +142,13 @@ impl Runtime {
             });
         }
 
+        // Plain language: text no skill's grammar understands goes to the LLM when configured.
+        let llm = settings
+            .llm
+            .as_ref()
+            .map(alfred_adapters::llm::from_settings)
+            .transpose()
+            .context("Invalid LLM settings")?;
         let orchestrator_deps = OrchestratorDeps {
             store: store.clone(),
             bus: bus.clone(),
@@ -150,6 +157,7 @@ impl Runtime {
             households: Arc::new(household_directory(&settings)),
             invoke_prefixes: Arc::new(settings.invoke_prefixes.clone()),
             clock: clock.clone(),
+            llm,
             metrics: metrics.clone(),
         };
         let orchestrator = root.spawn(

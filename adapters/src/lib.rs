@@ -4,6 +4,7 @@
 //! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
+//! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
 //!
 //! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
 //! and back. They must not know about skills, the orchestrator or the store: inbound, they only
@@ -11,4 +12,5 @@
 
 pub mod admin;
 pub mod health;
+pub mod llm;
 pub mod whatsapp;

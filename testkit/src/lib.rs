@@ -1,6 +1,7 @@
 //! Test support shared by the workspace's test suites and the benchmark.
 //!
 //! * [`graph`] — a fake WhatsApp Graph API that speaks the real wire format;
+//! * [`llm`] — a fake LLM speaking Ollama's and OpenAI's tool-calling wire formats;
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
 //! * [`db`] — a fresh Postgres database per test;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
@@ -11,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod db;
 pub mod graph;
+pub mod llm;
 pub mod postgres;
 pub mod redis;
 pub mod whatsapp;

@@ -9,6 +9,7 @@ mod admin;
 mod crash;
 mod delivery;
 mod households;
+mod llm;
 mod schedule;
 mod outage;
 mod supervision;

@@ -1,0 +1,153 @@
+//! Plain language through an optional LLM: the contract and the validation around it.
+//!
+//! The deterministic grammar of the skills comes first. Only text that no skill understands
+//! reaches the LLM, and the LLM may only answer with a *tool call* — one of the typed commands
+//! the skills declare with [`SkillRoute::tools`], each a JSON schema. A call is never executed
+//! as such: the skill that declared the tool turns it into the canonical text of its own
+//! grammar ([`SkillRoute::command_for`], e.g. `"add 2 kg apples"`), and that text must then be
+//! understood by the grammar like anything typed. So the LLM can propose nothing the grammar
+//! would not accept, and every argument is validated before anything changes.
+//!
+//! Everything else — no LLM configured, a request that fails or takes longer than the
+//! timeout, an answer in plain text, an unknown tool, arguments the skill rejects — ends in
+//! `None`, and the orchestrator answers with help, exactly as without an LLM.
+//!
+//! The wire formats (Ollama, OpenAI) live in the adapters; this module must not know them.
+//! Logging: what the LLM proposed and whether it was accepted at INFO; failures at WARN
+//! without the message's text (it is the family's private chat).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::skill::SkillRoute;
+
+/// A typed command an LLM may call: a name, what it does, and its arguments as JSON schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Unique across all skills, e.g. `grocery_add`.
+    pub name: String,
+    /// Tells the model when to use the tool.
+    pub description: String,
+    /// A JSON schema (`{"type": "object", "properties": …, "required": …}`).
+    pub parameters: serde_json::Value,
+}
+
+/// A call the LLM proposed. Nothing about it is trusted until a skill has validated it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The tool's name, as the model wrote it.
+    pub name: String,
+    /// The arguments, as a JSON value (an object if the model followed the schema).
+    pub arguments: serde_json::Value,
+}
+
+/// An LLM request that did not produce an answer. Reasons never hold the message's text or
+/// a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// The server could not be reached or the connection failed.
+    #[error("the LLM could not be reached: {0}")]
+    Unreachable(String),
+    /// The server answered with an error status.
+    #[error("the LLM answered with status {0}")]
+    Status(u16),
+    /// The answer was not in the expected wire format.
+    #[error("the LLM's answer was not understood: {0}")]
+    InvalidResponse(String),
+    /// No answer within the configured time.
+    #[error("the LLM did not answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// A chat model that can call tools. Implemented in `adapters::llm` for Ollama and for
+/// OpenAI-compatible servers.
+///
+/// The trait object is `Send + Sync` so that the orchestrator's dependencies can move to any
+/// arbiter; its futures are not `Send`, because the HTTP client (awc) lives on the caller's
+/// thread, and the orchestrator's futures never leave that thread.
+#[async_trait(?Send)]
+pub trait LlmClient: Send + Sync + 'static {
+    /// Asks the model to turn `text` into one call of `tools`; `Ok(None)` when it answered
+    /// without calling any (plain text).
+    async fn tool_call(&self, text: &str, tools: &[ToolSpec])
+        -> Result<Option<ToolCall>, LlmError>;
+}
+
+/// The configured LLM with its time limit, as the orchestrator holds it.
+#[derive(Clone)]
+pub struct Llm {
+    pub client: Arc<dyn LlmClient>,
+    /// `LLM_TIMEOUT_MS`: a slower answer counts as no answer.
+    pub timeout: Duration,
+}
+
+/// What the LLM's answer became: the command text for the skill at `index` of the routes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The position of the declaring route in the routes given to [`Llm::interpret`].
+    pub index: usize,
+    /// The canonical command, already understood by that route's grammar.
+    pub command: String,
+}
+
+impl Llm {
+    /// Asks the LLM what `text` means with the tools of all `routes`, and validates the answer
+    /// through the route that declares the called tool. `None` means "answer with help".
+    pub async fn interpret(&self, text: &str, routes: &[&dyn SkillRoute]) -> Option<Proposal> {
+        let mut tools = Vec::new();
+        let mut owners = Vec::new();
+        for (index, route) in routes.iter().enumerate() {
+            for tool in route.tools() {
+                // The first declaration of a name wins, so a call always has one owner.
+                if !tools.iter().any(|known: &ToolSpec| known.name == tool.name) {
+                    owners.push(index);
+                    tools.push(tool);
+                }
+            }
+        }
+        if tools.is_empty() {
+            return None;
+        }
+        let call =
+            match tokio::time::timeout(self.timeout, self.client.tool_call(text, &tools)).await {
+                Ok(Ok(Some(call))) => call,
+                Ok(Ok(None)) => {
+                    tracing::info!("The LLM called no tool; answering with help.");
+                    return None;
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "The LLM failed; answering with help.");
+                    return None;
+                }
+                Err(_) => {
+                    let error = LlmError::TimedOut(self.timeout);
+                    tracing::warn!(%error, "The LLM was too slow; answering with help.");
+                    return None;
+                }
+            };
+        let Some(position) = tools.iter().position(|tool| tool.name == call.name) else {
+            tracing::info!(tool = %call.name, "The LLM proposed an unknown tool; rejected.");
+            return None;
+        };
+        let index = owners[position];
+        let route = routes[index];
+        let Some(command) = route.command_for(&call) else {
+            tracing::info!(
+                tool = %call.name,
+                arguments = %call.arguments,
+                "The LLM proposed invalid arguments; rejected."
+            );
+            return None;
+        };
+        if !route.understands(&command) {
+            // A skill whose tools produce text its own grammar refuses has a bug; never guess.
+            tracing::warn!(tool = %call.name, skill = route.name(), "A tool call became a command the skill's grammar does not accept; rejected.");
+            return None;
+        }
+        tracing::info!(tool = %call.name, %command, skill = route.name(), "The LLM proposed a command; accepted.");
+        Some(Proposal { index, command })
+    }
+}
