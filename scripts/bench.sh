@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark: `./scripts/bench.sh [ingest|ingest-full|e2e|all]` (default: all).
+# The benchmark: `./scripts/bench.sh [PHASE...]`, phases ingest, ingest-full, e2e (default: all).
 #
 # Builds `alfred` and `alfred-bench` with --release, brings up Redis and Postgres exactly as
 # ./scripts/test.sh does (the running ones on their standard ports, else private ones), and for
@@ -20,7 +20,7 @@
 #   BENCH_MESSAGES [50000]  BENCH_RATE [0: as fast as accepted]   BENCH_E2E_CONNECTIONS [64]
 #   BENCH_GRAPH_PORT [18080]  BENCH_HTTP_PORT [18000]  BENCH_ADMIN_PORT [18001]
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_READERS=3)
-#   BENCH_SKIP_BUILD=1 use the binaries already in target/release
+#   BENCH_SKIP_BUILD=1 use the binaries already in target/release (CARGO_TARGET_DIR honoured)
 #   BENCH_KEEP_LOGS=1  keep Alfred's log (path printed)
 set -euo pipefail
 
@@ -30,13 +30,15 @@ root=$PWD
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-phases=${1:-all}
-case $phases in
-    all) phases="ingest ingest-full e2e" ;;
-    ingest | ingest-full | e2e) ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown phase '$phases' (see --help)" ;;
-esac
+phases=${*:-all}
+[[ $phases == all ]] && phases="ingest ingest-full e2e"
+for phase in $phases; do
+    case $phase in
+        ingest | ingest-full | e2e) ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown phase '$phase' (see --help)" ;;
+    esac
+done
 
 # --- outer: build, then run the phases with the services of scripts/test.sh ----------------------
 if [[ -z ${ALFRED_BENCH_INNER:-} ]]; then
@@ -58,8 +60,9 @@ graph_port=${BENCH_GRAPH_PORT:-18080}
 secret=bench-app-secret
 phone_id=100000000001
 admin_key=bench-admin-key
-bench=$root/target/release/alfred-bench
-alfred=$root/target/release/alfred
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+bench=$target_dir/release/alfred-bench
+alfred=$target_dir/release/alfred
 work=$(mktemp -d /tmp/alfred-bench.XXXXXX)
 
 alfred_pid=
