@@ -151,3 +151,172 @@ impl Llm {
         Some(Proposal { index, command })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Answers every request with a fixed result (after an optional delay) and counts them.
+    struct Scripted {
+        answer: Result<Option<ToolCall>, String>,
+        delay: Duration,
+        asked: Mutex<Vec<Vec<String>>>,
+    }
+
+    #[async_trait(?Send)]
+    impl LlmClient for Scripted {
+        async fn tool_call(
+            &self,
+            _text: &str,
+            tools: &[ToolSpec],
+        ) -> Result<Option<ToolCall>, LlmError> {
+            self.asked
+                .lock()
+                .unwrap()
+                .push(tools.iter().map(|t| t.name.clone()).collect());
+            tokio::time::sleep(self.delay).await;
+            self.answer.clone().map_err(LlmError::InvalidResponse)
+        }
+    }
+
+    /// A route with one tool, `{name}_do`, whose grammar understands `"{name} <word>"` and
+    /// whose `command_for` maps `{"word": w}` to `"{name} {w}"` (or, if `broken`, to text its
+    /// grammar refuses).
+    struct Route {
+        name: &'static str,
+        broken: bool,
+    }
+
+    impl SkillRoute for Route {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn help(&self) -> Vec<&'static str> {
+            Vec::new()
+        }
+        fn understands(&self, text: &str) -> bool {
+            text.strip_prefix(self.name)
+                .is_some_and(|rest| rest.starts_with(' ') && rest.len() > 1)
+        }
+        fn tools(&self) -> Vec<ToolSpec> {
+            vec![ToolSpec {
+                name: "shared_do".into(),
+                description: String::new(),
+                parameters: serde_json::json!({"type": "object"}),
+            }]
+        }
+        fn command_for(&self, call: &ToolCall) -> Option<String> {
+            let word = call.arguments.get("word")?.as_str()?;
+            Some(if self.broken {
+                format!("nonsense {word}")
+            } else {
+                format!("{} {word}", self.name)
+            })
+        }
+    }
+
+    fn llm(answer: Result<Option<ToolCall>, String>, delay: Duration) -> (Llm, Arc<Scripted>) {
+        let client = Arc::new(Scripted {
+            answer,
+            delay,
+            asked: Mutex::new(Vec::new()),
+        });
+        let llm = Llm {
+            client: client.clone(),
+            timeout: Duration::from_millis(200),
+        };
+        (llm, client)
+    }
+
+    fn call(name: &str, word: &str) -> Result<Option<ToolCall>, String> {
+        Ok(Some(ToolCall {
+            name: name.into(),
+            arguments: serde_json::json!({"word": word}),
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_valid_call_becomes_the_declaring_routes_command_and_a_tool_is_offered_once() {
+        let (llm, client) = llm(call("shared_do", "milk"), Duration::ZERO);
+        let first = Route {
+            name: "first",
+            broken: false,
+        };
+        let second = Route {
+            name: "second",
+            broken: false,
+        };
+
+        let proposal = llm.interpret("text", &[&first, &second]).await;
+
+        assert_eq!(
+            proposal,
+            Some(Proposal {
+                index: 0,
+                command: "first milk".into()
+            })
+        );
+        assert_eq!(client.asked.lock().unwrap()[0], vec!["shared_do"]);
+    }
+
+    #[tokio::test]
+    async fn unknown_tools_invalid_arguments_and_refused_commands_are_rejected() {
+        let route = Route {
+            name: "list",
+            broken: false,
+        };
+        let broken = Route {
+            name: "list",
+            broken: true,
+        };
+        let no_word = Ok(Some(ToolCall {
+            name: "shared_do".into(),
+            arguments: serde_json::json!({"word": 3}),
+        }));
+        for (answer, route) in [
+            (call("other_do", "milk"), &route),
+            (no_word, &route),
+            (call("shared_do", "milk"), &broken),
+            (Ok(None), &route),
+            (Err("garbled".to_owned()), &route),
+        ] {
+            let (llm, _) = llm(answer, Duration::ZERO);
+            assert_eq!(llm.interpret("text", &[route]).await, None);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_after_the_timeout_is_ignored() {
+        let (llm, client) = llm(call("shared_do", "milk"), Duration::from_secs(5));
+        let route = Route {
+            name: "list",
+            broken: false,
+        };
+
+        assert_eq!(llm.interpret("text", &[&route]).await, None);
+        assert_eq!(client.asked.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_tools_the_llm_is_not_asked() {
+        struct NoTools;
+        impl SkillRoute for NoTools {
+            fn name(&self) -> &'static str {
+                "plain"
+            }
+            fn help(&self) -> Vec<&'static str> {
+                Vec::new()
+            }
+            fn understands(&self, _text: &str) -> bool {
+                false
+            }
+        }
+        let (llm, client) = llm(call("shared_do", "milk"), Duration::ZERO);
+
+        assert_eq!(llm.interpret("text", &[&NoTools]).await, None);
+        assert!(client.asked.lock().unwrap().is_empty());
+    }
+}
