@@ -1,0 +1,278 @@
+//! The chores grammar: what it understands, how it reads it, and what it must leave alone so
+//! the shopping list and help still get it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alfred_skills_home::chores::recurrence::weekday_bit;
+use alfred_skills_home::chores::{parse, Assign, ChoreCommand, Member, Recurrence};
+use chrono::Weekday;
+
+fn named(name: &str) -> Member {
+    Member::Named(name.to_owned())
+}
+
+fn add(name: &str, recurrence: Recurrence, assign: Assign) -> Option<ChoreCommand> {
+    Some(ChoreCommand::Add {
+        name: name.to_owned(),
+        recurrence,
+        assign,
+    })
+}
+
+fn days(list: &[Weekday]) -> Recurrence {
+    Recurrence::Weekly(list.iter().map(|d| weekday_bit(*d)).fold(0, |a, b| a | b))
+}
+
+#[test]
+fn the_examples_of_the_issue_add_chores() {
+    assert_eq!(
+        parse("add chore take out the bins every Monday and Thursday for Sam"),
+        add(
+            "take out the bins",
+            days(&[Weekday::Mon, Weekday::Thu]),
+            Assign::Fixed(named("Sam"))
+        )
+    );
+    assert_eq!(
+        parse("new chore dishes daily rotating Dana, Sam, Kim"),
+        add(
+            "dishes",
+            Recurrence::Daily,
+            Assign::Rotation(vec![named("Dana"), named("Sam"), named("Kim")])
+        )
+    );
+    assert_eq!(
+        parse("add chore water plants every 3 days"),
+        add("water plants", Recurrence::EveryNDays(3), Assign::Anyone)
+    );
+    assert_eq!(
+        parse("add chore pay rent monthly on the 1st"),
+        add("pay rent", Recurrence::Monthly(1), Assign::Anyone)
+    );
+}
+
+#[test]
+fn recurrences_read_in_ordinary_phrasing() {
+    let cases = [
+        ("add chore hoover every day", Recurrence::Daily),
+        (
+            "add chore hoover every other day",
+            Recurrence::EveryNDays(2),
+        ),
+        (
+            "add chore hoover every two weeks",
+            Recurrence::EveryNDays(14),
+        ),
+        ("add chore hoover fortnightly", Recurrence::EveryNDays(14)),
+        ("add chore hoover weekly", Recurrence::Weekly(0)),
+        ("add chore hoover weekly on Friday", days(&[Weekday::Fri])),
+        ("add chore hoover on Saturdays", days(&[Weekday::Sat])),
+        (
+            "add chore hoover every mon, wed and fri",
+            days(&[Weekday::Mon, Weekday::Wed, Weekday::Fri]),
+        ),
+        (
+            "add chore hoover on weekdays",
+            Recurrence::Weekly(0b001_1111),
+        ),
+        ("add chore hoover monthly", Recurrence::Monthly(0)),
+        (
+            "add chore hoover every month on the 15th",
+            Recurrence::Monthly(15),
+        ),
+        (
+            "add chore hoover on the 28th of every month",
+            Recurrence::Monthly(28),
+        ),
+        ("add chore hoover every 1 day", Recurrence::Daily),
+    ];
+    for (text, recurrence) in cases {
+        assert_eq!(
+            parse(text),
+            add("hoover", recurrence, Assign::Anyone),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn assignments_read_in_either_order_with_the_recurrence() {
+    assert_eq!(
+        parse("Please add a chore feed the cat for me daily, thanks"),
+        add("feed the cat", Recurrence::Daily, Assign::Fixed(Member::Me))
+    );
+    assert_eq!(
+        parse("create a new chore mow the lawn for Dana and Sam in turns every Saturday"),
+        add(
+            "mow the lawn",
+            days(&[Weekday::Sat]),
+            Assign::Rotation(vec![named("Dana"), named("Sam")])
+        )
+    );
+    assert_eq!(
+        parse("add chore laundry every Sunday assigned to kim"),
+        add(
+            "laundry",
+            days(&[Weekday::Sun]),
+            Assign::Fixed(named("Kim"))
+        )
+    );
+}
+
+#[test]
+fn a_name_may_hold_clause_words() {
+    assert_eq!(
+        parse("add chore cook for the kids daily"),
+        add("cook for the kids", Recurrence::Daily, Assign::Anyone)
+    );
+    assert_eq!(
+        parse("add chore clean every window on Sundays"),
+        add("clean every window", days(&[Weekday::Sun]), Assign::Anyone)
+    );
+}
+
+#[test]
+fn a_chore_without_a_recurrence_is_answered_with_how_to_say_it() {
+    assert_eq!(
+        parse("add chore hoover"),
+        Some(ChoreCommand::AddHelp {
+            name: Some("hoover".to_owned())
+        })
+    );
+    assert_eq!(
+        parse("add chore hoover for Sam"),
+        Some(ChoreCommand::AddHelp {
+            name: Some("hoover".to_owned())
+        })
+    );
+    assert_eq!(
+        parse("add chore"),
+        Some(ChoreCommand::AddHelp { name: None })
+    );
+}
+
+#[test]
+fn done_skip_and_swap_read_naturally() {
+    let done = |chore: &str, by: Member| {
+        Some(ChoreCommand::Done {
+            chore: chore.to_owned(),
+            by,
+        })
+    };
+    assert_eq!(parse("done dishes"), done("dishes", Member::Me));
+    assert_eq!(parse("I did the dishes"), done("the dishes", Member::Me));
+    assert_eq!(
+        parse("I’ve done the dishes!"),
+        done("the dishes", Member::Me)
+    );
+    assert_eq!(parse("dishes done"), done("dishes", Member::Me));
+    assert_eq!(parse("the bins are done"), done("the bins", Member::Me));
+    assert_eq!(parse("mark dishes as done"), done("dishes", Member::Me));
+    assert_eq!(
+        parse("finished the dishes today"),
+        done("the dishes", Member::Me)
+    );
+    assert_eq!(parse("Sam did the bins"), done("the bins", named("Sam")));
+    assert_eq!(
+        parse("kim has done the dishes"),
+        done("the dishes", named("Kim"))
+    );
+    assert_eq!(parse("Sam's done the bins"), done("the bins", named("Sam")));
+    assert_eq!(
+        parse("skip dishes today"),
+        Some(ChoreCommand::Skip {
+            chore: "dishes".to_owned()
+        })
+    );
+    assert_eq!(
+        parse("swap dishes with Kim"),
+        Some(ChoreCommand::Swap {
+            chore: "dishes".to_owned(),
+            with: named("Kim")
+        })
+    );
+    assert_eq!(
+        parse("switch the dishes with me today"),
+        Some(ChoreCommand::Swap {
+            chore: "the dishes".to_owned(),
+            with: Member::Me
+        })
+    );
+}
+
+#[test]
+fn listing_due_overdue_stats_and_remove_are_understood() {
+    for text in ["chores", "list chores", "Show the chores", "chore list"] {
+        assert_eq!(
+            parse(text),
+            Some(ChoreCommand::List { mine: false }),
+            "{text}"
+        );
+    }
+    assert_eq!(parse("my chores"), Some(ChoreCommand::List { mine: true }));
+    for text in [
+        "what's due today?",
+        "What’s due",
+        "due today",
+        "chores today",
+    ] {
+        assert_eq!(parse(text), Some(ChoreCommand::DueToday), "{text}");
+    }
+    for text in ["what's overdue", "overdue", "anything overdue?"] {
+        assert_eq!(parse(text), Some(ChoreCommand::Overdue), "{text}");
+    }
+    for text in ["chore stats", "streaks", "chore history"] {
+        assert_eq!(parse(text), Some(ChoreCommand::Stats), "{text}");
+    }
+    for text in [
+        "remove chore dishes",
+        "delete the dishes chore",
+        "remove dishes from the chores",
+    ] {
+        assert_eq!(
+            parse(text),
+            Some(ChoreCommand::Remove {
+                chore: if text.contains("the dishes chore") {
+                    "the dishes"
+                } else {
+                    "dishes"
+                }
+                .to_owned()
+            }),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn shopping_list_help_and_chatter_are_left_alone() {
+    for text in [
+        "add milk",
+        "add milk, eggs and 2 kg apples",
+        "add 3 bananas to the list",
+        "remove milk",
+        "take milk off the list",
+        "list",
+        "shopping list",
+        "what's on the list",
+        "clear the list",
+        "got milk",
+        "bought eggs",
+        "undo",
+        "help",
+        "hi",
+        "done",
+        "skip",
+        "swap",
+        "I did it",
+        "what did Sam do?",
+        "take the bins out",
+        "add a meeting to my calendar",
+        "add milk done",
+        "swap dishes",
+        "skip the",
+        "stats for the list please?",
+        "",
+    ] {
+        assert_eq!(parse(text), None, "{text:?} must not be a chore command");
+    }
+}
