@@ -18,6 +18,13 @@ fn adds(text: &str) -> Vec<ItemSpec> {
     }
 }
 
+fn checks_off(text: &str) -> Vec<ItemSpec> {
+    match parse(text) {
+        Some(GroceryCommand::CheckOff(items)) => items,
+        other => panic!("{text:?} parsed as {other:?}"),
+    }
+}
+
 fn removes(text: &str) -> Vec<ItemSpec> {
     match parse(text) {
         Some(GroceryCommand::Remove(items)) => items,
@@ -99,6 +106,14 @@ fn quantities_and_units_are_read_and_normalised() {
         (
             "add 2 tins of tomatoes",
             measured("2", Unit::Can, "tomatoes"),
+        ),
+        ("add apples x3", measured("3", Unit::Count, "apples")),
+        ("add apples x 3", measured("3", Unit::Count, "apples")),
+        ("add Apples \u{d7}3", measured("3", Unit::Count, "Apples")),
+        ("add half a dozen eggs", measured("6", Unit::Count, "eggs")),
+        (
+            "add half a kilo of flour",
+            measured("0.5", Unit::Kg, "flour"),
         ),
         ("add some bread", item("bread")),
         ("add an avocado", item("avocado")),
@@ -226,6 +241,29 @@ fn unrelated_or_malformed_text_is_not_claimed() {
         "remove",
         "listen",
         "adding milk",
+        "add apples x0",
+        "add 2 kg apples x3",
+        // Everyday "got"/"bought" that is not shopping.
+        "got it, thanks",
+        "got it",
+        "Got it!",
+        "ok got it",
+        "got you",
+        "got to go",
+        "I got home",
+        "we got back",
+        "I got the job!",
+        "got a question",
+        "bought tickets for friday",
+        "I bought it",
+        "got",
+        "bought",
+        // "undo" only alone or about the last change.
+        "undo the chores",
+        "undo everything",
+        "clear what",
+        "clear everything",
+        "mark milk",
     ] {
         assert_eq!(parse(text), None, "{text:?}");
         assert!(!grocery::route().understands(text), "{text:?}");
@@ -249,4 +287,94 @@ fn too_many_or_too_long_items_are_refused() {
         .join(", ");
     assert_eq!(parse(&format!("add {many}")), None);
     assert_eq!(parse(&format!("add {}", "x".repeat(81))), None);
+}
+
+#[test]
+fn got_bought_and_check_off_tick_items_off() {
+    for text in [
+        "got milk",
+        "Got milk!",
+        "bought milk",
+        "I got the milk",
+        "we just bought milk",
+        "I've got the milk",
+        "picked up milk",
+        "check off milk",
+        "check milk off",
+        "check milk off the list",
+        "tick off milk",
+        "tick milk off the shopping list",
+        "cross milk off",
+        "cross milk off the list",
+        "mark milk as bought",
+        "mark milk bought",
+        "got milk, thanks",
+    ] {
+        assert_eq!(checks_off(text), vec![item("milk")], "{text:?}");
+    }
+    assert_eq!(checks_off("I got the bread"), vec![item("bread")]);
+    assert_eq!(
+        checks_off("bought eggs and 2 kg apples"),
+        vec![item("eggs"), measured("2", Unit::Kg, "apples")]
+    );
+}
+
+#[test]
+fn what_was_bought_can_be_cleared() {
+    for text in [
+        "clear bought",
+        "clear what we bought",
+        "Clear what I bought",
+        "clear what's been bought",
+        "clear the bought items",
+        "clear all the bought items",
+        "remove bought items from the list",
+        "delete the checked items",
+        "clear ticked off",
+        "clear checked off items",
+        "get rid of everything we bought",
+    ] {
+        assert_eq!(parse(text), Some(GroceryCommand::ClearBought), "{text:?}");
+    }
+    // Not "remove the item called 'bought items'", and not the whole list.
+    assert_eq!(parse("clear the list"), Some(GroceryCommand::Clear));
+}
+
+#[test]
+fn undo_phrasings_undo_the_last_change() {
+    for text in [
+        "undo",
+        "Undo!",
+        "undo that",
+        "undo please",
+        "oops, undo",
+        "undo my last change",
+        "undo the last change to the list",
+        "revert that",
+    ] {
+        assert_eq!(parse(text), Some(GroceryCommand::Undo), "{text:?}");
+    }
+}
+
+#[test]
+fn help_names_every_command() {
+    let help = grocery::route().help();
+    for command in [
+        "add ",
+        "got ",
+        "remove ",
+        "list",
+        "clear bought",
+        "clear the list",
+        "undo",
+    ] {
+        assert!(
+            help.iter().any(|line| line.starts_with(command)),
+            "{command:?} in {help:?}"
+        );
+    }
+    for line in &help {
+        let example = line.split(" — ").next().unwrap();
+        assert!(grocery::route().understands(example), "{example:?}");
+    }
 }

@@ -124,8 +124,8 @@ pub(crate) fn cleared_bought(report: &ClearBoughtReport) -> String {
         return "Nothing on the list is ticked off.".to_owned();
     }
     format!(
-        "Cleared {} bought ({}). {}",
-        items(report.removed.len()),
+        "Cleared {} ({}). {}",
+        bought_items(report.removed.len()),
         rendered(&report.removed),
         left(report.remaining)
     )
@@ -133,7 +133,7 @@ pub(crate) fn cleared_bought(report: &ClearBoughtReport) -> String {
 
 /// For undo: "cleared 2 bought items".
 pub(crate) fn cleared_bought_summary(report: &ClearBoughtReport) -> String {
-    format!("cleared {} bought", items(report.removed.len()))
+    format!("cleared {}", bought_items(report.removed.len()))
 }
 
 /// "Cleared the shopping list (5 items removed)." / "The shopping list is already empty."
@@ -144,9 +144,9 @@ pub(crate) fn cleared(count: usize) -> String {
     }
 }
 
-/// For undo: "cleared the list (5 items)".
+/// For undo: "cleared the list of 5 items".
 pub(crate) fn cleared_summary(count: usize) -> String {
-    format!("cleared the list ({})", items(count))
+    format!("cleared the list of {}", items(count))
 }
 
 /// "Undid your last change (added 500 g apples)."
@@ -154,14 +154,11 @@ pub(crate) fn undone(report: &UndoReport) -> String {
     match report {
         UndoReport::Nothing => "There's nothing of yours to undo on the shopping list.".to_owned(),
         UndoReport::Undone { summary } => format!("Undid your last change ({summary})."),
-        UndoReport::Conflict { summary, changed } => {
-            let verb = if changed.len() == 1 { "has" } else { "have" };
-            format!(
-                "Couldn't undo your last change ({summary}): {} {verb} changed since, so I left \
-                 the list as it is.",
-                join(changed)
-            )
-        }
+        UndoReport::Conflict { summary, changed } => format!(
+            "Couldn't undo your last change ({summary}): {} changed since, so I left the \
+             list as it is.",
+            join(changed)
+        ),
     }
 }
 
@@ -236,6 +233,14 @@ fn left(remaining: usize) -> String {
 
 fn rendered(lines: &[ListedItem]) -> String {
     join(&lines.iter().map(ListedItem::render).collect::<Vec<_>>())
+}
+
+fn bought_items(n: usize) -> String {
+    if n == 1 {
+        "1 bought item".to_owned()
+    } else {
+        format!("{n} bought items")
+    }
 }
 
 fn items(n: usize) -> String {
