@@ -157,6 +157,7 @@ fn occurrences_across_a_dst_change_are_neither_lost_nor_doubled() {
             .unwrap()
             .with_timezone(&Utc);
         let today = local_today(now, berlin);
+        assert_eq!(today, chore.due, "done on the local date it is due");
         dues.push(chore.due);
         let by = chore.assignee().unwrap().to_owned();
         let entry = chore.complete(&by, today, now, "test").unwrap();

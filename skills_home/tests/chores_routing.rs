@@ -1,0 +1,98 @@
+//! Chores among the Home skills: the orchestrator's first-match routing sends chore texts to
+//! the chores skill and leaves the rest to the shopping list and help; the skill reads the
+//! household's time zone and the message's time from the request.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod chores_support;
+
+use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use alfred_actors::skill::SkillRequest;
+use alfred_skills_home::chores;
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+
+use chores_support::Store;
+
+/// The skill the orchestrator would pick: the first whose route understands the text.
+fn routed(text: &str) -> Option<&'static str> {
+    alfred_skills_home::skills()
+        .into_iter()
+        .find(|(route, _)| route.understands(text))
+        .map(|(route, _)| route.name())
+}
+
+#[test]
+fn chore_texts_reach_chores_and_everything_else_is_left_to_the_list_and_help() {
+    for text in [
+        "add chore take out the bins every Monday and Thursday for Sam",
+        "new chore dishes daily rotating Dana, Sam, Kim",
+        "add chore water plants every 3 days",
+        "add chore pay rent monthly on the 1st",
+        "remove chore dishes",
+        "done dishes",
+        "Sam did the bins",
+        "skip dishes today",
+        "swap dishes with Kim",
+        "what's due today",
+        "chores",
+        "chore stats",
+    ] {
+        assert_eq!(routed(text), Some(chores::NAME), "{text}");
+    }
+    for text in [
+        "add milk",
+        "remove milk",
+        "add milk, eggs and 2 kg apples",
+        "list",
+        "clear the list",
+    ] {
+        assert_eq!(routed(text), Some("grocery"), "{text}");
+    }
+    for text in ["help", "hello", "take the bins out", "what did Sam do?"] {
+        assert_eq!(routed(text), None, "{text}");
+    }
+}
+
+fn request(text: &str, timezone: Tz, now: chrono::DateTime<Utc>) -> SkillRequest {
+    let sender = Sender {
+        id: "447700900001".to_owned(),
+        name: Some("Dana".to_owned()),
+    };
+    SkillRequest {
+        household: "home".to_owned(),
+        timezone,
+        sender: sender.clone(),
+        text: text.to_owned(),
+        job: None,
+        now,
+        envelope: InboundEnvelope {
+            platform: Platform::WhatsApp,
+            message_id: format!("wamid.{}", now.timestamp()),
+            account: "phone-1".to_owned(),
+            conversation: "447700900001".to_owned(),
+            is_group: false,
+            sender,
+            timestamp: now.timestamp(),
+            kind: InboundKind::Text {
+                body: text.to_owned(),
+            },
+            traceparent: None,
+        },
+    }
+}
+
+#[tokio::test]
+async fn the_skill_dates_chores_in_the_households_time_zone() {
+    let mut store = Store::mem();
+    let auckland: Tz = "Pacific/Auckland".parse().unwrap();
+    // 20:00 UTC on Sunday 1 November is already Monday 09:00 in Auckland.
+    let now = Utc.with_ymd_and_hms(2026, 11, 1, 20, 0, 0).unwrap();
+    let outcome = chores::skill()
+        .handle(request("add chore bins every Monday for me", auckland, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.apply(outcome.effect).await.unwrap(),
+        "✅ New chore: bins — every Monday, Dana. First due today, Dana."
+    );
+}
