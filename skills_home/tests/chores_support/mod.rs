@@ -14,14 +14,14 @@ const MIGRATION: &str = include_str!("../../../migrations/0004_chores.sql");
 
 /// A store to apply effects to.
 pub enum Store {
-    Pg(Client, TestDb),
+    Pg(Client, Box<TestDb>),
     Mem(MemTx),
 }
 
 impl Store {
     pub async fn pg() -> Store {
         let db = TestDb::create().await;
-        Store::Pg(db.connect().await, db)
+        Store::Pg(db.connect().await, Box::new(db))
     }
 
     pub fn mem() -> Store {
