@@ -54,6 +54,15 @@ fn chore_texts_reach_chores_and_everything_else_is_left_to_the_list_and_help() {
 }
 
 fn request(text: &str, timezone: Tz, now: chrono::DateTime<Utc>) -> SkillRequest {
+    job_request(text, None, timezone, now)
+}
+
+fn job_request(
+    text: &str,
+    job: Option<(String, String)>,
+    timezone: Tz,
+    now: chrono::DateTime<Utc>,
+) -> SkillRequest {
     let sender = Sender {
         id: "447700900001".to_owned(),
         name: Some("Dana".to_owned()),
@@ -63,7 +72,7 @@ fn request(text: &str, timezone: Tz, now: chrono::DateTime<Utc>) -> SkillRequest
         timezone,
         sender: sender.clone(),
         text: text.to_owned(),
-        job: None,
+        job,
         now,
         envelope: InboundEnvelope {
             platform: Platform::WhatsApp,
@@ -94,5 +103,41 @@ async fn the_skill_dates_chores_in_the_households_time_zone() {
     assert_eq!(
         store.apply(outcome.effect).await.unwrap(),
         "✅ New chore: bins — every Monday, Dana. First due today, Dana."
+    );
+}
+
+#[tokio::test]
+async fn a_chore_reminders_run_lists_what_is_due_in_one_message_or_says_nothing() {
+    let mut store = Store::mem();
+    let berlin: Tz = "Europe/Berlin".parse().unwrap();
+    let route = chores::route();
+    assert_eq!(route.jobs(), vec![chores::REMINDER_JOB]);
+    let run = |now| {
+        job_request(
+            "",
+            Some((chores::REMINDER_JOB.to_owned(), "2026-11-02".to_owned())),
+            berlin,
+            now,
+        )
+    };
+    // Monday 2 November, 18:00 in Berlin (17:00 UTC).
+    let evening = Utc.with_ymd_and_hms(2026, 11, 2, 17, 0, 0).unwrap();
+    let nothing = chores::skill().handle(run(evening)).await.unwrap();
+    assert_eq!(store.apply(nothing.effect).await.unwrap(), "");
+
+    for text in [
+        "new chore dishes daily rotating Dana, Sam",
+        "add chore bins every Thursday for Sam",
+    ] {
+        let added = chores::skill()
+            .handle(request(text, berlin, evening))
+            .await
+            .unwrap();
+        store.apply(added.effect).await.unwrap();
+    }
+    let reminded = chores::skill().handle(run(evening)).await.unwrap();
+    assert_eq!(
+        store.apply(reminded.effect).await.unwrap(),
+        "⏰ Chores to do:\n• dishes — Dana"
     );
 }

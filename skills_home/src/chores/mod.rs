@@ -42,6 +42,7 @@ pub use self::parse::{parse, Assign, ChoreCommand, Member};
 pub use self::recurrence::{local_today, Recurrence};
 pub use self::reminders::{
     chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, DueChore, Reminder,
+    ReminderEffect, REMINDER_JOB,
 };
 pub use self::stats::{chore_stats, ChoreStats};
 pub use self::store::{ChoreState, SLOT};
@@ -79,6 +80,10 @@ impl SkillRoute for ChoreRoute {
     fn understands(&self, text: &str) -> bool {
         parse(text).is_some()
     }
+
+    fn jobs(&self) -> Vec<&'static str> {
+        vec![REMINDER_JOB]
+    }
 }
 
 /// The shared route, for the orchestrator's routing table.
@@ -101,6 +106,19 @@ impl Skill for ChoreService {
         &mut self,
         request: SkillRequest,
     ) -> BoxFuture<'static, Result<SkillOutcome, SkillError>> {
+        if request
+            .job
+            .as_ref()
+            .is_some_and(|(job, _)| job == REMINDER_JOB)
+        {
+            // Quiet hours are the scheduler's to honour (it fires at the configured reminder
+            // time); the skill is not given them.
+            let effect =
+                ReminderEffect::new(request.household, request.now, request.timezone, None);
+            return Box::pin(futures::future::ready(Ok(SkillOutcome {
+                effect: Box::new(effect),
+            })));
+        }
         let command = parse(&request.text).unwrap_or(ChoreCommand::AddHelp { name: None });
         let effect: Box<dyn Effect> = Box::new(ChoreEffect::new(
             request.household,

@@ -3,14 +3,22 @@
 //! The scheduler (built elsewhere) calls [`due_reminders`] at the household's reminder time
 //! and [`chores_due_today`] for the briefing. Both only read; the scheduler's inbox makes each
 //! run exactly-once. All time comes from the `now` passed in and the household's time zone.
+//!
+//! The scheduler's `chore-reminders` runs reach the chores skill as job requests
+//! ([`REMINDER_JOB`]); [`ReminderEffect`] answers such a run with one message listing what is
+//! due, or nothing when nothing is.
 
-use alfred_actors::skill::{StoreError, Tx};
+/// The scheduled job the chores skill runs: the daily chore reminders.
+pub const REMINDER_JOB: &str = "chore-reminders";
+
+use alfred_actors::skill::{Effect, StoreError, Tx};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
+use futures::future::BoxFuture;
 
 use super::model::Chore;
 use super::recurrence::local_today;
-use super::reply::when;
+use super::reply::{due_today_digest, when};
 use super::store;
 
 /// A chore whose pending occurrence is due today or earlier.
@@ -121,4 +129,46 @@ pub async fn due_reminders(
     }
     let chores = store::chores(tx, household, false).await?;
     Ok(reminders_for(&chores, now, tz, quiet_hours))
+}
+
+/// A `chore-reminders` run: one message to the job's conversation listing every reminder due
+/// now, or no message at all when nothing is due or it is quiet time.
+#[derive(Debug, Clone)]
+pub struct ReminderEffect {
+    household: String,
+    now: DateTime<Utc>,
+    tz: Tz,
+    quiet_hours: Option<(NaiveTime, NaiveTime)>,
+}
+
+impl ReminderEffect {
+    /// The reminders of `household` at `now`, in its time zone `tz`.
+    pub fn new(
+        household: impl Into<String>,
+        now: DateTime<Utc>,
+        tz: Tz,
+        quiet_hours: Option<(NaiveTime, NaiveTime)>,
+    ) -> Self {
+        ReminderEffect {
+            household: household.into(),
+            now,
+            tz,
+            quiet_hours,
+        }
+    }
+}
+
+impl Effect for ReminderEffect {
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let reminders =
+                due_reminders(tx, &self.household, self.now, self.tz, self.quiet_hours).await?;
+            let due: Vec<DueChore> = reminders.into_iter().map(|r| r.due).collect();
+            let today = local_today(self.now, self.tz);
+            Ok(due_today_digest(&due, today).into_iter().collect())
+        })
+    }
 }

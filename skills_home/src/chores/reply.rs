@@ -204,6 +204,16 @@ pub(crate) fn due_today(due: &[DueChore], chores: &[Chore], today: NaiveDate) ->
     lines.join("\n")
 }
 
+/// The reminder run's message: "⏰ Chores to do:" and one line per chore; `None` when empty.
+pub(crate) fn due_today_digest(due: &[DueChore], today: NaiveDate) -> Option<String> {
+    if due.is_empty() {
+        return None;
+    }
+    let mut lines = vec!["⏰ Chores to do:".to_owned()];
+    lines.extend(due.iter().map(|d| due_line(d, today)));
+    Some(lines.join("\n"))
+}
+
 pub(crate) fn overdue(due: &[DueChore], today: NaiveDate) -> String {
     let late: Vec<String> = due
         .iter()
