@@ -9,6 +9,30 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_postgres::{Client, Config, NoTls};
 
+/// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
+/// in memory as `mem::<name>`.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod pg {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Store::pg().await).await;
+                }
+            )*
+        }
+        mod mem {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Store::mem()).await;
+                }
+            )*
+        }
+    };
+}
+
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const MIGRATION: &str = include_str!("../../../migrations/0004_chores.sql");
 
