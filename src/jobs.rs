@@ -66,20 +66,18 @@ pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
     jobs
 }
 
-/// The conversation of a target: the household's first group, or a member's direct chat.
+/// The conversation of a target, and whether it is a group: the household's first group, or
+/// a member's direct chat.
 fn target(household: &Household, to: &BriefingTarget) -> (Option<String>, bool) {
     match to {
-        BriefingTarget::Group => (
-            household.groups.first().cloned(),
-            household.groups.first().is_some(),
-        ),
-        BriefingTarget::Member(name) => (
-            household
-                .members
-                .iter()
-                .find(|m| &m.name == name)
-                .and_then(|m| m.whatsapp.clone()),
-            false,
-        ),
+        BriefingTarget::Group => {
+            let group = household.groups.first().cloned();
+            let is_group = group.is_some();
+            (group, is_group)
+        }
+        BriefingTarget::Member(name) => {
+            let member = household.members.iter().find(|m| &m.name == name);
+            (member.and_then(|m| m.whatsapp.clone()), false)
+        }
     }
 }

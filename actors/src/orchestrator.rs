@@ -276,7 +276,12 @@ async fn decide(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    if let InboundKind::Job { job, household, run_key } = &envelope.kind {
+    if let InboundKind::Job {
+        job,
+        household,
+        run_key,
+    } = &envelope.kind
+    {
         return run_job(deps, envelope, job, household, run_key).await;
     }
     if envelope.is_group {
@@ -338,7 +343,11 @@ async fn run_job(
     household: &str,
     run_key: &str,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    let Some(skill) = deps.skills.iter().find(|skill| skill.route.jobs().contains(&job)) else {
+    let Some(skill) = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.jobs().contains(&job))
+    else {
         tracing::warn!(%job, "No skill runs this scheduled job; the run is recorded as done.");
         return Ok(None);
     };

@@ -6,9 +6,10 @@
 //! [`InboundKind::Job`] envelope with the deterministic message id
 //! `job:{job}:{household}:{local date}`, so the orchestrator's inbox makes it exactly-once: two
 //! replicas (or a restarted process) may publish the same run, and only the first commit
-//! counts. A run is published only within its catch-up window after the due instant; a run
-//! further in the past that the inbox does not hold is recorded once as missed, for operators
-//! (`GET /admin/jobs`).
+//! counts. A run is published only within its catch-up window after the due instant; today's
+//! run further in the past that the inbox does not hold is recorded once as missed, for
+//! operators (`GET /admin/jobs`). Yesterday's run is only looked at to catch it up across
+//! midnight.
 //!
 //! Local times follow the household's IANA time zone: a due time skipped by a DST change fires
 //! at the first valid instant after it, and a repeated one at the earlier instant, so there is
@@ -181,8 +182,12 @@ async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<Strin
             let late = (now - due).to_std().unwrap_or_default();
             let done = if late <= job.catch_up {
                 publish(deps, job, date, due).await
-            } else {
+            } else if date == today {
                 record_missed(deps, job, &id, date, due).await
+            } else {
+                // Yesterday's run is looked at only to catch it up across midnight; whether it
+                // was missed was decided yesterday (or, on a first start, is not worth noise).
+                true
             };
             if done {
                 decided

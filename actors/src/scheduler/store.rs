@@ -129,7 +129,7 @@ impl JobStore for MemJobStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut newest: Vec<MissedJob> = all.clone();
-        newest.sort_by(|a, b| b.due_at.cmp(&a.due_at));
+        newest.sort_by_key(|m| std::cmp::Reverse(m.due_at));
         newest.truncate(limit);
         Ok(newest)
     }
