@@ -121,7 +121,7 @@ async fn skipping_moves_on_to_the_next_occurrence_and_turn(store: Store) {
     );
     assert_eq!(
         home.say("Sam", "skip dishes").await,
-        "dishes was skipped today. Next: tomorrow, Dana."
+        "dishes — already skipped today. Next: tomorrow, Dana."
     );
     home.next_day();
     home.say("Dana", "done dishes").await;
@@ -143,7 +143,7 @@ async fn a_swap_hands_this_turn_over_and_the_turn_is_paid_back(store: Store) {
     );
     assert_eq!(
         home.say("Dana", "swap dishes with kim").await,
-        "dishes is already Kim's (today)."
+        "dishes — already Kim's turn (today)."
     );
     let mut order = Vec::new();
     for _ in 0..7 {
@@ -229,7 +229,7 @@ async fn done_ahead_of_time_counts_once_for_the_coming_occurrence(store: Store) 
     // The same message again is a repeat, not next week's bins done early.
     assert_eq!(
         home.say("Sam", "done bins").await,
-        "bins was already done today by Sam. Next: Thu 12 Nov, Sam."
+        "bins — already done today by Sam. Next: Thu 12 Nov, Sam."
     );
     assert_eq!(
         home.say("Sam", "chore stats").await,

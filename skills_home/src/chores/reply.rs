@@ -122,11 +122,11 @@ pub(crate) fn done(
 
 pub(crate) fn already(chore: &Chore, skipped: bool, by: Option<&str>, today: NaiveDate) -> String {
     let what = match (skipped, by) {
-        (true, _) => "was skipped today".to_owned(),
-        (false, Some(by)) => format!("was already done today by {by}"),
-        (false, None) => "was already done today".to_owned(),
+        (true, _) => "already skipped today".to_owned(),
+        (false, Some(by)) => format!("already done today by {by}"),
+        (false, None) => "already done today".to_owned(),
     };
-    format!("{} {what}. {}", chore.name, next(chore, today))
+    format!("{} — {what}. {}", chore.name, next(chore, today))
 }
 
 pub(crate) fn skipped(chore: &Chore, was_due: NaiveDate, today: NaiveDate) -> String {
@@ -142,7 +142,7 @@ pub(crate) fn swapped(chore: &Chore, outcome: &Swapped, today: NaiveDate) -> Str
     let on = when(chore.due, today);
     let to = assignee(chore);
     match outcome {
-        Swapped::Already => format!("{} is already {to}'s ({on}).", chore.name),
+        Swapped::Already => format!("{} — already {to}'s turn ({on}).", chore.name),
         Swapped::Moved {
             from: Some(from),
             payback: true,
