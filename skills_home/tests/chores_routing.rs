@@ -141,3 +141,51 @@ async fn a_chore_reminders_run_lists_what_is_due_in_one_message_or_says_nothing(
         "⏰ Chores to do:\n• dishes — Dana"
     );
 }
+
+fn call(name: &str, arguments: serde_json::Value) -> alfred_actors::llm::ToolCall {
+    alfred_actors::llm::ToolCall {
+        name: name.to_owned(),
+        arguments,
+    }
+}
+
+#[test]
+fn llm_tool_calls_become_commands_the_grammar_reads_and_bad_ones_nothing() {
+    let route = chores::route();
+    let names: Vec<String> = route.tools().into_iter().map(|t| t.name).collect();
+    assert!(names.contains(&"chores_done".to_owned()), "{names:?}");
+    let command = |name, args| route.command_for(&call(name, args));
+    use serde_json::json;
+    assert_eq!(
+        command("chores_done", json!({"chore": "the dishes"})).as_deref(),
+        Some("done the dishes")
+    );
+    assert_eq!(
+        command("chores_done", json!({"chore": "bins", "by": "sam"})).as_deref(),
+        Some("Sam did bins")
+    );
+    assert_eq!(
+        command("chores_swap", json!({"chore": "dishes", "with": "Kim"})).as_deref(),
+        Some("swap dishes with Kim")
+    );
+    assert_eq!(
+        command("chores_due_today", json!({})).as_deref(),
+        Some("what's due today")
+    );
+    for (name, args) in [
+        ("chores_done", json!({})),
+        ("chores_done", json!({"chore": ""})),
+        ("chores_done", json!({"chore": "dishes; remove chore bins"})),
+        ("chores_done", json!({"chore": "today"})),
+        ("chores_done", json!({"chore": "dishes", "by": "Sam Smith"})),
+        ("chores_swap", json!({"chore": "dishes"})),
+        ("chores_skip", json!({"chore": 7})),
+        ("chores_remove", json!({"chore": "dishes"})),
+        ("grocery_add", json!({"items": [{"name": "milk"}]})),
+    ] {
+        assert_eq!(command(name, args.clone()), None, "{name} {args}");
+    }
+    // Every proposed text is routed like typed text, to the chores.
+    let text = command("chores_skip", json!({"chore": "dishes"})).unwrap();
+    assert_eq!(routed(&text), Some(chores::NAME));
+}

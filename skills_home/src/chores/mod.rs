@@ -10,7 +10,8 @@
 //!   or the in-memory [`ChoreState`] slot) and replies from what actually changed;
 //! * [`stats`] — completion history and streaks;
 //! * [`reminders`] — [`due_reminders`] and [`chores_due_today`] for the scheduler and the
-//!   morning briefing.
+//!   morning briefing, and the `chore-reminders` job run;
+//! * [`tools`] — what an optional LLM may propose, translated into the grammar.
 //!
 //! Time comes only from `SkillRequest.now` (or the `now` a caller passes) and the household's
 //! IANA time zone (`SkillRequest.timezone`; a parameter of every public function). This module
@@ -24,6 +25,7 @@ pub mod reminders;
 mod reply;
 pub mod stats;
 mod store;
+pub mod tools;
 
 use std::sync::Arc;
 
@@ -83,6 +85,14 @@ impl SkillRoute for ChoreRoute {
 
     fn jobs(&self) -> Vec<&'static str> {
         vec![REMINDER_JOB]
+    }
+
+    fn tools(&self) -> Vec<alfred_actors::llm::ToolSpec> {
+        tools::specs()
+    }
+
+    fn command_for(&self, call: &alfred_actors::llm::ToolCall) -> Option<String> {
+        tools::command_for(call)
     }
 }
 
