@@ -46,7 +46,9 @@ if [[ -z ${ALFRED_BENCH_INNER:-} ]]; then
         log "cargo build --release -p alfred -p alfred-bench"
         cargo build --release -p alfred -p alfred-bench
     fi
-    ALFRED_BENCH_INNER=1 exec ./scripts/test.sh -- "$0" "$phases"
+    # Other engineers' tests may be running against the same Postgres: never drop their
+    # alfred_test_% databases on exit (the bench drops only its own alfred_bench_ ones).
+    ALFRED_TEST_KEEP_DBS=1 ALFRED_BENCH_INNER=1 exec ./scripts/test.sh -- "$0" "$phases"
 fi
 
 # --- inner: ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL are set -----------------------------
