@@ -6,6 +6,11 @@ use alfred_config::{ExposeSecret, LogFormat, Settings};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+// mimalloc's per-thread free lists suit the webhook's many small, short-lived allocations
+// (headers, envelopes, JSON strings) better than glibc's malloc: measured in BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Alfred: a self-hosted chat assistant runtime. Configured by environment variables (see
 /// `.env.template`); with none it runs in ephemeral mode.
 #[derive(Parser)]
