@@ -142,10 +142,10 @@ pub(super) fn check_off(tokens: &[Token]) -> Option<Vec<ItemSpec>> {
     items(rest)
 }
 
-/// `mark X as bought`, `mark X bought`, `mark X as done`.
+/// `mark X as bought`, `mark X bought`. ("mark X as done" is the chores' phrase.)
 fn marked(rest: &[Token]) -> Option<&[Token]> {
     let last = rest.last()?.low()?;
-    if !matches!(last, "bought" | "done" | "purchased" | "got") {
+    if !matches!(last, "bought" | "purchased") {
         return None;
     }
     let rest = &rest[..rest.len() - 1];
