@@ -378,3 +378,29 @@ fn help_names_every_command() {
         assert!(grocery::route().understands(example), "{example:?}");
     }
 }
+
+#[test]
+fn the_lists_commands_reach_the_list_in_the_home_routing_order() {
+    let skills = alfred_skills_home::skills();
+    for text in [
+        "add 2 kg apples",
+        "add apples x3",
+        "got milk",
+        "bought eggs",
+        "I got the bread",
+        "check off milk",
+        "mark milk as bought",
+        "remove milk",
+        "list",
+        "clear what we bought",
+        "clear bought",
+        "clear the list",
+        "undo",
+    ] {
+        let first = skills
+            .iter()
+            .find(|(route, _)| route.understands(text))
+            .map(|(route, _)| route.name());
+        assert_eq!(first, Some("grocery"), "{text:?}");
+    }
+}
