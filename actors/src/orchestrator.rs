@@ -130,8 +130,19 @@ impl Handler<Delivery> for Orchestrator {
         crate::trace::set_parent(&span, envelope.traceparent.as_deref());
         Box::pin(
             async move {
-                turn.wait().await;
-                let result = process(&deps, envelope).await;
+                // When an earlier message of this conversation failed it will be delivered
+                // again; this one steps back too rather than overtake it. Not its own fault,
+                // so it must not count as a delivery (Unavailable).
+                let result = if turn.wait().await {
+                    process(&deps, envelope).await
+                } else {
+                    Err(DeliveryError::Unavailable(
+                        "an earlier message of this conversation is not handled yet".to_owned(),
+                    ))
+                };
+                if result.is_ok() {
+                    turn.succeed();
+                }
                 me.do_send(TurnEnded {
                     conversation: turn.key().to_owned(),
                     ticket: turn.ticket(),

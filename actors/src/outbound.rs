@@ -135,7 +135,9 @@ impl Handler<Delivery> for OutboundSender {
         crate::trace::set_parent(&span, queued.traceparent.as_deref());
         Box::pin(
             async move {
-                turn.wait().await;
+                // Order matters, outcome does not: a reply that failed is retried later by the
+                // relay, and the next one need not wait for it.
+                let _ = turn.wait().await;
                 let result = send_once(&deps, &clients, queued.outbox_id).await;
                 me.do_send(TurnEnded {
                     recipient: turn.key().to_owned(),

@@ -3,7 +3,9 @@
 //! The orchestrator handles many conversations at once but must handle the messages of one
 //! conversation in arrival order; the sender must send one recipient's replies in commit order.
 //! A [`Sequencer`] chains the work of each key behind the previous work of the same key, while
-//! different keys proceed independently. It is owned by one actor and used from its handlers,
+//! different keys proceed independently. Each turn tells the next one whether it succeeded,
+//! so that when an earlier message fails (and will be delivered again) the later ones of the
+//! same key can step back too instead of overtaking it. It is owned by one actor and used from its handlers,
 //! which run one at a time, so the arrival order is the order of [`Sequencer::enter`] calls.
 
 use std::collections::HashMap;
@@ -11,7 +13,7 @@ use std::collections::HashMap;
 use futures::channel::oneshot;
 use futures::future::{FutureExt, Shared};
 
-type Tail = Shared<oneshot::Receiver<()>>;
+type Tail = Shared<oneshot::Receiver<bool>>;
 
 /// Chains work per key. Not `Send`: it lives inside one actor.
 #[derive(Default)]
@@ -25,7 +27,8 @@ pub struct Turn {
     key: String,
     ticket: u64,
     previous: Option<Tail>,
-    done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<bool>>,
+    succeeded: bool,
 }
 
 impl Sequencer {
@@ -43,6 +46,7 @@ impl Sequencer {
             ticket,
             previous,
             done: Some(done),
+            succeeded: false,
         }
     }
 
@@ -66,12 +70,20 @@ impl Sequencer {
 }
 
 impl Turn {
-    /// Waits until every earlier turn of the same key has ended (completed or been dropped).
-    pub async fn wait(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            // A dropped sender (the earlier work panicked or was cancelled) also ends the wait.
-            let _ = previous.await;
+    /// Waits until every earlier turn of the same key has ended; `true` when the one just
+    /// before this succeeded (or there was none), `false` when it failed, panicked or was
+    /// cancelled.
+    pub async fn wait(&mut self) -> bool {
+        match self.previous.take() {
+            // A dropped sender (the earlier work panicked or was cancelled) reads as failed.
+            Some(previous) => previous.await.unwrap_or(false),
+            None => true,
         }
+    }
+
+    /// Records that this turn's work succeeded; a turn dropped without it counts as failed.
+    pub fn succeed(&mut self) {
+        self.succeeded = true;
     }
 
     /// The key this turn belongs to.
@@ -88,7 +100,7 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         if let Some(done) = self.done.take() {
-            let _ = done.send(());
+            let _ = done.send(self.succeeded);
         }
     }
 }
@@ -111,18 +123,22 @@ mod tests {
                 let mut first = sequencer.enter("a");
                 let mut second = sequencer.enter("a");
                 let mut other = sequencer.enter("b");
+                let mut third = sequencer.enter("a");
                 let l1 = log.clone();
                 let h1 = tokio::task::spawn_local(async move {
-                    first.wait().await;
+                    assert!(first.wait().await, "nothing came before");
                     let _ = gate_rx.await;
                     l1.borrow_mut().push("a1");
+                    first.succeed();
                     drop(first);
                 });
                 let l2 = log.clone();
                 let h2 = tokio::task::spawn_local(async move {
-                    second.wait().await;
+                    assert!(second.wait().await, "a1 succeeded");
                     l2.borrow_mut().push("a2");
+                    // Dropped without succeeding: a2 failed.
                 });
+                let h4 = tokio::task::spawn_local(async move { third.wait().await });
                 let l3 = log.clone();
                 let h3 = tokio::task::spawn_local(async move {
                     other.wait().await;
@@ -133,6 +149,7 @@ mod tests {
                 gate_tx.send(()).unwrap();
                 h1.await.unwrap();
                 h2.await.unwrap();
+                assert!(!h4.await.unwrap(), "a3 learns that a2 failed");
                 assert_eq!(*log.borrow(), vec!["b1", "a1", "a2"]);
             })
             .await;

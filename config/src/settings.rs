@@ -35,8 +35,10 @@ pub mod defaults {
     pub const OUTBOUND_ENABLED: bool = true;
     /// `WEBHOOK_BODY_LIMIT` in bytes (1 MiB; Meta's batches are far smaller).
     pub const WEBHOOK_BODY_LIMIT: usize = 1_048_576;
-    /// `INGEST_READERS`: consumers in the ingest group, one per core here.
-    pub const INGEST_READERS: usize = 2;
+    /// `INGEST_READERS`: consumers in the ingest group in this process. One keeps each
+    /// conversation's messages in order: two readers hand their entries to the orchestrator
+    /// independently, so a later message could overtake an earlier one read by the other.
+    pub const INGEST_READERS: usize = 1;
     /// `INGEST_BATCH`: entries per `XREADGROUP`.
     pub const INGEST_BATCH: usize = 100;
     /// `INGEST_CLAIM_IDLE_MS`: idle time after which a dead consumer's entry is claimed; longer

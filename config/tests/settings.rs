@@ -28,7 +28,7 @@ fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_default
     assert_eq!(s.log_format, LogFormat::Json);
     let t = &s.tuning;
     assert_eq!(t.webhook_body_limit, 1_048_576);
-    assert_eq!(t.ingest_readers, 2);
+    assert_eq!(t.ingest_readers, 1);
     assert_eq!(t.ingest_batch, 100);
     assert_eq!(t.ingest_claim_idle, Duration::from_millis(30_000));
     assert_eq!(t.ingest_max_deliveries, 5);

@@ -10,7 +10,7 @@ mod crash;
 mod delivery;
 mod households;
 mod llm;
-mod schedule;
 mod outage;
+mod schedule;
 mod supervision;
 mod webhook;
