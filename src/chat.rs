@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
-use alfred_actors::messages::{
-    InboundEnvelope, InboundKind, OutboundBody, OutboundEnvelope, Platform, Sender,
-};
+use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundEnvelope, Platform, Sender};
 use alfred_actors::names;
 use alfred_config::Settings;
 use anyhow::Context as _;
@@ -31,7 +29,7 @@ struct ConsoleClient {
 #[async_trait(?Send)]
 impl ChannelClient for ConsoleClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
-        let OutboundBody::Text { text } = &message.body;
+        let text = message.body.display_text();
         let mut out = std::io::stdout().lock();
         let written =
             writeln!(out, "\nalfred> {}", text.replace('\n', "\n        ")).and_then(|_| {

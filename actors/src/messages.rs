@@ -188,5 +188,30 @@ pub fn outbox_id_of(callback_data: &str) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutboundBody {
-    Text { text: String },
+    Text {
+        text: String,
+    },
+    /// A message template approved by the platform (WhatsApp), the only kind of message
+    /// allowed outside the 24-hour customer-service window.
+    Template {
+        name: String,
+        /// Language code, e.g. `en_US`.
+        language: String,
+        /// The body's `{{1}}`, `{{2}}`, … in order.
+        parameters: Vec<String>,
+    },
+}
+
+impl OutboundBody {
+    /// The text a person reads, for logs and the console.
+    pub fn display_text(&self) -> String {
+        match self {
+            OutboundBody::Text { text } => text.clone(),
+            OutboundBody::Template {
+                name, parameters, ..
+            } => {
+                format!("[template {name}] {}", parameters.join(" | "))
+            }
+        }
+    }
 }

@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use crate::bus::Bus;
 use crate::channel::{ChannelClient, SendError};
-use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
+use crate::messages::{OutboundEnvelope, Platform};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use crate::skill::StoreError;
@@ -177,7 +177,7 @@ async fn send_once(
         .get(&message.platform)
         .filter(|_| deps.policy.enabled);
     let Some(client) = client else {
-        let OutboundBody::Text { text } = &message.body;
+        let text = message.body.display_text();
         tracing::info!(to = %message.to, reply = %text, "Outbound sending is off; logging the reply instead.");
         count(deps, platform, "logged");
         return record(deps, outbox_id, SendResult::Sent { provider_id: None }).await;

@@ -114,8 +114,10 @@ async fn done(store: &impl Store, id: &str, effect: Box<Bump>) -> Vec<OutboundEn
 }
 
 fn text(envelope: &OutboundEnvelope) -> &str {
-    let OutboundBody::Text { text } = &envelope.body;
-    text
+    match &envelope.body {
+        OutboundBody::Text { text } => text,
+        other => panic!("not a text: {other:?}"),
+    }
 }
 
 async fn due_ids(store: &impl Store, grace: Duration, lease: Duration) -> Vec<i64> {

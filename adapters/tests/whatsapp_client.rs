@@ -299,3 +299,39 @@ async fn an_https_graph_url_is_spoken_to_over_tls() {
         "{result:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_template_is_sent_as_a_template_message_with_its_body_parameters() {
+    let graph = FakeGraph::start().await;
+    let mut message = reply("unused", None);
+    message.body = OutboundBody::Template {
+        name: "morning_briefing".into(),
+        language: "en_US".into(),
+        parameters: vec!["Thursday".into(), "2 chores, 3 items".into()],
+    };
+
+    client(&graph.url(), Duration::from_secs(10))
+        .send(&message)
+        .await
+        .unwrap();
+
+    let requests = graph.requests();
+    assert_eq!(
+        requests[0].body,
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": ANNA,
+            "type": "template",
+            "template": {
+                "name": "morning_briefing",
+                "language": {"code": "en_US"},
+                "components": [{"type": "body", "parameters": [
+                    {"type": "text", "text": "Thursday"},
+                    {"type": "text", "text": "2 chores, 3 items"}
+                ]}]
+            },
+            "biz_opaque_callback_data": "alfred-outbox:1"
+        })
+    );
+}

@@ -163,17 +163,31 @@ impl GraphClient {
 #[async_trait(?Send)]
 impl ChannelClient for GraphClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
-        let OutboundBody::Text { text } = &message.body;
         let callback_data = message.callback_data();
+        let content = match &message.body {
+            OutboundBody::Text { text } => Content::Text {
+                text: TextBody {
+                    preview_url: false,
+                    body: text,
+                },
+            },
+            OutboundBody::Template {
+                name,
+                language,
+                parameters,
+            } => Content::Template {
+                template: Template {
+                    name,
+                    language: Language { code: language },
+                    components: body_component(parameters),
+                },
+            },
+        };
         let request = SendMessage {
             messaging_product: "whatsapp",
             recipient_type: "individual",
             to: &message.to,
-            kind: "text",
-            text: TextBody {
-                preview_url: false,
-                body: text,
-            },
+            content,
             context: message
                 .reply_to
                 .as_deref()
@@ -269,14 +283,64 @@ struct SendMessage<'a> {
     messaging_product: &'static str,
     recipient_type: &'static str,
     to: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    text: TextBody<'a>,
+    #[serde(flatten)]
+    content: Content<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     context: Option<Context<'a>>,
     /// Echoed by Meta in this message's status callbacks: after a crash between sending and
     /// recording the send, the `sent` status tells which outbox row did go out.
     biz_opaque_callback_data: &'a str,
+}
+
+/// The message's `type` and its content object.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Content<'a> {
+    Text { text: TextBody<'a> },
+    Template { template: Template<'a> },
+}
+
+/// A template message: `{"name", "language": {"code"}, "components": [{"type": "body",
+/// "parameters": [{"type": "text", "text"}…]}]}`.
+#[derive(Serialize)]
+struct Template<'a> {
+    name: &'a str,
+    language: Language<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    components: Vec<Component<'a>>,
+}
+
+#[derive(Serialize)]
+struct Language<'a> {
+    code: &'a str,
+}
+
+#[derive(Serialize)]
+struct Component<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    parameters: Vec<Parameter<'a>>,
+}
+
+#[derive(Serialize)]
+struct Parameter<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+}
+
+/// The body component filling `{{1}}`, `{{2}}`, …; none when the template has no variables.
+fn body_component(parameters: &[String]) -> Vec<Component<'_>> {
+    if parameters.is_empty() {
+        return Vec::new();
+    }
+    vec![Component {
+        kind: "body",
+        parameters: parameters
+            .iter()
+            .map(|text| Parameter { kind: "text", text })
+            .collect(),
+    }]
 }
 
 #[derive(Serialize)]
