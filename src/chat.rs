@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
+use alfred_actors::clock::Clock;
 use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundEnvelope, Platform, Sender};
 use alfred_actors::names;
-use alfred_config::Settings;
+use alfred_config::{ClockSetting, Settings};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use tokio::io::AsyncBufReadExt;
@@ -45,8 +46,14 @@ impl ChannelClient for ConsoleClient {
     }
 }
 
-/// Runs the console until end of input or `/quit`.
-pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
+/// Runs the console until end of input or `/quit`. With `simulated_time` it runs on a manual
+/// clock that `/time` moves, so a week of chores and briefings can be tried in minutes.
+pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> anyhow::Result<()> {
+    if simulated_time {
+        settings.clock = ClockSetting::Manual {
+            start: chrono::Utc::now(),
+        };
+    }
     // The console is its own channel: what you type is what you get back, always.
     settings.outbound_enabled = true;
     // Always in memory: a console attached to production streams would consume WhatsApp
@@ -61,7 +68,10 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
         let console = ConsoleClient {
             printed: counter.clone(),
         };
-        clients.insert(Platform::Console, Rc::new(console));
+        // Scheduled messages (briefings, reminders) address WhatsApp chats: print them too.
+        let console: Rc<dyn ChannelClient> = Rc::new(console);
+        clients.insert(Platform::Console, console.clone());
+        clients.insert(Platform::WhatsApp, console);
         clients
     });
     let ingest = names::key(&settings.redis_key_prefix, names::INGEST_STREAM);
@@ -84,6 +94,12 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
             break;
         }
         if text.is_empty() {
+            print!("you> ");
+            std::io::stdout().flush().ok();
+            continue;
+        }
+        if let Some(command) = text.strip_prefix("/time") {
+            println!("{}", move_clock(&runtime, command.trim()));
             print!("you> ");
             std::io::stdout().flush().ok();
             continue;
@@ -121,4 +137,42 @@ pub async fn run(mut settings: Settings, user: String) -> anyhow::Result<()> {
     }
     println!();
     Ok(())
+}
+
+/// `/time` shows the clock; `/time +2h`, `/time +1d`, `/time +30m` move it forward; `/time
+/// 2026-11-26T07:00:00Z` sets it.
+fn move_clock(runtime: &Runtime, command: &str) -> String {
+    let Some(clock) = &runtime.manual_clock else {
+        return "(the clock is real; start with `alfred chat --simulated-time` to move it)"
+            .to_owned();
+    };
+    if !command.is_empty() {
+        let moved = if let Some(step) = command.strip_prefix('+') {
+            parse_step(step).map(|by| clock.advance(by))
+        } else {
+            chrono::DateTime::parse_from_rfc3339(command)
+                .ok()
+                .map(|at| clock.set(at.to_utc()))
+        };
+        if moved.is_none() {
+            return "(use /time +30m, +2h, +1d or an RFC 3339 time such as 2026-11-26T07:00:00Z)"
+                .to_owned();
+        }
+    }
+    format!(
+        "(it is now {})",
+        clock.now().format("%A %Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// `30m`, `2h`, `1d`.
+fn parse_step(step: &str) -> Option<chrono::Duration> {
+    let (number, unit) = step.split_at(step.len().checked_sub(1)?);
+    let number: i64 = number.parse().ok()?;
+    match unit {
+        "m" => Some(chrono::Duration::minutes(number)),
+        "h" => Some(chrono::Duration::hours(number)),
+        "d" => Some(chrono::Duration::days(number)),
+        _ => None,
+    }
 }

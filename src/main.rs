@@ -31,6 +31,9 @@ enum Command {
         /// The name you chat as.
         #[arg(long = "as", default_value = "you")]
         user: String,
+        /// Run on a simulated clock that `/time +1d` moves (try a week of chores in minutes).
+        #[arg(long)]
+        simulated_time: bool,
     },
 }
 
@@ -58,7 +61,10 @@ fn main() -> std::process::ExitCode {
         match command {
             Command::Serve => App::build(settings).await?.run_until_stopped().await,
             Command::Migrate => migrate(settings).await,
-            Command::Chat { user } => alfred::chat::run(settings, user).await,
+            Command::Chat {
+                user,
+                simulated_time,
+            } => alfred::chat::run(settings, user, simulated_time).await,
         }
     });
     match result {
