@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use alfred_actors::skill::{Skill, SkillRoute};
 
+pub mod briefing;
 pub mod chores;
 pub mod grocery;
 
@@ -25,6 +26,9 @@ pub type SkillFactory = fn() -> Box<dyn Skill>;
 /// The chores grammar claims only chore-shaped sentences, so the list still gets the rest.
 pub fn skills() -> Vec<(Arc<dyn SkillRoute>, SkillFactory)> {
     vec![
+        // Claims only "briefing"-shaped texts; without templates it always sends free text
+        // (the runtime builds it with the households' templates instead).
+        (briefing::route(), || briefing::skill(Default::default())),
         (chores::route(), chores::skill),
         (grocery::route(), grocery::skill),
     ]
