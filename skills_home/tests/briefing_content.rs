@@ -1,0 +1,151 @@
+//! What the morning briefing says, from the household's real chores and list: chores due
+//! today with whose turn, overdue chores as reminders, the items still to buy by aisle, and a
+//! source that fails marked unavailable while the rest still goes out. Every scenario runs on
+//! Postgres (`pg::<scenario>`) and in memory (`mem::<scenario>`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod briefing_support;
+
+use briefing_support::{berlin_at, Store};
+
+/// Dana's laundry has waited since Monday; the dishes are due today (Wednesday); two things
+/// are still to buy and the bread was bought.
+async fn a_household_with_chores_and_a_list(store: &mut Store) {
+    let monday = berlin_at(2026, 11, 23, 8, 0);
+    store
+        .chore("Dana", "add chore laundry daily for Dana", monday)
+        .await;
+    let wednesday = berlin_at(2026, 11, 25, 6, 0);
+    store
+        .chore(
+            "Dana",
+            "add chore dishes daily rotating Sam, Dana",
+            wednesday,
+        )
+        .await;
+    store
+        .chore("Sam", "add chore water plants every 3 days", wednesday)
+        .await;
+    store
+        .list("Dana", "add milk, 2 kg apples and bread", wednesday)
+        .await;
+    store.list("Sam", "got bread", wednesday).await;
+}
+
+async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders(
+    mut store: Store,
+) {
+    a_household_with_chores_and_a_list(&mut store).await;
+
+    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+
+    assert_eq!(
+        text,
+        "Good morning! It's Wednesday, 25 November 2026.\n\
+         \n\
+         🧹 *Chores today*\n\
+         • dishes — Sam\n\
+         • water plants — anyone\n\
+         \n\
+         🛒 *Shopping list*\n\
+         2 items to buy\n\
+         • Produce: 2 kg apples\n\
+         • Dairy & eggs: milk\n\
+         \n\
+         ⏰ *Reminders*\n\
+         • laundry — Dana, 2 days overdue"
+    );
+}
+
+async fn a_quiet_day_says_so_in_every_section(mut store: Store) {
+    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+
+    assert_eq!(
+        text,
+        "Good morning! It's Wednesday, 25 November 2026.\n\
+         \n\
+         🧹 *Chores today*\nNothing due today.\n\
+         \n\
+         🛒 *Shopping list*\nNothing to buy.\n\
+         \n\
+         ⏰ *Reminders*\nNone."
+    );
+}
+
+async fn the_date_is_the_households_local_date(mut store: Store) {
+    // 23:30 UTC on Tuesday is already Wednesday in Berlin.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T23:30:00Z")
+        .unwrap()
+        .to_utc();
+
+    let text = store.briefing_text(now).await;
+
+    assert!(
+        text.starts_with("Good morning! It's Wednesday, 25 November 2026."),
+        "{text}"
+    );
+}
+
+async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(mut store: Store) {
+    a_household_with_chores_and_a_list(&mut store).await;
+    store.break_chores().await;
+
+    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+
+    assert_eq!(
+        text,
+        "Good morning! It's Wednesday, 25 November 2026.\n\
+         \n\
+         🧹 *Chores today*\n⚠️ unavailable right now\n\
+         \n\
+         🛒 *Shopping list*\n\
+         2 items to buy\n\
+         • Produce: 2 kg apples\n\
+         • Dairy & eggs: milk\n\
+         \n\
+         ⏰ *Reminders*\n⚠️ unavailable right now"
+    );
+}
+
+async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(mut store: Store) {
+    a_household_with_chores_and_a_list(&mut store).await;
+    store.break_list().await;
+
+    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+
+    assert!(
+        text.contains("🛒 *Shopping list*\n⚠️ unavailable right now"),
+        "{text}"
+    );
+    assert!(
+        text.contains("🧹 *Chores today*\n• dishes — Sam\n• water plants — anyone"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("⏰ *Reminders*\n• laundry — Dana, 2 days overdue"),
+        "{text}"
+    );
+}
+
+async fn an_item_named_like_a_placeholder_is_shown_as_typed(mut store: Store) {
+    let now = berlin_at(2026, 11, 25, 6, 0);
+    store.list("Sam", "add {reminders}", now).await;
+
+    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+
+    assert!(
+        text.contains("1 item to buy\n• Other: {reminders}"),
+        "{text}"
+    );
+    assert!(text.ends_with("⏰ *Reminders*\nNone."), "{text}");
+}
+
+on_both_stores!(
+    the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders,
+    a_quiet_day_says_so_in_every_section,
+    the_date_is_the_households_local_date,
+    failing_chores_are_marked_unavailable_and_the_list_still_goes_out,
+    a_failing_list_is_marked_unavailable_and_the_chores_still_go_out,
+    an_item_named_like_a_placeholder_is_shown_as_typed,
+);

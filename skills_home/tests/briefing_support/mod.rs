@@ -1,0 +1,274 @@
+//! Helpers of the briefing tests: a fresh Postgres database per test with every migration, a
+//! household whose chores and list are filled through the skills' own grammar, and one way to
+//! run a briefing on either store and commit it as the orchestrator would.
+#![allow(dead_code)]
+
+use alfred_actors::messages::Platform;
+use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
+use alfred_skills_home::briefing::{BriefingEffect, BriefingTemplate, Outbound};
+use alfred_skills_home::{chores, grocery};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
+/// in memory as `mem::<name>`.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod pg {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Store::pg().await).await;
+                }
+            )*
+        }
+        mod mem {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Store::mem()).await;
+                }
+            )*
+        }
+    };
+}
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Every migration, in order, as `alfred migrate` applies them.
+const MIGRATIONS: [(&str, &str); 5] = [
+    (
+        "0001_runtime.sql",
+        include_str!("../../../migrations/0001_runtime.sql"),
+    ),
+    (
+        "0002_grocery.sql",
+        include_str!("../../../migrations/0002_grocery.sql"),
+    ),
+    (
+        "0003_grocery_lists.sql",
+        include_str!("../../../migrations/0003_grocery_lists.sql"),
+    ),
+    (
+        "0004_chores.sql",
+        include_str!("../../../migrations/0004_chores.sql"),
+    ),
+    (
+        "0005_jobs.sql",
+        include_str!("../../../migrations/0005_jobs.sql"),
+    ),
+];
+
+/// The household's time zone in every test.
+pub fn berlin() -> Tz {
+    "Europe/Berlin".parse().unwrap()
+}
+
+/// An instant given as a Berlin local date and time.
+pub fn berlin_at(y: i32, m: u32, d: u32, hh: u32, mm: u32) -> DateTime<Utc> {
+    berlin()
+        .with_ymd_and_hms(y, m, d, hh, mm, 0)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A store to run effects on.
+pub enum Store {
+    Pg(Client, Box<TestDb>),
+    Mem(MemTx),
+}
+
+impl Store {
+    pub async fn pg() -> Store {
+        let db = TestDb::create().await;
+        Store::Pg(db.connect().await, Box::new(db))
+    }
+
+    pub fn mem() -> Store {
+        Store::Mem(MemTx::default())
+    }
+
+    /// Applies the effect in its own transaction: committed when it succeeds, rolled back when
+    /// it fails.
+    pub async fn apply(&mut self, effect: Box<dyn Effect>) -> Result<(), StoreError> {
+        match self {
+            Store::Pg(client, _) => {
+                let transaction = client.transaction().await?;
+                let result = effect.apply(&mut Tx::Pg(&transaction)).await;
+                match result {
+                    Ok(_) => transaction.commit().await?,
+                    Err(_) => transaction.rollback().await?,
+                }
+                result.map(drop)
+            }
+            Store::Mem(mem) => effect.apply(&mut Tx::Mem(mem)).await.map(drop),
+        }
+    }
+
+    /// `who` tells the chores skill `text` at `now` in household `home`.
+    pub async fn chore(&mut self, who: &str, text: &str, now: DateTime<Utc>) {
+        let command =
+            chores::parse(text).unwrap_or_else(|| panic!("{text:?} is not a chore command"));
+        let who = chores::Who {
+            id: format!("id-{}", who.to_lowercase()),
+            name: who.to_owned(),
+        };
+        let effect = chores::ChoreEffect::new("home", who, command, now, berlin());
+        self.apply(Box::new(effect)).await.unwrap();
+    }
+
+    /// `who` tells the shopping list `text` at `now` in household `home`.
+    pub async fn list(&mut self, who: &str, text: &str, now: DateTime<Utc>) {
+        let command =
+            grocery::parse(text).unwrap_or_else(|| panic!("{text:?} is not a list command"));
+        let who = grocery::Who {
+            id: format!("id-{}", who.to_lowercase()),
+            name: who.to_owned(),
+        };
+        let effect = grocery::GroceryEffect::new("home", who, now, command);
+        self.apply(Box::new(effect)).await.unwrap();
+    }
+
+    /// The scheduled briefing of household `home` at `now`, sent to a WhatsApp chat, run in a
+    /// transaction that is then committed (so a poisoned transaction would fail the test).
+    pub async fn briefing(
+        &mut self,
+        now: DateTime<Utc>,
+        template: Option<BriefingTemplate>,
+    ) -> Outbound {
+        let effect = BriefingEffect::new(
+            "home",
+            now,
+            berlin(),
+            Platform::WhatsApp,
+            "4917011111111",
+            template,
+            false,
+        );
+        match self {
+            Store::Pg(client, _) => {
+                let transaction = client.transaction().await.unwrap();
+                let outbound = effect.run(&mut Tx::Pg(&transaction)).await.unwrap();
+                // A statement after the briefing still works: the transaction is healthy.
+                transaction.execute("SELECT 1", &[]).await.unwrap();
+                transaction.commit().await.unwrap();
+                outbound
+            }
+            Store::Mem(mem) => effect.run(&mut Tx::Mem(mem)).await.unwrap(),
+        }
+    }
+
+    /// The briefing's free text (fails the test if it went out as a template).
+    pub async fn briefing_text(&mut self, now: DateTime<Utc>) -> String {
+        match self.briefing(now, None).await {
+            Outbound::Text(text) => text,
+            other => panic!("expected free text, got {other:?}"),
+        }
+    }
+
+    /// Makes the chores unreadable: on Postgres the table is gone, in memory its slot holds
+    /// something else. Either way the chores' query fails.
+    pub async fn break_chores(&mut self) {
+        match self {
+            Store::Pg(client, _) => client
+                .batch_execute("DROP TABLE chore_history; DROP TABLE chores")
+                .await
+                .unwrap(),
+            Store::Mem(mem) => poison(mem, chores::SLOT),
+        }
+    }
+
+    /// Makes the shopping list unreadable, the same way.
+    pub async fn break_list(&mut self) {
+        match self {
+            Store::Pg(client, _) => client
+                .batch_execute("DROP TABLE grocery_changes; DROP TABLE grocery_items")
+                .await
+                .unwrap(),
+            Store::Mem(mem) => poison(mem, grocery::SLOT),
+        }
+    }
+}
+
+/// Replaces the in-memory slot `key` with a value of another type, so reading it fails.
+fn poison(mem: &mut MemTx, key: &'static str) {
+    let mut slots = std::mem::take(mem).into_slots();
+    slots.insert(key, Box::new(0_u8));
+    *mem = MemTx::new(slots);
+}
+
+/// A database of its own with every migration applied; dropped with the value (also when the
+/// test fails).
+pub struct TestDb {
+    admin_url: String,
+    name: String,
+    config: Config,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = connect(&admin_url.parse().expect("a Postgres URL")).await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the test database");
+        let mut config: Config = admin_url.parse().expect("a Postgres URL");
+        config.dbname(&name);
+        let db = TestDb {
+            admin_url,
+            name,
+            config,
+        };
+        let client = db.connect().await;
+        for (name, sql) in MIGRATIONS {
+            client
+                .batch_execute(sql)
+                .await
+                .unwrap_or_else(|error| panic!("apply migrations/{name}: {error}"));
+        }
+        db
+    }
+
+    pub async fn connect(&self) -> Client {
+        connect(&self.config).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop cannot await; a thread with its own runtime can, even while the test's runtime
+        // is unwinding from a failed assertion.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let admin = connect(&admin_url.parse().unwrap()).await;
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+async fn connect(config: &Config) -> Client {
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .expect("connect to the test Postgres");
+    tokio::spawn(connection);
+    client
+}
