@@ -9,34 +9,10 @@ mod briefing_support;
 
 use briefing_support::{berlin_at, Store};
 
-/// Dana's laundry has waited since Monday; the dishes are due today (Wednesday); two things
-/// are still to buy and the bread was bought.
-async fn a_household_with_chores_and_a_list(store: &mut Store) {
-    let monday = berlin_at(2026, 11, 23, 8, 0);
-    store
-        .chore("Dana", "add chore laundry daily for Dana", monday)
-        .await;
-    let wednesday = berlin_at(2026, 11, 25, 6, 0);
-    store
-        .chore(
-            "Dana",
-            "add chore dishes daily rotating Sam, Dana",
-            wednesday,
-        )
-        .await;
-    store
-        .chore("Sam", "add chore water plants every 3 days", wednesday)
-        .await;
-    store
-        .list("Dana", "add milk, 2 kg apples and bread", wednesday)
-        .await;
-    store.list("Sam", "got bread", wednesday).await;
-}
-
 async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders(
     mut store: Store,
 ) {
-    a_household_with_chores_and_a_list(&mut store).await;
+    store.seed().await;
 
     let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
 
@@ -88,7 +64,7 @@ async fn the_date_is_the_households_local_date(mut store: Store) {
 }
 
 async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(mut store: Store) {
-    a_household_with_chores_and_a_list(&mut store).await;
+    store.seed().await;
     store.break_chores().await;
 
     let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
@@ -109,7 +85,7 @@ async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(mut s
 }
 
 async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(mut store: Store) {
-    a_household_with_chores_and_a_list(&mut store).await;
+    store.seed().await;
     store.break_list().await;
 
     let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;

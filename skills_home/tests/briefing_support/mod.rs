@@ -5,7 +5,7 @@
 
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
-use alfred_skills_home::briefing::{BriefingEffect, BriefingTemplate, Outbound};
+use alfred_skills_home::briefing::{self, Briefing, BriefingEffect, BriefingTemplate, Outbound};
 use alfred_skills_home::{chores, grocery};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -108,6 +108,27 @@ impl Store {
         }
     }
 
+    /// The household of most tests: Dana's laundry has waited since Monday; the dishes (Sam's
+    /// turn) and the plants are due today, Wednesday 25 November 2026; milk and 2 kg apples are
+    /// still to buy and the bread was bought.
+    pub async fn seed(&mut self) {
+        let monday = berlin_at(2026, 11, 23, 8, 0);
+        self.chore("Dana", "add chore laundry daily for Dana", monday)
+            .await;
+        let wednesday = berlin_at(2026, 11, 25, 6, 0);
+        self.chore(
+            "Dana",
+            "add chore dishes daily rotating Sam, Dana",
+            wednesday,
+        )
+        .await;
+        self.chore("Sam", "add chore water plants every 3 days", wednesday)
+            .await;
+        self.list("Dana", "add milk, 2 kg apples and bread", wednesday)
+            .await;
+        self.list("Sam", "got bread", wednesday).await;
+    }
+
     /// `who` tells the chores skill `text` at `now` in household `home`.
     pub async fn chore(&mut self, who: &str, text: &str, now: DateTime<Utc>) {
         let command =
@@ -158,6 +179,23 @@ impl Store {
                 outbound
             }
             Store::Mem(mem) => effect.run(&mut Tx::Mem(mem)).await.unwrap(),
+        }
+    }
+
+    /// What household `home`'s briefing at `now` says, read (and committed) on this store.
+    pub async fn gather(&mut self, now: DateTime<Utc>) -> Briefing {
+        match self {
+            Store::Pg(client, _) => {
+                let transaction = client.transaction().await.unwrap();
+                let briefing = briefing::gather(&mut Tx::Pg(&transaction), "home", now, berlin())
+                    .await
+                    .unwrap();
+                transaction.commit().await.unwrap();
+                briefing
+            }
+            Store::Mem(mem) => briefing::gather(&mut Tx::Mem(mem), "home", now, berlin())
+                .await
+                .unwrap(),
         }
     }
 
