@@ -56,10 +56,19 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
     match settings.instance {
         alfred_config::Instance::Home => {
             #[cfg(feature = "home")]
-            skills.push(SkillEntry {
-                route: alfred_skills_home::grocery::route(),
-                factory: Arc::new(alfred_skills_home::grocery::skill),
-            });
+            {
+                let templates = Arc::new(briefing_templates(settings));
+                skills.push(SkillEntry {
+                    route: alfred_skills_home::briefing::route(),
+                    factory: Arc::new(move || {
+                        alfred_skills_home::briefing::skill(templates.clone())
+                    }),
+                });
+                skills.push(SkillEntry {
+                    route: alfred_skills_home::grocery::route(),
+                    factory: Arc::new(alfred_skills_home::grocery::skill),
+                });
+            }
         }
         alfred_config::Instance::Biz => {
             #[cfg(feature = "biz")]
@@ -70,6 +79,23 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
         }
     }
     skills
+}
+
+/// The households' briefing templates (sent outside WhatsApp's 24-hour window), by household.
+#[cfg(feature = "home")]
+fn briefing_templates(settings: &Settings) -> alfred_skills_home::briefing::Templates {
+    settings
+        .households
+        .iter()
+        .filter_map(|household| {
+            let template = household.briefing.as_ref()?.template.as_ref()?;
+            let template = alfred_skills_home::briefing::BriefingTemplate::new(
+                &template.name,
+                &template.language,
+            );
+            Some((household.id.clone(), template))
+        })
+        .collect()
 }
 
 /// Builds the channel clients on the sender's thread.

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod admin;
+mod briefing;
 mod crash;
 mod delivery;
 mod households;

@@ -1,0 +1,125 @@
+//! The real morning briefing, end to end: a household file with a 07:00 briefing, a manual
+//! clock, chores and list items added by WhatsApp messages, and the briefing arriving once at
+//! the fake Graph API with them; and "briefing" on demand.
+
+use std::sync::Arc;
+
+use alfred::runtime::SkillEntry;
+use alfred_testkit::whatsapp;
+
+use crate::helpers::*;
+
+const DANA: &str = "4917011111111";
+
+/// The chores skill, ahead of the instance's skills (as in the Home routing order), so the
+/// test can add chores by message.
+fn chores() -> SkillEntry {
+    SkillEntry {
+        route: alfred_skills_home::chores::route(),
+        factory: Arc::new(alfred_skills_home::chores::skill),
+    }
+}
+
+/// A household in Berlin with a 07:00 briefing to Dana's chat and an approved template, on a
+/// manual clock at `start`.
+fn settings_at(start: &str) -> Vec<(&'static str, String)> {
+    let dir = std::env::temp_dir().join(format!("alfred-briefing-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("households.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[household]]\nid = \"smiths\"\ntimezone = \"Europe/Berlin\"\n\
+             members = [{{ name = \"Dana\", whatsapp = \"{DANA}\" }}]\n\
+             [household.briefing]\ntime = \"07:00\"\nto = \"Dana\"\ncatch_up_minutes = 120\n\
+             template = {{ name = \"morning_briefing\", language = \"en_US\" }}\n"
+        ),
+    )
+    .unwrap();
+    vec![
+        ("HOUSEHOLDS_FILE", file.display().to_string()),
+        ("CLOCK", "manual".to_owned()),
+        ("CLOCK_START", start.to_owned()),
+    ]
+}
+
+async fn set_clock(app: &TestApp, now: &str) {
+    let response = app
+        .http
+        .post(format!("{}/admin/clock", app.admin))
+        .bearer_auth(ADMIN_KEY)
+        .json(&serde_json::json!({ "now": now }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// Dana says `text` and Alfred has answered `replies` messages in all.
+async fn dana_says(app: &TestApp, wamid: &str, text: &str, replies: usize) {
+    app.post_signed(&whatsapp::text_message(PHONE_ID, DANA, "Dana", wamid, text))
+        .await;
+    app.backends
+        .graph
+        .wait_for_requests(replies, DEADLINE)
+        .await;
+}
+
+#[actix_rt::test]
+async fn the_morning_briefing_arrives_once_with_the_list_and_the_chores() {
+    // 06:00 in Berlin on Thursday 26 November 2026, an hour before the briefing.
+    let app = TestApp::spawn_with(&settings_at("2026-11-26T05:00:00Z"), vec![chores()]).await;
+    dana_says(&app, "wamid.B1", "add milk and 2 kg apples", 1).await;
+    dana_says(&app, "wamid.B2", "add chore dishes daily for Dana", 2).await;
+
+    set_clock(&app, "2026-11-26T06:00:30Z").await; // 07:00:30 in Berlin: due
+    let sends = app.backends.graph.wait_for_requests(3, DEADLINE).await;
+    set_clock(&app, "2026-11-26T15:00:00Z").await; // later the same local day
+    app.quiescent().await;
+
+    let briefings: Vec<_> = app
+        .backends
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.reply_to().is_none())
+        .collect();
+    assert_eq!(briefings.len(), 1, "one briefing: {briefings:?}");
+    assert_eq!(briefings[0], sends[2]);
+    assert_eq!(briefings[0].to(), Some(DANA));
+    let text = briefings[0]
+        .text()
+        .expect("free text: Dana wrote an hour ago");
+    assert!(
+        text.starts_with("Good morning! It's Thursday, 26 November 2026."),
+        "{text}"
+    );
+    assert!(
+        text.contains("🧹 *Chores today*\n• dishes — Dana"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 items to buy\n• Produce: 2 kg apples\n• Dairy & eggs: milk"),
+        "{text}"
+    );
+}
+
+#[actix_rt::test]
+async fn briefing_on_demand_answers_with_todays_briefing() {
+    let app = TestApp::spawn_with(&settings_at("2026-11-26T05:00:00Z"), Vec::new()).await;
+    dana_says(&app, "wamid.D1", "add bread", 1).await;
+
+    dana_says(&app, "wamid.D2", "morning briefing", 2).await;
+
+    let sends = app.backends.graph.requests();
+    let answer = sends
+        .iter()
+        .find(|s| s.reply_to() == Some("wamid.D2"))
+        .expect("the briefing quotes Dana's question");
+    let text = answer.text().unwrap();
+    assert!(
+        text.starts_with("Good morning! It's Thursday, 26 November 2026."),
+        "{text}"
+    );
+    assert!(text.contains("1 item to buy\n• Bakery: bread"), "{text}");
+}
