@@ -89,11 +89,19 @@ fn briefing_templates(settings: &Settings) -> alfred_skills_home::briefing::Temp
         .iter()
         .filter_map(|household| {
             let template = household.briefing.as_ref()?.template.as_ref()?;
-            let template = alfred_skills_home::briefing::BriefingTemplate::new(
+            let mut briefing = alfred_skills_home::briefing::BriefingTemplate::new(
                 &template.name,
                 &template.language,
             );
-            Some((household.id.clone(), template))
+            // Names were validated with the households file; none given means all fields.
+            if !template.parameters.is_empty() {
+                briefing.parameters = template
+                    .parameters
+                    .iter()
+                    .filter_map(|key| alfred_skills_home::briefing::TemplateField::from_key(key))
+                    .collect();
+            }
+            Some((household.id.clone(), briefing))
         })
         .collect()
 }

@@ -65,7 +65,14 @@ pub enum BriefingTarget {
 pub struct TemplateSettings {
     pub name: String,
     pub language: String,
+    /// What fills the template's body parameters `{{1}}`, `{{2}}`, … in order: names from
+    /// [`BRIEFING_TEMPLATE_FIELDS`]. Empty: all of them, in that order.
+    pub parameters: Vec<String>,
 }
+
+/// The values a briefing template's parameters can be filled with (the morning briefing
+/// renders each as one line): the local date, today's chores, the shopping list, reminders.
+pub const BRIEFING_TEMPLATE_FIELDS: [&str; 4] = ["date", "chores", "shopping", "reminders"];
 
 /// Chore reminders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +128,8 @@ struct RawBriefing {
 struct RawTemplate {
     name: String,
     language: String,
+    #[serde(default)]
+    parameters: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -235,9 +244,22 @@ fn briefing(
         catch_up: Duration::from_secs(
             60 * raw.catch_up_minutes.unwrap_or(DEFAULT_CATCH_UP_MINUTES),
         ),
-        template: raw.template.map(|t| TemplateSettings {
-            name: t.name,
-            language: t.language,
+        template: raw.template.map(|t| {
+            for unknown in t
+                .parameters
+                .iter()
+                .filter(|p| !BRIEFING_TEMPLATE_FIELDS.contains(&p.as_str()))
+            {
+                problems.push(format!(
+                    "{at}: briefing.template.parameters has {unknown:?}; use {}",
+                    BRIEFING_TEMPLATE_FIELDS.join(", ")
+                ));
+            }
+            TemplateSettings {
+                name: t.name,
+                language: t.language,
+                parameters: t.parameters,
+            }
         }),
     })
 }
@@ -361,6 +383,27 @@ mod tests {
                 "{expected} missing from {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn briefing_template_parameters_are_read_and_unknown_ones_reported() {
+        let file = |parameters: &str| {
+            format!(
+                "[[household]]\nid = \"a\"\nmembers = [{{ name = \"Dana\" }}]\n\
+                 [household.briefing]\ntime = \"07:00\"\nto = \"Dana\"\n\
+                 template = {{ name = \"t\", language = \"en\", parameters = {parameters} }}\n"
+            )
+        };
+
+        let households = parse(&file(r#"["date", "shopping"]"#), Tz::UTC).unwrap();
+        let problems = parse(&file(r#"["date", "weather"]"#), Tz::UTC).unwrap_err();
+
+        let template = households[0].briefing.as_ref().unwrap().template.clone();
+        assert_eq!(template.unwrap().parameters, vec!["date", "shopping"]);
+        assert!(
+            problems.len() == 1 && problems[0].contains("weather"),
+            "{problems:?}"
+        );
     }
 
     #[test]

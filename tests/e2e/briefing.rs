@@ -123,3 +123,16 @@ async fn briefing_on_demand_answers_with_todays_briefing() {
     );
     assert!(text.contains("1 item to buy\n• Bakery: bread"), "{text}");
 }
+
+#[test]
+fn the_households_file_names_exactly_the_briefings_template_fields() {
+    let skill: Vec<&str> = alfred_skills_home::briefing::TemplateField::ALL
+        .iter()
+        .map(|field| field.key())
+        .collect();
+
+    assert_eq!(
+        skill,
+        alfred_config::households::BRIEFING_TEMPLATE_FIELDS.to_vec()
+    );
+}
