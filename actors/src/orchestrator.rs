@@ -174,6 +174,7 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     let inbox = InboxKey {
         platform: envelope.platform,
         message_id: envelope.message_id.clone(),
+        person_at: envelope.kind.is_from_person().then(|| deps.clock.now()),
     };
     let target = ReplyTarget {
         platform: envelope.platform,

@@ -242,6 +242,7 @@ async fn record_missed(
     let key = InboxKey {
         platform: job.platform,
         message_id: id.to_owned(),
+        person_at: None,
     };
     match deps.jobs_store.was_run(&key).await {
         Ok(true) => true,

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 
-use crate::messages::{InboundEnvelope, Sender};
+use crate::messages::{InboundEnvelope, OutboundBody, Platform, Sender};
 
 /// Routing information for one skill. Implementations are cheap and pure.
 pub trait SkillRoute: Send + Sync + 'static {
@@ -85,13 +85,45 @@ pub struct SkillError {
     pub permanent: bool,
 }
 
+/// One message an effect sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub to: ReplyTo,
+    pub body: OutboundBody,
+}
+
+/// Where a reply goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyTo {
+    /// The conversation the message (or job run) came from; a reply to a message quotes it.
+    Conversation,
+    /// Someone's direct chat on the same platform and account (a WhatsApp `wa_id`).
+    Direct(String),
+}
+
+impl Reply {
+    /// Text to the conversation.
+    pub fn text(text: impl Into<String>) -> Self {
+        Reply {
+            to: ReplyTo::Conversation,
+            body: OutboundBody::Text { text: text.into() },
+        }
+    }
+}
+
+impl From<String> for Reply {
+    fn from(text: String) -> Self {
+        Reply::text(text)
+    }
+}
+
 /// A state change plus the replies it produces, applied inside the message's transaction.
 pub trait Effect: Send + 'static {
-    /// Applies the change and returns the reply texts to send to the conversation.
+    /// Applies the change and returns the replies to send.
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>>;
 }
 
 /// An effect that changes nothing and answers with fixed text.
@@ -101,8 +133,8 @@ impl Effect for ReplyOnly {
     fn apply<'a>(
         self: Box<Self>,
         _tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(async move { Ok(self.0) })
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(self.0.into_iter().map(Reply::text).collect()) })
     }
 }
 
@@ -110,6 +142,38 @@ impl Effect for ReplyOnly {
 pub enum Tx<'a> {
     Pg(&'a tokio_postgres::Transaction<'a>),
     Mem(&'a mut MemTx),
+}
+
+/// The in-memory slot where the store keeps when a person last wrote in each conversation.
+pub const ACTIVITY_SLOT: &str = "alfred:last-person-message";
+
+/// When a person last wrote in each conversation (the in-memory store's record).
+pub type Activity = HashMap<(Platform, String), chrono::DateTime<chrono::Utc>>;
+
+impl Tx<'_> {
+    /// When a person last wrote in `conversation` (by the runtime's clock), the start of
+    /// WhatsApp's 24-hour customer-service window; `None` if never.
+    pub async fn last_message_from_person(
+        &mut self,
+        platform: Platform,
+        conversation: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        match self {
+            Tx::Pg(tx) => {
+                let row = tx
+                    .query_one(
+                        "SELECT max(person_at) FROM inbox WHERE platform = $1 AND conversation = $2",
+                        &[&platform.as_str(), &conversation],
+                    )
+                    .await?;
+                Ok(row.try_get(0)?)
+            }
+            Tx::Mem(tx) => {
+                let activity = tx.slot::<Activity>(ACTIVITY_SLOT)?;
+                Ok(activity.get(&(platform, conversation.to_owned())).copied())
+            }
+        }
+    }
 }
 
 /// Errors from the store, as effects and the orchestrator see them.

@@ -14,7 +14,7 @@ use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
 use alfred_actors::metrics::Metrics;
 use alfred_actors::relay::{OutboxRelay, RelayConfig, RelayNow};
-use alfred_actors::skill::{Effect, StoreError, Tx};
+use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
 use alfred_actors::store::migrate::{self, Migration};
 use alfred_actors::store::{Commit, InboxKey, MemStore, PgStore, ReplyTarget, SendResult, Store};
 use alfred_testkit::db::TestDb;
@@ -42,6 +42,7 @@ fn key(id: &str) -> InboxKey {
     InboxKey {
         platform: Platform::WhatsApp,
         message_id: id.to_owned(),
+        person_at: None,
     }
 }
 
@@ -81,7 +82,7 @@ impl Effect for Bump {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             if let Some(gate) = self.gate {
                 gate.entered.send_replace(true);
@@ -101,7 +102,9 @@ impl Effect for Bump {
             if self.fail {
                 return Err(StoreError::Other("the effect failed".into()));
             }
-            Ok((0..self.replies).map(|_| format!("count is {n}")).collect())
+            Ok((0..self.replies)
+                .map(|_| Reply::text(format!("count is {n}")))
+                .collect())
         })
     }
 }

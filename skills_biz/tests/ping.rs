@@ -53,7 +53,7 @@ async fn ping_is_answered_with_pong_and_no_state_change() {
 
     let replies = outcome.effect.apply(&mut Tx::Mem(&mut mem)).await.unwrap();
 
-    assert_eq!(replies, ["pong"]);
+    assert_eq!(replies, [alfred_actors::skill::Reply::text("pong")]);
     assert!(mem.into_slots().is_empty());
 }
 

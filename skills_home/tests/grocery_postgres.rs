@@ -56,7 +56,9 @@ async fn two_members_adding_at_once_are_serialized_and_summed() {
 
     assert_eq!(
         concurrent.await.unwrap(),
-        vec!["Apples: now 2.5 kg on the list."]
+        vec![alfred_actors::skill::Reply::text(
+            "Apples: now 2.5 kg on the list."
+        )]
     );
 }
 

@@ -21,8 +21,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
-use crate::messages::{OutboundBody, OutboundEnvelope};
-use crate::skill::{Effect, MemSlot, MemTx, StoreError, Tx};
+use crate::messages::OutboundEnvelope;
+use crate::skill::{Activity, Effect, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
 
 /// Delivery state of an in-memory outbox row (the `outbox.state` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,22 +133,29 @@ impl Store for MemStore {
             .map(|(key, slot)| (*key, slot.clone_box()))
             .collect();
         let mut tx = MemTx::new(snapshot);
-        let texts = effect.apply(&mut Tx::Mem(&mut tx)).await?;
+        if let Some(at) = inbox.person_at {
+            // Recorded inside the transaction, like the inbox row in Postgres: the effect sees
+            // the message it is answering as the latest from a person.
+            tx.slot::<Activity>(ACTIVITY_SLOT)?
+                .insert((inbox.platform, target.to.clone()), at);
+        }
+        let replies = effect.apply(&mut Tx::Mem(&mut tx)).await?;
 
         // The effect succeeded: from here on nothing fails, so the commit is all or nothing.
         inner.slots = tx.into_slots();
         inner.inbox.insert(inbox);
         let now = Instant::now();
-        let mut envelopes = Vec::with_capacity(texts.len());
-        for text in texts {
+        let mut envelopes = Vec::with_capacity(replies.len());
+        for reply in replies {
             inner.last_id += 1;
+            let (to, reply_to) = target.address(&reply.to);
             let envelope = OutboundEnvelope {
                 outbox_id: inner.last_id,
                 platform: target.platform,
                 account: target.account.clone(),
-                to: target.to.clone(),
-                reply_to: target.reply_to.clone(),
-                body: OutboundBody::Text { text },
+                to,
+                reply_to,
+                body: reply.body,
                 traceparent: target.traceparent.clone(),
             };
             let row = Row {

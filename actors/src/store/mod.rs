@@ -25,6 +25,10 @@ use crate::skill::{Effect, StoreError};
 pub struct InboxKey {
     pub platform: Platform,
     pub message_id: String,
+    /// When a person wrote it, by the runtime's clock (`None` for job runs): the inbox keeps
+    /// it, with the conversation, as the start of WhatsApp's 24-hour customer-service window
+    /// (see `Tx::last_message_from_person`).
+    pub person_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where the replies of an effect go.
@@ -35,6 +39,17 @@ pub struct ReplyTarget {
     pub to: String,
     pub reply_to: Option<String>,
     pub traceparent: Option<String>,
+}
+
+impl ReplyTarget {
+    /// The recipient and quoted message of a reply: the conversation, quoting the message; or
+    /// someone's direct chat, quoting nothing.
+    pub fn address(&self, to: &crate::skill::ReplyTo) -> (String, Option<String>) {
+        match to {
+            crate::skill::ReplyTo::Conversation => (self.to.clone(), self.reply_to.clone()),
+            crate::skill::ReplyTo::Direct(recipient) => (recipient.clone(), None),
+        }
+    }
 }
 
 /// Result of committing one message's effect.

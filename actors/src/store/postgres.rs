@@ -15,6 +15,8 @@
 //! `mark_published`, `claim_outbox` and `record_send(Sent)` are coalesced: the calls waiting at
 //! the same moment run as one statement over all their ids (see [`batch`]), which saves a
 //! statement and a commit per message under load and changes nothing for a single call.
+//! `commit`s waiting at the same moment share one transaction, a savepoint per message
+//! (see [`group`]).
 //!
 //! Hot-path statements are prepared once per connection (`prepare_cached`). Connections come
 //! from a deadpool pool with connect, wait and recycle timeouts: while Postgres is down every
@@ -22,6 +24,7 @@
 
 mod batch;
 mod coalesce;
+mod group;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +34,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{NoTls, Row};
 
 use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
-use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
-use crate::skill::{Effect, StoreError, Tx};
+use crate::messages::{OutboundEnvelope, Platform};
+use crate::skill::{Effect, StoreError};
 
 /// Pool settings of a [`PgStore`].
 #[derive(Debug, Clone)]
@@ -48,7 +51,10 @@ pub struct PgOptions {
 impl Default for PgOptions {
     fn default() -> Self {
         PgOptions {
-            max_connections: 16,
+            max_connections: std::env::var("TMP_POOL")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(16),
             connect_timeout: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
         }
@@ -59,6 +65,7 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    commits: Arc<batch::Batcher<group::Job, group::Outcome>>,
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
     sent: Arc<batch::Batcher<(i64, Option<String>), ()>>,
@@ -75,14 +82,13 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-const INSERT_INBOX: &str =
-    "INSERT INTO inbox (platform, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
-
-const INSERT_OUTBOX: &str = "INSERT INTO outbox \
-     (platform, account, recipient, reply_to, body, traceparent) \
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-
-const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() WHERE id = ANY($1)";
+/// `published_at` only tells the relay when a row was last put on the stream. A row locked by
+/// a concurrent claim or send result is skipped rather than waited for: multi-row updates of
+/// the same rows in different orders deadlock (seen under load), and skipping is harmless —
+/// a row being claimed or sent no longer needs publishing, and one whose claim is later
+/// abandoned is due for the relay after the lease anyway.
+const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() \
+     WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1) FOR UPDATE SKIP LOCKED)";
 
 /// Columns that make an [`OutboundEnvelope`], in the order [`envelope`] reads them (a macro so
 /// that the statements below stay `&'static str`s, the keys of the statement cache).
@@ -147,6 +153,9 @@ impl PgStore {
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .tcp_user_timeout(Duration::from_secs(30));
+        if let Ok(options) = std::env::var("TMP_PGOPTIONS") {
+            config.options(&options);
+        }
         if config.get_application_name().is_none() {
             config.application_name("alfred");
         }
@@ -173,6 +182,7 @@ impl PgStore {
     /// A store over an existing pool.
     pub fn from_pool(pool: Pool) -> PgStore {
         PgStore {
+            commits: Arc::new(group::commits(pool.clone())),
             published: Arc::new(coalesce::mark_published(pool.clone())),
             claims: Arc::new(coalesce::claims(pool.clone())),
             sent: Arc::new(coalesce::record_sent(pool.clone())),
@@ -204,63 +214,12 @@ impl Store for PgStore {
         effect: Box<dyn Effect>,
         target: ReplyTarget,
     ) -> Result<Commit, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let insert_inbox = tx.prepare_cached(INSERT_INBOX).await?;
-        let inserted = tx
-            .execute(
-                &insert_inbox,
-                &[&inbox.platform.as_str(), &inbox.message_id],
-            )
-            .await?;
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Commit::Duplicate);
-        }
-
-        let texts = match effect.apply(&mut Tx::Pg(&tx)).await {
-            Ok(texts) => texts,
-            Err(error) => {
-                // Dropping the transaction would roll back too; doing it here returns a clean
-                // connection to the pool.
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::debug!(error = %rollback, "Rolling back a failed effect failed.");
-                }
-                return Err(error);
-            }
+        let job = group::Job {
+            inbox,
+            effect,
+            target,
         };
-
-        let insert_outbox = tx.prepare_cached(INSERT_OUTBOX).await?;
-        let mut envelopes = Vec::with_capacity(texts.len());
-        for text in texts {
-            let body = OutboundBody::Text { text };
-            let json = serde_json::to_value(&body)
-                .map_err(|error| StoreError::Other(format!("cannot serialize a reply: {error}")))?;
-            let row = tx
-                .query_one(
-                    &insert_outbox,
-                    &[
-                        &target.platform.as_str(),
-                        &target.account,
-                        &target.to,
-                        &target.reply_to,
-                        &json,
-                        &target.traceparent,
-                    ],
-                )
-                .await?;
-            envelopes.push(OutboundEnvelope {
-                outbox_id: row.try_get(0)?,
-                platform: target.platform,
-                account: target.account.clone(),
-                to: target.to.clone(),
-                reply_to: target.reply_to.clone(),
-                body,
-                traceparent: target.traceparent.clone(),
-            });
-        }
-        tx.commit().await?;
-        Ok(Commit::Done(envelopes))
+        self.commits.call(job).await?
     }
 
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {

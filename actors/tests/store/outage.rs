@@ -15,7 +15,7 @@ impl Effect for BadStatement {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<alfred_actors::skill::Reply>, StoreError>> {
         Box::pin(async move {
             if let Tx::Pg(tx) = tx {
                 tx.execute("SELECT * FROM no_such_table", &[]).await?;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{
-    Effect, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -212,7 +212,12 @@ impl Effect for BriefingEffect {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(async move { Ok(replies(self.run(tx).await?)) })
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            Ok(replies(self.run(tx).await?)
+                .into_iter()
+                .map(Reply::text)
+                .collect())
+        })
     }
 }

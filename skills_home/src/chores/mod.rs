@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use alfred_actors::messages::Sender;
 use alfred_actors::skill::{
-    Effect, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -395,7 +395,7 @@ impl Effect for ChoreEffect {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(async move { Ok(vec![self.run(tx).await?]) })
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
     }
 }

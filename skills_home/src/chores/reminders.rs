@@ -11,7 +11,7 @@
 /// The scheduled job the chores skill runs: the daily chore reminders.
 pub const REMINDER_JOB: &str = "chore-reminders";
 
-use alfred_actors::skill::{Effect, StoreError, Tx};
+use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
@@ -162,13 +162,16 @@ impl Effect for ReminderEffect {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let reminders =
                 due_reminders(tx, &self.household, self.now, self.tz, self.quiet_hours).await?;
             let due: Vec<DueChore> = reminders.into_iter().map(|r| r.due).collect();
             let today = local_today(self.now, self.tz);
-            Ok(due_today_digest(&due, today).into_iter().collect())
+            Ok(due_today_digest(&due, today)
+                .into_iter()
+                .map(Reply::text)
+                .collect())
         })
     }
 }

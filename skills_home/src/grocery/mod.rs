@@ -31,7 +31,7 @@ mod undo;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Effect, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::future::BoxFuture;
@@ -248,7 +248,7 @@ impl Effect for GroceryEffect {
     fn apply<'a>(
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(async move { Ok(vec![self.run(tx).await?]) })
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
     }
 }

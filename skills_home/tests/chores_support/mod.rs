@@ -67,7 +67,11 @@ impl Store {
             }
             Store::Mem(mem) => effect.apply(&mut Tx::Mem(mem)).await?,
         };
-        Ok(replies.join("\n"))
+        Ok(replies
+            .iter()
+            .map(|reply| reply.body.display_text())
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// Runs `f` with a transaction on the store (rolled back afterwards: read-only helpers).

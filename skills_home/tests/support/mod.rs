@@ -98,7 +98,11 @@ impl Store {
             }
             Store::Mem(mem) => effect.apply(&mut Tx::Mem(mem)).await?,
         };
-        Ok(replies.join("\n"))
+        Ok(replies
+            .iter()
+            .map(|reply| reply.body.display_text())
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 }
 

@@ -9,15 +9,16 @@
 //! own row's outcome only after the statement committed. Under light load a batch holds one
 //! request, so latency does not grow.
 //!
-//! A [`Batcher`] owns a queue and a worker task that takes everything queued (up to a limit),
-//! runs it, and answers each caller. The worker is spawned on first use on the caller's Tokio
-//! runtime, and again if that runtime went away.
+//! A [`Batcher`] owns a queue and one or more worker tasks; a worker takes everything queued
+//! (up to a limit), runs it, and answers each caller. Workers take turns collecting, so with
+//! several of them one batch runs while the next one forms. They are spawned on first use on
+//! the caller's Tokio runtime, and again if that runtime went away.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
 
 use crate::skill::StoreError;
 
@@ -34,14 +35,21 @@ type Job<T, R> = (T, oneshot::Sender<Result<R, StoreError>>);
 pub(super) struct Batcher<T, R> {
     run: RunBatch<T, R>,
     max_batch: usize,
+    workers: usize,
     queue: Mutex<Option<mpsc::UnboundedSender<Job<T, R>>>>,
 }
 
 impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     pub(super) fn new(max_batch: usize, run: RunBatch<T, R>) -> Self {
+        Batcher::with_workers(max_batch, 1, run)
+    }
+
+    /// A batcher whose `workers` run batches concurrently (each on its own connection).
+    pub(super) fn with_workers(max_batch: usize, workers: usize, run: RunBatch<T, R>) -> Self {
         Batcher {
             run,
             max_batch: max_batch.max(1),
+            workers: workers.max(1),
             queue: Mutex::new(None),
         }
     }
@@ -64,25 +72,36 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
             return sender.clone();
         }
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(work(receiver, self.run.clone(), self.max_batch));
+        let receiver = Arc::new(AsyncMutex::new(receiver));
+        for _ in 0..self.workers {
+            tokio::spawn(work(receiver.clone(), self.run.clone(), self.max_batch));
+        }
         *queue = Some(sender.clone());
         sender
     }
 }
 
 async fn work<T, R>(
-    mut receiver: mpsc::UnboundedReceiver<Job<T, R>>,
+    receiver: Arc<AsyncMutex<mpsc::UnboundedReceiver<Job<T, R>>>>,
     run: RunBatch<T, R>,
     max_batch: usize,
 ) {
-    while let Some(first) = receiver.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < max_batch {
-            match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+    loop {
+        let jobs = {
+            // Only the worker holding the lock collects; the others are running meanwhile.
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            jobs
+        };
         let (requests, replies): (Vec<T>, Vec<_>) = jobs.into_iter().unzip();
         match run(requests).await {
             Ok(results) if results.len() == replies.len() => {

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
+use tokio_postgres::types::ToSql;
 
 use super::batch::Batcher;
 use super::{envelope, get, MARK_PUBLISHED};
@@ -14,6 +15,8 @@ use crate::store::Claimed;
 
 /// Most requests coalesced into one statement.
 const MAX_BATCH: usize = 256;
+/// Runs of a statement chosen as a deadlock victim before its error is reported.
+const DEADLOCK_ATTEMPTS: u32 = 3;
 
 /// Claims rows for sending: `$1` ids, `$2` their leases in seconds. Claims pending rows, due
 /// retries and abandoned claims (claimed longer than the lease ago).
@@ -71,7 +74,8 @@ pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), ()> {
                     requests.into_iter().unzip();
                 let client = get(&pool).await?;
                 let statement = client.prepare_cached(RECORD_SENT_MANY).await?;
-                client.execute(&statement, &[&ids, &provider_ids]).await?;
+                let params: [&(dyn ToSql + Sync); 2] = [&ids, &provider_ids];
+                retry_deadlock(|| client.execute(&statement, &params)).await?;
                 Ok(vec![(); count])
             })
         }),
@@ -87,7 +91,8 @@ async fn claim_many(
     let (ids, leases): (Vec<i64>, Vec<f64>) = requests.iter().copied().unzip();
     let client = get(pool).await?;
     let statement = client.prepare_cached(CLAIM_MANY).await?;
-    let rows = client.query(&statement, &[&ids, &leases]).await?;
+    let params: [&(dyn ToSql + Sync); 2] = [&ids, &leases];
+    let rows = retry_deadlock(|| client.query(&statement, &params)).await?;
     let mut claimed: HashMap<i64, Claimed> = HashMap::with_capacity(rows.len());
     for row in &rows {
         let attempts: i32 = row.try_get(7)?;
@@ -111,4 +116,27 @@ async fn claim_many(
             }
         })
         .collect())
+}
+
+/// Runs one autocommit statement again when Postgres chose it as a deadlock victim: the
+/// statement was rolled back entirely, so running it again is what running it once means.
+/// Two multi-row updates of overlapping rows lock them in plan order and may deadlock.
+async fn retry_deadlock<T, F, Fut>(mut statement: F) -> Result<T, tokio_postgres::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    let mut attempts = 1;
+    loop {
+        match statement().await {
+            Err(error)
+                if attempts < DEADLOCK_ATTEMPTS
+                    && error.code()
+                        == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) =>
+            {
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
 }
