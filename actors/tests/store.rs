@@ -336,6 +336,73 @@ mod behaviour {
         assert_eq!(due_ids(store, NOW, HOUR).await.len(), 1);
         assert_eq!(text(&done(store, "wamid.2", bump()).await[0]), "count is 2");
     }
+
+    pub async fn an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat(
+        store: &impl Store,
+    ) {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T06:30:00Z")
+            .unwrap()
+            .to_utc();
+        let person = InboxKey {
+            person_at: Some(at),
+            ..key("wamid.person")
+        };
+        store.commit(person, bump(), target()).await.unwrap();
+
+        let job = InboxKey {
+            person_at: None,
+            ..key("job:briefing:home:2026-11-27")
+        };
+        let committed = store
+            .commit(job, Box::new(ReadActivity), target())
+            .await
+            .unwrap();
+
+        let Commit::Done(replies) = committed else {
+            panic!("the job was taken for a duplicate")
+        };
+        assert_eq!(
+            text(&replies[0]),
+            "last message from a person: 2026-11-26T06:30:00+00:00"
+        );
+        assert_eq!(
+            replies[0].to, "4915112345678",
+            "the conversation, quoting its message"
+        );
+        assert_eq!(replies[0].reply_to.as_deref(), Some("wamid.in"));
+        assert_eq!(
+            replies[1].to, "4917000000000",
+            "someone's direct chat, quoting nothing"
+        );
+        assert_eq!(replies[1].reply_to, None);
+    }
+}
+
+/// Answers with when a person last wrote in the target conversation, and writes to another
+/// chat directly.
+struct ReadActivity;
+
+impl Effect for ReadActivity {
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            let last = tx
+                .last_message_from_person(Platform::WhatsApp, "4915112345678")
+                .await?;
+            let last = last.map(|at| at.to_rfc3339()).unwrap_or_default();
+            Ok(vec![
+                Reply::text(format!("last message from a person: {last}")),
+                Reply {
+                    to: alfred_actors::skill::ReplyTo::Direct("4917000000000".into()),
+                    body: alfred_actors::messages::OutboundBody::Text {
+                        text: "psst".into(),
+                    },
+                },
+            ])
+        })
+    }
 }
 
 macro_rules! for_both_stores {
@@ -370,6 +437,7 @@ for_both_stores!(
     a_retry_is_relayed_and_claimable_once_its_time_has_come,
     an_abandoned_claim_is_relayed_and_taken_over,
     a_published_row_is_not_relayed_again_within_the_lease,
+    an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,
 );
 
 #[tokio::test]
