@@ -64,6 +64,15 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
                         alfred_skills_home::briefing::skill(templates.clone())
                     }),
                 });
+                // Chores before the list: the list's grammar would take "add chore dishes
+                // daily" for a shopping item; the chores grammar is strict.
+                let quiet_hours = Arc::new(quiet_hours(settings));
+                skills.push(SkillEntry {
+                    route: alfred_skills_home::chores::route(),
+                    factory: Arc::new(move || {
+                        alfred_skills_home::chores::skill_with(quiet_hours.clone())
+                    }),
+                });
                 skills.push(SkillEntry {
                     route: alfred_skills_home::grocery::route(),
                     factory: Arc::new(alfred_skills_home::grocery::skill),
@@ -79,6 +88,19 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
         }
     }
     skills
+}
+
+/// The households' chore quiet hours, by household.
+#[cfg(feature = "home")]
+fn quiet_hours(settings: &Settings) -> alfred_skills_home::chores::QuietHours {
+    settings
+        .households
+        .iter()
+        .filter_map(|household| {
+            let quiet = household.chores.as_ref()?.quiet_hours?;
+            Some((household.id.clone(), quiet))
+        })
+        .collect()
 }
 
 /// The households' briefing templates (sent outside WhatsApp's 24-hour window), by household.

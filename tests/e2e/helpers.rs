@@ -345,6 +345,16 @@ impl Backends {
         row.get::<_, Option<f64>>(0)
     }
 
+    /// Whether the inbox holds a message id (the message, or job run, was handled).
+    pub async fn inbox_has(&self, message_id: &str) -> bool {
+        let client = self.pg().await;
+        client
+            .query_opt("SELECT 1 FROM inbox WHERE message_id = $1", &[&message_id])
+            .await
+            .unwrap()
+            .is_some()
+    }
+
     /// Outbox rows by state.
     pub async fn outbox_states(&self) -> Vec<(String, i64)> {
         let client = self.pg().await;

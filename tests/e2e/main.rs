@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin;
 mod briefing;
+mod chores;
 mod crash;
 mod delivery;
 mod households;

@@ -101,15 +101,25 @@ pub fn route() -> Arc<dyn SkillRoute> {
     Arc::new(ChoreRoute)
 }
 
-/// A fresh skill; the skill actor's factory calls this.
+/// A fresh skill without quiet hours; the skill actor's factory calls this.
 pub fn skill() -> Box<dyn Skill> {
-    Box::new(ChoreService)
+    Box::new(ChoreService::default())
 }
 
-/// The ChoreService skill. Stateless: deciding is parsing; the work happens in the effect,
-/// in the household's time zone as the request carries it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChoreService;
+/// Quiet hours (local `from`, `until`) by household id, from the households file.
+pub type QuietHours = std::collections::HashMap<String, (chrono::NaiveTime, chrono::NaiveTime)>;
+
+/// A fresh skill that keeps reminders out of each household's quiet hours.
+pub fn skill_with(quiet_hours: Arc<QuietHours>) -> Box<dyn Skill> {
+    Box::new(ChoreService { quiet_hours })
+}
+
+/// The ChoreService skill. Deciding is parsing; the work happens in the effect, in the
+/// household's time zone as the request carries it.
+#[derive(Debug, Clone, Default)]
+pub struct ChoreService {
+    quiet_hours: Arc<QuietHours>,
+}
 
 impl Skill for ChoreService {
     fn handle(
@@ -121,10 +131,10 @@ impl Skill for ChoreService {
             .as_ref()
             .is_some_and(|(job, _)| job == REMINDER_JOB)
         {
-            // Quiet hours are the scheduler's to honour (it fires at the configured reminder
-            // time); the skill is not given them.
+            // A run caught up after downtime may land in quiet hours: then it reminds nobody.
+            let quiet = self.quiet_hours.get(&request.household).copied();
             let effect =
-                ReminderEffect::new(request.household, request.now, request.timezone, None);
+                ReminderEffect::new(request.household, request.now, request.timezone, quiet);
             return Box::pin(futures::future::ready(Ok(SkillOutcome {
                 effect: Box::new(effect),
             })));
