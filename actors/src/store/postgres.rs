@@ -51,10 +51,7 @@ pub struct PgOptions {
 impl Default for PgOptions {
     fn default() -> Self {
         PgOptions {
-            max_connections: std::env::var("TMP_POOL")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(16),
+            max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
         }
@@ -153,9 +150,6 @@ impl PgStore {
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .tcp_user_timeout(Duration::from_secs(30));
-        if let Ok(options) = std::env::var("TMP_PGOPTIONS") {
-            config.options(&options);
-        }
         if config.get_application_name().is_none() {
             config.application_name("alfred");
         }

@@ -26,8 +26,10 @@
 //!
 //! Batches are bounded below 64 messages: a transaction with more subtransactions than
 //! Postgres caches per backend (64) makes every other session's snapshots slower.
-//! Several workers run batches at once (each on its own pooled connection), so that a batch
-//! waiting on a lock (messages of one household in two batches) does not stall the pipeline.
+//! Several workers run batches at once (each on its own pooled connection): a message's
+//! effect costs several round trips, so one batch at a time would leave Postgres idle while
+//! it waits on Alfred, and a batch waiting on a lock (messages of one household in two
+//! batches) does not stall the pipeline.
 //! Two batches that lock two households in opposite orders deadlock; Postgres aborts one
 //! statement after `deadlock_timeout`, which rolls back that one message's savepoint (the
 //! message is retried) and lets both batches finish.
@@ -46,7 +48,8 @@ use crate::store::{Commit, InboxKey, ReplyTarget};
 
 /// Most messages in one transaction (see the module doc for the bound).
 const MAX_BATCH: usize = 32;
-/// Batches in flight at once.
+/// Batches in flight at once (at most half the pool: the other statements need connections
+/// too). Measured in BENCHMARKS.md: 4 → 8 gains ~30 % end to end on two cores.
 const WORKERS: usize = 8;
 
 const INSERT_INBOX: &str = "INSERT INTO inbox (platform, message_id, conversation, person_at) \
@@ -74,15 +77,10 @@ pub(super) type Outcome = Result<Commit, StoreError>;
 
 /// The group-commit queue of a store on `pool`.
 pub(super) fn commits(pool: Pool) -> Batcher<Job, Outcome> {
+    let workers = WORKERS.min(pool.status().max_size / 2).max(1);
     Batcher::with_workers(
-        std::env::var("TMP_BATCH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(MAX_BATCH),
-        std::env::var("TMP_WORKERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(WORKERS),
+        MAX_BATCH,
+        workers,
         Arc::new(move |jobs: Vec<Job>| {
             let pool = pool.clone();
             Box::pin(async move { commit_batch(&pool, jobs).await })
