@@ -6,8 +6,8 @@
 #[macro_use]
 mod briefing_support;
 
-use alfred_actors::messages::Platform;
-use alfred_actors::skill::SkillRoute;
+use alfred_actors::messages::{OutboundBody, Platform};
+use alfred_actors::skill::{Reply, ReplyTo, SkillRoute};
 use alfred_skills_home::briefing::{
     self, outbound, within_service_window, BriefingRoute, BriefingTemplate, Outbound, TemplateField,
 };
@@ -141,7 +141,58 @@ async fn other_platforms_have_no_window(mut store: Store) {
     assert!(matches!(sent, Outbound::Text(_)));
 }
 
+async fn a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_the_template_after(
+    mut store: Store,
+) {
+    store.seed().await;
+    let wrote = berlin_at(2026, 11, 24, 7, 30);
+    store.dana_wrote(wrote).await;
+
+    let inside = store
+        .briefing_replies(wrote + Duration::hours(23), Some(template()))
+        .await;
+    let outside = store
+        .briefing_replies(berlin_at(2026, 11, 25, 7, 30), Some(template()))
+        .await;
+
+    assert_eq!(inside.len(), 1);
+    assert_eq!(inside[0].to, ReplyTo::Conversation);
+    assert!(
+        matches!(&inside[0].body, OutboundBody::Text { text } if text.starts_with("Good morning!")),
+        "{inside:?}"
+    );
+    assert_eq!(
+        outside,
+        vec![Reply {
+            to: ReplyTo::Conversation,
+            body: OutboundBody::Template {
+                name: "morning_briefing".to_owned(),
+                language: "de_DE".to_owned(),
+                parameters: vec![
+                    "Wednesday, 25 November 2026".to_owned(),
+                    "2 items: milk, 2 kg apples".to_owned(),
+                    "dishes (Sam), water plants".to_owned(),
+                    "laundry (Dana, 2 days overdue)".to_owned(),
+                ],
+            },
+        }]
+    );
+}
+
+async fn a_household_nobody_ever_wrote_in_gets_the_template(mut store: Store) {
+    let replies = store
+        .briefing_replies(berlin_at(2026, 11, 25, 7, 0), Some(template()))
+        .await;
+
+    assert!(
+        matches!(&replies[..], [Reply { body: OutboundBody::Template { name, .. }, .. }] if name == "morning_briefing"),
+        "{replies:?}"
+    );
+}
+
 on_both_stores!(
+    a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_the_template_after,
+    a_household_nobody_ever_wrote_in_gets_the_template,
     inside_the_window_the_briefing_is_free_text,
     outside_the_window_the_configured_template_goes_out_with_its_parameters,
     template_parameters_say_when_there_is_nothing_or_a_source_failed,

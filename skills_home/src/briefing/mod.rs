@@ -21,9 +21,10 @@ pub mod sources;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alfred_actors::messages::Platform;
+use alfred_actors::messages::{OutboundBody, Platform};
 use alfred_actors::skill::{
-    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, ReplyTo, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError,
+    Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -189,23 +190,35 @@ impl BriefingEffect {
         ))
     }
 
-    /// Whether a person wrote in the conversation within the service window.
-    async fn within_window(&self, _tx: &mut Tx<'_>) -> Result<bool, StoreError> {
-        // Until the store records when a person last wrote (`Tx::last_message_from_person`),
-        // every conversation counts as inside the window.
-        let _ = &self.conversation;
-        Ok(within_service_window(Some(self.now), self.now))
+    /// Whether a person wrote in the conversation within the service window, by the runtime
+    /// clock (`now`), as the inbox recorded it.
+    async fn within_window(&self, tx: &mut Tx<'_>) -> Result<bool, StoreError> {
+        let last = tx
+            .last_message_from_person(self.platform, &self.conversation)
+            .await?;
+        Ok(within_service_window(last, self.now))
     }
 }
 
-/// The replies an [`Outbound`] becomes; the one place that knows the effect's reply type.
-fn replies(outbound: Outbound) -> Vec<String> {
-    match outbound {
-        Outbound::Text(text) => vec![text],
-        // Not reachable until the window is known (see `within_window`); a template cannot be
-        // expressed as text, so say which one would have been sent.
-        Outbound::Template { name, .. } => vec![format!("(briefing template {name})")],
-    }
+/// The replies an [`Outbound`] becomes: one message to the run's conversation (for a request
+/// from a person, quoting it).
+fn replies(outbound: Outbound) -> Vec<Reply> {
+    let body = match outbound {
+        Outbound::Text(text) => OutboundBody::Text { text },
+        Outbound::Template {
+            name,
+            language,
+            parameters,
+        } => OutboundBody::Template {
+            name,
+            language,
+            parameters,
+        },
+    };
+    vec![Reply {
+        to: ReplyTo::Conversation,
+        body,
+    }]
 }
 
 impl Effect for BriefingEffect {
@@ -213,11 +226,6 @@ impl Effect for BriefingEffect {
         self: Box<Self>,
         tx: &'a mut Tx<'_>,
     ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
-        Box::pin(async move {
-            Ok(replies(self.run(tx).await?)
-                .into_iter()
-                .map(Reply::text)
-                .collect())
-        })
+        Box::pin(async move { Ok(replies(self.run(tx).await?)) })
     }
 }

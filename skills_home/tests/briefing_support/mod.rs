@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use alfred_actors::messages::Platform;
-use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
+use alfred_actors::skill::{Activity, Effect, MemTx, Reply, StoreError, Tx, ACTIVITY_SLOT};
 use alfred_skills_home::briefing::{self, Briefing, BriefingEffect, BriefingTemplate, Outbound};
 use alfred_skills_home::{chores, grocery};
 use chrono::{DateTime, TimeZone, Utc};
@@ -38,7 +38,7 @@ macro_rules! on_both_stores {
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Every migration, in order, as `alfred migrate` applies them.
-const MIGRATIONS: [(&str, &str); 5] = [
+const MIGRATIONS: [(&str, &str); 6] = [
     (
         "0001_runtime.sql",
         include_str!("../../../migrations/0001_runtime.sql"),
@@ -59,7 +59,14 @@ const MIGRATIONS: [(&str, &str); 5] = [
         "0005_jobs.sql",
         include_str!("../../../migrations/0005_jobs.sql"),
     ),
+    (
+        "0006_inbox_activity.sql",
+        include_str!("../../../migrations/0006_inbox_activity.sql"),
+    ),
 ];
+
+/// Dana's direct chat, where the test briefings go.
+pub const DANA: &str = "4917011111111";
 
 /// The household's time zone in every test.
 pub fn berlin() -> Tz {
@@ -165,7 +172,7 @@ impl Store {
             now,
             berlin(),
             Platform::WhatsApp,
-            "4917011111111",
+            DANA,
             template,
             false,
         );
@@ -196,6 +203,54 @@ impl Store {
             Store::Mem(mem) => briefing::gather(&mut Tx::Mem(mem), "home", now, berlin())
                 .await
                 .unwrap(),
+        }
+    }
+
+    /// Records that Dana wrote in her chat at `at`, as the orchestrator's inbox does.
+    pub async fn dana_wrote(&mut self, at: DateTime<Utc>) {
+        match self {
+            Store::Pg(client, _) => {
+                client
+                    .execute(
+                        "INSERT INTO inbox (platform, message_id, conversation, person_at) \
+                         VALUES ('whatsapp', $1, $2, $3)",
+                        &[&format!("wamid.{}", at.timestamp()), &DANA, &at],
+                    )
+                    .await
+                    .unwrap();
+            }
+            Store::Mem(mem) => {
+                mem.slot::<Activity>(ACTIVITY_SLOT)
+                    .unwrap()
+                    .insert((Platform::WhatsApp, DANA.to_owned()), at);
+            }
+        }
+    }
+
+    /// The replies of the scheduled briefing of household `home` at `now` to Dana's chat, as
+    /// the orchestrator gets them from the effect.
+    pub async fn briefing_replies(
+        &mut self,
+        now: DateTime<Utc>,
+        template: Option<BriefingTemplate>,
+    ) -> Vec<Reply> {
+        let effect = Box::new(BriefingEffect::new(
+            "home",
+            now,
+            berlin(),
+            Platform::WhatsApp,
+            DANA,
+            template,
+            false,
+        ));
+        match self {
+            Store::Pg(client, _) => {
+                let transaction = client.transaction().await.unwrap();
+                let replies = effect.apply(&mut Tx::Pg(&transaction)).await.unwrap();
+                transaction.commit().await.unwrap();
+                replies
+            }
+            Store::Mem(mem) => effect.apply(&mut Tx::Mem(mem)).await.unwrap(),
         }
     }
 
