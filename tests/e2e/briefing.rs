@@ -1,6 +1,7 @@
 //! The real morning briefing, end to end: a household file with a 07:00 briefing, a manual
 //! clock, chores and list items added by WhatsApp messages, and the briefing arriving once at
-//! the fake Graph API with them; and "briefing" on demand.
+//! the fake Graph API with them; outside WhatsApp's 24-hour window the approved template
+//! instead (as the Graph API's `type: "template"` message); and "briefing" on demand.
 
 use std::sync::Arc;
 
@@ -134,5 +135,36 @@ fn the_households_file_names_exactly_the_briefings_template_fields() {
     assert_eq!(
         skill,
         alfred_config::households::BRIEFING_TEMPLATE_FIELDS.to_vec()
+    );
+}
+
+#[actix_rt::test]
+async fn outside_the_24_hour_window_the_briefing_goes_out_as_the_approved_template() {
+    // Dana last wrote at 06:00 on Wednesday; Thursday's 07:00 briefing is 25 hours later.
+    let app = TestApp::spawn_with(&settings_at("2026-11-25T05:00:00Z"), Vec::new()).await;
+    dana_says(&app, "wamid.W1", "add milk", 1).await;
+
+    set_clock(&app, "2026-11-26T06:00:30Z").await;
+    let sends = app.backends.graph.wait_for_requests(2, DEADLINE).await;
+
+    let briefing = &sends[1].body;
+    assert_eq!(sends[1].to(), Some(DANA));
+    assert_eq!(briefing["type"], "template", "{briefing}");
+    assert_eq!(briefing["template"]["name"], "morning_briefing");
+    assert_eq!(briefing["template"]["language"]["code"], "en_US");
+    let parameters: Vec<&str> = briefing["template"]["components"][0]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parameters,
+        vec![
+            "Thursday, 26 November 2026",
+            "nothing due",
+            "1 item: milk",
+            "none"
+        ]
     );
 }
