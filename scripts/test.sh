@@ -116,7 +116,7 @@ drop_leftover_databases() {
         "$PSQL" "$database_url" -w -Atq </dev/null -c "DROP DATABASE IF EXISTS \"$name\"" \
             >/dev/null 2>&1 || true
     done
-    [[ -z $names ]] || log "dropped leftover test databases: $(tr '\n' ' ' <<<"$names")"
+    [[ -z $names ]] || log "dropped $(wc -l <<<"$names") leftover test databases"
 }
 
 # Runs a command in its own process group and waits for it. Bash runs a signal trap only after a

@@ -31,7 +31,8 @@ mod undo;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
+    StoreError, Tx,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::future::BoxFuture;
