@@ -278,6 +278,15 @@ impl AlfredProcess {
     /// Starts `alfred serve` listening on `port`, and points the fake Graph API's status
     /// callbacks at it.
     pub async fn start(backends: &Backends, port: u16) -> AlfredProcess {
+        AlfredProcess::start_with(backends, port, &[]).await
+    }
+
+    /// The same with extra settings (`HOSTNAME` names the replica: its consumer names).
+    pub async fn start_with(
+        backends: &Backends,
+        port: u16,
+        extra: &[(&str, String)],
+    ) -> AlfredProcess {
         backends
             .graph
             .send_statuses_to(&format!("http://127.0.0.1:{port}/webhook"), APP_SECRET);
@@ -285,11 +294,13 @@ impl AlfredProcess {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (key, value) in backends.env(&[
+        let mut settings = vec![
             ("HTTP_ADDR", format!("127.0.0.1:{port}")),
             ("ADMIN_ADDR", format!("127.0.0.1:{}", free_port())),
             ("HOSTNAME", "alfred-e2e".to_owned()),
-        ]) {
+        ];
+        settings.extend(extra.iter().cloned());
+        for (key, value) in backends.env(&settings) {
             command.env(key, value);
         }
         let child = command

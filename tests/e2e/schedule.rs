@@ -204,3 +204,42 @@ async fn a_briefing_missed_beyond_the_window_is_recorded_and_shown_to_operators(
         "a missed briefing is not sent late"
     );
 }
+
+/// The real binary with the real briefing skill: a briefing due at 07:00 is sent by the first
+/// Alfred, which is killed right after; the restarted one and a second replica started at the
+/// same minute send nothing more.
+#[actix_rt::test]
+async fn real_processes_restarted_at_the_due_minute_and_a_second_replica_send_one_briefing() {
+    let file = temp_file();
+    let settings = settings_at("2026-11-26T06:00:20Z", &file); // 07:00:20 in Berlin
+    let backends = Backends::new().await;
+    let replica = |name: &str| {
+        let mut extra = settings.clone();
+        extra.push(("HOSTNAME", name.to_owned()));
+        extra
+    };
+
+    // The restarted Alfred listens where the first did: Meta's webhook URL does not change, and
+    // the status callback of the briefing sent just before the kill must reach it.
+    let port = free_port();
+    let mut first = AlfredProcess::start_with(&backends, port, &replica("home-a")).await;
+    backends.graph.wait_for_requests(1, DEADLINE).await;
+    first.kill();
+    let _restarted = AlfredProcess::start_with(&backends, port, &replica("home-a")).await;
+    let _second = AlfredProcess::start_with(&backends, free_port(), &replica("home-b")).await;
+    eventually("both to have handled the run again", || async {
+        let ingest = backends.stream_len("alfred-ingest").await;
+        // One run published by each of the three schedulers.
+        (ingest >= 3).then_some(())
+    })
+    .await;
+    backends.quiescent().await;
+
+    let sends = backends.graph.requests();
+    assert_eq!(sends.len(), 1, "one briefing for the day: {sends:?}");
+    assert!(
+        sends[0].text().unwrap_or_default().contains("Thursday"),
+        "{:?}",
+        sends[0].text()
+    );
+}
