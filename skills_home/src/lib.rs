@@ -1,5 +1,6 @@
-//! Home skills: the household's shared shopping list (`GroceryService`), and later chores and
-//! the morning briefing.
+//! Home skills: the household's shared shopping list ([`grocery`], GroceryService), household
+//! chores with rotations and reminders ([`chores`], ChoreService), and the morning briefing
+//! ([`briefing`], MorningBriefingJob).
 //!
 //! Each skill is a module exposing `route()` (the pure [`SkillRoute`] the orchestrator routes
 //! with) and `skill()` (a fresh [`Skill`] for the supervised skill actor). Skills decide and
