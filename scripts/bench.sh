@@ -20,6 +20,8 @@
 #   BENCH_MESSAGES [50000]  BENCH_RATE [0: as fast as accepted]   BENCH_E2E_CONNECTIONS [64]
 #   BENCH_GRAPH_PORT [18080]  BENCH_HTTP_PORT [18000]  BENCH_ADMIN_PORT [18001]
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_READERS=3)
+#   BENCH_PG_SOCKET    a directory: Alfred reaches Postgres through the Unix socket in it
+#                      (e.g. /var/run/postgresql) instead of TCP
 #   BENCH_SKIP_BUILD=1 use the binaries already in target/release (CARGO_TARGET_DIR honoured)
 #   BENCH_KEEP_LOGS=1  keep Alfred's log (path printed)
 set -euo pipefail
@@ -115,6 +117,12 @@ start_alfred() {
     prefix="bench-$$-$phase:"
     "$PSQL" "$admin_url" -w -Atq -c "CREATE DATABASE \"$database\"" >/dev/null
     local database_url=${admin_url%/*}/$database
+    if [[ -n ${BENCH_PG_SOCKET:-} ]]; then
+        # Alfred talks to Postgres over its Unix socket (same credentials, no TCP stack).
+        local userinfo=${admin_url#*://}
+        userinfo=${userinfo%%@*}
+        database_url="postgresql://$userinfo@${BENCH_PG_SOCKET//\//%2F}/$database"
+    fi
     # shellcheck disable=SC2086 # BENCH_ENV is a list of VAR=value words.
     env -i PATH="$PATH" HOME="$HOME" \
         INSTANCE=home HTTP_ADDR="127.0.0.1:$http_port" \
