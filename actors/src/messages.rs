@@ -157,6 +157,9 @@ pub struct OutboundEnvelope {
     pub account: String,
     /// Recipient (WhatsApp `wa_id`, Slack channel).
     pub to: String,
+    /// Whether `to` is a group chat: WhatsApp addresses a group with `recipient_type: group`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_group: bool,
     /// The inbound message this answers; WhatsApp replies quote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,

@@ -51,6 +51,7 @@ fn target() -> ReplyTarget {
         platform: Platform::WhatsApp,
         account: "phone-1".into(),
         to: "4915112345678".into(),
+        to_group: false,
         reply_to: Some("wamid.in".into()),
         traceparent: None,
     }

@@ -37,6 +37,7 @@ fn target(id: &str) -> ReplyTarget {
         platform: Platform::WhatsApp,
         account: "phone-1".into(),
         to: "4915112345678".into(),
+        to_group: false,
         reply_to: Some(id.to_owned()),
         traceparent: None,
     }

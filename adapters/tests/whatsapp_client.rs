@@ -31,6 +31,7 @@ fn reply(text: &str, reply_to: Option<&str>) -> OutboundEnvelope {
         platform: Platform::WhatsApp,
         account: PHONE_ID.into(),
         to: ANNA.into(),
+        to_group: false,
         reply_to: reply_to.map(str::to_owned),
         body: OutboundBody::Text { text: text.into() },
         traceparent: None,
@@ -334,4 +335,21 @@ async fn a_template_is_sent_as_a_template_message_with_its_body_parameters() {
             "biz_opaque_callback_data": "alfred-outbox:1"
         })
     );
+}
+
+#[actix_web::test]
+async fn a_reply_to_a_group_is_addressed_to_the_group() {
+    let graph = FakeGraph::start().await;
+    let mut message = reply("Added milk.", Some("wamid.G1"));
+    message.to = "120363025555555555@g.us".into();
+    message.to_group = true;
+
+    client(&graph.url(), Duration::from_secs(10))
+        .send(&message)
+        .await
+        .unwrap();
+
+    let body = &graph.requests()[0].body;
+    assert_eq!(body["recipient_type"], "group");
+    assert_eq!(body["to"], "120363025555555555@g.us");
 }

@@ -75,6 +75,7 @@ async fn in_a_group_only_messages_with_the_invoke_prefix_are_answered() {
     );
     assert_eq!(sends[0].reply_to(), Some("wamid.G2"));
     assert_eq!(sends[0].to(), Some(GROUP), "the answer goes to the group");
+    assert_eq!(sends[0].body["recipient_type"], "group");
     assert_eq!(app.backends.grocery_items().await, vec!["eggs"]);
 }
 

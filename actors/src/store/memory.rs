@@ -148,13 +148,14 @@ impl Store for MemStore {
         let mut envelopes = Vec::with_capacity(replies.len());
         for reply in replies {
             inner.last_id += 1;
-            let (to, reply_to) = target.address(&reply.to);
+            let address = target.address(&reply.to);
             let envelope = OutboundEnvelope {
                 outbox_id: inner.last_id,
                 platform: target.platform,
                 account: target.account.clone(),
-                to,
-                reply_to,
+                to: address.to,
+                to_group: address.to_group,
+                reply_to: address.reply_to,
                 body: reply.body,
                 traceparent: target.traceparent.clone(),
             };

@@ -37,17 +37,35 @@ pub struct ReplyTarget {
     pub platform: Platform,
     pub account: String,
     pub to: String,
+    /// Whether `to` is a group chat (WhatsApp addresses groups differently).
+    pub to_group: bool,
     pub reply_to: Option<String>,
     pub traceparent: Option<String>,
 }
 
+/// Where one reply goes: recipient, whether it is a group, and the message it quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub to: String,
+    pub to_group: bool,
+    pub reply_to: Option<String>,
+}
+
 impl ReplyTarget {
-    /// The recipient and quoted message of a reply: the conversation, quoting the message; or
-    /// someone's direct chat, quoting nothing.
-    pub fn address(&self, to: &crate::skill::ReplyTo) -> (String, Option<String>) {
+    /// The address of a reply: the conversation, quoting the message; or someone's direct
+    /// chat, quoting nothing.
+    pub fn address(&self, to: &crate::skill::ReplyTo) -> Address {
         match to {
-            crate::skill::ReplyTo::Conversation => (self.to.clone(), self.reply_to.clone()),
-            crate::skill::ReplyTo::Direct(recipient) => (recipient.clone(), None),
+            crate::skill::ReplyTo::Conversation => Address {
+                to: self.to.clone(),
+                to_group: self.to_group,
+                reply_to: self.reply_to.clone(),
+            },
+            crate::skill::ReplyTo::Direct(recipient) => Address {
+                to: recipient.clone(),
+                to_group: false,
+                reply_to: None,
+            },
         }
     }
 }

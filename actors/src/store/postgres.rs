@@ -91,7 +91,7 @@ const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() \
 /// that the statements below stay `&'static str`s, the keys of the statement cache).
 macro_rules! envelope_columns {
     () => {
-        "id, platform, account, recipient, reply_to, body, traceparent"
+        "id, platform, account, recipient, reply_to, body, traceparent, to_group"
     };
 }
 
@@ -308,6 +308,7 @@ fn envelope(row: &Row) -> Result<OutboundEnvelope, StoreError> {
             StoreError::Other(format!("outbox body is not an OutboundBody: {error}"))
         })?,
         traceparent: row.try_get(6)?,
+        to_group: row.try_get(7)?,
     })
 }
 

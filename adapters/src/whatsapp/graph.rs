@@ -185,7 +185,11 @@ impl ChannelClient for GraphClient {
         };
         let request = SendMessage {
             messaging_product: "whatsapp",
-            recipient_type: "individual",
+            recipient_type: if message.to_group {
+                "group"
+            } else {
+                "individual"
+            },
             to: &message.to,
             content,
             context: message

@@ -56,8 +56,8 @@ const INSERT_INBOX: &str = "INSERT INTO inbox (platform, message_id, conversatio
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 
 const INSERT_OUTBOX: &str = "INSERT INTO outbox \
-     (platform, account, recipient, reply_to, body, traceparent) \
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+     (platform, account, recipient, reply_to, body, traceparent, to_group) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
 
 const SAVEPOINT: &str = "SAVEPOINT message";
 const RELEASE: &str = "RELEASE SAVEPOINT message";
@@ -144,10 +144,9 @@ async fn commit_one(
     let replies = match replies
         .into_iter()
         .map(|reply| {
-            let (to, reply_to) = target.address(&reply.to);
             let json = serde_json::to_value(&reply.body)
                 .map_err(|error| StoreError::Other(format!("cannot serialize a reply: {error}")))?;
-            Ok((reply.body, json, to, reply_to))
+            Ok((reply.body, json, target.address(&reply.to)))
         })
         .collect::<Result<Vec<_>, StoreError>>()
     {
@@ -155,16 +154,17 @@ async fn commit_one(
         Err(error) => return undo(tx, error).await,
     };
     let target_platform = target.platform.as_str();
-    let params: Vec<[&Param; 6]> = replies
+    let params: Vec<[&Param; 7]> = replies
         .iter()
-        .map(|(_, json, to, reply_to)| -> [&Param; 6] {
+        .map(|(_, json, address)| -> [&Param; 7] {
             [
                 &target_platform,
                 &target.account,
-                to,
-                reply_to,
+                &address.to,
+                &address.reply_to,
                 json,
                 &target.traceparent,
+                &address.to_group,
             ]
         })
         .collect();
@@ -176,7 +176,7 @@ async fn commit_one(
         tx.batch_execute(RELEASE)
     );
     let mut envelopes = Vec::with_capacity(replies.len());
-    for (row, (body, _, to, reply_to)) in rows.into_iter().zip(replies) {
+    for (row, (body, _, address)) in rows.into_iter().zip(replies) {
         let outbox_id = match row.and_then(|row| row.try_get(0)) {
             Ok(id) => id,
             Err(error) => return undo(tx, error.into()).await,
@@ -185,8 +185,9 @@ async fn commit_one(
             outbox_id,
             platform: target.platform,
             account: target.account.clone(),
-            to,
-            reply_to,
+            to: address.to,
+            to_group: address.to_group,
+            reply_to: address.reply_to,
             body,
             traceparent: target.traceparent.clone(),
         });
