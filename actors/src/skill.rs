@@ -140,7 +140,11 @@ impl Effect for ReplyOnly {
 
 /// The store as an effect sees it: one open transaction.
 pub enum Tx<'a> {
-    Pg(&'a tokio_postgres::Transaction<'a>),
+    /// A pooled connection's transaction. It derefs to tokio-postgres's, and offers
+    /// `prepare_cached` / `prepare_typed_cached`: a statement an effect runs on every message
+    /// should be prepared once per connection (the connection keeps it across transactions)
+    /// rather than sent as text, which Postgres parses and plans on every call.
+    Pg(&'a deadpool_postgres::Transaction<'a>),
     Mem(&'a mut MemTx),
 }
 
@@ -160,11 +164,13 @@ impl Tx<'_> {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         match self {
             Tx::Pg(tx) => {
-                let row = tx
-                    .query_one(
+                let statement = tx
+                    .prepare_cached(
                         "SELECT max(person_at) FROM inbox WHERE platform = $1 AND conversation = $2",
-                        &[&platform.as_str(), &conversation],
                     )
+                    .await?;
+                let row = tx
+                    .query_one(&statement, &[&platform.as_str(), &conversation])
                     .await?;
                 Ok(row.try_get(0)?)
             }

@@ -7,14 +7,22 @@
 //! orchestrator may run them concurrently) are serialized, and each plans on the lines as the
 //! other left them. The partial unique index on open lines backs that up.
 //!
-//! Lines travel to Postgres as one JSON array per statement (`jsonb_to_recordset`), and
-//! statements go through `query_typed` (parse, bind and execute in one round trip).
+//! Lines travel to Postgres as one JSON array per statement (`jsonb_to_recordset`). Every
+//! statement is prepared once per pooled connection (`prepare_typed_cached`; the connection
+//! keeps it across transactions): sent as text, Postgres parsed and planned each on every
+//! message, a large share of its CPU under load (BENCHMARKS.md). Statements whose results do
+//! not feed each other are pipelined (issued together, one round trip): the lock and the load,
+//! the delete and the upsert. Postgres still runs them one after the other, in order, and under
+//! READ COMMITTED each takes its snapshot when it starts, so the load sees every change
+//! committed before the lock was granted.
 
 use alfred_actors::skill::StoreError;
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use serde::{Deserialize, Serialize};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::types::Type;
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::Row;
 
 use super::plan::Plan;
 use super::quantity::{Quantity, Unit};
@@ -26,8 +34,9 @@ const LOCK_PREFIX: &str = "alfred.grocery:";
 
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 
-const COLUMNS: &str = "id, name_key, name, quantity::text AS quantity, unit, added_by, \
-                       added_by_name, added_at, bought_by, bought_by_name, bought_at";
+const LOAD_SQL: &str = "SELECT id, name_key, name, quantity::text AS quantity, unit, added_by, \
+                        added_by_name, added_at, bought_by, bought_by_name, bought_at \
+                        FROM grocery_items WHERE household = $1 ORDER BY id";
 
 const DELETE_SQL: &str = "DELETE FROM grocery_items WHERE household = $1 AND id = ANY($2)";
 
@@ -74,11 +83,25 @@ DELETE FROM grocery_changes WHERE id = (
     ORDER BY id DESC LIMIT 1)
 RETURNING actor, summary, made_at, before, after";
 
-/// Serializes a household's changes until the transaction ends.
-pub(crate) async fn lock(tx: &Transaction<'_>, household: &str) -> Result<(), StoreError> {
+/// Takes the household's transaction-scoped lock (serializing its changes until the
+/// transaction ends), then reads its lines, in one round trip.
+pub(crate) async fn lock_and_load(
+    tx: &Transaction<'_>,
+    household: &str,
+) -> Result<Vec<ListedItem>, StoreError> {
+    let (lock, load) = futures::try_join!(
+        tx.prepare_typed_cached(LOCK_SQL, &[Type::TEXT]),
+        tx.prepare_typed_cached(LOAD_SQL, &[Type::TEXT]),
+    )?;
     let key = format!("{LOCK_PREFIX}{household}");
-    tx.execute_typed(LOCK_SQL, &[(&key, Type::TEXT)]).await?;
-    Ok(())
+    // Issued together (pipelined); Postgres runs the load after the lock is granted.
+    let (lock_params, load_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
+        ([&key], [&household]);
+    let (_, rows) = futures::try_join!(
+        tx.execute(&lock, &lock_params),
+        tx.query(&load, &load_params),
+    )?;
+    rows.iter().map(listed).collect()
 }
 
 /// The household's lines, in order of first addition.
@@ -86,8 +109,8 @@ pub(crate) async fn load(
     tx: &Transaction<'_>,
     household: &str,
 ) -> Result<Vec<ListedItem>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM grocery_items WHERE household = $1 ORDER BY id");
-    let rows = tx.query_typed(&sql, &[(&household, Type::TEXT)]).await?;
+    let load = tx.prepare_typed_cached(LOAD_SQL, &[Type::TEXT]).await?;
+    let rows = tx.query(&load, &[&household]).await?;
     rows.iter().map(listed).collect()
 }
 
@@ -97,23 +120,29 @@ pub(crate) async fn write(
     household: &str,
     plan: Plan,
 ) -> Result<Vec<ListedItem>, StoreError> {
-    if !plan.delete.is_empty() {
-        tx.execute_typed(
-            DELETE_SQL,
-            &[(&household, Type::TEXT), (&plan.delete, Type::INT8_ARRAY)],
-        )
-        .await?;
-    }
-    if plan.upsert.is_empty() {
-        return Ok(Vec::new());
-    }
     let lines = to_json(&plan.upsert)?;
-    let rows = tx
-        .query_typed(
-            UPSERT_SQL,
-            &[(&household, Type::TEXT), (&lines, Type::JSONB)],
-        )
-        .await?;
+    // Both prepared first (from the cache, or together on a connection's first use), so that
+    // the two statements below are issued back to back, the delete first.
+    let (delete, upsert) = futures::try_join!(
+        tx.prepare_typed_cached(DELETE_SQL, &[Type::TEXT, Type::INT8_ARRAY]),
+        tx.prepare_typed_cached(UPSERT_SQL, &[Type::TEXT, Type::JSONB]),
+    )?;
+    let delete = async {
+        if plan.delete.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&delete, &[&household as &(dyn ToSql + Sync), &plan.delete])
+            .await
+    };
+    let upsert = async {
+        if plan.upsert.is_empty() {
+            return Ok(Vec::new());
+        }
+        tx.query(&upsert, &[&household, &lines]).await
+    };
+    // Pipelined: `try_join` polls the delete first, and a first poll sends the statement, so
+    // Postgres runs the delete before the upsert.
+    let (_, rows) = futures::try_join!(delete, upsert)?;
     if rows.len() != plan.upsert.len() {
         return Err(StoreError::Other(format!(
             "grocery upsert wrote {} of {} lines",
@@ -133,16 +162,30 @@ pub(crate) async fn record(
     let before = to_json(&change.before)?;
     let after = to_json(&change.after)?;
     let keep_older = i64::try_from(DEPTH - 1).unwrap_or(i64::MAX);
-    tx.execute_typed(
-        RECORD_SQL,
+    let statement = tx
+        .prepare_typed_cached(
+            RECORD_SQL,
+            &[
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TIMESTAMPTZ,
+                Type::JSONB,
+                Type::JSONB,
+                Type::INT8,
+            ],
+        )
+        .await?;
+    tx.execute(
+        &statement,
         &[
-            (&household, Type::TEXT),
-            (&change.actor, Type::TEXT),
-            (&change.summary, Type::TEXT),
-            (&change.at, Type::TIMESTAMPTZ),
-            (&before, Type::JSONB),
-            (&after, Type::JSONB),
-            (&keep_older, Type::INT8),
+            &household,
+            &change.actor,
+            &change.summary,
+            &change.at,
+            &before,
+            &after,
+            &keep_older,
         ],
     )
     .await?;
@@ -155,9 +198,10 @@ pub(crate) async fn pop(
     household: &str,
     actor: &str,
 ) -> Result<Option<Change>, StoreError> {
-    let rows = tx
-        .query_typed(POP_SQL, &[(&household, Type::TEXT), (&actor, Type::TEXT)])
+    let statement = tx
+        .prepare_typed_cached(POP_SQL, &[Type::TEXT, Type::TEXT])
         .await?;
+    let rows = tx.query(&statement, &[&household, &actor]).await?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };

@@ -18,10 +18,7 @@ pub(crate) async fn lock_and_load(
     household: &str,
 ) -> Result<Vec<ListedItem>, StoreError> {
     match tx {
-        Tx::Pg(pg) => {
-            pg::lock(pg, household).await?;
-            pg::load(pg, household).await
-        }
+        Tx::Pg(pg) => pg::lock_and_load(pg, household).await,
         Tx::Mem(mem) => Ok(mem.slot::<GroceryState>(SLOT)?.items(household)),
     }
 }

@@ -7,7 +7,10 @@ use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
 use alfred_skills_home::chores::{self, ChoreEffect, Who};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use tokio_postgres::{Client, Config, NoTls};
+// A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
+// transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
+use deadpool_postgres::ClientWrapper as Client;
+use tokio_postgres::{Config, NoTls};
 
 /// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
 /// in memory as `mem::<name>`.
@@ -253,6 +256,8 @@ async fn connect(config: &Config) -> Client {
         .connect(NoTls)
         .await
         .expect("connect to the test Postgres");
-    tokio::spawn(connection);
-    client
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Client::new(client, task)
 }

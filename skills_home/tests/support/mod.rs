@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
 use alfred_skills_home::grocery::{self, GroceryEffect, ListedItem, Who};
 use chrono::{DateTime, TimeZone, Utc};
-use tokio_postgres::{Client, Config, NoTls};
+// A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
+// transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
+use deadpool_postgres::ClientWrapper as Client;
+use tokio_postgres::{Config, NoTls};
 
 pub fn dana() -> Who {
     Who {
@@ -240,6 +243,8 @@ async fn connect(config: &Config) -> Client {
         .connect(NoTls)
         .await
         .expect("connect to the test Postgres");
-    tokio::spawn(connection);
-    client
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Client::new(client, task)
 }
