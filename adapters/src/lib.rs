@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound);
+//! * [`slack`] — the Slack Events API and slash commands (inbound) and Web API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
@@ -13,4 +14,5 @@
 pub mod admin;
 pub mod health;
 pub mod llm;
+pub mod slack;
 pub mod whatsapp;

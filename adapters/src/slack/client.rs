@@ -1,0 +1,352 @@
+//! The Slack Web API client: sends replies with `chat.postMessage`, or through a slash
+//! command's `response_url`.
+//!
+//! `chat.postMessage` is `POST {SLACK_API_URL}/chat.postMessage` with `Authorization: Bearer
+//! {SLACK_BOT_TOKEN}` and JSON `{channel, text}`. Slack answers HTTP 200 with `{"ok": false,
+//! "error": "…"}` for most failures, so the body decides ([`classify`]): `ratelimited` and
+//! Slack's transient errors are retryable, everything else (`channel_not_found`,
+//! `not_in_channel`, `invalid_auth`, `is_archived`, `msg_too_long`, …) is permanent. HTTP 429
+//! carries `Retry-After`, which the sender honours; 5xx, time-outs and connection errors are
+//! retryable.
+//!
+//! Pacing: Slack allows about one message per second per channel; the client holds each
+//! channel's next free slot and waits for it before sending (the outbound sender already sends
+//! one recipient's replies in order, so this only spaces them out).
+//!
+//! The token travels only in the sensitive `Authorization` header; it never appears in `Debug`,
+//! logs or error reasons. Built on `awc` (not `Send`): the sender's factory builds one client
+//! per sender thread.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use actix_web::http::{StatusCode, Uri};
+use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
+use alfred_actors::messages::OutboundEnvelope;
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::response_url::ResponseUrls;
+
+/// Default time allowed for one send, response body included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Slack's documented pace for posting to one channel.
+pub const DEFAULT_CHANNEL_PACE: Duration = Duration::from_secs(1);
+/// Largest response body read; Slack's answers are a few KiB.
+const RESPONSE_LIMIT: usize = 256 * 1024;
+/// Channels remembered for pacing before old entries are dropped.
+const PACED_CHANNELS: usize = 1024;
+
+/// Slack `error` codes worth retrying: rate limiting and Slack-side trouble.
+pub const RETRYABLE_ERRORS: &[&str] = &[
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+];
+
+/// What the client needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct SlackClientSettings {
+    /// `SLACK_API_URL`, e.g. `https://slack.com/api` (tests use a local fake).
+    pub api_url: String,
+    /// `SLACK_BOT_TOKEN` (`xoxb-…`).
+    pub bot_token: SecretString,
+    /// Time allowed for one send ([`DEFAULT_TIMEOUT`] unless configured).
+    pub timeout: Duration,
+    /// Least time between two messages to one channel ([`DEFAULT_CHANNEL_PACE`]).
+    pub channel_pace: Duration,
+}
+
+/// The settings cannot make a client.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackSetupError {
+    #[error("SLACK_API_URL does not form a valid URL: {0}")]
+    InvalidUrl(String),
+    #[error("SLACK_BOT_TOKEN contains characters not allowed in an HTTP header")]
+    InvalidToken,
+}
+
+/// Sends Slack replies.
+pub struct SlackClient {
+    client: awc::Client,
+    /// `{api_url}/chat.postMessage`.
+    post_message_url: String,
+    /// `Bearer {token}`, marked sensitive.
+    authorization: HeaderValue,
+    /// Kept only to scrub it from error reasons, in case something echoes it.
+    token: SecretString,
+    response_urls: ResponseUrls,
+    timeout: Duration,
+    channel_pace: Duration,
+    /// Each channel's next free send slot.
+    next_slot: RefCell<HashMap<String, Instant>>,
+}
+
+impl SlackClient {
+    /// Builds a client; call it on the thread of the actor that will use it. `response_urls`
+    /// is the registry the edge fills with slash commands' response URLs.
+    pub fn new(
+        settings: SlackClientSettings,
+        response_urls: ResponseUrls,
+    ) -> Result<Self, SlackSetupError> {
+        let post_message_url = format!(
+            "{}/chat.postMessage",
+            settings.api_url.trim_end_matches('/')
+        );
+        post_message_url
+            .parse::<Uri>()
+            .map_err(|error| SlackSetupError::InvalidUrl(format!("{post_message_url}: {error}")))?;
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", settings.bot_token.expose_secret()))
+                .map_err(|_| SlackSetupError::InvalidToken)?;
+        authorization.set_sensitive(true);
+        let client = awc::Client::builder()
+            .timeout(settings.timeout)
+            .disable_redirects()
+            .finish();
+        Ok(SlackClient {
+            client,
+            post_message_url,
+            authorization,
+            token: settings.bot_token,
+            response_urls,
+            timeout: settings.timeout,
+            channel_pace: settings.channel_pace,
+            next_slot: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Takes the channel's next slot and waits for it. The slot is taken before waiting, so
+    /// concurrent sends to one channel queue up a pace apart.
+    async fn pace(&self, channel: &str) {
+        if self.channel_pace.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let slot = {
+            let mut slots = self.next_slot.borrow_mut();
+            if slots.len() >= PACED_CHANNELS {
+                slots.retain(|_, slot| *slot > now);
+            }
+            let slot = slots.get(channel).copied().filter(|slot| *slot > now);
+            let slot = slot.unwrap_or(now);
+            slots.insert(channel.to_owned(), slot + self.channel_pace);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Removes the token from text that may be shown to an operator.
+    fn scrub(&self, text: String) -> String {
+        let token = self.token.expose_secret();
+        if !token.is_empty() && text.contains(token) {
+            text.replace(token, "[REDACTED]")
+        } else {
+            text
+        }
+    }
+
+    async fn exchange<T: Serialize>(
+        &self,
+        url: &str,
+        authorized: bool,
+        request: &T,
+    ) -> Result<Exchange, SendError> {
+        let send = async {
+            let mut builder = self.client.post(url);
+            if authorized {
+                builder = builder.insert_header((AUTHORIZATION, self.authorization.clone()));
+            }
+            let mut response = builder.send_json(request).await.map_err(|error| {
+                retryable(self.scrub(format!("slack request failed: {error}")), None)
+            })?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            // A body that cannot be read is treated as empty: the status decides.
+            let body = response
+                .body()
+                .limit(RESPONSE_LIMIT)
+                .await
+                .unwrap_or_default();
+            Ok(Exchange {
+                status,
+                retry_after,
+                body,
+            })
+        };
+        match tokio::time::timeout(self.timeout, send).await {
+            Ok(result) => result,
+            Err(_) => Err(retryable(
+                format!("slack request timed out after {:?}", self.timeout),
+                None,
+            )),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl ChannelClient for SlackClient {
+    async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
+        let text = message.body.display_text();
+        self.pace(&message.to).await;
+        let response_url = message
+            .reply_to
+            .as_deref()
+            .and_then(|id| self.response_urls.get(id));
+        let result = match response_url {
+            Some(url) => {
+                let request = ResponseUrlMessage {
+                    response_type: "ephemeral",
+                    replace_original: false,
+                    text: &text,
+                };
+                let exchange = self.exchange(&url, false, &request).await?;
+                classify_response_url(exchange.status, exchange.retry_after, &exchange.body)
+            }
+            None => {
+                let request = PostMessage {
+                    channel: &message.to,
+                    text: &text,
+                };
+                let exchange = self
+                    .exchange(&self.post_message_url, true, &request)
+                    .await?;
+                classify(exchange.status, exchange.retry_after, &exchange.body)
+            }
+        };
+        result.map_err(|error| match error {
+            SendError::Retryable {
+                reason,
+                retry_after,
+            } => retryable(self.scrub(reason), retry_after),
+            SendError::Permanent { reason } => SendError::Permanent {
+                reason: self.scrub(reason),
+            },
+        })
+    }
+}
+
+impl std::fmt::Debug for SlackClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackClient")
+            .field("post_message_url", &self.post_message_url)
+            .field("token", &"[REDACTED]")
+            .field("timeout", &self.timeout)
+            .field("channel_pace", &self.channel_pace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Decides what a `chat.postMessage` answer means for the sender (see the module doc).
+pub fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<SendReceipt, SendError> {
+    let answer = serde_json::from_slice::<ApiAnswer>(body).ok();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(retryable(
+            "slack HTTP 429: ratelimited".to_owned(),
+            retry_after,
+        ));
+    }
+    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        return Err(retryable(format!("slack HTTP {}", status.as_u16()), None));
+    }
+    match answer {
+        Some(ApiAnswer { ok: true, ts, .. }) if status.is_success() => {
+            Ok(SendReceipt { provider_id: ts })
+        }
+        Some(ApiAnswer {
+            ok: false,
+            error: Some(error),
+            ..
+        }) => {
+            let reason = format!("slack error {error}");
+            if RETRYABLE_ERRORS.contains(&error.as_str()) {
+                Err(retryable(reason, retry_after))
+            } else {
+                Err(SendError::Permanent { reason })
+            }
+        }
+        // Accepted with an unreadable answer: the message may be posted, and retrying would
+        // post it twice.
+        _ if status.is_success() => Ok(SendReceipt { provider_id: None }),
+        _ => Err(SendError::Permanent {
+            reason: format!("slack HTTP {}", status.as_u16()),
+        }),
+    }
+}
+
+/// Decides what a `response_url` answer means: Slack answers `ok` (text) on success and a
+/// 404 with `expired_url`/`used_url` when the URL is no longer good, which will not change.
+pub fn classify_response_url(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<SendReceipt, SendError> {
+    if status.is_success() {
+        return Ok(SendReceipt { provider_id: None });
+    }
+    let detail = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    let reason = format!("slack response_url HTTP {}: {detail}", status.as_u16());
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        Err(retryable(reason, retry_after))
+    } else {
+        Err(SendError::Permanent { reason })
+    }
+}
+
+fn retryable(reason: String, retry_after: Option<Duration>) -> SendError {
+    SendError::Retryable {
+        reason,
+        retry_after,
+    }
+}
+
+struct Exchange {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: bytes::Bytes,
+}
+
+#[derive(Serialize)]
+struct PostMessage<'a> {
+    channel: &'a str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResponseUrlMessage<'a> {
+    response_type: &'static str,
+    /// Adds a message instead of replacing the "On it…" acknowledgement.
+    replace_original: bool,
+    text: &'a str,
+}
+
+/// The common shape of every Web API answer.
+#[derive(Deserialize)]
+struct ApiAnswer {
+    ok: bool,
+    #[serde(default)]
+    error: Option<String>,
+    /// The posted message's timestamp: its id within the channel.
+    #[serde(default)]
+    ts: Option<String>,
+}

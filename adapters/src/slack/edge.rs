@@ -1,0 +1,309 @@
+//! The Slack edge: `POST /slack/events` (Events API) and `POST /slack/commands` (slash
+//! commands).
+//!
+//! Both check the v0 signature and the request's age first (401 with the reason, nothing
+//! stored). Events are parsed into envelopes and stored on `alfred-ingest` before the 200, so a
+//! 200 promises that nothing is lost; when the bus is down the answer is 503 and Slack retries
+//! (three times within about five minutes). Slack wants the answer within 3 seconds: storing is
+//! one `XADD`, and all the work happens after, in the orchestrator. A retry (`X-Slack-Retry-Num`)
+//! is stored again like the first delivery: its envelope has the same `{team_id}:{event_id}`
+//! id, and the orchestrator's inbox acknowledges the duplicate without a second reply. A signed
+//! body that cannot be understood is kept in `alfred-ingest:dead` and answered 200.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use actix_web::http::header::ContentType;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use alfred_actors::bus::{Bus, BusError};
+use alfred_actors::clock::Clock;
+use alfred_actors::messages::{InboundEnvelope, Platform};
+use alfred_actors::metrics::Metrics;
+use alfred_actors::names;
+use bytes::Bytes;
+use prometheus::IntCounter;
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::commands::{self, CommandAction, CommandReply, ON_IT};
+use super::events::{parse_events, EventsRequest};
+use super::response_url::{is_allowed_response_url, ResponseUrls};
+use super::signature::{
+    SignatureError, SigningKeyError, SlackVerifier, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+
+/// The Events API request URL.
+pub const EVENTS_PATH: &str = "/slack/events";
+/// The slash commands request URL.
+pub const COMMANDS_PATH: &str = "/slack/commands";
+/// The header Slack sets on a redelivery (1, 2, 3).
+pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
+/// The `reason` label of bodies dead-lettered because they could not be understood.
+const UNPARSEABLE: &str = "unparseable";
+
+/// What the edge needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct SlackEdgeSettings {
+    /// Prefix of the stream keys (`REDIS_KEY_PREFIX`).
+    pub key_prefix: String,
+    /// `SLACK_SIGNING_SECRET`.
+    pub signing_secret: SecretString,
+    /// `SLACK_API_URL`: response URLs on its host are accepted besides `hooks.slack.com`.
+    pub api_url: String,
+    /// Largest accepted body in bytes (`WEBHOOK_BODY_LIMIT`).
+    pub body_limit: usize,
+}
+
+/// The edge's state, shared by every worker as `web::Data`.
+pub struct SlackEdge {
+    bus: Arc<dyn Bus>,
+    ingest_stream: String,
+    dead_stream: String,
+    verifier: SlackVerifier,
+    /// The time requests' timestamps are checked against (fixed in tests).
+    clock: Arc<dyn Clock>,
+    response_urls: ResponseUrls,
+    api_url: String,
+    body_limit: usize,
+    ingested: IntCounter,
+    dead_lettered: IntCounter,
+}
+
+/// Everything the edge answers other than 200, mapped to HTTP in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// A missing, malformed, wrong or stale signature: 401 with the reason.
+    #[error("{0}")]
+    Unauthorized(#[from] SignatureError),
+    /// The bus did not acknowledge; Slack retries on 503.
+    #[error("message bus unavailable, retry later")]
+    Unavailable(#[source] BusError),
+    #[error("an envelope could not be encoded")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl ResponseError for SlackError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            SlackError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            SlackError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SlackError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            let cause = std::error::Error::source(self)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            tracing::warn!(error = %self, cause = %cause, "The Slack edge could not store a request.");
+        } else {
+            tracing::warn!(error = %self, "Refused a Slack request.");
+        }
+        HttpResponse::build(status)
+            .content_type(ContentType::plaintext())
+            .body(self.to_string())
+    }
+}
+
+impl SlackEdge {
+    /// Builds the edge; fails when the signing secret cannot key the signature check.
+    pub fn new(
+        settings: SlackEdgeSettings,
+        bus: Arc<dyn Bus>,
+        metrics: &Metrics,
+        clock: Arc<dyn Clock>,
+        response_urls: ResponseUrls,
+    ) -> Result<Self, SigningKeyError> {
+        let verifier = SlackVerifier::new(&settings.signing_secret)?;
+        Ok(SlackEdge {
+            bus,
+            ingest_stream: names::key(&settings.key_prefix, names::INGEST_STREAM),
+            dead_stream: names::key(&settings.key_prefix, names::INGEST_DEAD_STREAM),
+            verifier,
+            clock,
+            response_urls,
+            api_url: settings.api_url,
+            body_limit: settings.body_limit,
+            ingested: metrics
+                .ingested
+                .with_label_values(&[Platform::Slack.as_str()]),
+            dead_lettered: metrics
+                .dead_lettered
+                .with_label_values(&[names::INGEST_DEAD_STREAM, UNPARSEABLE]),
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    fn verify(&self, request: &HttpRequest, body: &[u8]) -> Result<(), SlackError> {
+        let header = |name| request.headers().get(name).map(|value| value.as_bytes());
+        self.verifier
+            .verify(
+                header(TIMESTAMP_HEADER),
+                header(SIGNATURE_HEADER),
+                body,
+                self.now(),
+            )
+            .map_err(SlackError::from)
+    }
+
+    /// Handles one Events API request: signature, parse, store, answer.
+    pub async fn events(
+        &self,
+        request: &HttpRequest,
+        body: &Bytes,
+    ) -> Result<HttpResponse, SlackError> {
+        self.verify(request, body)?;
+        if let Some(retry) = request.headers().get(RETRY_NUM_HEADER) {
+            let retry = String::from_utf8_lossy(retry.as_bytes()).into_owned();
+            tracing::Span::current().record("retry_num", retry.as_str());
+            tracing::info!(retry_num = %retry, "Slack delivered an event again; the inbox keeps the reply single.");
+        }
+        let traceparent = alfred_actors::trace::current_traceparent();
+        match parse_events(body, self.now(), traceparent.as_deref()) {
+            Ok(EventsRequest::UrlVerification { challenge }) => {
+                tracing::info!("Answered Slack's URL verification.");
+                Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
+            }
+            Ok(EventsRequest::Envelopes(envelopes)) => {
+                tracing::Span::current().record("envelopes", envelopes.len());
+                self.store(&envelopes).await?;
+                Ok(HttpResponse::Ok().finish())
+            }
+            Err(reason) => {
+                self.dead_letter(body, &reason.to_string()).await?;
+                Ok(HttpResponse::Ok().finish())
+            }
+        }
+    }
+
+    /// Handles one slash command: signature, then `ping`/`help` at once or store and defer.
+    pub async fn command(
+        &self,
+        request: &HttpRequest,
+        body: &Bytes,
+    ) -> Result<HttpResponse, SlackError> {
+        self.verify(request, body)?;
+        let command = match commands::parse_command(body) {
+            Ok(command) => command,
+            Err(reason) => {
+                self.dead_letter(body, &reason).await?;
+                let sorry = CommandReply::ephemeral("Sorry, I could not read that command.");
+                return Ok(HttpResponse::Ok().json(sorry));
+            }
+        };
+        let traceparent = alfred_actors::trace::current_traceparent();
+        match commands::decide(command, self.now(), traceparent.as_deref()) {
+            CommandAction::Answer(reply) => Ok(HttpResponse::Ok().json(reply)),
+            CommandAction::Defer {
+                envelope,
+                response_url,
+            } => {
+                // Remembered before storing, so the reply, however fast, finds it.
+                if is_allowed_response_url(&response_url, &self.api_url) {
+                    self.response_urls
+                        .remember(&envelope.message_id, &response_url);
+                } else {
+                    tracing::warn!("A slash command's response_url is not on Slack's host; its reply goes to the channel instead.");
+                }
+                self.store(std::slice::from_ref(&envelope)).await?;
+                Ok(HttpResponse::Ok().json(CommandReply::ephemeral(ON_IT)))
+            }
+        }
+    }
+
+    async fn store(&self, envelopes: &[InboundEnvelope]) -> Result<(), SlackError> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let payloads = envelopes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SlackError::Encode)?;
+        self.bus
+            .publish_many(&self.ingest_stream, &payloads)
+            .await
+            .map_err(SlackError::Unavailable)?;
+        self.ingested.inc_by(payloads.len() as u64);
+        Ok(())
+    }
+
+    /// Keeps a signed body that cannot be understood, with the reason, for an operator.
+    async fn dead_letter(&self, body: &[u8], reason: &str) -> Result<(), SlackError> {
+        tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed Slack request that cannot be understood.");
+        let entry = DeadLetter {
+            platform: Platform::Slack.as_str(),
+            reason,
+            received_at: chrono::Utc::now().to_rfc3339(),
+            body: String::from_utf8_lossy(body),
+        };
+        let payload = serde_json::to_string(&entry).map_err(SlackError::Encode)?;
+        self.bus
+            .publish(&self.dead_stream, &payload)
+            .await
+            .map_err(SlackError::Unavailable)?;
+        self.dead_lettered.inc();
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SlackEdge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackEdge")
+            .field("ingest_stream", &self.ingest_stream)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mounts `POST` [`EVENTS_PATH`] and [`COMMANDS_PATH`]:
+/// `App::new().configure(|cfg| slack::configure(cfg, edge.clone()))`.
+pub fn configure(cfg: &mut web::ServiceConfig, edge: web::Data<SlackEdge>) {
+    let limit = web::PayloadConfig::new(edge.body_limit);
+    cfg.service(
+        web::resource(EVENTS_PATH)
+            .app_data(edge.clone())
+            .app_data(limit.clone())
+            .route(web::post().to(events)),
+    )
+    .service(
+        web::resource(COMMANDS_PATH)
+            .app_data(edge)
+            .app_data(limit)
+            .route(web::post().to(command)),
+    );
+}
+
+#[tracing::instrument(name = "slack_events", skip_all, fields(envelopes = tracing::field::Empty, retry_num = tracing::field::Empty))]
+async fn events(
+    request: HttpRequest,
+    body: Bytes,
+    edge: web::Data<SlackEdge>,
+) -> Result<HttpResponse, SlackError> {
+    edge.events(&request, &body).await
+}
+
+#[tracing::instrument(name = "slack_command", skip_all)]
+async fn command(
+    request: HttpRequest,
+    body: Bytes,
+    edge: web::Data<SlackEdge>,
+) -> Result<HttpResponse, SlackError> {
+    edge.command(&request, &body).await
+}
+
+/// One entry of `alfred-ingest:dead` written by the Slack edge (the WhatsApp webhook's shape).
+#[derive(Serialize)]
+struct DeadLetter<'a> {
+    platform: &'static str,
+    reason: &'a str,
+    /// RFC 3339, UTC.
+    received_at: String,
+    body: Cow<'a, str>,
+}

@@ -1,0 +1,25 @@
+//! Slack: the inbound edge (Events API, slash commands) and the outbound Web API client.
+//!
+//! * [`edge`] — `POST /slack/events` and `POST /slack/commands`: signature, parsing, storing
+//!   envelopes on `alfred-ingest` before answering (or a signed but unreadable body on its dead
+//!   letter), `/alfred ping` and `/alfred help` answered in the HTTP response;
+//! * [`signature`] — Slack's v0 request signature and the 5-minute replay window;
+//! * [`events`] — the Events API body parsed into typed `InboundEnvelope`s;
+//! * [`commands`] — slash commands: what is answered at once and what is deferred;
+//! * [`response_url`] — the response URLs of deferred commands, shared by edge and client;
+//! * [`client`] — [`SlackClient`], the `ChannelClient` that posts replies.
+//!
+//! This module knows Slack's wire formats and nothing about skills, the orchestrator or
+//! storage beyond the `Bus` trait.
+
+pub mod client;
+pub mod commands;
+pub mod edge;
+pub mod events;
+pub mod response_url;
+pub mod signature;
+
+pub use client::{SlackClient, SlackClientSettings, SlackSetupError};
+pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PATH, EVENTS_PATH};
+pub use response_url::ResponseUrls;
+pub use signature::{SignatureError, SlackVerifier};
