@@ -19,8 +19,8 @@
 #   BENCH_CONNECTIONS [64]  BENCH_SECONDS [10]  BENCH_WARMUP [2]  BENCH_SENDERS [1000]
 #   BENCH_MESSAGES [50000]  BENCH_RATE [0: as fast as accepted]   BENCH_E2E_CONNECTIONS [64]
 #   BENCH_GRAPH_PORT [18080]  BENCH_HTTP_PORT [18000]  BENCH_ADMIN_PORT [18001]
-#   BENCH_READERS [4]  Alfred's INGEST_READERS: one reader waits for its whole batch before
-#                      reading the next, so several keep Postgres busy (BENCHMARKS.md)
+#   BENCH_READERS [1]  Alfred's INGEST_READERS (the product default; one reader keeps several
+#                      batches in flight; more readers break per-conversation order)
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_BATCH=200)
 #   BENCH_PG_SOCKET    a directory: Alfred reaches Postgres through the Unix socket in it
 #                      (e.g. /var/run/postgresql) instead of TCP
@@ -132,7 +132,7 @@ start_alfred() {
         REDIS_URL="$redis_url" DATABASE_URL="$database_url" REDIS_KEY_PREFIX="$prefix" \
         META_TOKEN=bench-token PHONE_ID="$phone_id" VERIFY_TOKEN=bench-verify \
         APP_SECRET="$secret" GRAPH_API_URL="http://127.0.0.1:$graph_port" \
-        LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" INGEST_READERS="${BENCH_READERS:-4}" \
+        LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" INGEST_READERS="${BENCH_READERS:-1}" \
         ${BENCH_ENV:-} \
         "$alfred" serve >"$work/alfred-$phase.log" 2>&1 &
     alfred_pid=$!

@@ -3,9 +3,14 @@
 //! Semantics (DESIGN.md §3):
 //! * On every (re)start the reader ensures the group, then re-reads its **own pending entries**
 //!   (`0`) before reading new ones (`>`): entries it held when it stopped are delivered first.
-//! * A batch's entries are sent to the handler **in stream order** (all `send`s are issued, and
-//!   first polled, in order before any result is awaited), and the next batch is read only once
-//!   every result of this one is in, so the handler sees the stream's order.
+//! * Entries are sent to the handler **in stream order**, across batches: a batch's `send`s are
+//!   issued, and first polled, in order before the next batch is read. Up to four batches of
+//!   new entries are in flight at once (the reader reads and hands over the next while the
+//!   handler commits the earlier ones; beyond that it waits for the oldest: backpressure), and
+//!   each is settled, oldest first, once all its results are in. One reader thus keeps the
+//!   store busy without giving up the stream's order, which two readers in one process would
+//!   (see `in_flight`). Claimed, pending and held entries are delivered one batch at a time,
+//!   after every batch in flight is settled.
 //! * `Ok` → `XACK`. [`DeliveryError::Permanent`] → dead-lettered now, then acknowledged.
 //!   [`DeliveryError::Retry`], or no answer from the handler (it is restarting) → left pending;
 //!   every `claim_idle / 2` the reader claims entries idle longer than `claim_idle`
@@ -33,6 +38,7 @@
 //! the payloads mean.
 
 mod batch;
+mod in_flight;
 
 use std::sync::Arc;
 use std::time::Duration;

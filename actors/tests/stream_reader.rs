@@ -446,3 +446,132 @@ async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader
         waiting.seen()
     );
 }
+
+/// Records every delivery and answers as `decide` says, but only once `release` turns true (as
+/// the orchestrator answers once the effect is committed).
+struct Gated {
+    seen: Arc<Mutex<Vec<(String, u64)>>>,
+    release: tokio::sync::watch::Receiver<bool>,
+    decide: fn(&str) -> Result<(), DeliveryError>,
+}
+
+impl Actor for Gated {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery> for Gated {
+    type Result = actix::ResponseFuture<Result<(), DeliveryError>>;
+
+    fn handle(&mut self, delivery: Delivery, _: &mut Context<Self>) -> Self::Result {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((delivery.entry.payload.clone(), delivery.entry.deliveries));
+        let mut release = self.release.clone();
+        let decide = self.decide;
+        Box::pin(async move {
+            release
+                .wait_for(|released| *released)
+                .await
+                .map_err(|_| DeliveryError::Retry("the test ended".to_owned()))?;
+            decide(&delivery.entry.payload)
+        })
+    }
+}
+
+impl Harness {
+    /// Starts a reader whose handler answers only once the returned sender says `true`.
+    fn start_gated(
+        &self,
+        decide: fn(&str) -> Result<(), DeliveryError>,
+    ) -> (Arbiter, tokio::sync::watch::Sender<bool>) {
+        let (release, gate) = tokio::sync::watch::channel(false);
+        let arbiter = Arbiter::new();
+        let (config, seen) = (self.config.clone(), self.seen.clone());
+        arbiter.spawn_fn(move || {
+            let handler = Gated {
+                seen,
+                release: gate,
+                decide,
+            }
+            .start();
+            StreamReader::new(config, handler.recipient()).start();
+        });
+        (arbiter, release)
+    }
+}
+
+#[actix_rt::test]
+async fn one_reader_hands_over_later_batches_while_earlier_ones_are_unanswered_in_stream_order() {
+    let mut harness = Harness::new(redis());
+    harness.config.batch = 2;
+    let payloads = ["m1", "m2", "m3", "m4", "m5", "m6"];
+    harness.publish(&payloads).await;
+    let (reader, release) = harness.start_gated(accept);
+
+    // Three batches of two reach the handler although it has answered none of them.
+    harness
+        .wait_until("every entry reached the handler", |h| h.seen().len() >= 6)
+        .await;
+    let order: Vec<String> = harness.seen().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(order, payloads);
+    release.send(true).unwrap();
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    assert_eq!(harness.seen().len(), 6, "each entry was delivered once");
+}
+
+static ACROSS_UP: AtomicBool = AtomicBool::new(false);
+static ACROSS_ACCEPTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn up_when_told(payload: &str) -> Result<(), DeliveryError> {
+    if !ACROSS_UP.load(Ordering::SeqCst) {
+        return Err(DeliveryError::Unavailable(
+            "the database is down".to_owned(),
+        ));
+    }
+    ACROSS_ACCEPTED.lock().unwrap().push(payload.to_owned());
+    Ok(())
+}
+
+#[actix_rt::test]
+async fn entries_held_from_several_batches_in_flight_are_handled_in_stream_order_once_the_dependency_is_back(
+) {
+    let mut harness = Harness::new(redis());
+    harness.config.batch = 1;
+    harness.publish(&["a1", "b1", "a2", "b2"]).await;
+    let (reader, release) = harness.start_gated(up_when_told);
+    // Four batches of one in flight, then every one answered `Unavailable`.
+    harness
+        .wait_until("every entry reached the handler", |h| h.seen().len() >= 4)
+        .await;
+    release.send(true).unwrap();
+    harness
+        .wait_until("the held entries were delivered again", |h| {
+            h.times_seen("b2") >= 2
+        })
+        .await;
+
+    ACROSS_UP.store(true, Ordering::SeqCst);
+    harness
+        .wait_until("every entry was accepted", |_| {
+            ACROSS_ACCEPTED.lock().unwrap().len() >= 4
+        })
+        .await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    assert_eq!(
+        *ACROSS_ACCEPTED.lock().unwrap(),
+        vec!["a1", "b1", "a2", "b2"]
+    );
+    assert!(
+        harness
+            .seen()
+            .iter()
+            .all(|(_, deliveries)| *deliveries == 1),
+        "no attempt was counted as a delivery: {:?}",
+        harness.seen()
+    );
+}

@@ -1,19 +1,24 @@
-//! The reader's loop: read (pending first, then new), claim idle entries, deliver a batch in
-//! order, acknowledge, dead-letter. See the parent module for the semantics.
+//! The reader's loop: read (pending first, then new), claim idle entries, deliver batches in
+//! order (several in flight, see `in_flight`), acknowledge, dead-letter. See the parent module
+//! for the semantics.
 
 use std::collections::HashMap;
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use actix::{MailboxError, Recipient};
-use futures::future::{maybe_done, MaybeDone};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{DeadLetter, Delivery, DeliveryError, ReaderConfig};
+use super::in_flight::{Answered, Dispatched, InFlight, Request};
+use super::{Delivery, DeliveryError, ReaderConfig};
 use crate::bus::{BusError, ReadFrom, StreamEntry};
+
+mod finish;
+
+/// Batches of new entries a reader keeps in flight: it reads and hands over the next while the
+/// handler works on the earlier ones (bounding the entries in flight at this many batches).
+/// Four matched four readers' throughput in BENCHMARKS.md, with the stream's order kept.
+const IN_FLIGHT_BATCHES: usize = 4;
 
 /// Last errors kept for entries left pending; beyond this many the memory is cleared (the
 /// dead letter then says how often the entry was delivered instead of its last error).
@@ -31,6 +36,7 @@ pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
         group_ready: false,
         pending_first: true,
         held: Vec::new(),
+        in_flight: InFlight::default(),
         held_attempts: 0,
         waiting_since: None,
     };
@@ -86,6 +92,8 @@ struct Reader {
     /// any are held it reads nothing new and claims nothing — not even its own held entries,
     /// which sit idle in its pending list for as long as the outage lasts.
     held: Vec<StreamEntry>,
+    /// Batches of new entries handed over whose results are not all in yet.
+    in_flight: InFlight,
     /// Redeliveries of the held entries so far in this outage (for the back-off).
     held_attempts: u32,
     /// When the reader started holding entries (for the recovery log line).
@@ -100,8 +108,21 @@ struct Outcome {
 
 impl Reader {
     async fn step(&mut self) -> Result<(), StepError> {
+        // Settle what is answered already, oldest first, without waiting.
+        while let Some(batch) = self.in_flight.try_next_answered() {
+            self.settle(batch).await?;
+        }
         if !self.held.is_empty() {
+            // The later batches' entries answered `Unavailable` join the held ones, in order.
+            self.drain().await?;
             return self.redeliver_held().await;
+        }
+        if self.in_flight.entries() >= self.config.batch.max(1) * IN_FLIGHT_BATCHES {
+            // Backpressure: the handler is behind; wait for the oldest batch.
+            if let Some(batch) = self.in_flight.next_answered().await {
+                self.settle(batch).await?;
+            }
+            return Ok(());
         }
         let config = &self.config;
         if !self.group_ready {
@@ -112,6 +133,11 @@ impl Reader {
             self.group_ready = true;
         }
         if Instant::now() >= self.next_claim {
+            // Claimed and pending entries are delivered one batch at a time, after those in
+            // flight, as before: they are rare, and ordered after everything handed over.
+            if !self.in_flight.is_empty() {
+                return self.drain().await;
+            }
             let claimed = config
                 .bus
                 .claim_idle(
@@ -135,6 +161,9 @@ impl Reader {
             return Ok(());
         }
         if self.pending_first {
+            if !self.in_flight.is_empty() {
+                return self.drain().await;
+            }
             let pending = config
                 .bus
                 .read(
@@ -158,9 +187,14 @@ impl Reader {
             }
             return Ok(());
         }
-        // Never block past the next claim.
+        // Never block past the next claim, nor while results are due: with batches in flight
+        // only take what is there already, else wait for the oldest batch below.
         let until_claim = self.next_claim.saturating_duration_since(Instant::now());
-        let block = config.block.min(until_claim).max(Duration::from_millis(1));
+        let block = if self.in_flight.is_empty() {
+            config.block.min(until_claim).max(Duration::from_millis(1))
+        } else {
+            Duration::ZERO
+        };
         let entries = config
             .bus
             .read(
@@ -173,7 +207,18 @@ impl Reader {
             )
             .await?;
         if !entries.is_empty() {
-            self.deliver(entries, "new").await?;
+            let batch = self.dispatch(entries, "new");
+            self.in_flight.push(batch);
+        } else if let Some(batch) = self.in_flight.next_answered().await {
+            self.settle(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles every batch in flight, oldest first.
+    async fn drain(&mut self) -> Result<(), StepError> {
+        while let Some(batch) = self.in_flight.next_answered().await {
+            self.settle(batch).await?;
         }
         Ok(())
     }
@@ -211,12 +256,19 @@ impl Reader {
         result.map(|_| ())
     }
 
-    /// Delivers a batch in order, then acknowledges and dead-letters what is done with.
+    /// Delivers a batch in order and waits for its results (nothing else may be in flight),
+    /// then acknowledges and dead-letters what is done with.
     async fn deliver(
         &mut self,
         entries: Vec<StreamEntry>,
         source: &'static str,
     ) -> Result<Outcome, StepError> {
+        let batch = self.dispatch(entries, source).wait().await;
+        self.settle(batch).await
+    }
+
+    /// Hands a batch's due entries to the handler, in stream order; their results come later.
+    fn dispatch(&self, entries: Vec<StreamEntry>, source: &'static str) -> Dispatched {
         let span = tracing::info_span!(
             "stream_batch",
             stream = %self.config.stream,
@@ -224,26 +276,37 @@ impl Reader {
             source,
             entries = entries.len(),
         );
-        self.deliver_batch(entries).instrument(span).await
-    }
-
-    async fn deliver_batch(&mut self, entries: Vec<StreamEntry>) -> Result<Outcome, StepError> {
         let max = u64::from(self.config.max_deliveries.max(1));
         let (overdue, due): (Vec<StreamEntry>, Vec<StreamEntry>) = entries
             .into_iter()
             .partition(|entry| entry.deliveries > max);
-
-        // Issue every send in stream order before awaiting any result (actix enqueues at
-        // `send`, or at the first poll when the mailbox is full; `in_order` polls in order).
-        let requests: Vec<_> = due
+        // Every send in stream order (actix enqueues at `send`, or at the first poll when the
+        // mailbox is full, which `InFlight::push` and `Dispatched::wait` also do in order).
+        let requests: Vec<Request> = due
             .iter()
             .map(|entry| {
-                let span = tracing::debug_span!("stream_delivery", entry_id = %entry.id, deliveries = entry.deliveries);
+                let span = tracing::debug_span!(parent: &span, "stream_delivery", entry_id = %entry.id, deliveries = entry.deliveries);
                 let delivery = Delivery { stream: self.config.stream.clone(), entry: entry.clone() };
-                Box::pin(self.handler.send(delivery).instrument(span))
+                Box::pin(self.handler.send(delivery).instrument(span)) as Request
             })
             .collect();
-        let results = in_order(requests).await;
+        Dispatched::new(span, overdue, due, requests)
+    }
+
+    /// Acknowledges, dead-letters, holds or leaves pending each entry of an answered batch.
+    async fn settle(&mut self, batch: Answered) -> Result<Outcome, StepError> {
+        let span = batch.span.clone();
+        self.settle_batch(batch).instrument(span).await
+    }
+
+    async fn settle_batch(&mut self, batch: Answered) -> Result<Outcome, StepError> {
+        let Answered {
+            overdue,
+            due,
+            results,
+            ..
+        } = batch;
+        let max = u64::from(self.config.max_deliveries.max(1));
         let delivered = due.len();
 
         let mut acks = Vec::with_capacity(due.len());
@@ -324,76 +387,6 @@ impl Reader {
                  delivers the held entries again until it is back, without counting deliveries."
             );
         }
-        self.held = entries;
+        self.held.extend(entries);
     }
-
-    /// Dead-letters, then acknowledges the handled and the dead-lettered entries in one `XACK`.
-    async fn finish(
-        &self,
-        mut acks: Vec<String>,
-        dead: Vec<(StreamEntry, String, &'static str)>,
-    ) -> Result<(), BusError> {
-        let config = &self.config;
-        if !dead.is_empty() {
-            let now = chrono::Utc::now().to_rfc3339();
-            let letters: Vec<String> = dead
-                .iter()
-                .map(|(entry, error, _)| {
-                    let letter = DeadLetter {
-                        stream: config.stream.clone(),
-                        id: entry.id.clone(),
-                        payload: entry.payload.clone(),
-                        error: error.clone(),
-                        deliveries: entry.deliveries,
-                        dead_lettered_at: now.clone(),
-                    };
-                    serde_json::to_string(&letter).unwrap_or_else(|_| entry.payload.clone())
-                })
-                .collect();
-            if let Err(error) = config.bus.publish_many(&config.dead_stream, &letters).await {
-                // Not dead-lettered, so not acknowledged: they stay pending and come back.
-                config.bus.ack(&config.stream, &config.group, &acks).await?;
-                return Err(error);
-            }
-            for (entry, error, reason) in &dead {
-                tracing::warn!(
-                    stream = %config.stream,
-                    entry_id = %entry.id,
-                    deliveries = entry.deliveries,
-                    %error,
-                    reason,
-                    "Moved an entry to the dead-letter stream."
-                );
-                config
-                    .metrics
-                    .dead_lettered
-                    .with_label_values(&[config.stream.as_str(), reason])
-                    .inc();
-            }
-            acks.extend(dead.into_iter().map(|(entry, _, _)| entry.id));
-        }
-        config.bus.ack(&config.stream, &config.group, &acks).await
-    }
-}
-
-/// Awaits all futures, polling them in order on every wake-up, so that the first poll of each
-/// happens in order (which is what puts a deferred actix `send` into the mailbox).
-async fn in_order<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut slots: Vec<MaybeDone<F>> = futures.into_iter().map(maybe_done).collect();
-    poll_fn(|cx| {
-        let mut done = true;
-        for slot in slots.iter_mut() {
-            done &= Pin::new(slot).poll(cx).is_ready();
-        }
-        if done {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-    slots
-        .iter_mut()
-        .filter_map(|slot| Pin::new(slot).take_output())
-        .collect()
 }
