@@ -3,6 +3,8 @@
 //! * [`graph`] — a fake WhatsApp Graph API that speaks the real wire format;
 //! * [`llm`] — a fake LLM speaking Ollama's and OpenAI's tool-calling wire formats;
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
+//! * [`slack`] — a fake Slack Web API (`chat.postMessage`, response URLs) and signed Slack
+//!   requests;
 //! * [`db`] — a fresh Postgres database per test;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
 //! * [`postgres`] — private Postgres clusters for tests that stop one.
@@ -15,4 +17,5 @@ pub mod graph;
 pub mod llm;
 pub mod postgres;
 pub mod redis;
+pub mod slack;
 pub mod whatsapp;
