@@ -17,6 +17,9 @@ use alfred_actors::channel::ChannelClient;
 use alfred_actors::messages::Platform;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::health::{self, Readiness};
+use alfred_adapters::slack::{
+    self, ResponseUrls, SlackClient, SlackClientSettings, SlackEdge, SlackEdgeSettings,
+};
 use alfred_adapters::whatsapp::{
     self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook,
 };
@@ -47,9 +50,11 @@ impl App {
         extra_skills: Vec<SkillEntry>,
     ) -> anyhow::Result<App> {
         tracing::info!(settings = %settings.summary(), "Starting Alfred.");
-        let runtime =
-            Runtime::start(settings.clone(), extra_skills, platform_clients(&settings)?).await?;
-        let (server, http_port) = public_server(&settings, &runtime)?;
+        // Slash commands' response URLs: filled by the Slack edge, read by the Slack client.
+        let response_urls = ResponseUrls::new();
+        let clients = platform_clients(&settings, &response_urls)?;
+        let runtime = Runtime::start(settings.clone(), extra_skills, clients).await?;
+        let (server, http_port) = public_server(&settings, &runtime, response_urls)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
             None => {
@@ -100,9 +105,12 @@ impl App {
     }
 }
 
-/// The channel clients: the Graph API when WhatsApp is configured. Without any, replies are
-/// logged (ephemeral bring-up, DESIGN.md §5).
-fn platform_clients(settings: &Settings) -> anyhow::Result<ClientFactory> {
+/// The channel clients: the Graph API when WhatsApp is configured, the Slack Web API when
+/// Slack is. Without any, replies are logged (ephemeral bring-up, DESIGN.md §5).
+fn platform_clients(
+    settings: &Settings,
+    response_urls: &ResponseUrls,
+) -> anyhow::Result<ClientFactory> {
     let graph = settings.whatsapp.as_ref().map(|whatsapp| GraphSettings {
         base_url: whatsapp.graph_api_url.clone(),
         api_version: whatsapp.graph_api_version.clone(),
@@ -115,6 +123,16 @@ fn platform_clients(settings: &Settings) -> anyhow::Result<ClientFactory> {
     if let Some(graph) = &graph {
         GraphClient::new(graph.clone()).context("Invalid WhatsApp settings")?;
     }
+    let slack = settings.slack.as_ref().map(|slack| SlackClientSettings {
+        api_url: slack.api_url.clone(),
+        bot_token: slack.bot_token.clone(),
+        timeout: settings.tuning.outbound_timeout,
+        channel_pace: slack::client::DEFAULT_CHANNEL_PACE,
+    });
+    if let Some(slack) = &slack {
+        SlackClient::new(slack.clone(), response_urls.clone()).context("Invalid Slack settings")?;
+    }
+    let response_urls = response_urls.clone();
     Ok(Arc::new(move || {
         let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
         if let Some(graph) = &graph {
@@ -125,11 +143,23 @@ fn platform_clients(settings: &Settings) -> anyhow::Result<ClientFactory> {
                 Err(error) => tracing::error!(%error, "Could not build the Graph API client."),
             }
         }
+        if let Some(slack) = &slack {
+            match SlackClient::new(slack.clone(), response_urls.clone()) {
+                Ok(client) => {
+                    clients.insert(Platform::Slack, Rc::new(client));
+                }
+                Err(error) => tracing::error!(%error, "Could not build the Slack client."),
+            }
+        }
         clients
     }))
 }
 
-fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Server, u16)> {
+fn public_server(
+    settings: &Settings,
+    runtime: &Runtime,
+    response_urls: ResponseUrls,
+) -> anyhow::Result<(Server, u16)> {
     let metrics = web::Data::new(runtime.metrics.clone());
     let root = runtime.root.clone();
     let readiness = web::Data::new(Readiness {
@@ -159,11 +189,16 @@ fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Serv
     if webhook.is_none() {
         tracing::info!("WhatsApp is not configured (META_TOKEN, PHONE_ID, VERIFY_TOKEN, APP_SECRET); /webhook answers 404.");
     }
+    let slack_edge = slack_edge(settings, runtime, response_urls)?;
     let server = HttpServer::new(move || {
         let app = actix_web::App::new()
             .app_data(metrics.clone())
             .wrap(from_fn(health::count_requests))
             .configure(|cfg| health::configure(cfg, readiness.clone(), metrics.clone()));
+        let app = match &slack_edge {
+            Some(edge) => app.configure(|cfg| slack::configure(cfg, edge.clone())),
+            None => app.route("/slack/{endpoint}", web::route().to(slack_off)),
+        };
         match &webhook {
             Some(webhook) => app.configure(|cfg| whatsapp::configure(cfg, webhook.clone())),
             None => app.route("/webhook", web::route().to(whatsapp_off)),
@@ -178,6 +213,37 @@ fn public_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<(Serv
         .unwrap_or_default();
     tracing::info!(addr = %settings.http_addr, port, "Listening for webhooks, health and metrics.");
     Ok((server.run(), port))
+}
+
+/// The Slack edge when Slack is configured. Request timestamps are checked against the
+/// system clock, never the runtime's (possibly manual) one: Slack signs with real time.
+fn slack_edge(
+    settings: &Settings,
+    runtime: &Runtime,
+    response_urls: ResponseUrls,
+) -> anyhow::Result<Option<web::Data<SlackEdge>>> {
+    let Some(slack) = &settings.slack else {
+        tracing::info!("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET); /slack/* answers 404.");
+        return Ok(None);
+    };
+    let edge = SlackEdge::new(
+        SlackEdgeSettings {
+            key_prefix: settings.redis_key_prefix.clone(),
+            signing_secret: slack.signing_secret.clone(),
+            api_url: slack.api_url.clone(),
+            body_limit: settings.tuning.webhook_body_limit,
+        },
+        runtime.bus.clone() as Arc<dyn Bus>,
+        &runtime.metrics,
+        Arc::new(alfred_actors::clock::SystemClock),
+        response_urls,
+    )
+    .context("Invalid SLACK_SIGNING_SECRET")?;
+    Ok(Some(web::Data::new(edge)))
+}
+
+async fn slack_off() -> HttpResponse {
+    HttpResponse::NotFound().body("Slack is not configured on this Alfred.")
 }
 
 async fn whatsapp_off() -> HttpResponse {

@@ -14,5 +14,6 @@ mod households;
 mod llm;
 mod outage;
 mod schedule;
+mod slack;
 mod supervision;
 mod webhook;

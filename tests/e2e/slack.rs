@@ -1,0 +1,166 @@
+//! Alfred-Biz on Slack end to end, on real Redis and Postgres and a fake Slack Web API:
+//! a signed `app_mention` → `alfred-ingest` → orchestrator → `ping` skill → outbox →
+//! `chat.postMessage`; Slack's retry of the same event produces no second reply; `/alfred ping`
+//! is answered in the HTTP response without storing anything; another slash command is answered
+//! through its `response_url`.
+
+use alfred_testkit::slack::{app_mention, event_id, sign, FakeSlack, SlashCommand};
+use serde_json::{json, Value};
+
+use crate::helpers::{eventually, TestApp};
+
+const SIGNING_SECRET: &str = "test-slack-signing-secret";
+const BOT_TOKEN: &str = "xoxb-test-bot-token";
+const TEAM: &str = "T0TEAM001";
+const BOT: &str = "U0ALFRED1";
+const ANNA: &str = "U0ANNA001";
+const CHANNEL: &str = "C0GENERAL";
+
+/// A Biz Alfred with Slack pointed at `slack`, and no WhatsApp settings.
+async fn biz_app(slack: &FakeSlack) -> TestApp {
+    let blank = String::new;
+    TestApp::spawn_with(
+        &[
+            ("INSTANCE", "biz".into()),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.into()),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET.into()),
+            ("SLACK_API_URL", slack.api_url()),
+            // An empty variable counts as unset: this Biz instance has no WhatsApp number.
+            ("META_TOKEN", blank()),
+            ("PHONE_ID", blank()),
+            ("VERIFY_TOKEN", blank()),
+            ("APP_SECRET", blank()),
+            ("GRAPH_API_URL", blank()),
+            ("GRAPH_API_VERSION", blank()),
+        ],
+        Vec::new(),
+    )
+    .await
+}
+
+/// POSTs a body to `/slack/{endpoint}` signed as Slack signs it, now.
+async fn post_slack(
+    app: &TestApp,
+    endpoint: &str,
+    body: &str,
+    retry_num: Option<&str>,
+) -> reqwest::Response {
+    let timestamp = alfred_testkit::slack::now();
+    let content_type = if endpoint == "commands" {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    let mut request = app
+        .http
+        .post(format!("{}/slack/{endpoint}", app.base))
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header(
+            "x-slack-signature",
+            sign(SIGNING_SECRET, timestamp, body.as_bytes()),
+        )
+        .body(body.to_owned());
+    if let Some(retry_num) = retry_num {
+        request = request
+            .header("x-slack-retry-num", retry_num)
+            .header("x-slack-retry-reason", "http_timeout");
+    }
+    request.send().await.unwrap()
+}
+
+/// `alfred_messages_processed_total{result}` from `/metrics`.
+async fn processed(app: &TestApp, result: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("alfred_messages_processed_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn an_app_mention_ping_gets_exactly_one_pong_even_when_slack_retries_the_event() {
+    let slack = FakeSlack::start().await;
+    let app = biz_app(&slack).await;
+    let body = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
+
+    let first = post_slack(&app, "events", &body, None).await;
+    assert_eq!(first.status(), 200);
+    let replies = eventually("the pong", || async {
+        let delivered = slack.delivered();
+        (!delivered.is_empty()).then_some(delivered)
+    })
+    .await;
+    let retry = post_slack(&app, "events", &body, Some("1")).await;
+    assert_eq!(retry.status(), 200);
+    eventually("the retry to be acknowledged as a duplicate", || async {
+        (processed(&app, "duplicate").await >= 1).then_some(())
+    })
+    .await;
+    app.quiescent().await;
+
+    assert_eq!(replies[0].channel(), Some(CHANNEL));
+    assert_eq!(replies[0].text(), Some("pong"));
+    assert_eq!(replies[0].bearer.as_deref(), Some(BOT_TOKEN));
+    assert_eq!(app.backends.stream_len("alfred-ingest").await, 2);
+    assert_eq!(
+        slack.requests().len(),
+        1,
+        "Slack's retry must not produce a second reply: {:?}",
+        slack.requests()
+    );
+}
+
+#[actix_rt::test]
+async fn alfred_ping_is_answered_pong_in_the_same_response_and_stores_nothing() {
+    let slack = FakeSlack::start().await;
+    let app = biz_app(&slack).await;
+    let before = app.backends.stream_len("alfred-ingest").await;
+    let command = SlashCommand::alfred(TEAM, CHANNEL, "ping", &slack.response_url());
+
+    let response = post_slack(&app, "commands", &command.form(), None).await;
+
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer,
+        json!({ "response_type": "ephemeral", "text": "pong" })
+    );
+    assert_eq!(app.backends.stream_len("alfred-ingest").await, before);
+    assert!(slack.requests().is_empty());
+}
+
+#[actix_rt::test]
+async fn another_slash_command_is_acknowledged_then_answered_through_its_response_url() {
+    let slack = FakeSlack::start().await;
+    let app = biz_app(&slack).await;
+    let response_url = slack.response_url();
+    let command = SlashCommand::alfred(TEAM, CHANNEL, "what can you do", &response_url);
+
+    let response = post_slack(&app, "commands", &command.form(), None).await;
+
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["text"], "On it…");
+    let replies = eventually("the answer at the response URL", || async {
+        let delivered = slack.delivered();
+        (!delivered.is_empty()).then_some(delivered)
+    })
+    .await;
+    app.quiescent().await;
+    assert_eq!(slack.requests().len(), 1);
+    assert!(response_url.ends_with(&replies[0].path));
+    assert_eq!(replies[0].body["response_type"], "ephemeral");
+    // Biz understands only `ping` so far: the answer is Alfred's help, naming it.
+    let text = replies[0].text().unwrap_or_default();
+    assert!(text.contains("ping"), "{text}");
+}
