@@ -76,6 +76,12 @@ pub fn parse_command(body: &[u8]) -> Result<SlashCommand, String> {
         .map_err(|error| format!("slash command body is not a valid form: {error}"))
 }
 
+/// True for Slack's certificate check of the command URL (`ssl_check=1` in the form).
+pub fn is_ssl_check(body: &[u8]) -> bool {
+    body.split(|byte| *byte == b'&')
+        .any(|field| field == b"ssl_check=1")
+}
+
 /// Decides a command's answer; `now` is Unix seconds, the envelope's timestamp.
 pub fn decide(command: SlashCommand, now: i64, traceparent: Option<&str>) -> CommandAction {
     let text = command.text.trim();

@@ -1,0 +1,229 @@
+//! Shared by the Slack edge test suites: an in-process recording bus with an "unavailable"
+//! switch (so each test sees exactly what the edge stored), an edge on a chosen clock, and
+//! requests signed as Slack signs them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::test as actix_test;
+use actix_web::{web, App};
+use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
+use alfred_actors::clock::{Clock, SystemClock};
+use alfred_actors::messages::InboundEnvelope;
+use alfred_actors::metrics::Metrics;
+use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings};
+use alfred_testkit::slack::{app_mention, event_id, sign};
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::Value;
+
+pub const SECRET: &str = "test-slack-signing-secret";
+pub const TEAM: &str = "T0TEAM001";
+pub const BOT: &str = "U0ALFRED1";
+pub const ANNA: &str = "U0ANNA001";
+pub const CHANNEL: &str = "C0GENERAL";
+pub const DM: &str = "D0ANNADM1";
+pub const API_URL: &str = "https://slack.com/api";
+pub const PREFIX: &str = "test:";
+pub const INGEST: &str = "test:alfred-ingest";
+pub const DEAD: &str = "test:alfred-ingest:dead";
+
+/// Slack's documented signing example ("Verifying requests from Slack").
+pub const DOC_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+pub const DOC_TIMESTAMP: i64 = 1_531_420_618;
+pub const DOC_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+pub const DOC_SIGNATURE: &str =
+    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+/// Records every publish per stream; fails every call while `down` is set.
+#[derive(Default)]
+pub struct RecordingBus {
+    pub streams: Mutex<HashMap<String, Vec<String>>>,
+    pub down: AtomicBool,
+}
+
+impl RecordingBus {
+    pub fn entries(&self, stream: &str) -> Vec<String> {
+        let streams = self.streams.lock().unwrap();
+        streams.get(stream).cloned().unwrap_or_default()
+    }
+
+    pub fn envelopes(&self) -> Vec<InboundEnvelope> {
+        let entries = self.entries(INGEST);
+        entries
+            .iter()
+            .map(|entry| serde_json::from_str(entry).unwrap())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Bus for RecordingBus {
+    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
+        let mut ids = self.publish_many(stream, &[payload.to_owned()]).await?;
+        Ok(ids.remove(0))
+    }
+
+    async fn publish_many(
+        &self,
+        stream: &str,
+        payloads: &[String],
+    ) -> Result<Vec<String>, BusError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BusError::Unavailable("connection refused".into()));
+        }
+        let mut streams = self.streams.lock().unwrap();
+        let entries = streams.entry(stream.to_owned()).or_default();
+        let ids = payloads.iter().map(|payload| {
+            entries.push(payload.clone());
+            format!("{}-0", entries.len())
+        });
+        Ok(ids.collect())
+    }
+
+    async fn ensure_group(&self, _: &str, _: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: ReadFrom,
+        _: usize,
+        _: Duration,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Ok(Vec::new())
+    }
+
+    async fn ack(&self, _: &str, _: &str, _: &[String]) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn claim_idle(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Duration,
+        _: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        Ok(Vec::new())
+    }
+
+    async fn len(&self, stream: &str) -> Result<u64, BusError> {
+        Ok(self.entries(stream).len() as u64)
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+}
+
+pub struct Harness {
+    pub bus: Arc<RecordingBus>,
+    pub response_urls: ResponseUrls,
+    pub edge: web::Data<SlackEdge>,
+    pub secret: &'static str,
+}
+
+pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
+    let bus = Arc::new(RecordingBus::default());
+    let response_urls = ResponseUrls::new();
+    let settings = SlackEdgeSettings {
+        key_prefix: PREFIX.into(),
+        signing_secret: secret.into(),
+        api_url: API_URL.into(),
+        body_limit: 64 * 1024,
+    };
+    let metrics = Metrics::new().unwrap();
+    let edge = SlackEdge::new(
+        settings,
+        bus.clone(),
+        &metrics,
+        clock,
+        response_urls.clone(),
+    );
+    Harness {
+        bus,
+        response_urls,
+        edge: web::Data::new(edge.unwrap()),
+        secret,
+    }
+}
+
+/// An edge on the real clock.
+pub fn harness() -> Harness {
+    harness_with(SECRET, Arc::new(SystemClock))
+}
+
+/// A request as Slack sends it.
+pub struct Post<'a> {
+    pub path: &'a str,
+    pub body: &'a str,
+    pub timestamp: Option<String>,
+    pub signature: Option<String>,
+    pub retry_num: Option<&'a str>,
+}
+
+impl<'a> Post<'a> {
+    /// Signed with the harness's secret at the current time.
+    pub fn signed(harness: &Harness, path: &'a str, body: &'a str) -> Self {
+        let now = Utc::now().timestamp();
+        Post {
+            path,
+            body,
+            timestamp: Some(now.to_string()),
+            signature: Some(sign(harness.secret, now, body.as_bytes())),
+            retry_num: None,
+        }
+    }
+}
+
+pub async fn send(harness: &Harness, post: Post<'_>) -> (StatusCode, String) {
+    let edge = harness.edge.clone();
+    let app = actix_test::init_service(App::new().configure(|cfg| configure(cfg, edge))).await;
+    let content_type = if post.path.ends_with("commands") {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    let mut request = actix_test::TestRequest::post()
+        .uri(post.path)
+        .insert_header(("content-type", content_type));
+    if let Some(timestamp) = post.timestamp {
+        request = request.insert_header(("x-slack-request-timestamp", timestamp));
+    }
+    if let Some(signature) = post.signature {
+        request = request.insert_header(("x-slack-signature", signature));
+    }
+    if let Some(retry_num) = post.retry_num {
+        request = request
+            .insert_header(("x-slack-retry-num", retry_num))
+            .insert_header(("x-slack-retry-reason", "http_timeout"));
+    }
+    let response =
+        actix_test::call_service(&app, request.set_payload(post.body.to_owned()).to_request())
+            .await;
+    let status = response.status();
+    let body = actix_test::read_body(response).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+pub async fn post_event(harness: &Harness, body: &str) -> (StatusCode, String) {
+    send(harness, Post::signed(harness, "/slack/events", body)).await
+}
+
+pub async fn post_command(harness: &Harness, body: &str) -> (StatusCode, Value) {
+    let (status, answer) = send(harness, Post::signed(harness, "/slack/commands", body)).await;
+    (status, serde_json::from_str(&answer).unwrap_or(Value::Null))
+}
+
+pub fn mention(text: &str) -> String {
+    app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, text)
+}
