@@ -25,5 +25,5 @@ pub use reader::FILE_SUFFIX;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{
     defaults, ClockSetting, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
-    StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+    StoreSettings, Tuning, WhatsAppSettings, BIZ_ONLY, HOME_ONLY, SECRET_VARIABLES, VARIABLES,
 };

@@ -60,12 +60,15 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         "INSTANCE",
         defaults::INSTANCE,
         "home or biz",
-        |raw| match raw.to_ascii_lowercase().as_str() {
-            "home" => Some(Instance::Home),
-            "biz" => Some(Instance::Biz),
-            _ => None,
-        },
+        parse_instance,
     );
+    // An unknown INSTANCE is already reported; judging the other settings against the default
+    // would only add noise.
+    if r.plain("INSTANCE")
+        .is_none_or(|raw| parse_instance(&raw).is_some())
+    {
+        refuse_other_instance(&mut r, instance);
+    }
     let http_addr = addr(&mut r, "HTTP_ADDR", defaults::HTTP_ADDR);
     let admin_addr = addr(&mut r, "ADMIN_ADDR", defaults::ADMIN_ADDR);
     let admin_api_key = r.secret("ADMIN_API_KEY");
@@ -126,6 +129,33 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         invoke_prefixes,
         clock,
     })
+}
+
+fn parse_instance(raw: &str) -> Option<Instance> {
+    match raw.to_ascii_lowercase().as_str() {
+        "home" => Some(Instance::Home),
+        "biz" => Some(Instance::Biz),
+        _ => None,
+    }
+}
+
+/// Isolation by construction: the other instance's settings are refused, not ignored. A Biz
+/// environment that names a households file (or a Home one with Slack credentials) is the wrong
+/// file or a merged one, and starting anyway would put one side's data or secrets in the other.
+fn refuse_other_instance(r: &mut Reader, instance: Instance) {
+    let owner = instance.other();
+    for name in instance.refused_settings() {
+        for given in [(*name).to_owned(), file_var(name)] {
+            if r.plain(&given).is_some() {
+                r.problem(
+                    &given,
+                    format!(
+                        "is a {owner}-only setting and this is INSTANCE={instance}; remove it from this instance's environment (each instance has its own)"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// `HOUSEHOLDS_FILE`: read and validated with everything else.

@@ -106,6 +106,14 @@ pub const VARIABLES: &[&str] = &[
     "CLOCK_START",
 ];
 
+/// Settings only the Home instance reads: `INSTANCE=biz` refuses them (and their `_FILE` forms),
+/// so a family's households never end up in the business deployment by a copied `.env`.
+pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE"];
+
+/// Settings only the Biz instance reads: `INSTANCE=home` refuses them (and their `_FILE` forms),
+/// so the business's Slack credentials never reach the family deployment.
+pub const BIZ_ONLY: &[&str] = &["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"];
+
 /// The variables that hold secrets and so also accept `NAME_FILE`.
 pub const SECRET_VARIABLES: &[&str] = &[
     "ADMIN_API_KEY",
@@ -129,6 +137,22 @@ pub enum Instance {
 }
 
 impl Instance {
+    /// The other instance.
+    pub fn other(self) -> Instance {
+        match self {
+            Instance::Home => Instance::Biz,
+            Instance::Biz => Instance::Home,
+        }
+    }
+
+    /// The settings this instance refuses: the other instance's own ([`HOME_ONLY`], [`BIZ_ONLY`]).
+    pub fn refused_settings(self) -> &'static [&'static str] {
+        match self {
+            Instance::Home => BIZ_ONLY,
+            Instance::Biz => HOME_ONLY,
+        }
+    }
+
     /// The value of `INSTANCE` and the `instance` field of every log line.
     pub fn as_str(self) -> &'static str {
         match self {

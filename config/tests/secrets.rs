@@ -53,6 +53,8 @@ fn every_secret_accepts_a_file() {
         .collect();
     let mut pairs: Vec<(&str, &str)> = files.iter().map(|(k, f)| (k.as_str(), f.path())).collect();
     pairs.push(("PHONE_ID", "42"));
+    // Slack is Biz-only; every other secret is allowed there too.
+    pairs.push(("INSTANCE", "biz"));
 
     let s = load(&pairs);
     let stores = s.stores.unwrap();
@@ -109,6 +111,7 @@ fn an_unreadable_secret_file_names_the_variable_and_path_but_not_the_content() {
 #[test]
 fn debug_of_settings_never_shows_a_secret_value() {
     let s = load(&[
+        ("INSTANCE", "biz"),
         ("ADMIN_API_KEY", "secret-admin"),
         ("REDIS_URL", "redis://:secret-redis@cache"),
         ("DATABASE_URL", "postgres://u:secret-db@db/a"),

@@ -214,13 +214,14 @@ fn graph_api_url_and_version_can_point_at_a_local_fake() {
 #[test]
 fn slack_needs_both_its_secrets_and_defaults_its_api_url() {
     let s = load(&[
+        ("INSTANCE", "biz"),
         ("SLACK_BOT_TOKEN", "xoxb-1"),
         ("SLACK_SIGNING_SECRET", "sign"),
     ]);
     let slack = s.slack.unwrap();
     assert_eq!(slack.api_url, "https://slack.com/api");
     assert_eq!(slack.bot_token.expose_secret(), "xoxb-1");
-    let err = fail(&[("SLACK_BOT_TOKEN", "xoxb-1")]);
+    let err = fail(&[("INSTANCE", "biz"), ("SLACK_BOT_TOKEN", "xoxb-1")]);
     assert_eq!(err.problems.len(), 1);
     assert_eq!(err.problems[0].variable, "SLACK_SIGNING_SECRET");
 }
