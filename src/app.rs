@@ -172,7 +172,10 @@ fn public_server(
         Some(whatsapp) => {
             let webhook = WhatsAppWebhook::new(
                 WebhookSettings {
-                    key_prefix: settings.redis_key_prefix.clone(),
+                    key_prefix: alfred_actors::names::instance_prefix(
+                        &settings.redis_key_prefix,
+                        settings.instance.as_str(),
+                    ),
                     app_secret: whatsapp.app_secret.clone(),
                     verify_token: whatsapp.verify_token.clone(),
                     phone_number_id: whatsapp.phone_id.clone(),
@@ -228,7 +231,10 @@ fn slack_edge(
     };
     let edge = SlackEdge::new(
         SlackEdgeSettings {
-            key_prefix: settings.redis_key_prefix.clone(),
+            key_prefix: alfred_actors::names::instance_prefix(
+                &settings.redis_key_prefix,
+                settings.instance.as_str(),
+            ),
             signing_secret: slack.signing_secret.clone(),
             api_url: slack.api_url.clone(),
             body_limit: settings.tuning.webhook_body_limit,

@@ -90,6 +90,27 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
     skills
 }
 
+/// Whether this binary was built with the instance's skills (cargo features `home`, `biz`).
+pub fn built_with(instance: alfred_config::Instance) -> bool {
+    match instance {
+        alfred_config::Instance::Home => cfg!(feature = "home"),
+        alfred_config::Instance::Biz => cfg!(feature = "biz"),
+    }
+}
+
+/// Refuses an instance whose skills are not compiled in: a Biz release build contains no Home
+/// code, so `INSTANCE=home` on it would start an assistant that understands nothing.
+pub fn ensure_built_with(instance: alfred_config::Instance) -> anyhow::Result<()> {
+    if built_with(instance) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "INSTANCE={instance}, but this alfred binary was built without the `{instance}` feature \
+         (it contains only the other instance's skills); use the {instance} build or \
+         `cargo build --features {instance}`"
+    )
+}
+
 /// The households' chore quiet hours, by household.
 #[cfg(feature = "home")]
 fn quiet_hours(settings: &Settings) -> alfred_skills_home::chores::QuietHours {
@@ -156,6 +177,7 @@ impl Runtime {
         extra_skills: Vec<SkillEntry>,
         clients: ClientFactory,
     ) -> anyhow::Result<Runtime> {
+        ensure_built_with(settings.instance)?;
         let metrics = Metrics::new().context("Failed to register metrics")?;
         let (clock, manual_clock) = match settings.clock {
             ClockSetting::System => (Arc::new(SystemClock) as Arc<dyn Clock>, None),
@@ -166,7 +188,8 @@ impl Runtime {
             }
         };
         let (bus, store, jobs_store) = connect(&settings).await?;
-        let prefix = settings.redis_key_prefix.clone();
+        let instance = settings.instance.as_str();
+        let prefix = names::instance_prefix(&settings.redis_key_prefix, instance);
         let tuning = settings.tuning.clone();
 
         let root = Supervisor::new(
@@ -228,7 +251,7 @@ impl Runtime {
             let config = ReaderConfig {
                 bus: bus.clone(),
                 stream: names::key(&prefix, names::INGEST_STREAM),
-                group: names::INGEST_GROUP.to_owned(),
+                group: names::group(instance, names::INGEST_GROUP),
                 consumer: format!("{consumer_base}-ingest-{i}"),
                 dead_stream: names::key(&prefix, names::INGEST_DEAD_STREAM),
                 batch: tuning.ingest_batch,
@@ -268,7 +291,7 @@ impl Runtime {
         let outbox_reader = ReaderConfig {
             bus: bus.clone(),
             stream: names::key(&prefix, names::OUTBOX_STREAM),
-            group: names::OUTBOX_GROUP.to_owned(),
+            group: names::group(instance, names::OUTBOX_GROUP),
             consumer: format!("{consumer_base}-outbox-0"),
             dead_stream: names::key(&prefix, names::OUTBOX_DEAD_STREAM),
             batch: tuning.ingest_batch,

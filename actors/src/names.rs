@@ -1,7 +1,10 @@
 //! Every stream key, consumer group, table and metric name in one place.
 //!
-//! Stream keys are prefixed with the configured `REDIS_KEY_PREFIX` (empty by default) so that
-//! tests, and later each instance, own their keys on a shared Redis.
+//! Stream keys are prefixed with the configured `REDIS_KEY_PREFIX` (empty by default) and the
+//! instance ([`instance_prefix`]: `home:alfred-ingest`, `biz:alfred-ingest`), so that tests and
+//! each instance own their keys on a shared Redis; consumer groups carry the instance too
+//! ([`group`]: `home:alfred-orchestrators`). A Home and a Biz Alfred on one Redis never share a
+//! stream or a group.
 
 /// Inbound envelopes written by the webhook, read by the stream readers.
 pub const INGEST_STREAM: &str = "alfred-ingest";
@@ -26,4 +29,38 @@ pub const OUTBOX_TABLE: &str = "outbox";
 /// A stream key with the configured prefix.
 pub fn key(prefix: &str, name: &str) -> String {
     format!("{prefix}{name}")
+}
+
+/// The key prefix of one instance: `REDIS_KEY_PREFIX`, then the instance and a colon. Every key
+/// of the runtime and the adapters is built with [`key`] from this prefix, never from
+/// `REDIS_KEY_PREFIX` alone.
+pub fn instance_prefix(redis_key_prefix: &str, instance: &str) -> String {
+    format!("{redis_key_prefix}{instance}:")
+}
+
+/// A consumer group of one instance, e.g. `home:alfred-orchestrators`.
+pub fn group(instance: &str, name: &str) -> String {
+    format!("{instance}:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_home_and_a_biz_instance_on_one_prefix_share_no_stream_or_group() {
+        for name in [
+            INGEST_STREAM,
+            INGEST_DEAD_STREAM,
+            OUTBOX_STREAM,
+            OUTBOX_DEAD_STREAM,
+        ] {
+            let home = key(&instance_prefix("t1:", "home"), name);
+            let biz = key(&instance_prefix("t1:", "biz"), name);
+            assert_ne!(home, biz);
+            assert!(home.starts_with("t1:home:alfred-"), "{home}");
+        }
+        assert_eq!(group("biz", INGEST_GROUP), "biz:alfred-orchestrators");
+        assert_ne!(group("home", OUTBOX_GROUP), group("biz", OUTBOX_GROUP));
+    }
 }

@@ -58,6 +58,9 @@ pub struct Backends {
     pub prefix: String,
     pub redis_url: String,
     pub graph: FakeGraph,
+    /// The instance of the Alfred on these backends (`home` unless a test starts a Biz one):
+    /// its streams and groups carry it (`{prefix}home:alfred-ingest`).
+    pub instance: &'static str,
 }
 
 impl Backends {
@@ -68,6 +71,7 @@ impl Backends {
             prefix: unique_prefix(),
             redis_url: test_redis_url(),
             graph: FakeGraph::start().await,
+            instance: "home",
         }
     }
 
@@ -80,6 +84,7 @@ impl Backends {
             prefix: unique_prefix(),
             redis_url: test_redis_url(),
             graph: FakeGraph::start().await,
+            instance: "home",
         }
     }
 
@@ -118,6 +123,17 @@ impl Backends {
         vars
     }
 
+    /// The Redis key of one of this test's streams, e.g. `alfred-ingest`.
+    pub fn stream_key(&self, name: &str) -> String {
+        let prefix = alfred_actors::names::instance_prefix(&self.prefix, self.instance);
+        alfred_actors::names::key(&prefix, name)
+    }
+
+    /// The name of one of this test's consumer groups, e.g. `alfred-orchestrators`.
+    pub fn group_name(&self, name: &str) -> String {
+        alfred_actors::names::group(self.instance, name)
+    }
+
     pub fn settings(&self, extra: &[(&str, String)]) -> Settings {
         Settings::from_vars(self.env(extra)).expect("test settings are valid")
     }
@@ -136,7 +152,7 @@ impl Backends {
     pub async fn stream_len(&self, name: &str) -> u64 {
         let mut conn = self.redis().await;
         deadpool_redis::redis::cmd("XLEN")
-            .arg(format!("{}{name}", self.prefix))
+            .arg(self.stream_key(name))
             .query_async(&mut conn)
             .await
             .unwrap()
@@ -146,7 +162,7 @@ impl Backends {
     pub async fn stream_entries(&self, name: &str) -> Vec<Vec<(String, String)>> {
         let mut conn = self.redis().await;
         let reply: Vec<(String, Vec<(String, String)>)> = deadpool_redis::redis::cmd("XRANGE")
-            .arg(format!("{}{name}", self.prefix))
+            .arg(self.stream_key(name))
             .arg("-")
             .arg("+")
             .query_async(&mut conn)
@@ -192,7 +208,10 @@ impl TestApp {
         extra: &[(&str, String)],
         skills: Vec<SkillEntry>,
     ) -> TestApp {
-        let app = App::build_with(backends.settings(extra), skills)
+        let mut backends = backends;
+        let settings = backends.settings(extra);
+        backends.instance = settings.instance.as_str();
+        let app = App::build_with(settings, skills)
             .await
             .expect("Alfred starts");
         let base = format!("http://127.0.0.1:{}", app.http_port());
@@ -386,10 +405,11 @@ impl Backends {
         let groups: Vec<std::collections::HashMap<String, deadpool_redis::redis::Value>> =
             deadpool_redis::redis::cmd("XINFO")
                 .arg("GROUPS")
-                .arg(format!("{}{stream}", self.prefix))
+                .arg(self.stream_key(stream))
                 .query_async(&mut conn)
                 .await
                 .unwrap_or_default();
+        let group = self.group_name(group);
         let Some(info) = groups.into_iter().find(|info| {
             matches!(info.get("name"), Some(deadpool_redis::redis::Value::BulkString(name)) if name == group.as_bytes())
         }) else {
@@ -408,8 +428,8 @@ impl Backends {
     pub async fn pending_entries(&self, stream: &str, group: &str) -> Vec<(u64, u64)> {
         let mut conn = self.redis().await;
         let entries: Vec<(String, String, u64, u64)> = deadpool_redis::redis::cmd("XPENDING")
-            .arg(format!("{}{stream}", self.prefix))
-            .arg(group)
+            .arg(self.stream_key(stream))
+            .arg(self.group_name(group))
             .arg("-")
             .arg("+")
             .arg(1000)

@@ -147,6 +147,7 @@ async fn two_alfreds_on_the_same_stores_send_one_briefing_and_a_restart_sends_no
         prefix: first.backends.prefix.clone(),
         redis_url: first.backends.redis_url.clone(),
         graph: alfred_testkit::graph::FakeGraph::start().await,
+        instance: first.backends.instance,
     };
     // A second Alfred (another replica, or the same one restarted) sending to its own fake
     // Graph API, so each one's sends can be told apart.
