@@ -1,5 +1,5 @@
-//! Biz skills: `ping` for now; later `WorkInboxService` (the e-mail inbox summariser) and
-//! `CRMQueryService` (contacts and deals).
+//! Biz skills: `ping`, `crm` (CRMQueryService: contacts and deals, and the CSV import behind
+//! `alfred crm import`); later `WorkInboxService` (the e-mail inbox summariser).
 //!
 //! Each skill is a module exposing `route()` (the pure [`SkillRoute`] the orchestrator routes
 //! with) and `skill()` (a fresh [`Skill`] for the supervised skill actor). Skills decide and
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use alfred_actors::skill::{Skill, SkillRoute};
 
+pub mod crm;
 pub mod ping;
 
 /// Builds a fresh skill; the skill actor calls it on every (re)start.
@@ -19,5 +20,5 @@ pub type SkillFactory = fn() -> Box<dyn Skill>;
 
 /// Every Biz skill in routing order: its route and the factory of a fresh skill.
 pub fn skills() -> Vec<(Arc<dyn SkillRoute>, SkillFactory)> {
-    vec![(ping::route(), ping::skill)]
+    vec![(ping::route(), ping::skill), (crm::route(), crm::skill)]
 }
