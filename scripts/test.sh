@@ -5,7 +5,8 @@
 # already answer on their standard ports (or at ALFRED_TEST_REDIS_URL / ALFRED_TEST_DATABASE_URL),
 # and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
-#   cargo fmt --check, cargo clippy -D warnings, the workspace tests (nextest when installed).
+#   cargo fmt --check, cargo clippy -D warnings, the per-instance builds (cargo tree: no Home skill
+#   crate in the Biz build and the reverse; cargo check of each), the workspace tests.
 # Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
 #
 # Usage:
@@ -327,6 +328,17 @@ run cargo fmt --all -- --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 run cargo clippy --workspace --all-targets -- -D warnings
+
+# Isolation by construction: a Biz build contains no Home skill code and the reverse, and each
+# single-instance build compiles.
+for pair in biz:alfred-skills-home home:alfred-skills-biz; do
+    feature=${pair%%:*} foreign=${pair#*:}
+    log "cargo tree/check --no-default-features --features $feature (no $foreign)"
+    tree=$(cargo tree -e normal --no-default-features --features "$feature" -p alfred) \
+        || die "cargo tree failed for the $feature build"
+    ! grep -q "$foreign" <<<"$tree" || die "the $feature build depends on $foreign"
+    run cargo check -p alfred --no-default-features --features "$feature"
+done
 
 if cargo nextest --version >/dev/null 2>&1; then
     log "cargo nextest run --workspace --test-threads $threads"
