@@ -5,6 +5,7 @@
 //! * [`slack`] — the Slack Events API and slash commands (inbound) and Web API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
+//! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
 //!
 //! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
@@ -12,6 +13,7 @@
 //! publish to the bus; outbound, they only implement `ChannelClient`.
 
 pub mod admin;
+pub mod allowlist;
 pub mod health;
 pub mod llm;
 pub mod slack;
