@@ -6,6 +6,9 @@ use alfred_config::{ExposeSecret, LogFormat, Settings};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "biz")]
+mod crm_cli;
+
 // mimalloc's per-thread free lists suit the webhook's many small, short-lived allocations
 // (headers, envelopes, JSON strings) better than glibc's malloc: measured in BENCHMARKS.md.
 #[global_allocator]
@@ -34,6 +37,12 @@ enum Command {
         /// Run on a simulated clock that `/time +1d` moves (try a week of chores in minutes).
         #[arg(long)]
         simulated_time: bool,
+    },
+    /// Business CRM data (Biz): `alfred crm import FILE.csv`.
+    #[cfg(feature = "biz")]
+    Crm {
+        #[command(subcommand)]
+        command: crm_cli::CrmCommand,
     },
 }
 
@@ -65,6 +74,8 @@ fn main() -> std::process::ExitCode {
                 user,
                 simulated_time,
             } => alfred::chat::run(settings, user, simulated_time).await,
+            #[cfg(feature = "biz")]
+            Command::Crm { command } => crm_cli::run(settings, command).await,
         }
     });
     match result {

@@ -81,10 +81,16 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
         }
         alfred_config::Instance::Biz => {
             #[cfg(feature = "biz")]
-            skills.push(SkillEntry {
-                route: alfred_skills_biz::ping::route(),
-                factory: Arc::new(alfred_skills_biz::ping::skill),
-            });
+            {
+                skills.push(SkillEntry {
+                    route: alfred_skills_biz::ping::route(),
+                    factory: Arc::new(alfred_skills_biz::ping::skill),
+                });
+                skills.push(SkillEntry {
+                    route: alfred_skills_biz::crm::route(),
+                    factory: Arc::new(alfred_skills_biz::crm::skill),
+                });
+            }
         }
     }
     skills
