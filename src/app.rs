@@ -16,6 +16,7 @@ use alfred_actors::bus::Bus;
 use alfred_actors::channel::ChannelClient;
 use alfred_actors::messages::Platform;
 use alfred_adapters::admin::{self, Admin};
+use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
     self, ResponseUrls, SlackClient, SlackClientSettings, SlackEdge, SlackEdgeSettings,
@@ -132,12 +133,17 @@ fn platform_clients(
     if let Some(slack) = &slack {
         SlackClient::new(slack.clone(), response_urls.clone()).context("Invalid Slack settings")?;
     }
+    // Every outbound request is checked against the instance's hosts (Home: the Graph API;
+    // Biz: Slack, its hooks, and the Graph API with its own WhatsApp number).
+    let allowlist = Allowlist::for_settings(settings);
+    tracing::info!(hosts = ?allowlist.hosts().collect::<Vec<_>>(), "Outbound allowlist.");
     let response_urls = response_urls.clone();
     Ok(Arc::new(move || {
         let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
         if let Some(graph) = &graph {
             match GraphClient::new(graph.clone()) {
                 Ok(client) => {
+                    let client = client.with_allowlist(allowlist.clone());
                     clients.insert(Platform::WhatsApp, Rc::new(client));
                 }
                 Err(error) => tracing::error!(%error, "Could not build the Graph API client."),
@@ -146,6 +152,7 @@ fn platform_clients(
         if let Some(slack) = &slack {
             match SlackClient::new(slack.clone(), response_urls.clone()) {
                 Ok(client) => {
+                    let client = client.with_allowlist(allowlist.clone());
                     clients.insert(Platform::Slack, Rc::new(client));
                 }
                 Err(error) => tracing::error!(%error, "Could not build the Slack client."),

@@ -88,6 +88,8 @@ pub struct SlackClient {
     channel_pace: Duration,
     /// Each channel's next free send slot.
     next_slot: RefCell<HashMap<String, Instant>>,
+    /// The hosts this client may reach; `None` (tests of the client alone) checks nothing.
+    allowlist: Option<crate::allowlist::Allowlist>,
 }
 
 impl SlackClient {
@@ -121,7 +123,14 @@ impl SlackClient {
             timeout: settings.timeout,
             channel_pace: settings.channel_pace,
             next_slot: RefCell::new(HashMap::new()),
+            allowlist: None,
         })
+    }
+
+    /// Refuses every request to a host outside `allowlist` (checked before each request).
+    pub fn with_allowlist(mut self, allowlist: crate::allowlist::Allowlist) -> Self {
+        self.allowlist = Some(allowlist);
+        self
     }
 
     /// Takes the channel's next slot and waits for it. The slot is taken before waiting, so
@@ -160,6 +169,14 @@ impl SlackClient {
         authorized: bool,
         request: &T,
     ) -> Result<Exchange, SendError> {
+        if let Some(allowlist) = &self.allowlist {
+            // Permanent: retrying a refused host would only be refused again.
+            allowlist
+                .check(url)
+                .map_err(|denied| SendError::Permanent {
+                    reason: denied.to_string(),
+                })?;
+        }
         let send = async {
             let mut builder = self.client.post(url);
             if authorized {

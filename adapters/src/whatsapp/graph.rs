@@ -69,6 +69,8 @@ pub struct GraphClient {
     /// Kept only to scrub it from error reasons, in case the platform echoes it.
     token: SecretString,
     timeout: Duration,
+    /// The hosts this client may reach; `None` (tests of the client alone) checks nothing.
+    allowlist: Option<crate::allowlist::Allowlist>,
 }
 
 impl GraphClient {
@@ -97,8 +99,15 @@ impl GraphClient {
             phone_number_id: settings.phone_number_id,
             authorization,
             token: settings.token,
+            allowlist: None,
             timeout: settings.timeout,
         })
+    }
+
+    /// Refuses every request to a host outside `allowlist` (checked before each request).
+    pub fn with_allowlist(mut self, allowlist: crate::allowlist::Allowlist) -> Self {
+        self.allowlist = Some(allowlist);
+        self
     }
 
     fn messages_url(&self, account: &str) -> String {
@@ -121,6 +130,14 @@ impl GraphClient {
     }
 
     async fn exchange(&self, url: &str, request: &SendMessage<'_>) -> Result<Exchange, SendError> {
+        if let Some(allowlist) = &self.allowlist {
+            // Permanent: retrying a refused host would only be refused again.
+            allowlist
+                .check(url)
+                .map_err(|denied| SendError::Permanent {
+                    reason: denied.to_string(),
+                })?;
+        }
         let send = async {
             let mut response = self
                 .client
