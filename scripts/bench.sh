@@ -172,7 +172,7 @@ run_ingest() {
     log "${cmd[*]}"
     "${cmd[@]}"
     printf '  ingest stream length after the run: %s\n' \
-        "$(redis xlen "${prefix}alfred-ingest")"
+        "$(redis xlen "${prefix}home:alfred-ingest")"
     stop_alfred
     drop_data
 }
