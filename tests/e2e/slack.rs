@@ -164,3 +164,47 @@ async fn another_slash_command_is_acknowledged_then_answered_through_its_respons
     let text = replies[0].text().unwrap_or_default();
     assert!(text.contains("ping"), "{text}");
 }
+
+/// Biz may have a WhatsApp number of its own: the same WhatsApp adapter, answered by Biz's
+/// skills (here `ping`), with no Home skill loaded.
+#[actix_rt::test]
+async fn a_biz_whatsapp_number_is_answered_by_biz_skills() {
+    let app = TestApp::spawn_with(&[("INSTANCE", "biz".into())], Vec::new()).await;
+    let ping = alfred_testkit::whatsapp::text_message(
+        crate::helpers::PHONE_ID,
+        "4917099999999",
+        "Max",
+        "wamid.BIZ1",
+        "ping",
+    );
+    let add = alfred_testkit::whatsapp::text_message(
+        crate::helpers::PHONE_ID,
+        "4917099999999",
+        "Max",
+        "wamid.BIZ2",
+        "add milk",
+    );
+
+    app.post_signed(&ping).await;
+    app.post_signed(&add).await;
+
+    let sends = app
+        .backends
+        .graph
+        .wait_for_requests(2, crate::helpers::DEADLINE)
+        .await;
+    let pong = sends
+        .iter()
+        .find(|s| s.reply_to() == Some("wamid.BIZ1"))
+        .unwrap();
+    assert_eq!(pong.text(), Some("pong"));
+    let other = sends
+        .iter()
+        .find(|s| s.reply_to() == Some("wamid.BIZ2"))
+        .unwrap();
+    assert!(
+        !other.text().unwrap_or_default().contains("shopping list"),
+        "Biz has no shopping list: {:?}",
+        other.text()
+    );
+}
