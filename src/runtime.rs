@@ -434,6 +434,36 @@ async fn connect(
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "Applied database migrations.");
     }
+    claim_database(&store, settings.instance.as_str()).await?;
     let jobs = PgJobStore::new(store.pool().clone());
     Ok((Arc::new(bus), Arc::new(store), Arc::new(jobs)))
+}
+
+/// Home and Biz never share a database: the first start writes its instance into the database,
+/// and every later start of the other instance on it refuses to run.
+async fn claim_database(store: &PgStore, instance: &str) -> anyhow::Result<()> {
+    let client = store
+        .pool()
+        .get()
+        .await
+        .context("Failed to connect to Postgres")?;
+    client
+        .execute(
+            "INSERT INTO alfred_instance (instance) VALUES ($1) ON CONFLICT (only_row) DO NOTHING",
+            &[&instance],
+        )
+        .await
+        .context("Failed to record the database's instance")?;
+    let owner: String = client
+        .query_one("SELECT instance FROM alfred_instance", &[])
+        .await
+        .context("Failed to read the database's instance")?
+        .get(0);
+    if owner != instance {
+        anyhow::bail!(
+            "DATABASE_URL is the {owner} instance's database and this is INSTANCE={instance}: \
+             each instance needs its own database"
+        );
+    }
+    Ok(())
 }

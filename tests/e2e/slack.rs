@@ -208,3 +208,19 @@ async fn a_biz_whatsapp_number_is_answered_by_biz_skills() {
         other.text()
     );
 }
+
+/// Home and Biz never share a database: once a Home Alfred has used one, a Biz Alfred pointed
+/// at it refuses to start and says why.
+#[actix_rt::test]
+async fn a_biz_alfred_refuses_the_home_instances_database() {
+    let home = TestApp::spawn().await;
+    let settings = home.backends.settings(&[("INSTANCE", "biz".into())]);
+
+    let refused = alfred::app::App::build(settings).await;
+
+    let error = format!(
+        "{:#}",
+        refused.err().expect("Biz must refuse Home's database")
+    );
+    assert!(error.contains("home instance's database"), "{error}");
+}
