@@ -242,8 +242,21 @@ async fn track_delivery(
                 }
             }
         }
-        ("failed", _) => {
-            tracing::warn!(?outbox_id, %message_id, ?errors, "The platform reports a reply could not be delivered.");
+        ("failed", outbox_id) => {
+            let reason = format!("the platform could not deliver it: {}", errors.join("; "));
+            tracing::warn!(?outbox_id, %message_id, %reason, "The platform reports a reply could not be delivered.");
+            if let Some(outbox_id) = outbox_id {
+                match deps.store.record_delivery_failure(outbox_id, &reason).await {
+                    Ok(true) => dead_letter_failed(deps, outbox_id, message_id, &reason).await,
+                    Ok(false) => {}
+                    Err(error) => {
+                        return Err(store_failure(
+                            format!("could not record the status: {error}"),
+                            &error,
+                        ))
+                    }
+                }
+            }
         }
         _ => tracing::debug!(?outbox_id, %message_id, %status, "Delivery status received."),
     }
@@ -259,6 +272,25 @@ fn store_failure(reason: String, error: &StoreError) -> DeliveryError {
     } else {
         DeliveryError::Retry(reason)
     }
+}
+
+/// Writes a reply the platform failed to deliver to `alfred-outbox:dead`, for operators.
+async fn dead_letter_failed(
+    deps: &OrchestratorDeps,
+    outbox_id: i64,
+    message_id: &str,
+    reason: &str,
+) {
+    let dead_stream = format!("{}:dead", deps.outbox_stream);
+    let entry =
+        serde_json::json!({ "outbox_id": outbox_id, "provider_id": message_id, "reason": reason });
+    if let Err(error) = deps.bus.publish(&dead_stream, &entry.to_string()).await {
+        tracing::warn!(%error, "Could not write the undelivered reply to the dead-letter stream; it is marked dead in the outbox table.");
+    }
+    deps.metrics
+        .dead_lettered
+        .with_label_values(&[dead_stream.as_str(), "delivery_failed"])
+        .inc();
 }
 
 /// Publishes committed replies; on failure leaves them to the relay.

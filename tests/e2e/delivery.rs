@@ -87,3 +87,42 @@ async fn with_outbound_disabled_replies_are_logged_and_never_sent() {
         "nothing reached the Graph API"
     );
 }
+
+#[actix_rt::test]
+async fn a_reply_the_platform_later_reports_failed_is_marked_dead_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let body = whatsapp::text_message(PHONE_ID, "15550002580", "Noa", "wamid.LATER", "add rice");
+    app.post_signed(&body).await;
+    let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
+    app.quiescent().await;
+    let sent = &sends[0];
+    let callback = sent.body["biz_opaque_callback_data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let failed = whatsapp::Notification::new(PHONE_ID)
+        .status_with_callback(
+            sent.wamid.as_deref().unwrap(),
+            "failed",
+            "15550002580",
+            Some(&callback),
+        )
+        .build();
+    assert_eq!(app.post_signed(&failed).await.status(), 200);
+
+    let dead = eventually("the failed reply to be dead-lettered", || async {
+        let entries = app.backends.stream_entries("alfred-outbox:dead").await;
+        (!entries.is_empty()).then_some(entries)
+    })
+    .await;
+    let payload = &dead[0].iter().find(|(k, _)| k == "payload").unwrap().1;
+    assert!(
+        payload.contains("131026"),
+        "the reason is Meta's: {payload}"
+    );
+    assert_eq!(
+        app.backends.outbox_states().await,
+        vec![("dead".to_owned(), 1)]
+    );
+}

@@ -257,6 +257,22 @@ impl Store for MemStore {
         Ok(self.inner.lock().await.outbox.remove(&outbox_id).is_some())
     }
 
+    async fn record_delivery_failure(
+        &self,
+        outbox_id: i64,
+        _reason: &str,
+    ) -> Result<bool, StoreError> {
+        // Sent rows are forgotten (see `record_send`), so only a row still held can change.
+        let mut inner = self.inner.lock().await;
+        match inner.outbox.get_mut(&outbox_id) {
+            Some(row) if row.state != State::Dead => {
+                row.state = State::Dead;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -140,8 +140,18 @@ pub trait Store: Send + Sync + 'static {
     /// The platform reported (a status callback) that it accepted the message of this row.
     /// A row whose send was never recorded — the sender died between the HTTP call and
     /// `record_send` — or that waits for a retry is recorded as sent, so it is not sent
-    /// again. Returns whether the row changed.
+    /// again. A dead row stays dead: a late `sent` must not hide a `failed`. Returns whether
+    /// the row changed.
     async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError>;
+
+    /// The platform reported (a `failed` status) that it could not deliver the message of this
+    /// row, after accepting it: the row becomes dead with the platform's reason, where
+    /// operators look for undelivered replies. Returns whether the row changed.
+    async fn record_delivery_failure(
+        &self,
+        outbox_id: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Checks the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -121,7 +121,9 @@ const DUE_FOR_RELAY: &str = concat!(
 
 const CONFIRM_SENT: &str = "UPDATE outbox \
      SET state = 'sent', sent_at = now(), provider_id = $2, last_error = NULL \
-     WHERE id = $1 AND state <> 'sent'";
+     WHERE id = $1 AND state IN ('pending', 'sending', 'retry')";
+const RECORD_DELIVERY_FAILURE: &str =
+    "UPDATE outbox SET state = 'dead', last_error = $2 WHERE id = $1 AND state <> 'dead'";
 const RECORD_RETRY: &str = "UPDATE outbox \
      SET state = 'retry', last_error = $2, next_attempt_at = now() + $3::float8 * interval '1 second' \
      WHERE id = $1 AND state = 'sending'";
@@ -285,6 +287,17 @@ impl Store for PgStore {
             .execute(&statement, &[&outbox_id, &provider_id])
             .await?
             > 0)
+    }
+
+    async fn record_delivery_failure(
+        &self,
+        outbox_id: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(RECORD_DELIVERY_FAILURE).await?;
+        let reason = truncate(reason.to_owned());
+        Ok(client.execute(&statement, &[&outbox_id, &reason]).await? > 0)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
