@@ -93,10 +93,55 @@ pub struct Proposal {
     pub command: String,
 }
 
+/// How one attempt to interpret text ended; its [`label`](LlmOutcome::label) is the `result`
+/// of `alfred_llm_requests_total`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmOutcome {
+    /// No skill declares a tool, so the LLM was not asked.
+    NotAsked,
+    /// The call was validated into a command.
+    Accepted(Proposal),
+    /// The call named an unknown tool or had arguments the skill rejects.
+    Refused,
+    /// The LLM answered without calling a tool.
+    NoCall,
+    /// The request failed.
+    Failed,
+    /// No answer within the timeout.
+    TimedOut,
+}
+
+impl LlmOutcome {
+    /// The metric label, `None` when the LLM was not asked.
+    pub fn label(&self) -> Option<&'static str> {
+        match self {
+            LlmOutcome::NotAsked => None,
+            LlmOutcome::Accepted(_) => Some("accepted"),
+            LlmOutcome::Refused => Some("refused"),
+            LlmOutcome::NoCall => Some("no_call"),
+            LlmOutcome::Failed => Some("failed"),
+            LlmOutcome::TimedOut => Some("timeout"),
+        }
+    }
+
+    /// The accepted proposal, if any.
+    pub fn proposal(self) -> Option<Proposal> {
+        match self {
+            LlmOutcome::Accepted(proposal) => Some(proposal),
+            _ => None,
+        }
+    }
+}
+
 impl Llm {
     /// Asks the LLM what `text` means with the tools of all `routes`, and validates the answer
     /// through the route that declares the called tool. `None` means "answer with help".
     pub async fn interpret(&self, text: &str, routes: &[&dyn SkillRoute]) -> Option<Proposal> {
+        self.consult(text, routes).await.proposal()
+    }
+
+    /// Like [`Llm::interpret`], but says how the attempt ended, so the caller can count it.
+    pub async fn consult(&self, text: &str, routes: &[&dyn SkillRoute]) -> LlmOutcome {
         let mut tools = Vec::new();
         let mut owners = Vec::new();
         for (index, route) in routes.iter().enumerate() {
@@ -109,28 +154,28 @@ impl Llm {
             }
         }
         if tools.is_empty() {
-            return None;
+            return LlmOutcome::NotAsked;
         }
         let call =
             match tokio::time::timeout(self.timeout, self.client.tool_call(text, &tools)).await {
                 Ok(Ok(Some(call))) => call,
                 Ok(Ok(None)) => {
                     tracing::info!("The LLM called no tool; answering with help.");
-                    return None;
+                    return LlmOutcome::NoCall;
                 }
                 Ok(Err(error)) => {
                     tracing::warn!(%error, "The LLM failed; answering with help.");
-                    return None;
+                    return LlmOutcome::Failed;
                 }
                 Err(_) => {
                     let error = LlmError::TimedOut(self.timeout);
                     tracing::warn!(%error, "The LLM was too slow; answering with help.");
-                    return None;
+                    return LlmOutcome::TimedOut;
                 }
             };
         let Some(position) = tools.iter().position(|tool| tool.name == call.name) else {
             tracing::info!(tool = %call.name, "The LLM proposed an unknown tool; rejected.");
-            return None;
+            return LlmOutcome::Refused;
         };
         let index = owners[position];
         let route = routes[index];
@@ -140,15 +185,15 @@ impl Llm {
                 arguments = %call.arguments,
                 "The LLM proposed invalid arguments; rejected."
             );
-            return None;
+            return LlmOutcome::Refused;
         };
         if !route.understands(&command) {
             // A skill whose tools produce text its own grammar refuses has a bug; never guess.
             tracing::warn!(tool = %call.name, skill = route.name(), "A tool call became a command the skill's grammar does not accept; rejected.");
-            return None;
+            return LlmOutcome::Refused;
         }
         tracing::info!(tool = %call.name, %command, skill = route.name(), "The LLM proposed a command; accepted.");
-        Some(Proposal { index, command })
+        LlmOutcome::Accepted(Proposal { index, command })
     }
 }
 
@@ -276,15 +321,17 @@ mod tests {
             name: "shared_do".into(),
             arguments: serde_json::json!({"word": 3}),
         }));
-        for (answer, route) in [
-            (call("other_do", "milk"), &route),
-            (no_word, &route),
-            (call("shared_do", "milk"), &broken),
-            (Ok(None), &route),
-            (Err("garbled".to_owned()), &route),
+        for (answer, route, label) in [
+            (call("other_do", "milk"), &route, "refused"),
+            (no_word, &route, "refused"),
+            (call("shared_do", "milk"), &broken, "refused"),
+            (Ok(None), &route, "no_call"),
+            (Err("garbled".to_owned()), &route, "failed"),
         ] {
             let (llm, _) = llm(answer, Duration::ZERO);
-            assert_eq!(llm.interpret("text", &[route]).await, None);
+            let outcome = llm.consult("text", &[route]).await;
+            assert_eq!(outcome.label(), Some(label));
+            assert_eq!(outcome.proposal(), None);
         }
     }
 
@@ -296,7 +343,7 @@ mod tests {
             broken: false,
         };
 
-        assert_eq!(llm.interpret("text", &[&route]).await, None);
+        assert_eq!(llm.consult("text", &[&route]).await, LlmOutcome::TimedOut);
         assert_eq!(client.asked.lock().unwrap().len(), 1);
     }
 

@@ -26,6 +26,9 @@ pub struct Metrics {
     pub outbound_sends: IntCounterVec,
     /// `alfred_outbox_relayed_total`: outbox rows republished by the relay.
     pub relayed: IntCounter,
+    /// `alfred_llm_requests_total{result}`: plain-language requests put to the LLM
+    /// (`accepted`, `refused`, `no_call`, `failed`, `timeout`).
+    pub llm_requests: IntCounterVec,
 }
 
 impl Metrics {
@@ -85,6 +88,13 @@ impl Metrics {
             "alfred_outbox_relayed_total",
             "Outbox rows republished by the relay.",
         )?;
+        let llm_requests = IntCounterVec::new(
+            Opts::new(
+                "alfred_llm_requests_total",
+                "Plain-language requests put to the LLM, by result.",
+            ),
+            &["result"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -93,6 +103,7 @@ impl Metrics {
         registry.register(Box::new(actor_restarts.clone()))?;
         registry.register(Box::new(outbound_sends.clone()))?;
         registry.register(Box::new(relayed.clone()))?;
+        registry.register(Box::new(llm_requests.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -103,6 +114,7 @@ impl Metrics {
             actor_restarts,
             outbound_sends,
             relayed,
+            llm_requests,
         })
     }
 

@@ -455,7 +455,11 @@ async fn plain_language<'a>(
         return None;
     }
     let routes: Vec<&dyn SkillRoute> = deps.skills.iter().map(|s| s.route.as_ref()).collect();
-    let proposal = llm.interpret(text, &routes).await?;
+    let outcome = llm.consult(text, &routes).await;
+    if let Some(result) = outcome.label() {
+        deps.metrics.llm_requests.with_label_values(&[result]).inc();
+    }
+    let proposal = outcome.proposal()?;
     let skill = deps
         .skills
         .iter()

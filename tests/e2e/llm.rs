@@ -38,6 +38,24 @@ async fn say(app: &TestApp, wamid: &str, text: &str) -> RecordedRequest {
     .await
 }
 
+/// `alfred_llm_requests_total{result}` from `/metrics`.
+async fn llm_requests(app: &TestApp, result: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("alfred_llm_requests_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn apples_two_kilos() -> Answer {
     Answer::tool(
         "grocery_add",
@@ -63,6 +81,8 @@ async fn a_valid_tool_call_from_the_llm_changes_the_list() {
         Some("could you get us some apples, two kilos")
     );
     assert!(asked[0].tool_names().contains(&"grocery_add".to_owned()));
+    assert_eq!(llm_requests(&app, "accepted").await, 1);
+    assert_eq!(llm_requests(&app, "failed").await, 0);
 }
 
 #[actix_rt::test]
@@ -157,6 +177,8 @@ async fn a_failing_llm_falls_back_to_help() {
     assert!(reply.text().unwrap().starts_with(HELP_START), "{reply:?}");
     assert_eq!(llm.requests().len(), 1);
     assert!(app.backends.grocery_items().await.is_empty());
+    assert_eq!(llm_requests(&app, "failed").await, 1);
+    assert_eq!(llm_requests(&app, "accepted").await, 0);
 }
 
 #[actix_rt::test]
