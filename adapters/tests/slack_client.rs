@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
-use alfred_adapters::slack::{ResponseUrls, SlackClient, SlackClientSettings};
+use alfred_adapters::slack::{ChannelPacer, ResponseUrls, SlackClient, SlackClientSettings};
 use alfred_testkit::slack::FakeSlack;
 use serde_json::json;
 
@@ -170,4 +170,47 @@ async fn the_token_never_appears_in_debug_or_error_reasons() {
     let reason = format!("{:?}", result.unwrap_err());
     assert!(!reason.contains(TOKEN), "{reason}");
     assert!(reason.contains("[REDACTED]"), "{reason}");
+}
+
+const PACE: Duration = Duration::from_secs(1);
+
+#[test]
+fn sends_to_one_channel_asked_for_together_go_a_pace_apart() {
+    let mut pacer = ChannelPacer::new(PACE);
+    let now = tokio::time::Instant::now();
+
+    let slots: Vec<_> = (0..3).map(|_| pacer.take_slot(CHANNEL, now)).collect();
+
+    assert_eq!(slots, vec![now, now + PACE, now + 2 * PACE]);
+}
+
+#[test]
+fn a_send_after_the_pace_has_passed_goes_at_once() {
+    let mut pacer = ChannelPacer::new(PACE);
+    let start = tokio::time::Instant::now();
+    pacer.take_slot(CHANNEL, start);
+
+    let early = start + PACE / 2;
+    assert_eq!(pacer.take_slot(CHANNEL, early), start + PACE);
+    let later = start + 5 * PACE;
+    assert_eq!(pacer.take_slot(CHANNEL, later), later);
+}
+
+#[test]
+fn one_busy_channel_does_not_hold_back_another() {
+    let mut pacer = ChannelPacer::new(PACE);
+    let now = tokio::time::Instant::now();
+    pacer.take_slot(CHANNEL, now);
+    pacer.take_slot(CHANNEL, now);
+
+    assert_eq!(pacer.take_slot("C0RANDOM", now), now);
+}
+
+#[test]
+fn a_zero_pace_never_delays() {
+    let mut pacer = ChannelPacer::new(Duration::ZERO);
+    let now = tokio::time::Instant::now();
+
+    assert_eq!(pacer.take_slot(CHANNEL, now), now);
+    assert_eq!(pacer.take_slot(CHANNEL, now), now);
 }

@@ -18,7 +18,6 @@
 //! per sender thread.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
@@ -30,6 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::pacer::ChannelPacer;
 use super::response_url::ResponseUrls;
 
 /// Default time allowed for one send, response body included.
@@ -38,8 +38,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CHANNEL_PACE: Duration = Duration::from_secs(1);
 /// Largest response body read; Slack's answers are a few KiB.
 const RESPONSE_LIMIT: usize = 256 * 1024;
-/// Channels remembered for pacing before old entries are dropped.
-const PACED_CHANNELS: usize = 1024;
 
 /// Slack `error` codes worth retrying: rate limiting and Slack-side trouble.
 pub const RETRYABLE_ERRORS: &[&str] = &[
@@ -87,7 +85,7 @@ pub struct SlackClient {
     timeout: Duration,
     channel_pace: Duration,
     /// Each channel's next free send slot.
-    next_slot: RefCell<HashMap<String, Instant>>,
+    pacer: RefCell<ChannelPacer>,
     /// The hosts this client may reach; `None` (tests of the client alone) checks nothing.
     allowlist: Option<crate::allowlist::Allowlist>,
 }
@@ -122,7 +120,7 @@ impl SlackClient {
             response_urls,
             timeout: settings.timeout,
             channel_pace: settings.channel_pace,
-            next_slot: RefCell::new(HashMap::new()),
+            pacer: RefCell::new(ChannelPacer::new(settings.channel_pace)),
             allowlist: None,
         })
     }
@@ -136,21 +134,11 @@ impl SlackClient {
     /// Takes the channel's next slot and waits for it. The slot is taken before waiting, so
     /// concurrent sends to one channel queue up a pace apart.
     async fn pace(&self, channel: &str) {
-        if self.channel_pace.is_zero() {
-            return;
-        }
         let now = Instant::now();
-        let slot = {
-            let mut slots = self.next_slot.borrow_mut();
-            if slots.len() >= PACED_CHANNELS {
-                slots.retain(|_, slot| *slot > now);
-            }
-            let slot = slots.get(channel).copied().filter(|slot| *slot > now);
-            let slot = slot.unwrap_or(now);
-            slots.insert(channel.to_owned(), slot + self.channel_pace);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        let slot = self.pacer.borrow_mut().take_slot(channel, now);
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Removes the token from text that may be shown to an operator.

@@ -7,7 +7,8 @@
 //! * [`events`] — the Events API body parsed into typed `InboundEnvelope`s;
 //! * [`commands`] — slash commands: what is answered at once and what is deferred;
 //! * [`response_url`] — the response URLs of deferred commands, shared by edge and client;
-//! * [`client`] — [`SlackClient`], the `ChannelClient` that posts replies.
+//! * [`client`] — [`SlackClient`], the `ChannelClient` that posts replies;
+//! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping.
 //!
 //! This module knows Slack's wire formats and nothing about skills, the orchestrator or
 //! storage beyond the `Bus` trait.
@@ -16,10 +17,12 @@ pub mod client;
 pub mod commands;
 pub mod edge;
 pub mod events;
+pub mod pacer;
 pub mod response_url;
 pub mod signature;
 
 pub use client::{SlackClient, SlackClientSettings, SlackSetupError};
 pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PATH, EVENTS_PATH};
+pub use pacer::ChannelPacer;
 pub use response_url::ResponseUrls;
 pub use signature::{SignatureError, SlackVerifier};
