@@ -12,7 +12,11 @@ use chrono_tz::Tz;
 // A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
 // transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
 use deadpool_postgres::ClientWrapper as Client;
-use tokio_postgres::{Config, NoTls};
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::{Migration, TestDb};
 
 /// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
 /// in memory as `mem::<name>`.
@@ -38,10 +42,8 @@ macro_rules! on_both_stores {
     };
 }
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// Every migration, in order, as `alfred migrate` applies them.
-const MIGRATIONS: [(&str, &str); 6] = [
+const MIGRATIONS: [Migration; 6] = [
     (
         "0001_runtime.sql",
         include_str!("../../../migrations/0001_runtime.sql"),
@@ -93,7 +95,7 @@ pub enum Store {
 
 impl Store {
     pub async fn pg() -> Store {
-        let db = TestDb::create().await;
+        let db = TestDb::create(&MIGRATIONS).await;
         Store::Pg(db.connect().await, Box::new(db))
     }
 
@@ -294,79 +296,4 @@ fn poison(mem: &mut MemTx, key: &'static str) {
     let mut slots = std::mem::take(mem).into_slots();
     slots.insert(key, Box::new(0_u8));
     *mem = MemTx::new(slots);
-}
-
-/// A database of its own with every migration applied; dropped with the value (also when the
-/// test fails).
-pub struct TestDb {
-    admin_url: String,
-    name: String,
-    config: Config,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(&admin_url.parse().expect("a Postgres URL")).await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create the test database");
-        let mut config: Config = admin_url.parse().expect("a Postgres URL");
-        config.dbname(&name);
-        let db = TestDb {
-            admin_url,
-            name,
-            config,
-        };
-        let client = db.connect().await;
-        for (name, sql) in MIGRATIONS {
-            client
-                .batch_execute(sql)
-                .await
-                .unwrap_or_else(|error| panic!("apply migrations/{name}: {error}"));
-        }
-        db
-    }
-
-    pub async fn connect(&self) -> Client {
-        connect(&self.config).await
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, even while the test's runtime
-        // is unwinding from a failed assertion.
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let admin = connect(&admin_url.parse().unwrap()).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-async fn connect(config: &Config) -> Client {
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .expect("connect to the test Postgres");
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Client::new(client, task)
 }

@@ -10,7 +10,11 @@ use chrono_tz::Tz;
 // A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
 // transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
 use deadpool_postgres::ClientWrapper as Client;
-use tokio_postgres::{Config, NoTls};
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::{Migration, TestDb};
 
 /// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
 /// in memory as `mem::<name>`.
@@ -36,9 +40,6 @@ macro_rules! on_both_stores {
     };
 }
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const MIGRATION: &str = include_str!("../../../migrations/0004_chores.sql");
-
 /// A store to apply effects to.
 pub enum Store {
     Pg(Client, Box<TestDb>),
@@ -47,7 +48,7 @@ pub enum Store {
 
 impl Store {
     pub async fn pg() -> Store {
-        let db = TestDb::create().await;
+        let db = TestDb::create(&MIGRATIONS).await;
         Store::Pg(db.connect().await, Box::new(db))
     }
 
@@ -189,75 +190,8 @@ pub fn member(name: &str) -> Who {
     }
 }
 
-/// A database of its own, with the chores migration applied; dropped with the value (also
-/// when the test fails).
-pub struct TestDb {
-    admin_url: String,
-    name: String,
-    config: Config,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(&admin_url.parse().expect("a Postgres URL")).await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create the test database");
-        let mut config: Config = admin_url.parse().expect("a Postgres URL");
-        config.dbname(&name);
-        let db = TestDb {
-            admin_url,
-            name,
-            config,
-        };
-        db.connect()
-            .await
-            .batch_execute(MIGRATION)
-            .await
-            .expect("apply migrations/0004_chores.sql");
-        db
-    }
-
-    pub async fn connect(&self) -> Client {
-        connect(&self.config).await
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, even while the test's runtime
-        // is unwinding from a failed assertion.
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let admin = connect(&admin_url.parse().unwrap()).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-async fn connect(config: &Config) -> Client {
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .expect("connect to the test Postgres");
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Client::new(client, task)
-}
+/// The chores migration, as `alfred migrate` applies it.
+const MIGRATIONS: [Migration; 1] = [(
+    "0004_chores.sql",
+    include_str!("../../../migrations/0004_chores.sql"),
+)];

@@ -3,6 +3,7 @@
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
@@ -11,7 +12,11 @@ use chrono::{DateTime, TimeZone, Utc};
 // A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
 // transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
 use deadpool_postgres::ClientWrapper as Client;
-use tokio_postgres::{Config, NoTls};
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::Migration;
 
 pub fn dana() -> Who {
     Who {
@@ -41,9 +46,8 @@ pub fn effect(household: &str, who: Who, text: &str) -> GroceryEffect {
     GroceryEffect::new(household, who, now(), command)
 }
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// The grocery migrations, applied in order as `alfred migrate` would.
-const MIGRATIONS: [(&str, &str); 2] = [
+const MIGRATIONS: [Migration; 2] = [
     (
         "0002_grocery.sql",
         include_str!("../../../migrations/0002_grocery.sql"),
@@ -110,74 +114,39 @@ impl Store {
 }
 
 /// A database of its own, with the grocery migrations applied; dropped with the value (also
-/// when the test fails).
-pub struct TestDb {
-    admin_url: String,
-    name: String,
-    config: Config,
+/// when the test fails). Derefs to the shared test database (for `connect`).
+pub struct TestDb(common::TestDb);
+
+impl Deref for TestDb {
+    type Target = common::TestDb;
+
+    fn deref(&self) -> &common::TestDb {
+        &self.0
+    }
 }
 
 impl TestDb {
     pub async fn create() -> TestDb {
-        let db = TestDb::create_empty().await;
-        let client = db.connect().await;
-        for (name, sql) in MIGRATIONS {
-            client
-                .batch_execute(sql)
-                .await
-                .unwrap_or_else(|error| panic!("apply migrations/{name}: {error}"));
-        }
-        db
+        TestDb(common::TestDb::create(&MIGRATIONS).await)
     }
 
     /// A database of its own with only the migrations up to `name` applied (to test a later
-    /// migration over older data).
+    /// migration over older data); all of them when there is no such migration.
     pub async fn create_up_to(name: &str) -> TestDb {
-        let db = TestDb::create_empty().await;
-        let client = db.connect().await;
-        for (migration, sql) in MIGRATIONS {
-            client.batch_execute(sql).await.unwrap();
-            if migration == name {
-                break;
-            }
-        }
-        db
+        let up_to = MIGRATIONS
+            .iter()
+            .position(|(migration, _)| *migration == name)
+            .map_or(MIGRATIONS.len(), |index| index + 1);
+        TestDb(common::TestDb::create(&MIGRATIONS[..up_to]).await)
     }
 
-    /// Applies the migrations after `name`.
+    /// Applies the migrations after `name` (none when there is no such migration).
     pub async fn migrate_after(&self, name: &str) {
-        let client = self.connect().await;
-        let later = MIGRATIONS.iter().skip_while(|(m, _)| *m != name).skip(1);
-        for (_, sql) in later {
-            client.batch_execute(sql).await.unwrap();
-        }
-    }
-
-    async fn create_empty() -> TestDb {
-        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(
-            &admin_url
-                .parse()
-                .expect("ALFRED_TEST_DATABASE_URL is a Postgres URL"),
-        )
-        .await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create the test database");
-        let mut config: Config = admin_url.parse().expect("a Postgres URL");
-        config.dbname(&name);
-        TestDb {
-            admin_url,
-            name,
-            config,
-        }
-    }
-
-    pub async fn connect(&self) -> Client {
-        connect(&self.config).await
+        let after = MIGRATIONS
+            .iter()
+            .position(|(migration, _)| *migration == name)
+            .map_or(MIGRATIONS.len(), |index| index + 1);
+        self.apply(&MIGRATIONS[after..]).await;
     }
 
     /// The household's rows: name_key, name, quantity, unit, added_by, added_by_name.
@@ -212,39 +181,4 @@ impl TestDb {
         );
         self.connect().await.batch_execute(&sql).await.unwrap();
     }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, even while the test's runtime
-        // is unwinding from a failed assertion.
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let admin = connect(&admin_url.parse().unwrap()).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-async fn connect(config: &Config) -> Client {
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .expect("connect to the test Postgres");
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Client::new(client, task)
 }
