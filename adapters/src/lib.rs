@@ -16,5 +16,6 @@ pub mod admin;
 pub mod allowlist;
 pub mod health;
 pub mod llm;
+mod outbound_http;
 pub mod slack;
 pub mod whatsapp;

@@ -12,13 +12,15 @@
 
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 use actix_web::http::{StatusCode, Uri};
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::outbound_http::{retryable, Exchange, Poster};
 
 /// Default time allowed for one send, response body included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,61 +121,28 @@ impl GraphClient {
         format!("{}/{phone_number_id}/messages", self.api_root)
     }
 
-    /// Removes the token from text that may be shown to an operator.
-    fn scrub(&self, text: String) -> String {
-        let token = self.token.expose_secret();
-        if !token.is_empty() && text.contains(token) {
-            text.replace(token, "[REDACTED]")
-        } else {
-            text
+    /// How this client posts (see [`Poster`]).
+    fn poster(&self) -> Poster<'_> {
+        Poster {
+            service: "graph",
+            allowlist: self.allowlist.as_ref(),
+            timeout: self.timeout,
+            response_limit: RESPONSE_LIMIT,
+            token: &self.token,
         }
     }
 
+    /// Removes the token from text that may be shown to an operator.
+    fn scrub(&self, text: String) -> String {
+        self.poster().scrub(text)
+    }
+
     async fn exchange(&self, url: &str, request: &SendMessage<'_>) -> Result<Exchange, SendError> {
-        if let Some(allowlist) = &self.allowlist {
-            // Permanent: retrying a refused host would only be refused again.
-            allowlist
-                .check(url)
-                .map_err(|denied| SendError::Permanent {
-                    reason: denied.to_string(),
-                })?;
-        }
-        let send = async {
-            let mut response = self
-                .client
-                .post(url)
-                .insert_header((AUTHORIZATION, self.authorization.clone()))
-                .send_json(request)
-                .await
-                .map_err(|error| {
-                    retryable(self.scrub(format!("graph request failed: {error}")), None)
-                })?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            // A body that cannot be read is treated as empty: the status decides.
-            let body = response
-                .body()
-                .limit(RESPONSE_LIMIT)
-                .await
-                .unwrap_or_default();
-            Ok(Exchange {
-                status,
-                retry_after,
-                body,
-            })
-        };
-        match tokio::time::timeout(self.timeout, send).await {
-            Ok(result) => result,
-            Err(_) => Err(retryable(
-                format!("graph request timed out after {:?}", self.timeout),
-                None,
-            )),
-        }
+        let builder = self
+            .client
+            .post(url)
+            .insert_header((AUTHORIZATION, self.authorization.clone()));
+        self.poster().post_json(url, builder, request).await
     }
 }
 
@@ -284,19 +253,6 @@ pub fn classify(
     } else {
         Err(SendError::Permanent { reason })
     }
-}
-
-fn retryable(reason: String, retry_after: Option<Duration>) -> SendError {
-    SendError::Retryable {
-        reason,
-        retry_after,
-    }
-}
-
-struct Exchange {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: bytes::Bytes,
 }
 
 #[derive(Serialize)]
