@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
-    defaults, ClockSetting, Instance, LlmProvider, LlmSettings, LogFormat, Settings, SlackSettings,
-    StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+    defaults, ClockSetting, ImapSettings, Instance, LlmProvider, LlmSettings, LogFormat, Settings,
+    SlackSettings, StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
 };
 
 impl Settings {
@@ -77,6 +77,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let whatsapp = whatsapp(&mut r);
     let slack = slack(&mut r);
     let llm = llm(&mut r);
+    let imap = imap(&mut r, stores.is_some());
     let outbound_enabled = r.bool_or("OUTBOUND_ENABLED", defaults::OUTBOUND_ENABLED);
     let otlp_endpoint = r.http_url("OTEL_EXPORTER_OTLP_ENDPOINT");
     let log_format = r.parsed_or(
@@ -120,6 +121,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         whatsapp,
         slack,
         llm,
+        imap,
         outbound_enabled,
         otlp_endpoint,
         log_format,
@@ -346,6 +348,67 @@ fn slack(r: &mut Reader) -> Option<SlackSettings> {
         bot_token: bot_token?,
         signing_secret: signing_secret?,
         api_url,
+    })
+}
+
+/// The work inbox: host, user and password together, the durable stores (mail is remembered
+/// by Message-ID in Postgres) and at least one reader (the mail is the owner's, not the whole
+/// workspace's).
+fn imap(r: &mut Reader, durable: bool) -> Option<ImapSettings> {
+    let members = [
+        ("IMAP_HOST", r.plain("IMAP_HOST").is_some()),
+        ("IMAP_USER", r.plain("IMAP_USER").is_some()),
+        ("IMAP_PASSWORD", r.secret_is_set("IMAP_PASSWORD")),
+    ];
+    let any_set = members.iter().any(|(_, set)| *set);
+    require_all(r, "the work inbox", &members);
+    let port = r.number_or("IMAP_PORT", defaults::IMAP_PORT, 1);
+    let mailbox = r
+        .plain("IMAP_MAILBOX")
+        .unwrap_or_else(|| defaults::IMAP_MAILBOX.to_owned());
+    let ca_file = r.plain("IMAP_CA_FILE").map(std::path::PathBuf::from);
+    if let Some(path) = &ca_file {
+        if !path.is_file() {
+            let message = format!("names {}, which is not a readable file", path.display());
+            r.problem("IMAP_CA_FILE", message);
+        }
+    }
+    let poll_interval = r.millis_or("IMAP_POLL_INTERVAL_MS", defaults::IMAP_POLL_INTERVAL_MS);
+    let timeout = r.millis_or("IMAP_TIMEOUT_MS", defaults::IMAP_TIMEOUT_MS);
+    let readers: Vec<String> = r
+        .plain("INBOX_READERS")
+        .map(|raw| {
+            raw.split(',')
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let password = r.secret("IMAP_PASSWORD");
+    if any_set {
+        if !durable {
+            r.problem(
+                "IMAP_HOST",
+                "needs REDIS_URL and DATABASE_URL: mail is remembered by Message-ID in Postgres, so none is summarised twice",
+            );
+        }
+        if readers.is_empty() {
+            r.problem(
+                "INBOX_READERS",
+                "is required with IMAP_HOST: name the user ids (Slack user ids such as U024BE7LH) allowed to read the mailbox",
+            );
+        }
+    }
+    Some(ImapSettings {
+        host: r.plain("IMAP_HOST")?,
+        port,
+        user: r.plain("IMAP_USER")?,
+        password: password?,
+        mailbox,
+        ca_file,
+        poll_interval,
+        timeout,
+        readers,
     })
 }
 

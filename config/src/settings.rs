@@ -62,6 +62,14 @@ pub mod defaults {
     /// next character is not a letter or digit, and punctuation after it (`:`, `,`) is
     /// dropped too, so `alfred` matches "Alfred, add milk" and "alfred: list" but not "alfredo".
     pub const INVOKE_PREFIXES: &[&str] = &["@alfred", "alfred"];
+    /// `IMAP_PORT`: IMAP over implicit TLS.
+    pub const IMAP_PORT: u16 = 993;
+    /// `IMAP_MAILBOX`.
+    pub const IMAP_MAILBOX: &str = "INBOX";
+    /// `IMAP_POLL_INTERVAL_MS`: how often the work inbox is read.
+    pub const IMAP_POLL_INTERVAL_MS: u64 = 60_000;
+    /// `IMAP_TIMEOUT_MS`: the longest one IMAP poll (connect, log in, fetch) may take.
+    pub const IMAP_TIMEOUT_MS: u64 = 30_000;
 }
 
 /// Every variable this crate reads (secrets may also be given as `NAME_FILE`).
@@ -104,6 +112,15 @@ pub const VARIABLES: &[&str] = &[
     "INVOKE_PREFIXES",
     "CLOCK",
     "CLOCK_START",
+    "IMAP_HOST",
+    "IMAP_PORT",
+    "IMAP_USER",
+    "IMAP_PASSWORD",
+    "IMAP_MAILBOX",
+    "IMAP_CA_FILE",
+    "IMAP_POLL_INTERVAL_MS",
+    "IMAP_TIMEOUT_MS",
+    "INBOX_READERS",
 ];
 
 /// Settings only the Home instance reads: `INSTANCE=biz` refuses them (and their `_FILE` forms),
@@ -112,7 +129,20 @@ pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE"];
 
 /// Settings only the Biz instance reads: `INSTANCE=home` refuses them (and their `_FILE` forms),
 /// so the business's Slack credentials never reach the family deployment.
-pub const BIZ_ONLY: &[&str] = &["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"];
+pub const BIZ_ONLY: &[&str] = &[
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "IMAP_HOST",
+    "IMAP_PORT",
+    "IMAP_USER",
+    "IMAP_PASSWORD",
+    "IMAP_MAILBOX",
+    "IMAP_CA_FILE",
+    "IMAP_POLL_INTERVAL_MS",
+    "IMAP_TIMEOUT_MS",
+    "INBOX_READERS",
+];
 
 /// The variables that hold secrets and so also accept `NAME_FILE`.
 pub const SECRET_VARIABLES: &[&str] = &[
@@ -125,6 +155,7 @@ pub const SECRET_VARIABLES: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "OPENAI_API_KEY",
+    "IMAP_PASSWORD",
 ];
 
 /// Which deployment this process is: decides the skills and channels that load.
@@ -198,6 +229,8 @@ pub struct Settings {
     pub slack: Option<SlackSettings>,
     /// The LLM for what the grammar cannot parse, when configured.
     pub llm: Option<LlmSettings>,
+    /// The work inbox (Biz), when configured.
+    pub imap: Option<ImapSettings>,
     /// `OUTBOUND_ENABLED`: `false` logs replies instead of sending them.
     pub outbound_enabled: bool,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: trace export when set.
@@ -272,6 +305,31 @@ pub struct SlackSettings {
     pub signing_secret: SecretString,
     /// `SLACK_API_URL` without a trailing slash.
     pub api_url: String,
+}
+
+/// The work inbox read by IMAP over implicit TLS (Biz only; needs the durable stores).
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    /// `IMAP_HOST`: a host name or IP address; the server's certificate must name it.
+    pub host: String,
+    /// `IMAP_PORT`.
+    pub port: u16,
+    /// `IMAP_USER`.
+    pub user: String,
+    /// `IMAP_PASSWORD`: the password or app password.
+    pub password: SecretString,
+    /// `IMAP_MAILBOX`: the folder read, `INBOX` by default.
+    pub mailbox: String,
+    /// `IMAP_CA_FILE`: a PEM file of extra certificate authorities to trust (a private mail
+    /// server's); the public web roots are always trusted.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// `IMAP_POLL_INTERVAL_MS`.
+    pub poll_interval: Duration,
+    /// `IMAP_TIMEOUT_MS`: one whole poll.
+    pub timeout: Duration,
+    /// `INBOX_READERS`: the platform user ids (Slack user ids such as `U024BE7LH`, WhatsApp
+    /// numbers) allowed to read and change the inbox triage; nobody else is shown the mail.
+    pub readers: Vec<String>,
 }
 
 /// The optional LLM.
@@ -359,11 +417,11 @@ impl Settings {
     }
 
     /// A one-line, secret-free summary for the start-up log, e.g.
-    /// `instance=home mode=ephemeral whatsapp=off slack=off llm=off admin=off outbound=on`.
+    /// `instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off admin=off outbound=on`.
     pub fn summary(&self) -> String {
         let on = |b: bool| if b { "on" } else { "off" };
         format!(
-            "instance={} mode={} whatsapp={} slack={} llm={} admin={} outbound={}",
+            "instance={} mode={} whatsapp={} slack={} imap={} llm={} admin={} outbound={}",
             self.instance,
             if self.is_ephemeral() {
                 "ephemeral"
@@ -372,6 +430,7 @@ impl Settings {
             },
             on(self.whatsapp.is_some()),
             on(self.slack.is_some()),
+            on(self.imap.is_some()),
             on(self.llm.is_some()),
             on(self.admin_enabled()),
             on(self.outbound_enabled),

@@ -55,11 +55,15 @@ fn every_secret_accepts_a_file() {
     pairs.push(("PHONE_ID", "42"));
     // Slack is Biz-only; every other secret is allowed there too.
     pairs.push(("INSTANCE", "biz"));
+    pairs.push(("IMAP_HOST", "imap.example.com"));
+    pairs.push(("IMAP_USER", "owner@example.com"));
+    pairs.push(("INBOX_READERS", "U024BE7LH"));
 
     let s = load(&pairs);
     let stores = s.stores.unwrap();
     let wa = s.whatsapp.unwrap();
     let slack = s.slack.unwrap();
+    let imap = s.imap.unwrap();
     let Some(LlmProvider::OpenAi { api_key, .. }) = s.llm.map(|l| l.provider) else {
         panic!("OPENAI_API_KEY_FILE did not configure OpenAI");
     };
@@ -73,6 +77,7 @@ fn every_secret_accepts_a_file() {
         ("SLACK_BOT_TOKEN", slack.bot_token),
         ("SLACK_SIGNING_SECRET", slack.signing_secret),
         ("OPENAI_API_KEY", api_key),
+        ("IMAP_PASSWORD", imap.password),
     ];
     assert_eq!(read.len(), SECRET_VARIABLES.len());
     for (name, secret) in read {

@@ -37,7 +37,7 @@ fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_default
     assert_eq!(t.relay_interval, Duration::from_millis(1_000));
     assert_eq!(
         s.summary(),
-        "instance=home mode=ephemeral whatsapp=off slack=off llm=off admin=off outbound=on"
+        "instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off admin=off outbound=on"
     );
 }
 
@@ -386,4 +386,62 @@ fn a_missing_households_file_and_a_bad_clock_start_are_both_reported() {
     assert!(error.names("HOUSEHOLDS_FILE"));
     assert!(error.names("CLOCK_START"));
     assert!(error.names("DEFAULT_TIMEZONE"));
+}
+
+const IMAP: &[(&str, &str)] = &[
+    ("INSTANCE", "biz"),
+    ("REDIS_URL", "redis://cache"),
+    ("DATABASE_URL", "postgres://db/alfred"),
+    ("IMAP_HOST", "imap.example.com"),
+    ("IMAP_USER", "owner@example.com"),
+    ("IMAP_PASSWORD", "app-password-value"),
+    ("INBOX_READERS", "U024BE7LH, U0G9QF9C6"),
+];
+
+#[test]
+fn the_work_inbox_loads_with_its_defaults() {
+    let s = load(IMAP);
+    assert!(s.summary().contains("imap=on"));
+    let imap = s.imap.unwrap();
+    assert_eq!(imap.host, "imap.example.com");
+    assert_eq!(imap.port, 993);
+    assert_eq!(imap.mailbox, "INBOX");
+    assert_eq!(imap.readers, ["U024BE7LH", "U0G9QF9C6"]);
+    assert_eq!(imap.poll_interval, Duration::from_secs(60));
+    assert!(imap.ca_file.is_none());
+    assert!(!format!("{imap:?}").contains("app-password-value"));
+}
+
+#[test]
+fn the_work_inbox_needs_the_durable_stores_readers_and_every_credential() {
+    let without = |skip: &[&str]| -> Vec<(&str, &str)> {
+        IMAP.iter()
+            .copied()
+            .filter(|(k, _)| !skip.contains(k))
+            .collect()
+    };
+    let err = fail(&without(&["REDIS_URL", "DATABASE_URL"]));
+    assert!(err.to_string().contains("IMAP_HOST"), "{err}");
+    assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+
+    let err = fail(&without(&["INBOX_READERS"]));
+    assert!(err.to_string().contains("INBOX_READERS"), "{err}");
+
+    let err = fail(&without(&["IMAP_PASSWORD"]));
+    assert!(err.to_string().contains("IMAP_PASSWORD"), "{err}");
+    assert!(!err.to_string().contains("app-password-value"), "{err}");
+
+    let mut pairs = IMAP.to_vec();
+    pairs.push(("IMAP_CA_FILE", "/nonexistent/ca.pem"));
+    let err = fail(&pairs);
+    assert!(err.to_string().contains("IMAP_CA_FILE"), "{err}");
+}
+
+#[test]
+fn home_refuses_the_work_inbox() {
+    let mut pairs: Vec<(&str, &str)> = IMAP.to_vec();
+    pairs[0] = ("INSTANCE", "home");
+    let err = fail(&pairs);
+    assert!(err.to_string().contains("IMAP_HOST"), "{err}");
+    assert!(err.to_string().contains("INBOX_READERS"), "{err}");
 }
