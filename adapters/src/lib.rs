@@ -6,6 +6,7 @@
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
+//! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
 //!
 //! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
@@ -15,6 +16,7 @@
 pub mod admin;
 pub mod allowlist;
 pub mod health;
+pub mod imap;
 pub mod llm;
 mod outbound_http;
 pub mod slack;

@@ -1,5 +1,5 @@
 //! Biz skills: `ping`, `crm` (CRMQueryService: contacts and deals, and the CSV import behind
-//! `alfred crm import`); later `WorkInboxService` (the e-mail inbox summariser).
+//! `alfred crm import`), `inbox` (WorkInboxService: the work mailbox's triage).
 //!
 //! Each skill is a module exposing `route()` (the pure [`SkillRoute`] the orchestrator routes
 //! with) and `skill()` (a fresh [`Skill`] for the supervised skill actor). Skills decide and
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use alfred_actors::skill::{Skill, SkillRoute};
 
 pub mod crm;
+pub mod inbox;
 pub mod ping;
 
 /// Builds a fresh skill; the skill actor calls it on every (re)start.

@@ -5,6 +5,7 @@
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
 //! * [`slack`] — a fake Slack Web API (`chat.postMessage`, response URLs) and signed Slack
 //!   requests;
+//! * [`dovecot`] — private Dovecot IMAP servers over TLS (a test CA), with APPEND to deliver mail;
 //! * [`db`] — a fresh Postgres database per test;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
 //! * [`postgres`] — private Postgres clusters for tests that stop one.
@@ -13,6 +14,7 @@
 //! local ones on their standard ports. Not used by production code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod db;
+pub mod dovecot;
 pub mod graph;
 pub mod llm;
 pub mod postgres;

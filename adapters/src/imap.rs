@@ -1,0 +1,1 @@
+//! The work inbox over IMAP (being written).

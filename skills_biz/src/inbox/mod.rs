@@ -1,0 +1,1 @@
+//! WorkInboxService (being written).

@@ -1,0 +1,1 @@
+//! Private Dovecot IMAP servers for tests (being written).
