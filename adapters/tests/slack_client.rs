@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
-use alfred_adapters::slack::{ChannelPacer, ResponseUrls, SlackClient, SlackClientSettings};
+use alfred_adapters::slack::{
+    ChannelPacer, ResponseUrls, SlackClient, SlackClientSettings, Visibility,
+};
 use alfred_testkit::slack::FakeSlack;
 use serde_json::json;
 
@@ -74,7 +76,7 @@ async fn a_reply_to_a_deferred_slash_command_goes_to_its_response_url_ephemeral(
     let slack = FakeSlack::start().await;
     let response_urls = ResponseUrls::new();
     let url = slack.response_url();
-    response_urls.remember("T0TEAM001:398738663015.1", &url);
+    response_urls.remember("T0TEAM001:398738663015.1", &url, Visibility::Ephemeral);
 
     client(&slack.api_url(), response_urls)
         .send(&reply("Your inbox is empty.", "T0TEAM001:398738663015.1"))
@@ -90,6 +92,29 @@ async fn a_reply_to_a_deferred_slash_command_goes_to_its_response_url_ephemeral(
         request.body,
         json!({ "response_type": "ephemeral", "replace_original": false, "text": "Your inbox is empty." })
     );
+}
+
+#[actix_web::test]
+async fn a_reply_to_a_public_slash_command_is_posted_in_channel() {
+    let slack = FakeSlack::start().await;
+    let response_urls = ResponseUrls::new();
+    response_urls.remember(
+        "T0TEAM001:398738663015.2",
+        &slack.response_url(),
+        Visibility::InChannel,
+    );
+
+    client(&slack.api_url(), response_urls)
+        .send(&reply(
+            "2 deals close this week.",
+            "T0TEAM001:398738663015.2",
+        ))
+        .await
+        .unwrap();
+
+    let requests = slack.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].body["response_type"], "in_channel");
 }
 
 #[actix_web::test]

@@ -6,6 +6,7 @@ mod slack_support;
 
 use actix_web::http::StatusCode;
 use alfred_actors::messages::InboundKind;
+use alfred_adapters::slack::Visibility;
 use alfred_testkit::slack::SlashCommand;
 use serde_json::json;
 
@@ -78,7 +79,49 @@ async fn another_subcommand_is_acknowledged_at_once_and_stored_with_its_response
             body: "summarise my inbox".into()
         }
     );
-    assert_eq!(harness.response_urls.get(&message_id).as_deref(), Some(url));
+    let target = harness.response_urls.get(&message_id).unwrap();
+    assert_eq!(target.url, url);
+    assert_eq!(target.visibility, Visibility::Ephemeral);
+}
+
+#[actix_web::test]
+async fn public_asks_for_an_answer_everyone_in_the_channel_sees() {
+    let harness = harness();
+    let url = "https://hooks.slack.com/commands/T0TEAM001/397700885555/96rGlfmibIGlgcZRskXaIFfN";
+    let ping = SlashCommand::alfred(TEAM, CHANNEL, "public ping", url);
+    let (status, answer) = post_command(&harness, &ping.form()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer,
+        json!({ "response_type": "in_channel", "text": "pong" })
+    );
+
+    let command = SlashCommand::alfred(TEAM, CHANNEL, "PUBLIC  deals closing this week", url);
+    let (status, answer) = post_command(&harness, &command.form()).await;
+    assert_eq!(status, StatusCode::OK);
+    // The acknowledgement stays the caller's own; the answer is what is shown to all.
+    assert_eq!(answer["response_type"], "ephemeral");
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(
+        envelopes[0].kind,
+        InboundKind::Text {
+            body: "deals closing this week".into()
+        }
+    );
+    let message_id = format!("{TEAM}:{}", command.trigger_id);
+    let target = harness.response_urls.get(&message_id).unwrap();
+    assert_eq!(target.visibility, Visibility::InChannel);
+
+    // `public` alone is not an empty public request: it is passed on as typed.
+    let alone = SlashCommand::alfred(TEAM, CHANNEL, "public", url);
+    post_command(&harness, &alone.form()).await;
+    let envelopes = harness.bus.envelopes();
+    assert_eq!(
+        envelopes[1].kind,
+        InboundKind::Text {
+            body: "public".into()
+        }
+    );
 }
 
 #[actix_web::test]

@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::response_url::ResponseUrl;
 use crate::outbound_http::{retryable, Exchange, Poster};
 use tokio::time::Instant;
 
@@ -183,9 +184,9 @@ impl ChannelClient for SlackClient {
             .as_deref()
             .and_then(|id| self.response_urls.get(id));
         let result = match response_url {
-            Some(url) => {
+            Some(ResponseUrl { url, visibility }) => {
                 let request = ResponseUrlMessage {
-                    response_type: "ephemeral",
+                    response_type: visibility.response_type(),
                     replace_original: false,
                     text: &text,
                 };

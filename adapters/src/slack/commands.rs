@@ -8,8 +8,9 @@
 //!   like a direct message; its replies go back through the `response_url` (see
 //!   [`ResponseUrls`](super::ResponseUrls)).
 //!
-//! Immediate answers are ephemeral (only the person who typed the command sees them), as
-//! Slack's guidelines ask for command acknowledgements.
+//! Answers are ephemeral (only the person who typed the command sees them), as Slack's
+//! guidelines ask, unless the command starts with `public` (`/alfred public deals closing this
+//! week`): then the answer is posted `in_channel`, for everyone in the channel.
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,29 @@ pub struct SlashCommand {
     pub trigger_id: String,
 }
 
+/// Who sees an answer to a slash command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Only the person who typed the command (Slack's `ephemeral`).
+    #[default]
+    Ephemeral,
+    /// Everyone in the channel (Slack's `in_channel`), asked for with `public`.
+    InChannel,
+}
+
+impl Visibility {
+    /// Slack's `response_type`.
+    pub fn response_type(self) -> &'static str {
+        match self {
+            Visibility::Ephemeral => "ephemeral",
+            Visibility::InChannel => "in_channel",
+        }
+    }
+}
+
+/// The word that asks for an answer everyone in the channel sees.
+pub const PUBLIC: &str = "public";
+
 /// An immediate answer in the HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandReply {
@@ -49,8 +73,13 @@ pub struct CommandReply {
 impl CommandReply {
     /// An answer only the person who typed the command sees.
     pub fn ephemeral(text: impl Into<String>) -> Self {
+        CommandReply::shown(Visibility::Ephemeral, text)
+    }
+
+    /// An answer with the given visibility.
+    pub fn shown(visibility: Visibility, text: impl Into<String>) -> Self {
         CommandReply {
-            response_type: "ephemeral".to_owned(),
+            response_type: visibility.response_type().to_owned(),
             text: text.into(),
         }
     }
@@ -65,6 +94,8 @@ pub enum CommandAction {
     Defer {
         envelope: Box<InboundEnvelope>,
         response_url: String,
+        /// Who sees the replies posted to `response_url`.
+        visibility: Visibility,
     },
 }
 
@@ -84,10 +115,10 @@ pub fn is_ssl_check(body: &[u8]) -> bool {
 
 /// Decides a command's answer; `now` is Unix seconds, the envelope's timestamp.
 pub fn decide(command: SlashCommand, now: i64, traceparent: Option<&str>) -> CommandAction {
-    let text = command.text.trim();
+    let (visibility, text) = split_visibility(command.text.trim());
     let word = text.split_whitespace().next().unwrap_or_default();
     if text.eq_ignore_ascii_case("ping") {
-        return CommandAction::Answer(CommandReply::ephemeral(PONG));
+        return CommandAction::Answer(CommandReply::shown(visibility, PONG));
     }
     if text.is_empty() || word.eq_ignore_ascii_case("help") {
         return CommandAction::Answer(CommandReply::ephemeral(help_text(&command.command)));
@@ -111,6 +142,19 @@ pub fn decide(command: SlashCommand, now: i64, traceparent: Option<&str>) -> Com
     CommandAction::Defer {
         envelope: Box::new(envelope),
         response_url: command.response_url,
+        visibility,
+    }
+}
+
+/// `public <request>` → (in channel, request); anything else is ephemeral and unchanged.
+/// `public` alone is a request of its own (help explains it), not an empty public one.
+fn split_visibility(text: &str) -> (Visibility, &str) {
+    let mut parts = text.splitn(2, char::is_whitespace);
+    match (parts.next(), parts.next().map(str::trim)) {
+        (Some(word), Some(rest)) if word.eq_ignore_ascii_case(PUBLIC) && !rest.is_empty() => {
+            (Visibility::InChannel, rest)
+        }
+        _ => (Visibility::Ephemeral, text),
     }
 }
 
@@ -127,6 +171,8 @@ pub fn help_text(command: &str) -> String {
          • `{command} help` — this list\n\
          • `{command} <request>` — anything else is passed to Alfred, e.g. `{command} inbox`; \
          the answer appears here when it is ready\n\
+         • `{command} public <request>` — the same, with the answer shown to everyone in the \
+         channel (answers are private to you otherwise)\n\
          You can also mention Alfred in a channel or write to it in a direct message."
     )
 }

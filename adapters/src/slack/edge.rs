@@ -208,15 +208,18 @@ impl SlackEdge {
             CommandAction::Defer {
                 envelope,
                 response_url,
+                visibility,
             } => {
                 // Remembered before storing, so the reply, however fast, finds it.
                 if is_allowed_response_url(&response_url, &self.api_url) {
                     self.response_urls
-                        .remember(&envelope.message_id, &response_url);
+                        .remember(&envelope.message_id, &response_url, visibility);
                 } else {
                     tracing::warn!("A slash command's response_url is not on Slack's host; its reply goes to the channel instead.");
                 }
                 self.store(std::slice::from_ref(&envelope)).await?;
+                // The acknowledgement is always the caller's alone; the answer is what may be
+                // public.
                 Ok(HttpResponse::Ok().json(CommandReply::ephemeral(ON_IT)))
             }
         }

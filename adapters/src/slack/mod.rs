@@ -22,7 +22,8 @@ pub mod response_url;
 pub mod signature;
 
 pub use client::{SlackClient, SlackClientSettings, SlackSetupError};
+pub use commands::Visibility;
 pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PATH, EVENTS_PATH};
 pub use pacer::ChannelPacer;
-pub use response_url::ResponseUrls;
+pub use response_url::{ResponseUrl, ResponseUrls};
 pub use signature::{SignatureError, SlackVerifier};

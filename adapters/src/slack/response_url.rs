@@ -3,7 +3,8 @@
 //! A slash command's `response_url` is a short-lived capability (Slack: valid 30 minutes, 5
 //! posts). The edge remembers it by the command's envelope id (`{team_id}:{trigger_id}`); the
 //! [`SlackClient`](super::SlackClient) looks it up by the reply's `reply_to` (the orchestrator
-//! sets it to the inbound message id) and posts the reply there, ephemeral.
+//! sets it to the inbound message id) and posts the reply there, ephemeral unless the command
+//! asked for `public` (then `in_channel`).
 //!
 //! The registry lives in this process's memory, shared by the edge and every sender. It is
 //! deliberately not durable: after a restart, or when another replica sends the reply, the
@@ -16,6 +17,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::commands::Visibility;
+
 /// How long Slack accepts posts to a `response_url`.
 pub const RESPONSE_URL_TTL: Duration = Duration::from_secs(30 * 60);
 /// Slack's own host for response URLs.
@@ -24,7 +27,24 @@ const SLACK_HOOKS: &str = "https://hooks.slack.com/";
 /// The response URLs of recent slash commands, by envelope id. Clones share one registry.
 #[derive(Clone, Default)]
 pub struct ResponseUrls {
-    urls: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    urls: Arc<Mutex<HashMap<String, (ResponseUrl, Instant)>>>,
+}
+
+/// Where and how the replies to one slash command are posted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseUrl {
+    /// The command's `response_url` (a capability: never logged).
+    pub url: String,
+    /// Who sees the replies.
+    pub visibility: Visibility,
+}
+
+impl std::fmt::Debug for ResponseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseUrl")
+            .field("visibility", &self.visibility)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ResponseUrls {
@@ -34,18 +54,22 @@ impl ResponseUrls {
     }
 
     /// Remembers `url` for the replies to `message_id`, dropping expired entries.
-    pub fn remember(&self, message_id: &str, url: &str) {
+    pub fn remember(&self, message_id: &str, url: &str, visibility: Visibility) {
         let now = Instant::now();
         let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
         urls.retain(|_, (_, at)| now.duration_since(*at) < RESPONSE_URL_TTL);
-        urls.insert(message_id.to_owned(), (url.to_owned(), now));
+        let target = ResponseUrl {
+            url: url.to_owned(),
+            visibility,
+        };
+        urls.insert(message_id.to_owned(), (target, now));
     }
 
     /// The response URL for replies to `message_id`, while Slack still accepts it.
-    pub fn get(&self, message_id: &str) -> Option<String> {
+    pub fn get(&self, message_id: &str) -> Option<ResponseUrl> {
         let urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
-        let (url, at) = urls.get(message_id)?;
-        (at.elapsed() < RESPONSE_URL_TTL).then(|| url.clone())
+        let (target, at) = urls.get(message_id)?;
+        (at.elapsed() < RESPONSE_URL_TTL).then(|| target.clone())
     }
 }
 
