@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command: `./scripts/test.sh`.
 #
-# On a fresh machine it does all the set-up. It checks the tools, uses the Redis and Postgres that
-# already answer on their standard ports (or at ALFRED_TEST_REDIS_URL / ALFRED_TEST_DATABASE_URL),
-# and otherwise starts private ones in a temporary directory. It exports
+# On a fresh machine it does all the set-up. It checks the tools (as root with apt-get, it installs
+# a missing dovecot-imapd: the work-inbox tests start private Dovecot IMAP servers), uses the
+# Redis and Postgres that already answer on their standard ports (or at ALFRED_TEST_REDIS_URL /
+# ALFRED_TEST_DATABASE_URL), and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
 #   cargo fmt --check, cargo clippy -D warnings, the per-instance builds (cargo tree: no Home skill
 #   crate in the Biz build and the reverse; cargo check of each), the workspace tests.
@@ -78,6 +79,26 @@ fi
 # Tests start private redis-servers of their own (outage tests), so it is needed in every case.
 command -v redis-server >/dev/null || need_apt redis-server
 PSQL=$(pg_tool psql) || need_apt postgresql-client
+
+# The work-inbox tests start private Dovecot IMAP servers of their own (testkit looks in PATH and
+# /usr/sbin, where Debian puts it), so it is needed in every case too. As root with apt-get (CI, a
+# fresh container) it is installed here; a system dovecot service the package may start is not
+# ours and is left alone. Otherwise the package is named below and the script stops.
+dovecot_found() { command -v dovecot >/dev/null || [[ -x /usr/sbin/dovecot ]]; }
+install_dovecot() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dovecot-imapd \
+        </dev/null >&2
+}
+if ! dovecot_found; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing dovecot-imapd (the work-inbox tests start private Dovecot IMAP servers)"
+        if ! install_dovecot; then
+            log "apt-get install failed; running apt-get update and trying again"
+            if apt-get update -q </dev/null >&2; then install_dovecot || true; fi
+        fi
+    fi
+    dovecot_found || need_apt dovecot-imapd
+fi
 
 # --- temporary directory and clean-up ------------------------------------------------------------
 # Root's TMPDIR may not be reachable by the unprivileged Postgres user; /tmp always is.
