@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod chat;
+#[cfg(feature = "biz")]
+pub mod inbox_poller;
 pub mod jobs;
 pub mod runtime;
 pub mod telemetry;

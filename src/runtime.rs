@@ -90,6 +90,16 @@ pub fn instance_skills(settings: &Settings) -> Vec<SkillEntry> {
                     route: alfred_skills_biz::crm::route(),
                     factory: Arc::new(alfred_skills_biz::crm::skill),
                 });
+                let readers: Arc<[String]> = settings
+                    .imap
+                    .as_ref()
+                    .map(|imap| imap.readers.clone())
+                    .unwrap_or_default()
+                    .into();
+                skills.push(SkillEntry {
+                    route: alfred_skills_biz::inbox::route(),
+                    factory: Arc::new(move || alfred_skills_biz::inbox::skill(readers.clone())),
+                });
             }
         }
     }
@@ -193,7 +203,7 @@ impl Runtime {
                 (Arc::new(manual.clone()) as Arc<dyn Clock>, Some(manual))
             }
         };
-        let (bus, store, jobs_store) = connect(&settings).await?;
+        let (bus, store, jobs_store, pool) = connect(&settings).await?;
         let instance = settings.instance.as_str();
         let prefix = names::instance_prefix(&settings.redis_key_prefix, instance);
         let tuning = settings.tuning.clone();
@@ -234,6 +244,7 @@ impl Runtime {
             .map(alfred_adapters::llm::from_settings)
             .transpose()
             .context("Invalid LLM settings")?;
+        let llm_for_inbox = llm.clone();
         let orchestrator_deps = OrchestratorDeps {
             store: store.clone(),
             bus: bus.clone(),
@@ -347,6 +358,25 @@ impl Runtime {
                 .restart(Restart::Permanent),
         );
 
+        #[cfg(feature = "biz")]
+        if let (Some(imap), Some(pool)) = (&settings.imap, &pool) {
+            let deps = crate::inbox_poller::PollerDeps {
+                imap: imap.clone(),
+                store: alfred_skills_biz::inbox::MailStore::new(pool.clone()),
+                llm: llm_for_inbox.clone(),
+                clock: clock.clone(),
+                metrics: metrics.clone(),
+            };
+            root.spawn(
+                ChildSpec::new("inbox-poller", move || {
+                    crate::inbox_poller::InboxPoller::new(deps.clone())
+                })
+                .restart(Restart::Permanent),
+            );
+        }
+        #[cfg(not(feature = "biz"))]
+        let _ = (&pool, &llm_for_inbox);
+
         Ok(Runtime {
             settings,
             bus,
@@ -410,10 +440,16 @@ fn consumer_base() -> String {
         .unwrap_or_else(|| "alfred".to_owned())
 }
 
+/// The bus, the store, the job store and (durable mode) the Postgres pool.
+type Connected = (
+    Arc<dyn Bus>,
+    Arc<dyn Store>,
+    Arc<dyn JobStore>,
+    Option<deadpool_postgres::Pool>,
+);
+
 /// The bus and store: Redis and Postgres, or in-process and in-memory in ephemeral mode.
-async fn connect(
-    settings: &Settings,
-) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn Store>, Arc<dyn JobStore>)> {
+async fn connect(settings: &Settings) -> anyhow::Result<Connected> {
     let Some(stores) = &settings.stores else {
         tracing::warn!(
             "EPHEMERAL MODE: no REDIS_URL/DATABASE_URL; messages and state live in memory and are lost when Alfred stops. Set both for production."
@@ -422,6 +458,7 @@ async fn connect(
             Arc::new(MemoryBus::new()),
             Arc::new(MemStore::new()),
             Arc::new(MemJobStore::default()),
+            None,
         ));
     };
     let bus =
@@ -436,7 +473,8 @@ async fn connect(
     }
     claim_database(&store, settings.instance.as_str()).await?;
     let jobs = PgJobStore::new(store.pool().clone());
-    Ok((Arc::new(bus), Arc::new(store), Arc::new(jobs)))
+    let pool = store.pool().clone();
+    Ok((Arc::new(bus), Arc::new(store), Arc::new(jobs), Some(pool)))
 }
 
 /// Home and Biz never share a database: the first start writes its instance into the database,

@@ -29,6 +29,11 @@ pub struct Metrics {
     /// `alfred_llm_requests_total{result}`: plain-language requests put to the LLM
     /// (`accepted`, `refused`, `no_call`, `failed`, `timeout`).
     pub llm_requests: IntCounterVec,
+    /// `alfred_inbox_polls_total{result}`: polls of the work inbox (`ok`, `failed`).
+    pub inbox_polls: IntCounterVec,
+    /// `alfred_inbox_mails_total{result}`: mails taken in (`stored`, `duplicate`, `set_aside`,
+    /// `summarised`).
+    pub inbox_mails: IntCounterVec,
 }
 
 impl Metrics {
@@ -95,6 +100,20 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let inbox_polls = IntCounterVec::new(
+            Opts::new(
+                "alfred_inbox_polls_total",
+                "Polls of the work inbox's IMAP mailbox, by result (ok, failed).",
+            ),
+            &["result"],
+        )?;
+        let inbox_mails = IntCounterVec::new(
+            Opts::new(
+                "alfred_inbox_mails_total",
+                "Mails the work inbox took in, by result (stored, duplicate, set_aside, summarised).",
+            ),
+            &["result"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -104,6 +123,8 @@ impl Metrics {
         registry.register(Box::new(outbound_sends.clone()))?;
         registry.register(Box::new(relayed.clone()))?;
         registry.register(Box::new(llm_requests.clone()))?;
+        registry.register(Box::new(inbox_polls.clone()))?;
+        registry.register(Box::new(inbox_mails.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -115,6 +136,8 @@ impl Metrics {
             outbound_sends,
             relayed,
             llm_requests,
+            inbox_polls,
+            inbox_mails,
         })
     }
 

@@ -171,7 +171,7 @@ impl Backends {
         reply.into_iter().map(|(_, fields)| fields).collect()
     }
 
-    async fn pg(&self) -> tokio_postgres::Client {
+    pub async fn pg(&self) -> tokio_postgres::Client {
         let (client, connection) = tokio_postgres::connect(self.db.url(), tokio_postgres::NoTls)
             .await
             .unwrap();

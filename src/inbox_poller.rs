@@ -1,0 +1,218 @@
+//! [`InboxPoller`]: reads the work inbox over IMAP and hands new mail to the WorkInboxService.
+//!
+//! Every `IMAP_POLL_INTERVAL_MS` (and once at start-up) one poll:
+//!
+//! 1. reads the mailbox's cursor (UIDVALIDITY and the last UID taken in) from Postgres;
+//! 2. fetches the mails after it ([`ImapClient::fetch_new`], `BODY.PEEK[]`: flags untouched);
+//! 3. stores them by Message-ID and triages each new one once ([`inbox::ingest`]);
+//! 4. saves the cursor.
+//!
+//! The order makes a crash anywhere harmless: a poll that dies before step 4 fetches the same
+//! mails again, and step 3 recognises them by Message-ID (no second row, no second summary)
+//! and triages whatever an earlier poll stored but never summarised. A changed UIDVALIDITY
+//! (the mailbox was recreated) starts again from the first mail, with the same result.
+//!
+//! Failures never stop the poller: they are counted (`alfred_inbox_polls_total{result}`),
+//! logged once per failure streak, and the next tick tries again. A full batch means more mail
+//! is waiting, so the next poll starts at once.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use alfred_actors::clock::Clock;
+use alfred_actors::llm::Llm;
+use alfred_actors::metrics::Metrics;
+use alfred_adapters::imap::{Cursor, ImapClient, ImapError};
+use alfred_config::ImapSettings;
+use alfred_skills_biz::inbox::{self, IngestReport, MailStore};
+use tracing::Instrument;
+
+/// Mails fetched per poll; a fuller mailbox is read over several polls in a row.
+const BATCH: usize = 100;
+
+/// What the poller needs; cloned into each (re)started poller.
+#[derive(Clone)]
+pub struct PollerDeps {
+    pub imap: ImapSettings,
+    pub store: MailStore,
+    pub llm: Option<Llm>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+}
+
+/// Why a poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error("the work inbox's tables: {0}")]
+    Store(#[from] alfred_actors::skill::StoreError),
+}
+
+/// One poll's outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Mails the server returned.
+    pub fetched: usize,
+    /// What the WorkInboxService did with them.
+    pub ingest: IngestReport,
+    /// More mail was waiting than one batch holds.
+    pub more: bool,
+}
+
+/// One poll. See the module documentation for why the steps come in this order.
+pub async fn poll_once(
+    client: &ImapClient,
+    deps: &PollerDeps,
+    batch: usize,
+) -> Result<PollReport, PollError> {
+    let account = client.account();
+    let cursor = deps
+        .store
+        .cursor(&account)
+        .await?
+        .map(|(uid_validity, last_uid)| Cursor {
+            uid_validity,
+            last_uid,
+        });
+    let fetched = client.fetch_new(cursor, batch).await?;
+    let raws: Vec<Vec<u8>> = fetched.mails.iter().map(|mail| mail.raw.clone()).collect();
+    let ingest = inbox::ingest(&deps.store, &raws, deps.llm.as_ref(), deps.clock.now()).await?;
+    // The cursor stays where it was when the server returned nothing newer (an unchanged
+    // UIDVALIDITY), so an empty poll writes nothing.
+    let last_uid = fetched.mails.iter().map(|mail| mail.uid).max();
+    let moved = match (cursor, last_uid) {
+        (_, Some(_)) => true,
+        (Some(cursor), None) => cursor.uid_validity != fetched.uid_validity,
+        (None, None) => true,
+    };
+    if moved {
+        let start = cursor
+            .filter(|cursor| cursor.uid_validity == fetched.uid_validity)
+            .map_or(0, |cursor| cursor.last_uid);
+        let last_uid = last_uid.unwrap_or(start).max(start);
+        deps.store
+            .save_cursor(&account, fetched.uid_validity, last_uid, deps.clock.now())
+            .await?;
+    }
+    Ok(PollReport {
+        fetched: fetched.mails.len(),
+        ingest,
+        more: fetched.more,
+    })
+}
+
+/// Runs one poll now (for operators and tests); answers with its report.
+#[derive(Debug, Clone, Copy)]
+pub struct PollNow;
+
+impl Message for PollNow {
+    type Result = Result<PollReport, String>;
+}
+
+/// The poller actor. See the module documentation.
+pub struct InboxPoller {
+    deps: PollerDeps,
+    client: Result<Arc<ImapClient>, String>,
+    /// Whether the last poll failed, so an outage is logged once, not every interval.
+    failing: bool,
+}
+
+impl InboxPoller {
+    /// A poller. A client that cannot be built (an unreadable `IMAP_CA_FILE`) is reported at
+    /// every poll rather than crashing the runtime: the rest of Biz keeps working.
+    pub fn new(deps: PollerDeps) -> Self {
+        let client = ImapClient::new(&deps.imap)
+            .map(Arc::new)
+            .map_err(|error| error.to_string());
+        InboxPoller {
+            deps,
+            client,
+            failing: false,
+        }
+    }
+
+    fn poll(&self) -> impl ActorFuture<Self, Output = Result<PollReport, String>> + 'static {
+        let deps = self.deps.clone();
+        let client = self.client.clone();
+        let span = tracing::info_span!("inbox.poll", fetched = tracing::field::Empty);
+        let poll = async move {
+            let client = client?;
+            poll_once(&client, &deps, BATCH)
+                .await
+                .map_err(|error| error.to_string())
+        }
+        .instrument(span.clone());
+        poll.into_actor(self).map(move |result, act, _ctx| {
+            let metrics = &act.deps.metrics;
+            match &result {
+                Ok(report) => {
+                    span.record("fetched", report.fetched);
+                    metrics.inbox_polls.with_label_values(&["ok"]).inc();
+                    let counts = [
+                        ("stored", report.ingest.stored),
+                        ("duplicate", report.ingest.duplicates),
+                        ("set_aside", report.ingest.set_aside),
+                        ("summarised", report.ingest.summarised),
+                    ];
+                    for (label, count) in counts {
+                        metrics
+                            .inbox_mails
+                            .with_label_values(&[label])
+                            .inc_by(count as u64);
+                    }
+                    if report.ingest.stored > 0 || report.ingest.summarised > 0 {
+                        tracing::info!(
+                            fetched = report.fetched,
+                            stored = report.ingest.stored,
+                            duplicates = report.ingest.duplicates,
+                            set_aside = report.ingest.set_aside,
+                            summarised = report.ingest.summarised,
+                            "Took in new mail from the work inbox."
+                        );
+                    }
+                    if act.failing {
+                        tracing::info!("The work inbox can be read again.");
+                    }
+                    act.failing = false;
+                }
+                Err(error) => {
+                    metrics.inbox_polls.with_label_values(&["failed"]).inc();
+                    if !act.failing {
+                        tracing::warn!(%error, "Reading the work inbox failed; retrying every IMAP_POLL_INTERVAL_MS.");
+                    } else {
+                        tracing::debug!(%error, "Reading the work inbox failed again.");
+                    }
+                    act.failing = true;
+                }
+            }
+            result
+        })
+    }
+
+    /// A scheduled poll. `ctx.wait` keeps polls from overlapping; a full batch polls again.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        ctx.wait(self.poll().map(|result, act, ctx| {
+            if matches!(result, Ok(report) if report.more) {
+                act.tick(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for InboxPoller {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.tick(ctx);
+        ctx.run_interval(self.deps.imap.poll_interval, |act, ctx| act.tick(ctx));
+    }
+}
+
+impl Handler<PollNow> for InboxPoller {
+    type Result = AtomicResponse<Self, Result<PollReport, String>>;
+
+    fn handle(&mut self, _msg: PollNow, _ctx: &mut Self::Context) -> Self::Result {
+        AtomicResponse::new(Box::pin(self.poll()))
+    }
+}

@@ -1,0 +1,325 @@
+//! The work inbox end to end: a real IMAP server (a private Dovecot over TLS), the inbox
+//! poller, Postgres, the orchestrator and Slack (a fake Web API). Mail delivered to the server
+//! is summarised once — by the LLM when one is configured, by the heuristic otherwise — even
+//! after a restart that reads the whole mailbox again; `/alfred inbox` and "summarise my inbox"
+//! answer with the triage; items can be marked done; nobody but INBOX_READERS sees any of it.
+
+use alfred_testkit::dovecot::PrivateDovecot;
+use alfred_testkit::llm::{Answer, FakeLlm};
+use alfred_testkit::slack::{direct_message, event_id, sign, FakeSlack, SlashCommand};
+use serde_json::json;
+
+use crate::helpers::{eventually, free_port, AlfredProcess, Backends, TestApp};
+
+const SIGNING_SECRET: &str = "test-slack-signing-secret";
+const BOT_TOKEN: &str = "xoxb-test-bot-token";
+const TEAM: &str = "T0TEAM001";
+const BOT: &str = "U0ALFRED1";
+const CHANNEL: &str = "C0GENERAL";
+/// The owner: the one INBOX_READERS names. `SlashCommand::alfred` comes from this user.
+const OWNER: &str = "U2CERLKJA";
+const STRANGER: &str = "U0STRANGE";
+const OWNER_DM: &str = "D0OWNER01";
+
+/// A plain RFC 5322 mail.
+fn mail(message_id: &str, from: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "Message-ID: {message_id}\r\nFrom: {from}\r\nTo: owner@example.com\r\n\
+         Subject: {subject}\r\nDate: Wed, 25 Nov 2026 08:30:00 +0000\r\n{extra_headers}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The settings of a Biz Alfred on Slack reading `user`'s mailbox on `dovecot`.
+fn biz_env(
+    slack: &FakeSlack,
+    dovecot: &PrivateDovecot,
+    user: &str,
+    llm: Option<&FakeLlm>,
+) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = vec![
+        ("INSTANCE", "biz".into()),
+        ("SLACK_BOT_TOKEN", BOT_TOKEN.into()),
+        ("SLACK_SIGNING_SECRET", SIGNING_SECRET.into()),
+        ("SLACK_API_URL", slack.api_url()),
+        // An empty variable counts as unset: this Biz instance has no WhatsApp number.
+        ("META_TOKEN", String::new()),
+        ("PHONE_ID", String::new()),
+        ("VERIFY_TOKEN", String::new()),
+        ("APP_SECRET", String::new()),
+        ("GRAPH_API_URL", String::new()),
+        ("GRAPH_API_VERSION", String::new()),
+        ("INBOX_READERS", OWNER.into()),
+        ("IMAP_POLL_INTERVAL_MS", "200".into()),
+    ];
+    for (key, value) in dovecot.env(user) {
+        let key: &'static str = match key.as_str() {
+            "IMAP_HOST" => "IMAP_HOST",
+            "IMAP_PORT" => "IMAP_PORT",
+            "IMAP_USER" => "IMAP_USER",
+            "IMAP_PASSWORD" => "IMAP_PASSWORD",
+            "IMAP_CA_FILE" => "IMAP_CA_FILE",
+            other => panic!("unexpected IMAP variable {other}"),
+        };
+        env.push((key, value));
+    }
+    if let Some(llm) = llm {
+        env.push(("OLLAMA_URL", llm.ollama_url()));
+    }
+    env
+}
+
+/// POSTs a signed request to `{base}/slack/{endpoint}`.
+async fn post_slack(base: &str, endpoint: &str, body: &str) -> reqwest::Response {
+    let timestamp = alfred_testkit::slack::now();
+    let content_type = if endpoint == "commands" {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    reqwest::Client::new()
+        .post(format!("{base}/slack/{endpoint}"))
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header(
+            "x-slack-signature",
+            sign(SIGNING_SECRET, timestamp, body.as_bytes()),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `/alfred {text}` from the owner; returns the text posted to its response URL.
+async fn slash(base: &str, slack: &FakeSlack, text: &str) -> String {
+    let before = slack.requests().len();
+    let command = SlashCommand::alfred(TEAM, CHANNEL, text, &slack.response_url());
+    let response = post_slack(base, "commands", &command.form()).await;
+    assert_eq!(response.status(), 200);
+    let request = eventually(&format!("the answer to /alfred {text}"), || async {
+        slack.requests().get(before).cloned()
+    })
+    .await;
+    assert_eq!(request.body["response_type"], "ephemeral");
+    request.body["text"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A direct message to Alfred from `user`; returns the reply posted with chat.postMessage.
+async fn dm(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
+    let before = slack.requests().len();
+    let body = direct_message(TEAM, &event_id(), BOT, OWNER_DM, user, text);
+    assert_eq!(post_slack(base, "events", &body).await.status(), 200);
+    let request = eventually(&format!("the reply to {text:?}"), || async {
+        slack.requests().get(before).cloned()
+    })
+    .await;
+    assert_eq!(request.channel(), Some(OWNER_DM));
+    request.text().unwrap_or_default().to_owned()
+}
+
+/// `(message_id, category)` of every stored mail that has been summarised.
+async fn summarised(backends: &Backends) -> Vec<(String, String)> {
+    let client = backends.pg().await;
+    let rows = client
+        .query(
+            "SELECT message_id, category FROM work_mails WHERE summarised_at IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap_or_default();
+    rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+}
+
+async fn mail_id(backends: &Backends, message_id: &str) -> i64 {
+    let client = backends.pg().await;
+    client
+        .query_one(
+            "SELECT id FROM work_mails WHERE message_id = $1",
+            &[&message_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[actix_rt::test]
+async fn a_mail_delivered_to_the_imap_server_is_summarised_once_even_after_a_restart() {
+    let dovecot = PrivateDovecot::start();
+    let user = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    let slack = FakeSlack::start().await;
+    let llm = FakeLlm::start().await;
+    llm.answer_always(Answer::tool(
+        "triage_mail",
+        json!({
+            "category": "needs_reply",
+            "why": "Ana asks for the signed contract",
+            "next_action": "Send Ana the signed contract"
+        }),
+    ));
+    let backends = Backends::new().await;
+    let contract = mail(
+        "<contract-1@acme.example>",
+        "Ana Lopez <ana@acme.example>",
+        "Signed contract",
+        "Hi, could you send me the signed contract? Thanks, Ana",
+        "",
+    );
+    dovecot.append(&user, &contract).await;
+    let env = biz_env(&slack, &dovecot, &user, Some(&llm));
+    let port = free_port();
+    let mut alfred = AlfredProcess::start_with(&backends, port, &env).await;
+
+    eventually("the mail to be summarised", || async {
+        let rows = summarised(&backends).await;
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await;
+    let answer = slash(&alfred.base, &slack, "inbox").await;
+    assert!(answer.contains("Signed contract"), "{answer}");
+    assert!(answer.contains("Send Ana the signed contract"), "{answer}");
+
+    // kill -9, and as if it came before the poll saved its cursor: the restarted poller reads
+    // the mailbox from its first mail. The same mail also arrives a second time (a copy with
+    // the same Message-ID), and one new mail arrives.
+    alfred.kill();
+    backends
+        .pg()
+        .await
+        .execute("DELETE FROM work_inbox_cursors", &[])
+        .await
+        .unwrap();
+    dovecot.append(&user, &contract).await;
+    dovecot
+        .append(
+            &user,
+            &mail(
+                "<invoice-7@globex.example>",
+                "Max Meier <max@globex.example>",
+                "Invoice 7 paid",
+                "Just letting you know invoice 7 was paid today.",
+                "",
+            ),
+        )
+        .await;
+    let alfred = AlfredProcess::start_with(&backends, port, &env).await;
+
+    let rows = eventually("the new mail to be summarised", || async {
+        let rows = summarised(&backends).await;
+        (rows.len() >= 2).then_some(rows)
+    })
+    .await;
+    assert_eq!(
+        rows,
+        [
+            (
+                "<contract-1@acme.example>".to_owned(),
+                "needs_reply".to_owned()
+            ),
+            (
+                "<invoice-7@globex.example>".to_owned(),
+                "needs_reply".to_owned()
+            ),
+        ],
+        "one row per Message-ID"
+    );
+    let about_contract = llm
+        .requests()
+        .iter()
+        .filter(|request| {
+            request
+                .user_text()
+                .is_some_and(|t| t.contains("Signed contract"))
+        })
+        .count();
+    assert_eq!(about_contract, 1, "the contract mail is summarised once");
+    assert_eq!(llm.requests().len(), 2, "{:?}", llm.requests());
+
+    let answer = slash(&alfred.base, &slack, "inbox").await;
+    assert_eq!(answer.matches("Signed contract").count(), 1, "{answer}");
+    assert!(answer.contains("Invoice 7 paid"), "{answer}");
+}
+
+#[actix_rt::test]
+async fn without_an_llm_the_heuristic_triages_sets_newsletters_aside_keeps_it_private_and_marks_done(
+) {
+    let dovecot = PrivateDovecot::start();
+    let user = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    let slack = FakeSlack::start().await;
+    dovecot
+        .append(
+            &user,
+            &mail(
+                "<outage-1@client.example>",
+                "Bob Client <bob@client.example>",
+                "URGENT: checkout is down",
+                "Our checkout has been down since 8:00. Please call me asap.",
+                "",
+            ),
+        )
+        .await;
+    dovecot
+        .append(
+            &user,
+            &mail(
+                "<weekly-88@news.example>",
+                "Weekly Digest <news@news.example>",
+                "This week in retail",
+                "Top stories of the week.",
+                "List-Unsubscribe: <mailto:unsubscribe@news.example>\r\n",
+            ),
+        )
+        .await;
+    dovecot
+        .append(
+            &user,
+            &mail(
+                "<receipt-3@shop.example>",
+                "Shop <no-reply@shop.example>",
+                "Your receipt",
+                "Thank you for your order.",
+                "",
+            ),
+        )
+        .await;
+    let env = biz_env(&slack, &dovecot, &user, None);
+    let extra: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let app = TestApp::spawn_with(&extra, Vec::new()).await;
+
+    eventually("the three mails to be taken in", || async {
+        (summarised(&app.backends).await.len() == 3).then_some(())
+    })
+    .await;
+
+    let triage = dm(&app.base, &slack, OWNER, "summarise my inbox").await;
+    assert!(triage.contains("Urgent"), "{triage}");
+    assert!(triage.contains("URGENT: checkout is down"), "{triage}");
+    assert!(triage.contains("Bob Client"), "{triage}");
+    assert!(
+        !triage.contains("This week in retail"),
+        "newsletters are set aside: {triage}"
+    );
+    assert!(
+        !triage.contains("Your receipt"),
+        "no-reply mail is set aside: {triage}"
+    );
+    assert!(triage.contains("2 set aside"), "{triage}");
+
+    let refused = dm(&app.base, &slack, STRANGER, "summarise my inbox").await;
+    assert!(refused.contains("private"), "{refused}");
+    assert!(
+        !refused.contains("checkout"),
+        "no mail content for others: {refused}"
+    );
+
+    let id = mail_id(&app.backends, "<outage-1@client.example>").await;
+    let done = dm(&app.base, &slack, OWNER, &format!("inbox done #{id}")).await;
+    assert!(done.contains(&format!("#{id}")), "{done}");
+    let after = dm(&app.base, &slack, OWNER, "inbox").await;
+    assert!(
+        !after.contains("checkout is down"),
+        "a done item is gone: {after}"
+    );
+    app.quiescent().await;
+}
