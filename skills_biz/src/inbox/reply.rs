@@ -152,7 +152,13 @@ pub(crate) fn done(done: &[(i64, String)], asked: &[i64]) -> String {
                 format!("#{id} {subject}")
             })
             .collect();
-        lines.push(format!("Done: {}.", names.join("; ")));
+        let names = names.join("; ");
+        let stop = if names.ends_with(['.', '?', '!']) {
+            ""
+        } else {
+            "."
+        };
+        lines.push(format!("Done: {names}{stop}"));
     }
     let missing: Vec<String> = asked
         .iter()

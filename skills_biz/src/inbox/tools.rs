@@ -52,8 +52,8 @@ pub fn command_for(call: &ToolCall) -> Option<String> {
         }
         _ => return None,
     };
-    let command = text(&command);
-    parse(&command).map(|_| command)
+    // Parsing the text checks it and drops repeated ids.
+    parse(&text(&command)).map(|parsed| text(&parsed))
 }
 
 /// An id as a positive integer (`12`, or the strings `"12"`/`"#12"` some models send).
