@@ -115,6 +115,8 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
             account: "console".to_owned(),
             conversation: "console".to_owned(),
             is_group: false,
+            // The console is one person at a terminal.
+            private: true,
             sender: Sender {
                 id: user.clone(),
                 name: Some(user.clone()),

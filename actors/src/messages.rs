@@ -65,6 +65,11 @@ pub struct InboundEnvelope {
     /// address it with an invoke prefix.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_group: bool,
+    /// True when only the sender sees the replies: a direct chat with Alfred, or a Slack slash
+    /// command answered to its caller alone. Skills that show one person's data (the work
+    /// inbox) answer only here. Unknown (an older entry) counts as shared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
     pub sender: Sender,
     /// Platform timestamp, seconds since the Unix epoch.
     pub timestamp: i64,

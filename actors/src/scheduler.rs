@@ -62,6 +62,8 @@ impl ScheduledJob {
             account: self.account.clone(),
             conversation: self.conversation.clone(),
             is_group: self.is_group,
+            // A job's reply may go to a group or be read by a household: never private.
+            private: false,
             sender: Sender {
                 id: "alfred".to_owned(),
                 name: Some("Alfred".to_owned()),

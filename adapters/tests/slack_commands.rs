@@ -71,7 +71,10 @@ async fn another_subcommand_is_acknowledged_at_once_and_stored_with_its_response
     let envelope = &envelopes[0];
     let message_id = format!("{TEAM}:{}", command.trigger_id);
     assert_eq!(envelope.message_id, message_id);
-    assert_eq!(envelope.conversation, CHANNEL);
+    // The answer is the caller's alone: without its response URL (after a restart) it goes
+    // to their direct messages, never to the channel.
+    assert_eq!(envelope.conversation, command.user_id);
+    assert!(envelope.private);
     assert_eq!(envelope.sender.id, command.user_id);
     assert_eq!(
         envelope.kind,
@@ -111,6 +114,8 @@ async fn public_asks_for_an_answer_everyone_in_the_channel_sees() {
     let message_id = format!("{TEAM}:{}", command.trigger_id);
     let target = harness.response_urls.get(&message_id).unwrap();
     assert_eq!(target.visibility, Visibility::InChannel);
+    assert_eq!(envelopes[0].conversation, CHANNEL);
+    assert!(!envelopes[0].private);
 
     // `public` alone is not an empty public request: it is passed on as typed.
     let alone = SlashCommand::alfred(TEAM, CHANNEL, "public", url);

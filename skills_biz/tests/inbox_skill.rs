@@ -359,3 +359,20 @@ async fn in_ephemeral_mode_the_inbox_is_not_set_up() {
          durable stores (see README)."
     );
 }
+
+#[tokio::test]
+async fn without_inbox_readers_the_inbox_is_not_set_up_for_anyone() {
+    let mut skill = inbox::skill(std::sync::Arc::from(Vec::<String>::new()));
+    let outcome = skill
+        .handle(request(Platform::Slack, READER, "inbox", false))
+        .await
+        .unwrap();
+    let mut mem = alfred_actors::skill::MemTx::default();
+    let replies = outcome
+        .effect
+        .apply(&mut alfred_actors::skill::Tx::Mem(&mut mem))
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].body.display_text(), inbox::reply::NOT_SET_UP);
+}

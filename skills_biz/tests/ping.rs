@@ -23,6 +23,7 @@ fn request(text: &str) -> SkillRequest {
             account: "T1".to_owned(),
             conversation: "C1".to_owned(),
             is_group: false,
+            private: true,
             sender,
             timestamp: 1_700_000_000,
             kind: InboundKind::Text {

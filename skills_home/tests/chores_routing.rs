@@ -80,6 +80,7 @@ fn job_request(
             account: "phone-1".to_owned(),
             conversation: "447700900001".to_owned(),
             is_group: false,
+            private: true,
             sender,
             timestamp: now.timestamp(),
             kind: InboundKind::Text {

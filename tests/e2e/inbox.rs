@@ -6,7 +6,7 @@
 
 use alfred_testkit::dovecot::PrivateDovecot;
 use alfred_testkit::llm::{Answer, FakeLlm};
-use alfred_testkit::slack::{direct_message, event_id, sign, FakeSlack, SlashCommand};
+use alfred_testkit::slack::{app_mention, direct_message, event_id, sign, FakeSlack, SlashCommand};
 use serde_json::json;
 
 use crate::helpers::{eventually, free_port, AlfredProcess, Backends, TestApp};
@@ -116,6 +116,19 @@ async fn dm(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
     })
     .await;
     assert_eq!(request.channel(), Some(OWNER_DM));
+    request.text().unwrap_or_default().to_owned()
+}
+
+/// `@Alfred {text}` in a channel from `user`; returns the reply posted there.
+async fn mention(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
+    let before = slack.requests().len();
+    let body = app_mention(TEAM, &event_id(), BOT, CHANNEL, user, text);
+    assert_eq!(post_slack(base, "events", &body).await.status(), 200);
+    let request = eventually(&format!("the reply to @Alfred {text}"), || async {
+        slack.requests().get(before).cloned()
+    })
+    .await;
+    assert_eq!(request.channel(), Some(CHANNEL));
     request.text().unwrap_or_default().to_owned()
 }
 
@@ -311,6 +324,14 @@ async fn without_an_llm_the_heuristic_triages_sets_newsletters_aside_keeps_it_pr
     assert!(
         !refused.contains("checkout"),
         "no mail content for others: {refused}"
+    );
+
+    // Even the owner is not shown the mail where the whole channel would read it.
+    let in_channel = mention(&app.base, &slack, OWNER, "inbox").await;
+    assert!(in_channel.contains("direct"), "{in_channel}");
+    assert!(
+        !in_channel.contains("checkout"),
+        "no mail content in a channel: {in_channel}"
     );
 
     let id = mail_id(&app.backends, "<outage-1@client.example>").await;

@@ -127,8 +127,15 @@ pub fn decide(command: SlashCommand, now: i64, traceparent: Option<&str>) -> Com
         platform: Platform::Slack,
         message_id: format!("{}:{}", command.team_id, command.trigger_id),
         account: command.team_id,
-        conversation: command.channel_id,
+        // An answer only the caller sees is the caller's conversation: should the response URL
+        // be gone (a restart), the reply falls back to chat.postMessage to the user id — their
+        // direct messages with Alfred — never to the channel. A public answer's is the channel.
+        conversation: match visibility {
+            Visibility::Ephemeral => command.user_id.clone(),
+            Visibility::InChannel => command.channel_id,
+        },
         is_group: false,
+        private: visibility == Visibility::Ephemeral,
         sender: Sender {
             id: command.user_id,
             name: command.user_name,

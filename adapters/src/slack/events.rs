@@ -90,6 +90,7 @@ pub fn parse_events(
                 platform: Platform::Slack,
                 message_id: format!("{team_id}:{event_id}"),
                 account: team_id,
+                private: message.direct,
                 conversation: message.channel,
                 is_group: false,
                 sender: Sender {
@@ -142,6 +143,8 @@ struct Message {
     channel: String,
     user: String,
     text: String,
+    /// A direct message (`channel_type: im`): only the sender reads the replies.
+    direct: bool,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +226,7 @@ impl MessageEvent {
                 channel,
                 user,
                 text: strip_bot_mention(&text, bot_users),
+                direct: false,
             }),
             // In a direct message only a mention known to be the bot's is removed: a leading
             // mention there may well be of someone else.
@@ -234,6 +238,7 @@ impl MessageEvent {
                 } else {
                     strip_bot_mention(&text, bot_users)
                 },
+                direct: true,
             }),
             _ => {
                 tracing::debug!("Ignored a Slack message outside a direct message.");

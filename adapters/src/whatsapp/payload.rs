@@ -293,6 +293,7 @@ impl Message<'_> {
             account: account.to_owned(),
             conversation,
             is_group,
+            private: !is_group,
             sender: Sender {
                 id: self.from,
                 name,
@@ -380,6 +381,7 @@ impl Status {
             account: account.to_owned(),
             conversation: self.recipient_id.clone(),
             is_group: false,
+            private: false,
             // The callback is about our own message: its sender is our number.
             sender: Sender {
                 id: account.to_owned(),

@@ -17,7 +17,8 @@
 //!   `done #12`, `inbox set aside`); [`InboxRoute`] claims exactly what it parses and offers the
 //!   tools `inbox_summary` and `inbox_done` to the LLM;
 //! * [`InboxService`] — the skill: only the people in `INBOX_READERS` (platform user ids) get
-//!   anything but [`reply::PRIVATE`], and never in a group chat; the [`InboxEffect`] reads or
+//!   anything but [`reply::PRIVATE`], and only where no one else reads the answer (a direct
+//!   chat, or a slash command answered to its caller: `InboundEnvelope::private`); the [`InboxEffect`] reads or
 //!   marks the tables inside the message's transaction. In ephemeral mode (`Tx::Mem`) there are
 //!   no tables: it answers that the work inbox is not set up.
 //!
@@ -104,10 +105,13 @@ impl Skill for InboxService {
         request: SkillRequest,
     ) -> BoxFuture<'static, Result<SkillOutcome, SkillError>> {
         let reader = self.readers.contains(&request.sender.id);
-        let effect: Box<dyn Effect> = if !reader {
+        let effect: Box<dyn Effect> = if self.readers.is_empty() {
+            // No INBOX_READERS means no IMAP settings either (config requires both together).
+            Box::new(ReplyOnly(vec![reply::NOT_SET_UP.to_owned()]))
+        } else if !reader {
             tracing::info!("Refused the work inbox to someone not in INBOX_READERS.");
             Box::new(ReplyOnly(vec![reply::PRIVATE.to_owned()]))
-        } else if request.envelope.is_group {
+        } else if !request.envelope.private {
             Box::new(ReplyOnly(vec![reply::GROUP.to_owned()]))
         } else {
             match parse_command(&request.text) {

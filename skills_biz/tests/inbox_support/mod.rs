@@ -278,6 +278,7 @@ pub fn request(platform: Platform, sender: &str, text: &str, is_group: bool) -> 
             account: "T0001".to_owned(),
             conversation: "D0123".to_owned(),
             is_group,
+            private: !is_group,
             sender,
             timestamp: now().timestamp(),
             kind: InboundKind::Text {
