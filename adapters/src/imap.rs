@@ -3,8 +3,12 @@
 //! Each [`ImapClient::fetch_new`] connects over implicit TLS (port 993 style; no STARTTLS, so
 //! the password never crosses a plain connection), logs in, `EXAMINE`s the mailbox (read-only:
 //! we never change a flag), asks for the UIDs above the caller's [`Cursor`], fetches at most
-//! `limit` of them with `BODY.PEEK[]` (which leaves `\Seen` alone) and logs out. The whole poll
-//! is bounded by `IMAP_TIMEOUT_MS`.
+//! `limit` of them with `BODY.PEEK[]<0.MAX_MAIL_BYTES>` (which leaves `\Seen` alone) and logs
+//! out. The whole poll is bounded by `IMAP_TIMEOUT_MS`.
+//!
+//! Only the first [`MAX_MAIL_BYTES`] of each mail are fetched: the headers and the text that a
+//! triage reads come first, and a mail with a 20 MB attachment must not cost 20 MB a poll (a
+//! hundred of them would exhaust memory). The rest stays on the server.
 //!
 //! UIDs only mean something together with the mailbox's `UIDVALIDITY`: when the server reports
 //! another value than the cursor's (the mailbox was recreated or renumbered), the old cursor is
@@ -33,6 +37,9 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+
+/// The most bytes fetched of one mail (its start: headers and the first parts).
+pub const MAX_MAIL_BYTES: usize = 256 * 1024;
 
 /// A logged-in session over TLS.
 type Session = async_imap::Session<TlsStream<TcpStream>>;
@@ -343,7 +350,10 @@ impl ImapClient {
         }
 
         let fetches: Vec<_> = session
-            .uid_fetch(uid_set(&new), "(UID BODY.PEEK[])")
+            .uid_fetch(
+                uid_set(&new),
+                format!("(UID BODY.PEEK[]<0.{MAX_MAIL_BYTES}>)"),
+            )
             .await
             .map_err(|error| self.session_error(error))?
             .try_collect()

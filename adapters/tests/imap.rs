@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alfred_adapters::imap::{Cursor, Fetched, ImapClient, ImapError};
+use alfred_adapters::imap::{Cursor, Fetched, ImapClient, ImapError, MAX_MAIL_BYTES};
 use alfred_config::ImapSettings;
 use alfred_testkit::dovecot::PrivateDovecot;
 
@@ -397,4 +397,21 @@ fn the_account_names_user_host_port_and_mailbox() {
 #[allow(dead_code)]
 fn fetch_new_is_send(client: &ImapClient) -> impl Send + '_ {
     client.fetch_new(None, 1)
+}
+
+#[tokio::test]
+async fn a_huge_mail_is_fetched_only_up_to_its_first_bytes() {
+    let dovecot = PrivateDovecot::start();
+    let user = USER;
+    let mut raw = b"Message-ID: <huge-1@example.com>\r\nFrom: a@example.com\r\nSubject: Big\r\n\r\nHello, see the attachment.\r\n".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 3 * MAX_MAIL_BYTES));
+    raw.extend_from_slice(b"\r\n");
+    dovecot.append(user, &raw).await;
+
+    let fetched = client(&dovecot, user).fetch_new(None, 10).await.unwrap();
+
+    assert_eq!(fetched.mails.len(), 1);
+    let mail = &fetched.mails[0].raw;
+    assert_eq!(mail.len(), MAX_MAIL_BYTES);
+    assert!(mail.starts_with(b"Message-ID: <huge-1@example.com>"));
 }

@@ -11,8 +11,9 @@
 //! The server is stopped (SIGTERM to the master, which stops its children) and its directory
 //! removed when the value is dropped.
 
+use crate::free_port;
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -415,15 +416,6 @@ fn client_config(ca_pem: &str) -> Arc<rustls::ClientConfig> {
     .with_root_certificates(roots)
     .with_no_client_auth();
     Arc::new(config)
-}
-
-/// A port nobody listens on right now (the OS picks it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a free port");
-    listener
-        .local_addr()
-        .expect("bound socket has an address")
-        .port()
 }
 
 /// Whether the server on `port` completes a TLS handshake (trusting the test CA) and sends an

@@ -21,3 +21,13 @@ pub mod postgres;
 pub mod redis;
 pub mod slack;
 pub mod whatsapp;
+
+/// A port nobody listens on right now (the OS picks it). Another process may take it before
+/// the caller binds it: servers started on it retry on a new port when it is taken.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("cannot bind a free port");
+    listener
+        .local_addr()
+        .expect("bound socket has an address")
+        .port()
+}

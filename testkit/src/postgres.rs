@@ -11,7 +11,8 @@
 //! is owned and run by the unprivileged `postgres` (or else `nobody`) user through `runuser`,
 //! the same way `scripts/test.sh` does it.
 
-use std::net::{TcpListener, TcpStream};
+use crate::free_port;
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -251,13 +252,4 @@ fn unprivileged_user() -> Option<String> {
         })
         .to_owned(),
     )
-}
-
-/// A port nobody listens on right now (the OS picks it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a free port");
-    listener
-        .local_addr()
-        .expect("bound socket has an address")
-        .port()
 }

@@ -5,8 +5,9 @@
 //! A test that must stop Redis starts its own [`PrivateRedis`] (no persistence, a free port,
 //! a temporary directory) so that other tests running in parallel are not disturbed.
 
+use crate::free_port;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,15 +116,6 @@ impl Drop for PrivateRedis {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A port nobody listens on right now (the OS picks it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a free port");
-    listener
-        .local_addr()
-        .expect("bound socket has an address")
-        .port()
 }
 
 fn answers_ping(port: u16) -> bool {

@@ -1,7 +1,6 @@
 //! Shared helpers: an Alfred per test — in-process on port 0, or the real binary — with its
 //! own Postgres database, its own Redis key prefix and its own fake Graph API.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -279,13 +278,7 @@ fn find_actor(node: &serde_json::Value, name: &str) -> Option<serde_json::Value>
 }
 
 /// A free TCP port on the loopback interface.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use alfred_testkit::free_port;
 
 /// The real `alfred` binary, for tests that kill the process.
 pub struct AlfredProcess {

@@ -106,30 +106,28 @@ async fn slash(base: &str, slack: &FakeSlack, text: &str) -> String {
     request.body["text"].as_str().unwrap_or_default().to_owned()
 }
 
-/// A direct message to Alfred from `user`; returns the reply posted with chat.postMessage.
-async fn dm(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
+/// Posts a signed event; returns the reply Alfred posts to `channel` with chat.postMessage.
+async fn answer_to_event(base: &str, slack: &FakeSlack, body: &str, channel: &str) -> String {
     let before = slack.requests().len();
-    let body = direct_message(TEAM, &event_id(), BOT, OWNER_DM, user, text);
-    assert_eq!(post_slack(base, "events", &body).await.status(), 200);
-    let request = eventually(&format!("the reply to {text:?}"), || async {
+    assert_eq!(post_slack(base, "events", body).await.status(), 200);
+    let request = eventually("the reply to an event", || async {
         slack.requests().get(before).cloned()
     })
     .await;
-    assert_eq!(request.channel(), Some(OWNER_DM));
+    assert_eq!(request.channel(), Some(channel));
     request.text().unwrap_or_default().to_owned()
+}
+
+/// A direct message to Alfred from `user`; returns the reply.
+async fn dm(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
+    let body = direct_message(TEAM, &event_id(), BOT, OWNER_DM, user, text);
+    answer_to_event(base, slack, &body, OWNER_DM).await
 }
 
 /// `@Alfred {text}` in a channel from `user`; returns the reply posted there.
 async fn mention(base: &str, slack: &FakeSlack, user: &str, text: &str) -> String {
-    let before = slack.requests().len();
     let body = app_mention(TEAM, &event_id(), BOT, CHANNEL, user, text);
-    assert_eq!(post_slack(base, "events", &body).await.status(), 200);
-    let request = eventually(&format!("the reply to @Alfred {text}"), || async {
-        slack.requests().get(before).cloned()
-    })
-    .await;
-    assert_eq!(request.channel(), Some(CHANNEL));
-    request.text().unwrap_or_default().to_owned()
+    answer_to_event(base, slack, &body, CHANNEL).await
 }
 
 /// `(message_id, category)` of every stored mail that has been summarised.
