@@ -126,6 +126,35 @@ pub trait Effect: Send + 'static {
     ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>>;
 }
 
+/// Applies `effect`, turning a panic inside it into an error of this one message.
+///
+/// Effects run inside the store's transaction — in the Postgres store, inside a group commit
+/// shared with other conversations' messages — not inside a supervised actor, so a panic would
+/// otherwise take the whole batch down with it. Caught, it fails only its own message, whose
+/// changes the store rolls back; the message is delivered again and dead-lettered after
+/// `INGEST_MAX_DELIVERIES`, where an operator finds it.
+pub async fn apply_effect(
+    effect: Box<dyn Effect>,
+    tx: &mut Tx<'_>,
+) -> Result<Vec<Reply>, StoreError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(effect.apply(tx))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            tracing::error!(%reason, "A skill's effect panicked; its message is rolled back.");
+            Err(StoreError::Other(format!("the effect panicked: {reason}")))
+        }
+    }
+}
+
 /// An effect that changes nothing and answers with fixed text.
 pub struct ReplyOnly(pub Vec<String>);
 

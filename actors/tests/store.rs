@@ -110,6 +110,26 @@ impl Effect for Bump {
     }
 }
 
+/// Increments the counter, then panics (a bug in a skill's effect).
+struct Panics;
+
+impl Effect for Panics {
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            match tx {
+                Tx::Pg(tx) => {
+                    tx.execute("UPDATE test_counter SET n = n + 1", &[]).await?;
+                }
+                Tx::Mem(tx) => *tx.slot::<i64>("test_counter")? += 1,
+            }
+            panic!("a bug in the effect");
+        })
+    }
+}
+
 async fn done(store: &impl Store, id: &str, effect: Box<Bump>) -> Vec<OutboundEnvelope> {
     match store.commit(key(id), effect, target()).await.unwrap() {
         Commit::Done(envelopes) => envelopes,
@@ -194,6 +214,33 @@ mod behaviour {
             "count is 1",
             "the failed effect's change was rolled back"
         );
+    }
+
+    pub async fn a_panicking_effect_fails_only_its_own_message_and_changes_nothing(
+        store: &impl Store,
+    ) {
+        // Committed together, so that in Postgres they can share one group commit.
+        let (panicked, fine) = futures::join!(
+            store.commit(key("wamid.panic"), Box::new(Panics), target()),
+            store.commit(key("wamid.fine"), bump(), target()),
+        );
+
+        let error = panicked.err().expect("the panicking message fails");
+        assert!(error.to_string().contains("a bug in the effect"), "{error}");
+        assert!(!error.is_unavailable(), "it counts against the message");
+        let Commit::Done(replies) = fine.unwrap() else {
+            panic!("the other message was taken for a duplicate");
+        };
+        assert_eq!(
+            text(&replies[0]),
+            "count is 1",
+            "the panic's change was rolled back"
+        );
+        // Not marked handled: a later delivery is tried again (and dead-lettered in the end).
+        let again = store
+            .commit(key("wamid.panic"), Box::new(Panics), target())
+            .await;
+        assert!(again.is_err());
     }
 
     pub async fn a_claimed_row_cannot_be_claimed_again(store: &impl Store) {
@@ -433,6 +480,7 @@ for_both_stores!(
     a_commit_stores_its_replies_as_pending_outbox_rows,
     a_duplicate_inbox_key_is_neither_applied_nor_answered_again,
     a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
+    a_panicking_effect_fails_only_its_own_message_and_changes_nothing,
     a_claimed_row_cannot_be_claimed_again,
     a_sent_or_dead_row_is_neither_claimed_nor_relayed,
     a_retry_is_relayed_and_claimable_once_its_time_has_come,

@@ -139,7 +139,7 @@ impl Store for MemStore {
             tx.slot::<Activity>(ACTIVITY_SLOT)?
                 .insert((inbox.platform, target.to.clone()), at);
         }
-        let replies = effect.apply(&mut Tx::Mem(&mut tx)).await?;
+        let replies = crate::skill::apply_effect(effect, &mut Tx::Mem(&mut tx)).await?;
 
         // The effect succeeded: from here on nothing fails, so the commit is all or nothing.
         inner.slots = tx.into_slots();

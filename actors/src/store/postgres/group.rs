@@ -137,7 +137,7 @@ async fn commit_one(
         return Ok(Ok(Commit::Duplicate));
     }
 
-    let replies = match effect.apply(&mut Tx::Pg(tx)).await {
+    let replies = match crate::skill::apply_effect(effect, &mut Tx::Pg(tx)).await {
         Ok(replies) => replies,
         Err(error) => return undo(tx, error).await,
     };
