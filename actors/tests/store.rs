@@ -225,7 +225,9 @@ mod behaviour {
             store.commit(key("wamid.fine"), bump(), target()),
         );
 
-        let error = panicked.err().expect("the panicking message fails");
+        let Err(error) = panicked else {
+            panic!("the panicking message must fail");
+        };
         assert!(error.to_string().contains("a bug in the effect"), "{error}");
         assert!(!error.is_unavailable(), "it counts against the message");
         let Commit::Done(replies) = fine.unwrap() else {
