@@ -72,6 +72,20 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let http_addr = addr(&mut r, "HTTP_ADDR", defaults::HTTP_ADDR);
     let admin_addr = addr(&mut r, "ADMIN_ADDR", defaults::ADMIN_ADDR);
     let admin_api_key = r.secret("ADMIN_API_KEY");
+    if let Some(key) = &admin_api_key {
+        use secrecy::ExposeSecret;
+        let length = key.expose_secret().chars().count();
+        if length < defaults::ADMIN_API_KEY_MIN_CHARS {
+            // The length is said, never the key.
+            r.problem(
+                "ADMIN_API_KEY",
+                format!(
+                    "is {length} characters long; use at least {} random characters (e.g. `openssl rand -hex 24`): it guards restarts and the clock",
+                    defaults::ADMIN_API_KEY_MIN_CHARS
+                ),
+            );
+        }
+    }
     let stores = stores(&mut r);
     let redis_key_prefix = r.plain("REDIS_KEY_PREFIX").unwrap_or_default();
     let whatsapp = whatsapp(&mut r);

@@ -62,6 +62,8 @@ pub mod defaults {
     /// next character is not a letter or digit, and punctuation after it (`:`, `,`) is
     /// dropped too, so `alfred` matches "Alfred, add milk" and "alfred: list" but not "alfredo".
     pub const INVOKE_PREFIXES: &[&str] = &["@alfred", "alfred"];
+    /// The shortest `ADMIN_API_KEY` accepted: a short key can be guessed.
+    pub const ADMIN_API_KEY_MIN_CHARS: usize = 16;
     /// `IMAP_PORT`: IMAP over implicit TLS.
     pub const IMAP_PORT: u16 = 993;
     /// `IMAP_MAILBOX`.

@@ -22,10 +22,13 @@ fn a_store_url_with_the_wrong_scheme_is_rejected_without_echoing_its_password() 
 
 #[test]
 fn a_secret_can_come_from_a_file_losing_exactly_one_trailing_newline() {
-    let key = TempFile::with(b"admin-key\n\n");
+    let key = TempFile::with(b"admin-key-from-a-file\n\n");
     let s = load(&[("ADMIN_API_KEY_FILE", key.path())]);
     assert!(s.admin_enabled());
-    assert_eq!(s.admin_api_key.unwrap().expose_secret(), "admin-key\n");
+    assert_eq!(
+        s.admin_api_key.unwrap().expose_secret(),
+        "admin-key-from-a-file\n"
+    );
 
     let crlf = TempFile::with(b"token\r\n");
     let mut pairs = WHATSAPP.to_vec();
@@ -117,7 +120,7 @@ fn an_unreadable_secret_file_names_the_variable_and_path_but_not_the_content() {
 fn debug_of_settings_never_shows_a_secret_value() {
     let s = load(&[
         ("INSTANCE", "biz"),
-        ("ADMIN_API_KEY", "secret-admin"),
+        ("ADMIN_API_KEY", "secret-admin-key-value"),
         ("REDIS_URL", "redis://:secret-redis@cache"),
         ("DATABASE_URL", "postgres://u:secret-db@db/a"),
         ("META_TOKEN", "secret-meta"),
@@ -135,4 +138,14 @@ fn debug_of_settings_never_shows_a_secret_value() {
         shown.contains("\"42\""),
         "non-secrets stay visible: {shown}"
     );
+}
+
+#[test]
+fn a_short_admin_api_key_is_refused_without_showing_it() {
+    let err = fail(&[("ADMIN_API_KEY", "hunter2")]);
+    let p = err.problems_for("ADMIN_API_KEY").next().unwrap();
+    assert!(p.message.contains("7 characters"), "{}", p.message);
+    assert!(p.message.contains("at least 16"), "{}", p.message);
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(load(&[("ADMIN_API_KEY", "0123456789abcdef")]).admin_enabled());
 }

@@ -17,7 +17,7 @@ pub const APP_SECRET: &str = "test-app-secret";
 pub const VERIFY_TOKEN: &str = "test-verify-token";
 pub const META_TOKEN: &str = "test-meta-token";
 pub const PHONE_ID: &str = "109876543210";
-pub const ADMIN_KEY: &str = "test-admin-key";
+pub const ADMIN_KEY: &str = "test-admin-key-0123";
 
 /// How long a test waits for an effect before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
