@@ -94,6 +94,14 @@ pub trait Bus: Send + Sync + 'static {
     ) -> Result<(), BusError> {
         Ok(())
     }
+    /// Removes the entries of `stream` that every consumer group has been given and has
+    /// acknowledged: everything before the oldest entry that is still pending in, or not yet
+    /// delivered to, any group. Returns how many were removed. A stream without groups, or
+    /// missing, is left alone (0). Dead-letter streams have no groups and are never trimmed.
+    /// The default removes nothing (for test doubles).
+    async fn trim_handled(&self, _stream: &str) -> Result<u64, BusError> {
+        Ok(0)
+    }
     /// Number of entries in a stream (0 when it does not exist).
     async fn len(&self, stream: &str) -> Result<u64, BusError>;
     /// Checks the bus is reachable (for `/readyz`).
