@@ -26,6 +26,7 @@ use alfred_actors::bus::Bus;
 use alfred_actors::channel::ChannelClient;
 use alfred_actors::clock::{Clock, ManualClock, SystemClock};
 use alfred_actors::households::{HouseholdDirectory, HouseholdInfo};
+use alfred_actors::janitor::{Janitor, JanitorConfig};
 use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
@@ -342,6 +343,23 @@ impl Runtime {
                 )
             })
             .restart(Restart::Permanent),
+        );
+
+        let janitor = JanitorConfig {
+            bus: bus.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics: metrics.clone(),
+            streams: vec![
+                names::key(&prefix, names::INGEST_STREAM),
+                names::key(&prefix, names::OUTBOX_STREAM),
+            ],
+            retention: tuning.retention,
+            interval: tuning.janitor_interval,
+        };
+        root.spawn(
+            ChildSpec::new("janitor", move || Janitor::new(janitor.clone()))
+                .restart(Restart::Permanent),
         );
 
         let jobs = crate::jobs::scheduled_jobs(&settings);

@@ -9,7 +9,8 @@
 //! * [`channel`] — the outbound client contract implemented by the adapters;
 //! * [`llm`] — the optional LLM for plain language: tool calls, validated by the skills;
 //! * [`supervision`] — child runner, supervisors, restart strategies;
-//! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path.
+//! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
+//! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention.
 //!
 //! This crate must not know about HTTP, platform wire formats or any particular skill.
 
@@ -17,6 +18,7 @@ pub mod bus;
 pub mod channel;
 pub mod clock;
 pub mod households;
+pub mod janitor;
 pub mod llm;
 pub mod messages;
 pub mod metrics;

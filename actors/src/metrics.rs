@@ -34,6 +34,9 @@ pub struct Metrics {
     /// `alfred_inbox_mails_total{result}`: mails taken in (`stored`, `duplicate`, `set_aside`,
     /// `summarised`).
     pub inbox_mails: IntCounterVec,
+    /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
+    /// `inbox`, `outbox`).
+    pub janitor_removed: IntCounterVec,
 }
 
 impl Metrics {
@@ -114,6 +117,13 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let janitor_removed = IntCounterVec::new(
+            Opts::new(
+                "alfred_janitor_removed_total",
+                "What the janitor removed: handled stream entries, old inbox keys, old sent replies.",
+            ),
+            &["what"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -125,6 +135,7 @@ impl Metrics {
         registry.register(Box::new(llm_requests.clone()))?;
         registry.register(Box::new(inbox_polls.clone()))?;
         registry.register(Box::new(inbox_mails.clone()))?;
+        registry.register(Box::new(janitor_removed.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -138,6 +149,7 @@ impl Metrics {
             llm_requests,
             inbox_polls,
             inbox_mails,
+            janitor_removed,
         })
     }
 

@@ -16,7 +16,9 @@ use alfred_actors::metrics::Metrics;
 use alfred_actors::relay::{OutboxRelay, RelayConfig, RelayNow};
 use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
 use alfred_actors::store::migrate::{self, Migration};
-use alfred_actors::store::{Commit, InboxKey, MemStore, PgStore, ReplyTarget, SendResult, Store};
+use alfred_actors::store::{
+    Commit, InboxKey, MemStore, PgStore, Purged, ReplyTarget, SendResult, Store,
+};
 use alfred_testkit::db::TestDb;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -243,6 +245,64 @@ mod behaviour {
             .commit(key("wamid.panic"), Box::new(Panics), target())
             .await;
         assert!(again.is_err());
+    }
+
+    pub async fn a_redelivery_handled_at_another_time_is_still_a_duplicate(store: &impl Store) {
+        let at = |secs: i64| chrono::DateTime::from_timestamp(1_790_000_000 + secs, 0);
+        let first = InboxKey {
+            person_at: at(0),
+            ..key("wamid.1")
+        };
+        let again = InboxKey {
+            person_at: at(90),
+            ..key("wamid.1")
+        };
+        assert!(matches!(
+            store.commit(first, bump(), target()).await.unwrap(),
+            Commit::Done(_)
+        ));
+        assert!(matches!(
+            store.commit(again, bump(), target()).await.unwrap(),
+            Commit::Duplicate
+        ));
+    }
+
+    pub async fn purge_forgets_old_keys_and_sent_rows_and_keeps_dead_and_in_flight_rows(
+        store: &impl Store,
+    ) {
+        let sent = done(store, "wamid.sent", bump()).await[0].outbox_id;
+        let dead = done(store, "wamid.dead", bump()).await[0].outbox_id;
+        let pending = done(store, "wamid.pending", bump()).await[0].outbox_id;
+        for (id, result) in [
+            (sent, SendResult::Sent { provider_id: None }),
+            (
+                dead,
+                SendResult::Dead {
+                    reason: "131026: undeliverable".into(),
+                },
+            ),
+        ] {
+            store.claim_outbox(id, HOUR).await.unwrap().unwrap();
+            store.record_send(id, result).await.unwrap();
+        }
+        let now = chrono::Utc::now();
+
+        let nothing = store.purge(now - chrono::Duration::hours(1)).await.unwrap();
+        assert_eq!(nothing, Purged::default(), "nothing is that old yet");
+        let purged = store.purge(now + chrono::Duration::hours(1)).await.unwrap();
+
+        assert_eq!(purged.inbox, 3);
+        assert!(purged.outbox <= 1, "only the sent row: {purged:?}");
+        assert_eq!(due_ids(store, NOW, NOW).await, [pending], "in flight stays");
+        assert!(store.claim_outbox(dead, NOW).await.unwrap().is_none());
+        // A forgotten key is a new message again: why RETENTION_DAYS outlasts platform retries.
+        assert!(matches!(
+            store
+                .commit(key("wamid.sent"), bump(), target())
+                .await
+                .unwrap(),
+            Commit::Done(_)
+        ));
     }
 
     pub async fn a_claimed_row_cannot_be_claimed_again(store: &impl Store) {
@@ -483,6 +543,8 @@ for_both_stores!(
     a_duplicate_inbox_key_is_neither_applied_nor_answered_again,
     a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
     a_panicking_effect_fails_only_its_own_message_and_changes_nothing,
+    a_redelivery_handled_at_another_time_is_still_a_duplicate,
+    purge_forgets_old_keys_and_sent_rows_and_keeps_dead_and_in_flight_rows,
     a_claimed_row_cannot_be_claimed_again,
     a_sent_or_dead_row_is_neither_claimed_nor_relayed,
     a_retry_is_relayed_and_claimable_once_its_time_has_come,

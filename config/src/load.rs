@@ -1,6 +1,7 @@
 //! Building [`Settings`] from variables: every rule of DESIGN.md §6, every problem collected.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -495,5 +496,13 @@ fn tuning(r: &mut Reader) -> Tuning {
         relay_interval: r.millis_or("RELAY_INTERVAL_MS", defaults::RELAY_INTERVAL_MS),
         outbound_claim_lease: r
             .millis_or("OUTBOUND_CLAIM_LEASE_MS", defaults::OUTBOUND_CLAIM_LEASE_MS),
+        retention: Duration::from_secs(
+            r.number_or(
+                "RETENTION_DAYS",
+                defaults::RETENTION_DAYS,
+                defaults::RETENTION_DAYS_MIN,
+            ) * 86_400,
+        ),
+        janitor_interval: r.millis_or("JANITOR_INTERVAL_MS", defaults::JANITOR_INTERVAL_MS),
     }
 }

@@ -64,6 +64,14 @@ pub mod defaults {
     pub const INVOKE_PREFIXES: &[&str] = &["@alfred", "alfred"];
     /// The shortest `ADMIN_API_KEY` accepted: a short key can be guessed.
     pub const ADMIN_API_KEY_MIN_CHARS: usize = 16;
+    /// `RETENTION_DAYS`: handled inbox keys and sent replies older than this are purged. At
+    /// least [`RETENTION_DAYS_MIN`]: Meta retries an unacknowledged webhook for up to 7 days, and
+    /// the inbox must still know the message then.
+    pub const RETENTION_DAYS: u64 = 30;
+    /// The shortest `RETENTION_DAYS` accepted.
+    pub const RETENTION_DAYS_MIN: u64 = 7;
+    /// `JANITOR_INTERVAL_MS`: how often handled stream entries are trimmed and old rows purged.
+    pub const JANITOR_INTERVAL_MS: u64 = 3_600_000;
     /// `IMAP_PORT`: IMAP over implicit TLS.
     pub const IMAP_PORT: u16 = 993;
     /// `IMAP_MAILBOX`.
@@ -109,6 +117,8 @@ pub const VARIABLES: &[&str] = &[
     "OUTBOUND_TIMEOUT_MS",
     "RELAY_INTERVAL_MS",
     "OUTBOUND_CLAIM_LEASE_MS",
+    "RETENTION_DAYS",
+    "JANITOR_INTERVAL_MS",
     "HOUSEHOLDS_FILE",
     "DEFAULT_TIMEZONE",
     "INVOKE_PREFIXES",
@@ -384,6 +394,10 @@ pub struct Tuning {
     /// `OUTBOUND_CLAIM_LEASE_MS`: how long a claimed reply is protected from other senders;
     /// after it, a reply whose send outcome is unknown is sent again.
     pub outbound_claim_lease: Duration,
+    /// `RETENTION_DAYS`: how long handled inbox keys and sent replies are kept.
+    pub retention: Duration,
+    /// `JANITOR_INTERVAL_MS`: the janitor's period.
+    pub janitor_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -398,6 +412,8 @@ impl Default for Tuning {
             outbound_timeout: Duration::from_millis(defaults::OUTBOUND_TIMEOUT_MS),
             relay_interval: Duration::from_millis(defaults::RELAY_INTERVAL_MS),
             outbound_claim_lease: Duration::from_millis(defaults::OUTBOUND_CLAIM_LEASE_MS),
+            retention: Duration::from_secs(defaults::RETENTION_DAYS * 86_400),
+            janitor_interval: Duration::from_millis(defaults::JANITOR_INTERVAL_MS),
         }
     }
 }

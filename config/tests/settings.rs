@@ -445,3 +445,17 @@ fn home_refuses_the_work_inbox() {
     assert!(err.to_string().contains("IMAP_HOST"), "{err}");
     assert!(err.to_string().contains("INBOX_READERS"), "{err}");
 }
+
+#[test]
+fn retention_defaults_to_30_days_and_refuses_less_than_a_week() {
+    let s = load(&[]);
+    assert_eq!(s.tuning.retention, Duration::from_secs(30 * 86_400));
+    assert_eq!(s.tuning.janitor_interval, Duration::from_secs(3_600));
+    assert_eq!(
+        load(&[("RETENTION_DAYS", "90")]).tuning.retention,
+        Duration::from_secs(90 * 86_400)
+    );
+    let err = fail(&[("RETENTION_DAYS", "3")]);
+    assert!(err.to_string().contains("RETENTION_DAYS"), "{err}");
+    assert!(err.to_string().contains("at least 7"), "{err}");
+}

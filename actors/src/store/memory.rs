@@ -10,18 +10,18 @@
 //! the clones are swapped in only when the effect succeeds, so a failed effect leaves no trace,
 //! like a rolled-back transaction.
 //!
-//! Memory: rows are dropped once sent, but the inbox keeps every key for the life of the
-//! process (it is what de-duplicates platform retries).
+//! Memory: rows are dropped once sent; the inbox keeps each key (by platform and message id,
+//! whatever the time it was handled) until [`Store::purge`] forgets it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
-use crate::messages::OutboundEnvelope;
+use super::{Claimed, Commit, InboxKey, Purged, ReplyTarget, SendResult, Store};
+use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::{Activity, Effect, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
 
 /// Delivery state of an in-memory outbox row (the `outbox.state` column).
@@ -82,7 +82,9 @@ impl Row {
 
 #[derive(Default)]
 struct Inner {
-    inbox: HashSet<InboxKey>,
+    /// Handled events by (platform, message id), with when they were handled. The key is not
+    /// the whole [`InboxKey`]: a redelivery is handled at another time, and must still match.
+    inbox: HashMap<(Platform, String), chrono::DateTime<chrono::Utc>>,
     slots: HashMap<&'static str, Box<dyn MemSlot>>,
     /// Rows not yet sent, by outbox id. Sent rows are removed.
     outbox: BTreeMap<i64, Row>,
@@ -124,7 +126,10 @@ impl Store for MemStore {
         target: ReplyTarget,
     ) -> Result<Commit, StoreError> {
         let mut inner = self.inner.lock().await;
-        if inner.inbox.contains(&inbox) {
+        if inner
+            .inbox
+            .contains_key(&(inbox.platform, inbox.message_id.clone()))
+        {
             return Ok(Commit::Duplicate);
         }
         let snapshot = inner
@@ -143,7 +148,9 @@ impl Store for MemStore {
 
         // The effect succeeded: from here on nothing fails, so the commit is all or nothing.
         inner.slots = tx.into_slots();
-        inner.inbox.insert(inbox);
+        inner
+            .inbox
+            .insert((inbox.platform, inbox.message_id), chrono::Utc::now());
         let now = Instant::now();
         let mut envelopes = Vec::with_capacity(replies.len());
         for reply in replies {
@@ -271,6 +278,17 @@ impl Store for MemStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError> {
+        let mut inner = self.inner.lock().await;
+        let was = inner.inbox.len();
+        inner.inbox.retain(|_, handled_at| *handled_at >= before);
+        Ok(Purged {
+            inbox: (was - inner.inbox.len()) as u64,
+            // Sent rows are dropped at once here; dead ones are kept.
+            outbox: 0,
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -153,6 +153,21 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Forgets what was finished before `before`: inbox keys handled before it (platforms
+    /// stop retrying within days, so a key that old de-duplicates nothing) and outbox rows sent
+    /// before it. Dead rows are kept for operators; rows in flight are never touched. Works in
+    /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
+    async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
+
     /// Checks the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// What [`Store::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Inbox keys.
+    pub inbox: u64,
+    /// Sent outbox rows.
+    pub outbox: u64,
 }

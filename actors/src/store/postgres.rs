@@ -300,12 +300,47 @@ impl Store for PgStore {
         Ok(client.execute(&statement, &[&outbox_id, &reason]).await? > 0)
     }
 
+    async fn purge(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::Purged, StoreError> {
+        let client = self.client().await?;
+        let mut purged = super::Purged::default();
+        // Bounded batches, each its own short transaction: a backlog of millions never holds
+        // a long lock, and the orchestrator's commits go on in between.
+        for (count, sql) in [
+            (&mut purged.inbox, PURGE_INBOX),
+            (&mut purged.outbox, PURGE_OUTBOX),
+        ] {
+            let statement = client.prepare_cached(sql).await?;
+            loop {
+                let removed = client
+                    .execute(&statement, &[&before, &PURGE_BATCH])
+                    .await?;
+                *count += removed;
+                if removed < PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(purged)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let client = self.client().await?;
         client.batch_execute("SELECT 1").await?;
         Ok(())
     }
 }
+
+/// Rows removed per purge statement.
+const PURGE_BATCH: i64 = 5_000;
+/// Inbox keys handled before `$1`, at most `$2` of them.
+const PURGE_INBOX: &str = "DELETE FROM inbox WHERE ctid = ANY (ARRAY(\
+     SELECT ctid FROM inbox WHERE handled_at < $1 LIMIT $2))";
+/// Outbox rows sent before `$1`, at most `$2` of them. Dead rows stay for operators.
+const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE ctid = ANY (ARRAY(\
+     SELECT ctid FROM outbox WHERE state = 'sent' AND coalesce(sent_at, created_at) < $1 LIMIT $2))";
 
 /// Reads an outbox row selected with `envelope_columns!()`.
 fn envelope(row: &Row) -> Result<OutboundEnvelope, StoreError> {
