@@ -291,6 +291,9 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         &["i've", "completed"],
     ];
     if let Some(rest) = after_any(t, MINE) {
+        if is_praise(rest) {
+            return None;
+        }
         return chore_name(rest).map(|chore| ChoreCommand::Done {
             chore,
             by: Member::Me,
@@ -343,7 +346,59 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         )?;
         (create::member(who)?, rest)
     };
+    if is_praise(rest) {
+        return None;
+    }
     chore_name(rest).map(|chore| ChoreCommand::Done { chore, by })
+}
+
+/// What follows "did" or "finished" in praise or chat rather than a chore: "Sam did great",
+/// "Kim did a good job", "I did my best", "Dana finished first".
+fn is_praise(rest: &[Token]) -> bool {
+    const OPENERS: &[&str] = &[
+        "great",
+        "good",
+        "well",
+        "fine",
+        "ok",
+        "okay",
+        "awesome",
+        "amazing",
+        "brilliant",
+        "fantastic",
+        "excellent",
+        "nicely",
+        "badly",
+        "perfectly",
+        "wonderfully",
+        "so",
+        "really",
+        "very",
+        "super",
+        "first",
+        "last",
+        "early",
+        "late",
+        "fast",
+        "quickly",
+        "nothing",
+    ];
+    let words: Vec<&str> = rest
+        .iter()
+        .filter(|token| !matches!(token, Token::Sep))
+        .map(Token::low)
+        .collect();
+    match words.as_slice() {
+        [] => false,
+        ["a" | "an", second, ..] => {
+            matches!(
+                *second,
+                "great" | "good" | "fine" | "nice" | "brilliant" | "super"
+            ) || second.ends_with("job")
+        }
+        ["my" | "his" | "her" | "their" | "our" | "your", "best" | "part" | "bit", ..] => true,
+        [first, ..] => OPENERS.contains(first),
+    }
 }
 
 /// "skip dishes today", "swap dishes with Kim".
