@@ -6,8 +6,9 @@
 //! (`XAUTOCLAIM`) both count a delivery and reset the idle time, and a missing group is created
 //! from the start of the stream. A blocking read waits on a [`Notify`] woken by every publish.
 //!
-//! Nothing survives the process, and entries are never trimmed (like the Redis bus): fine for a
-//! console session or a test, not for production.
+//! Entries are removed only by [`Bus::trim_handled`], with the Redis bus's rule: everything
+//! before the oldest entry that some group still has pending or has not been given yet.
+//! Nothing survives the process: fine for a console session or a test, not for production.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -88,6 +89,26 @@ impl Stream {
         self.last_id = id;
         self.entries.insert(id, payload.to_owned());
         id.to_string()
+    }
+
+    /// Removes the entries every group has been given and has acknowledged; returns how many.
+    /// A group still needs its oldest pending entry and everything after its last delivered
+    /// one (kept too); the smaller of the two is taken, as on Redis. No group: nothing goes.
+    fn trim_handled(&mut self) -> u64 {
+        let oldest_needed = self
+            .groups
+            .values()
+            .map(|group| match group.pending.keys().next() {
+                Some(first) => (*first).min(group.last_delivered),
+                None => group.last_delivered,
+            })
+            .min();
+        let Some(keep) = oldest_needed else {
+            return 0;
+        };
+        let kept = self.entries.split_off(&keep);
+        let removed = std::mem::replace(&mut self.entries, kept).len();
+        u64::try_from(removed).unwrap_or(u64::MAX)
     }
 
     /// The group, created from the start of the stream when missing (as the Redis bus does on
@@ -315,6 +336,14 @@ impl Bus for MemoryBus {
             }
         }
         Ok(())
+    }
+
+    async fn trim_handled(&self, stream: &str) -> Result<u64, BusError> {
+        Ok(self
+            .lock()?
+            .get_mut(stream)
+            .map(Stream::trim_handled)
+            .unwrap_or(0))
     }
 
     async fn len(&self, stream: &str) -> Result<u64, BusError> {

@@ -21,10 +21,12 @@
 //! platform with a 200 and would be lost. Starting at `0` may deliver old entries again when
 //! only the group was lost, which the inbox (de-duplication by platform message id) absorbs.
 //!
-//! Streams are never trimmed here: trimming may delete entries that are still pending.
+//! Streams are trimmed only by [`Bus::trim_handled`] ([`trim`]): up to the oldest entry that
+//! some consumer group still has pending or has not been given yet, never further.
 
 mod connection;
 mod reply;
+mod trim;
 mod writer;
 
 use std::collections::HashMap;
@@ -421,6 +423,11 @@ impl Bus for RedisBus {
             Err(error) if error.code() == Some("NOGROUP") => Ok(()),
             Err(error) => Err(from_redis_error(error)),
         }
+    }
+
+    async fn trim_handled(&self, stream: &str) -> Result<u64, BusError> {
+        let mut conn = self.command().await?;
+        trim::trim_handled(&mut conn, stream).await
     }
 
     async fn len(&self, stream: &str) -> Result<u64, BusError> {
