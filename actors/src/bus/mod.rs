@@ -96,7 +96,8 @@ pub trait Bus: Send + Sync + 'static {
     }
     /// Removes the entries of `stream` that every consumer group has been given and has
     /// acknowledged: everything before the oldest entry that is still pending in, or not yet
-    /// delivered to, any group. Returns how many were removed. A stream without groups, or
+    /// delivered to, any group (the last entry delivered to a group may stay, so a stream that
+    /// was read never shrinks below one entry). Returns how many were removed. A stream without groups, or
     /// missing, is left alone (0). Dead-letter streams have no groups and are never trimmed.
     /// The default removes nothing (for test doubles).
     async fn trim_handled(&self, _stream: &str) -> Result<u64, BusError> {
