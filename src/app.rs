@@ -13,7 +13,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse, HttpServer};
 use alfred_actors::bus::Bus;
-use alfred_actors::channel::ChannelClient;
+use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::Platform;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::allowlist::Allowlist;
@@ -130,13 +130,16 @@ fn platform_clients(
         timeout: settings.tuning.outbound_timeout,
         channel_pace: slack::client::DEFAULT_CHANNEL_PACE,
     });
-    if let Some(slack) = &slack {
-        SlackClient::new(slack.clone(), response_urls.clone()).context("Invalid Slack settings")?;
-    }
     // Every outbound request is checked against the instance's hosts (Home: the Graph API;
     // Biz: Slack, its hooks, and the Graph API with its own WhatsApp number).
     let allowlist = Allowlist::for_settings(settings);
     tracing::info!(hosts = ?allowlist.hosts().collect::<Vec<_>>(), "Outbound allowlist.");
+    if let Some(slack) = &slack {
+        let client = SlackClient::new(slack.clone(), response_urls.clone())
+            .context("Invalid Slack settings")?
+            .with_allowlist(allowlist.clone());
+        actix_rt::spawn(async move { report_slack_identity(&client).await });
+    }
     let response_urls = response_urls.clone();
     Ok(Arc::new(move || {
         let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
@@ -160,6 +163,29 @@ fn platform_clients(
         }
         clients
     }))
+}
+
+/// Asks Slack whom the bot token belongs to (`auth.test`) and says so in the log: a wrong or
+/// revoked token is an ERROR at start-up rather than a surprise at the first reply. Start-up
+/// does not wait for it, and does not fail: Slack may be briefly unreachable.
+async fn report_slack_identity(client: &SlackClient) {
+    match client.auth_test().await {
+        Ok(identity) => tracing::info!(
+            team = %identity.team,
+            team_id = %identity.team_id,
+            bot = %identity.user,
+            bot_user_id = %identity.user_id,
+            "Slack accepted SLACK_BOT_TOKEN."
+        ),
+        Err(SendError::Permanent { reason }) => tracing::error!(
+            %reason,
+            "Slack refused SLACK_BOT_TOKEN: every reply to Slack will fail until it is fixed."
+        ),
+        Err(error) => tracing::warn!(
+            %error,
+            "Could not check SLACK_BOT_TOKEN with Slack (auth.test); the first reply will tell."
+        ),
+    }
 }
 
 fn public_server(

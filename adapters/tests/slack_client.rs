@@ -239,3 +239,23 @@ fn a_zero_pace_never_delays() {
     assert_eq!(pacer.take_slot(CHANNEL, now), now);
     assert_eq!(pacer.take_slot(CHANNEL, now), now);
 }
+
+#[actix_web::test]
+async fn auth_test_names_the_bot_and_a_refused_token_is_a_permanent_error_without_the_token() {
+    let slack = FakeSlack::start().await;
+    let client = client(&slack.api_url(), ResponseUrls::new());
+
+    let identity = client.auth_test().await.unwrap();
+    assert_eq!(identity.user_id, "U0ALFRED1");
+    assert_eq!(identity.team_id, "T0TEAM001");
+    assert_eq!(slack.auth_tests(), [Some(TOKEN.to_owned())]);
+    assert!(slack.requests().is_empty(), "auth.test posts no message");
+
+    slack.refuse_token();
+    let refused = client.auth_test().await.unwrap_err();
+    assert!(
+        matches!(&refused, SendError::Permanent { reason } if reason.contains("invalid_auth")),
+        "{refused:?}"
+    );
+    assert!(!format!("{refused:?}").contains(TOKEN));
+}

@@ -226,6 +226,11 @@ struct State {
     requests: Mutex<Vec<SlackRequest>>,
     script: Mutex<VecDeque<ScriptedAnswer>>,
     next_ts: AtomicU64,
+    /// The bearer tokens `auth.test` was called with (kept apart from [`FakeSlack::requests`],
+    /// which are the messages).
+    auth_tests: Mutex<Vec<Option<String>>>,
+    /// Whether `auth.test` answers `invalid_auth`.
+    refuse_token: std::sync::atomic::AtomicBool,
 }
 
 /// The running fake. Stops when dropped.
@@ -250,6 +255,7 @@ impl FakeSlack {
                         App::new()
                             .app_data(data.clone())
                             .route("/api/chat.postMessage", web::post().to(post_message))
+                            .route("/api/auth.test", web::post().to(auth_test))
                             .route("/response/{id}", web::post().to(response_url))
                     })
                     .workers(1)
@@ -307,6 +313,16 @@ impl FakeSlack {
         json!({ "ok": false, "error": error })
     }
 
+    /// From now on `auth.test` answers `invalid_auth`, as for a wrong or revoked token.
+    pub fn refuse_token(&self) {
+        self.state.refuse_token.store(true, Ordering::Relaxed);
+    }
+
+    /// The bearer tokens of the `auth.test` calls so far.
+    pub fn auth_tests(&self) -> Vec<Option<String>> {
+        self.state.auth_tests.lock().unwrap().clone()
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<SlackRequest> {
         self.state.requests.lock().unwrap().clone()
@@ -346,6 +362,24 @@ fn bearer(request: &HttpRequest) -> Option<String> {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::to_owned)
+}
+
+/// `auth.test`: the bot's identity, or `invalid_auth` after [`FakeSlack::refuse_token`].
+async fn auth_test(request: HttpRequest, state: web::Data<State>) -> HttpResponse {
+    let bearer = bearer(&request);
+    state.auth_tests.lock().unwrap().push(bearer.clone());
+    let answer = if bearer.is_none() {
+        FakeSlack::error_body("not_authed")
+    } else if state.refuse_token.load(Ordering::Relaxed) {
+        FakeSlack::error_body("invalid_auth")
+    } else {
+        json!({
+            "ok": true, "url": "https://testteam.slack.com/", "team": "Test Team",
+            "user": "alfred", "team_id": "T0TEAM001", "user_id": "U0ALFRED1",
+            "bot_id": "B0FAKEBOT", "is_enterprise_install": false
+        })
+    };
+    HttpResponse::Ok().json(answer)
 }
 
 async fn post_message(

@@ -224,3 +224,17 @@ async fn a_biz_alfred_refuses_the_home_instances_database() {
     );
     assert!(error.contains("home instance's database"), "{error}");
 }
+
+#[actix_rt::test]
+async fn at_start_up_alfred_asks_slack_whom_the_bot_token_belongs_to() {
+    let slack = FakeSlack::start().await;
+    let _app = biz_app(&slack).await;
+
+    let calls = eventually("the start-up auth.test", || async {
+        let calls = slack.auth_tests();
+        (!calls.is_empty()).then_some(calls)
+    })
+    .await;
+    assert_eq!(calls, [Some(BOT_TOKEN.to_owned())]);
+    assert!(slack.requests().is_empty(), "and posts nothing");
+}

@@ -314,9 +314,7 @@ impl Store for PgStore {
         ] {
             let statement = client.prepare_cached(sql).await?;
             loop {
-                let removed = client
-                    .execute(&statement, &[&before, &PURGE_BATCH])
-                    .await?;
+                let removed = client.execute(&statement, &[&before, &PURGE_BATCH]).await?;
                 *count += removed;
                 if removed < PURGE_BATCH as u64 {
                     break;

@@ -155,6 +155,39 @@ impl SlackClient {
         }
     }
 
+    /// `auth.test`: who Slack says the bot token belongs to. Called once at start-up, so a
+    /// wrong or revoked `SLACK_BOT_TOKEN` is reported at once rather than at the first reply.
+    /// Errors are classified like sends (`invalid_auth` and `token_revoked` are permanent);
+    /// they never contain the token.
+    pub async fn auth_test(&self) -> Result<SlackIdentity, SendError> {
+        let url = self
+            .post_message_url
+            .replace("/chat.postMessage", "/auth.test");
+        let exchange = self
+            .exchange(&url, true, &serde_json::json!({}))
+            .await
+            .map_err(|error| self.scrub_error(error))?;
+        classify(exchange.status, exchange.retry_after, &exchange.body)
+            .map_err(|error| self.scrub_error(error))?;
+        serde_json::from_slice::<SlackIdentity>(&exchange.body).map_err(|error| {
+            SendError::Permanent {
+                reason: format!("slack auth.test answer not understood: {error}"),
+            }
+        })
+    }
+
+    fn scrub_error(&self, error: SendError) -> SendError {
+        match error {
+            SendError::Retryable {
+                reason,
+                retry_after,
+            } => retryable(self.scrub(reason), retry_after),
+            SendError::Permanent { reason } => SendError::Permanent {
+                reason: self.scrub(reason),
+            },
+        }
+    }
+
     /// Removes the token from text that may be shown to an operator.
     fn scrub(&self, text: String) -> String {
         self.poster().scrub(text)
@@ -204,15 +237,7 @@ impl ChannelClient for SlackClient {
                 classify(exchange.status, exchange.retry_after, &exchange.body)
             }
         };
-        result.map_err(|error| match error {
-            SendError::Retryable {
-                reason,
-                retry_after,
-            } => retryable(self.scrub(reason), retry_after),
-            SendError::Permanent { reason } => SendError::Permanent {
-                reason: self.scrub(reason),
-            },
-        })
+        result.map_err(|error| self.scrub_error(error))
     }
 }
 
@@ -302,6 +327,22 @@ struct ResponseUrlMessage<'a> {
     /// Adds a message instead of replacing the "On it…" acknowledgement.
     replace_original: bool,
     text: &'a str,
+}
+
+/// Who the bot token belongs to, as `auth.test` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SlackIdentity {
+    /// The workspace's name.
+    #[serde(default)]
+    pub team: String,
+    #[serde(default)]
+    pub team_id: String,
+    /// The bot user's name.
+    #[serde(default)]
+    pub user: String,
+    /// The bot user's id: mentions of it address Alfred.
+    #[serde(default)]
+    pub user_id: String,
 }
 
 /// The common shape of every Web API answer.

@@ -21,7 +21,7 @@ pub mod pacer;
 pub mod response_url;
 pub mod signature;
 
-pub use client::{SlackClient, SlackClientSettings, SlackSetupError};
+pub use client::{SlackClient, SlackClientSettings, SlackIdentity, SlackSetupError};
 pub use commands::Visibility;
 pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PATH, EVENTS_PATH};
 pub use pacer::ChannelPacer;
