@@ -147,14 +147,30 @@ impl Backends {
         rows.iter().map(|row| row.get::<_, String>(0)).collect()
     }
 
-    /// Number of entries of one of this test's streams.
+    /// Number of entries ever added to one of this test's streams (Redis's `entries-added`;
+    /// 0 for a missing stream). Not `XLEN`: the janitor trims handled entries at any time.
     pub async fn stream_len(&self, name: &str) -> u64 {
         let mut conn = self.redis().await;
-        deadpool_redis::redis::cmd("XLEN")
-            .arg(self.stream_key(name))
-            .query_async(&mut conn)
-            .await
-            .unwrap()
+        let info: Result<Vec<deadpool_redis::redis::Value>, _> =
+            deadpool_redis::redis::cmd("XINFO")
+                .arg("STREAM")
+                .arg(self.stream_key(name))
+                .query_async(&mut conn)
+                .await;
+        let Ok(info) = info else {
+            return 0; // no such key
+        };
+        let mut fields = info.chunks(2);
+        fields
+            .find_map(|pair| match pair {
+                [deadpool_redis::redis::Value::BulkString(key), deadpool_redis::redis::Value::Int(n)]
+                    if key.as_slice() == b"entries-added" =>
+                {
+                    u64::try_from(*n).ok()
+                }
+                _ => None,
+            })
+            .expect("Redis 7 reports entries-added")
     }
 
     /// The `payload`/`error` fields of a stream's entries.
