@@ -117,6 +117,7 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
             is_group: false,
             // The console is one person at a terminal.
             private: true,
+            thread: None,
             sender: Sender {
                 id: user.clone(),
                 name: Some(user.clone()),

@@ -70,6 +70,11 @@ pub struct InboundEnvelope {
     /// inbox) answer only here. Unknown (an older entry) counts as shared.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub private: bool,
+    /// The thread replies go to, where the platform has threads (Slack: the `thread_ts` of the
+    /// thread a message was written in; for a mention in a channel, the mention's own `ts`, so
+    /// that Alfred answers under it instead of in the channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
     pub sender: Sender,
     /// Platform timestamp, seconds since the Unix epoch.
     pub timestamp: i64,
@@ -168,6 +173,9 @@ pub struct OutboundEnvelope {
     /// The inbound message this answers; WhatsApp replies quote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// The thread to post in (Slack `thread_ts`), when the message answered was in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
     pub body: OutboundBody,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,

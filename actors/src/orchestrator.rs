@@ -181,6 +181,7 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
         account: envelope.account.clone(),
         to: envelope.conversation.clone(),
         to_group: envelope.is_group,
+        thread: envelope.thread.clone(),
         // Replies quote the message they answer; a scheduled job answers nothing.
         reply_to: match envelope.kind {
             InboundKind::Job { .. } => None,

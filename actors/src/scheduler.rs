@@ -64,6 +64,7 @@ impl ScheduledJob {
             is_group: self.is_group,
             // A job's reply may go to a group or be read by a household: never private.
             private: false,
+            thread: None,
             sender: Sender {
                 id: "alfred".to_owned(),
                 name: Some("Alfred".to_owned()),

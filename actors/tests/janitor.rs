@@ -35,6 +35,7 @@ fn target() -> ReplyTarget {
         account: "T0TEAM001".into(),
         to: "D0OWNER01".into(),
         to_group: false,
+        thread: None,
         reply_to: None,
         traceparent: None,
     }

@@ -54,6 +54,7 @@ fn target() -> ReplyTarget {
         account: "phone-1".into(),
         to: "4915112345678".into(),
         to_group: false,
+        thread: None,
         reply_to: Some("wamid.in".into()),
         traceparent: None,
     }
@@ -305,6 +306,35 @@ mod behaviour {
         ));
     }
 
+    pub async fn a_reply_keeps_its_thread_through_the_outbox_and_the_relay(store: &impl Store) {
+        let threaded = ReplyTarget {
+            thread: Some("1700000100.000200".into()),
+            ..target()
+        };
+        let Commit::Done(replies) = store
+            .commit(key("wamid.thread"), bump(), threaded)
+            .await
+            .unwrap()
+        else {
+            panic!("a duplicate");
+        };
+        assert_eq!(replies[0].thread.as_deref(), Some("1700000100.000200"));
+
+        let relayed = store.due_for_relay(NOW, HOUR, 10).await.unwrap();
+        assert_eq!(relayed.len(), 1);
+        assert_eq!(relayed[0].thread.as_deref(), Some("1700000100.000200"));
+        let claimed = store
+            .claim_outbox(replies[0].outbox_id, HOUR)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            claimed.envelope.thread.as_deref(),
+            Some("1700000100.000200")
+        );
+        assert_eq!(claimed.attempts, 1);
+    }
+
     pub async fn a_claimed_row_cannot_be_claimed_again(store: &impl Store) {
         let id = done(store, "wamid.1", bump()).await[0].outbox_id;
 
@@ -544,6 +574,7 @@ for_both_stores!(
     a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
     a_panicking_effect_fails_only_its_own_message_and_changes_nothing,
     a_redelivery_handled_at_another_time_is_still_a_duplicate,
+    a_reply_keeps_its_thread_through_the_outbox_and_the_relay,
     purge_forgets_old_keys_and_sent_rows_and_keeps_dead_and_in_flight_rows,
     a_claimed_row_cannot_be_claimed_again,
     a_sent_or_dead_row_is_neither_claimed_nor_relayed,

@@ -38,6 +38,7 @@ fn target(id: &str) -> ReplyTarget {
         account: "phone-1".into(),
         to: "4915112345678".into(),
         to_group: false,
+        thread: None,
         reply_to: Some(id.to_owned()),
         traceparent: None,
     }

@@ -27,6 +27,7 @@ fn reply() -> OutboundEnvelope {
         account: "1065".into(),
         to: "491701111111".into(),
         to_group: false,
+        thread: None,
         reply_to: None,
         body: OutboundBody::Text {
             text: "Added bananas.".into(),

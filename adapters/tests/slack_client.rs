@@ -34,6 +34,7 @@ fn reply(text: &str, reply_to: &str) -> OutboundEnvelope {
         account: TEAM.into(),
         to: CHANNEL.into(),
         to_group: false,
+        thread: None,
         reply_to: Some(reply_to.to_owned()),
         body: OutboundBody::Text { text: text.into() },
         traceparent: None,
@@ -91,6 +92,23 @@ async fn a_reply_to_a_deferred_slash_command_goes_to_its_response_url_ephemeral(
     assert_eq!(
         request.body,
         json!({ "response_type": "ephemeral", "replace_original": false, "text": "Your inbox is empty." })
+    );
+}
+
+#[actix_web::test]
+async fn a_reply_in_a_thread_is_posted_with_its_thread_ts() {
+    let slack = FakeSlack::start().await;
+    let mut message = reply("pong", "T0TEAM001:Ev02");
+    message.thread = Some("1700000100.000200".into());
+
+    client(&slack.api_url(), ResponseUrls::new())
+        .send(&message)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        slack.requests()[0].body,
+        json!({ "channel": CHANNEL, "text": "pong", "thread_ts": "1700000100.000200" })
     );
 }
 

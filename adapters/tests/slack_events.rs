@@ -234,3 +234,55 @@ async fn without_authorizations_a_leading_mention_is_taken_to_be_the_bots() {
     let text = "ask <@U0BEN0001> about ping".to_owned();
     assert_eq!(kinds, vec![InboundKind::Text { body: text }]);
 }
+
+#[actix_web::test]
+async fn a_mention_is_answered_in_a_thread_under_it_or_in_the_thread_it_was_written_in() {
+    let harness = harness();
+    let mention = |extra: Value| {
+        let mut event = json!({
+            "type": "app_mention", "user": ANNA, "text": format!("<@{BOT}> ping"),
+            "channel": CHANNEL, "ts": "1700000100.000200"
+        });
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        event_callback(TEAM, &event_id(), BOT, event)
+    };
+    let dm = |extra: Value| {
+        let mut event = json!({
+            "type": "message", "channel_type": "im", "user": ANNA, "text": "ping",
+            "channel": DM, "ts": "1700000300.000400"
+        });
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        event_callback(TEAM, &event_id(), BOT, event)
+    };
+
+    for body in [
+        mention(json!({})),
+        mention(json!({ "thread_ts": "1700000000.000100" })),
+        dm(json!({})),
+        dm(json!({ "thread_ts": "1700000250.000300" })),
+    ] {
+        assert_eq!(post_event(&harness, &body).await.0, StatusCode::OK);
+    }
+
+    let threads: Vec<Option<String>> = harness
+        .bus
+        .envelopes()
+        .into_iter()
+        .map(|envelope| envelope.thread)
+        .collect();
+    assert_eq!(
+        threads,
+        [
+            Some("1700000100.000200".to_owned()),
+            Some("1700000000.000100".to_owned()),
+            None,
+            Some("1700000250.000300".to_owned()),
+        ]
+    );
+}

@@ -32,6 +32,7 @@ fn reply(text: &str, reply_to: Option<&str>) -> OutboundEnvelope {
         account: PHONE_ID.into(),
         to: ANNA.into(),
         to_group: false,
+        thread: None,
         reply_to: reply_to.map(str::to_owned),
         body: OutboundBody::Text { text: text.into() },
         traceparent: None,

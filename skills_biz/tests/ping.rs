@@ -24,6 +24,7 @@ fn request(text: &str) -> SkillRequest {
             conversation: "C1".to_owned(),
             is_group: false,
             private: true,
+            thread: None,
             sender,
             timestamp: 1_700_000_000,
             kind: InboundKind::Text {

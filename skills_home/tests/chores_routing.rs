@@ -81,6 +81,7 @@ fn job_request(
             conversation: "447700900001".to_owned(),
             is_group: false,
             private: true,
+            thread: None,
             sender,
             timestamp: now.timestamp(),
             kind: InboundKind::Text {

@@ -148,6 +148,7 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
         conversation: "447700900003".to_owned(),
         is_group: false,
         private: true,
+        thread: None,
         sender: sender.clone(),
         timestamp: 1_700_000_000,
         kind: InboundKind::Text {

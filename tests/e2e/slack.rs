@@ -110,6 +110,11 @@ async fn an_app_mention_ping_gets_exactly_one_pong_even_when_slack_retries_the_e
 
     assert_eq!(replies[0].channel(), Some(CHANNEL));
     assert_eq!(replies[0].text(), Some("pong"));
+    let mention: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        replies[0].body["thread_ts"], mention["event"]["ts"],
+        "a mention in a channel is answered in a thread under it"
+    );
     assert_eq!(replies[0].bearer.as_deref(), Some(BOT_TOKEN));
     assert_eq!(app.backends.stream_len("alfred-ingest").await, 2);
     assert_eq!(

@@ -163,6 +163,7 @@ impl Store for MemStore {
                 to: address.to,
                 to_group: address.to_group,
                 reply_to: address.reply_to,
+                thread: address.thread,
                 body: reply.body,
                 traceparent: target.traceparent.clone(),
             };

@@ -39,6 +39,8 @@ pub struct ReplyTarget {
     pub to: String,
     /// Whether `to` is a group chat (WhatsApp addresses groups differently).
     pub to_group: bool,
+    /// The thread the message answered was in (Slack), for replies to the conversation.
+    pub thread: Option<String>,
     pub reply_to: Option<String>,
     pub traceparent: Option<String>,
 }
@@ -49,6 +51,7 @@ pub struct Address {
     pub to: String,
     pub to_group: bool,
     pub reply_to: Option<String>,
+    pub thread: Option<String>,
 }
 
 impl ReplyTarget {
@@ -60,11 +63,13 @@ impl ReplyTarget {
                 to: self.to.clone(),
                 to_group: self.to_group,
                 reply_to: self.reply_to.clone(),
+                thread: self.thread.clone(),
             },
             crate::skill::ReplyTo::Direct(recipient) => Address {
                 to: recipient.clone(),
                 to_group: false,
                 reply_to: None,
+                thread: None,
             },
         }
     }

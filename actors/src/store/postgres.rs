@@ -91,7 +91,7 @@ const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() \
 /// that the statements below stay `&'static str`s, the keys of the statement cache).
 macro_rules! envelope_columns {
     () => {
-        "id, platform, account, recipient, reply_to, body, traceparent, to_group"
+        "id, platform, account, recipient, reply_to, body, traceparent, to_group, thread"
     };
 }
 
@@ -355,6 +355,7 @@ fn envelope(row: &Row) -> Result<OutboundEnvelope, StoreError> {
         })?,
         traceparent: row.try_get(6)?,
         to_group: row.try_get(7)?,
+        thread: row.try_get(8)?,
     })
 }
 

@@ -230,6 +230,7 @@ impl ChannelClient for SlackClient {
                 let request = PostMessage {
                     channel: &message.to,
                     text: &text,
+                    thread_ts: message.thread.as_deref(),
                 };
                 let exchange = self
                     .exchange(&self.post_message_url, true, &request)
@@ -319,6 +320,9 @@ pub fn classify_response_url(
 struct PostMessage<'a> {
     channel: &'a str,
     text: &'a str,
+    /// Posts in this thread (the answered message's thread, or under a channel mention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_ts: Option<&'a str>,
 }
 
 #[derive(Serialize)]

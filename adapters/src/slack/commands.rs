@@ -136,6 +136,7 @@ pub fn decide(command: SlashCommand, now: i64, traceparent: Option<&str>) -> Com
         },
         is_group: false,
         private: visibility == Visibility::Ephemeral,
+        thread: None,
         sender: Sender {
             id: command.user_id,
             name: command.user_name,

@@ -91,6 +91,7 @@ pub fn parse_events(
                 message_id: format!("{team_id}:{event_id}"),
                 account: team_id,
                 private: message.direct,
+                thread: message.thread,
                 conversation: message.channel,
                 is_group: false,
                 sender: Sender {
@@ -145,6 +146,9 @@ struct Message {
     text: String,
     /// A direct message (`channel_type: im`): only the sender reads the replies.
     direct: bool,
+    /// Where the replies go: the thread the message was in; for a mention in a channel, a
+    /// thread under the mention itself.
+    thread: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +200,12 @@ struct MessageEvent {
     channel: Option<String>,
     #[serde(default)]
     channel_type: Option<String>,
+    /// The message's own timestamp (its id in the channel).
+    #[serde(default)]
+    ts: Option<String>,
+    /// Set when the message was written in a thread: the thread's parent `ts`.
+    #[serde(default)]
+    thread_ts: Option<String>,
 }
 
 impl MessageEvent {
@@ -227,6 +237,8 @@ impl MessageEvent {
                 user,
                 text: strip_bot_mention(&text, bot_users),
                 direct: false,
+                // A mention in a channel is answered under it, not in the channel itself.
+                thread: self.thread_ts.or(self.ts),
             }),
             // In a direct message only a mention known to be the bot's is removed: a leading
             // mention there may well be of someone else.
@@ -239,6 +251,7 @@ impl MessageEvent {
                     strip_bot_mention(&text, bot_users)
                 },
                 direct: true,
+                thread: self.thread_ts,
             }),
             _ => {
                 tracing::debug!("Ignored a Slack message outside a direct message.");

@@ -294,6 +294,7 @@ impl Message<'_> {
             conversation,
             is_group,
             private: !is_group,
+            thread: None,
             sender: Sender {
                 id: self.from,
                 name,
@@ -382,6 +383,7 @@ impl Status {
             conversation: self.recipient_id.clone(),
             is_group: false,
             private: false,
+            thread: None,
             // The callback is about our own message: its sender is our number.
             sender: Sender {
                 id: account.to_owned(),

@@ -279,6 +279,7 @@ pub fn request(platform: Platform, sender: &str, text: &str, is_group: bool) -> 
             conversation: "D0123".to_owned(),
             is_group,
             private: !is_group,
+            thread: None,
             sender,
             timestamp: now().timestamp(),
             kind: InboundKind::Text {

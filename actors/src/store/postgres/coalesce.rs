@@ -28,7 +28,7 @@ const CLAIM_MANY: &str =
       OR (o.state = 'retry' AND o.next_attempt_at <= now()) \
       OR (o.state = 'sending' AND o.claimed_at <= now() - c.lease * interval '1 second')) \
      RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
-               o.to_group, o.attempts";
+               o.to_group, o.thread, o.attempts";
 
 /// Records rows as sent: `$1` ids, `$2` their provider ids. A sent row stays sent whatever a
 /// late or duplicate report says.
@@ -95,7 +95,8 @@ async fn claim_many(
     let rows = retry_deadlock(|| client.query(&statement, &params)).await?;
     let mut claimed: HashMap<i64, Claimed> = HashMap::with_capacity(rows.len());
     for row in &rows {
-        let attempts: i32 = row.try_get(8)?;
+        // After the envelope's columns (see `envelope_columns!`).
+        let attempts: i32 = row.try_get(9)?;
         let envelope = envelope(row)?;
         claimed.insert(
             envelope.outbox_id,

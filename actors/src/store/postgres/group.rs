@@ -56,8 +56,8 @@ const INSERT_INBOX: &str = "INSERT INTO inbox (platform, message_id, conversatio
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 
 const INSERT_OUTBOX: &str = "INSERT INTO outbox \
-     (platform, account, recipient, reply_to, body, traceparent, to_group) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+     (platform, account, recipient, reply_to, body, traceparent, to_group, thread) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
 const SAVEPOINT: &str = "SAVEPOINT message";
 const RELEASE: &str = "RELEASE SAVEPOINT message";
@@ -154,9 +154,9 @@ async fn commit_one(
         Err(error) => return undo(tx, error).await,
     };
     let target_platform = target.platform.as_str();
-    let params: Vec<[&Param; 7]> = replies
+    let params: Vec<[&Param; 8]> = replies
         .iter()
-        .map(|(_, json, address)| -> [&Param; 7] {
+        .map(|(_, json, address)| -> [&Param; 8] {
             [
                 &target_platform,
                 &target.account,
@@ -165,6 +165,7 @@ async fn commit_one(
                 json,
                 &target.traceparent,
                 &address.to_group,
+                &address.thread,
             ]
         })
         .collect();
@@ -188,6 +189,7 @@ async fn commit_one(
             to: address.to,
             to_group: address.to_group,
             reply_to: address.reply_to,
+            thread: address.thread,
             body,
             traceparent: target.traceparent.clone(),
         });
