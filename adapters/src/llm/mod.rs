@@ -16,6 +16,7 @@
 
 mod ollama;
 mod openai;
+mod tool_calls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -142,15 +143,4 @@ async fn post_json(
         .map_err(|error| LlmError::InvalidResponse(format!("unreadable body: {error}")))?;
     serde_json::from_slice(&bytes)
         .map_err(|error| LlmError::InvalidResponse(format!("not JSON: {error}")))
-}
-
-/// At most one call: several are refused, so a message is never half carried out.
-fn single<T>(mut calls: Vec<T>) -> Result<Option<T>, LlmError> {
-    match calls.len() {
-        0 => Ok(None),
-        1 => Ok(calls.pop()),
-        n => Err(LlmError::InvalidResponse(format!(
-            "{n} tool calls where one was expected"
-        ))),
-    }
 }

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{endpoint, messages_json, post_json, single, tools_json, LlmSetupError};
+use super::tool_calls::{BlankArguments, WireMessage};
+use super::{endpoint, messages_json, post_json, tools_json, LlmSetupError};
 
 /// A local Ollama server.
 #[derive(Debug, Clone)]
@@ -57,25 +58,7 @@ impl LlmClient for OllamaClient {
 
 #[derive(Deserialize)]
 struct ChatResponse {
-    message: Message,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    #[serde(default)]
-    tool_calls: Option<Vec<WireCall>>,
-}
-
-#[derive(Deserialize)]
-struct WireCall {
-    function: WireFunction,
-}
-
-#[derive(Deserialize)]
-struct WireFunction {
-    name: String,
-    #[serde(default)]
-    arguments: Value,
+    message: WireMessage,
 }
 
 /// The tool call of a non-streamed `/api/chat` answer, if any.
@@ -83,18 +66,5 @@ fn parse_answer(answer: Value) -> Result<Option<ToolCall>, LlmError> {
     let response: ChatResponse = serde_json::from_value(answer).map_err(|error| {
         LlmError::InvalidResponse(format!("not an Ollama chat answer: {error}"))
     })?;
-    let calls = response.message.tool_calls.unwrap_or_default();
-    let Some(call) = single(calls)? else {
-        return Ok(None);
-    };
-    let arguments = match call.function.arguments {
-        Value::String(raw) => serde_json::from_str(&raw).map_err(|error| {
-            LlmError::InvalidResponse(format!("tool arguments are not JSON: {error}"))
-        })?,
-        other => other,
-    };
-    Ok(Some(ToolCall {
-        name: call.function.name,
-        arguments,
-    }))
+    response.message.into_tool_call(BlankArguments::Invalid)
 }

@@ -13,7 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{endpoint, messages_json, post_json, single, tools_json, LlmSetupError};
+use super::tool_calls::{BlankArguments, WireMessage};
+use super::{endpoint, messages_json, post_json, tools_json, LlmSetupError};
 
 /// An OpenAI-compatible chat-completions server.
 #[derive(Clone)]
@@ -87,25 +88,7 @@ struct Completion {
 
 #[derive(Deserialize)]
 struct Choice {
-    message: Message,
-}
-
-#[derive(Deserialize)]
-struct Message {
-    #[serde(default)]
-    tool_calls: Option<Vec<WireCall>>,
-}
-
-#[derive(Deserialize)]
-struct WireCall {
-    function: WireFunction,
-}
-
-#[derive(Deserialize)]
-struct WireFunction {
-    name: String,
-    #[serde(default)]
-    arguments: Value,
+    message: WireMessage,
 }
 
 /// The tool call of the first choice, if any.
@@ -115,20 +98,6 @@ fn parse_answer(answer: Value) -> Result<Option<ToolCall>, LlmError> {
     let Some(choice) = completion.choices.into_iter().next() else {
         return Err(LlmError::InvalidResponse("no choices".to_owned()));
     };
-    let calls = choice.message.tool_calls.unwrap_or_default();
-    let Some(call) = single(calls)? else {
-        return Ok(None);
-    };
-    let arguments = match call.function.arguments {
-        // An empty string is how some servers write "no arguments".
-        Value::String(raw) if raw.trim().is_empty() => json!({}),
-        Value::String(raw) => serde_json::from_str(&raw).map_err(|error| {
-            LlmError::InvalidResponse(format!("tool arguments are not JSON: {error}"))
-        })?,
-        other => other,
-    };
-    Ok(Some(ToolCall {
-        name: call.function.name,
-        arguments,
-    }))
+    // An empty string is how some servers write "no arguments".
+    choice.message.into_tool_call(BlankArguments::Empty)
 }
