@@ -20,8 +20,14 @@
 //! after too many deliveries). A store that cannot be reached yields
 //! [`DeliveryError::Unavailable`]: the reader waits for it without counting the delivery, so
 //! a Postgres outage never dead-letters a message.
+//!
+//! Layout: this file holds the actor, its dependencies and the commit-and-publish path;
+//! `routing` decides what a message means (skill grammar, LLM, help, group prefixes,
+//! scheduled jobs); `status` handles the platform's status callbacks about our replies.
 
-use std::collections::HashMap;
+mod routing;
+mod status;
+
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -29,19 +35,19 @@ use tracing::Instrument;
 
 use crate::bus::Bus;
 use crate::clock::Clock;
-use crate::households::{addressed_text, HouseholdDirectory};
+use crate::households::HouseholdDirectory;
 use crate::llm::Llm;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::metrics::Metrics;
 use crate::names;
 use crate::sequencer::Sequencer;
-use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute, StoreError};
+use crate::skill::{ReplyOnly, SkillRequest, SkillRoute};
 use crate::store::{Commit, InboxKey, ReplyTarget, Store};
 use crate::stream_reader::{Delivery, DeliveryError};
 
-/// The reply to a media message, location or anything else that is not text.
-pub const NOT_TEXT_REPLY: &str =
-    "I can only read text messages for now. Type \"help\" to see what I can do.";
+use routing::decide;
+pub use routing::{help_text, NOT_TEXT_REPLY};
+use status::{store_failure, track_delivery};
 
 /// Everything the orchestrator needs; cloned into each (re)started incarnation.
 #[derive(Clone)]
@@ -217,83 +223,6 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     Ok(())
 }
 
-/// A status callback about one of our replies. `sent`, `delivered` and `read` prove the
-/// platform accepted it: a row whose send outcome was lost in a crash is then recorded as sent
-/// instead of being sent again. Idempotent, so it needs no inbox mark.
-async fn track_delivery(
-    deps: &OrchestratorDeps,
-    message_id: &str,
-    status: &str,
-    callback_data: Option<&str>,
-    errors: &[String],
-) -> Result<(), DeliveryError> {
-    let outbox_id = callback_data.and_then(crate::messages::outbox_id_of);
-    match (status, outbox_id) {
-        ("sent" | "delivered" | "read", Some(outbox_id)) => {
-            match deps.store.confirm_sent(outbox_id, message_id).await {
-                Ok(true) => {
-                    tracing::info!(outbox_id, %status, "A status confirmed a send whose outcome was unknown.")
-                }
-                Ok(false) => tracing::debug!(outbox_id, %status, "Delivery status received."),
-                Err(error) => {
-                    return Err(store_failure(
-                        format!("could not record the status: {error}"),
-                        &error,
-                    ))
-                }
-            }
-        }
-        ("failed", outbox_id) => {
-            let reason = format!("the platform could not deliver it: {}", errors.join("; "));
-            tracing::warn!(?outbox_id, %message_id, %reason, "The platform reports a reply could not be delivered.");
-            if let Some(outbox_id) = outbox_id {
-                match deps.store.record_delivery_failure(outbox_id, &reason).await {
-                    Ok(true) => dead_letter_failed(deps, outbox_id, message_id, &reason).await,
-                    Ok(false) => {}
-                    Err(error) => {
-                        return Err(store_failure(
-                            format!("could not record the status: {error}"),
-                            &error,
-                        ))
-                    }
-                }
-            }
-        }
-        _ => tracing::debug!(?outbox_id, %message_id, %status, "Delivery status received."),
-    }
-    deps.metrics.processed.with_label_values(&["status"]).inc();
-    Ok(())
-}
-
-/// `Unavailable` when the store could not be reached (the reader then waits for it without
-/// counting the delivery), `Retry` when a statement failed.
-fn store_failure(reason: String, error: &StoreError) -> DeliveryError {
-    if error.is_unavailable() {
-        DeliveryError::Unavailable(reason)
-    } else {
-        DeliveryError::Retry(reason)
-    }
-}
-
-/// Writes a reply the platform failed to deliver to `alfred-outbox:dead`, for operators.
-async fn dead_letter_failed(
-    deps: &OrchestratorDeps,
-    outbox_id: i64,
-    message_id: &str,
-    reason: &str,
-) {
-    let dead_stream = format!("{}:dead", deps.outbox_stream);
-    let entry =
-        serde_json::json!({ "outbox_id": outbox_id, "provider_id": message_id, "reason": reason });
-    if let Err(error) = deps.bus.publish(&dead_stream, &entry.to_string()).await {
-        tracing::warn!(%error, "Could not write the undelivered reply to the dead-letter stream; it is marked dead in the outbox table.");
-    }
-    deps.metrics
-        .dead_lettered
-        .with_label_values(&[dead_stream.as_str(), "delivery_failed"])
-        .inc();
-}
-
 /// Publishes committed replies; on failure leaves them to the relay.
 async fn publish(deps: &OrchestratorDeps, replies: &[crate::messages::OutboundEnvelope]) {
     let mut payloads = Vec::with_capacity(replies.len());
@@ -315,179 +244,6 @@ async fn publish(deps: &OrchestratorDeps, replies: &[crate::messages::OutboundEn
         // Harmless: the relay publishes them again and the sender's claim stops a second send.
         tracing::warn!(%error, "Could not mark replies published.");
     }
-}
-
-/// What to do with a message: `None` records it as handled without a reply.
-async fn decide(
-    deps: &OrchestratorDeps,
-    envelope: &InboundEnvelope,
-) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    if let InboundKind::Job {
-        job,
-        household,
-        run_key,
-    } = &envelope.kind
-    {
-        return run_job(deps, envelope, job, household, run_key).await;
-    }
-    if envelope.is_group {
-        // In a group Alfred speaks only when spoken to: anything without an invoke prefix,
-        // media included, is someone else's conversation.
-        let addressed = match &envelope.kind {
-            InboundKind::Text { body } => addressed_text(body, &deps.invoke_prefixes),
-            _ => None,
-        };
-        return match addressed {
-            Some(text) => route(deps, envelope, text.to_owned()).await,
-            None => Ok(None),
-        };
-    }
-    let text = match &envelope.kind {
-        InboundKind::Text { body } => body.trim().to_owned(),
-        InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
-        InboundKind::Status { .. } | InboundKind::Job { .. } => return Ok(None),
-        // A reaction is an acknowledgement, not a request: answering it would be noise.
-        InboundKind::Reaction { .. } => return Ok(None),
-        InboundKind::Media { .. }
-        | InboundKind::Location { .. }
-        | InboundKind::Unsupported { .. } => {
-            return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
-        }
-    };
-    route(deps, envelope, text).await
-}
-
-/// Routes text addressed to Alfred to the first skill that understands it, or answers help.
-async fn route(
-    deps: &OrchestratorDeps,
-    envelope: &InboundEnvelope,
-    text: String,
-) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    let typed = deps
-        .skills
-        .iter()
-        .find(|skill| skill.route.understands(&text));
-    let (skill, text) = match typed {
-        Some(skill) => (skill, text),
-        None => match plain_language(deps, &text).await {
-            Some(understood) => understood,
-            None => {
-                let help = help_text(&deps.skills, &text);
-                return Ok(Some(Box::new(ReplyOnly(vec![help]))));
-            }
-        },
-    };
-    let household = deps.households.resolve(envelope);
-    ask(deps, skill, envelope, household, text, None).await
-}
-
-/// Hands a scheduled job run to the skill whose route lists the job.
-async fn run_job(
-    deps: &OrchestratorDeps,
-    envelope: &InboundEnvelope,
-    job: &str,
-    household: &str,
-    run_key: &str,
-) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    let Some(skill) = deps
-        .skills
-        .iter()
-        .find(|skill| skill.route.jobs().contains(&job))
-    else {
-        tracing::warn!(%job, "No skill runs this scheduled job; the run is recorded as done.");
-        return Ok(None);
-    };
-    let mut info = deps.households.resolve(envelope);
-    info.id = household.to_owned();
-    let run = Some((job.to_owned(), run_key.to_owned()));
-    ask(deps, skill, envelope, info, String::new(), run).await
-}
-
-/// Sends one request to a skill actor and turns its answer into an effect.
-async fn ask(
-    deps: &OrchestratorDeps,
-    skill: &RoutedSkill,
-    envelope: &InboundEnvelope,
-    household: crate::households::HouseholdInfo,
-    text: String,
-    job: Option<(String, String)>,
-) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
-    let request = SkillRequest {
-        household: household.id,
-        timezone: household.timezone,
-        sender: envelope.sender.clone(),
-        text,
-        job,
-        now: deps.clock.now(),
-        // The skill's span becomes a child of this orchestrate span, not of the webhook's.
-        envelope: InboundEnvelope {
-            traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
-            ..envelope.clone()
-        },
-    };
-    let name = skill.route.name();
-    match skill.actor.send(request).await {
-        Ok(Ok(outcome)) => Ok(Some(outcome.effect)),
-        Ok(Err(error)) if error.permanent => {
-            tracing::warn!(skill = name, %error, "The skill refused the message.");
-            Ok(Some(Box::new(ReplyOnly(vec![format!(
-                "Sorry, I couldn't do that: {}",
-                error.reason
-            )]))))
-        }
-        Ok(Err(error)) => Err(DeliveryError::Retry(format!(
-            "skill/{name} failed: {error}"
-        ))),
-        Err(error) => Err(DeliveryError::Retry(format!(
-            "skill/{name} did not answer: {error}"
-        ))),
-    }
-}
-
-/// Text the grammar cannot parse, put to the LLM when one is configured: the skill to ask and
-/// the canonical command the LLM's tool call became, routed exactly as if typed.
-async fn plain_language<'a>(
-    deps: &'a OrchestratorDeps,
-    text: &str,
-) -> Option<(&'a RoutedSkill, String)> {
-    let llm = deps.llm.as_ref()?;
-    // Asking for help is not a request to interpret.
-    if text.is_empty() || text.eq_ignore_ascii_case("help") {
-        return None;
-    }
-    let routes: Vec<&dyn SkillRoute> = deps.skills.iter().map(|s| s.route.as_ref()).collect();
-    let outcome = llm.consult(text, &routes).await;
-    if let Some(result) = outcome.label() {
-        deps.metrics.llm_requests.with_label_values(&[result]).inc();
-    }
-    let proposal = outcome.proposal()?;
-    let skill = deps
-        .skills
-        .iter()
-        .find(|skill| skill.route.understands(&proposal.command))?;
-    Some((skill, proposal.command))
-}
-
-/// The help reply, built from the skills' own help lines.
-pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
-    let mut lines: HashMap<&str, ()> = HashMap::new();
-    let mut help = String::new();
-    if text.eq_ignore_ascii_case("help") || text.is_empty() {
-        help.push_str("Here is what I can do:\n");
-    } else {
-        help.push_str("Sorry, I didn't understand that. Here is what I can do:\n");
-    }
-    for skill in skills {
-        for line in skill.route.help() {
-            if lines.insert(line, ()).is_none() {
-                help.push_str("• ");
-                help.push_str(line);
-                help.push('\n');
-            }
-        }
-    }
-    help.truncate(help.trim_end().len());
-    help
 }
 
 /// The prefixed stream keys the orchestrator's readers use.

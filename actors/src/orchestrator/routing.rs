@@ -1,0 +1,190 @@
+//! Deciding what a message means: scheduled job runs, group-prefix handling, the skills'
+//! deterministic grammars, the optional LLM for plain language, and the help reply.
+//!
+//! Everything here ends in an [`Effect`] (or `None`: handled without a reply); committing it
+//! and publishing the replies is the caller's business (`process` in the parent module).
+
+use std::collections::HashMap;
+
+use super::{OrchestratorDeps, RoutedSkill};
+use crate::households::addressed_text;
+use crate::messages::{InboundEnvelope, InboundKind};
+use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute};
+use crate::stream_reader::DeliveryError;
+
+/// The reply to a media message, location or anything else that is not text.
+pub const NOT_TEXT_REPLY: &str =
+    "I can only read text messages for now. Type \"help\" to see what I can do.";
+
+/// What to do with a message: `None` records it as handled without a reply.
+pub(super) async fn decide(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    if let InboundKind::Job {
+        job,
+        household,
+        run_key,
+    } = &envelope.kind
+    {
+        return run_job(deps, envelope, job, household, run_key).await;
+    }
+    if envelope.is_group {
+        // In a group Alfred speaks only when spoken to: anything without an invoke prefix,
+        // media included, is someone else's conversation.
+        let addressed = match &envelope.kind {
+            InboundKind::Text { body } => addressed_text(body, &deps.invoke_prefixes),
+            _ => None,
+        };
+        return match addressed {
+            Some(text) => route(deps, envelope, text.to_owned()).await,
+            None => Ok(None),
+        };
+    }
+    let text = match &envelope.kind {
+        InboundKind::Text { body } => body.trim().to_owned(),
+        InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
+        InboundKind::Status { .. } | InboundKind::Job { .. } => return Ok(None),
+        // A reaction is an acknowledgement, not a request: answering it would be noise.
+        InboundKind::Reaction { .. } => return Ok(None),
+        InboundKind::Media { .. }
+        | InboundKind::Location { .. }
+        | InboundKind::Unsupported { .. } => {
+            return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
+        }
+    };
+    route(deps, envelope, text).await
+}
+
+/// Routes text addressed to Alfred to the first skill that understands it, or answers help.
+async fn route(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+    text: String,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let typed = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.understands(&text));
+    let (skill, text) = match typed {
+        Some(skill) => (skill, text),
+        None => match plain_language(deps, &text).await {
+            Some(understood) => understood,
+            None => {
+                let help = help_text(&deps.skills, &text);
+                return Ok(Some(Box::new(ReplyOnly(vec![help]))));
+            }
+        },
+    };
+    let household = deps.households.resolve(envelope);
+    ask(deps, skill, envelope, household, text, None).await
+}
+
+/// Hands a scheduled job run to the skill whose route lists the job.
+async fn run_job(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+    job: &str,
+    household: &str,
+    run_key: &str,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let Some(skill) = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.jobs().contains(&job))
+    else {
+        tracing::warn!(%job, "No skill runs this scheduled job; the run is recorded as done.");
+        return Ok(None);
+    };
+    let mut info = deps.households.resolve(envelope);
+    info.id = household.to_owned();
+    let run = Some((job.to_owned(), run_key.to_owned()));
+    ask(deps, skill, envelope, info, String::new(), run).await
+}
+
+/// Sends one request to a skill actor and turns its answer into an effect.
+async fn ask(
+    deps: &OrchestratorDeps,
+    skill: &RoutedSkill,
+    envelope: &InboundEnvelope,
+    household: crate::households::HouseholdInfo,
+    text: String,
+    job: Option<(String, String)>,
+) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let request = SkillRequest {
+        household: household.id,
+        timezone: household.timezone,
+        sender: envelope.sender.clone(),
+        text,
+        job,
+        now: deps.clock.now(),
+        // The skill's span becomes a child of this orchestrate span, not of the webhook's.
+        envelope: InboundEnvelope {
+            traceparent: crate::trace::current_traceparent().or(envelope.traceparent.clone()),
+            ..envelope.clone()
+        },
+    };
+    let name = skill.route.name();
+    match skill.actor.send(request).await {
+        Ok(Ok(outcome)) => Ok(Some(outcome.effect)),
+        Ok(Err(error)) if error.permanent => {
+            tracing::warn!(skill = name, %error, "The skill refused the message.");
+            Ok(Some(Box::new(ReplyOnly(vec![format!(
+                "Sorry, I couldn't do that: {}",
+                error.reason
+            )]))))
+        }
+        Ok(Err(error)) => Err(DeliveryError::Retry(format!(
+            "skill/{name} failed: {error}"
+        ))),
+        Err(error) => Err(DeliveryError::Retry(format!(
+            "skill/{name} did not answer: {error}"
+        ))),
+    }
+}
+
+/// Text the grammar cannot parse, put to the LLM when one is configured: the skill to ask and
+/// the canonical command the LLM's tool call became, routed exactly as if typed.
+async fn plain_language<'a>(
+    deps: &'a OrchestratorDeps,
+    text: &str,
+) -> Option<(&'a RoutedSkill, String)> {
+    let llm = deps.llm.as_ref()?;
+    // Asking for help is not a request to interpret.
+    if text.is_empty() || text.eq_ignore_ascii_case("help") {
+        return None;
+    }
+    let routes: Vec<&dyn SkillRoute> = deps.skills.iter().map(|s| s.route.as_ref()).collect();
+    let outcome = llm.consult(text, &routes).await;
+    if let Some(result) = outcome.label() {
+        deps.metrics.llm_requests.with_label_values(&[result]).inc();
+    }
+    let proposal = outcome.proposal()?;
+    let skill = deps
+        .skills
+        .iter()
+        .find(|skill| skill.route.understands(&proposal.command))?;
+    Some((skill, proposal.command))
+}
+
+/// The help reply, built from the skills' own help lines.
+pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
+    let mut lines: HashMap<&str, ()> = HashMap::new();
+    let mut help = String::new();
+    if text.eq_ignore_ascii_case("help") || text.is_empty() {
+        help.push_str("Here is what I can do:\n");
+    } else {
+        help.push_str("Sorry, I didn't understand that. Here is what I can do:\n");
+    }
+    for skill in skills {
+        for line in skill.route.help() {
+            if lines.insert(line, ()).is_none() {
+                help.push_str("• ");
+                help.push_str(line);
+                help.push('\n');
+            }
+        }
+    }
+    help.truncate(help.trim_end().len());
+    help
+}
