@@ -14,14 +14,14 @@
 //! (tokio or actix) can use it; dropping the [`FakeGraph`] stops it.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+use crate::fake_server::{poll_until, RunningServer};
 
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,9 +90,8 @@ struct StatusTarget {
 
 /// The running fake. Cheap to share by reference; stops when dropped.
 pub struct FakeGraph {
-    addr: SocketAddr,
     state: Arc<State>,
-    handle: ServerHandle,
+    server: RunningServer,
 }
 
 impl FakeGraph {
@@ -105,41 +104,20 @@ impl FakeGraph {
     /// so that Alfred's `GRAPH_API_URL` can be set before the fake starts.
     pub async fn start_on(port: u16) -> FakeGraph {
         let state = Arc::new(State::default());
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let server_state = state.clone();
-        std::thread::Builder::new()
-            .name("fake-graph".into())
-            .spawn(move || {
-                actix_rt::System::new().block_on(async move {
-                    let data = web::Data::from(server_state);
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .app_data(web::PayloadConfig::new(1024 * 1024))
-                            .route("/{version}/{phone_id}/messages", web::post().to(messages))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .bind(("127.0.0.1", port))
-                    .expect("bind the fake Graph API");
-                    let addr = server.addrs()[0];
-                    let server = server.run();
-                    let _ = ready_tx.send((addr, server.handle()));
-                    let _ = server.await;
-                });
-            })
-            .expect("spawn the fake Graph API thread");
-        let (addr, handle) = ready_rx.await.expect("the fake Graph API started");
-        FakeGraph {
-            addr,
-            state,
-            handle,
-        }
+        let data = web::Data::from(state.clone());
+        let server = RunningServer::start("fake-graph", "fake Graph API", port, move |config| {
+            config
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(1024 * 1024))
+                .route("/{version}/{phone_id}/messages", web::post().to(messages));
+        })
+        .await;
+        FakeGraph { state, server }
     }
 
     /// The base URL to use as `GRAPH_API_URL` (no trailing slash).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// From now on, follows every accepted send with a signed `sent` status callback to
@@ -188,14 +166,7 @@ impl FakeGraph {
 
     /// Polls until at least `n` requests arrived or `deadline` passed; returns all requests.
     pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Vec<RecordedRequest> {
-        let until = Instant::now() + deadline;
-        loop {
-            let requests = self.requests();
-            if requests.len() >= n || Instant::now() >= until {
-                return requests;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        poll_until(deadline, || self.requests(), |requests| requests.len() >= n).await
     }
 
     /// Meta's error body: `{"error":{"message","type","code","error_data","fbtrace_id"}}`.
@@ -209,13 +180,6 @@ impl FakeGraph {
                 "fbtrace_id": "AbCdEfGhIjKlMnOp"
             }
         })
-    }
-}
-
-impl Drop for FakeGraph {
-    fn drop(&mut self) {
-        // The stop command is sent when `stop` is called; the returned future only waits.
-        drop(self.handle.stop(false));
     }
 }
 

@@ -8,13 +8,17 @@
 //! * [`dovecot`] — private Dovecot IMAP servers over TLS (a test CA), with APPEND to deliver mail;
 //! * [`db`] — a fresh Postgres database per test;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
-//! * [`postgres`] — private Postgres clusters for tests that stop one.
+//! * [`postgres`] — private Postgres clusters for tests that stop one;
+//! * [`fake_server`] — the start-up the fake HTTP servers share, and [`fake_server::poll_until`].
+//!
+//! [`free_port`] finds a free port; [`eventually`] waits for an effect with a deadline.
 //!
 //! Servers come from `ALFRED_TEST_DATABASE_URL` and `ALFRED_TEST_REDIS_URL`, defaulting to the
 //! local ones on their standard ports. Not used by production code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 pub mod db;
 pub mod dovecot;
+pub mod fake_server;
 pub mod graph;
 pub mod llm;
 pub mod postgres;
@@ -30,4 +34,47 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("bound socket has an address")
         .port()
+}
+
+/// Polls `check` every 25 ms until it returns `Some`, and returns that value; panics with
+/// "timed out waiting for {what}" when it still returns `None` after `deadline`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn eventually_returns_the_first_some() {
+        let mut calls = 0;
+        let value = super::eventually("the third call", Duration::from_secs(10), || {
+            calls += 1;
+            let now = calls;
+            async move { (now >= 3).then_some(now * 10) }
+        })
+        .await;
+        assert_eq!(value, 30);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "timed out waiting for nothing")]
+    async fn eventually_panics_after_the_deadline() {
+        super::eventually("nothing", Duration::from_millis(50), || async {
+            None::<()>
+        })
+        .await;
+    }
 }

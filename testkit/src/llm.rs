@@ -16,13 +16,13 @@
 //! The server runs on 127.0.0.1:0 in its own thread and actix system; dropping it stops it.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+use crate::fake_server::{poll_until, RunningServer};
 
 /// What the fake answers to one request.
 #[derive(Debug, Clone)]
@@ -100,9 +100,8 @@ struct State {
 
 /// The running fake. Stops when dropped.
 pub struct FakeLlm {
-    addr: SocketAddr,
     state: Arc<State>,
-    handle: ServerHandle,
+    server: RunningServer,
 }
 
 impl FakeLlm {
@@ -113,47 +112,25 @@ impl FakeLlm {
             queued: Mutex::new(VecDeque::new()),
             standing: Mutex::new(Answer::Text("I can't help with that.".to_owned())),
         });
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let server_state = state.clone();
-        std::thread::Builder::new()
-            .name("fake-llm".into())
-            .spawn(move || {
-                actix_rt::System::new().block_on(async move {
-                    let data = web::Data::from(server_state);
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/api/chat", web::post().to(ollama_chat))
-                            .route("/v1/chat/completions", web::post().to(openai_completions))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(0)
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind the fake LLM");
-                    let addr = server.addrs()[0];
-                    let server = server.run();
-                    let _ = ready_tx.send((addr, server.handle()));
-                    let _ = server.await;
-                });
-            })
-            .expect("spawn the fake LLM thread");
-        let (addr, handle) = ready_rx.await.expect("the fake LLM started");
-        FakeLlm {
-            addr,
-            state,
-            handle,
-        }
+        let data = web::Data::from(state.clone());
+        let server = RunningServer::start("fake-llm", "fake LLM", 0, move |config| {
+            config
+                .app_data(data.clone())
+                .route("/api/chat", web::post().to(ollama_chat))
+                .route("/v1/chat/completions", web::post().to(openai_completions));
+        })
+        .await;
+        FakeLlm { state, server }
     }
 
     /// The base URL to use as `OLLAMA_URL`.
     pub fn ollama_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The base URL to use as `OPENAI_BASE_URL`.
     pub fn openai_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr())
     }
 
     /// Answers the next request (after those already queued) with `answer`.
@@ -173,20 +150,7 @@ impl FakeLlm {
 
     /// Polls until at least `n` requests arrived or `deadline` passed; returns all requests.
     pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Vec<LlmRequest> {
-        let until = Instant::now() + deadline;
-        loop {
-            let requests = self.requests();
-            if requests.len() >= n || Instant::now() >= until {
-                return requests;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for FakeLlm {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
+        poll_until(deadline, || self.requests(), |requests| requests.len() >= n).await
     }
 }
 

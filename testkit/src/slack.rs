@@ -15,16 +15,16 @@
 //! The server runs on 127.0.0.1:0 in its own thread and actix system; dropping it stops it.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
+
+use crate::fake_server::{poll_until, RunningServer};
 
 /// The `X-Slack-Signature` value: `v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">`.
 pub fn sign(signing_secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -235,58 +235,36 @@ struct State {
 
 /// The running fake. Stops when dropped.
 pub struct FakeSlack {
-    addr: SocketAddr,
     state: Arc<State>,
-    handle: ServerHandle,
+    server: RunningServer,
 }
 
 impl FakeSlack {
     /// Starts a fake on a free local port.
     pub async fn start() -> FakeSlack {
         let state = Arc::new(State::default());
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let server_state = state.clone();
-        std::thread::Builder::new()
-            .name("fake-slack".into())
-            .spawn(move || {
-                actix_rt::System::new().block_on(async move {
-                    let data = web::Data::from(server_state);
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/api/chat.postMessage", web::post().to(post_message))
-                            .route("/api/auth.test", web::post().to(auth_test))
-                            .route("/response/{id}", web::post().to(response_url))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind the fake Slack API");
-                    let addr = server.addrs()[0];
-                    let server = server.run();
-                    let _ = ready_tx.send((addr, server.handle()));
-                    let _ = server.await;
-                });
-            })
-            .expect("spawn the fake Slack API thread");
-        let (addr, handle) = ready_rx.await.expect("the fake Slack API started");
-        FakeSlack {
-            addr,
-            state,
-            handle,
-        }
+        let data = web::Data::from(state.clone());
+        let server = RunningServer::start("fake-slack", "fake Slack API", 0, move |config| {
+            config
+                .app_data(data.clone())
+                .route("/api/chat.postMessage", web::post().to(post_message))
+                .route("/api/auth.test", web::post().to(auth_test))
+                .route("/response/{id}", web::post().to(response_url));
+        })
+        .await;
+        FakeSlack { state, server }
     }
 
     /// The base URL to use as `SLACK_API_URL` (no trailing slash).
     pub fn api_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        format!("http://{}/api", self.server.addr())
     }
 
     /// A fresh response URL served by this fake (on the same host as [`FakeSlack::api_url`]).
     pub fn response_url(&self) -> String {
         format!(
             "http://{}/response/{}",
-            self.addr,
+            self.server.addr(),
             uuid::Uuid::new_v4().simple()
         )
     }
@@ -338,20 +316,7 @@ impl FakeSlack {
 
     /// Polls until at least `n` requests arrived or `deadline` passed; returns all requests.
     pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Vec<SlackRequest> {
-        let until = Instant::now() + deadline;
-        loop {
-            let requests = self.requests();
-            if requests.len() >= n || Instant::now() >= until {
-                return requests;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for FakeSlack {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
+        poll_until(deadline, || self.requests(), |requests| requests.len() >= n).await
     }
 }
 

@@ -6,11 +6,10 @@
 //! and records the identity of every span it receives.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
+use alfred_testkit::fake_server::RunningServer;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -43,49 +42,27 @@ struct State {
 
 /// The running collector; dropping it stops the server.
 pub struct Collector {
-    addr: SocketAddr,
     state: Arc<State>,
-    handle: ServerHandle,
+    server: RunningServer,
 }
 
 impl Collector {
     pub async fn start() -> Collector {
         let state = Arc::new(State::default());
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let server_state = state.clone();
-        std::thread::Builder::new()
-            .name("fake-otlp".into())
-            .spawn(move || {
-                actix_rt::System::new().block_on(async move {
-                    let data = web::Data::from(server_state);
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
-                            .route("/v1/traces", web::post().to(traces))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .bind(("127.0.0.1", 0))
-                    .expect("bind the fake collector");
-                    let addr = server.addrs()[0];
-                    let server = server.run();
-                    let _ = ready_tx.send((addr, server.handle()));
-                    let _ = server.await;
-                });
-            })
-            .expect("spawn the fake collector thread");
-        let (addr, handle) = ready_rx.await.expect("the fake collector started");
-        Collector {
-            addr,
-            state,
-            handle,
-        }
+        let data = web::Data::from(state.clone());
+        let server = RunningServer::start("fake-otlp", "fake collector", 0, move |config| {
+            config
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+                .route("/v1/traces", web::post().to(traces));
+        })
+        .await;
+        Collector { state, server }
     }
 
     /// The value for `OTEL_EXPORTER_OTLP_ENDPOINT` (Alfred appends `/v1/traces`).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     pub fn spans(&self) -> Vec<RecordedSpan> {
@@ -94,12 +71,6 @@ impl Collector {
 
     pub fn refused(&self) -> Vec<String> {
         self.state.refused.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
     }
 }
 
