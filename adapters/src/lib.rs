@@ -19,5 +19,6 @@ pub mod health;
 pub mod imap;
 pub mod llm;
 mod outbound_http;
+mod signed_request;
 pub mod slack;
 pub mod whatsapp;

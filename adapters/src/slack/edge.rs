@@ -10,21 +10,16 @@
 //! id, and the orchestrator's inbox acknowledges the duplicate without a second reply. A signed
 //! body that cannot be understood is kept in `alfred-ingest:dead` and answered 200.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
-use actix_web::http::header::ContentType;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::clock::Clock;
-use alfred_actors::messages::{InboundEnvelope, Platform};
+use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
-use alfred_actors::names;
 use bytes::Bytes;
-use prometheus::IntCounter;
 use secrecy::SecretString;
-use serde::Serialize;
 
 use super::commands::{self, CommandAction, CommandReply, ON_IT};
 use super::events::{parse_events, EventsRequest};
@@ -32,6 +27,7 @@ use super::response_url::{is_allowed_response_url, ResponseUrls};
 use super::signature::{
     SignatureError, SigningKeyError, SlackVerifier, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
+use crate::signed_request::{self, Ingest, IngestError};
 
 /// The Events API request URL.
 pub const EVENTS_PATH: &str = "/slack/events";
@@ -39,8 +35,6 @@ pub const EVENTS_PATH: &str = "/slack/events";
 pub const COMMANDS_PATH: &str = "/slack/commands";
 /// The header Slack sets on a redelivery (1, 2, 3).
 pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
-/// The `reason` label of bodies dead-lettered because they could not be understood.
-const UNPARSEABLE: &str = "unparseable";
 
 /// What the edge needs from the configuration.
 #[derive(Debug, Clone)]
@@ -57,17 +51,14 @@ pub struct SlackEdgeSettings {
 
 /// The edge's state, shared by every worker as `web::Data`.
 pub struct SlackEdge {
-    bus: Arc<dyn Bus>,
-    ingest_stream: String,
-    dead_stream: String,
+    /// `alfred-ingest` and its dead-letter stream, for Slack.
+    ingest: Ingest,
     verifier: SlackVerifier,
     /// The time requests' timestamps are checked against (fixed in tests).
     clock: Arc<dyn Clock>,
     response_urls: ResponseUrls,
     api_url: String,
     body_limit: usize,
-    ingested: IntCounter,
-    dead_lettered: IntCounter,
 }
 
 /// Everything the edge answers other than 200, mapped to HTTP in one place.
@@ -83,6 +74,15 @@ pub enum SlackError {
     Encode(#[source] serde_json::Error),
 }
 
+impl From<IngestError> for SlackError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Encode(error) => SlackError::Encode(error),
+            IngestError::Unavailable(error) => SlackError::Unavailable(error),
+        }
+    }
+}
+
 impl ResponseError for SlackError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -95,16 +95,12 @@ impl ResponseError for SlackError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         if status.is_server_error() {
-            let cause = std::error::Error::source(self)
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let cause = signed_request::cause(self);
             tracing::warn!(error = %self, cause = %cause, "The Slack edge could not store a request.");
         } else {
             tracing::warn!(error = %self, "Refused a Slack request.");
         }
-        HttpResponse::build(status)
-            .content_type(ContentType::plaintext())
-            .body(self.to_string())
+        signed_request::plain_text_response(status, self)
     }
 }
 
@@ -119,20 +115,12 @@ impl SlackEdge {
     ) -> Result<Self, SigningKeyError> {
         let verifier = SlackVerifier::new(&settings.signing_secret)?;
         Ok(SlackEdge {
-            bus,
-            ingest_stream: names::key(&settings.key_prefix, names::INGEST_STREAM),
-            dead_stream: names::key(&settings.key_prefix, names::INGEST_DEAD_STREAM),
+            ingest: Ingest::new(bus, &settings.key_prefix, Platform::Slack, metrics),
             verifier,
             clock,
             response_urls,
             api_url: settings.api_url,
             body_limit: settings.body_limit,
-            ingested: metrics
-                .ingested
-                .with_label_values(&[Platform::Slack.as_str()]),
-            dead_lettered: metrics
-                .dead_lettered
-                .with_label_values(&[names::INGEST_DEAD_STREAM, UNPARSEABLE]),
         })
     }
 
@@ -172,7 +160,7 @@ impl SlackEdge {
             }
             Ok(EventsRequest::Envelopes(envelopes)) => {
                 tracing::Span::current().record("envelopes", envelopes.len());
-                self.store(&envelopes).await?;
+                self.ingest.store(&envelopes).await?;
                 Ok(HttpResponse::Ok().finish())
             }
             Err(reason) => {
@@ -217,7 +205,7 @@ impl SlackEdge {
                 } else {
                     tracing::warn!("A slash command's response_url is not on Slack's host; its reply goes to the channel instead.");
                 }
-                self.store(std::slice::from_ref(&envelope)).await?;
+                self.ingest.store(std::slice::from_ref(&envelope)).await?;
                 // The acknowledgement is always the caller's alone; the answer is what may be
                 // public.
                 Ok(HttpResponse::Ok().json(CommandReply::ephemeral(ON_IT)))
@@ -225,46 +213,17 @@ impl SlackEdge {
         }
     }
 
-    async fn store(&self, envelopes: &[InboundEnvelope]) -> Result<(), SlackError> {
-        if envelopes.is_empty() {
-            return Ok(());
-        }
-        let payloads = envelopes
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(SlackError::Encode)?;
-        self.bus
-            .publish_many(&self.ingest_stream, &payloads)
-            .await
-            .map_err(SlackError::Unavailable)?;
-        self.ingested.inc_by(payloads.len() as u64);
-        Ok(())
-    }
-
     /// Keeps a signed body that cannot be understood, with the reason, for an operator.
     async fn dead_letter(&self, body: &[u8], reason: &str) -> Result<(), SlackError> {
         tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed Slack request that cannot be understood.");
-        let entry = DeadLetter {
-            platform: Platform::Slack.as_str(),
-            reason,
-            received_at: chrono::Utc::now().to_rfc3339(),
-            body: String::from_utf8_lossy(body),
-        };
-        let payload = serde_json::to_string(&entry).map_err(SlackError::Encode)?;
-        self.bus
-            .publish(&self.dead_stream, &payload)
-            .await
-            .map_err(SlackError::Unavailable)?;
-        self.dead_lettered.inc();
-        Ok(())
+        Ok(self.ingest.dead_letter(body, reason).await?)
     }
 }
 
 impl std::fmt::Debug for SlackEdge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlackEdge")
-            .field("ingest_stream", &self.ingest_stream)
+            .field("ingest_stream", &self.ingest.ingest_stream())
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
     }
@@ -304,14 +263,4 @@ async fn command(
     edge: web::Data<SlackEdge>,
 ) -> Result<HttpResponse, SlackError> {
     edge.command(&request, &body).await
-}
-
-/// One entry of `alfred-ingest:dead` written by the Slack edge (the WhatsApp webhook's shape).
-#[derive(Serialize)]
-struct DeadLetter<'a> {
-    platform: &'static str,
-    reason: &'a str,
-    /// RFC 3339, UTC.
-    received_at: String,
-    body: Cow<'a, str>,
 }

@@ -12,7 +12,6 @@
 //! This is the product's hottest path: the body is read without copying when it arrives in one
 //! chunk, the signature is decoded into a fixed array, and parsing borrows from the body.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, ContentType};
@@ -21,24 +20,21 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
-use alfred_actors::names;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use prometheus::IntCounter;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::payload::{parse_notification, ParseError};
 use super::signature::{SignatureKeyError, SignatureVerifier, SIGNATURE_HEADER};
+use crate::signed_request::{self, Ingest, IngestError};
 
 /// The route Meta is configured to call.
 pub const WEBHOOK_PATH: &str = "/webhook";
 /// Default largest accepted body (1 MiB); Meta's notifications are a few KiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
-/// The `reason` label of bodies dead-lettered because they could not be parsed.
-const UNPARSEABLE: &str = "unparseable";
 
 /// What the webhook needs from the configuration.
 #[derive(Debug, Clone)]
@@ -57,15 +53,12 @@ pub struct WebhookSettings {
 
 /// The webhook's state, shared by every worker as `web::Data`.
 pub struct WhatsAppWebhook {
-    bus: Arc<dyn Bus>,
-    ingest_stream: String,
-    dead_stream: String,
+    /// `alfred-ingest` and its dead-letter stream, for WhatsApp.
+    ingest: Ingest,
     verifier: SignatureVerifier,
     verify_token: SecretString,
     phone_number_id: String,
     body_limit: usize,
-    ingested: IntCounter,
-    dead_lettered: IntCounter,
 }
 
 /// Everything the webhook answers other than 200, mapped to HTTP in one place.
@@ -85,6 +78,15 @@ pub enum WebhookError {
     Encode(#[source] serde_json::Error),
 }
 
+impl From<IngestError> for WebhookError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Encode(error) => WebhookError::Encode(error),
+            IngestError::Unavailable(error) => WebhookError::Unavailable(error),
+        }
+    }
+}
+
 impl ResponseError for WebhookError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -100,14 +102,10 @@ impl ResponseError for WebhookError {
         let status = self.status_code();
         if status.is_server_error() {
             // The caller gets the short message; the operator gets the cause.
-            let cause = std::error::Error::source(self)
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let cause = signed_request::cause(self);
             tracing::warn!(error = %self, cause = %cause, "The WhatsApp webhook could not store a request.");
         }
-        HttpResponse::build(status)
-            .content_type(ContentType::plaintext())
-            .body(self.to_string())
+        signed_request::plain_text_response(status, self)
     }
 }
 
@@ -119,19 +117,12 @@ impl WhatsAppWebhook {
         metrics: &Metrics,
     ) -> Result<Self, SignatureKeyError> {
         let verifier = SignatureVerifier::new(&settings.app_secret)?;
-        let dead_labels = [names::INGEST_DEAD_STREAM, UNPARSEABLE];
         Ok(WhatsAppWebhook {
-            bus,
-            ingest_stream: names::key(&settings.key_prefix, names::INGEST_STREAM),
-            dead_stream: names::key(&settings.key_prefix, names::INGEST_DEAD_STREAM),
+            ingest: Ingest::new(bus, &settings.key_prefix, Platform::WhatsApp, metrics),
             verifier,
             verify_token: settings.verify_token,
             phone_number_id: settings.phone_number_id,
             body_limit: settings.body_limit,
-            ingested: metrics
-                .ingested
-                .with_label_values(&[Platform::WhatsApp.as_str()]),
-            dead_lettered: metrics.dead_lettered.with_label_values(&dead_labels),
         })
     }
 
@@ -186,19 +177,7 @@ impl WhatsAppWebhook {
         match parse_notification(&body, &self.phone_number_id, traceparent.as_deref()) {
             Ok(envelopes) => {
                 tracing::Span::current().record("envelopes", envelopes.len());
-                if envelopes.is_empty() {
-                    return Ok(HttpResponse::Ok().finish());
-                }
-                let payloads = envelopes
-                    .iter()
-                    .map(serde_json::to_string)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(WebhookError::Encode)?;
-                self.bus
-                    .publish_many(&self.ingest_stream, &payloads)
-                    .await
-                    .map_err(WebhookError::Unavailable)?;
-                self.ingested.inc_by(payloads.len() as u64);
+                self.ingest.store(&envelopes).await?;
                 Ok(HttpResponse::Ok().finish())
             }
             Err(reason) => {
@@ -211,26 +190,14 @@ impl WhatsAppWebhook {
     /// Keeps a signed body that cannot be parsed, with the reason and the time, for an operator.
     async fn dead_letter(&self, body: &[u8], reason: &ParseError) -> Result<(), WebhookError> {
         tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed WhatsApp webhook body that cannot be parsed.");
-        let entry = DeadLetter {
-            platform: Platform::WhatsApp.as_str(),
-            reason: reason.to_string(),
-            received_at: chrono::Utc::now().to_rfc3339(),
-            body: String::from_utf8_lossy(body),
-        };
-        let payload = serde_json::to_string(&entry).map_err(WebhookError::Encode)?;
-        self.bus
-            .publish(&self.dead_stream, &payload)
-            .await
-            .map_err(WebhookError::Unavailable)?;
-        self.dead_lettered.inc();
-        Ok(())
+        Ok(self.ingest.dead_letter(body, &reason.to_string()).await?)
     }
 }
 
 impl std::fmt::Debug for WhatsAppWebhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhatsAppWebhook")
-            .field("ingest_stream", &self.ingest_stream)
+            .field("ingest_stream", &self.ingest.ingest_stream())
             .field("phone_number_id", &self.phone_number_id)
             .field("body_limit", &self.body_limit)
             .finish_non_exhaustive()
@@ -273,18 +240,6 @@ struct Handshake {
     verify_token: Option<String>,
     #[serde(rename = "hub.challenge")]
     challenge: Option<String>,
-}
-
-/// One entry of `alfred-ingest:dead` written by the webhook.
-#[derive(Serialize)]
-struct DeadLetter<'a> {
-    /// `Platform::as_str`, as in tables and metrics.
-    platform: &'static str,
-    reason: String,
-    /// RFC 3339, UTC.
-    received_at: String,
-    /// The raw body (invalid UTF-8, if any, replaced).
-    body: Cow<'a, str>,
 }
 
 fn declared_length(request: &HttpRequest) -> Option<u64> {
