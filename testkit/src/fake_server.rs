@@ -16,13 +16,13 @@
 //! ```
 //!
 //! [`poll_until`] is the fakes' `wait_for_requests`: poll a value until it is what the test
-//! waits for, or a deadline passes.
+//! waits for, or a deadline passes. [`bearer_token`] reads the token a request carries.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpServer};
 
 /// How often [`poll_until`] looks again.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -80,6 +80,16 @@ impl Drop for RunningServer {
         // The stop command is sent when `stop` is called; the returned future only waits.
         drop(self.handle.stop(false));
     }
+}
+
+/// The token of the request's `Authorization: Bearer …` header, if it has one.
+pub fn bearer_token(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::to_owned)
 }
 
 /// Reads `probe` every 10 ms until `done` holds for what it read or `deadline` has passed,
@@ -172,6 +182,24 @@ mod tests {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let _server = RunningServer::start("fake-busy", "fake busy server", port, |_| {}).await;
+    }
+
+    #[test]
+    fn bearer_token_is_the_text_after_bearer() {
+        use actix_web::test::TestRequest;
+        let with = |value: &str| {
+            bearer_token(
+                &TestRequest::default()
+                    .insert_header(("Authorization", value))
+                    .to_http_request(),
+            )
+        };
+        assert_eq!(with("Bearer xoxb-123").as_deref(), Some("xoxb-123"));
+        assert_eq!(with("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(
+            bearer_token(&TestRequest::default().to_http_request()),
+            None
+        );
     }
 
     #[actix_rt::test]

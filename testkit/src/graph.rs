@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::fake_server::{poll_until, RunningServer};
+use crate::fake_server::{bearer_token, poll_until, RunningServer};
 
 /// One request the fake received.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,12 +190,7 @@ async fn messages(
     state: web::Data<State>,
 ) -> HttpResponse {
     let (version, phone_id) = path.into_inner();
-    let bearer = request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned);
+    let bearer = bearer_token(&request);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = state.script.lock().unwrap().pop_front();
     let (response, status, wamid) = match scripted {

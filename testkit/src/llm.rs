@@ -22,7 +22,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::fake_server::{poll_until, RunningServer};
+use crate::fake_server::{bearer_token, poll_until, RunningServer};
 
 /// What the fake answers to one request.
 #[derive(Debug, Clone)]
@@ -156,12 +156,7 @@ impl FakeLlm {
 
 /// Records the request and picks its answer, waiting out any delay.
 async fn next_answer(request: &HttpRequest, body: &[u8], state: &State) -> Answer {
-    let bearer = request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned);
+    let bearer = bearer_token(request);
     state.requests.lock().unwrap().push(LlmRequest {
         path: request.path().to_owned(),
         bearer,

@@ -24,7 +24,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::fake_server::{poll_until, RunningServer};
+use crate::fake_server::{bearer_token, poll_until, RunningServer};
 
 /// The `X-Slack-Signature` value: `v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">`.
 pub fn sign(signing_secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -320,18 +320,9 @@ impl FakeSlack {
     }
 }
 
-fn bearer(request: &HttpRequest) -> Option<String> {
-    request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::to_owned)
-}
-
 /// `auth.test`: the bot's identity, or `invalid_auth` after [`FakeSlack::refuse_token`].
 async fn auth_test(request: HttpRequest, state: web::Data<State>) -> HttpResponse {
-    let bearer = bearer(&request);
+    let bearer = bearer_token(&request);
     state.auth_tests.lock().unwrap().push(bearer.clone());
     let answer = if bearer.is_none() {
         FakeSlack::error_body("not_authed")
@@ -352,7 +343,7 @@ async fn post_message(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> HttpResponse {
-    let bearer = bearer(&request);
+    let bearer = bearer_token(&request);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let scripted = state.script.lock().unwrap().pop_front();
     let channel = body.get("channel").and_then(Value::as_str);
@@ -396,7 +387,7 @@ async fn response_url(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     state.requests.lock().unwrap().push(SlackRequest {
         path: request.path().to_owned(),
-        bearer: bearer(&request),
+        bearer: bearer_token(&request),
         body,
         status: 200,
         ok: true,
