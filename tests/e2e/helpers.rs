@@ -23,19 +23,12 @@ pub const ADMIN_KEY: &str = "test-admin-key-0123";
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Polls `check` until it returns `Some` or the deadline passes.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    alfred_testkit::eventually(what, DEADLINE, check).await
 }
 
 fn init_logs() {
