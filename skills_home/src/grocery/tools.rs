@@ -1,8 +1,9 @@
 //! The shopping list's tools for the optional LLM, and their translation into the grammar.
 //!
-//! The LLM sees three tools: `grocery_add { items: [{ name, quantity?, unit? }] }`,
-//! `grocery_remove { items: [name] }` and `grocery_list {}`. (No tool clears the list: a
-//! misread message must never be able to wipe it.) A call becomes the canonical text a person
+//! The LLM sees five tools: `grocery_add { items: [{ name, quantity?, unit? }] }`,
+//! `grocery_remove { items: [name] }`, `grocery_check_off { items: [name] }` (bought),
+//! `grocery_undo {}` (the sender's own last change) and `grocery_list {}`. (No tool clears the
+//! list or what was bought: a misread message must never be able to wipe it.) A call becomes the canonical text a person
 //! would type — `add 2 kg apples, milk` — built only from arguments that pass validation:
 //! names are non-empty, short, of letters, digits, spaces, hyphens and apostrophes, and not
 //! digits alone; quantities are positive, at most [`MAX_QUANTITY`] with three decimals; units
@@ -20,6 +21,10 @@ pub const ADD: &str = "grocery_add";
 pub const REMOVE: &str = "grocery_remove";
 /// Shows the list.
 pub const LIST: &str = "grocery_list";
+/// Ticks items off as bought.
+pub const CHECK_OFF: &str = "grocery_check_off";
+/// Reverts the sender's own last change.
+pub const UNDO: &str = "grocery_undo";
 
 /// The largest quantity an LLM may propose for one item.
 pub const MAX_QUANTITY: f64 = 1000.0;
@@ -94,6 +99,27 @@ pub fn specs() -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
+            name: CHECK_OFF.to_owned(),
+            description: "Tick items on the family's shopping list off as bought.".to_owned(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ITEMS,
+                        "items": {"type": "string", "description": "The item's name"}
+                    }
+                },
+                "required": ["items"]
+            }),
+        },
+        ToolSpec {
+            name: UNDO.to_owned(),
+            description: "Undo the sender's own last change to the shopping list.".to_owned(),
+            parameters: json!({"type": "object", "properties": {}}),
+        },
+        ToolSpec {
             name: LIST.to_owned(),
             description: "Show the family's shopping list.".to_owned(),
             parameters: json!({"type": "object", "properties": {}}),
@@ -119,6 +145,14 @@ pub fn command_for(call: &ToolCall) -> Option<String> {
                 .collect::<Option<Vec<_>>>()?;
             Some(format!("remove {}", names.join(", ")))
         }
+        CHECK_OFF => {
+            let names = items(&call.arguments)?
+                .iter()
+                .map(|name| name.as_str().and_then(name_text))
+                .collect::<Option<Vec<_>>>()?;
+            Some(format!("check off {}", names.join(", ")))
+        }
+        UNDO => Some("undo".to_owned()),
         LIST => Some("list".to_owned()),
         _ => None,
     }
@@ -250,6 +284,28 @@ mod tests {
         assert_eq!(remove, "remove milk, eggs");
         assert!(parse(&remove).is_some());
         assert_eq!(command_for(&call(LIST, json!({}))).as_deref(), Some("list"));
+    }
+
+    #[test]
+    fn check_off_and_undo_calls_become_commands_the_grammar_reads_as_such() {
+        let check_off = command_for(&call(
+            CHECK_OFF,
+            json!({"items": ["milk", "salt and pepper crisps"]}),
+        ))
+        .unwrap();
+        assert_eq!(check_off, "check off milk, \"salt and pepper crisps\"");
+        assert!(
+            matches!(parse(&check_off), Some(super::super::GroceryCommand::CheckOff(items)) if items.len() == 2),
+            "{check_off}: {:?}",
+            parse(&check_off)
+        );
+        let undo = command_for(&call(UNDO, json!({}))).unwrap();
+        assert_eq!(parse(&undo), Some(super::super::GroceryCommand::Undo));
+        assert_eq!(command_for(&call(CHECK_OFF, json!({"items": []}))), None);
+        assert_eq!(
+            command_for(&call(CHECK_OFF, json!({"items": ["it's 42!"]}))),
+            None
+        );
     }
 
     #[test]
