@@ -6,8 +6,9 @@
 # Redis and Postgres that already answer on their standard ports (or at ALFRED_TEST_REDIS_URL /
 # ALFRED_TEST_DATABASE_URL), and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
-#   cargo fmt --check, cargo clippy -D warnings, the per-instance builds (cargo tree: no Home skill
-#   crate in the Biz build and the reverse; cargo check of each), the workspace tests.
+#   cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings, the per-instance builds
+#   (cargo tree: no Home skill crate in the Biz build and the reverse; cargo check of each), the
+#   workspace tests.
 # Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
 #
 # Usage:
@@ -349,6 +350,10 @@ run cargo fmt --all -- --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 run cargo clippy --workspace --all-targets -- -D warnings
+
+# Documentation builds without warnings (no broken or private intra-doc links).
+log "cargo doc --workspace --no-deps (RUSTDOCFLAGS=-D warnings)"
+RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps --quiet
 
 # Isolation by construction: a Biz build contains no Home skill code and the reverse, and each
 # single-instance build compiles.

@@ -10,7 +10,7 @@
 //!   connection of its own, sets a response timeout longer than the BLOCK time, and a read that
 //!   is cancelled or fails takes its connection out of the pool (Redis may still be blocking on
 //!   it);
-//! * the **batching writer** ([`writer`]): a few tasks each owning a connection, coalescing
+//! * the **batching writer** (`writer`): a few tasks each owning a connection, coalescing
 //!   concurrent publishes into one `MULTI … EXEC` pipeline.
 //!
 //! Construction does no I/O: the process starts with Redis down and `/readyz` reports it.
@@ -21,7 +21,7 @@
 //! platform with a 200 and would be lost. Starting at `0` may deliver old entries again when
 //! only the group was lost, which the inbox (de-duplication by platform message id) absorbs.
 //!
-//! Streams are trimmed only by [`Bus::trim_handled`] ([`trim`]): up to the oldest entry that
+//! Streams are trimmed only by [`Bus::trim_handled`] (`trim`): up to the oldest entry that
 //! some consumer group still has pending or has not been given yet, never further.
 
 mod connection;

@@ -13,10 +13,10 @@
 //!   last put on the stream), so a slow sender is not flooded with copies of the same row.
 //!
 //! `mark_published`, `claim_outbox` and `record_send(Sent)` are coalesced: the calls waiting at
-//! the same moment run as one statement over all their ids (see [`batch`]), which saves a
+//! the same moment run as one statement over all their ids (see `batch`), which saves a
 //! statement and a commit per message under load and changes nothing for a single call.
 //! `commit`s waiting at the same moment share one transaction, a savepoint per message
-//! (see [`group`]).
+//! (see `group`).
 //!
 //! Hot-path statements are prepared once per connection (`prepare_cached`). Connections come
 //! from a deadpool pool with connect, wait and recycle timeouts: while Postgres is down every

@@ -52,7 +52,7 @@ pub fn greeting(date: NaiveDate) -> String {
 }
 
 /// The value of one template parameter: a single line (WhatsApp rejects parameters with line
-/// breaks, tabs or runs of spaces), never empty, at most [`MAX_PARAMETER_CHARS`] long.
+/// breaks, tabs or runs of spaces), never empty, at most `MAX_PARAMETER_CHARS` long.
 pub fn parameter(briefing: &Briefing, field: TemplateField) -> String {
     let value = match field {
         TemplateField::Date => long_date(briefing.date),

@@ -2,7 +2,7 @@
 //! history and streaks, and the reminders the scheduler sends.
 //!
 //! * [`recurrence`] — when a chore falls due, in the household's local dates;
-//! * [`model`] — chores and their pending occurrence; the rules of done, skip, swap and
+//! * `model` — chores and their pending occurrence; the rules of done, skip, swap and
 //!   rotation (documented there);
 //! * [`parse()`] — the deterministic grammar into a [`ChoreCommand`];
 //! * [`ChoreRoute`] / [`ChoreService`] — the route and the skill; [`ChoreEffect`] applies a

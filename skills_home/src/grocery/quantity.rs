@@ -29,7 +29,7 @@ impl Quantity {
 
     /// Parses a plain decimal such as `3`, `1.5` or `2.000` (Postgres' text form of
     /// `numeric(15,3)`). Rejects signs, exponents, more than three decimals and values beyond
-    /// [`MAX_TOTAL`].
+    /// `MAX_TOTAL`.
     pub fn parse_decimal(text: &str) -> Option<Quantity> {
         let (whole, frac) = match text.split_once('.') {
             Some((_, "")) => return None,
@@ -79,13 +79,13 @@ impl Quantity {
         self.0 == SCALE
     }
 
-    /// `self × factor` (used for "2 dozen"), `None` beyond [`MAX_TOTAL`].
+    /// `self × factor` (used for "2 dozen"), `None` beyond `MAX_TOTAL`.
     pub fn times(self, factor: u32) -> Option<Quantity> {
         let product = Quantity(self.0.checked_mul(i64::from(factor))?);
         (product <= MAX_TOTAL).then_some(product)
     }
 
-    /// The sum, saturating at [`MAX_TOTAL`] (the same rule the SQL applies with `LEAST`).
+    /// The sum, saturating at `MAX_TOTAL` (the same rule the SQL applies with `LEAST`).
     pub fn saturating_add(self, other: Quantity) -> Quantity {
         Quantity(self.0.saturating_add(other.0).min(MAX_TOTAL.0))
     }

@@ -8,7 +8,7 @@ use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
 use crate::bus::BusError;
 
-/// Tuning of a [`RedisBus`]. The defaults suit production.
+/// Tuning of a [`RedisBus`](super::RedisBus). The defaults suit production.
 #[derive(Debug, Clone)]
 pub struct RedisBusConfig {
     /// Connections for short commands.
