@@ -97,6 +97,36 @@ async fn a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared(store:
     );
 }
 
+async fn buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest(store: &mut Store) {
+    store.say(dana(), "add 2 kg apples and 3 apples").await;
+    assert_eq!(
+        store.say(sam(), "got 500 g apples").await,
+        "Ticked off 500 g apples. Apples: 1.5 kg still to buy. 2 items left to buy."
+    );
+    let list = store.say(dana(), "list").await;
+    assert!(list.contains("✓ ~500 g apples~ (Dana)"), "{list}");
+    assert!(list.contains("• 1.5 kg apples (Dana)"), "{list}");
+    assert!(
+        list.contains("• 3 apples (Dana)"),
+        "only the kilograms: {list}"
+    );
+
+    // The rest of the kilograms, then undo of that: the open line comes back, nothing else.
+    assert_eq!(
+        store.say(sam(), "got 1.5 kg apples").await,
+        "Ticked off 1.5 kg apples. 1 item left to buy."
+    );
+    store.say(sam(), "undo").await;
+    let list = store.say(dana(), "list").await;
+    assert!(list.contains("• 1.5 kg apples (Dana)"), "{list}");
+
+    // Undo of the partial purchase restores the 2 kg line and drops the part bought.
+    store.say(sam(), "undo").await;
+    let list = store.say(dana(), "list").await;
+    assert!(list.contains("• 2 kg apples (Dana)"), "{list}");
+    assert!(!list.contains("500 g"), "{list}");
+}
+
 async fn buying_again_adds_a_new_line_next_to_the_ticked_one(store: &mut Store) {
     store.say(dana(), "add 2 kg apples").await;
     store.say(sam(), "I got the apples").await;
@@ -331,6 +361,7 @@ on_both_stores!(
     amounts_in_units_that_do_not_convert_are_kept_apart,
     a_dozen_and_six_make_eighteen,
     a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared,
+    buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest,
     buying_again_adds_a_new_line_next_to_the_ticked_one,
     the_list_is_grouped_by_aisle_with_who_added_each_item,
     two_members_of_one_household_share_its_list,

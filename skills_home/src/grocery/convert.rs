@@ -108,6 +108,39 @@ pub fn sum(
     Some((Quantity::from_thousandths(amount)?, unit))
 }
 
+/// What is left of `existing` (in `existing_unit`) after `taken` (in `taken_unit`, of the
+/// same family) was bought, shown by the same rule as [`sum`]. `None` when the units are not of
+/// one family or `taken` is all of it or more (the whole line is bought).
+pub fn difference(
+    existing: Quantity,
+    existing_unit: Unit,
+    taken: Quantity,
+    taken_unit: Unit,
+) -> Option<(Quantity, Unit)> {
+    let family = Family::of(existing_unit);
+    if Family::of(taken_unit) != family {
+        return None;
+    }
+    let base =
+        existing.thousandths() * factor(existing_unit) - taken.thousandths() * factor(taken_unit);
+    if base <= 0 {
+        return None;
+    }
+    let (amount, unit) = match family.scale() {
+        Some((small, big, per)) => {
+            let exact_in_big = base % per == 0;
+            let wants_big = base >= per * SCALE || existing_unit == big;
+            if exact_in_big && wants_big {
+                (base / per, big)
+            } else {
+                (base, small)
+            }
+        }
+        None => (base, existing_unit),
+    };
+    Some((Quantity::from_thousandths(amount)?, unit))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -131,6 +164,30 @@ mod tests {
         assert_eq!(shown("0.5", Unit::Kg, "300", Unit::G), "0.8 kg");
         assert_eq!(shown("1", Unit::L, "250", Unit::Ml), "1.25 l");
         assert_eq!(shown("1", Unit::Kg, "0.5", Unit::G), "1000.5 g");
+    }
+
+    fn left(a: &str, ua: Unit, b: &str, ub: Unit) -> Option<String> {
+        difference(q(a), ua, q(b), ub).map(|(quantity, unit)| unit.render_amount(quantity))
+    }
+
+    #[test]
+    fn what_is_left_after_buying_part_of_a_line() {
+        assert_eq!(
+            left("2", Unit::Kg, "500", Unit::G).as_deref(),
+            Some("1.5 kg")
+        );
+        assert_eq!(left("2", Unit::Kg, "1", Unit::Kg).as_deref(), Some("1 kg"));
+        assert_eq!(
+            left("800", Unit::G, "300", Unit::G).as_deref(),
+            Some("500 g")
+        );
+        assert_eq!(
+            left("6", Unit::Count, "2", Unit::Count).as_deref(),
+            Some("4")
+        );
+        assert_eq!(left("2", Unit::Kg, "2000", Unit::G), None, "all of it");
+        assert_eq!(left("2", Unit::Kg, "3", Unit::Kg), None, "more than listed");
+        assert_eq!(left("2", Unit::Kg, "1", Unit::Lb), None, "another family");
     }
 
     #[test]

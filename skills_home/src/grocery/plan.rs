@@ -147,39 +147,91 @@ pub(crate) fn check_off(
     items: Vec<ItemSpec>,
 ) -> Planned<CheckOffReport> {
     let mut ticked = Vec::new();
+    let mut left = Vec::new();
     let mut already = Vec::new();
     let mut missing = Vec::new();
+    let bought = || Bought {
+        by: who.id.clone(),
+        by_name: who.name.clone(),
+        at: now,
+    };
     for spec in items {
         let lines: Vec<&ListedItem> = rows.iter().filter(|line| line.key == spec.key).collect();
         if lines.is_empty() {
             missing.push(spec);
         } else if lines.iter().all(|line| !line.is_open()) {
             already.extend(lines.into_iter().cloned());
+        } else if let Some((part, rest)) = partly_bought(&lines, &spec, bought()) {
+            // "got 1 kg apples" of 2 kg: the kilo bought becomes a ticked line of its own,
+            // the open line keeps what is still to buy.
+            ticked.push(part);
+            left.push(rest);
         } else {
-            ticked.extend(lines.into_iter().filter(|line| line.is_open()).map(|line| {
-                let mut line = line.clone();
-                line.bought = Some(Bought {
-                    by: who.id.clone(),
-                    by_name: who.name.clone(),
-                    at: now,
-                });
-                line
+            // With an amount ("got 2 kg apples"), only the lines it can be of; without one, or
+            // when none is, every open line of the item.
+            let open: Vec<&ListedItem> = lines.into_iter().filter(|l| l.is_open()).collect();
+            let same_family: Vec<&ListedItem> = match spec.quantity {
+                Some(_) => open
+                    .iter()
+                    .copied()
+                    .filter(|line| line.quantity.is_some() && line.family() == spec_family(&spec))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let chosen = if same_family.is_empty() {
+                open
+            } else {
+                same_family
+            };
+            ticked.extend(chosen.into_iter().map(|line| ListedItem {
+                bought: Some(bought()),
+                ..line.clone()
             }));
         }
     }
-    let to_buy = rows.iter().filter(|line| line.is_open()).count() - ticked.len();
+    let fully = ticked.len() - left.len();
+    let to_buy = rows.iter().filter(|line| line.is_open()).count() - fully;
     Planned {
         plan: Plan {
             delete: Vec::new(),
-            upsert: ticked.clone(),
+            upsert: ticked.iter().chain(&left).cloned().collect(),
         },
         report: CheckOffReport {
             ticked,
+            left,
             already,
             missing,
             to_buy,
         },
     }
+}
+
+/// A purchase of less than an open line holds: `(the part bought, as a new ticked line; the
+/// open line with what is left)`. `None` when no amount was given, no open line of the item has
+/// an amount of the same family, or the amount covers the whole line.
+fn partly_bought(
+    lines: &[&ListedItem],
+    spec: &ItemSpec,
+    bought: Bought,
+) -> Option<(ListedItem, ListedItem)> {
+    let taken = spec.quantity?;
+    let line = lines.iter().find(|line| {
+        line.is_open() && line.quantity.is_some() && line.family() == spec_family(spec)
+    })?;
+    let (rest, unit) = convert::difference(line.quantity?, line.unit, taken, spec.unit)?;
+    let part = ListedItem {
+        id: 0,
+        quantity: Some(taken),
+        unit: spec.unit,
+        bought: Some(bought),
+        ..(*line).clone()
+    };
+    let remaining = ListedItem {
+        quantity: Some(rest),
+        unit,
+        ..(*line).clone()
+    };
+    Some((part, remaining))
 }
 
 /// Removes the bought lines.

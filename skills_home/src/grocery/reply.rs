@@ -89,6 +89,13 @@ pub(crate) fn checked_off(report: &CheckOffReport) -> String {
     if !report.ticked.is_empty() {
         sentences.push(format!("Ticked off {}.", rendered(&report.ticked)));
     }
+    for line in &report.left {
+        sentences.push(format!(
+            "{}: {} still to buy.",
+            capitalized(&line.name),
+            amount(line)
+        ));
+    }
     if !report.already.is_empty() {
         let verb = if report.already.len() == 1 {
             "was"

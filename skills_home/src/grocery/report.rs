@@ -96,8 +96,10 @@ pub struct RemoveReport {
 /// What a check-off did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOffReport {
-    /// Lines ticked off by this message.
+    /// Lines ticked off by this message (for a partial purchase, the part bought).
     pub ticked: Vec<ListedItem>,
+    /// Lines only partly bought ("got 1 kg apples" of 2 kg): what is still to buy.
+    pub left: Vec<ListedItem>,
     /// Requested items whose lines were all ticked already.
     pub already: Vec<ListedItem>,
     /// Requested items not on the list, as typed.
