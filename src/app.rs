@@ -55,6 +55,15 @@ impl App {
         let response_urls = ResponseUrls::new();
         let clients = platform_clients(&settings, &response_urls)?;
         let runtime = Runtime::start(settings.clone(), extra_skills, clients).await?;
+        // Kept on Redis too, so a reply after a restart, or by another replica, still goes to the
+        // command's response URL.
+        response_urls.share_via(
+            runtime.bus.clone(),
+            &alfred_actors::names::instance_prefix(
+                &settings.redis_key_prefix,
+                settings.instance.as_str(),
+            ),
+        );
         let (server, http_port) = public_server(&settings, &runtime, response_urls)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),

@@ -26,6 +26,8 @@ use super::{Bus, BusError, ReadFrom, StreamEntry};
 pub struct MemoryBus {
     state: Mutex<HashMap<String, Stream>>,
     published: Notify,
+    /// Values of [`Bus::put_expiring`], with when they expire.
+    values: Mutex<HashMap<String, (String, Instant)>>,
 }
 
 impl fmt::Debug for MemoryBus {
@@ -344,6 +346,28 @@ impl Bus for MemoryBus {
             .get_mut(stream)
             .map(Stream::trim_handled)
             .unwrap_or(0))
+    }
+
+    async fn put_expiring(&self, key: &str, value: &str, ttl: Duration) -> Result<(), BusError> {
+        let now = Instant::now();
+        let mut values = self
+            .values
+            .lock()
+            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))?;
+        values.retain(|_, (_, expires)| *expires > now);
+        values.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        Ok(())
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, BusError> {
+        let values = self
+            .values
+            .lock()
+            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))?;
+        Ok(values
+            .get(key)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(value, _)| value.clone()))
     }
 
     async fn len(&self, stream: &str) -> Result<u64, BusError> {

@@ -103,6 +103,16 @@ pub trait Bus: Send + Sync + 'static {
     async fn trim_handled(&self, _stream: &str) -> Result<u64, BusError> {
         Ok(0)
     }
+    /// Stores a short-lived value (Redis `SET key value PX ttl`) that every process on this bus
+    /// can read until it expires — for small shared facts such as a Slack command's response
+    /// URL. The default keeps nothing (for test doubles).
+    async fn put_expiring(&self, _key: &str, _value: &str, _ttl: Duration) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// A value stored with [`Bus::put_expiring`], if it has not expired.
+    async fn get_value(&self, _key: &str) -> Result<Option<String>, BusError> {
+        Ok(None)
+    }
     /// Number of entries in a stream (0 when it does not exist).
     async fn len(&self, stream: &str) -> Result<u64, BusError>;
     /// Checks the bus is reachable (for `/readyz`).

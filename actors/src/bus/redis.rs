@@ -430,6 +430,29 @@ impl Bus for RedisBus {
         trim::trim_handled(&mut conn, stream).await
     }
 
+    async fn put_expiring(&self, key: &str, value: &str, ttl: Duration) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: Value = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)?;
+        Ok(())
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, BusError> {
+        let mut conn = self.command().await?;
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)
+    }
+
     async fn len(&self, stream: &str) -> Result<u64, BusError> {
         let mut conn = self.command().await?;
         redis::cmd("XLEN")

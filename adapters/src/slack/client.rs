@@ -212,10 +212,10 @@ impl ChannelClient for SlackClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
         let text = message.body.display_text();
         self.pace(&message.to).await;
-        let response_url = message
-            .reply_to
-            .as_deref()
-            .and_then(|id| self.response_urls.get(id));
+        let response_url = match message.reply_to.as_deref() {
+            Some(id) => self.response_urls.lookup(id).await,
+            None => None,
+        };
         let result = match response_url {
             Some(ResponseUrl { url, visibility }) => {
                 let request = ResponseUrlMessage {

@@ -201,7 +201,8 @@ impl SlackEdge {
                 // Remembered before storing, so the reply, however fast, finds it.
                 if is_allowed_response_url(&response_url, &self.api_url) {
                     self.response_urls
-                        .remember(&envelope.message_id, &response_url, visibility);
+                        .remember_shared(&envelope.message_id, &response_url, visibility)
+                        .await;
                 } else {
                     tracing::warn!("A slash command's response_url is not on Slack's host; its reply goes to the channel instead.");
                 }

@@ -6,16 +6,19 @@
 //! sets it to the inbound message id) and posts the reply there, ephemeral unless the command
 //! asked for `public` (then `in_channel`).
 //!
-//! The registry lives in this process's memory, shared by the edge and every sender. It is
-//! deliberately not durable: after a restart, or when another replica sends the reply, the
-//! client falls back to `chat.postMessage` in the command's channel (visible to everyone there,
-//! and refused as `not_in_channel` where the bot is not a member). Only URLs on
+//! The registry lives in this process's memory, shared by the edge and every sender, and — once
+//! [`ResponseUrls::share_via`] gave it the bus — also on Redis for the URL's 30 minutes, so that
+//! the reply finds it after a restart or from another replica. Without either (ephemeral mode
+//! restarted, Redis unreachable), the client falls back to `chat.postMessage` to the
+//! envelope's conversation: the caller's DM for an ephemeral command. Only URLs on
 //! `hooks.slack.com`, or on the host of `SLACK_API_URL` (a local fake in tests), are kept, so a
 //! signed request can never make Alfred post elsewhere.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
+
+use alfred_actors::bus::Bus;
 
 use super::commands::Visibility;
 
@@ -28,6 +31,9 @@ const SLACK_HOOKS: &str = "https://hooks.slack.com/";
 #[derive(Clone, Default)]
 pub struct ResponseUrls {
     urls: Arc<Mutex<HashMap<String, (ResponseUrl, Instant)>>>,
+    /// Where they are also kept for other processes (after a restart, another replica): the
+    /// bus's expiring values, under `{prefix}slack:response-url:{message id}`. Set once.
+    shared: Arc<OnceLock<(Arc<dyn Bus>, String)>>,
 }
 
 /// Where and how the replies to one slash command are posted.
@@ -48,9 +54,56 @@ impl std::fmt::Debug for ResponseUrl {
 }
 
 impl ResponseUrls {
-    /// An empty registry.
+    /// An empty registry, in this process's memory only.
     pub fn new() -> Self {
         ResponseUrls::default()
+    }
+
+    /// From now on also keeps each URL on the bus (Redis) for its 30 minutes, so that the reply
+    /// to a command finds it after a restart or from another replica; every clone of this
+    /// registry shares it. `prefix` is the instance's key prefix (`names::instance_prefix`).
+    /// Only the first call counts.
+    pub fn share_via(&self, bus: Arc<dyn Bus>, prefix: &str) {
+        let _ = self
+            .shared
+            .set((bus, format!("{prefix}slack:response-url:")));
+    }
+
+    /// [`ResponseUrls::remember`], and on the bus when the registry is shared. A bus that
+    /// cannot be reached only loses the durability (logged): the in-memory entry stays.
+    pub async fn remember_shared(&self, message_id: &str, url: &str, visibility: Visibility) {
+        self.remember(message_id, url, visibility);
+        if let Some((bus, prefix)) = self.shared.get() {
+            let value = format!("{} {url}", visibility.response_type());
+            let key = format!("{prefix}{message_id}");
+            if let Err(error) = bus.put_expiring(&key, &value, RESPONSE_URL_TTL).await {
+                tracing::warn!(%error, "Could not share a slash command's response URL; only this process can use it.");
+            }
+        }
+    }
+
+    /// [`ResponseUrls::get`], else the shared copy (another process remembered it).
+    pub async fn lookup(&self, message_id: &str) -> Option<ResponseUrl> {
+        if let Some(found) = self.get(message_id) {
+            return Some(found);
+        }
+        let (bus, prefix) = self.shared.get()?;
+        let value = match bus.get_value(&format!("{prefix}{message_id}")).await {
+            Ok(value) => value?,
+            Err(error) => {
+                tracing::warn!(%error, "Could not read a shared response URL.");
+                return None;
+            }
+        };
+        let (kind, url) = value.split_once(' ')?;
+        let visibility = match kind {
+            "in_channel" => Visibility::InChannel,
+            _ => Visibility::Ephemeral,
+        };
+        Some(ResponseUrl {
+            url: url.to_owned(),
+            visibility,
+        })
     }
 
     /// Remembers `url` for the replies to `message_id`, dropping expired entries.
