@@ -12,6 +12,10 @@
 //! and triages whatever an earlier poll stored but never summarised. A changed UIDVALIDITY
 //! (the mailbox was recreated) starts again from the first mail, with the same result.
 //!
+//! Replicas: a poll runs inside a transaction holding `pg_try_advisory_xact_lock` on the
+//! mailbox, so while one replica polls a mailbox another skips it (and asks nobody's LLM about
+//! the same mail twice). A poll that dies releases the lock with its connection or rollback.
+//!
 //! Failures never stop the poller: they are counted (`alfred_inbox_polls_total{result}`),
 //! logged once per failure streak, and the next tick tries again. A full batch means more mail
 //! is waiting, so the next poll starts at once.
@@ -35,6 +39,8 @@ const BATCH: usize = 100;
 pub struct PollerDeps {
     pub imap: ImapSettings,
     pub store: MailStore,
+    /// The pool the per-mailbox poll lock is taken on.
+    pub pool: deadpool_postgres::Pool,
     pub llm: Option<Llm>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
@@ -47,6 +53,8 @@ pub enum PollError {
     Imap(#[from] ImapError),
     #[error("the work inbox's tables: {0}")]
     Store(#[from] alfred_actors::skill::StoreError),
+    #[error("the work inbox's poll lock: {0}")]
+    Lock(String),
 }
 
 /// One poll's outcome.
@@ -58,6 +66,8 @@ pub struct PollReport {
     pub ingest: IngestReport,
     /// More mail was waiting than one batch holds.
     pub more: bool,
+    /// Another process was polling this mailbox: this poll did nothing.
+    pub skipped: bool,
 }
 
 /// One poll. See the module documentation for why the steps come in this order.
@@ -67,9 +77,42 @@ pub async fn poll_once(
     batch: usize,
 ) -> Result<PollReport, PollError> {
     let account = client.account();
+    let lock_error = |error: &dyn std::fmt::Display| PollError::Lock(error.to_string());
+    let mut lock_client = deps.pool.get().await.map_err(|e| lock_error(&e))?;
+    let lock = lock_client
+        .transaction()
+        .await
+        .map_err(|e| lock_error(&e))?;
+    let locked: bool = lock
+        .query_one(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("alfred:inbox:{account}")],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| lock_error(&e))?;
+    if !locked {
+        return Ok(PollReport {
+            skipped: true,
+            ..PollReport::default()
+        });
+    }
+    let report = poll_locked(client, deps, batch, &account).await;
+    // Ends the transaction and with it the lock (a dropped future rolls it back too).
+    lock.rollback().await.map_err(|e| lock_error(&e))?;
+    report
+}
+
+/// One poll, holding the mailbox's lock.
+async fn poll_locked(
+    client: &ImapClient,
+    deps: &PollerDeps,
+    batch: usize,
+    account: &str,
+) -> Result<PollReport, PollError> {
     let cursor = deps
         .store
-        .cursor(&account)
+        .cursor(account)
         .await?
         .map(|(uid_validity, last_uid)| Cursor {
             uid_validity,
@@ -92,13 +135,14 @@ pub async fn poll_once(
             .map_or(0, |cursor| cursor.last_uid);
         let last_uid = last_uid.unwrap_or(start).max(start);
         deps.store
-            .save_cursor(&account, fetched.uid_validity, last_uid, deps.clock.now())
+            .save_cursor(account, fetched.uid_validity, last_uid, deps.clock.now())
             .await?;
     }
     Ok(PollReport {
         fetched: fetched.mails.len(),
         ingest,
         more: fetched.more,
+        skipped: false,
     })
 }
 

@@ -381,6 +381,7 @@ impl Runtime {
             let deps = crate::inbox_poller::PollerDeps {
                 imap: imap.clone(),
                 store: alfred_skills_biz::inbox::MailStore::new(pool.clone()),
+                pool: pool.clone(),
                 llm: llm_for_inbox.clone(),
                 clock: clock.clone(),
                 metrics: metrics.clone(),

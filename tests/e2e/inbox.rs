@@ -342,3 +342,81 @@ async fn without_an_llm_the_heuristic_triages_sets_newsletters_aside_keeps_it_pr
     );
     app.quiescent().await;
 }
+
+/// Two replicas polling one mailbox at the same moment: one polls, the other skips it, and the
+/// LLM is asked about each mail once.
+#[actix_rt::test]
+async fn two_pollers_at_once_take_turns_and_ask_the_llm_once_per_mail() {
+    use alfred::inbox_poller::{poll_once, PollerDeps};
+    use alfred_actors::store::PgStore;
+    use alfred_adapters::imap::ImapClient;
+
+    let dovecot = PrivateDovecot::start();
+    let user = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    for n in 0..3 {
+        dovecot
+            .append(
+                &user,
+                &mail(
+                    &format!("<q{n}@acme.example>"),
+                    "Ana Lopez <ana@acme.example>",
+                    &format!("Question {n}"),
+                    "Could you have a look?",
+                    "",
+                ),
+            )
+            .await;
+    }
+    let llm = FakeLlm::start().await;
+    llm.answer_always(Answer::tool(
+        "triage_mail",
+        json!({"category": "needs_reply", "why": "Ana asks", "next_action": "Answer Ana"}),
+    ));
+    let backends = Backends::new().await;
+    let store = PgStore::connect(backends.db.url()).unwrap();
+    alfred_actors::store::migrate::migrate(store.pool())
+        .await
+        .unwrap();
+    let settings = backends.settings(&[
+        ("INSTANCE", "biz".into()),
+        ("META_TOKEN", String::new()),
+        ("PHONE_ID", String::new()),
+        ("VERIFY_TOKEN", String::new()),
+        ("APP_SECRET", String::new()),
+        ("INBOX_READERS", OWNER.into()),
+        ("OLLAMA_URL", llm.ollama_url()),
+        ("IMAP_HOST", "127.0.0.1".into()),
+        ("IMAP_PORT", dovecot.port().to_string()),
+        ("IMAP_USER", user.clone()),
+        ("IMAP_PASSWORD", PrivateDovecot::PASSWORD.into()),
+        ("IMAP_CA_FILE", dovecot.ca_file().display().to_string()),
+    ]);
+    let imap = settings.imap.clone().unwrap();
+    let deps = PollerDeps {
+        imap: imap.clone(),
+        store: alfred_skills_biz::inbox::MailStore::new(store.pool().clone()),
+        pool: store.pool().clone(),
+        llm: Some(alfred_adapters::llm::from_settings(settings.llm.as_ref().unwrap()).unwrap()),
+        clock: std::sync::Arc::new(alfred_actors::clock::SystemClock),
+        metrics: alfred_actors::metrics::Metrics::new().unwrap(),
+    };
+    let (one, two) = (
+        ImapClient::new(&imap).unwrap(),
+        ImapClient::new(&imap).unwrap(),
+    );
+
+    let (a, b) = futures::join!(poll_once(&one, &deps, 100), poll_once(&two, &deps, 100));
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    assert_eq!(
+        [a.skipped, b.skipped].iter().filter(|s| **s).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    assert_eq!(a.ingest.summarised + b.ingest.summarised, 3);
+    assert_eq!(llm.requests().len(), 3, "one LLM request per mail");
+    // The lock is gone with the poll: the next one runs (and finds nothing new).
+    let again = poll_once(&one, &deps, 100).await.unwrap();
+    assert!(!again.skipped);
+    assert_eq!(again.fetched, 0);
+}
