@@ -345,6 +345,7 @@ async fn without_an_llm_the_heuristic_triages_sets_newsletters_aside_keeps_it_pr
 
 /// Two replicas polling one mailbox at the same moment: one polls, the other skips it, and the
 /// LLM is asked about each mail once.
+#[cfg(feature = "biz")]
 #[actix_rt::test]
 async fn two_pollers_at_once_take_turns_and_ask_the_llm_once_per_mail() {
     use alfred::inbox_poller::{poll_once, PollerDeps};
