@@ -93,6 +93,13 @@ pub fn sum(
     // Both are at most a million units of at most 1000 base units, in thousandths: no overflow.
     let base =
         existing.thousandths() * factor(existing_unit) + added.thousandths() * factor(added_unit);
+    shown(family, existing_unit, base)
+}
+
+/// An amount of `base` thousandths of the family's smallest unit, in the unit to show it in:
+/// the larger one when it is exact there and at least one of it, or when the line was already
+/// in it; else the smaller one.
+fn shown(family: Family, existing_unit: Unit, base: i64) -> Option<(Quantity, Unit)> {
     let (amount, unit) = match family.scale() {
         Some((small, big, per)) => {
             let exact_in_big = base % per == 0;
@@ -126,19 +133,7 @@ pub fn difference(
     if base <= 0 {
         return None;
     }
-    let (amount, unit) = match family.scale() {
-        Some((small, big, per)) => {
-            let exact_in_big = base % per == 0;
-            let wants_big = base >= per * SCALE || existing_unit == big;
-            if exact_in_big && wants_big {
-                (base / per, big)
-            } else {
-                (base, small)
-            }
-        }
-        None => (base, existing_unit),
-    };
-    Some((Quantity::from_thousandths(amount)?, unit))
+    shown(family, existing_unit, base)
 }
 
 #[cfg(test)]

@@ -82,38 +82,11 @@ pub fn specs() -> Vec<ToolSpec> {
                 "required": ["items"]
             }),
         },
-        ToolSpec {
-            name: REMOVE.to_owned(),
-            description: "Take items off the family's shopping list.".to_owned(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "items": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": MAX_ITEMS,
-                        "items": {"type": "string", "description": "The item's name"}
-                    }
-                },
-                "required": ["items"]
-            }),
-        },
-        ToolSpec {
-            name: CHECK_OFF.to_owned(),
-            description: "Tick items on the family's shopping list off as bought.".to_owned(),
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "items": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": MAX_ITEMS,
-                        "items": {"type": "string", "description": "The item's name"}
-                    }
-                },
-                "required": ["items"]
-            }),
-        },
+        names_spec(REMOVE, "Take items off the family's shopping list."),
+        names_spec(
+            CHECK_OFF,
+            "Tick items on the family's shopping list off as bought.",
+        ),
         ToolSpec {
             name: UNDO.to_owned(),
             description: "Undo the sender's own last change to the shopping list.".to_owned(),
@@ -138,24 +111,41 @@ pub fn command_for(call: &ToolCall) -> Option<String> {
                 .collect::<Option<Vec<_>>>()?;
             Some(format!("add {}", items.join(", ")))
         }
-        REMOVE => {
-            let names = items(&call.arguments)?
-                .iter()
-                .map(|name| name.as_str().and_then(name_text))
-                .collect::<Option<Vec<_>>>()?;
-            Some(format!("remove {}", names.join(", ")))
-        }
-        CHECK_OFF => {
-            let names = items(&call.arguments)?
-                .iter()
-                .map(|name| name.as_str().and_then(name_text))
-                .collect::<Option<Vec<_>>>()?;
-            Some(format!("check off {}", names.join(", ")))
-        }
+        REMOVE => names_command("remove", &call.arguments),
+        CHECK_OFF => names_command("check off", &call.arguments),
         UNDO => Some("undo".to_owned()),
         LIST => Some("list".to_owned()),
         _ => None,
     }
+}
+
+/// A tool taking a list of item names (`{items: [name]}`).
+fn names_spec(name: &str, description: &str) -> ToolSpec {
+    ToolSpec {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_ITEMS,
+                    "items": {"type": "string", "description": "The item's name"}
+                }
+            },
+            "required": ["items"]
+        }),
+    }
+}
+
+/// `{verb} milk, eggs` from `{items: [name]}`, every name validated.
+fn names_command(verb: &str, arguments: &Value) -> Option<String> {
+    let names = items(arguments)?
+        .iter()
+        .map(|name| name.as_str().and_then(name_text))
+        .collect::<Option<Vec<_>>>()?;
+    Some(format!("{verb} {}", names.join(", ")))
 }
 
 /// The non-empty, bounded `items` array of the arguments.
