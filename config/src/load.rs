@@ -106,6 +106,21 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         },
     );
     let tuning = tuning(&mut r);
+    if let Some(llm) = &llm {
+        // A message waits for the LLM while its entry stays pending; claimed by another reader
+        // in the meantime, it would be handled twice at once (answered once, but the LLM asked
+        // twice and the conversation's order lost).
+        if tuning.ingest_claim_idle <= llm.timeout {
+            r.problem(
+                "INGEST_CLAIM_IDLE_MS",
+                format!(
+                    "is {} ms, which must be longer than LLM_TIMEOUT_MS ({} ms): a message waiting for the LLM would be claimed and handled a second time",
+                    tuning.ingest_claim_idle.as_millis(),
+                    llm.timeout.as_millis()
+                ),
+            );
+        }
+    }
     let default_timezone = r.parsed_or(
         "DEFAULT_TIMEZONE",
         defaults::DEFAULT_TIMEZONE,

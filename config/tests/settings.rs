@@ -459,3 +459,17 @@ fn retention_defaults_to_30_days_and_refuses_less_than_a_week() {
     assert!(err.to_string().contains("RETENTION_DAYS"), "{err}");
     assert!(err.to_string().contains("at least 7"), "{err}");
 }
+
+#[test]
+fn the_claim_idle_time_must_outlast_the_llm_timeout() {
+    let err = fail(&[
+        ("OLLAMA_URL", "http://ollama:11434"),
+        ("LLM_TIMEOUT_MS", "30000"),
+        ("INGEST_CLAIM_IDLE_MS", "20000"),
+    ]);
+    assert!(err.to_string().contains("INGEST_CLAIM_IDLE_MS"), "{err}");
+    assert!(err.to_string().contains("LLM_TIMEOUT_MS"), "{err}");
+    // Without an LLM the claim idle time is free, and the defaults fit together.
+    load(&[("INGEST_CLAIM_IDLE_MS", "400")]);
+    load(&[("OLLAMA_URL", "http://ollama:11434")]);
+}

@@ -66,6 +66,8 @@ fn biz_env(
     }
     if let Some(llm) = llm {
         env.push(("OLLAMA_URL", llm.ollama_url()));
+        // Longer than LLM_TIMEOUT_MS, as the configuration requires.
+        env.push(("INGEST_CLAIM_IDLE_MS", "10000".into()));
     }
     env
 }
@@ -386,6 +388,7 @@ async fn two_pollers_at_once_take_turns_and_ask_the_llm_once_per_mail() {
         ("APP_SECRET", String::new()),
         ("INBOX_READERS", OWNER.into()),
         ("OLLAMA_URL", llm.ollama_url()),
+        ("INGEST_CLAIM_IDLE_MS", "10000".into()),
         ("IMAP_HOST", "127.0.0.1".into()),
         ("IMAP_PORT", dovecot.port().to_string()),
         ("IMAP_USER", user.clone()),
