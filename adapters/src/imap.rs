@@ -1,7 +1,8 @@
 //! The work inbox over IMAP: one short, read-only session per poll.
 //!
-//! Each [`ImapClient::fetch_new`] connects over implicit TLS (port 993 style; no STARTTLS, so
-//! the password never crosses a plain connection), logs in, `EXAMINE`s the mailbox (read-only:
+//! Each [`ImapClient::fetch_new`] connects over implicit TLS (port 993), or over a plain
+//! connection upgraded with `STARTTLS` before anything else (`IMAP_TLS=starttls`, port 143; a
+//! server that refuses the upgrade gets no password), logs in, `EXAMINE`s the mailbox (read-only:
 //! we never change a flag), asks for the UIDs above the caller's [`Cursor`], fetches at most
 //! `limit` of them with `BODY.PEEK[]<0.MAX_MAIL_BYTES>` (which leaves `\Seen` alone) and logs
 //! out. The whole poll is bounded by `IMAP_TIMEOUT_MS`.
@@ -26,7 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alfred_config::ImapSettings;
+use alfred_config::{ImapSettings, ImapTls};
 use async_imap::error::Error as ProtocolError;
 use async_imap::imap_proto::{Response, Status};
 use futures::TryStreamExt;
@@ -119,6 +120,7 @@ impl ImapError {
 pub struct ImapClient {
     host: String,
     port: u16,
+    tls_mode: ImapTls,
     user: String,
     password: SecretString,
     mailbox: String,
@@ -176,6 +178,7 @@ impl ImapClient {
         Ok(ImapClient {
             host: settings.host.clone(),
             port: settings.port,
+            tls_mode: settings.tls,
             user: settings.user.clone(),
             password: settings.password.clone(),
             mailbox: settings.mailbox.clone(),
@@ -190,7 +193,7 @@ impl ImapClient {
         format!("{}@{}:{}/{}", self.user, self.host, self.port, self.mailbox)
     }
 
-    /// Connects over implicit TLS, logs in, `EXAMINE`s the mailbox (read-only) and fetches the
+    /// Connects over TLS (implicit or `STARTTLS`), logs in, `EXAMINE`s the mailbox (read-only) and fetches the
     /// mails with a UID above `cursor.last_uid` — all mails from the first when `cursor` is
     /// `None` or its `uid_validity` differs from the server's — at most `limit` of them, lowest
     /// UIDs first, with `BODY.PEEK[]` so `\Seen` is untouched; then logs out. The whole poll is
@@ -244,49 +247,36 @@ impl ImapClient {
         Ok(fetched)
     }
 
-    /// TCP, TLS, greeting, LOGIN.
+    /// TCP, TLS (implicit, or `STARTTLS` after the plain greeting), greeting, LOGIN.
     async fn log_in(&self) -> Result<Session, ImapError> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|error| ImapError::Connect(format!("{} ({error})", self.address())))?;
-        let tls = self
-            .tls
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .map_err(|error| self.handshake_error(error))?;
-
-        let mut client = async_imap::Client::new(tls);
-        let greeting = client
-            .read_response()
-            .await
-            .map_err(|error| self.session_error(error.into()))?
-            .ok_or_else(|| {
-                ImapError::Connect(format!(
-                    "{} (closed the connection before its greeting)",
-                    self.address()
-                ))
-            })?;
-        match greeting.parsed() {
-            Response::Data {
-                status: Status::Ok, ..
-            } => {}
-            Response::Data {
-                status: Status::Bye,
-                information,
-                ..
-            } => {
-                return Err(ImapError::Connect(format!(
-                    "{} (said BYE in its greeting: {})",
-                    self.address(),
-                    information.as_deref().unwrap_or("")
-                )))
+        let client = match self.tls_mode {
+            ImapTls::Implicit => {
+                let tls = self.handshake(tcp).await?;
+                let mut client = async_imap::Client::new(tls);
+                self.greeted(&mut client).await?;
+                client
             }
-            other => {
-                return Err(ImapError::Protocol(format!(
-                    "expected an OK greeting, got {other:?}"
-                )))
+            ImapTls::StartTls => {
+                let mut plain = async_imap::Client::new(tcp);
+                self.greeted(&mut plain).await?;
+                // A server that refuses the upgrade gets no password: never a plain-text login.
+                plain
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(|error| {
+                        ImapError::Tls(format!(
+                            "{} refused STARTTLS: {}",
+                            self.address(),
+                            self.session_error(error)
+                        ))
+                    })?;
+                // No greeting after STARTTLS.
+                async_imap::Client::new(self.handshake(plain.into_inner()).await?)
             }
-        }
+        };
 
         client
             .login(&self.user, self.password.expose_secret())
@@ -300,6 +290,48 @@ impl ImapClient {
                 ),
                 other => self.session_error(other),
             })
+    }
+
+    /// The TLS handshake on `tcp`, checking the certificate against `IMAP_HOST`.
+    async fn handshake(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, ImapError> {
+        self.tls
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|error| self.handshake_error(error))
+    }
+
+    /// Reads the server's greeting: an `OK`, or an error saying what came instead.
+    async fn greeted<S>(&self, client: &mut async_imap::Client<S>) -> Result<(), ImapError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + fmt::Debug + Send,
+    {
+        let greeting = client
+            .read_response()
+            .await
+            .map_err(|error| self.session_error(error.into()))?
+            .ok_or_else(|| {
+                ImapError::Connect(format!(
+                    "{} (closed the connection before its greeting)",
+                    self.address()
+                ))
+            })?;
+        match greeting.parsed() {
+            Response::Data {
+                status: Status::Ok, ..
+            } => Ok(()),
+            Response::Data {
+                status: Status::Bye,
+                information,
+                ..
+            } => Err(ImapError::Connect(format!(
+                "{} (said BYE in its greeting: {})",
+                self.address(),
+                information.as_deref().unwrap_or("")
+            ))),
+            other => Err(ImapError::Protocol(format!(
+                "expected an OK greeting, got {other:?}"
+            ))),
+        }
     }
 
     /// EXAMINE, UID SEARCH, UID FETCH.

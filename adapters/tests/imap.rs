@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alfred_adapters::imap::{Cursor, Fetched, ImapClient, ImapError, MAX_MAIL_BYTES};
-use alfred_config::ImapSettings;
+use alfred_config::{ImapSettings, ImapTls};
 use alfred_testkit::dovecot::PrivateDovecot;
 
 const USER: &str = "alfred@example.com";
@@ -20,6 +20,7 @@ fn settings(dovecot: &PrivateDovecot, user: &str) -> ImapSettings {
     ImapSettings {
         host: env["IMAP_HOST"].clone(),
         port: env["IMAP_PORT"].parse().unwrap(),
+        tls: ImapTls::Implicit,
         user: env["IMAP_USER"].clone(),
         password: env["IMAP_PASSWORD"].as_str().into(),
         mailbox: "INBOX".to_owned(),
@@ -274,6 +275,7 @@ async fn nothing_listening_is_a_transient_connect_error() {
     let settings = ImapSettings {
         host: "127.0.0.1".to_owned(),
         port,
+        tls: ImapTls::Implicit,
         user: USER.to_owned(),
         password: "secret-never-sent".into(),
         mailbox: "INBOX".to_owned(),
@@ -301,6 +303,7 @@ async fn a_server_that_never_answers_times_out() {
     let settings = ImapSettings {
         host: "127.0.0.1".to_owned(),
         port: silent.local_addr().unwrap().port(),
+        tls: ImapTls::Implicit,
         user: USER.to_owned(),
         password: "secret-never-sent".into(),
         mailbox: "INBOX".to_owned(),
@@ -333,6 +336,7 @@ fn an_unreadable_or_empty_ca_file_is_a_configuration_error() {
     let base = ImapSettings {
         host: "imap.example.com".to_owned(),
         port: 993,
+        tls: ImapTls::Implicit,
         user: USER.to_owned(),
         password: "secret".into(),
         mailbox: "INBOX".to_owned(),
@@ -375,6 +379,7 @@ fn the_account_names_user_host_port_and_mailbox() {
     let settings = ImapSettings {
         host: "imap.example.com".to_owned(),
         port: 993,
+        tls: ImapTls::Implicit,
         user: USER.to_owned(),
         password: "secret".into(),
         mailbox: "Work".to_owned(),
@@ -414,4 +419,44 @@ async fn a_huge_mail_is_fetched_only_up_to_its_first_bytes() {
     let mail = &fetched.mails[0].raw;
     assert_eq!(mail.len(), MAX_MAIL_BYTES);
     assert!(mail.starts_with(b"Message-ID: <huge-1@example.com>"));
+}
+
+#[tokio::test]
+async fn starttls_upgrades_a_plain_connection_before_logging_in() {
+    let dovecot = PrivateDovecot::start();
+    dovecot.append(USER, &mail("upgraded")).await;
+    let starttls = ImapSettings {
+        port: dovecot.starttls_port(),
+        tls: ImapTls::StartTls,
+        ..settings(&dovecot, USER)
+    };
+
+    let fetched = ImapClient::new(&starttls)
+        .unwrap()
+        .fetch_new(None, 10)
+        .await
+        .unwrap();
+
+    assert_eq!(fetched.mails.len(), 1);
+    assert_eq!(fetched.mails[0].raw, mail("upgraded"));
+}
+
+#[tokio::test]
+async fn starttls_against_an_implicit_tls_port_fails_without_logging_in() {
+    let dovecot = PrivateDovecot::start();
+    let wrong = ImapSettings {
+        tls: ImapTls::StartTls,
+        timeout: Duration::from_secs(3),
+        ..settings(&dovecot, USER)
+    };
+
+    let error = ImapClient::new(&wrong)
+        .unwrap()
+        .fetch_new(None, 10)
+        .await
+        .unwrap_err();
+
+    // The TLS port never greets in plain text: whatever the failure, it is not a login.
+    assert!(!matches!(error, ImapError::Auth(_)), "{error:?}");
+    assert!(!format!("{error:?}").contains(PrivateDovecot::PASSWORD));
 }

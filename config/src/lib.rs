@@ -24,7 +24,7 @@ pub use error::{ConfigError, Problem};
 pub use reader::FILE_SUFFIX;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{
-    defaults, ClockSetting, ImapSettings, Instance, LlmProvider, LlmSettings, LogFormat, Settings,
-    SlackSettings, StoreSettings, Tuning, WhatsAppSettings, BIZ_ONLY, HOME_ONLY, SECRET_VARIABLES,
-    VARIABLES,
+    defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
+    Settings, SlackSettings, StoreSettings, Tuning, WhatsAppSettings, BIZ_ONLY, HOME_ONLY,
+    SECRET_VARIABLES, VARIABLES,
 };

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
-    defaults, ClockSetting, ImapSettings, Instance, LlmProvider, LlmSettings, LogFormat, Settings,
-    SlackSettings, StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+    defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
+    Settings, SlackSettings, StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
 };
 
 impl Settings {
@@ -392,7 +392,21 @@ fn imap(r: &mut Reader, durable: bool) -> Option<ImapSettings> {
     ];
     let any_set = members.iter().any(|(_, set)| *set);
     require_all(r, "the work inbox", &members);
-    let port = r.number_or("IMAP_PORT", defaults::IMAP_PORT, 1);
+    let tls = r.parsed_or(
+        "IMAP_TLS",
+        ImapTls::Implicit,
+        "implicit or starttls",
+        |raw| match raw.to_ascii_lowercase().as_str() {
+            "implicit" => Some(ImapTls::Implicit),
+            "starttls" => Some(ImapTls::StartTls),
+            _ => None,
+        },
+    );
+    let default_port = match tls {
+        ImapTls::Implicit => defaults::IMAP_PORT,
+        ImapTls::StartTls => defaults::IMAP_STARTTLS_PORT,
+    };
+    let port = r.number_or("IMAP_PORT", default_port, 1);
     let mailbox = r
         .plain("IMAP_MAILBOX")
         .unwrap_or_else(|| defaults::IMAP_MAILBOX.to_owned());
@@ -432,6 +446,7 @@ fn imap(r: &mut Reader, durable: bool) -> Option<ImapSettings> {
     Some(ImapSettings {
         host: r.plain("IMAP_HOST")?,
         port,
+        tls,
         user: r.plain("IMAP_USER")?,
         password: password?,
         mailbox,

@@ -72,8 +72,10 @@ pub mod defaults {
     pub const RETENTION_DAYS_MIN: u64 = 7;
     /// `JANITOR_INTERVAL_MS`: how often handled stream entries are trimmed and old rows purged.
     pub const JANITOR_INTERVAL_MS: u64 = 3_600_000;
-    /// `IMAP_PORT`: IMAP over implicit TLS.
+    /// `IMAP_PORT` with `IMAP_TLS=implicit`: IMAP over implicit TLS.
     pub const IMAP_PORT: u16 = 993;
+    /// `IMAP_PORT` with `IMAP_TLS=starttls`.
+    pub const IMAP_STARTTLS_PORT: u16 = 143;
     /// `IMAP_MAILBOX`.
     pub const IMAP_MAILBOX: &str = "INBOX";
     /// `IMAP_POLL_INTERVAL_MS`: how often the work inbox is read.
@@ -126,6 +128,7 @@ pub const VARIABLES: &[&str] = &[
     "CLOCK_START",
     "IMAP_HOST",
     "IMAP_PORT",
+    "IMAP_TLS",
     "IMAP_USER",
     "IMAP_PASSWORD",
     "IMAP_MAILBOX",
@@ -147,6 +150,7 @@ pub const BIZ_ONLY: &[&str] = &[
     "SLACK_API_URL",
     "IMAP_HOST",
     "IMAP_PORT",
+    "IMAP_TLS",
     "IMAP_USER",
     "IMAP_PASSWORD",
     "IMAP_MAILBOX",
@@ -326,6 +330,8 @@ pub struct ImapSettings {
     pub host: String,
     /// `IMAP_PORT`.
     pub port: u16,
+    /// `IMAP_TLS`: how the connection is encrypted; never in clear.
+    pub tls: ImapTls,
     /// `IMAP_USER`.
     pub user: String,
     /// `IMAP_PASSWORD`: the password or app password.
@@ -342,6 +348,17 @@ pub struct ImapSettings {
     /// `INBOX_READERS`: the platform user ids (Slack user ids such as `U024BE7LH`, WhatsApp
     /// numbers) allowed to read and change the inbox triage; nobody else is shown the mail.
     pub readers: Vec<String>,
+}
+
+/// How the IMAP connection is encrypted. There is no plain-text mode: the password never
+/// crosses an unencrypted connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapTls {
+    /// TLS from the first byte (port 993), the default.
+    Implicit,
+    /// A plain connection upgraded with `STARTTLS` before anything else (port 143); a server
+    /// that refuses the upgrade is an error, never a plain-text login.
+    StartTls,
 }
 
 /// The optional LLM.

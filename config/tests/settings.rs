@@ -405,6 +405,7 @@ fn the_work_inbox_loads_with_its_defaults() {
     let imap = s.imap.unwrap();
     assert_eq!(imap.host, "imap.example.com");
     assert_eq!(imap.port, 993);
+    assert_eq!(imap.tls, alfred_config::ImapTls::Implicit);
     assert_eq!(imap.mailbox, "INBOX");
     assert_eq!(imap.readers, ["U024BE7LH", "U0G9QF9C6"]);
     assert_eq!(imap.poll_interval, Duration::from_secs(60));
@@ -472,4 +473,19 @@ fn the_claim_idle_time_must_outlast_the_llm_timeout() {
     // Without an LLM the claim idle time is free, and the defaults fit together.
     load(&[("INGEST_CLAIM_IDLE_MS", "400")]);
     load(&[("OLLAMA_URL", "http://ollama:11434")]);
+}
+
+#[test]
+fn starttls_defaults_to_port_143_and_a_plain_connection_is_not_an_option() {
+    let mut pairs = IMAP.to_vec();
+    pairs.push(("IMAP_TLS", "STARTTLS"));
+    let imap = load(&pairs).imap.unwrap();
+    assert_eq!(imap.tls, alfred_config::ImapTls::StartTls);
+    assert_eq!(imap.port, 143);
+
+    let mut pairs = IMAP.to_vec();
+    pairs.push(("IMAP_TLS", "none"));
+    let err = fail(&pairs);
+    assert!(err.to_string().contains("IMAP_TLS"), "{err}");
+    assert!(err.to_string().contains("implicit or starttls"), "{err}");
 }

@@ -34,6 +34,8 @@ const PORT_ATTEMPTS: usize = 5;
 /// removed) on drop.
 pub struct PrivateDovecot {
     port: u16,
+    /// The plain IMAP port, where a client must `STARTTLS` before it may log in.
+    starttls_port: u16,
     dir: PathBuf,
     ca_file: PathBuf,
     child: Option<Child>,
@@ -74,6 +76,7 @@ impl PrivateDovecot {
 
         let mut dovecot = PrivateDovecot {
             port: 0,
+            starttls_port: 0,
             dir,
             ca_file,
             child: None,
@@ -82,6 +85,7 @@ impl PrivateDovecot {
         let greeting = format!("alfred-test-{unique} ready");
         for attempt in 1..=PORT_ATTEMPTS {
             dovecot.port = free_port();
+            dovecot.starttls_port = free_port();
             let config = dovecot.write_config(&unique, &greeting);
             match dovecot.spawn(&binary, &config, &greeting) {
                 Ok(()) => return dovecot,
@@ -96,6 +100,12 @@ impl PrivateDovecot {
             }
         }
         unreachable!("the last attempt either returns or panics")
+    }
+
+    /// The plain IMAP port on 127.0.0.1, where `STARTTLS` must come before the login
+    /// (`ssl = required`).
+    pub fn starttls_port(&self) -> u16 {
+        self.starttls_port
     }
 
     /// The IMAPS port on 127.0.0.1.
@@ -185,6 +195,7 @@ impl PrivateDovecot {
     fn write_config(&self, unique: &str, greeting: &str) -> PathBuf {
         let dir = self.dir.display();
         let port = self.port;
+        let starttls_port = self.starttls_port;
         // As root (CI), mail belongs to `nobody` and Dovecot's own users are the packaged ones;
         // otherwise everything runs as the current user (best effort: no chroot, no setuid).
         let (userdb_ids, process_users) = match current_user() {
@@ -223,7 +234,7 @@ userdb {{
 mail_location = maildir:{dir}/mail/%u/Maildir
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    port = {starttls_port}
   }}
   inet_listener imaps {{
     port = {port}
