@@ -309,6 +309,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         manual_clock: runtime.manual_clock.clone(),
         jobs: runtime.jobs.clone(),
         jobs_store: runtime.jobs_store.clone(),
+        inbox: runtime.inbox_status.clone(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

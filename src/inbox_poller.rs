@@ -34,6 +34,73 @@ use tracing::Instrument;
 /// Mails fetched per poll; a fuller mailbox is read over several polls in a row.
 const BATCH: usize = 100;
 
+/// How the polls of the mailbox have gone, for operators (`GET /admin/inbox`). Clones share it;
+/// it outlives poller restarts.
+#[derive(Clone, Default)]
+pub struct PollStatus(Arc<std::sync::Mutex<PollState>>);
+
+#[derive(Default)]
+struct PollState {
+    account: String,
+    last_poll_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_error: Option<String>,
+    failures_in_a_row: u64,
+    last: Option<PollReport>,
+}
+
+impl PollStatus {
+    fn record(
+        &self,
+        account: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        result: &Result<PollReport, String>,
+    ) {
+        let mut state = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.account = account.to_owned();
+        state.last_poll_at = Some(now);
+        match result {
+            Ok(report) => {
+                state.last_success_at = Some(now);
+                state.last_error = None;
+                state.failures_in_a_row = 0;
+                state.last = Some(*report);
+            }
+            Err(error) => {
+                state.last_error = Some(error.clone());
+                state.failures_in_a_row += 1;
+            }
+        }
+    }
+
+    /// The status as JSON (no mail content, no password: errors never carry either).
+    pub fn json(&self) -> serde_json::Value {
+        let state = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        serde_json::json!({
+            "account": state.account,
+            "last_poll_at": state.last_poll_at,
+            "last_success_at": state.last_success_at,
+            "last_error": state.last_error,
+            "failures_in_a_row": state.failures_in_a_row,
+            "last_poll": state.last.map(|report| serde_json::json!({
+                "fetched": report.fetched,
+                "stored": report.ingest.stored,
+                "duplicates": report.ingest.duplicates,
+                "set_aside": report.ingest.set_aside,
+                "summarised": report.ingest.summarised,
+                "more_waiting": report.more,
+                "skipped_for_another_replica": report.skipped,
+            })),
+        })
+    }
+}
+
 /// What the poller needs; cloned into each (re)started poller.
 #[derive(Clone)]
 pub struct PollerDeps {
@@ -44,6 +111,8 @@ pub struct PollerDeps {
     pub llm: Option<Llm>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// Where each poll's outcome is recorded for operators.
+    pub status: PollStatus,
 }
 
 /// Why a poll failed.
@@ -188,6 +257,14 @@ impl InboxPoller {
         }
         .instrument(span.clone());
         poll.into_actor(self).map(move |result, act, _ctx| {
+            let account = act
+                .client
+                .as_ref()
+                .map(|client| client.account())
+                .unwrap_or_default();
+            act.deps
+                .status
+                .record(&account, act.deps.clock.now(), &result);
             let metrics = &act.deps.metrics;
             match &result {
                 Ok(report) => {

@@ -184,6 +184,8 @@ pub struct Runtime {
     pub jobs: Vec<ScheduledJob>,
     /// Where missed job runs are recorded.
     pub jobs_store: Arc<dyn JobStore>,
+    /// How the work inbox's polls have gone (Biz with `IMAP_HOST`).
+    pub inbox_status: Option<StatusReport>,
 }
 
 impl Runtime {
@@ -376,8 +378,13 @@ impl Runtime {
                 .restart(Restart::Permanent),
         );
 
+        #[allow(unused_mut)]
+        let mut inbox_status: Option<StatusReport> = None;
         #[cfg(feature = "biz")]
         if let (Some(imap), Some(pool)) = (&settings.imap, &pool) {
+            let status = crate::inbox_poller::PollStatus::default();
+            let shown = status.clone();
+            inbox_status = Some(Arc::new(move || shown.json()));
             let deps = crate::inbox_poller::PollerDeps {
                 imap: imap.clone(),
                 store: alfred_skills_biz::inbox::MailStore::new(pool.clone()),
@@ -385,6 +392,7 @@ impl Runtime {
                 llm: llm_for_inbox.clone(),
                 clock: clock.clone(),
                 metrics: metrics.clone(),
+                status,
             };
             root.spawn(
                 ChildSpec::new("inbox-poller", move || {
@@ -406,9 +414,13 @@ impl Runtime {
             manual_clock,
             jobs,
             jobs_store,
+            inbox_status,
         })
     }
 }
+
+/// A status shown to operators as JSON (e.g. `GET /admin/inbox`).
+pub type StatusReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 
 /// How often the scheduler looks for due job runs.
 const SCHEDULER_TICK: Duration = Duration::from_secs(1);

@@ -7,6 +7,7 @@
 //! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
 //! * `POST /admin/actors/{name}/stop`, `POST /admin/actors/{name}/start`;
 //! * `GET /admin/jobs` — the households' scheduled jobs and the runs that were missed;
+//! * `GET /admin/inbox` — how the work inbox's polls have gone (404 without `IMAP_HOST`);
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
 //!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
 
@@ -35,6 +36,8 @@ pub struct Admin {
     /// The scheduled jobs, and where missed runs are recorded.
     pub jobs: Vec<ScheduledJob>,
     pub jobs_store: Arc<dyn JobStore>,
+    /// The work inbox's poll status, when the work inbox is configured.
+    pub inbox: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
 }
 
 /// A request to move the manual clock.
@@ -56,8 +59,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route("/admin/actors/{name:.+}/stop", web::post().to(stop_actor))
         .route("/admin/actors/{name:.+}/start", web::post().to(start_actor))
         .route("/admin/jobs", web::get().to(list_jobs))
+        .route("/admin/inbox", web::get().to(inbox_status))
         .route("/admin/clock", web::get().to(read_clock))
         .route("/admin/clock", web::post().to(move_clock));
+}
+
+#[tracing::instrument(name = "admin_inbox_status", skip_all)]
+async fn inbox_status(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    if !authorized(&request, &admin.key) {
+        return unauthorized();
+    }
+    match &admin.inbox {
+        Some(status) => HttpResponse::Ok().json(status()),
+        None => HttpResponse::NotFound()
+            .json(json!({ "error": "the work inbox is not configured (IMAP_HOST)" })),
+    }
 }
 
 /// How many missed runs `GET /admin/jobs` shows.

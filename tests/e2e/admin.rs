@@ -82,3 +82,10 @@ async fn restarting_an_unknown_actor_is_404() {
 
     assert_eq!(response.status(), 404);
 }
+
+#[actix_rt::test]
+async fn the_inbox_status_is_not_found_without_a_work_inbox() {
+    let app = TestApp::spawn().await;
+    let response = app.admin_get("/admin/inbox").await;
+    assert_eq!(response.status(), 404);
+}

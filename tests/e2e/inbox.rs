@@ -304,6 +304,19 @@ async fn without_an_llm_the_heuristic_triages_sets_newsletters_aside_keeps_it_pr
         (summarised(&app.backends).await.len() == 3).then_some(())
     })
     .await;
+    // Operators see how the polls went, without any mail content.
+    let status: serde_json::Value = eventually("a recorded poll", || async {
+        let status: serde_json::Value = app.admin_get("/admin/inbox").await.json().await.ok()?;
+        (status["last_poll"]["stored"] == 3).then_some(status)
+    })
+    .await;
+    assert_eq!(status["last_error"], serde_json::Value::Null, "{status}");
+    assert_eq!(status["failures_in_a_row"], 0);
+    assert!(
+        status["account"].as_str().unwrap().starts_with(&user),
+        "{status}"
+    );
+    assert!(!status.to_string().contains("checkout"), "{status}");
 
     let triage = dm(&app.base, &slack, OWNER, "summarise my inbox").await;
     assert!(triage.contains("Urgent"), "{triage}");
@@ -403,6 +416,7 @@ async fn two_pollers_at_once_take_turns_and_ask_the_llm_once_per_mail() {
         llm: Some(alfred_adapters::llm::from_settings(settings.llm.as_ref().unwrap()).unwrap()),
         clock: std::sync::Arc::new(alfred_actors::clock::SystemClock),
         metrics: alfred_actors::metrics::Metrics::new().unwrap(),
+        status: Default::default(),
     };
     let (one, two) = (
         ImapClient::new(&imap).unwrap(),
@@ -423,4 +437,29 @@ async fn two_pollers_at_once_take_turns_and_ask_the_llm_once_per_mail() {
     let again = poll_once(&one, &deps, 100).await.unwrap();
     assert!(!again.skipped);
     assert_eq!(again.fetched, 0);
+}
+
+#[actix_rt::test]
+async fn a_refused_login_is_shown_to_operators_without_the_password() {
+    let dovecot = PrivateDovecot::start();
+    let user = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    let slack = FakeSlack::start().await;
+    let mut env = biz_env(&slack, &dovecot, &user, None);
+    env.retain(|(key, _)| *key != "IMAP_PASSWORD");
+    env.push(("IMAP_PASSWORD", "wrong-password-value".into()));
+    let app = TestApp::spawn_with(&env, Vec::new()).await;
+
+    let status: serde_json::Value = eventually("a failed poll to be recorded", || async {
+        let status: serde_json::Value = app.admin_get("/admin/inbox").await.json().await.ok()?;
+        (status["failures_in_a_row"].as_u64()? >= 1).then_some(status)
+    })
+    .await;
+
+    let error = status["last_error"].as_str().unwrap();
+    assert!(error.contains("refused the login"), "{status}");
+    assert!(
+        !status.to_string().contains("wrong-password-value"),
+        "{status}"
+    );
+    assert_eq!(status["last_success_at"], serde_json::Value::Null);
 }
