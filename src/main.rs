@@ -1,4 +1,4 @@
-//! `alfred [serve|migrate|chat]` — see the README.
+//! `alfred [serve|migrate|chat|crm|inbox]` — see the README.
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 #[cfg(feature = "biz")]
 mod crm_cli;
+#[cfg(feature = "biz")]
+mod inbox_cli;
 
 // mimalloc's per-thread free lists suit the webhook's many small, short-lived allocations
 // (headers, envelopes, JSON strings) better than glibc's malloc: measured in BENCHMARKS.md.
@@ -44,6 +46,12 @@ enum Command {
         #[command(subcommand)]
         command: crm_cli::CrmCommand,
     },
+    /// The work inbox (Biz): `alfred inbox check` tries the IMAP settings.
+    #[cfg(feature = "biz")]
+    Inbox {
+        #[command(subcommand)]
+        command: inbox_cli::InboxCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,6 +84,8 @@ fn main() -> std::process::ExitCode {
             } => alfred::chat::run(settings, user, simulated_time).await,
             #[cfg(feature = "biz")]
             Command::Crm { command } => crm_cli::run(settings, command).await,
+            #[cfg(feature = "biz")]
+            Command::Inbox { command } => inbox_cli::run(settings, command).await,
         }
     });
     match result {

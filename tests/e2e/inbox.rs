@@ -463,3 +463,41 @@ async fn a_refused_login_is_shown_to_operators_without_the_password() {
     );
     assert_eq!(status["last_success_at"], serde_json::Value::Null);
 }
+
+/// `alfred inbox check` with `env`: (success, stdout, stderr).
+fn inbox_check(backends: &Backends, env: &[(&str, String)]) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_alfred"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(backends.env(env))
+        .args(["inbox", "check"])
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[actix_rt::test]
+async fn alfred_inbox_check_tries_the_imap_settings_and_names_what_is_wrong() {
+    let dovecot = PrivateDovecot::start();
+    let user = format!("owner-{}", uuid::Uuid::new_v4().simple());
+    let slack = FakeSlack::start().await;
+    let backends = Backends::new().await;
+    let env = biz_env(&slack, &dovecot, &user, None);
+
+    let (ok, stdout, stderr) = inbox_check(&backends, &env);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("OK: logged in to"), "{stdout}");
+    assert!(stdout.contains("it is empty"), "{stdout}");
+
+    let mut wrong = env.clone();
+    wrong.retain(|(key, _)| *key != "IMAP_PASSWORD");
+    wrong.push(("IMAP_PASSWORD", "wrong-password-value".into()));
+    let (ok, stdout, stderr) = inbox_check(&backends, &wrong);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("refused the login"), "{stderr}");
+    assert!(!stderr.contains("wrong-password-value"), "{stderr}");
+}
