@@ -188,11 +188,13 @@ async fn poll_locked(
             last_uid,
         });
     let fetched = client.fetch_new(cursor, batch).await?;
-    let raws: Vec<Vec<u8>> = fetched.mails.iter().map(|mail| mail.raw.clone()).collect();
-    let ingest = inbox::ingest(&deps.store, &raws, deps.llm.as_ref(), deps.clock.now()).await?;
+    let count = fetched.mails.len();
     // The cursor stays where it was when the server returned nothing newer (an unchanged
     // UIDVALIDITY), so an empty poll writes nothing.
     let last_uid = fetched.mails.iter().map(|mail| mail.uid).max();
+    // The mails are moved, not copied: a full batch is up to 100 × 256 KiB.
+    let raws: Vec<Vec<u8>> = fetched.mails.into_iter().map(|mail| mail.raw).collect();
+    let ingest = inbox::ingest(&deps.store, &raws, deps.llm.as_ref(), deps.clock.now()).await?;
     let moved = match (cursor, last_uid) {
         (_, Some(_)) => true,
         (Some(cursor), None) => cursor.uid_validity != fetched.uid_validity,
@@ -208,7 +210,7 @@ async fn poll_locked(
             .await?;
     }
     Ok(PollReport {
-        fetched: fetched.mails.len(),
+        fetched: count,
         ingest,
         more: fetched.more,
         skipped: false,

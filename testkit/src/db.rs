@@ -75,6 +75,23 @@ impl TestDb {
         &self.name
     }
 
+    /// Drops the database now, for a `Drop` impl, which cannot await: on a thread of its own with
+    /// its own runtime, so it works inside a test's runtime and while it unwinds from a failed
+    /// assertion. Best effort; a failure is printed.
+    pub fn drop_blocking(&self) {
+        let db = self.clone();
+        let dropped = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| runtime.block_on(db.drop()))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+
     /// Drops the database, disconnecting whoever is still connected (best effort).
     pub async fn drop(self) {
         if let Ok((client, connection)) = tokio_postgres::connect(&self.admin_url, NoTls).await {

@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use deadpool_postgres::ClientWrapper as Client;
 use tokio_postgres::{Config, NoTls};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const MIGRATION: &str = include_str!("../../../migrations/0008_crm.sql");
 
 /// A sample export: Acme with two open deals and a won one, Globex with an undated deal, and
@@ -103,30 +102,17 @@ pub async fn sample_stores() -> (TestDb, Vec<Store>) {
     (db, stores)
 }
 
-/// A database of its own with the CRM migration; dropped with the value.
+/// A database of its own (the testkit's) with the CRM migration; dropped with the value.
 pub struct TestDb {
-    admin_url: String,
-    name: String,
+    db: alfred_testkit::db::TestDb,
     config: Config,
 }
 
 impl TestDb {
     pub async fn create() -> TestDb {
-        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(&admin_url.parse().unwrap()).await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let mut config: Config = admin_url.parse().unwrap();
-        config.dbname(&name);
-        let db = TestDb {
-            admin_url,
-            name,
-            config,
-        };
+        let db = alfred_testkit::db::TestDb::create().await;
+        let config = db.url().parse().unwrap();
+        let db = TestDb { db, config };
         db.connect().await.batch_execute(MIGRATION).await.unwrap();
         db
     }
@@ -148,24 +134,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, even while unwinding.
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let admin = connect(&admin_url.parse().unwrap()).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+        self.db.drop_blocking();
     }
 }
 

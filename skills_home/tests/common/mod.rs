@@ -11,15 +11,12 @@
 use deadpool_postgres::ClientWrapper as Client;
 use tokio_postgres::{Config, NoTls};
 
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// A migration as `alfred migrate` applies it: its file name under `migrations/` and its SQL.
 pub type Migration = (&'static str, &'static str);
 
-/// A database of its own; dropped with the value (also when the test fails).
+/// A database of its own (the testkit's); dropped with the value (also when the test fails).
 pub struct TestDb {
-    admin_url: String,
-    name: String,
+    db: alfred_testkit::db::TestDb,
     config: Config,
 }
 
@@ -33,26 +30,9 @@ impl TestDb {
 
     /// A fresh database with nothing in it.
     pub async fn create_empty() -> TestDb {
-        let admin_url = std::env::var("ALFRED_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("alfred_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(
-            &admin_url
-                .parse()
-                .expect("ALFRED_TEST_DATABASE_URL is a Postgres URL"),
-        )
-        .await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create the test database");
-        let mut config: Config = admin_url.parse().expect("a Postgres URL");
-        config.dbname(&name);
-        TestDb {
-            admin_url,
-            name,
-            config,
-        }
+        let db = alfred_testkit::db::TestDb::create().await;
+        let config = db.url().parse().expect("the test database's URL");
+        TestDb { db, config }
     }
 
     /// Applies `migrations` in order; a failing one fails the test with its name.
@@ -74,25 +54,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, even while the test's runtime
-        // is unwinding from a failed assertion.
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let admin = connect(&admin_url.parse().unwrap()).await;
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+        self.db.drop_blocking();
     }
 }
 
