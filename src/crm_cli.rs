@@ -3,7 +3,7 @@
 //! (format: skills_biz/src/crm/import.rs); a file with any bad row writes nothing and every bad
 //! row is printed with its line and reason.
 
-use alfred_actors::skill::Tx;
+use alfred_actors::store::Tx;
 use alfred_config::{ExposeSecret, Settings};
 use alfred_skills_biz::crm;
 use anyhow::Context as _;

@@ -121,7 +121,7 @@ pub enum PollError {
     #[error(transparent)]
     Imap(#[from] ImapError),
     #[error("the work inbox's tables: {0}")]
-    Store(#[from] alfred_actors::skill::StoreError),
+    Store(#[from] alfred_actors::store::StoreError),
     #[error("the work inbox's poll lock: {0}")]
     Lock(String),
 }

@@ -25,7 +25,7 @@ use tracing::Instrument;
 use crate::bus::{Bus, BusError};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::skill::StoreError;
+use crate::store::StoreError;
 use crate::store::{Purged, Store};
 
 /// What the janitor needs.

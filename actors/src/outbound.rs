@@ -27,7 +27,7 @@ use crate::channel::{ChannelClient, SendError};
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
-use crate::skill::StoreError;
+use crate::store::StoreError;
 use crate::store::{SendResult, Store};
 use crate::stream_reader::{Delivery, DeliveryError};
 

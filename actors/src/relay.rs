@@ -24,8 +24,8 @@ use tracing::Instrument;
 use crate::bus::{Bus, BusError};
 use crate::metrics::Metrics;
 use crate::names;
-use crate::skill::StoreError;
 use crate::store::Store;
+use crate::store::StoreError;
 
 /// Settings of the relay.
 #[derive(Debug, Clone)]

@@ -9,15 +9,14 @@
 //!
 //! The effect is *applied by the orchestrator* inside the one transaction that also marks the
 //! inbox and writes the outbox rows (DESIGN.md §3), so a skill's state change and its replies
-//! commit together or not at all. Effects see the store only through [`Tx`], which is either a
-//! Postgres transaction or the in-memory store's transaction (ephemeral mode).
-
-use std::any::Any;
-use std::collections::HashMap;
+//! commit together or not at all. Effects see the store only through
+//! [`Tx`](crate::store::Tx), which is either a Postgres transaction or the in-memory store's
+//! transaction (ephemeral mode).
 
 use futures::future::BoxFuture;
 
-use crate::messages::{InboundEnvelope, OutboundBody, Platform, Sender};
+use crate::messages::{InboundEnvelope, OutboundBody, Sender};
+use crate::store::{StoreError, Tx};
 
 /// Routing information for one skill. Implementations are cheap and pure.
 pub trait SkillRoute: Send + Sync + 'static {
@@ -164,154 +163,6 @@ impl Effect for ReplyOnly {
         _tx: &'a mut Tx<'_>,
     ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(self.0.into_iter().map(Reply::text).collect()) })
-    }
-}
-
-/// The store as an effect sees it: one open transaction.
-pub enum Tx<'a> {
-    /// A pooled connection's transaction. It derefs to tokio-postgres's, and offers
-    /// `prepare_cached` / `prepare_typed_cached`: a statement an effect runs on every message
-    /// should be prepared once per connection (the connection keeps it across transactions)
-    /// rather than sent as text, which Postgres parses and plans on every call.
-    Pg(&'a deadpool_postgres::Transaction<'a>),
-    Mem(&'a mut MemTx),
-}
-
-/// The in-memory slot where the store keeps when a person last wrote in each conversation.
-pub const ACTIVITY_SLOT: &str = "alfred:last-person-message";
-
-/// When a person last wrote in each conversation (the in-memory store's record).
-pub type Activity = HashMap<(Platform, String), chrono::DateTime<chrono::Utc>>;
-
-impl Tx<'_> {
-    /// When a person last wrote in `conversation` (by the runtime's clock), the start of
-    /// WhatsApp's 24-hour customer-service window; `None` if never.
-    pub async fn last_message_from_person(
-        &mut self,
-        platform: Platform,
-        conversation: &str,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        match self {
-            Tx::Pg(tx) => {
-                let statement = tx
-                    .prepare_cached(
-                        "SELECT max(person_at) FROM inbox WHERE platform = $1 AND conversation = $2",
-                    )
-                    .await?;
-                let row = tx
-                    .query_one(&statement, &[&platform.as_str(), &conversation])
-                    .await?;
-                Ok(row.try_get(0)?)
-            }
-            Tx::Mem(tx) => {
-                let activity = tx.slot::<Activity>(ACTIVITY_SLOT)?;
-                Ok(activity.get(&(platform, conversation.to_owned())).copied())
-            }
-        }
-    }
-}
-
-/// Errors from the store, as effects and the orchestrator see them.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] tokio_postgres::Error),
-    #[error("database pool error: {0}")]
-    Pool(String),
-    #[error("{0}")]
-    Other(String),
-}
-
-impl StoreError {
-    /// Whether the store could not be reached — no connection from the pool in time, connection
-    /// refused, a connection that closed or was terminated by a server shutdown, the server
-    /// out of connections — as opposed to a statement that failed. An unavailable store says
-    /// nothing about the message being handled: try it again later without counting it against
-    /// the message (see [`DeliveryError::Unavailable`](crate::stream_reader::DeliveryError)).
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Pool(_) => true,
-            StoreError::Db(error) => is_connection_error(error),
-            StoreError::Other(_) => false,
-        }
-    }
-}
-
-/// A connection-level failure of tokio-postgres: closed, an I/O error, or a server error of
-/// class 08 (connection exception), 53 (insufficient resources, e.g. too many connections) or
-/// 57P01–57P03 (shutdown, crash, still starting up).
-fn is_connection_error(error: &tokio_postgres::Error) -> bool {
-    if error.is_closed() {
-        return true;
-    }
-    if let Some(code) = error.code() {
-        let code = code.code();
-        return code.starts_with("08")
-            || code.starts_with("53")
-            || matches!(code, "57P01" | "57P02" | "57P03");
-    }
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if cause.is::<std::io::Error>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
-}
-
-/// Per-skill state of the in-memory store, copied on first write within a transaction and
-/// swapped in on commit, so an effect that fails leaves no trace (the same as a rollback).
-#[derive(Default)]
-pub struct MemTx {
-    slots: HashMap<&'static str, Box<dyn MemSlot>>,
-}
-
-impl MemTx {
-    /// Builds a transaction over a snapshot of the given slots.
-    pub fn new(slots: HashMap<&'static str, Box<dyn MemSlot>>) -> Self {
-        MemTx { slots }
-    }
-
-    /// The state slot `key` of type `T`, created empty on first use.
-    ///
-    /// A slot's type is fixed by its first use; a second type under the same key is a
-    /// programming error reported as [`StoreError::Other`].
-    pub fn slot<T>(&mut self, key: &'static str) -> Result<&mut T, StoreError>
-    where
-        T: Default + Clone + Send + 'static,
-    {
-        let slot = self
-            .slots
-            .entry(key)
-            .or_insert_with(|| Box::new(T::default()) as Box<dyn MemSlot>);
-        slot.as_any_mut()
-            .downcast_mut::<T>()
-            .ok_or_else(|| StoreError::Other(format!("in-memory slot {key} holds another type")))
-    }
-
-    /// Gives the (possibly modified) slots back for the store to swap in on commit.
-    pub fn into_slots(self) -> HashMap<&'static str, Box<dyn MemSlot>> {
-        self.slots
-    }
-}
-
-/// A clonable, type-erased piece of in-memory skill state.
-pub trait MemSlot: Send + 'static {
-    fn clone_box(&self) -> Box<dyn MemSlot>;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn as_any(&self) -> &dyn Any;
-}
-
-impl<T: Clone + Send + 'static> MemSlot for T {
-    fn clone_box(&self) -> Box<dyn MemSlot> {
-        Box::new(self.clone())
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

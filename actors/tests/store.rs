@@ -14,11 +14,12 @@ use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
 use alfred_actors::metrics::Metrics;
 use alfred_actors::relay::{OutboxRelay, RelayConfig, RelayNow};
-use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
+use alfred_actors::skill::{Effect, Reply};
 use alfred_actors::store::migrate::{self, Migration};
 use alfred_actors::store::{
     Commit, InboxKey, MemStore, PgStore, Purged, ReplyTarget, SendResult, Store,
 };
+use alfred_actors::store::{StoreError, Tx};
 use alfred_testkit::db::TestDb;
 use async_trait::async_trait;
 use futures::future::BoxFuture;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use alfred_actors::messages::OutboundBody;
 use alfred_actors::messages::Platform;
-use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
+use alfred_actors::skill::{Effect, Reply};
 use alfred_actors::store::migrate;
 use alfred_actors::store::{Commit, InboxKey, PgStore, ReplyTarget, Store};
+use alfred_actors::store::{StoreError, Tx};
 use alfred_testkit::db::TestDb;
 use futures::future::BoxFuture;
 

@@ -331,7 +331,7 @@ async fn a_reader_in_a_group_chat_is_not_shown_the_mail() {
 
     let replies = outcome
         .effect
-        .apply(&mut alfred_actors::skill::Tx::Pg(&transaction))
+        .apply(&mut alfred_actors::store::Tx::Pg(&transaction))
         .await
         .unwrap();
 
@@ -367,10 +367,10 @@ async fn without_inbox_readers_the_inbox_is_not_set_up_for_anyone() {
         .handle(request(Platform::Slack, READER, "inbox", false))
         .await
         .unwrap();
-    let mut mem = alfred_actors::skill::MemTx::default();
+    let mut mem = alfred_actors::store::MemTx::default();
     let replies = outcome
         .effect
-        .apply(&mut alfred_actors::skill::Tx::Mem(&mut mem))
+        .apply(&mut alfred_actors::store::Tx::Mem(&mut mem))
         .await
         .unwrap();
     assert_eq!(replies.len(), 1);

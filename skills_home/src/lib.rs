@@ -7,7 +7,7 @@
 //! return an effect; the orchestrator applies that effect inside the message's transaction.
 //!
 //! This crate must not know about HTTP, Redis, platform wire formats or the Biz skills; it sees
-//! the store only through `alfred_actors::skill::Tx`.
+//! the store only through `alfred_actors::store::Tx`.
 
 use std::sync::Arc;
 

@@ -348,7 +348,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    let mut store = super::Store::Mem(alfred_actors::skill::MemTx::default());
+                    let mut store = super::Store::Mem(alfred_actors::store::MemTx::default());
                     super::$scenario(&mut store).await;
                 }
             )*

@@ -7,7 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use alfred_actors::skill::{Effect, StoreError, Tx};
+use alfred_actors::skill::Effect;
+use alfred_actors::store::{StoreError, Tx};
 use alfred_skills_home::grocery;
 
 use support::{dana, effect, sam, Store, TestDb};

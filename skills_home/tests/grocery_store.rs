@@ -7,7 +7,8 @@
 mod support;
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
-use alfred_actors::skill::{MemSlot, MemTx, SkillRequest, StoreError};
+use alfred_actors::skill::SkillRequest;
+use alfred_actors::store::{MemSlot, MemTx, StoreError};
 use alfred_skills_home::grocery::{self, GroceryState};
 
 use support::{dana, effect, sam, Store, TestDb};
@@ -192,7 +193,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $scenario() {
-                    let mut store = super::Store::Mem(alfred_actors::skill::MemTx::default());
+                    let mut store = super::Store::Mem(alfred_actors::store::MemTx::default());
                     super::$scenario(&mut store).await;
                 }
             )*

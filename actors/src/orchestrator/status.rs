@@ -5,7 +5,7 @@
 //! platform gave up on a reply).
 
 use super::OrchestratorDeps;
-use crate::skill::StoreError;
+use crate::store::StoreError;
 use crate::stream_reader::DeliveryError;
 
 /// A status callback about one of our replies. `sent`, `delivered` and `read` prove the

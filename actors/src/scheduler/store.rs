@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde::Serialize;
 
-use crate::skill::StoreError;
 use crate::store::InboxKey;
+use crate::store::StoreError;
 
 /// A job run that did not happen: Alfred was down past its catch-up window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

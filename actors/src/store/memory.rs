@@ -22,7 +22,8 @@ use tokio::time::Instant;
 
 use super::{Claimed, Commit, InboxKey, Purged, ReplyTarget, SendResult, Store};
 use crate::messages::{OutboundEnvelope, Platform};
-use crate::skill::{Activity, Effect, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
+use crate::skill::Effect;
+use crate::store::{Activity, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
 
 /// Delivery state of an in-memory outbox row (the `outbox.state` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@
 use deadpool_postgres::Pool;
 use sha2::{Digest, Sha256};
 
-use crate::skill::StoreError;
+use crate::store::StoreError;
 
 /// One embedded migration file.
 #[derive(Debug, Clone, Copy)]

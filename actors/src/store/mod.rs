@@ -6,19 +6,23 @@
 //! commit are the replies published to `alfred-outbox`; a relay republishes committed rows that
 //! never were. The sender claims a row with a conditional update before sending it.
 
+mod error;
 pub mod memory;
 pub mod migrate;
 pub mod postgres;
+mod tx;
 
+pub use error::StoreError;
 pub use memory::MemStore;
 pub use postgres::PgStore;
+pub use tx::{Activity, MemSlot, MemTx, Tx, ACTIVITY_SLOT};
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::messages::{OutboundEnvelope, Platform};
-use crate::skill::{Effect, StoreError};
+use crate::skill::Effect;
 
 /// The de-duplication key of one inbound event.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -35,7 +35,8 @@ use tokio_postgres::{NoTls, Row};
 
 use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
 use crate::messages::{OutboundEnvelope, Platform};
-use crate::skill::{Effect, StoreError};
+use crate::skill::Effect;
+use crate::store::StoreError;
 
 /// Pool settings of a [`PgStore`].
 #[derive(Debug, Clone)]

@@ -96,7 +96,7 @@ pub enum ImportError {
     #[error("nothing was imported; {} bad row(s):\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Rows(Vec<RowError>),
     #[error("could not write the import: {0}")]
-    Store(#[from] alfred_actors::skill::StoreError),
+    Store(#[from] alfred_actors::store::StoreError),
 }
 
 /// Reads a whole CSV file: its good rows, or every problem in it.

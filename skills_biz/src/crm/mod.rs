@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use alfred_actors::skill::{
     Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
-    StoreError, Tx,
 };
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use futures::future::BoxFuture;
 

@@ -1,7 +1,7 @@
 //! The CRM in Postgres (`migrations/0008_crm.sql`): the import's upserts and the questions'
 //! queries. Amounts cross the wire as text (`numeric` ⇄ [`Amount`]) so they stay exact.
 
-use alfred_actors::skill::StoreError;
+use alfred_actors::store::StoreError;
 use chrono::NaiveDate;
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use alfred_actors::skill::{StoreError, Tx};
+use alfred_actors::store::{StoreError, Tx};
 use chrono::NaiveDate;
 
 use super::import::Record;

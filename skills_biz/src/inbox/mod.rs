@@ -36,8 +36,8 @@ use std::sync::Arc;
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{
     Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
-    StoreError, Tx,
 };
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 

@@ -5,7 +5,7 @@
 //! unsummarised mails a page at a time and saves each triage on a fresh checkout.
 
 use alfred_actors::llm::Llm;
-use alfred_actors::skill::StoreError;
+use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use tokio_postgres::Row;

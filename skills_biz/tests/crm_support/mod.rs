@@ -3,7 +3,8 @@
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 
-use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
+use alfred_actors::skill::Effect;
+use alfred_actors::store::{MemTx, StoreError, Tx};
 use alfred_skills_biz::crm::{self, CrmEffect};
 use chrono::NaiveDate;
 use deadpool_postgres::ClientWrapper as Client;

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use alfred_actors::llm::Llm;
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
-use alfred_actors::skill::{MemTx, SkillRequest, Tx};
+use alfred_actors::skill::SkillRequest;
 use alfred_actors::store::{migrate, PgStore};
+use alfred_actors::store::{MemTx, Tx};
 use alfred_adapters::llm::{OllamaClient, OpenAiClient};
 use alfred_skills_biz::inbox::{self, MailStore};
 use alfred_testkit::db::TestDb;

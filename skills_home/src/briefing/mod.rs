@@ -23,9 +23,9 @@ use std::sync::Arc;
 
 use alfred_actors::messages::{OutboundBody, Platform};
 use alfred_actors::skill::{
-    Effect, Reply, ReplyTo, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError,
-    Tx,
+    Effect, Reply, ReplyTo, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
 };
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;

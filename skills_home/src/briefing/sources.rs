@@ -9,7 +9,7 @@
 //! failing source: the whole run fails and is tried again, rather than sending a briefing in
 //! which every section is "unavailable".
 
-use alfred_actors::skill::{StoreError, Tx};
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 

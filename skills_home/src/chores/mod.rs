@@ -31,8 +31,9 @@ use std::sync::Arc;
 
 use alfred_actors::messages::Sender;
 use alfred_actors::skill::{
-    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute, StoreError, Tx,
+    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
 };
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;

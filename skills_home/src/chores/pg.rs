@@ -1,7 +1,7 @@
 //! Chores in Postgres: tables `chores` and `chore_history` (`migrations/0004_chores.sql`).
 //! Everything runs inside the message's transaction, opened by the orchestrator.
 
-use alfred_actors::skill::StoreError;
+use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use tokio_postgres::{Row, Transaction};
 

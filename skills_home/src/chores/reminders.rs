@@ -11,7 +11,8 @@
 /// The scheduled job the chores skill runs: the daily chore reminders.
 pub const REMINDER_JOB: &str = "chore-reminders";
 
-use alfred_actors::skill::{Effect, Reply, StoreError, Tx};
+use alfred_actors::skill::{Effect, Reply};
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;

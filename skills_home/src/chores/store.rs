@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use alfred_actors::skill::{StoreError, Tx};
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
 
 use super::model::{Chore, HistoryEntry, NewChore};

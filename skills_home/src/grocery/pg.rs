@@ -16,7 +16,7 @@
 //! READ COMMITTED each takes its snapshot when it starts, so the load sees every change
 //! committed before the lock was granted.
 
-use alfred_actors::skill::StoreError;
+use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use serde::{Deserialize, Serialize};

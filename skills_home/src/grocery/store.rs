@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use alfred_actors::skill::{StoreError, Tx};
+use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
 
 use super::mem::{GroceryState, SLOT};

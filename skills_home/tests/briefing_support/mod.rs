@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use alfred_actors::messages::Platform;
-use alfred_actors::skill::{Activity, Effect, MemTx, Reply, StoreError, Tx, ACTIVITY_SLOT};
+use alfred_actors::skill::{Effect, Reply};
+use alfred_actors::store::{Activity, MemTx, StoreError, Tx, ACTIVITY_SLOT};
 use alfred_skills_home::briefing::{self, Briefing, BriefingEffect, BriefingTemplate, Outbound};
 use alfred_skills_home::{chores, grocery};
 use chrono::{DateTime, TimeZone, Utc};

@@ -3,7 +3,8 @@
 //! household whose clock the test moves.
 #![allow(dead_code)]
 
-use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
+use alfred_actors::skill::Effect;
+use alfred_actors::store::{MemTx, StoreError, Tx};
 use alfred_skills_home::chores::{self, ChoreEffect, Who};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;

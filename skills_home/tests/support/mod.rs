@@ -6,7 +6,8 @@
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use alfred_actors::skill::{Effect, MemTx, StoreError, Tx};
+use alfred_actors::skill::Effect;
+use alfred_actors::store::{MemTx, StoreError, Tx};
 use alfred_skills_home::grocery::{self, GroceryEffect, ListedItem, Who};
 use chrono::{DateTime, TimeZone, Utc};
 // A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its

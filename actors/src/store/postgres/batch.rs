@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
 
-use crate::skill::StoreError;
+use crate::store::StoreError;
 
 /// Runs one batch: the requests in, one result per request out, in the same order.
 pub(super) type RunBatch<T, R> = Arc<

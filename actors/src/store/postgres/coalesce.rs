@@ -10,8 +10,8 @@ use tokio_postgres::types::ToSql;
 
 use super::batch::Batcher;
 use super::{envelope, get, MARK_PUBLISHED};
-use crate::skill::StoreError;
 use crate::store::Claimed;
+use crate::store::StoreError;
 
 /// Most requests coalesced into one statement.
 const MAX_BATCH: usize = 256;

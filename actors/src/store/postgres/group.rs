@@ -43,8 +43,9 @@ use tokio_postgres::Statement;
 use super::batch::Batcher;
 use super::get;
 use crate::messages::OutboundEnvelope;
-use crate::skill::{Effect, StoreError, Tx};
+use crate::skill::Effect;
 use crate::store::{Commit, InboxKey, ReplyTarget};
+use crate::store::{StoreError, Tx};
 
 /// Most messages in one transaction (see the module doc for the bound).
 const MAX_BATCH: usize = 32;
