@@ -517,6 +517,13 @@ fn tuning(r: &mut Reader) -> Tuning {
             defaults::INGEST_MAX_DELIVERIES,
             1,
         ),
+        outbox_batch: r.number_or("OUTBOX_BATCH", defaults::OUTBOX_BATCH, 1),
+        outbox_claim_idle: r.millis_or("OUTBOX_CLAIM_IDLE_MS", defaults::OUTBOX_CLAIM_IDLE_MS),
+        outbox_max_deliveries: r.number_or(
+            "OUTBOX_MAX_DELIVERIES",
+            defaults::OUTBOX_MAX_DELIVERIES,
+            1,
+        ),
         outbound_max_attempts: r.number_or(
             "OUTBOUND_MAX_ATTEMPTS",
             defaults::OUTBOUND_MAX_ATTEMPTS,

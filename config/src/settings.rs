@@ -46,6 +46,14 @@ pub mod defaults {
     pub const INGEST_CLAIM_IDLE_MS: u64 = 30_000;
     /// `INGEST_MAX_DELIVERIES`: deliveries before an entry is dead-lettered.
     pub const INGEST_MAX_DELIVERIES: u32 = 5;
+    /// `OUTBOX_BATCH`: entries per `XREADGROUP` of the outbox reader.
+    pub const OUTBOX_BATCH: usize = 100;
+    /// `OUTBOX_CLAIM_IDLE_MS`: idle time after which a dead consumer's outbox entry is claimed;
+    /// longer than the slowest send (the sender's claim of the row keeps a duplicate from
+    /// sending twice either way).
+    pub const OUTBOX_CLAIM_IDLE_MS: u64 = 30_000;
+    /// `OUTBOX_MAX_DELIVERIES`: deliveries before an outbox entry is dead-lettered.
+    pub const OUTBOX_MAX_DELIVERIES: u32 = 5;
     /// `OUTBOUND_MAX_ATTEMPTS`: send attempts before a reply is dead-lettered.
     pub const OUTBOUND_MAX_ATTEMPTS: u32 = 8;
     /// `OUTBOUND_TIMEOUT_MS`: one HTTP send.
@@ -115,6 +123,9 @@ pub const VARIABLES: &[&str] = &[
     "INGEST_BATCH",
     "INGEST_CLAIM_IDLE_MS",
     "INGEST_MAX_DELIVERIES",
+    "OUTBOX_BATCH",
+    "OUTBOX_CLAIM_IDLE_MS",
+    "OUTBOX_MAX_DELIVERIES",
     "OUTBOUND_MAX_ATTEMPTS",
     "OUTBOUND_TIMEOUT_MS",
     "RELAY_INTERVAL_MS",
@@ -402,6 +413,13 @@ pub struct Tuning {
     pub ingest_claim_idle: Duration,
     /// `INGEST_MAX_DELIVERIES`: more deliveries than this dead-letter the entry.
     pub ingest_max_deliveries: u32,
+    /// `OUTBOX_BATCH`: entries the outbox reader reads per `XREADGROUP`.
+    pub outbox_batch: usize,
+    /// `OUTBOX_CLAIM_IDLE_MS`: idle time before another consumer's pending outbox entry is
+    /// claimed.
+    pub outbox_claim_idle: Duration,
+    /// `OUTBOX_MAX_DELIVERIES`: more deliveries than this dead-letter the outbox entry.
+    pub outbox_max_deliveries: u32,
     /// `OUTBOUND_MAX_ATTEMPTS`: send attempts before a reply is dead-lettered.
     pub outbound_max_attempts: u32,
     /// `OUTBOUND_TIMEOUT_MS`: the timeout of one outbound HTTP request.
@@ -425,6 +443,9 @@ impl Default for Tuning {
             ingest_batch: defaults::INGEST_BATCH,
             ingest_claim_idle: Duration::from_millis(defaults::INGEST_CLAIM_IDLE_MS),
             ingest_max_deliveries: defaults::INGEST_MAX_DELIVERIES,
+            outbox_batch: defaults::OUTBOX_BATCH,
+            outbox_claim_idle: Duration::from_millis(defaults::OUTBOX_CLAIM_IDLE_MS),
+            outbox_max_deliveries: defaults::OUTBOX_MAX_DELIVERIES,
             outbound_max_attempts: defaults::OUTBOUND_MAX_ATTEMPTS,
             outbound_timeout: Duration::from_millis(defaults::OUTBOUND_TIMEOUT_MS),
             relay_interval: Duration::from_millis(defaults::RELAY_INTERVAL_MS),

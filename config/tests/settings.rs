@@ -32,6 +32,9 @@ fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_default
     assert_eq!(t.ingest_batch, 100);
     assert_eq!(t.ingest_claim_idle, Duration::from_millis(30_000));
     assert_eq!(t.ingest_max_deliveries, 5);
+    assert_eq!(t.outbox_batch, 100);
+    assert_eq!(t.outbox_claim_idle, Duration::from_millis(30_000));
+    assert_eq!(t.outbox_max_deliveries, 5);
     assert_eq!(t.outbound_max_attempts, 8);
     assert_eq!(t.outbound_timeout, Duration::from_millis(10_000));
     assert_eq!(t.relay_interval, Duration::from_millis(1_000));
@@ -76,6 +79,9 @@ fn tuning_numbers_are_read_and_zero_or_garbage_is_rejected_by_name() {
         ("INGEST_BATCH", "10"),
         ("INGEST_CLAIM_IDLE_MS", "500"),
         ("INGEST_MAX_DELIVERIES", "3"),
+        ("OUTBOX_BATCH", "7"),
+        ("OUTBOX_CLAIM_IDLE_MS", "900"),
+        ("OUTBOX_MAX_DELIVERIES", "4"),
         ("OUTBOUND_MAX_ATTEMPTS", "2"),
         ("OUTBOUND_TIMEOUT_MS", "250"),
         ("RELAY_INTERVAL_MS", "20"),
@@ -85,6 +91,9 @@ fn tuning_numbers_are_read_and_zero_or_garbage_is_rejected_by_name() {
     assert_eq!(s.tuning.ingest_batch, 10);
     assert_eq!(s.tuning.ingest_claim_idle, Duration::from_millis(500));
     assert_eq!(s.tuning.ingest_max_deliveries, 3);
+    assert_eq!(s.tuning.outbox_batch, 7);
+    assert_eq!(s.tuning.outbox_claim_idle, Duration::from_millis(900));
+    assert_eq!(s.tuning.outbox_max_deliveries, 4);
     assert_eq!(s.tuning.outbound_max_attempts, 2);
     assert_eq!(s.tuning.outbound_timeout, Duration::from_millis(250));
     assert_eq!(s.tuning.relay_interval, Duration::from_millis(20));
@@ -95,6 +104,9 @@ fn tuning_numbers_are_read_and_zero_or_garbage_is_rejected_by_name() {
         "INGEST_BATCH",
         "INGEST_CLAIM_IDLE_MS",
         "INGEST_MAX_DELIVERIES",
+        "OUTBOX_BATCH",
+        "OUTBOX_CLAIM_IDLE_MS",
+        "OUTBOX_MAX_DELIVERIES",
         "OUTBOUND_MAX_ATTEMPTS",
         "OUTBOUND_TIMEOUT_MS",
         "RELAY_INTERVAL_MS",
