@@ -27,7 +27,8 @@ use alfred_adapters::whatsapp::{
 use alfred_config::Settings;
 use anyhow::Context as _;
 
-use crate::runtime::{ClientFactory, Runtime, SkillEntry};
+use crate::runtime::{ClientFactory, Runtime};
+use alfred_actors::skill::SkillEntry;
 
 /// A running Alfred.
 pub struct App {
@@ -57,13 +58,7 @@ impl App {
         let runtime = Runtime::start(settings.clone(), extra_skills, clients).await?;
         // Kept on Redis too, so a reply after a restart, or by another replica, still goes to the
         // command's response URL.
-        response_urls.share_via(
-            runtime.bus.clone(),
-            &alfred_actors::names::instance_prefix(
-                &settings.redis_key_prefix,
-                settings.instance.as_str(),
-            ),
-        );
+        response_urls.share_via(runtime.bus.clone(), &runtime.prefix);
         let (server, http_port) = public_server(&settings, &runtime, response_urls)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
@@ -214,10 +209,7 @@ fn public_server(
         Some(whatsapp) => {
             let webhook = WhatsAppWebhook::new(
                 WebhookSettings {
-                    key_prefix: alfred_actors::names::instance_prefix(
-                        &settings.redis_key_prefix,
-                        settings.instance.as_str(),
-                    ),
+                    key_prefix: runtime.prefix.clone(),
                     app_secret: whatsapp.app_secret.clone(),
                     verify_token: whatsapp.verify_token.clone(),
                     phone_number_id: whatsapp.phone_id.clone(),
@@ -273,10 +265,7 @@ fn slack_edge(
     };
     let edge = SlackEdge::new(
         SlackEdgeSettings {
-            key_prefix: alfred_actors::names::instance_prefix(
-                &settings.redis_key_prefix,
-                settings.instance.as_str(),
-            ),
+            key_prefix: runtime.prefix.clone(),
             signing_secret: slack.signing_secret.clone(),
             api_url: slack.api_url.clone(),
             body_limit: settings.tuning.webhook_body_limit,

@@ -74,9 +74,8 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
         clients.insert(Platform::WhatsApp, console);
         clients
     });
-    let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
-    let ingest = names::key(&prefix, names::INGEST_STREAM);
     let runtime = Runtime::start(settings, Vec::new(), clients).await?;
+    let ingest = names::key(&runtime.prefix, names::INGEST_STREAM);
     println!(
         "Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.",
         runtime.settings.instance

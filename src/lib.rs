@@ -1,12 +1,15 @@
 //! The `alfred` binary's library: the composition root ([`app`]), the actor system
-//! ([`runtime`]), the interactive console ([`chat`]) and logging set-up ([`telemetry`]).
+//! ([`runtime`]) with the instance's skills ([`catalogue`]) and its stores ([`stores`]), the
+//! interactive console ([`chat`]) and logging set-up ([`telemetry`]).
 //! `main.rs` only parses the command line and calls into here; tests build [`app::App`]
 //! in-process on port 0.
 
 pub mod app;
+pub mod catalogue;
 pub mod chat;
 #[cfg(feature = "biz")]
 pub mod inbox_poller;
 pub mod jobs;
 pub mod runtime;
+pub mod stores;
 pub mod telemetry;

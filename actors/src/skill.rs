@@ -13,6 +13,8 @@
 //! [`Tx`](crate::store::Tx), which is either a Postgres transaction or the in-memory store's
 //! transaction (ephemeral mode).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 
 use crate::messages::{InboundEnvelope, OutboundBody, Sender};
@@ -39,6 +41,39 @@ pub trait SkillRoute: Send + Sync + 'static {
     /// Scheduled jobs this skill runs (their runs arrive as [`SkillRequest::job`]).
     fn jobs(&self) -> Vec<&'static str> {
         Vec::new()
+    }
+}
+
+/// Builds a fresh skill; the skill actor calls it on every (re)start, so a factory carries
+/// whatever configuration the skill needs (captured, and cloned into each new skill).
+pub type SkillFactory = Arc<dyn Fn() -> Box<dyn Skill> + Send + Sync>;
+
+/// One skill of an instance's catalogue: how to route to it and how to build it.
+///
+/// Each skills crate exports its catalogue as a `Vec<SkillEntry>` in routing order (the
+/// orchestrator gives a text to the first skill that understands it), and the runtime loads
+/// exactly that list. Who may use a skill is to be declared here too.
+#[derive(Clone)]
+pub struct SkillEntry {
+    pub route: Arc<dyn SkillRoute>,
+    pub factory: SkillFactory,
+}
+
+impl SkillEntry {
+    /// An entry from a route and a factory of fresh skills.
+    pub fn new(
+        route: Arc<dyn SkillRoute>,
+        factory: impl Fn() -> Box<dyn Skill> + Send + Sync + 'static,
+    ) -> Self {
+        SkillEntry {
+            route,
+            factory: Arc::new(factory),
+        }
+    }
+
+    /// The skill's stable name (its actor is `skill/{name}`).
+    pub fn name(&self) -> &'static str {
+        self.route.name()
     }
 }
 

@@ -1,8 +1,10 @@
 //! Biz skills: `ping`, `crm` (CRMQueryService: contacts and deals, and the CSV import behind
 //! `alfred crm import`), `inbox` (WorkInboxService: the work mailbox's triage).
 //!
-//! Each skill is a module exposing `route()` (the pure [`SkillRoute`] the orchestrator routes
-//! with) and `skill()` (a fresh [`Skill`] for the supervised skill actor). Skills decide and
+//! Each skill is a module exposing `route()` (the pure
+//! [`SkillRoute`](alfred_actors::skill::SkillRoute) the orchestrator routes with) and `skill()`
+//! (a fresh [`Skill`](alfred_actors::skill::Skill) for the supervised skill actor); [`skills`]
+//! is the catalogue the runtime loads, in routing order. Skills decide and
 //! return an effect; the orchestrator applies it inside the message's transaction.
 //!
 //! This crate must not know about HTTP, Redis, platform wire formats or the Home skills, so that
@@ -10,16 +12,28 @@
 
 use std::sync::Arc;
 
-use alfred_actors::skill::{Skill, SkillRoute};
+use alfred_actors::skill::SkillEntry;
 
 pub mod crm;
 pub mod inbox;
 pub mod ping;
 
-/// Builds a fresh skill; the skill actor calls it on every (re)start.
-pub type SkillFactory = fn() -> Box<dyn Skill>;
+/// What the Biz skills take from the deployment's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct BizSkillsConfig {
+    /// Who may read the work inbox (`INBOX_READERS`); nobody when empty.
+    pub inbox_readers: Vec<String>,
+}
 
-/// Every Biz skill in routing order: its route and the factory of a fresh skill.
-pub fn skills() -> Vec<(Arc<dyn SkillRoute>, SkillFactory)> {
-    vec![(ping::route(), ping::skill), (crm::route(), crm::skill)]
+/// The Biz catalogue: every Biz skill in routing order, built from `config`.
+///
+/// The orchestrator gives a text to the first skill that understands it; the three grammars
+/// claim disjoint texts (`ping`, CRM questions, inbox commands).
+pub fn skills(config: &BizSkillsConfig) -> Vec<SkillEntry> {
+    let readers: Arc<[String]> = config.inbox_readers.clone().into();
+    vec![
+        SkillEntry::new(ping::route(), ping::skill),
+        SkillEntry::new(crm::route(), crm::skill),
+        SkillEntry::new(inbox::route(), move || inbox::skill(readers.clone())),
+    ]
 }

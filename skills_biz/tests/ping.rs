@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
-use alfred_actors::skill::{MemTx, SkillRequest, Tx};
+use alfred_actors::skill::SkillRequest;
+use alfred_actors::store::{MemTx, Tx};
 use alfred_skills_biz::ping;
 
 fn request(text: &str) -> SkillRequest {
@@ -60,10 +61,10 @@ async fn ping_is_answered_with_pong_and_no_state_change() {
 }
 
 #[test]
-fn the_crate_lists_ping_among_its_skills() {
-    let names: Vec<&str> = alfred_skills_biz::skills()
+fn the_biz_catalogue_routes_ping_first_then_the_crm_then_the_inbox() {
+    let names: Vec<&str> = alfred_skills_biz::skills(&Default::default())
         .iter()
-        .map(|(route, _)| route.name())
+        .map(|entry| entry.name())
         .collect();
-    assert_eq!(names, ["ping", "crm"]);
+    assert_eq!(names, ["ping", "crm", "inbox"]);
 }

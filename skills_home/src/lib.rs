@@ -2,8 +2,10 @@
 //! chores with rotations and reminders ([`chores`], ChoreService), and the morning briefing
 //! ([`briefing`], MorningBriefingJob).
 //!
-//! Each skill is a module exposing `route()` (the pure [`SkillRoute`] the orchestrator routes
-//! with) and `skill()` (a fresh [`Skill`] for the supervised skill actor). Skills decide and
+//! Each skill is a module exposing `route()` (the pure
+//! [`SkillRoute`](alfred_actors::skill::SkillRoute) the orchestrator routes with) and `skill()`
+//! (a fresh [`Skill`](alfred_actors::skill::Skill) for the supervised skill actor); [`skills`]
+//! is the catalogue the runtime loads, in routing order. Skills decide and
 //! return an effect; the orchestrator applies that effect inside the message's transaction.
 //!
 //! This crate must not know about HTTP, Redis, platform wire formats or the Biz skills; it sees
@@ -11,26 +13,38 @@
 
 use std::sync::Arc;
 
-use alfred_actors::skill::{Skill, SkillRoute};
+use alfred_actors::skill::SkillEntry;
 
 pub mod briefing;
 pub mod chores;
 pub mod grocery;
 
-/// Builds a fresh skill; the skill actor calls it on every (re)start.
-pub type SkillFactory = fn() -> Box<dyn Skill>;
+/// What the Home skills take from the deployment's configuration (the households file).
+#[derive(Debug, Clone, Default)]
+pub struct HomeSkillsConfig {
+    /// Each household's approved briefing template, sent outside WhatsApp's 24-hour window;
+    /// a household without one always gets free text.
+    pub briefing_templates: briefing::Templates,
+    /// Each household's quiet hours, kept free of chore reminders.
+    pub quiet_hours: chores::QuietHours,
+}
 
-/// Every Home skill in routing order: its route and the factory of a fresh skill.
+/// The Home catalogue: every Home skill in routing order, built from `config`.
 ///
-/// Chores come first: the orchestrator gives a text to the first skill that understands it,
-/// and the shopping list's "add …" would otherwise take "add chore dishes daily" as an item.
-/// The chores grammar claims only chore-shaped sentences, so the list still gets the rest.
-pub fn skills() -> Vec<(Arc<dyn SkillRoute>, SkillFactory)> {
+/// The orchestrator gives a text to the first skill that understands it. The briefing claims
+/// only "briefing"-shaped texts. Chores come before the shopping list, whose "add …" would
+/// otherwise take "add chore dishes daily" as an item; the chores grammar claims only
+/// chore-shaped sentences, so the list still gets the rest.
+pub fn skills(config: &HomeSkillsConfig) -> Vec<SkillEntry> {
+    let templates = Arc::new(config.briefing_templates.clone());
+    let quiet_hours = Arc::new(config.quiet_hours.clone());
     vec![
-        // Claims only "briefing"-shaped texts; without templates it always sends free text
-        // (the runtime builds it with the households' templates instead).
-        (briefing::route(), || briefing::skill(Default::default())),
-        (chores::route(), chores::skill),
-        (grocery::route(), grocery::skill),
+        SkillEntry::new(briefing::route(), move || {
+            briefing::skill(templates.clone())
+        }),
+        SkillEntry::new(chores::route(), move || {
+            chores::skill_with(quiet_hours.clone())
+        }),
+        SkillEntry::new(grocery::route(), grocery::skill),
     ]
 }

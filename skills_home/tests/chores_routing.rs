@@ -15,10 +15,10 @@ use chores_support::Store;
 
 /// The skill the orchestrator would pick: the first whose route understands the text.
 fn routed(text: &str) -> Option<&'static str> {
-    alfred_skills_home::skills()
+    alfred_skills_home::skills(&Default::default())
         .into_iter()
-        .find(|(route, _)| route.understands(text))
-        .map(|(route, _)| route.name())
+        .find(|entry| entry.route.understands(text))
+        .map(|entry| entry.name())
 }
 
 #[test]

@@ -381,7 +381,7 @@ fn help_names_every_command() {
 
 #[test]
 fn the_lists_commands_reach_the_list_in_the_home_routing_order() {
-    let skills = alfred_skills_home::skills();
+    let skills = alfred_skills_home::skills(&Default::default());
     for text in [
         "add 2 kg apples",
         "add apples x3",
@@ -399,8 +399,8 @@ fn the_lists_commands_reach_the_list_in_the_home_routing_order() {
     ] {
         let first = skills
             .iter()
-            .find(|(route, _)| route.understands(text))
-            .map(|(route, _)| route.name());
+            .find(|entry| entry.route.understands(text))
+            .map(|entry| entry.name());
         assert_eq!(first, Some("grocery"), "{text:?}");
     }
 }

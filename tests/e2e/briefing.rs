@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use alfred::runtime::SkillEntry;
+use alfred_actors::skill::SkillEntry;
 use alfred_testkit::whatsapp;
 
 use crate::helpers::*;

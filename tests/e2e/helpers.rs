@@ -6,7 +6,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use alfred::app::App;
-use alfred::runtime::SkillEntry;
+use alfred_actors::skill::SkillEntry;
 use alfred_config::Settings;
 use alfred_testkit::db::TestDb;
 use alfred_testkit::graph::FakeGraph;

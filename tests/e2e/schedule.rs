@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use alfred::runtime::SkillEntry;
+use alfred_actors::skill::SkillEntry;
 use alfred_actors::skill::{ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute};
 use futures::future::BoxFuture;
 

@@ -39,7 +39,6 @@ use crate::households::HouseholdDirectory;
 use crate::llm::Llm;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::metrics::Metrics;
-use crate::names;
 use crate::sequencer::Sequencer;
 use crate::skill::{ReplyOnly, SkillRequest, SkillRoute};
 use crate::store::{Commit, InboxKey, ReplyTarget, Store};
@@ -56,6 +55,8 @@ pub struct OrchestratorDeps {
     pub bus: Arc<dyn Bus>,
     /// The prefixed `alfred-outbox` key.
     pub outbox_stream: String,
+    /// The prefixed `alfred-outbox:dead` key, for replies the platform failed to deliver.
+    pub outbox_dead_stream: String,
     /// Skills in routing order, each with the address of its supervised actor.
     pub skills: Vec<RoutedSkill>,
     /// Which household each conversation belongs to.
@@ -244,12 +245,4 @@ async fn publish(deps: &OrchestratorDeps, replies: &[crate::messages::OutboundEn
         // Harmless: the relay publishes them again and the sender's claim stops a second send.
         tracing::warn!(%error, "Could not mark replies published.");
     }
-}
-
-/// The prefixed stream keys the orchestrator's readers use.
-pub fn ingest_keys(prefix: &str) -> (String, String) {
-    (
-        names::key(prefix, names::INGEST_STREAM),
-        names::key(prefix, names::INGEST_DEAD_STREAM),
-    )
 }

@@ -73,10 +73,10 @@ async fn dead_letter_failed(
     message_id: &str,
     reason: &str,
 ) {
-    let dead_stream = format!("{}:dead", deps.outbox_stream);
+    let dead_stream = &deps.outbox_dead_stream;
     let entry =
         serde_json::json!({ "outbox_id": outbox_id, "provider_id": message_id, "reason": reason });
-    if let Err(error) = deps.bus.publish(&dead_stream, &entry.to_string()).await {
+    if let Err(error) = deps.bus.publish(dead_stream, &entry.to_string()).await {
         tracing::warn!(%error, "Could not write the undelivered reply to the dead-letter stream; it is marked dead in the outbox table.");
     }
     deps.metrics
