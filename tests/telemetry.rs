@@ -6,7 +6,6 @@
 //! * `/metrics` counts requests, ingested, processed and dead-lettered messages, actor restarts
 //!   and sends; `/readyz` names what is not ready;
 //! * JSON logs carry the instance and never a secret.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "telemetry/collector.rs"]
 mod collector;

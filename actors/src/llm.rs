@@ -199,7 +199,6 @@ impl Llm {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use std::sync::Mutex;
 
     use super::*;

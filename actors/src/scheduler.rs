@@ -278,7 +278,6 @@ async fn record_missed(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn date(s: &str) -> NaiveDate {

@@ -107,7 +107,6 @@ impl Drop for Turn {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::cell::RefCell;
     use std::rc::Rc;

@@ -1,6 +1,8 @@
 //! The bus contract, written once and run against both implementations (`redis_bus::…` on the
 //! test Redis, `memory_bus::…` in process), plus what only Redis can show: a lost consumer
 //! group and an outage.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

@@ -2,6 +2,8 @@
 //! process): only what every group has been given and has acknowledged goes, consumers carry on
 //! normally afterwards, and, on Redis, ids compare as numbers, failures map to the right
 //! `BusError`, and trimming alongside busy readers loses nothing.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,6 +1,8 @@
 //! The janitor on the real Redis and Postgres: a pass trims what every group acknowledged,
 //! keeps what is pending, purges what finished before the retention period by the runtime's
 //! clock, and counts it all in `alfred_janitor_removed_total`.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

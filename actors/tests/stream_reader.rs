@@ -2,6 +2,8 @@
 //! entry reaches the handler and is acknowledged, failures are retried and then dead-lettered,
 //! a restarted reader starts with its pending entries, an outage heals by itself, and an
 //! unavailable dependency pauses the reader instead of counting deliveries.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicBool, Ordering};

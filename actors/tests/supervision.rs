@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The supervision semantics of `docs/runtime-semantics.md`, one test per promise.
 
 #[path = "supervision/support.rs"]

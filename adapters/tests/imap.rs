@@ -1,6 +1,8 @@
 //! The IMAP client against a private Dovecot over real TLS (a test CA): cursors, limits,
 //! UIDVALIDITY changes, read-only fetching, and how each failure is classified — with the
 //! password kept out of sight.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;

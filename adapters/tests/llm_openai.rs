@@ -1,4 +1,6 @@
 //! The OpenAI-compatible client against a fake speaking `/v1/chat/completions`.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;

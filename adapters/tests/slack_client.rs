@@ -1,5 +1,7 @@
 //! The Slack client against the fake Slack Web API: `chat.postMessage` shape, response URLs,
 //! error classification, `Retry-After`, and the token kept out of sight.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;

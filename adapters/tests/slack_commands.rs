@@ -1,6 +1,5 @@
 //! Slash commands over HTTP: `ping` and `help` answered at once without the bus, other
 //! subcommands acknowledged and stored with their response URL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod slack_support;
 

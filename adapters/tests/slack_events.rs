@@ -1,6 +1,5 @@
 //! The Events API over HTTP: URL verification, mentions and direct messages as envelopes, what
 //! is ignored, retries, dead letters and bus outages.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod slack_support;
 

@@ -1,6 +1,8 @@
 //! A slash command's response URL is found by the reply's sender in another process (after a
 //! restart, or on another replica) through the shared bus, with its visibility; without the
 //! shared bus only this process knows it.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

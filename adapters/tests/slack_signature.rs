@@ -1,6 +1,5 @@
 //! Slack's v0 signature: the documented example on a fixed clock, the same request refused as
 //! a replay on the real clock, tampered and missing signatures refused with nothing stored.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod slack_support;
 

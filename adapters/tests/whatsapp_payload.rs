@@ -1,4 +1,6 @@
 //! Parsing Meta's webhook notifications into typed envelopes, one message type at a time.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform};

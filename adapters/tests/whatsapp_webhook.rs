@@ -1,6 +1,8 @@
 //! The WhatsApp webhook over HTTP: handshake, signature, body limit, storing, dead letters and
 //! bus outages. The bus here is an in-process recording bus with an "unavailable" switch, so
 //! each test sees exactly what the webhook published.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;

@@ -3,6 +3,8 @@
 //!
 //! Each test owns a unique key prefix on the shared test Redis; the outage test stops a
 //! private `redis-server` of its own.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

@@ -169,7 +169,6 @@ fn write_hex(out: &mut [u8], bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]

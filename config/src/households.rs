@@ -307,7 +307,6 @@ impl Household {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     const FILE: &str = r#"

@@ -1,5 +1,4 @@
 //! Isolation by construction: each instance refuses the other's own settings, with the rest.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

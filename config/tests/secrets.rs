@@ -1,5 +1,4 @@
 //! Secrets: `_FILE` handling, and that no secret value reaches `Debug` or an error message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! Loading and validating settings: defaults and each rule of DESIGN.md §6.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The CSV import: whole files or nothing, every bad row named, re-imports upsert; and the
 //! grammar, including texts the CRM must not claim.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The CRM's questions answered from the sample export, on Postgres and in memory alike.
 
 mod crm_support;

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The deterministic triage on realistic mails: the first matching rule decides, and says why.
 
 mod inbox_support;

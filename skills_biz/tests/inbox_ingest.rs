@@ -1,6 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Ingest on Postgres: each Message-ID stored once, each mail triaged once, set-aside mail
 //! stored already categorised, and the IMAP cursor per account.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod inbox_support;
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Triage by the LLM through the real Ollama and OpenAI clients against the fake LLM server:
 //! a valid `triage_mail` call is used, anything else falls back to the heuristic, set-aside
 //! mail never reaches the LLM, and a mail is put to it once.

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Raw mails as IMAP returns them, parsed into what the inbox stores.
 
 mod inbox_support;

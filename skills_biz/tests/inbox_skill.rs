@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The inbox skill end to end at the effect level: its grammar and tools, the reader check,
 //! and its effects applied in a committed Postgres transaction (or the in-memory store's).
 

@@ -1,4 +1,6 @@
 //! The `ping` skill answers exactly "ping" with "pong" and changes nothing.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};

@@ -2,6 +2,8 @@
 //! today with whose turn, overdue chores as reminders, the items still to buy by aisle, and a
 //! source that fails marked unavailable while the rest still goes out. Every scenario runs on
 //! Postgres (`pg::<scenario>`) and in memory (`mem::<scenario>`).
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]

@@ -1,7 +1,6 @@
 //! How the briefing goes out: free text inside WhatsApp's 24-hour customer-service window,
 //! the household's approved template (its name, language and parameters as configured)
 //! outside it; and which texts ask for a briefing on demand.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]
 mod briefing_support;

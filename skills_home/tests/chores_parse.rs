@@ -1,6 +1,5 @@
 //! The chores grammar: what it understands, how it reads it, and what it must leave alone so
 //! the shopping list and help still get it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_skills_home::chores::recurrence::weekday_bit;
 use alfred_skills_home::chores::{parse, Assign, ChoreCommand, Member, Recurrence};

@@ -1,4 +1,6 @@
 //! Recurrence rules produce the right local dates, also across DST changes and month ends.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_skills_home::chores::recurrence::{weekday_bit, Recurrence};

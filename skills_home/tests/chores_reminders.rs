@@ -1,6 +1,8 @@
 //! What the scheduler and the morning briefing get from the chores: reminders that respect
 //! quiet hours in the household's local time (also across DST), and the chores due today. Every
 //! scenario runs on Postgres (`pg::<scenario>`) and in memory (`mem::<scenario>`).
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]

@@ -1,7 +1,6 @@
 //! Chores among the Home skills: the orchestrator's first-match routing sends chore texts to
 //! the chores skill and leaves the rest to the shopping list and help; the skill reads the
 //! household's time zone and the message's time from the request.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chores_support;
 

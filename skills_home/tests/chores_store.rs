@@ -2,6 +2,8 @@
 //! per test, `migrations/0004_chores.sql`) and the in-memory store of ephemeral mode. Every
 //! scenario runs on both, as `pg::<scenario>` and `mem::<scenario>`. Time moves by setting the
 //! `now` the effects get; nothing sleeps.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[macro_use]

@@ -1,6 +1,8 @@
 //! The shopping list a family keeps using, on both stores (`pg::<scenario>` on a database of
 //! its own, `mem::<scenario>` on the in-memory store): amounts summed across units, check-off
 //! and "clear bought", aisles, two members sharing one household's list, and undo.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

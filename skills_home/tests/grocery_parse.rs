@@ -1,4 +1,6 @@
 //! The shopping-list grammar: what it understands, how it reads items, and what it leaves alone.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_skills_home::grocery::{self, parse, GroceryCommand, ItemSpec, Quantity, Unit};

@@ -1,7 +1,6 @@
 //! What only Postgres can show about the shopping list: concurrent members serialized by the
 //! household's lock, a change and its undo record committing together, the undo history's
 //! depth in `grocery_changes`, and migration 0003 over lists written before it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

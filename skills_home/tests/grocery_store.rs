@@ -2,6 +2,8 @@
 //! the grocery migrations applied) and the in-memory store of ephemeral mode. Every scenario
 //! runs on both, as `pg::<scenario>` and `mem::<scenario>`. The list's newer behaviours
 //! (merging units, check-off, undo, aisles) are in `grocery_lists.rs`.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -15,7 +15,9 @@
 //!
 //! Servers come from `ALFRED_TEST_DATABASE_URL` and `ALFRED_TEST_REDIS_URL`, defaulting to the
 //! local ones on their standard ports. Not used by production code.
+// Test support: a failed set-up should fail the test at once with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod db;
 pub mod dovecot;
 pub mod fake_server;

@@ -2,6 +2,9 @@
 //! clock, chores and list items added by WhatsApp messages, and the briefing arriving once at
 //! the fake Graph API with them; outside WhatsApp's 24-hour window the approved template
 //! instead (as the Graph API's `type: "template"` message); and "briefing" on demand.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

@@ -1,5 +1,8 @@
 //! Shared helpers: an Alfred per test — in-process on port 0, or the real binary — with its
 //! own Postgres database, its own Redis key prefix and its own fake Graph API.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;

@@ -1,5 +1,8 @@
 //! Households and group chats: two parents' direct chats share one list; in a group Alfred
 //! answers only what is addressed to it; the manual clock moves only through the admin API.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::whatsapp::{self, Notification};
 

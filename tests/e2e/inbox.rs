@@ -3,6 +3,9 @@
 //! is summarised once — by the LLM when one is configured, by the heuristic otherwise — even
 //! after a restart that reads the whole mailbox again; `/alfred inbox` and "summarise my inbox"
 //! answer with the triage; items can be marked done; nobody but INBOX_READERS sees any of it.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::dovecot::PrivateDovecot;
 use alfred_testkit::llm::{Answer, FakeLlm};

@@ -1,7 +1,6 @@
 //! End-to-end tests of Alfred-Home's WhatsApp path against real Redis and Postgres and a
 //! fake Graph API: webhook → `alfred-ingest` → orchestrator → grocery skill → one Postgres
 //! transaction → `alfred-outbox` → sender → Graph API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
 

@@ -3,6 +3,9 @@
 //! `chat.postMessage`; Slack's retry of the same event produces no second reply; `/alfred ping`
 //! is answered in the HTTP response without storing anything; another slash command is answered
 //! through its `response_url`.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::slack::{app_mention, event_id, sign, FakeSlack, SlashCommand};
 use serde_json::{json, Value};

@@ -3,6 +3,9 @@
 //!
 //! Both listeners bind port 0; the ports are read from the binary's own start-up log lines, which
 //! also proves those lines are JSON.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};

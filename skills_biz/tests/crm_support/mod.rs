@@ -1,5 +1,8 @@
 //! Helpers of the CRM tests: a Postgres database per test, the in-memory store, a sample
 //! export, and one way to import into or ask either store.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 

@@ -1,6 +1,9 @@
 //! Helpers of the work inbox tests: realistic raw mails, a migrated Postgres database per test
 //! (all of `migrations/`, as `alfred migrate` applies them), and asking the skill as a reader
 //! would — its decision and its effect applied in a committed transaction.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 

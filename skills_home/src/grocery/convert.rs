@@ -138,7 +138,6 @@ pub fn difference(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn q(text: &str) -> Quantity {

@@ -224,7 +224,6 @@ fn unit_text(raw: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::grocery::parse;
 

@@ -2,6 +2,9 @@
 //! one way to apply an effect to either store and commit it as the orchestrator would, and a
 //! household whose clock the test moves.
 #![allow(dead_code)]
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::skill::Effect;
 use alfred_actors::store::{MemTx, StoreError, Tx};

@@ -3,6 +3,9 @@
 //! it, and the database dropped with the value. Each support module includes it with
 //! `#[path = "../common/mod.rs"] mod common;` and knows which migrations its skill needs; this
 //! module knows no skill's tables.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 

@@ -113,7 +113,6 @@ pub(super) fn autoclaim_reply(value: &Value) -> (String, Vec<RawEntry>) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn bulk(text: &str) -> Value {
