@@ -2,15 +2,19 @@
 //!
 //! Layout:
 //! * [`messages`] — the typed envelopes that cross actor and stream boundaries;
-//! * [`names`] — stream keys, consumer groups and table names;
-//! * [`skill`] — the contract between the orchestrator and skills, and the skill actor;
+//! * [`names`] — stream keys and consumer groups;
+//! * [`skill`] — the contract between the orchestrator and skills, the catalogue entry
+//!   ([`skill::SkillEntry`]) and the skill actor;
 //! * [`bus`] — the stream bus (Redis Streams, or in-process in ephemeral mode);
-//! * [`store`] — the exactly-once store (Postgres, or in memory in ephemeral mode);
+//! * [`store`] — the exactly-once store (Postgres, or in memory in ephemeral mode), the
+//!   transaction effects see ([`store::Tx`]) and the store's one error ([`store::StoreError`]);
 //! * [`channel`] — the outbound client contract implemented by the adapters;
 //! * [`llm`] — the optional LLM for plain language: tool calls, validated by the skills;
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
-//! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention.
+//! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention;
+//! * [`clock`] (the time skills see), [`households`] (conversations to households),
+//!   [`sequencer`] (per-conversation order), [`metrics`], [`trace`] (W3C context in entries).
 //!
 //! This crate must not know about HTTP, platform wire formats or any particular skill.
 

@@ -1,4 +1,5 @@
-//! Every stream key, consumer group, table and metric name in one place.
+//! Every stream key and consumer group in one place (metric names are in
+//! [`metrics`](crate::metrics), table names in `migrations/` and the stores' SQL).
 //!
 //! Stream keys are prefixed with the configured `REDIS_KEY_PREFIX` (empty by default) and the
 //! instance ([`instance_prefix`]: `home:alfred-ingest`, `biz:alfred-ingest`), so that tests and
@@ -20,11 +21,6 @@ pub const INGEST_GROUP: &str = "alfred-orchestrators";
 pub const OUTBOX_GROUP: &str = "alfred-senders";
 /// The single field of a stream entry that holds the serialized envelope.
 pub const PAYLOAD_FIELD: &str = "payload";
-
-/// Inbox table: one row per platform message already handled.
-pub const INBOX_TABLE: &str = "inbox";
-/// Outbox table: one row per reply, with its delivery state.
-pub const OUTBOX_TABLE: &str = "outbox";
 
 /// A stream key with the configured prefix.
 pub fn key(prefix: &str, name: &str) -> String {

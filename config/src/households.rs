@@ -296,13 +296,6 @@ impl Household {
                 .iter()
                 .any(|m| m.whatsapp.as_deref() == Some(conversation))
     }
-
-    /// The member with this WhatsApp number.
-    pub fn member_by_whatsapp(&self, wa_id: &str) -> Option<&Member> {
-        self.members
-            .iter()
-            .find(|m| m.whatsapp.as_deref() == Some(wa_id))
-    }
 }
 
 #[cfg(test)]
