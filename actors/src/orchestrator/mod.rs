@@ -21,61 +21,27 @@
 //! [`DeliveryError::Unavailable`]: the reader waits for it without counting the delivery, so
 //! a Postgres outage never dead-letters a message.
 //!
-//! Layout: this file holds the actor, its dependencies and the commit-and-publish path;
-//! `routing` decides what a message means (skill grammar, LLM, help, group prefixes,
+//! Layout: this file holds the actor and the commit-and-publish path; `deps` what it is built
+//! from; `routing` decides what a message means (skill grammar, LLM, help, group prefixes,
 //! scheduled jobs); `status` handles the platform's status callbacks about our replies.
 
+mod deps;
 mod routing;
 mod status;
-
-use std::sync::Arc;
 
 use actix::prelude::*;
 use tracing::Instrument;
 
-use crate::bus::Bus;
-use crate::clock::Clock;
-use crate::households::HouseholdDirectory;
-use crate::llm::Llm;
 use crate::messages::{InboundEnvelope, InboundKind};
-use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
-use crate::skill::{ReplyOnly, SkillRequest, SkillRoute};
-use crate::store::{Commit, InboxKey, ReplyTarget, Store};
+use crate::skill::ReplyOnly;
+use crate::store::{Commit, InboxKey, ReplyTarget};
 use crate::stream_reader::{Delivery, DeliveryError};
 
+pub use deps::{OrchestratorDeps, RoutedSkill};
 use routing::decide;
 pub use routing::{help_text, NOT_TEXT_REPLY};
 use status::{store_failure, track_delivery};
-
-/// Everything the orchestrator needs; cloned into each (re)started incarnation.
-#[derive(Clone)]
-pub struct OrchestratorDeps {
-    pub store: Arc<dyn Store>,
-    pub bus: Arc<dyn Bus>,
-    /// The prefixed `alfred-outbox` key.
-    pub outbox_stream: String,
-    /// The prefixed `alfred-outbox:dead` key, for replies the platform failed to deliver.
-    pub outbox_dead_stream: String,
-    /// Skills in routing order, each with the address of its supervised actor.
-    pub skills: Vec<RoutedSkill>,
-    /// Which household each conversation belongs to.
-    pub households: Arc<HouseholdDirectory>,
-    /// In a group, only messages starting with one of these (lower-case) are for Alfred.
-    pub invoke_prefixes: Arc<Vec<String>>,
-    /// The runtime's clock: the time skills see.
-    pub clock: Arc<dyn Clock>,
-    /// The optional LLM for text no skill's grammar understands; `None` answers help.
-    pub llm: Option<Llm>,
-    pub metrics: Metrics,
-}
-
-/// A skill's route and the recipient of its actor.
-#[derive(Clone)]
-pub struct RoutedSkill {
-    pub route: Arc<dyn SkillRoute>,
-    pub actor: Recipient<SkillRequest>,
-}
 
 /// The orchestrator actor.
 pub struct Orchestrator {

@@ -1,0 +1,42 @@
+//! What the orchestrator is built from: its dependencies and the skills it routes to.
+
+use std::sync::Arc;
+
+use actix::Recipient;
+
+use crate::bus::Bus;
+use crate::clock::Clock;
+use crate::households::HouseholdDirectory;
+use crate::llm::Llm;
+use crate::metrics::Metrics;
+use crate::skill::{SkillRequest, SkillRoute};
+use crate::store::Store;
+
+/// Everything the orchestrator needs; cloned into each (re)started incarnation.
+#[derive(Clone)]
+pub struct OrchestratorDeps {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    /// The prefixed `alfred-outbox` key.
+    pub outbox_stream: String,
+    /// The prefixed `alfred-outbox:dead` key, for replies the platform failed to deliver.
+    pub outbox_dead_stream: String,
+    /// Skills in routing order, each with the address of its supervised actor.
+    pub skills: Vec<RoutedSkill>,
+    /// Which household each conversation belongs to.
+    pub households: Arc<HouseholdDirectory>,
+    /// In a group, only messages starting with one of these (lower-case) are for Alfred.
+    pub invoke_prefixes: Arc<Vec<String>>,
+    /// The runtime's clock: the time skills see.
+    pub clock: Arc<dyn Clock>,
+    /// The optional LLM for text no skill's grammar understands; `None` answers help.
+    pub llm: Option<Llm>,
+    pub metrics: Metrics,
+}
+
+/// A skill's route and the recipient of its actor.
+#[derive(Clone)]
+pub struct RoutedSkill {
+    pub route: Arc<dyn SkillRoute>,
+    pub actor: Recipient<SkillRequest>,
+}
