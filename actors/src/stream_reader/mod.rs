@@ -36,101 +36,21 @@
 //!
 //! A dead-letter entry's payload is a JSON [`DeadLetter`]. The reader knows nothing about what
 //! the payloads mean.
+//!
+//! Layout: this file holds the actor; `config` what a reader reads and how ([`ReaderConfig`]);
+//! `delivery` what it hands its handler and dead-letters ([`Delivery`], [`DeliveryError`],
+//! [`DeadLetter`]); `batch` the read-deliver-acknowledge loop; `in_flight` the entries handed
+//! out and not yet answered.
 
 mod batch;
+mod config;
+mod delivery;
 mod in_flight;
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix::{Actor, AsyncContext, Context, Recipient, SpawnHandle};
 
-use crate::bus::{Bus, StreamEntry};
-use crate::metrics::Metrics;
-
-/// One stream entry handed to the handler. The handler answers once the entry's effect is
-/// durable; only then is the entry acknowledged.
-#[derive(Debug, Clone, actix::Message)]
-#[rtype(result = "Result<(), DeliveryError>")]
-pub struct Delivery {
-    /// The stream the entry was read from.
-    pub stream: String,
-    /// The entry, with how many times it has been delivered (this delivery included).
-    pub entry: StreamEntry,
-}
-
-/// Why a handler could not handle an entry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeliveryError {
-    /// Try again later: the entry stays pending and is delivered again after the claim-idle
-    /// time (and dead-lettered after too many deliveries).
-    #[error("retry later: {0}")]
-    Retry(String),
-    /// Will never succeed: the entry is dead-lettered now.
-    #[error("permanent failure: {0}")]
-    Permanent(String),
-    /// A dependency (the store) is down; the entry itself is fine. The delivery does not count:
-    /// the reader stops taking new entries, keeps this one pending and delivers it again
-    /// itself, with back-off, until the handler answers something else.
-    #[error("a dependency is unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeadLetter {
-    /// The stream the entry came from.
-    pub stream: String,
-    /// The entry's id in that stream.
-    pub id: String,
-    /// The entry's payload, unchanged.
-    pub payload: String,
-    /// The handler's last error, or why the entry was given up.
-    pub error: String,
-    /// How many times the entry was delivered.
-    pub deliveries: u64,
-    /// When it was dead-lettered (RFC 3339, UTC).
-    pub dead_lettered_at: String,
-}
-
-/// What a reader reads, how, and where it gives up entries.
-#[derive(Clone)]
-pub struct ReaderConfig {
-    pub bus: Arc<dyn Bus>,
-    /// The (prefixed) stream key.
-    pub stream: String,
-    pub group: String,
-    /// This reader's consumer name: stable across restarts (so it finds its pending entries)
-    /// and unique among the group's live readers.
-    pub consumer: String,
-    /// The (prefixed) dead-letter stream key.
-    pub dead_stream: String,
-    /// Entries per read (about 100 keeps the loop cheap at high throughput).
-    pub batch: usize,
-    /// How long a read waits for new entries.
-    pub block: Duration,
-    /// How long an entry may stay unacknowledged before it is claimed and delivered again.
-    pub claim_idle: Duration,
-    /// Deliveries after which a failing entry is dead-lettered.
-    pub max_deliveries: u32,
-    /// For `alfred_messages_dead_lettered_total`.
-    pub metrics: Metrics,
-}
-
-impl std::fmt::Debug for ReaderConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReaderConfig")
-            .field("stream", &self.stream)
-            .field("group", &self.group)
-            .field("consumer", &self.consumer)
-            .field("dead_stream", &self.dead_stream)
-            .field("batch", &self.batch)
-            .field("block", &self.block)
-            .field("claim_idle", &self.claim_idle)
-            .field("max_deliveries", &self.max_deliveries)
-            .finish_non_exhaustive()
-    }
-}
+pub use config::ReaderConfig;
+pub use delivery::{DeadLetter, Delivery, DeliveryError};
 
 /// The reader actor. Its work is one loop, spawned into its context when it starts.
 pub struct StreamReader {

@@ -1,0 +1,46 @@
+//! What a reader reads, as which consumer, and how it is tuned.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bus::Bus;
+use crate::metrics::Metrics;
+
+/// What a reader reads, how, and where it gives up entries.
+#[derive(Clone)]
+pub struct ReaderConfig {
+    pub bus: Arc<dyn Bus>,
+    /// The (prefixed) stream key.
+    pub stream: String,
+    pub group: String,
+    /// This reader's consumer name: stable across restarts (so it finds its pending entries)
+    /// and unique among the group's live readers.
+    pub consumer: String,
+    /// The (prefixed) dead-letter stream key.
+    pub dead_stream: String,
+    /// Entries per read (about 100 keeps the loop cheap at high throughput).
+    pub batch: usize,
+    /// How long a read waits for new entries.
+    pub block: Duration,
+    /// How long an entry may stay unacknowledged before it is claimed and delivered again.
+    pub claim_idle: Duration,
+    /// Deliveries after which a failing entry is dead-lettered.
+    pub max_deliveries: u32,
+    /// For `alfred_messages_dead_lettered_total`.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for ReaderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderConfig")
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("consumer", &self.consumer)
+            .field("dead_stream", &self.dead_stream)
+            .field("batch", &self.batch)
+            .field("block", &self.block)
+            .field("claim_idle", &self.claim_idle)
+            .field("max_deliveries", &self.max_deliveries)
+            .finish_non_exhaustive()
+    }
+}

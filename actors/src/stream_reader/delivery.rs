@@ -1,0 +1,48 @@
+//! What a reader hands its handler, what the handler answers, and what a dead-letter entry holds.
+
+use crate::bus::StreamEntry;
+
+/// One stream entry handed to the handler. The handler answers once the entry's effect is
+/// durable; only then is the entry acknowledged.
+#[derive(Debug, Clone, actix::Message)]
+#[rtype(result = "Result<(), DeliveryError>")]
+pub struct Delivery {
+    /// The stream the entry was read from.
+    pub stream: String,
+    /// The entry, with how many times it has been delivered (this delivery included).
+    pub entry: StreamEntry,
+}
+
+/// Why a handler could not handle an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Try again later: the entry stays pending and is delivered again after the claim-idle
+    /// time (and dead-lettered after too many deliveries).
+    #[error("retry later: {0}")]
+    Retry(String),
+    /// Will never succeed: the entry is dead-lettered now.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// A dependency (the store) is down; the entry itself is fine. The delivery does not count:
+    /// the reader stops taking new entries, keeps this one pending and delivers it again
+    /// itself, with back-off, until the handler answers something else.
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeadLetter {
+    /// The stream the entry came from.
+    pub stream: String,
+    /// The entry's id in that stream.
+    pub id: String,
+    /// The entry's payload, unchanged.
+    pub payload: String,
+    /// The handler's last error, or why the entry was given up.
+    pub error: String,
+    /// How many times the entry was delivered.
+    pub deliveries: u64,
+    /// When it was dead-lettered (RFC 3339, UTC).
+    pub dead_lettered_at: String,
+}
