@@ -25,18 +25,20 @@
 mod batch;
 mod coalesce;
 mod group;
+mod rows;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::NoTls;
 
 use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
-use crate::messages::{OutboundEnvelope, Platform};
+use crate::messages::OutboundEnvelope;
 use crate::skill::Effect;
 use crate::store::StoreError;
+use rows::{envelope, get, MARK_PUBLISHED};
 
 /// Pool settings of a [`PgStore`].
 #[derive(Debug, Clone)]
@@ -79,14 +81,6 @@ impl std::fmt::Debug for PgStore {
             .finish_non_exhaustive()
     }
 }
-
-/// `published_at` only tells the relay when a row was last put on the stream. A row locked by
-/// a concurrent claim or send result is skipped rather than waited for: multi-row updates of
-/// the same rows in different orders deadlock (seen under load), and skipping is harmless —
-/// a row being claimed or sent no longer needs publishing, and one whose claim is later
-/// abandoned is due for the relay after the lease anyway.
-const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() \
-     WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1) FOR UPDATE SKIP LOCKED)";
 
 /// Columns that make an [`OutboundEnvelope`], in the order [`envelope`] reads them (a macro so
 /// that the statements below stay `&'static str`s, the keys of the statement cache).
@@ -195,12 +189,6 @@ impl PgStore {
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         get(&self.pool).await
     }
-}
-
-async fn get(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError> {
-    pool.get()
-        .await
-        .map_err(|error| StoreError::Pool(with_sources(&error)))
 }
 
 #[async_trait]
@@ -341,38 +329,6 @@ const PURGE_INBOX: &str = "DELETE FROM inbox WHERE ctid = ANY (ARRAY(\
 const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE ctid = ANY (ARRAY(\
      SELECT ctid FROM outbox WHERE state = 'sent' AND coalesce(sent_at, created_at) < $1 LIMIT $2))";
 
-/// Reads an outbox row selected with `envelope_columns!()`.
-fn envelope(row: &Row) -> Result<OutboundEnvelope, StoreError> {
-    let platform: String = row.try_get(1)?;
-    let body: serde_json::Value = row.try_get(5)?;
-    Ok(OutboundEnvelope {
-        outbox_id: row.try_get(0)?,
-        platform: parse_platform(&platform)?,
-        account: row.try_get(2)?,
-        to: row.try_get(3)?,
-        reply_to: row.try_get(4)?,
-        body: serde_json::from_value(body).map_err(|error| {
-            StoreError::Other(format!("outbox body is not an OutboundBody: {error}"))
-        })?,
-        traceparent: row.try_get(6)?,
-        to_group: row.try_get(7)?,
-        thread: row.try_get(8)?,
-    })
-}
-
-/// The inverse of [`Platform::as_str`], the form stored in the tables.
-fn parse_platform(name: &str) -> Result<Platform, StoreError> {
-    [
-        Platform::WhatsApp,
-        Platform::Slack,
-        Platform::Console,
-        Platform::Scheduler,
-    ]
-    .into_iter()
-    .find(|platform| platform.as_str() == name)
-    .ok_or_else(|| StoreError::Other(format!("unknown platform {name:?} in the outbox")))
-}
-
 fn truncate(mut text: String) -> String {
     if text.len() > MAX_ERROR_LEN {
         let mut end = MAX_ERROR_LEN;
@@ -380,18 +336,6 @@ fn truncate(mut text: String) -> String {
             end -= 1;
         }
         text.truncate(end);
-    }
-    text
-}
-
-/// An error and its causes on one line (tokio-postgres keeps the useful part in the source).
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
     }
     text
 }

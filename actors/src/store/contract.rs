@@ -1,0 +1,167 @@
+//! The [`Store`] trait and the types that cross it: inbox keys, reply targets, commits, claims
+//! and send results.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::messages::{OutboundEnvelope, Platform};
+use crate::skill::Effect;
+
+/// The de-duplication key of one inbound event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InboxKey {
+    pub platform: Platform,
+    pub message_id: String,
+    /// When a person wrote it, by the runtime's clock (`None` for job runs): the inbox keeps
+    /// it, with the conversation, as the start of WhatsApp's 24-hour customer-service window
+    /// (see `Tx::last_message_from_person`).
+    pub person_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Where the replies of an effect go.
+#[derive(Debug, Clone)]
+pub struct ReplyTarget {
+    pub platform: Platform,
+    pub account: String,
+    pub to: String,
+    /// Whether `to` is a group chat (WhatsApp addresses groups differently).
+    pub to_group: bool,
+    /// The thread the message answered was in (Slack), for replies to the conversation.
+    pub thread: Option<String>,
+    pub reply_to: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+/// Where one reply goes: recipient, whether it is a group, and the message it quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub to: String,
+    pub to_group: bool,
+    pub reply_to: Option<String>,
+    pub thread: Option<String>,
+}
+
+impl ReplyTarget {
+    /// The address of a reply: the conversation, quoting the message; or someone's direct
+    /// chat, quoting nothing.
+    pub fn address(&self, to: &crate::skill::ReplyTo) -> Address {
+        match to {
+            crate::skill::ReplyTo::Conversation => Address {
+                to: self.to.clone(),
+                to_group: self.to_group,
+                reply_to: self.reply_to.clone(),
+                thread: self.thread.clone(),
+            },
+            crate::skill::ReplyTo::Direct(recipient) => Address {
+                to: recipient.clone(),
+                to_group: false,
+                reply_to: None,
+                thread: None,
+            },
+        }
+    }
+}
+
+/// Result of committing one message's effect.
+#[derive(Debug)]
+pub enum Commit {
+    /// The inbox already held the key: nothing was applied.
+    Duplicate,
+    /// Applied and committed; these outbox rows now exist, not yet published.
+    Done(Vec<OutboundEnvelope>),
+}
+
+/// An outbox row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub envelope: OutboundEnvelope,
+    /// Send attempts including this one (1 on the first claim).
+    pub attempts: u32,
+}
+
+/// What the sender learnt from one send attempt.
+#[derive(Debug, Clone)]
+pub enum SendResult {
+    Sent {
+        provider_id: Option<String>,
+    },
+    Retry {
+        error: String,
+        next_attempt_in: Duration,
+    },
+    Dead {
+        reason: String,
+    },
+}
+
+/// The exactly-once store.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Marks the inbox, applies `effect` and inserts its replies as outbox rows, in one
+    /// transaction.
+    async fn commit(
+        &self,
+        inbox: InboxKey,
+        effect: Box<dyn Effect>,
+        target: ReplyTarget,
+    ) -> Result<Commit, StoreError>;
+
+    /// Records that these outbox rows reached `alfred-outbox`.
+    async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
+
+    /// Outbox rows the relay must (re)publish: committed but never published and older than
+    /// `grace`, due retries, and claims abandoned for longer than `lease`.
+    async fn due_for_relay(
+        &self,
+        grace: Duration,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError>;
+
+    /// Claims a row for sending with a conditional update; `None` when it is already sent,
+    /// dead, or being sent by someone else.
+    async fn claim_outbox(
+        &self,
+        outbox_id: i64,
+        lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError>;
+
+    /// Records the result of a send attempt of a claimed row.
+    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;
+
+    /// The platform reported (a status callback) that it accepted the message of this row.
+    /// A row whose send was never recorded — the sender died between the HTTP call and
+    /// `record_send` — or that waits for a retry is recorded as sent, so it is not sent
+    /// again. A dead row stays dead: a late `sent` must not hide a `failed`. Returns whether
+    /// the row changed.
+    async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError>;
+
+    /// The platform reported (a `failed` status) that it could not deliver the message of this
+    /// row, after accepting it: the row becomes dead with the platform's reason, where
+    /// operators look for undelivered replies. Returns whether the row changed.
+    async fn record_delivery_failure(
+        &self,
+        outbox_id: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets what was finished before `before`: inbox keys handled before it (platforms
+    /// stop retrying within days, so a key that old de-duplicates nothing) and outbox rows sent
+    /// before it. Dead rows are kept for operators; rows in flight are never touched. Works in
+    /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
+    async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
+
+    /// Checks the store is reachable (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// What [`Store::purge`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Inbox keys.
+    pub inbox: u64,
+    /// Sent outbox rows.
+    pub outbox: u64,
+}
