@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::tool_calls::{BlankArguments, WireMessage};
-use super::{endpoint, messages_json, post_json, tools_json, LlmSetupError};
+use super::wire::{endpoint, messages_json, post_json, tools_json, LlmSetupError};
 
 /// A local Ollama server.
 #[derive(Debug, Clone)]
