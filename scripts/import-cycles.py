@@ -204,11 +204,15 @@ def resolve_absolute(segments, modules, crate_name, depth):
 
 
 def walk(current, rest, modules, crate_name, depth):
+    if depth > 20:
+        return current.file
     while rest and rest[0] in current.children:
         current = current.children[rest[0]]
         rest = rest[1:]
-    if rest and rest[0] in current.reexports and rest[0] not in current.items:
-        target = current.reexports[rest[0]]
+    # An item a module only imports (`use x::Y`, public or not: descendants see private
+    # imports too) is defined elsewhere: follow it there.
+    if rest and rest[0] in current.imports and rest[0] not in current.items:
+        target = current.imports[rest[0]]
         found = resolve_absolute(target + rest[1:], modules, crate_name, depth + 1)
         if found:
             return found
