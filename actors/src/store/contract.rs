@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::messages::{OutboundEnvelope, Platform};
+use crate::messages::{OutboundBody, OutboundEnvelope, Platform};
 use crate::skill::Effect;
 
 /// The de-duplication key of one inbound event.
@@ -60,6 +60,27 @@ impl ReplyTarget {
                 reply_to: None,
                 thread: None,
             },
+        }
+    }
+
+    /// The outbox row `outbox_id` of one reply: its address and body, with this target's
+    /// platform, account and trace context.
+    pub fn envelope(
+        &self,
+        outbox_id: i64,
+        address: Address,
+        body: OutboundBody,
+    ) -> OutboundEnvelope {
+        OutboundEnvelope {
+            outbox_id,
+            platform: self.platform,
+            account: self.account.clone(),
+            to: address.to,
+            to_group: address.to_group,
+            reply_to: address.reply_to,
+            thread: address.thread,
+            body,
+            traceparent: self.traceparent.clone(),
         }
     }
 }

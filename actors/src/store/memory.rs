@@ -156,18 +156,7 @@ impl Store for MemStore {
         let mut envelopes = Vec::with_capacity(replies.len());
         for reply in replies {
             inner.last_id += 1;
-            let address = target.address(&reply.to);
-            let envelope = OutboundEnvelope {
-                outbox_id: inner.last_id,
-                platform: target.platform,
-                account: target.account.clone(),
-                to: address.to,
-                to_group: address.to_group,
-                reply_to: address.reply_to,
-                thread: address.thread,
-                body: reply.body,
-                traceparent: target.traceparent.clone(),
-            };
+            let envelope = target.envelope(inner.last_id, target.address(&reply.to), reply.body);
             let row = Row {
                 envelope: envelope.clone(),
                 state: State::Pending,

@@ -42,7 +42,6 @@ use tokio_postgres::Statement;
 
 use super::batch::Batcher;
 use super::get;
-use crate::messages::OutboundEnvelope;
 use crate::skill::Effect;
 use crate::store::{Commit, InboxKey, ReplyTarget};
 use crate::store::{StoreError, Tx};
@@ -183,17 +182,7 @@ async fn commit_one(
             Ok(id) => id,
             Err(error) => return undo(tx, error.into()).await,
         };
-        envelopes.push(OutboundEnvelope {
-            outbox_id,
-            platform: target.platform,
-            account: target.account.clone(),
-            to: address.to,
-            to_group: address.to_group,
-            reply_to: address.reply_to,
-            thread: address.thread,
-            body,
-            traceparent: target.traceparent.clone(),
-        });
+        envelopes.push(target.envelope(outbox_id, address, body));
     }
     if let Err(error) = released {
         return undo(tx, error.into()).await;
