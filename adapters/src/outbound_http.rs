@@ -1,16 +1,34 @@
 //! The one HTTP exchange both platform clients make: check the host against the outbound
 //! allowlist, POST a JSON body with a time-out, and read status, `Retry-After` and a bounded
-//! body. Classifying the answer is each platform's own business.
+//! body. Classifying the answer is each platform's own business. Also how every outbound
+//! client authenticates ([`bearer`]) and the HTTP client they build ([`client`]).
 
 use std::time::Duration;
 
-use actix_web::http::header::RETRY_AFTER;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use alfred_actors::channel::SendError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::allowlist::Allowlist;
+
+/// `Authorization: Bearer {token}`, marked sensitive so that it is never logged; `None` when
+/// the token holds characters a header cannot carry.
+pub(crate) fn bearer(token: &SecretString) -> Option<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// An HTTP client with a time-out that never follows redirects: an answer that redirects is
+/// not from the service it was sent to, and the token must not travel on.
+pub(crate) fn client(timeout: Duration) -> awc::Client {
+    awc::Client::builder()
+        .timeout(timeout)
+        .disable_redirects()
+        .finish()
+}
 
 /// What came back from one request.
 pub(crate) struct Exchange {

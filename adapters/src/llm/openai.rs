@@ -9,12 +9,13 @@ use std::time::Duration;
 use actix_web::http::header::HeaderValue;
 use alfred_actors::llm::{LlmClient, LlmError, ToolCall, ToolSpec};
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::tool_calls::{BlankArguments, WireMessage};
 use super::wire::{endpoint, messages_json, post_json, tools_json, LlmSetupError};
+use crate::outbound_http;
 
 /// An OpenAI-compatible chat-completions server.
 #[derive(Clone)]
@@ -38,10 +39,7 @@ impl OpenAiClient {
         model: &str,
         timeout: Duration,
     ) -> Result<Self, LlmSetupError> {
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", api_key.expose_secret()))
-                .map_err(|_| LlmSetupError::InvalidKey)?;
-        authorization.set_sensitive(true);
+        let authorization = outbound_http::bearer(&api_key).ok_or(LlmSetupError::InvalidKey)?;
         Ok(OpenAiClient {
             url: endpoint(base_url, "/chat/completions", "OPENAI_BASE_URL")?,
             authorization,

@@ -6,6 +6,8 @@ use std::time::Duration;
 use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 use actix_web::http::Uri;
 use alfred_actors::llm::{LlmError, ToolSpec};
+
+use crate::outbound_http;
 use serde_json::{json, Value};
 
 /// Largest answer read; a tool call is a few hundred bytes.
@@ -80,10 +82,7 @@ pub(super) async fn post_json(
     body: &Value,
     timeout: Duration,
 ) -> Result<Value, LlmError> {
-    let client = awc::Client::builder()
-        .timeout(timeout)
-        .disable_redirects()
-        .finish();
+    let client = outbound_http::client(timeout);
     let mut request = client.post(url);
     if let Some(authorization) = authorization {
         request = request.insert_header((AUTHORIZATION, authorization.clone()));

@@ -25,11 +25,11 @@ use actix_web::http::{StatusCode, Uri};
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
 use alfred_actors::messages::OutboundEnvelope;
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::response_url::ResponseUrl;
-use crate::outbound_http::{retryable, Exchange, Poster};
+use crate::outbound_http::{self, retryable, Exchange, Poster};
 use tokio::time::Instant;
 
 use super::pacer::ChannelPacer;
@@ -107,14 +107,9 @@ impl SlackClient {
         post_message_url
             .parse::<Uri>()
             .map_err(|error| SlackSetupError::InvalidUrl(format!("{post_message_url}: {error}")))?;
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", settings.bot_token.expose_secret()))
-                .map_err(|_| SlackSetupError::InvalidToken)?;
-        authorization.set_sensitive(true);
-        let client = awc::Client::builder()
-            .timeout(settings.timeout)
-            .disable_redirects()
-            .finish();
+        let authorization =
+            outbound_http::bearer(&settings.bot_token).ok_or(SlackSetupError::InvalidToken)?;
+        let client = outbound_http::client(settings.timeout);
         Ok(SlackClient {
             client,
             post_message_url,

@@ -17,10 +17,10 @@ use actix_web::http::{StatusCode, Uri};
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope};
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::outbound_http::{retryable, Exchange, Poster};
+use crate::outbound_http::{self, retryable, Exchange, Poster};
 
 /// Default time allowed for one send, response body included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -87,14 +87,9 @@ impl GraphClient {
         probe
             .parse::<Uri>()
             .map_err(|error| GraphSetupError::InvalidUrl(format!("{probe}: {error}")))?;
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", settings.token.expose_secret()))
-                .map_err(|_| GraphSetupError::InvalidToken)?;
-        authorization.set_sensitive(true);
-        let client = awc::Client::builder()
-            .timeout(settings.timeout)
-            .disable_redirects()
-            .finish();
+        let authorization =
+            outbound_http::bearer(&settings.token).ok_or(GraphSetupError::InvalidToken)?;
+        let client = outbound_http::client(settings.timeout);
         Ok(GraphClient {
             client,
             api_root,
