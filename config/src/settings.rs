@@ -46,14 +46,15 @@ pub mod defaults {
     pub const INGEST_CLAIM_IDLE_MS: u64 = 30_000;
     /// `INGEST_MAX_DELIVERIES`: deliveries before an entry is dead-lettered.
     pub const INGEST_MAX_DELIVERIES: u32 = 5;
-    /// `OUTBOX_BATCH`: entries per `XREADGROUP` of the outbox reader.
-    pub const OUTBOX_BATCH: usize = 100;
+    /// `OUTBOX_BATCH`: entries per `XREADGROUP` of the outbox reader; as for ingest.
+    pub const OUTBOX_BATCH: usize = INGEST_BATCH;
     /// `OUTBOX_CLAIM_IDLE_MS`: idle time after which a dead consumer's outbox entry is claimed;
     /// longer than the slowest send (the sender's claim of the row keeps a duplicate from
-    /// sending twice either way).
-    pub const OUTBOX_CLAIM_IDLE_MS: u64 = 30_000;
-    /// `OUTBOX_MAX_DELIVERIES`: deliveries before an outbox entry is dead-lettered.
-    pub const OUTBOX_MAX_DELIVERIES: u32 = 5;
+    /// sending twice either way). As for ingest.
+    pub const OUTBOX_CLAIM_IDLE_MS: u64 = INGEST_CLAIM_IDLE_MS;
+    /// `OUTBOX_MAX_DELIVERIES`: deliveries before an outbox entry is dead-lettered; as for
+    /// ingest.
+    pub const OUTBOX_MAX_DELIVERIES: u32 = INGEST_MAX_DELIVERIES;
     /// `OUTBOUND_MAX_ATTEMPTS`: send attempts before a reply is dead-lettered.
     pub const OUTBOUND_MAX_ATTEMPTS: u32 = 8;
     /// `OUTBOUND_TIMEOUT_MS`: one HTTP send.
