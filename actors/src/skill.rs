@@ -10,7 +10,7 @@
 //! The effect is *applied by the orchestrator* inside the one transaction that also marks the
 //! inbox and writes the outbox rows (DESIGN.md §3), so a skill's state change and its replies
 //! commit together or not at all. Effects see the store only through
-//! [`Tx`](crate::store::Tx), which is either a Postgres transaction or the in-memory store's
+//! [`Tx`], which is either a Postgres transaction or the in-memory store's
 //! transaction (ephemeral mode).
 
 use std::sync::Arc;

@@ -6,12 +6,13 @@
 //! 2. wait for the conversation's earlier messages (per-conversation ordering, see
 //!    [`Sequencer`]);
 //! 3. route: the first skill whose deterministic grammar understands the text gets a
-//!    [`SkillRequest`]; text no skill understands goes to the LLM when one is configured
-//!    (its tool call counts only as the command text the skill's own grammar accepts, see
-//!    [`crate::llm`]) and otherwise gets help built from the skills' own help lines; other
-//!    message kinds get a short explanation — never silence;
+//!    [`SkillRequest`](crate::skill::SkillRequest); text no skill understands goes to the LLM
+//!    when one is configured (its tool call counts only as the command text the skill's own
+//!    grammar accepts, see [`crate::llm`]) and otherwise gets help built from the skills' own
+//!    help lines; other message kinds get a short explanation — never silence;
 //! 4. commit the effect with the inbox mark and the outbox rows in one transaction
-//!    ([`Store::commit`]); a duplicate platform message id means "already done";
+//!    ([`Store::commit`](crate::store::Store::commit)); a duplicate platform message id means
+//!    "already done";
 //! 5. publish the committed replies on `alfred-outbox` and mark them published. A failure here
 //!    is not an error: the rows are committed and the relay publishes them.
 //!

@@ -22,8 +22,9 @@
 //!   until the handler answers something else; then it carries on (WARN once when it starts
 //!   waiting, INFO once when it resumes). Its own claim would count each attempt (and
 //!   dead-letter every message of a long outage), so it does not claim while it waits; and it
-//!   resets its held entries' idle time without counting ([`Bus::keep_pending`]) so that the
-//!   group's other readers do not claim them either.
+//!   resets its held entries' idle time without counting
+//!   ([`Bus::keep_pending`](crate::bus::Bus::keep_pending)) so that the group's other readers
+//!   do not claim them either.
 //! * An entry is handed to the handler at most `max_deliveries` times: when that delivery fails
 //!   too, or when an entry arrives already delivered more often (its consumer kept crashing on
 //!   it), it is dead-lettered with its last known error and acknowledged, so one poison message
