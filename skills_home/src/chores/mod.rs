@@ -2,12 +2,13 @@
 //! history and streaks, and the reminders the scheduler sends.
 //!
 //! * [`recurrence`] — when a chore falls due, in the household's local dates;
-//! * `model` — chores and their pending occurrence; the rules of done, skip, swap and
-//!   rotation (documented there);
+//! * `model` — chores, their pending occurrence and what is due ([`DueChore`]); the rules of
+//!   done, skip, swap and rotation (documented there);
 //! * [`parse()`] — the deterministic grammar into a [`ChoreCommand`];
 //! * [`ChoreRoute`] / [`ChoreService`] — the route and the skill; [`ChoreEffect`] applies a
-//!   command inside the message's transaction (Postgres tables `chores` and `chore_history`,
-//!   or the in-memory [`ChoreState`] slot) and replies from what actually changed;
+//!   command inside the message's transaction and replies (`reply`) from what actually changed;
+//! * `store` — the chores as an effect sees them, dispatching to `pg` (Postgres tables
+//!   `chores` and `chore_history`) or `mem` (the in-memory [`ChoreState`] slot);
 //! * [`stats`] — completion history and streaks;
 //! * [`reminders`] — [`due_reminders`] and [`chores_due_today`] for the scheduler and the
 //!   morning briefing, and the `chore-reminders` job run;
@@ -17,6 +18,7 @@
 //! IANA time zone (`SkillRequest.timezone`; a parameter of every public function). This module
 //! knows nothing of platforms, Redis or the scheduler.
 
+mod mem;
 mod model;
 mod parse;
 mod pg;
@@ -38,17 +40,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
+pub use self::mem::{ChoreState, SLOT};
 pub use self::model::{
-    find, name_key, same_person, Chore, HistoryEntry, NewChore, Outcome, Swapped,
+    find, name_key, same_person, Chore, DueChore, HistoryEntry, NewChore, Outcome, Swapped,
 };
 pub use self::parse::{parse, Assign, ChoreCommand, Member};
 pub use self::recurrence::{local_today, Recurrence};
 pub use self::reminders::{
-    chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, DueChore, Reminder,
+    chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, Reminder,
     ReminderEffect, REMINDER_JOB,
 };
 pub use self::stats::{chore_stats, ChoreStats};
-pub use self::store::{ChoreState, SLOT};
 
 /// The skill's name; its actor is `skill/chores`.
 pub const NAME: &str = "chores";
@@ -341,7 +343,7 @@ impl ChoreEffect {
         let was_due = chore.due;
         let entry = chore
             .complete(&by_name, today, self.now, &self.who.id)
-            .ok_or_else(store::out_of_range)?;
+            .ok_or_else(model::out_of_range)?;
         store::record(tx, &self.household, &entry).await?;
         store::save(tx, &self.household, &chore).await?;
         Ok(reply::done(&chore, &by_name, by_sender, was_due, today))
@@ -364,7 +366,7 @@ impl ChoreEffect {
         let was_due = chore.due;
         let entry = chore
             .skip(today, self.now, &self.who.id)
-            .ok_or_else(store::out_of_range)?;
+            .ok_or_else(model::out_of_range)?;
         store::record(tx, &self.household, &entry).await?;
         store::save(tx, &self.household, &chore).await?;
         Ok(reply::skipped(&chore, was_due, today))

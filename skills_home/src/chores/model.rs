@@ -15,6 +15,7 @@
 //!   turn each and everyone else's turns stay where they were. When either of them is not in the
 //!   rotation (a fixed chore, a helper from outside), Kim just takes this occurrence.
 
+use alfred_actors::store::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::recurrence::Recurrence;
@@ -87,6 +88,17 @@ pub struct HistoryEntry {
     pub recorded_at: DateTime<Utc>,
     /// Who said so.
     pub recorded_by: String,
+}
+
+/// A chore whose pending occurrence is due today or earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueChore {
+    pub chore: String,
+    /// Whose turn it is; `None`: anyone's.
+    pub assignee: Option<String>,
+    pub due: NaiveDate,
+    /// `0` when due today.
+    pub days_overdue: u32,
 }
 
 /// A new chore, before the store gives it an id.
@@ -310,4 +322,9 @@ pub fn find<'a>(chores: &'a [Chore], query: &str) -> Vec<&'a Chore> {
         .iter()
         .filter(|c| format!(" {} ", c.key).contains(&padded))
         .collect()
+}
+
+/// A date past what the calendar can hold: only reachable with absurd input.
+pub(crate) fn out_of_range() -> StoreError {
+    StoreError::Other("chore date out of the calendar's range".to_owned())
 }
