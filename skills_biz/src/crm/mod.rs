@@ -7,14 +7,18 @@
 //! * [`CrmRoute`] — claims exactly what the grammar understands, and offers typed tools to the
 //!   LLM (turned into grammar text, never SQL);
 //! * [`CrmService`] — the skill: turns a request into a [`CrmEffect`], which reads the store
-//!   (Postgres tables of `migrations/0008_crm.sql`, or the in-memory [`CrmState`]) inside the
-//!   message's transaction and renders a short reply.
+//!   inside the message's transaction and renders a short reply (`reply`);
+//! * `model` — the values shared by the rest: amounts, matching keys, the typed questions, the
+//!   rows replies show, and [`DealFilter`];
+//! * `store` — the CRM as an effect or the import sees it, dispatching to `pg` (the tables of
+//!   `migrations/0008_crm.sql`) or `mem` (the in-memory [`CrmState`]).
 //!
 //! The CRM is the Biz instance's, not a household's: every conversation sees the same data.
 //! "This week" and "this month" are the requester's local calendar (`SkillRequest.timezone`)
 //! at `SkillRequest.now`. Questions are about open deals: stages won and lost are closed.
 
 pub mod import;
+mod mem;
 mod model;
 mod parse;
 mod pg;
@@ -32,9 +36,9 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use futures::future::BoxFuture;
 
 pub use self::import::{parse_csv, ImportError, Record, RowError};
-pub use self::model::{name_key, Amount, ContactView, CrmQuery, DealView, Period};
+pub use self::mem::{CrmState, SLOT};
+pub use self::model::{name_key, Amount, ContactView, CrmQuery, DealFilter, DealView, Period};
 pub use self::parse::parse;
-pub use self::store::{CrmState, DealFilter, SLOT};
 
 /// The skill's name; its actor is `skill/crm`.
 pub const NAME: &str = "crm";
