@@ -42,9 +42,10 @@ use futures::future::BoxFuture;
 
 pub use self::mem::{ChoreState, SLOT};
 pub use self::model::{
-    find, name_key, same_person, Chore, DueChore, HistoryEntry, NewChore, Outcome, Swapped,
+    find, name_key, same_person, Assign, Chore, ChoreCommand, DueChore, HistoryEntry, Member,
+    NewChore, Outcome, Swapped,
 };
-pub use self::parse::{parse, Assign, ChoreCommand, Member};
+pub use self::parse::parse;
 pub use self::recurrence::{local_today, Recurrence};
 pub use self::reminders::{
     chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, Reminder,

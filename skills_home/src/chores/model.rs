@@ -1,4 +1,5 @@
-//! Chores, their pending occurrence and who does it: the domain rules, pure and shared by both
+//! Chores, their pending occurrence and who does it: the commands the grammar produces
+//! ([`ChoreCommand`]), what is due ([`DueChore`]), and the domain rules, pure and shared by both
 //! stores (the stores only load and save what these functions decide).
 //!
 //! A chore always has exactly one *pending occurrence*, due on the local date `due`. Marking it
@@ -19,6 +20,59 @@ use alfred_actors::store::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::recurrence::Recurrence;
+
+/// Someone named in a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// The sender.
+    Me,
+    /// A member by name, capitalized ("Sam").
+    Named(String),
+}
+
+/// Who does a new chore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assign {
+    Anyone,
+    Fixed(Member),
+    /// Turns in this order.
+    Rotation(Vec<Member>),
+}
+
+/// A parsed chore command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChoreCommand {
+    Add {
+        name: String,
+        recurrence: Recurrence,
+        assign: Assign,
+    },
+    /// "add chore …" without a recurrence it could read: answered with how to say it.
+    AddHelp {
+        name: Option<String>,
+    },
+    Remove {
+        chore: String,
+    },
+    /// `mine`: only chores the sender takes part in.
+    List {
+        mine: bool,
+    },
+    Done {
+        chore: String,
+        by: Member,
+    },
+    Skip {
+        chore: String,
+    },
+    Swap {
+        chore: String,
+        with: Member,
+    },
+    DueToday,
+    Overdue,
+    Stats,
+}
 
 /// A chore as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

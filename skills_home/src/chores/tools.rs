@@ -11,7 +11,8 @@
 use alfred_actors::llm::{ToolCall, ToolSpec};
 use serde_json::{json, Value};
 
-use super::parse::{parse, ChoreCommand, Member};
+use super::model::{ChoreCommand, Member};
+use super::parse::parse;
 
 /// Marks a chore done.
 pub const DONE: &str = "chores_done";

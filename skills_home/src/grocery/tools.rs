@@ -13,7 +13,7 @@
 use alfred_actors::llm::{ToolCall, ToolSpec};
 use serde_json::{json, Value};
 
-use super::Unit;
+use super::quantity::Unit;
 
 /// Adds items.
 pub const ADD: &str = "grocery_add";
@@ -225,7 +225,7 @@ fn unit_text(raw: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grocery::parse;
+    use crate::grocery::parse::parse;
 
     fn call(name: &str, arguments: Value) -> ToolCall {
         ToolCall {
@@ -284,12 +284,15 @@ mod tests {
         .unwrap();
         assert_eq!(check_off, "check off milk, \"salt and pepper crisps\"");
         assert!(
-            matches!(parse(&check_off), Some(super::super::GroceryCommand::CheckOff(items)) if items.len() == 2),
+            matches!(parse(&check_off), Some(crate::grocery::model::GroceryCommand::CheckOff(items)) if items.len() == 2),
             "{check_off}: {:?}",
             parse(&check_off)
         );
         let undo = command_for(&call(UNDO, json!({}))).unwrap();
-        assert_eq!(parse(&undo), Some(super::super::GroceryCommand::Undo));
+        assert_eq!(
+            parse(&undo),
+            Some(crate::grocery::model::GroceryCommand::Undo)
+        );
         assert_eq!(command_for(&call(CHECK_OFF, json!({"items": []}))), None);
         assert_eq!(
             command_for(&call(CHECK_OFF, json!({"items": ["it's 42!"]}))),
