@@ -44,6 +44,98 @@ pub trait SkillRoute: Send + Sync + 'static {
     }
 }
 
+/// The route of a skill whose routing is its grammar and nothing more: a name, help lines, the
+/// grammar's yes or no, and optionally the LLM tools it offers and the scheduled jobs it runs.
+/// Such skills fill this in rather than each writing the same [`SkillRoute`] impl.
+#[derive(Debug, Clone, Copy)]
+pub struct GrammarRoute {
+    /// [`SkillRoute::name`].
+    pub name: &'static str,
+    /// [`SkillRoute::help`].
+    pub help: &'static [&'static str],
+    /// [`SkillRoute::understands`]: whether the skill's grammar accepts the text.
+    pub understands: fn(&str) -> bool,
+    /// [`SkillRoute::tools`].
+    pub tools: fn() -> Vec<crate::llm::ToolSpec>,
+    /// [`SkillRoute::command_for`].
+    pub command_for: fn(&crate::llm::ToolCall) -> Option<String>,
+    /// [`SkillRoute::jobs`].
+    pub jobs: &'static [&'static str],
+}
+
+impl GrammarRoute {
+    /// A route with neither tools nor jobs.
+    pub fn new(
+        name: &'static str,
+        help: &'static [&'static str],
+        understands: fn(&str) -> bool,
+    ) -> Self {
+        GrammarRoute {
+            name,
+            help,
+            understands,
+            tools: Vec::new,
+            command_for: |_| None,
+            jobs: &[],
+        }
+    }
+
+    /// The same route, offering `tools` to the LLM and turning their calls into grammar text
+    /// with `command_for`.
+    pub fn with_tools(
+        self,
+        tools: fn() -> Vec<crate::llm::ToolSpec>,
+        command_for: fn(&crate::llm::ToolCall) -> Option<String>,
+    ) -> Self {
+        GrammarRoute {
+            tools,
+            command_for,
+            ..self
+        }
+    }
+
+    /// The same route, running the scheduled `jobs`.
+    pub fn with_jobs(self, jobs: &'static [&'static str]) -> Self {
+        GrammarRoute { jobs, ..self }
+    }
+}
+
+impl SkillRoute for GrammarRoute {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn help(&self) -> Vec<&'static str> {
+        self.help.to_vec()
+    }
+
+    fn understands(&self, text: &str) -> bool {
+        (self.understands)(text)
+    }
+
+    fn tools(&self) -> Vec<crate::llm::ToolSpec> {
+        (self.tools)()
+    }
+
+    fn command_for(&self, call: &crate::llm::ToolCall) -> Option<String> {
+        (self.command_for)(call)
+    }
+
+    fn jobs(&self) -> Vec<&'static str> {
+        self.jobs.to_vec()
+    }
+}
+
+/// One tool of [`SkillRoute::tools`]: its name, what it is for (the model reads this to choose
+/// it), and its arguments' JSON schema.
+pub fn tool(name: &str, description: &str, parameters: serde_json::Value) -> crate::llm::ToolSpec {
+    crate::llm::ToolSpec {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters,
+    }
+}
+
 /// Builds a fresh skill; the skill actor calls it on every (re)start, so a factory carries
 /// whatever configuration the skill needs (captured, and cloned into each new skill).
 pub type SkillFactory = Arc<dyn Fn() -> Box<dyn Skill> + Send + Sync>;

@@ -4,17 +4,21 @@
 //!   whole before anything is written, then upserted by natural keys in one transaction
 //!   ([`import_records`]), so a re-import updates rather than duplicates;
 //! * [`parse`] — the deterministic grammar of questions into a [`CrmQuery`];
-//! * [`CrmRoute`] — claims exactly what the grammar understands, and offers typed tools to the
+//! * [`route`] — claims exactly what the grammar understands, and offers typed tools to the
 //!   LLM (turned into grammar text, never SQL);
 //! * [`CrmService`] — the skill: turns a request into a [`CrmEffect`], which reads the store
-//!   (Postgres tables of `migrations/0008_crm.sql`, or the in-memory [`CrmState`]) inside the
-//!   message's transaction and renders a short reply.
+//!   inside the message's transaction and renders a short reply (`reply`);
+//! * `model` — the values shared by the rest: amounts, matching keys, the typed questions, the
+//!   rows replies show, and [`DealFilter`];
+//! * `store` — the CRM as an effect or the import sees it, dispatching to `pg` (the tables of
+//!   `migrations/0008_crm.sql`) or `mem` (the in-memory [`CrmState`]).
 //!
 //! The CRM is the Biz instance's, not a household's: every conversation sees the same data.
 //! "This week" and "this month" are the requester's local calendar (`SkillRequest.timezone`)
 //! at `SkillRequest.now`. Questions are about open deals: stages won and lost are closed.
 
 pub mod import;
+mod mem;
 mod model;
 mod parse;
 mod pg;
@@ -25,16 +29,17 @@ mod tools;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
+    Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
+    SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
 use chrono::{Datelike, Days, Months, NaiveDate};
 use futures::future::BoxFuture;
 
 pub use self::import::{parse_csv, ImportError, Record, RowError};
-pub use self::model::{name_key, Amount, ContactView, CrmQuery, DealView, Period};
+pub use self::mem::{CrmState, SLOT};
+pub use self::model::{name_key, Amount, ContactView, CrmQuery, DealFilter, DealView, Period};
 pub use self::parse::parse;
-pub use self::store::{CrmState, DealFilter, SLOT};
 
 /// The skill's name; its actor is `skill/crm`.
 pub const NAME: &str = "crm";
@@ -47,35 +52,13 @@ const HELP: [&str; 5] = [
     "my deals — the open deals you own",
 ];
 
-/// The CRM's route: understands exactly what [`parse`] accepts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CrmRoute;
-
-impl SkillRoute for CrmRoute {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn help(&self) -> Vec<&'static str> {
-        HELP.to_vec()
-    }
-
-    fn understands(&self, text: &str) -> bool {
-        parse(text).is_some()
-    }
-
-    fn tools(&self) -> Vec<alfred_actors::llm::ToolSpec> {
-        tools::specs()
-    }
-
-    fn command_for(&self, call: &alfred_actors::llm::ToolCall) -> Option<String> {
-        tools::command_for(call)
-    }
-}
-
-/// The shared route, for the orchestrator's routing table.
+/// The shared route, for the orchestrator's routing table: understands exactly what
+/// [`parse`] accepts.
 pub fn route() -> Arc<dyn SkillRoute> {
-    Arc::new(CrmRoute)
+    Arc::new(
+        GrammarRoute::new(NAME, &HELP, |text| parse(text).is_some())
+            .with_tools(tools::specs, tools::command_for),
+    )
 }
 
 /// A fresh skill; the skill actor's factory calls this on every (re)start.

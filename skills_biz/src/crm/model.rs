@@ -86,6 +86,14 @@ pub fn name_key(name: &str) -> String {
         .to_lowercase()
 }
 
+/// A contact's natural key: its e-mail, else its company and name.
+pub(crate) fn contact_key(company_key: &str, name: &str, email: Option<&str>) -> String {
+    match email {
+        Some(email) => email.to_owned(),
+        None => format!("name:{company_key}/{}", name_key(name)),
+    }
+}
+
 /// Whether a deal in `stage` is closed (won or lost); every other stage is open.
 pub fn is_closed_stage(stage: &str) -> bool {
     matches!(
@@ -156,6 +164,38 @@ pub struct DealView {
     pub currency: String,
     pub close_date: Option<NaiveDate>,
     pub owner: Option<String>,
+}
+
+/// Which open deals a question wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DealFilter {
+    /// Of the company with this name key.
+    Company(String),
+    /// Closing on a date in this inclusive range.
+    ClosingBetween(NaiveDate, NaiveDate),
+    /// Above the amount, in the currency if given.
+    Over(Amount, Option<String>),
+    /// Owned by this owner (case-insensitive).
+    Owner(String),
+}
+
+impl DealFilter {
+    /// Whether the open deal `deal` of the company keyed `company_key` passes.
+    pub(crate) fn matches(&self, company_key: &str, deal: &DealView) -> bool {
+        match self {
+            DealFilter::Company(key) => company_key == key,
+            DealFilter::ClosingBetween(from, to) => deal
+                .close_date
+                .is_some_and(|date| *from <= date && date <= *to),
+            DealFilter::Over(amount, currency) => {
+                deal.amount > *amount && currency.as_ref().is_none_or(|c| *c == deal.currency)
+            }
+            DealFilter::Owner(owner) => deal
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.to_lowercase() == owner.to_lowercase()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
 use super::import::Record;
-use super::model::{name_key, Amount, ContactView, DealView};
-use super::store::DealFilter;
+use super::model::{contact_key, name_key, Amount, ContactView, DealFilter, DealView};
 
 /// Upserts every record by its natural keys (see the migration).
 pub(crate) async fn write(tx: &Transaction<'_>, records: &[Record]) -> Result<(), StoreError> {
@@ -83,14 +82,6 @@ pub(crate) async fn write(tx: &Transaction<'_>, records: &[Record]) -> Result<()
         }
     }
     Ok(())
-}
-
-/// A contact's natural key: its e-mail, else its company and name.
-pub(crate) fn contact_key(company_key: &str, name: &str, email: Option<&str>) -> String {
-    match email {
-        Some(email) => email.to_owned(),
-        None => format!("name:{company_key}/{}", name_key(name)),
-    }
 }
 
 /// Contacts whose e-mail is `email`, or whose name key is `key` or has `key` as one word.

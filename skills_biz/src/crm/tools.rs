@@ -2,6 +2,7 @@
 //! grammar (never SQL), which `parse` then checks like typed text.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
+use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::parse::parse;
@@ -23,23 +24,18 @@ fn object(properties: Value, required: &[&str]) -> Value {
 
 /// The tools, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
-    let spec = |name: &str, description: &str, parameters: Value| ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-    };
     vec![
-        spec(
+        tool(
             CONTACT,
             "Find a CRM contact by full name, first or last name, or e-mail.",
             object(json!({"query": {"type": "string"}}), &["query"]),
         ),
-        spec(
+        tool(
             COMPANY_DEALS,
             "List a company's open deals.",
             object(json!({"company": {"type": "string"}}), &["company"]),
         ),
-        spec(
+        tool(
             CLOSING,
             "List open deals closing this week or this month.",
             object(
@@ -47,7 +43,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["period"],
             ),
         ),
-        spec(
+        tool(
             OVER,
             "List open deals above an amount, optionally in one currency.",
             object(
@@ -58,7 +54,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["amount"],
             ),
         ),
-        spec(
+        tool(
             MINE,
             "List the open deals owned by the person asking.",
             object(json!({}), &[]),

@@ -14,7 +14,7 @@
 //!   [`heuristic`], whose rules that module documents;
 //! * [`store`] — [`MailStore`] (the IMAP cursor per account) and [`ingest`];
 //! * [`command`] — the chat grammar (`inbox`, `summarise my inbox`, `inbox done #12 #14`,
-//!   `done #12`, `inbox set aside`); [`InboxRoute`] claims exactly what it parses and offers the
+//!   `done #12`, `inbox set aside`); [`route`] claims exactly what it parses and offers the
 //!   tools `inbox_summary` and `inbox_done` to the LLM;
 //! * [`InboxService`] — the skill: only the people in `INBOX_READERS` (platform user ids) get
 //!   anything but [`reply::PRIVATE`], and only where no one else reads the answer (a direct
@@ -35,7 +35,8 @@ use std::sync::Arc;
 
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{
-    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
+    Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
+    SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -55,35 +56,13 @@ const HELP: [&str; 3] = [
     "inbox set aside — the newsletters and no-reply mails set aside",
 ];
 
-/// The inbox's route: understands exactly what [`parse_command`] accepts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct InboxRoute;
-
-impl SkillRoute for InboxRoute {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn help(&self) -> Vec<&'static str> {
-        HELP.to_vec()
-    }
-
-    fn understands(&self, text: &str) -> bool {
-        parse_command(text).is_some()
-    }
-
-    fn tools(&self) -> Vec<alfred_actors::llm::ToolSpec> {
-        tools::specs()
-    }
-
-    fn command_for(&self, call: &alfred_actors::llm::ToolCall) -> Option<String> {
-        tools::command_for(call)
-    }
-}
-
-/// The shared route, for the orchestrator's routing table.
+/// The shared route, for the orchestrator's routing table: understands exactly what
+/// [`parse_command`] accepts.
 pub fn route() -> Arc<dyn SkillRoute> {
-    Arc::new(InboxRoute)
+    Arc::new(
+        GrammarRoute::new(NAME, &HELP, |text| parse_command(text).is_some())
+            .with_tools(tools::specs, tools::command_for),
+    )
 }
 
 /// A fresh skill. `readers`: the platform user ids (Slack user ids such as `U024BE7LH`,

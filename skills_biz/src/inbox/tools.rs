@@ -2,6 +2,7 @@
 //! which `parse` then checks like typed text. The skill still checks who is asking.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
+use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::command::{parse, text, InboxCommand, MAX_IDS};
@@ -14,18 +15,16 @@ pub const DONE: &str = "inbox_done";
 /// The tools, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
     vec![
-        ToolSpec {
-            name: SUMMARY.to_owned(),
-            description: "Summarise the owner's work e-mail inbox: the open mails by urgency, \
-                          with why and the next action."
-                .to_owned(),
-            parameters: json!({"type": "object", "properties": {}, "required": []}),
-        },
-        ToolSpec {
-            name: DONE.to_owned(),
-            description: "Mark work e-mails done by the numbers the inbox summary shows (#12)."
-                .to_owned(),
-            parameters: json!({
+        tool(
+            SUMMARY,
+            "Summarise the owner's work e-mail inbox: the open mails by urgency, \
+             with why and the next action.",
+            json!({"type": "object", "properties": {}, "required": []}),
+        ),
+        tool(
+            DONE,
+            "Mark work e-mails done by the numbers the inbox summary shows (#12).",
+            json!({
                 "type": "object",
                 "properties": {
                     "ids": {
@@ -37,7 +36,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 },
                 "required": ["ids"]
             }),
-        },
+        ),
     ]
 }
 

@@ -9,50 +9,11 @@
 use alfred_actors::messages::Platform;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{render, Briefing};
+use super::model::{Briefing, TemplateField};
+use super::render;
 
 /// How long after a person's last message free text may still be sent to them.
 pub const SERVICE_WINDOW_HOURS: i64 = 24;
-
-/// A value a template parameter is filled with (see [`render::parameter`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TemplateField {
-    /// "Thursday, 26 November 2026": the household's local date.
-    Date,
-    /// Chores due today with whose turn it is: "dishes (Sam), water plants".
-    Chores,
-    /// Items still to buy: "3 items: 2 kg apples, bananas, milk".
-    Shopping,
-    /// Overdue chores: "laundry (Dana, 2 days overdue)".
-    Reminders,
-}
-
-impl TemplateField {
-    /// Every field, in the order of the default parameters.
-    pub const ALL: [TemplateField; 4] = [
-        TemplateField::Date,
-        TemplateField::Chores,
-        TemplateField::Shopping,
-        TemplateField::Reminders,
-    ];
-
-    /// The name used in the households file: `date`, `chores`, `shopping`, `reminders`.
-    pub fn key(self) -> &'static str {
-        match self {
-            TemplateField::Date => "date",
-            TemplateField::Chores => "chores",
-            TemplateField::Shopping => "shopping",
-            TemplateField::Reminders => "reminders",
-        }
-    }
-
-    /// The field named `key`, if any.
-    pub fn from_key(key: &str) -> Option<TemplateField> {
-        TemplateField::ALL
-            .into_iter()
-            .find(|field| field.key() == key.trim())
-    }
-}
 
 /// A household's approved WhatsApp template for the briefing.
 #[derive(Debug, Clone, PartialEq, Eq)]

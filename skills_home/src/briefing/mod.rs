@@ -7,6 +7,8 @@
 //!   source whose query fails is marked unavailable and the rest still goes out;
 //! * [`render`] — the text template and the template parameters, from the data alone (the
 //!   greeting is fixed: no LLM phrases anything, so nothing can be invented);
+//! * `model` — the [`Briefing`] read from those sources and the [`TemplateField`]s a template
+//!   is filled with, shared by the other three;
 //! * [`delivery`] — free text inside WhatsApp's 24-hour customer-service window, the
 //!   household's approved template outside it.
 //!
@@ -15,6 +17,7 @@
 //! its replies go to the run's conversation. This module keeps no state; it only reads.
 
 pub mod delivery;
+mod model;
 pub mod render;
 pub mod sources;
 
@@ -26,17 +29,14 @@ use alfred_actors::skill::{
     Effect, Reply, ReplyTo, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
-use crate::chores::DueChore;
-use crate::grocery::ListedItem;
-
 pub use self::delivery::{
-    outbound, within_service_window, BriefingTemplate, Outbound, TemplateField,
-    SERVICE_WINDOW_HOURS,
+    outbound, within_service_window, BriefingTemplate, Outbound, SERVICE_WINDOW_HOURS,
 };
+pub use self::model::{Briefing, TemplateField};
 pub use self::sources::gather;
 
 /// The skill's name; its actor is `skill/briefing`.
@@ -49,20 +49,6 @@ const HELP: [&str; 1] = ["briefing — today's chores, shopping list and reminde
 
 /// The briefing templates of the households that have one, by household id.
 pub type Templates = HashMap<String, BriefingTemplate>;
-
-/// Everything a briefing says, read from the household's data. `None` marks a source that
-/// could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Briefing {
-    /// The household's local date.
-    pub date: NaiveDate,
-    /// Chores due today (not overdue), with whose turn it is.
-    pub chores_today: Option<Vec<DueChore>>,
-    /// Reminders: for now, the overdue chores, most overdue first.
-    pub reminders: Option<Vec<DueChore>>,
-    /// Items still to buy (bought ones left out), in order of addition.
-    pub shopping: Option<Vec<ListedItem>>,
-}
 
 /// The route: the `briefing` job, and an explicit "briefing" from a person.
 #[derive(Debug, Clone, Copy, Default)]

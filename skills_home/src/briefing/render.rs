@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::{Briefing, TemplateField};
+use super::model::{Briefing, TemplateField};
 use crate::chores::DueChore;
 use crate::grocery::{Category, ListedItem};
 

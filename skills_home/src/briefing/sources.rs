@@ -13,7 +13,7 @@ use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::Briefing;
+use super::model::Briefing;
 use crate::chores::{self, local_today};
 use crate::grocery;
 

@@ -2,12 +2,14 @@
 //! history and streaks, and the reminders the scheduler sends.
 //!
 //! * [`recurrence`] — when a chore falls due, in the household's local dates;
-//! * `model` — chores and their pending occurrence; the rules of done, skip, swap and
-//!   rotation (documented there);
+//! * `model` — chores, their pending occurrence and what is due ([`DueChore`]); the rules of
+//!   done, skip, swap and rotation (documented there);
 //! * [`parse()`] — the deterministic grammar into a [`ChoreCommand`];
-//! * [`ChoreRoute`] / [`ChoreService`] — the route and the skill; [`ChoreEffect`] applies a
-//!   command inside the message's transaction (Postgres tables `chores` and `chore_history`,
-//!   or the in-memory [`ChoreState`] slot) and replies from what actually changed;
+//! * [`route`] / [`ChoreService`] — the route (exactly what [`parse()`] accepts, the tools,
+//!   the reminder job) and the skill; [`ChoreEffect`] applies a
+//!   command inside the message's transaction and replies (`reply`) from what actually changed;
+//! * `store` — the chores as an effect sees them, dispatching to `pg` (Postgres tables
+//!   `chores` and `chore_history`) or `mem` (the in-memory [`ChoreState`] slot);
 //! * [`stats`] — completion history and streaks;
 //! * [`reminders`] — [`due_reminders`] and [`chores_due_today`] for the scheduler and the
 //!   morning briefing, and the `chore-reminders` job run;
@@ -17,6 +19,7 @@
 //! IANA time zone (`SkillRequest.timezone`; a parameter of every public function). This module
 //! knows nothing of platforms, Redis or the scheduler.
 
+mod mem;
 mod model;
 mod parse;
 mod pg;
@@ -31,24 +34,25 @@ use std::sync::Arc;
 
 use alfred_actors::messages::Sender;
 use alfred_actors::skill::{
-    Effect, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
+    Effect, GrammarRoute, Reply, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
+pub use self::mem::{ChoreState, SLOT};
 pub use self::model::{
-    find, name_key, same_person, Chore, HistoryEntry, NewChore, Outcome, Swapped,
+    find, name_key, same_person, Assign, Chore, ChoreCommand, DueChore, HistoryEntry, Member,
+    NewChore, Outcome, Swapped,
 };
-pub use self::parse::{parse, Assign, ChoreCommand, Member};
+pub use self::parse::parse;
 pub use self::recurrence::{local_today, Recurrence};
 pub use self::reminders::{
-    chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, DueChore, Reminder,
+    chores_due_today, due_on, due_reminders, in_quiet_hours, reminders_for, Reminder,
     ReminderEffect, REMINDER_JOB,
 };
 pub use self::stats::{chore_stats, ChoreStats};
-pub use self::store::{ChoreState, SLOT};
 
 /// The skill's name; its actor is `skill/chores`.
 pub const NAME: &str = "chores";
@@ -67,39 +71,14 @@ const HELP: [&str; 8] = [
     "remove chore dishes — delete a chore",
 ];
 
-/// The route of chores: understands exactly what [`parse()`] accepts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChoreRoute;
-
-impl SkillRoute for ChoreRoute {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn help(&self) -> Vec<&'static str> {
-        HELP.to_vec()
-    }
-
-    fn understands(&self, text: &str) -> bool {
-        parse(text).is_some()
-    }
-
-    fn jobs(&self) -> Vec<&'static str> {
-        vec![REMINDER_JOB]
-    }
-
-    fn tools(&self) -> Vec<alfred_actors::llm::ToolSpec> {
-        tools::specs()
-    }
-
-    fn command_for(&self, call: &alfred_actors::llm::ToolCall) -> Option<String> {
-        tools::command_for(call)
-    }
-}
-
-/// The shared route, for the orchestrator's routing table.
+/// The shared route, for the orchestrator's routing table: understands exactly what
+/// [`parse()`] accepts.
 pub fn route() -> Arc<dyn SkillRoute> {
-    Arc::new(ChoreRoute)
+    Arc::new(
+        GrammarRoute::new(NAME, &HELP, |text| parse(text).is_some())
+            .with_tools(tools::specs, tools::command_for)
+            .with_jobs(&[REMINDER_JOB]),
+    )
 }
 
 /// A fresh skill without quiet hours; the skill actor's factory calls this.
@@ -328,22 +307,15 @@ impl ChoreEffect {
         by: &Member,
         today: NaiveDate,
     ) -> Result<String, StoreError> {
-        let chores = store::chores(tx, &self.household, true).await?;
-        let mut chore = match pick(&chores, query) {
-            Ok(chore) => chore.clone(),
+        let mut chore = match self.to_mark(tx, query, today).await? {
+            Ok(chore) => chore,
             Err(reply) => return Ok(reply),
         };
-        if let Some(reply) = self.already_today(tx, &chore, today).await? {
-            return Ok(reply);
-        }
         let by_name = self.who.resolve(Some(&chore), by);
         let by_sender = *by == Member::Me || same_person(&by_name, &self.who.name);
         let was_due = chore.due;
-        let entry = chore
-            .complete(&by_name, today, self.now, &self.who.id)
-            .ok_or_else(store::out_of_range)?;
-        store::record(tx, &self.household, &entry).await?;
-        store::save(tx, &self.household, &chore).await?;
+        let entry = chore.complete(&by_name, today, self.now, &self.who.id);
+        self.record(tx, entry, &chore).await?;
         Ok(reply::done(&chore, &by_name, by_sender, was_due, today))
     }
 
@@ -353,21 +325,47 @@ impl ChoreEffect {
         query: &str,
         today: NaiveDate,
     ) -> Result<String, StoreError> {
-        let chores = store::chores(tx, &self.household, true).await?;
-        let mut chore = match pick(&chores, query) {
-            Ok(chore) => chore.clone(),
+        let mut chore = match self.to_mark(tx, query, today).await? {
+            Ok(chore) => chore,
             Err(reply) => return Ok(reply),
         };
-        if let Some(reply) = self.already_today(tx, &chore, today).await? {
-            return Ok(reply);
-        }
         let was_due = chore.due;
-        let entry = chore
-            .skip(today, self.now, &self.who.id)
-            .ok_or_else(store::out_of_range)?;
-        store::record(tx, &self.household, &entry).await?;
-        store::save(tx, &self.household, &chore).await?;
+        let entry = chore.skip(today, self.now, &self.who.id);
+        self.record(tx, entry, &chore).await?;
         Ok(reply::skipped(&chore, was_due, today))
+    }
+
+    /// The chore `query` names, to be marked done or skipped; else the reply saying why not (no
+    /// such chore, several, or already done or skipped today). Its row stays locked until the
+    /// transaction ends.
+    async fn to_mark(
+        &self,
+        tx: &mut Tx<'_>,
+        query: &str,
+        today: NaiveDate,
+    ) -> Result<Result<Chore, String>, StoreError> {
+        let chores = store::chores(tx, &self.household, true).await?;
+        let chore = match pick(&chores, query) {
+            Ok(chore) => chore.clone(),
+            Err(reply) => return Ok(Err(reply)),
+        };
+        if let Some(reply) = self.already_today(tx, &chore, today).await? {
+            return Ok(Err(reply));
+        }
+        Ok(Ok(chore))
+    }
+
+    /// Records the occurrence's outcome (`None`: the next one lies past the calendar) and saves
+    /// the chore, moved on to its next occurrence.
+    async fn record(
+        &self,
+        tx: &mut Tx<'_>,
+        entry: Option<HistoryEntry>,
+        chore: &Chore,
+    ) -> Result<(), StoreError> {
+        let entry = entry.ok_or_else(model::out_of_range)?;
+        store::record(tx, &self.household, &entry).await?;
+        store::save(tx, &self.household, chore).await
     }
 
     /// A chore already done or skipped today whose next occurrence lies ahead: a second

@@ -1,4 +1,5 @@
-//! Chores, their pending occurrence and who does it: the domain rules, pure and shared by both
+//! Chores, their pending occurrence and who does it: the commands the grammar produces
+//! ([`ChoreCommand`]), what is due ([`DueChore`]), and the domain rules, pure and shared by both
 //! stores (the stores only load and save what these functions decide).
 //!
 //! A chore always has exactly one *pending occurrence*, due on the local date `due`. Marking it
@@ -15,9 +16,63 @@
 //!   turn each and everyone else's turns stay where they were. When either of them is not in the
 //!   rotation (a fixed chore, a helper from outside), Kim just takes this occurrence.
 
+use alfred_actors::store::StoreError;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::recurrence::Recurrence;
+
+/// Someone named in a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// The sender.
+    Me,
+    /// A member by name, capitalized ("Sam").
+    Named(String),
+}
+
+/// Who does a new chore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assign {
+    Anyone,
+    Fixed(Member),
+    /// Turns in this order.
+    Rotation(Vec<Member>),
+}
+
+/// A parsed chore command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChoreCommand {
+    Add {
+        name: String,
+        recurrence: Recurrence,
+        assign: Assign,
+    },
+    /// "add chore …" without a recurrence it could read: answered with how to say it.
+    AddHelp {
+        name: Option<String>,
+    },
+    Remove {
+        chore: String,
+    },
+    /// `mine`: only chores the sender takes part in.
+    List {
+        mine: bool,
+    },
+    Done {
+        chore: String,
+        by: Member,
+    },
+    Skip {
+        chore: String,
+    },
+    Swap {
+        chore: String,
+        with: Member,
+    },
+    DueToday,
+    Overdue,
+    Stats,
+}
 
 /// A chore as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +142,17 @@ pub struct HistoryEntry {
     pub recorded_at: DateTime<Utc>,
     /// Who said so.
     pub recorded_by: String,
+}
+
+/// A chore whose pending occurrence is due today or earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueChore {
+    pub chore: String,
+    /// Whose turn it is; `None`: anyone's.
+    pub assignee: Option<String>,
+    pub due: NaiveDate,
+    /// `0` when due today.
+    pub days_overdue: u32,
 }
 
 /// A new chore, before the store gives it an id.
@@ -310,4 +376,9 @@ pub fn find<'a>(chores: &'a [Chore], query: &str) -> Vec<&'a Chore> {
         .iter()
         .filter(|c| format!(" {} ", c.key).contains(&padded))
         .collect()
+}
+
+/// A date past what the calendar can hold: only reachable with absurd input.
+pub(crate) fn out_of_range() -> StoreError {
+    StoreError::Other("chore date out of the calendar's range".to_owned())
 }

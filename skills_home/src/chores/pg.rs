@@ -5,9 +5,8 @@ use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use tokio_postgres::{Row, Transaction};
 
-use super::model::{Chore, HistoryEntry, NewChore, Outcome};
+use super::model::{out_of_range, Chore, HistoryEntry, NewChore, Outcome};
 use super::recurrence::Recurrence;
-use super::store::out_of_range;
 
 const COLUMNS: &str = "id, name, name_key, recurrence, start_date, members, turn, cover, \
                        payback_from, payback_to, due_date";

@@ -17,21 +17,10 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
-use super::model::Chore;
+use super::model::{Chore, DueChore};
 use super::recurrence::local_today;
 use super::reply::{due_today_digest, when};
 use super::store;
-
-/// A chore whose pending occurrence is due today or earlier.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueChore {
-    pub chore: String,
-    /// Whose turn it is; `None`: anyone's.
-    pub assignee: Option<String>,
-    pub due: NaiveDate,
-    /// `0` when due today.
-    pub days_overdue: u32,
-}
 
 /// One reminder to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,8 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::model::{Chore, Swapped};
+use super::model::{Chore, DueChore, Swapped};
 use super::recurrence::join_and;
-use super::reminders::DueChore;
 use super::stats::ChoreStats;
 
 /// A date relative to `today`: "today", "tomorrow", "yesterday", else "Mon 3 Nov".

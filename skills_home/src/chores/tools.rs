@@ -9,9 +9,11 @@
 //! when the grammar reads that text back as the same command, so the grammar has the last word.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
+use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
-use super::parse::{parse, ChoreCommand, Member};
+use super::model::{ChoreCommand, Member};
+use super::parse::parse;
 
 /// Marks a chore done.
 pub const DONE: &str = "chores_done";
@@ -36,13 +38,8 @@ pub fn specs() -> Vec<ToolSpec> {
     let chore = json!({"type": "string", "description": "The chore's name, e.g. dishes"});
     let member = json!({"type": "string", "description": "A household member's first name"});
     let no_arguments = json!({"type": "object", "properties": {}});
-    let spec = |name: &str, description: &str, parameters: Value| ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-    };
     vec![
-        spec(
+        tool(
             DONE,
             "Mark a household chore as done, by the sender or (with `by`) by another member.",
             json!({
@@ -51,12 +48,12 @@ pub fn specs() -> Vec<ToolSpec> {
                 "required": ["chore"]
             }),
         ),
-        spec(
+        tool(
             SKIP,
             "Skip this time's occurrence of a chore.",
             json!({"type": "object", "properties": {"chore": chore}, "required": ["chore"]}),
         ),
-        spec(
+        tool(
             SWAP,
             "Give this time's occurrence of a chore to another member, who hands back their next turn.",
             json!({
@@ -65,10 +62,10 @@ pub fn specs() -> Vec<ToolSpec> {
                 "required": ["chore", "with"]
             }),
         ),
-        spec(LIST, "List the household's chores with who is next.", no_arguments.clone()),
-        spec(DUE_TODAY, "Say which chores are due today.", no_arguments.clone()),
-        spec(OVERDUE, "Say which chores are overdue.", no_arguments.clone()),
-        spec(STATS, "Show chore history and streaks.", no_arguments),
+        tool(LIST, "List the household's chores with who is next.", no_arguments.clone()),
+        tool(DUE_TODAY, "Say which chores are due today.", no_arguments.clone()),
+        tool(OVERDUE, "Say which chores are overdue.", no_arguments.clone()),
+        tool(STATS, "Show chore history and streaks.", no_arguments),
     ]
 }
 

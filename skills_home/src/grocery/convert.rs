@@ -150,6 +150,15 @@ mod tests {
     }
 
     #[test]
+    fn sums_saturate_at_the_maximum() {
+        let big = q("999999");
+        assert_eq!(
+            sum(big, Unit::Count, big, Unit::Count),
+            Some((crate::grocery::quantity::MAX_TOTAL, Unit::Count))
+        );
+    }
+
+    #[test]
     fn metric_amounts_are_summed_in_the_fitting_unit() {
         assert_eq!(shown("2", Unit::Kg, "500", Unit::G), "2.5 kg");
         assert_eq!(shown("500", Unit::G, "2", Unit::Kg), "2.5 kg");

@@ -2,7 +2,8 @@
 //!
 //! * [`parse`] — the deterministic grammar ("add milk, eggs and 2 kg apples", "got milk",
 //!   "remove milk", "list", "clear bought", "clear the list", "undo") into a [`GroceryCommand`];
-//! * [`GroceryRoute`] — tells the orchestrator which texts the grammar understands;
+//! * [`route`] — tells the orchestrator which texts the grammar understands (exactly what
+//!   [`parse`] accepts) and offers the LLM the tools of `tools`;
 //! * [`GroceryService`] — the skill: turns a request into a [`GroceryEffect`];
 //! * [`GroceryEffect`] — applies the command inside the message's transaction: reads the
 //!   household's lines (under its lock), lets `plan` decide the change (the same code for both
@@ -31,7 +32,8 @@ mod undo;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Effect, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
+    Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
+    SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -68,35 +70,13 @@ const HELP: [&str; 7] = [
     "undo — undo your last change to the list",
 ];
 
-/// The route of the shopping list: understands exactly what [`parse`] accepts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GroceryRoute;
-
-impl SkillRoute for GroceryRoute {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn help(&self) -> Vec<&'static str> {
-        HELP.to_vec()
-    }
-
-    fn understands(&self, text: &str) -> bool {
-        parse(text).is_some()
-    }
-
-    fn tools(&self) -> Vec<alfred_actors::llm::ToolSpec> {
-        tools::specs()
-    }
-
-    fn command_for(&self, call: &alfred_actors::llm::ToolCall) -> Option<String> {
-        tools::command_for(call)
-    }
-}
-
-/// The shared route, for the orchestrator's routing table.
+/// The shared route, for the orchestrator's routing table: understands exactly what
+/// [`parse`] accepts.
 pub fn route() -> Arc<dyn SkillRoute> {
-    Arc::new(GroceryRoute)
+    Arc::new(
+        GrammarRoute::new(NAME, &HELP, |text| parse(text).is_some())
+            .with_tools(tools::specs, tools::command_for),
+    )
 }
 
 /// A fresh skill; the skill actor's factory calls this on every (re)start.

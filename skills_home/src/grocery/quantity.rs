@@ -84,20 +84,6 @@ impl Quantity {
         let product = Quantity(self.0.checked_mul(i64::from(factor))?);
         (product <= MAX_TOTAL).then_some(product)
     }
-
-    /// The sum, saturating at `MAX_TOTAL` (the same rule the SQL applies with `LEAST`).
-    pub fn saturating_add(self, other: Quantity) -> Quantity {
-        Quantity(self.0.saturating_add(other.0).min(MAX_TOTAL.0))
-    }
-
-    /// Sums two optional quantities the way the list does: both known → their sum; one known
-    /// → that one ("bananas" then "3 bananas" is 3 bananas); neither → none.
-    pub fn combine(a: Option<Quantity>, b: Option<Quantity>) -> Option<Quantity> {
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.saturating_add(b)),
-            (a, b) => a.or(b),
-        }
-    }
 }
 
 /// Shortest decimal form: `2`, `1.5`, `0.25`. Postgres accepts it as `numeric` input.
@@ -323,12 +309,6 @@ mod tests {
         ] {
             assert_eq!(Quantity::parse_decimal(text), None, "{text:?}");
         }
-    }
-
-    #[test]
-    fn sums_saturate_at_the_maximum() {
-        let big = Quantity::parse_decimal("999999").unwrap();
-        assert_eq!(big.saturating_add(big), MAX_TOTAL);
     }
 
     #[test]

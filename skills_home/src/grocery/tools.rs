@@ -11,9 +11,10 @@
 //! parsed by the grammar like typed text, which has the last word.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
+use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
-use super::Unit;
+use super::quantity::Unit;
 
 /// Adds items.
 pub const ADD: &str = "grocery_add";
@@ -49,54 +50,43 @@ const AMBIGUOUS_WORDS: [&str; 22] = [
 /// The tools of the shopping list, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
     vec![
-        ToolSpec {
-            name: ADD.to_owned(),
-            description: "Add items to the family's shopping list.".to_owned(),
-            parameters: json!({
+        tool(
+            ADD,
+            "Add items to the family's shopping list.",
+            items_parameters(json!({
                 "type": "object",
                 "properties": {
-                    "items": {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": MAX_ITEMS,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "name": {"type": "string", "description": "The item, e.g. apples"},
-                                "quantity": {
-                                    "type": "number",
-                                    "exclusiveMinimum": 0,
-                                    "maximum": MAX_QUANTITY,
-                                    "description": "How many or how much; omit when not said"
-                                },
-                                "unit": {
-                                    "type": "string",
-                                    "enum": UNITS,
-                                    "description": "The unit of the quantity; omit for a number of pieces"
-                                }
-                            },
-                            "required": ["name"]
-                        }
+                    "name": {"type": "string", "description": "The item, e.g. apples"},
+                    "quantity": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "maximum": MAX_QUANTITY,
+                        "description": "How many or how much; omit when not said"
+                    },
+                    "unit": {
+                        "type": "string",
+                        "enum": UNITS,
+                        "description": "The unit of the quantity; omit for a number of pieces"
                     }
                 },
-                "required": ["items"]
-            }),
-        },
+                "required": ["name"]
+            })),
+        ),
         names_spec(REMOVE, "Take items off the family's shopping list."),
         names_spec(
             CHECK_OFF,
             "Tick items on the family's shopping list off as bought.",
         ),
-        ToolSpec {
-            name: UNDO.to_owned(),
-            description: "Undo the sender's own last change to the shopping list.".to_owned(),
-            parameters: json!({"type": "object", "properties": {}}),
-        },
-        ToolSpec {
-            name: LIST.to_owned(),
-            description: "Show the family's shopping list.".to_owned(),
-            parameters: json!({"type": "object", "properties": {}}),
-        },
+        tool(
+            UNDO,
+            "Undo the sender's own last change to the shopping list.",
+            json!({"type": "object", "properties": {}}),
+        ),
+        tool(
+            LIST,
+            "Show the family's shopping list.",
+            json!({"type": "object", "properties": {}}),
+        ),
     ]
 }
 
@@ -121,22 +111,28 @@ pub fn command_for(call: &ToolCall) -> Option<String> {
 
 /// A tool taking a list of item names (`{items: [name]}`).
 fn names_spec(name: &str, description: &str) -> ToolSpec {
-    ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters: json!({
-            "type": "object",
-            "properties": {
-                "items": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": MAX_ITEMS,
-                    "items": {"type": "string", "description": "The item's name"}
-                }
-            },
-            "required": ["items"]
-        }),
-    }
+    tool(
+        name,
+        description,
+        items_parameters(json!({"type": "string", "description": "The item's name"})),
+    )
+}
+
+/// The parameters of a tool taking 1 to [`MAX_ITEMS`] items (`{items: [item]}`), each as
+/// the schema `item` says.
+fn items_parameters(item: Value) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ITEMS,
+                "items": item
+            }
+        },
+        "required": ["items"]
+    })
 }
 
 /// `{verb} milk, eggs` from `{items: [name]}`, every name validated.
@@ -225,7 +221,7 @@ fn unit_text(raw: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grocery::parse;
+    use crate::grocery::parse::parse;
 
     fn call(name: &str, arguments: Value) -> ToolCall {
         ToolCall {
@@ -284,12 +280,15 @@ mod tests {
         .unwrap();
         assert_eq!(check_off, "check off milk, \"salt and pepper crisps\"");
         assert!(
-            matches!(parse(&check_off), Some(super::super::GroceryCommand::CheckOff(items)) if items.len() == 2),
+            matches!(parse(&check_off), Some(crate::grocery::model::GroceryCommand::CheckOff(items)) if items.len() == 2),
             "{check_off}: {:?}",
             parse(&check_off)
         );
         let undo = command_for(&call(UNDO, json!({}))).unwrap();
-        assert_eq!(parse(&undo), Some(super::super::GroceryCommand::Undo));
+        assert_eq!(
+            parse(&undo),
+            Some(crate::grocery::model::GroceryCommand::Undo)
+        );
         assert_eq!(command_for(&call(CHECK_OFF, json!({"items": []}))), None);
         assert_eq!(
             command_for(&call(CHECK_OFF, json!({"items": ["it's 42!"]}))),

@@ -8,7 +8,7 @@
 use chrono::Weekday;
 
 use super::tokens::{starts_with, text_of, Token};
-use super::{Assign, ChoreCommand, Member};
+use crate::chores::model::{Assign, ChoreCommand, Member};
 use crate::chores::recurrence::{weekday_bit, Recurrence, MAX_EVERY_DAYS};
 
 /// Parses what follows "add chore".

@@ -24,60 +24,7 @@ mod create;
 mod tokens;
 
 use self::tokens::{after_any, before_any, is, text_of, tokenize, Token};
-use super::recurrence::Recurrence;
-
-/// Someone named in a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Member {
-    /// The sender.
-    Me,
-    /// A member by name, capitalized ("Sam").
-    Named(String),
-}
-
-/// Who does a new chore.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Assign {
-    Anyone,
-    Fixed(Member),
-    /// Turns in this order.
-    Rotation(Vec<Member>),
-}
-
-/// A parsed chore command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChoreCommand {
-    Add {
-        name: String,
-        recurrence: Recurrence,
-        assign: Assign,
-    },
-    /// "add chore …" without a recurrence it could read: answered with how to say it.
-    AddHelp {
-        name: Option<String>,
-    },
-    Remove {
-        chore: String,
-    },
-    /// `mine`: only chores the sender takes part in.
-    List {
-        mine: bool,
-    },
-    Done {
-        chore: String,
-        by: Member,
-    },
-    Skip {
-        chore: String,
-    },
-    Swap {
-        chore: String,
-        with: Member,
-    },
-    DueToday,
-    Overdue,
-    Stats,
-}
+use super::model::{ChoreCommand, Member};
 
 const PREFIXES: &[&[&str]] = &[
     &["please"],

@@ -6,8 +6,9 @@
 //! one of a few conversational nouns ([`NOT_AN_ITEM`]); such texts are left to other skills or
 //! to help.
 
+use super::item::items;
+use super::target::{is_target, take_off_items};
 use super::tokens::{plain_words, Token};
-use super::{is_target, items, take_off_items};
 use crate::grocery::model::ItemSpec;
 
 /// Words that never occur in a "got …" that ticks an item off. Pronouns, prepositions and

@@ -1,4 +1,5 @@
-//! One item of a message: an optional quantity and unit, then the name.
+//! The items of a message, split on separators, "and", "&" and "plus" ([`items`]); each an
+//! optional quantity and unit, then the name.
 //!
 //! Accepted quantity forms: `3 bananas`, `2 kg apples`, `2kg apples`, `1.5 l milk`,
 //! `500 g of flour`, `3 x lemons`, `3x lemons`, `lemons x3`, `lemons x 3`, `two avocados` (one
@@ -11,6 +12,9 @@ use super::tokens::Token;
 use crate::grocery::model::ItemSpec;
 use crate::grocery::quantity::{Quantity, Unit, MAX_PER_MESSAGE};
 
+/// Most items one message may add or remove.
+const MAX_ITEMS: usize = 50;
+
 /// Longest item name accepted, in characters.
 const MAX_NAME_CHARS: usize = 80;
 
@@ -22,9 +26,22 @@ const NUMBER_WORDS: [&str; 12] = [
 /// Words that may precede a name without being part of it.
 const FILLERS: [&str; 5] = ["a", "an", "some", "more", "the"];
 
+/// Splits items on separators, "and", "&" and "plus", and parses each; `None` when any item
+/// is not understood or there are none.
+pub(super) fn items(tokens: &[Token]) -> Option<Vec<ItemSpec>> {
+    let is_split =
+        |t: &Token| *t == Token::Sep || t.low().is_some_and(|w| matches!(w, "and" | "&" | "plus"));
+    let items = tokens
+        .split(is_split)
+        .filter(|segment| !segment.is_empty())
+        .map(parse_item)
+        .collect::<Option<Vec<_>>>()?;
+    (!items.is_empty() && items.len() <= MAX_ITEMS).then_some(items)
+}
+
 /// Parses one item; `None` when it has no name or a quantity that is zero, too large or
 /// malformed.
-pub(super) fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
+fn parse_item(tokens: &[Token]) -> Option<ItemSpec> {
     let (tokens, times) = trailing_times(tokens);
     let low = |i: usize| tokens.get(i).and_then(Token::low);
     let mut i = 0;

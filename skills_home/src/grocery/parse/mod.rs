@@ -20,20 +20,23 @@
 //! way to tell "bread and butter" (two items) from "mac and cheese" (one) without a dictionary,
 //! and splitting is the common case in a shopping list; quoting is the escape hatch.
 //!
+//! Layout: `tokens` (words, quotes and separators), `item` (one item, and a text split into
+//! items), `target` (where a text names the list), `bought` (ticking off and clearing what was
+//! bought); this file reads the verbs.
+//!
 //! The grammar claims nothing else: `add a meeting to my calendar`, `remove the cat from the
 //! sofa`, `take the bins out` are not list commands, so the orchestrator can answer them with
 //! help (or, later, another skill).
 
 mod bought;
 mod item;
+mod target;
 mod tokens;
 
-use self::item::parse_item;
+use self::item::items;
+use self::target::{is_target, is_target_tokens, strip_target_suffix, take_off_items};
 use self::tokens::{plain_words, tokenize, Token};
-use super::model::{GroceryCommand, ItemSpec};
-
-/// Most items one message may add or remove.
-const MAX_ITEMS: usize = 50;
+use super::model::GroceryCommand;
 
 /// Leading words that only make a request polite or address Alfred.
 const PREFIXES: &[&[&str]] = &[
@@ -203,22 +206,6 @@ fn ends_with_words(tokens: &[Token], words: &[&str]) -> bool {
     tokens.len() >= words.len() && starts_with_words(&tokens[tokens.len() - words.len()..], words)
 }
 
-/// Whether `words` name the shopping list: `[the|my|our] [shopping|grocery] list`, or
-/// `groceries`.
-fn is_target(words: &[&str]) -> bool {
-    let words = match words.first() {
-        Some(&("the" | "my" | "our")) => &words[1..],
-        _ => words,
-    };
-    matches!(
-        words,
-        ["list"]
-            | ["shopping" | "grocery" | "groceries", "list"]
-            | ["groceries"]
-            | ["shoppinglist"]
-    )
-}
-
 fn is_list(words: &[&str]) -> bool {
     LIST_PHRASES.contains(&words)
         || LIST_VERBS
@@ -235,11 +222,6 @@ fn is_undo(words: &[&str]) -> bool {
     UNDO_PHRASES.contains(&words)
 }
 
-/// Whether `tokens` are plain words that name the list.
-fn is_target_tokens(tokens: &[Token]) -> bool {
-    plain_words(tokens).is_some_and(|words| is_target(&words))
-}
-
 /// `add X`, `add X to the list`, `add to the list: X`; not `add X to my calendar`.
 fn add_items(rest: &[Token]) -> Option<&[Token]> {
     // "add to the list: milk, eggs"
@@ -249,60 +231,4 @@ fn add_items(rest: &[Token]) -> Option<&[Token]> {
         }
     }
     strip_target_suffix(rest, &["to", "on", "onto"], false)
-}
-
-/// Cuts `<preposition> <the list>` off the end of `rest`. When the preposition is followed by
-/// something other than the list ("to my calendar", "from the sofa") the text is not a list
-/// command at all. With `required`, the suffix must be there ("put milk on the list").
-fn strip_target_suffix<'t>(
-    rest: &'t [Token],
-    prepositions: &[&str],
-    required: bool,
-) -> Option<&'t [Token]> {
-    let position = rest
-        .iter()
-        .rposition(|t| t.low().is_some_and(|w| prepositions.contains(&w)));
-    let Some(position) = position else {
-        return (!required).then_some(rest);
-    };
-    let after = &rest[position + 1..];
-    if is_target_tokens(after) {
-        return Some(&rest[..position]);
-    }
-    let names_another_place = after
-        .first()
-        .and_then(Token::low)
-        .is_some_and(|w| matches!(w, "the" | "my" | "our"));
-    if required || names_another_place {
-        return None;
-    }
-    Some(rest)
-}
-
-/// `take X off [the list]`, `take off X [from the list]`, `check X off`.
-fn take_off_items(rest: &[Token]) -> Option<&[Token]> {
-    if rest.first().and_then(Token::low) == Some("off") {
-        return strip_target_suffix(&rest[1..], &["from"], false);
-    }
-    let off = rest.iter().rposition(|t| t.low() == Some("off"))?;
-    let after = &rest[off + 1..];
-    let after = if after.first().and_then(Token::low) == Some("of") {
-        &after[1..]
-    } else {
-        after
-    };
-    (after.is_empty() || is_target_tokens(after)).then(|| &rest[..off])
-}
-
-/// Splits items on separators, "and", "&" and "plus", and parses each; `None` when any item
-/// is not understood or there are none.
-fn items(tokens: &[Token]) -> Option<Vec<ItemSpec>> {
-    let is_split =
-        |t: &Token| *t == Token::Sep || t.low().is_some_and(|w| matches!(w, "and" | "&" | "plus"));
-    let items = tokens
-        .split(is_split)
-        .filter(|segment| !segment.is_empty())
-        .map(parse_item)
-        .collect::<Option<Vec<_>>>()?;
-    (!items.is_empty() && items.len() <= MAX_ITEMS).then_some(items)
 }
