@@ -35,6 +35,18 @@ pub struct ToolSpec {
     pub parameters: serde_json::Value,
 }
 
+impl ToolSpec {
+    /// A tool: its name, what it is for (the model reads this to choose it), and its
+    /// arguments' JSON schema.
+    pub fn new(name: &str, description: &str, parameters: serde_json::Value) -> Self {
+        ToolSpec {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            parameters,
+        }
+    }
+}
+
 /// A call the LLM proposed. Nothing about it is trusted until a skill has validated it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {

@@ -126,16 +126,6 @@ impl SkillRoute for GrammarRoute {
     }
 }
 
-/// One tool of [`SkillRoute::tools`]: its name, what it is for (the model reads this to choose
-/// it), and its arguments' JSON schema.
-pub fn tool(name: &str, description: &str, parameters: serde_json::Value) -> crate::llm::ToolSpec {
-    crate::llm::ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-    }
-}
-
 /// Builds a fresh skill; the skill actor calls it on every (re)start, so a factory carries
 /// whatever configuration the skill needs (captured, and cloned into each new skill).
 pub type SkillFactory = Arc<dyn Fn() -> Box<dyn Skill> + Send + Sync>;

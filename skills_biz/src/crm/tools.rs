@@ -2,7 +2,6 @@
 //! grammar (never SQL), which `parse` then checks like typed text.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
-use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::parse::parse;
@@ -25,17 +24,17 @@ fn object(properties: Value, required: &[&str]) -> Value {
 /// The tools, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
     vec![
-        tool(
+        ToolSpec::new(
             CONTACT,
             "Find a CRM contact by full name, first or last name, or e-mail.",
             object(json!({"query": {"type": "string"}}), &["query"]),
         ),
-        tool(
+        ToolSpec::new(
             COMPANY_DEALS,
             "List a company's open deals.",
             object(json!({"company": {"type": "string"}}), &["company"]),
         ),
-        tool(
+        ToolSpec::new(
             CLOSING,
             "List open deals closing this week or this month.",
             object(
@@ -43,7 +42,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["period"],
             ),
         ),
-        tool(
+        ToolSpec::new(
             OVER,
             "List open deals above an amount, optionally in one currency.",
             object(
@@ -54,7 +53,7 @@ pub fn specs() -> Vec<ToolSpec> {
                 &["amount"],
             ),
         ),
-        tool(
+        ToolSpec::new(
             MINE,
             "List the open deals owned by the person asking.",
             object(json!({}), &[]),

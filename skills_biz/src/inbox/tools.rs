@@ -2,7 +2,6 @@
 //! which `parse` then checks like typed text. The skill still checks who is asking.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
-use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::command::{parse, text, InboxCommand, MAX_IDS};
@@ -15,13 +14,13 @@ pub const DONE: &str = "inbox_done";
 /// The tools, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
     vec![
-        tool(
+        ToolSpec::new(
             SUMMARY,
             "Summarise the owner's work e-mail inbox: the open mails by urgency, \
              with why and the next action.",
             json!({"type": "object", "properties": {}, "required": []}),
         ),
-        tool(
+        ToolSpec::new(
             DONE,
             "Mark work e-mails done by the numbers the inbox summary shows (#12).",
             json!({

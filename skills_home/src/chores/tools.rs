@@ -9,7 +9,6 @@
 //! when the grammar reads that text back as the same command, so the grammar has the last word.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
-use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::model::{ChoreCommand, Member};
@@ -39,7 +38,7 @@ pub fn specs() -> Vec<ToolSpec> {
     let member = json!({"type": "string", "description": "A household member's first name"});
     let no_arguments = json!({"type": "object", "properties": {}});
     vec![
-        tool(
+        ToolSpec::new(
             DONE,
             "Mark a household chore as done, by the sender or (with `by`) by another member.",
             json!({
@@ -48,12 +47,12 @@ pub fn specs() -> Vec<ToolSpec> {
                 "required": ["chore"]
             }),
         ),
-        tool(
+        ToolSpec::new(
             SKIP,
             "Skip this time's occurrence of a chore.",
             json!({"type": "object", "properties": {"chore": chore}, "required": ["chore"]}),
         ),
-        tool(
+        ToolSpec::new(
             SWAP,
             "Give this time's occurrence of a chore to another member, who hands back their next turn.",
             json!({
@@ -62,10 +61,10 @@ pub fn specs() -> Vec<ToolSpec> {
                 "required": ["chore", "with"]
             }),
         ),
-        tool(LIST, "List the household's chores with who is next.", no_arguments.clone()),
-        tool(DUE_TODAY, "Say which chores are due today.", no_arguments.clone()),
-        tool(OVERDUE, "Say which chores are overdue.", no_arguments.clone()),
-        tool(STATS, "Show chore history and streaks.", no_arguments),
+        ToolSpec::new(LIST, "List the household's chores with who is next.", no_arguments.clone()),
+        ToolSpec::new(DUE_TODAY, "Say which chores are due today.", no_arguments.clone()),
+        ToolSpec::new(OVERDUE, "Say which chores are overdue.", no_arguments.clone()),
+        ToolSpec::new(STATS, "Show chore history and streaks.", no_arguments),
     ]
 }
 

@@ -11,7 +11,6 @@
 //! parsed by the grammar like typed text, which has the last word.
 
 use alfred_actors::llm::{ToolCall, ToolSpec};
-use alfred_actors::skill::tool;
 use serde_json::{json, Value};
 
 use super::quantity::Unit;
@@ -50,7 +49,7 @@ const AMBIGUOUS_WORDS: [&str; 22] = [
 /// The tools of the shopping list, as JSON schemas.
 pub fn specs() -> Vec<ToolSpec> {
     vec![
-        tool(
+        ToolSpec::new(
             ADD,
             "Add items to the family's shopping list.",
             items_parameters(json!({
@@ -77,12 +76,12 @@ pub fn specs() -> Vec<ToolSpec> {
             CHECK_OFF,
             "Tick items on the family's shopping list off as bought.",
         ),
-        tool(
+        ToolSpec::new(
             UNDO,
             "Undo the sender's own last change to the shopping list.",
             json!({"type": "object", "properties": {}}),
         ),
-        tool(
+        ToolSpec::new(
             LIST,
             "Show the family's shopping list.",
             json!({"type": "object", "properties": {}}),
@@ -111,7 +110,7 @@ pub fn command_for(call: &ToolCall) -> Option<String> {
 
 /// A tool taking a list of item names (`{items: [name]}`).
 fn names_spec(name: &str, description: &str) -> ToolSpec {
-    tool(
+    ToolSpec::new(
         name,
         description,
         items_parameters(json!({"type": "string", "description": "The item's name"})),
