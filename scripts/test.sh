@@ -6,7 +6,8 @@
 # Redis and Postgres that already answer on their standard ports (or at ALFRED_TEST_REDIS_URL /
 # ALFRED_TEST_DATABASE_URL), and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
-#   cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings, the per-instance builds
+#   cargo fmt --check, cargo clippy -D warnings, no import circle between source files
+#   (scripts/import-cycles.py), cargo doc -D warnings, the per-instance builds
 #   (cargo tree: no Home skill crate in the Biz build and the reverse; cargo check of each), the
 #   workspace tests.
 # Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
@@ -79,6 +80,8 @@ if [[ $services_only != 1 ]]; then
 fi
 # Tests start private redis-servers of their own (outage tests), so it is needed in every case.
 command -v redis-server >/dev/null || need_apt redis-server
+# The import-circle check is a Python script.
+if [[ $services_only != 1 ]]; then command -v python3 >/dev/null || need_apt python3; fi
 PSQL=$(pg_tool psql) || need_apt postgresql-client
 
 # The work-inbox tests start private Dovecot IMAP servers of their own (testkit looks in PATH and
@@ -350,6 +353,12 @@ run cargo fmt --all -- --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 run cargo clippy --workspace --all-targets -- -D warnings
+
+# No import circle between the source files of a crate, but the two the design keeps: the
+# supervision layer's parts, and the skill contract with the LLM's tool calls it declares.
+log "scripts/import-cycles.py (no import circle between source files)"
+run python3 scripts/import-cycles.py \
+    --allow 'actors/src/supervision/*' --allow 'actors/src/llm.rs|actors/src/skill.rs'
 
 # Documentation builds without warnings (no broken or private intra-doc links).
 log "cargo doc --workspace --no-deps (RUSTDOCFLAGS=-D warnings)"
