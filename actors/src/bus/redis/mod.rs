@@ -92,22 +92,27 @@ impl RedisBus {
         self.commands.get().await.map_err(from_pool_error)
     }
 
+    /// Runs `cmd` for its effect, an error with the code `done` meaning there was nothing
+    /// left to do (`BUSYGROUP`: the group exists; `NOGROUP`: no group, so no pending entry).
+    async fn run_unless(&self, cmd: &redis::Cmd, done: &str) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let ran: Result<Value, RedisError> = cmd.query_async(&mut *conn).await;
+        match ran {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some(done) => Ok(()),
+            Err(error) => Err(from_redis_error(error)),
+        }
+    }
+
     /// `XGROUP CREATE … 0 MKSTREAM`, an existing group being fine (see the module doc for `0`).
     async fn create_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
-        let mut conn = self.command().await?;
-        let created: Result<Value, RedisError> = redis::cmd("XGROUP")
-            .arg("CREATE")
+        let mut cmd = redis::cmd("XGROUP");
+        cmd.arg("CREATE")
             .arg(stream)
             .arg(group)
             .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut *conn)
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
-            Err(error) => Err(from_redis_error(error)),
-        }
+            .arg("MKSTREAM");
+        self.run_unless(&cmd, "BUSYGROUP").await
     }
 
     async fn read_once(
@@ -360,19 +365,10 @@ impl Bus for RedisBus {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut conn = self.command().await?;
-        let acked: Result<Value, RedisError> = redis::cmd("XACK")
-            .arg(stream)
-            .arg(group)
-            .arg(ids)
-            .query_async(&mut *conn)
-            .await;
-        match acked {
-            Ok(_) => Ok(()),
-            // No group, no pending entry: there is nothing left to acknowledge.
-            Err(error) if error.code() == Some("NOGROUP") => Ok(()),
-            Err(error) => Err(from_redis_error(error)),
-        }
+        let mut cmd = redis::cmd("XACK");
+        cmd.arg(stream).arg(group).arg(ids);
+        // No group, no pending entry: there is nothing left to acknowledge.
+        self.run_unless(&cmd, "NOGROUP").await
     }
 
     async fn claim_idle(
@@ -406,23 +402,16 @@ impl Bus for RedisBus {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut conn = self.command().await?;
         // JUSTID: the delivery counter is not incremented; the idle time is reset.
-        let kept: Result<Value, RedisError> = redis::cmd("XCLAIM")
-            .arg(stream)
+        let mut cmd = redis::cmd("XCLAIM");
+        cmd.arg(stream)
             .arg(group)
             .arg(consumer)
             .arg(0)
             .arg(ids)
-            .arg("JUSTID")
-            .query_async(&mut *conn)
-            .await;
-        match kept {
-            Ok(_) => Ok(()),
-            // No group, no pending entry: there is nothing to keep.
-            Err(error) if error.code() == Some("NOGROUP") => Ok(()),
-            Err(error) => Err(from_redis_error(error)),
-        }
+            .arg("JUSTID");
+        // No group, no pending entry: there is nothing to keep.
+        self.run_unless(&cmd, "NOGROUP").await
     }
 
     async fn trim_handled(&self, stream: &str) -> Result<u64, BusError> {
