@@ -6,13 +6,14 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
 mod briefing_support;
 
-use briefing_support::{berlin_at, Store};
+use alfred_testkit::stores::TestStore;
+
+use briefing_support::{berlin_at, Household};
 
 async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders(
-    mut store: Store,
+    store: &mut TestStore,
 ) {
     store.seed().await;
 
@@ -36,7 +37,7 @@ async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminde
     );
 }
 
-async fn a_quiet_day_says_so_in_every_section(mut store: Store) {
+async fn a_quiet_day_says_so_in_every_section(store: &mut TestStore) {
     let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
 
     assert_eq!(
@@ -51,7 +52,7 @@ async fn a_quiet_day_says_so_in_every_section(mut store: Store) {
     );
 }
 
-async fn the_date_is_the_households_local_date(mut store: Store) {
+async fn the_date_is_the_households_local_date(store: &mut TestStore) {
     // 23:30 UTC on Tuesday is already Wednesday in Berlin.
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T23:30:00Z")
         .unwrap()
@@ -65,7 +66,7 @@ async fn the_date_is_the_households_local_date(mut store: Store) {
     );
 }
 
-async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(mut store: Store) {
+async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(store: &mut TestStore) {
     store.seed().await;
     store.break_chores().await;
 
@@ -86,7 +87,7 @@ async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(mut s
     );
 }
 
-async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(mut store: Store) {
+async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(store: &mut TestStore) {
     store.seed().await;
     store.break_list().await;
 
@@ -106,7 +107,7 @@ async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(mut st
     );
 }
 
-async fn an_item_named_like_a_placeholder_is_shown_as_typed(mut store: Store) {
+async fn an_item_named_like_a_placeholder_is_shown_as_typed(store: &mut TestStore) {
     let now = berlin_at(2026, 11, 25, 6, 0);
     store.list("Sam", "add {reminders}", now).await;
 
@@ -119,11 +120,15 @@ async fn an_item_named_like_a_placeholder_is_shown_as_typed(mut store: Store) {
     assert!(text.ends_with("⏰ *Reminders*\nNone."), "{text}");
 }
 
-on_both_stores!(
-    the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders,
-    a_quiet_day_says_so_in_every_section,
-    the_date_is_the_households_local_date,
-    failing_chores_are_marked_unavailable_and_the_list_still_goes_out,
-    a_failing_list_is_marked_unavailable_and_the_chores_still_go_out,
-    an_item_named_like_a_placeholder_is_shown_as_typed,
-);
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders,
+        a_quiet_day_says_so_in_every_section,
+        the_date_is_the_households_local_date,
+        failing_chores_are_marked_unavailable_and_the_list_still_goes_out,
+        a_failing_list_is_marked_unavailable_and_the_chores_still_go_out,
+        an_item_named_like_a_placeholder_is_shown_as_typed,
+    ],
+}

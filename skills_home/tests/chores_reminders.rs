@@ -5,19 +5,20 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
 mod chores_support;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use chores_support::{Home, Store};
+use alfred_testkit::stores::TestStore;
+
+use chores_support::{Chores, Home};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-async fn reminders_go_to_the_assignee_and_never_inside_quiet_hours(store: Store) {
+async fn reminders_go_to_the_assignee_and_never_inside_quiet_hours(store: &mut TestStore) {
     let berlin: Tz = "Europe/Berlin".parse().unwrap();
     let quiet = Some((
         chrono::NaiveTime::from_hms_opt(21, 30, 0).unwrap(),
@@ -88,7 +89,7 @@ async fn reminders_go_to_the_assignee_and_never_inside_quiet_hours(store: Store)
     );
 }
 
-async fn the_briefing_gets_what_is_due_today_in_local_dates(store: Store) {
+async fn the_briefing_gets_what_is_due_today_in_local_dates(store: &mut TestStore) {
     let berlin: Tz = "Europe/Berlin".parse().unwrap();
     let mut home = Home::new(store, berlin, (2026, 11, 2, 7, 0));
     home.say("Sam", "add chore bins every Monday and Thursday for Sam")
@@ -108,7 +109,11 @@ async fn the_briefing_gets_what_is_due_today_in_local_dates(store: Store) {
     );
 }
 
-on_both_stores!(
-    reminders_go_to_the_assignee_and_never_inside_quiet_hours,
-    the_briefing_gets_what_is_due_today_in_local_dates,
-);
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        reminders_go_to_the_assignee_and_never_inside_quiet_hours,
+        the_briefing_gets_what_is_due_today_in_local_dates,
+    ],
+}

@@ -260,7 +260,9 @@ impl TestDb {
         let store = self.store();
         let applied = migrate::migrate(store.pool())
             .await
-            .unwrap_or_else(|error| panic!("cannot migrate test database {}: {error}", self.name()));
+            .unwrap_or_else(|error| {
+                panic!("cannot migrate test database {}: {error}", self.name())
+            });
         store.pool().close();
         applied
     }
@@ -268,8 +270,7 @@ impl TestDb {
     /// A new connection to this database, wrapped as the pool wraps one (so its transactions
     /// are what `Tx::Pg` holds).
     pub async fn connect(&self) -> Client {
-        let config: tokio_postgres::Config =
-            self.url().parse().expect("the test database's URL");
+        let config: tokio_postgres::Config = self.url().parse().expect("the test database's URL");
         let (client, connection) = config
             .connect(NoTls)
             .await
