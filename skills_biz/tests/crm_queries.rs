@@ -2,12 +2,11 @@
 
 mod crm_support;
 
-use crm_support::sample_stores;
+use crm_support::{sample_stores, Crm};
 
 #[tokio::test]
 async fn a_contact_is_found_by_full_name_by_email_and_by_one_name() {
-    let (_db, stores) = sample_stores().await;
-    for mut store in stores {
+    for mut store in sample_stores().await {
         assert_eq!(
             store.ask("who is Jane Doe?").await,
             "Jane Doe <jane@acme.com>, Acme (2 open deals)"
@@ -29,8 +28,7 @@ async fn a_contact_is_found_by_full_name_by_email_and_by_one_name() {
 
 #[tokio::test]
 async fn a_companys_open_deals_leave_out_won_deals() {
-    let (_db, stores) = sample_stores().await;
-    for mut store in stores {
+    for mut store in sample_stores().await {
         assert_eq!(
             store.ask("open deals for acme").await,
             "Open deals for Acme:\n\
@@ -50,8 +48,7 @@ async fn a_companys_open_deals_leave_out_won_deals() {
 
 #[tokio::test]
 async fn deals_closing_this_week_and_month_follow_the_local_calendar() {
-    let (_db, stores) = sample_stores().await;
-    for mut store in stores {
+    for mut store in sample_stores().await {
         assert_eq!(
             store.ask("deals closing this week").await,
             "Open deals closing this week (2026-11-23 to 2026-11-29):\n\
@@ -67,8 +64,7 @@ async fn deals_closing_this_week_and_month_follow_the_local_calendar() {
 
 #[tokio::test]
 async fn deals_over_an_amount_compare_exactly_and_by_currency_when_given() {
-    let (_db, stores) = sample_stores().await;
-    for mut store in stores {
+    for mut store in sample_stores().await {
         assert_eq!(
             store.ask("deals over 10k").await,
             "Open deals over 10,000:\n\
@@ -93,8 +89,7 @@ async fn deals_over_an_amount_compare_exactly_and_by_currency_when_given() {
 
 #[tokio::test]
 async fn my_deals_are_the_open_deals_of_the_owner_mapped_to_my_slack_user() {
-    let (_db, stores) = sample_stores().await;
-    for mut store in stores {
+    for mut store in sample_stores().await {
         assert_eq!(
             store.ask_as("U456", "my deals").await,
             "Your open deals (Max):\n\
