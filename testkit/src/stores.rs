@@ -97,20 +97,24 @@ macro_rules! for_both_stores {
 /// A store made for one test, and the database it lives in (none in memory); the database is
 /// dropped with the value, also when the test fails. Derefs to the store.
 pub struct Backend<S> {
-    store: S,
+    // Always `Some`, except inside `map`, which moves the store out of a value that has a Drop.
+    store: Option<S>,
     db: Option<TestDb>,
 }
 
 impl<S> Backend<S> {
     /// A store that needs no database.
     pub fn in_memory(store: S) -> Backend<S> {
-        Backend { store, db: None }
+        Backend {
+            store: Some(store),
+            db: None,
+        }
     }
 
     /// A store on `db`, which is dropped with the backend.
     pub fn on_postgres(store: S, db: TestDb) -> Backend<S> {
         Backend {
-            store,
+            store: Some(store),
             db: Some(db),
         }
     }
@@ -119,19 +123,27 @@ impl<S> Backend<S> {
     pub fn db(&self) -> Option<&TestDb> {
         self.db.as_ref()
     }
+
+    /// The same database with the store wrapped, e.g. in an `Arc` for an actor.
+    pub fn map<T>(mut self, wrap: impl FnOnce(S) -> T) -> Backend<T> {
+        Backend {
+            store: self.store.take().map(wrap),
+            db: self.db.take(),
+        }
+    }
 }
 
 impl<S> Deref for Backend<S> {
     type Target = S;
 
     fn deref(&self) -> &S {
-        &self.store
+        self.store.as_ref().expect("a backend has its store")
     }
 }
 
 impl<S> DerefMut for Backend<S> {
     fn deref_mut(&mut self) -> &mut S {
-        &mut self.store
+        self.store.as_mut().expect("a backend has its store")
     }
 }
 
