@@ -3,7 +3,8 @@
 //! Behaviour tests are written once, generic over `Store`, and run for `PgStore` (a fresh
 //! database per test on the real Postgres) and for `MemStore`.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
+// failed unwrap or expect only fails the test that called it, with its message. (This covers the
+// suite's modules under store/ too.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;

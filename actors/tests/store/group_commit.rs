@@ -1,8 +1,5 @@
 //! Group commit in `PgStore`: concurrent commits share one transaction, each message inside its
 //! own savepoint, and keep exactly the outcome they would have had alone.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::messages::OutboundBody;
 

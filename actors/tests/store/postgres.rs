@@ -1,7 +1,4 @@
 //! Postgres only: migrations, the rows as stored, and concurrency on the real database.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::eventually;
 

@@ -1,7 +1,4 @@
 //! The outbox relay actor, on both stores, with a bus that records what it is given.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::eventually;
 
