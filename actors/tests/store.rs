@@ -1,7 +1,8 @@
-//! The exactly-once store: migrations, commit, claim, send results, relay.
+//! The exactly-once store: migrations, commit, group commit, claim, send results, relay.
 //!
-//! Behaviour tests are written once, generic over `Store`, and run for `PgStore` (a fresh
-//! database per test on the real Postgres) and for `MemStore`.
+//! Behaviour tests are written once, generic over `Store`, and run by the testkit's
+//! `for_both_stores!` for `PgStore` (`pg::<test>`, a fresh database per test with every
+//! migration, on the real Postgres) and for `MemStore` (`mem::<test>`).
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message. (This covers the
 // suite's modules under store/ too.)

@@ -12,15 +12,18 @@ use alfred_testkit::stores::TestStore;
 
 use briefing_support::{berlin_at, Household};
 
+/// The briefing's text at 07:00 on Wednesday 25 November 2026 in Berlin.
+async fn wednesday_briefing(store: &mut TestStore) -> String {
+    store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await
+}
+
 async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminders(
     store: &mut TestStore,
 ) {
     store.seed().await;
 
-    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
-
     assert_eq!(
-        text,
+        wednesday_briefing(store).await,
         "Good morning! It's Wednesday, 25 November 2026.\n\
          \n\
          🧹 *Chores today*\n\
@@ -38,7 +41,7 @@ async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminde
 }
 
 async fn a_quiet_day_says_so_in_every_section(store: &mut TestStore) {
-    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+    let text = wednesday_briefing(store).await;
 
     assert_eq!(
         text,
@@ -70,10 +73,8 @@ async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(store
     store.seed().await;
     store.break_chores().await;
 
-    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
-
     assert_eq!(
-        text,
+        wednesday_briefing(store).await,
         "Good morning! It's Wednesday, 25 November 2026.\n\
          \n\
          🧹 *Chores today*\n⚠️ unavailable right now\n\
@@ -91,7 +92,7 @@ async fn a_failing_list_is_marked_unavailable_and_the_chores_still_go_out(store:
     store.seed().await;
     store.break_list().await;
 
-    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+    let text = wednesday_briefing(store).await;
 
     assert!(
         text.contains("🛒 *Shopping list*\n⚠️ unavailable right now"),
@@ -111,7 +112,7 @@ async fn an_item_named_like_a_placeholder_is_shown_as_typed(store: &mut TestStor
     let now = berlin_at(2026, 11, 25, 6, 0);
     store.list("Sam", "add {reminders}", now).await;
 
-    let text = store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await;
+    let text = wednesday_briefing(store).await;
 
     assert!(
         text.contains("1 item to buy\n• Other: {reminders}"),

@@ -28,6 +28,16 @@ fn template() -> BriefingTemplate {
     }
 }
 
+/// The template parameters of the seeded household's briefing on Wednesday morning.
+fn seeded_parameters() -> Vec<String> {
+    vec![
+        "Wednesday, 25 November 2026".to_owned(),
+        "2 items: milk, 2 kg apples".to_owned(),
+        "dishes (Sam), water plants".to_owned(),
+        "laundry (Dana, 2 days overdue)".to_owned(),
+    ]
+}
+
 #[test]
 fn the_service_window_is_open_for_24_hours_after_a_persons_last_message() {
     let now = berlin_at(2026, 11, 25, 7, 0);
@@ -69,12 +79,7 @@ async fn outside_the_window_the_configured_template_goes_out_with_its_parameters
         Outbound::Template {
             name: "morning_briefing".to_owned(),
             language: "de_DE".to_owned(),
-            parameters: vec![
-                "Wednesday, 25 November 2026".to_owned(),
-                "2 items: milk, 2 kg apples".to_owned(),
-                "dishes (Sam), water plants".to_owned(),
-                "laundry (Dana, 2 days overdue)".to_owned(),
-            ],
+            parameters: seeded_parameters(),
         }
     );
 }
@@ -170,12 +175,7 @@ async fn a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_t
             body: OutboundBody::Template {
                 name: "morning_briefing".to_owned(),
                 language: "de_DE".to_owned(),
-                parameters: vec![
-                    "Wednesday, 25 November 2026".to_owned(),
-                    "2 items: milk, 2 kg apples".to_owned(),
-                    "dishes (Sam), water plants".to_owned(),
-                    "laundry (Dana, 2 days overdue)".to_owned(),
-                ],
+                parameters: seeded_parameters(),
             },
         }]
     );

@@ -1,5 +1,6 @@
 //! The outbox relay actor, on both stores, with a bus that records what it is given.
 
+use actix::Addr;
 use alfred_testkit::eventually;
 
 use super::*;
@@ -107,6 +108,21 @@ fn config(interval: Duration, batch: usize) -> RelayConfig {
     }
 }
 
+/// Starts a relay on `store` and `bus` that ticks every 20 ms.
+fn ticking_relay(
+    store: Arc<dyn Store>,
+    bus: Arc<RecordingBus>,
+    metrics: &Metrics,
+) -> Addr<OutboxRelay> {
+    OutboxRelay::new(
+        store,
+        bus,
+        metrics.clone(),
+        config(Duration::from_millis(20), 100),
+    )
+    .start()
+}
+
 /// Waits until the bus holds `count` payloads.
 async fn published(bus: &RecordingBus, count: usize, what: &str) {
     eventually(what, Duration::from_secs(10), || async move {
@@ -120,13 +136,7 @@ async fn the_relay_publishes_a_committed_row_that_was_never_published(store: &Ar
     let bus = Arc::new(RecordingBus::default());
     let metrics = Metrics::new().unwrap();
 
-    let relay = OutboxRelay::new(
-        store.clone(),
-        bus.clone(),
-        metrics.clone(),
-        config(Duration::from_millis(20), 100),
-    )
-    .start();
+    let relay = ticking_relay(store.clone(), bus.clone(), &metrics);
 
     published(&bus, 1, "the relay to publish the row").await;
     let published: OutboundEnvelope = serde_json::from_str(&bus.payloads()[0]).unwrap();
@@ -145,13 +155,7 @@ async fn the_relay_keeps_relaying_through_a_bus_outage(store: &Arc<impl Store>) 
     let bus = Arc::new(RecordingBus::failing(3));
     let metrics = Metrics::new().unwrap();
 
-    let relay = OutboxRelay::new(
-        store.clone(),
-        bus.clone(),
-        metrics.clone(),
-        config(Duration::from_millis(20), 100),
-    )
-    .start();
+    let relay = ticking_relay(store.clone(), bus.clone(), &metrics);
 
     published(&bus, 1, "the relay to publish once the bus is back").await;
     assert_eq!(relay.send(RelayNow).await.unwrap().unwrap(), 0);

@@ -1,5 +1,5 @@
-//! Helpers of the chores tests: what is due on a [`TestStore`] (the testkit's, a fresh database
-//! with every migration on Postgres), and a household whose clock the test moves.
+//! Helpers of the chores tests: a household on a [`TestStore`] (the testkit's, a fresh database
+//! with every migration on Postgres) whose clock the test moves, and what is due in it.
 #![allow(dead_code)]
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
@@ -9,57 +9,6 @@ use alfred_skills_home::chores::{self, ChoreEffect, Who};
 use alfred_testkit::stores::TestStore;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-
-/// What is due on a [`TestStore`], each read in a transaction rolled back afterwards.
-pub trait Chores {
-    /// [`chores::due_reminders`] on this store.
-    async fn reminders(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-        quiet: Option<(NaiveTime, NaiveTime)>,
-    ) -> Vec<chores::Reminder>;
-
-    /// [`chores::chores_due_today`] on this store.
-    async fn due_today(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-    ) -> Vec<chores::DueChore>;
-}
-
-impl Chores for TestStore {
-    async fn reminders(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-        quiet: Option<(NaiveTime, NaiveTime)>,
-    ) -> Vec<chores::Reminder> {
-        let mut transaction = self.begin().await.unwrap();
-        let reminders = chores::due_reminders(&mut transaction.tx(), household, now, tz, quiet)
-            .await
-            .unwrap();
-        transaction.rollback().await.unwrap();
-        reminders
-    }
-
-    async fn due_today(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-    ) -> Vec<chores::DueChore> {
-        let mut transaction = self.begin().await.unwrap();
-        let due = chores::chores_due_today(&mut transaction.tx(), household, now, tz)
-            .await
-            .unwrap();
-        transaction.rollback().await.unwrap();
-        due
-    }
-}
 
 /// A household in a time zone, on a clock the test moves; messages go through the grammar.
 pub struct Home<'s> {
@@ -107,6 +56,37 @@ impl<'s> Home<'s> {
 
     pub fn today(&self) -> NaiveDate {
         chores::local_today(self.now, self.tz)
+    }
+
+    /// [`chores::due_reminders`] for the household now, read in a transaction rolled back
+    /// afterwards.
+    pub async fn reminders(
+        &mut self,
+        quiet: Option<(NaiveTime, NaiveTime)>,
+    ) -> Vec<chores::Reminder> {
+        let mut transaction = self.store.begin().await.unwrap();
+        let reminders = chores::due_reminders(
+            &mut transaction.tx(),
+            &self.household,
+            self.now,
+            self.tz,
+            quiet,
+        )
+        .await
+        .unwrap();
+        transaction.rollback().await.unwrap();
+        reminders
+    }
+
+    /// [`chores::chores_due_today`] for the household now, the same way.
+    pub async fn due_today(&mut self) -> Vec<chores::DueChore> {
+        let mut transaction = self.store.begin().await.unwrap();
+        let due =
+            chores::chores_due_today(&mut transaction.tx(), &self.household, self.now, self.tz)
+                .await
+                .unwrap();
+        transaction.rollback().await.unwrap();
+        due
     }
 
     /// `who` says `text` now; the reply.
