@@ -12,6 +12,12 @@ use alfred_testkit::stores::TestStore;
 
 use briefing_support::{berlin_at, Household};
 
+/// The shopping list section of the seeded household's briefing.
+const SEEDED_LIST: &str = "🛒 *Shopping list*\n\
+                           2 items to buy\n\
+                           • Produce: 2 kg apples\n\
+                           • Dairy & eggs: milk\n";
+
 /// The briefing's text at 07:00 on Wednesday 25 November 2026 in Berlin.
 async fn wednesday_briefing(store: &mut TestStore) -> String {
     store.briefing_text(berlin_at(2026, 11, 25, 7, 0)).await
@@ -24,19 +30,18 @@ async fn the_briefing_lists_todays_chores_the_list_and_overdue_chores_as_reminde
 
     assert_eq!(
         wednesday_briefing(store).await,
-        "Good morning! It's Wednesday, 25 November 2026.\n\
-         \n\
-         🧹 *Chores today*\n\
-         • dishes — Sam\n\
-         • water plants — anyone\n\
-         \n\
-         🛒 *Shopping list*\n\
-         2 items to buy\n\
-         • Produce: 2 kg apples\n\
-         • Dairy & eggs: milk\n\
-         \n\
-         ⏰ *Reminders*\n\
-         • laundry — Dana, 2 days overdue"
+        format!(
+            "Good morning! It's Wednesday, 25 November 2026.\n\
+             \n\
+             🧹 *Chores today*\n\
+             • dishes — Sam\n\
+             • water plants — anyone\n\
+             \n\
+             {SEEDED_LIST}\
+             \n\
+             ⏰ *Reminders*\n\
+             • laundry — Dana, 2 days overdue"
+        )
     );
 }
 
@@ -75,16 +80,15 @@ async fn failing_chores_are_marked_unavailable_and_the_list_still_goes_out(store
 
     assert_eq!(
         wednesday_briefing(store).await,
-        "Good morning! It's Wednesday, 25 November 2026.\n\
-         \n\
-         🧹 *Chores today*\n⚠️ unavailable right now\n\
-         \n\
-         🛒 *Shopping list*\n\
-         2 items to buy\n\
-         • Produce: 2 kg apples\n\
-         • Dairy & eggs: milk\n\
-         \n\
-         ⏰ *Reminders*\n⚠️ unavailable right now"
+        format!(
+            "Good morning! It's Wednesday, 25 November 2026.\n\
+             \n\
+             🧹 *Chores today*\n⚠️ unavailable right now\n\
+             \n\
+             {SEEDED_LIST}\
+             \n\
+             ⏰ *Reminders*\n⚠️ unavailable right now"
+        )
     );
 }
 
