@@ -135,3 +135,55 @@ impl SkillRequestBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alfred_actors::messages::{InboundKind, Platform};
+
+    use super::skill_request;
+
+    #[test]
+    fn a_request_is_a_direct_whatsapp_message_unless_told_otherwise() {
+        let request = skill_request("add milk").build();
+
+        assert_eq!(request.household, "home");
+        assert_eq!(request.envelope.platform, Platform::WhatsApp);
+        assert_eq!(request.envelope.conversation, request.sender.id);
+        assert!(request.envelope.private && !request.envelope.is_group);
+        assert_eq!(request.envelope.timestamp, request.now.timestamp());
+        assert_eq!(
+            request.envelope.kind,
+            InboundKind::Text {
+                body: "add milk".to_owned()
+            }
+        );
+        assert_ne!(
+            request.envelope.message_id,
+            skill_request("add milk").build().envelope.message_id,
+            "each request has its own message id"
+        );
+    }
+
+    #[test]
+    fn what_a_test_sets_is_what_the_request_says() {
+        let request = skill_request("inbox")
+            .household("biz")
+            .on(Platform::Slack, "T0001")
+            .from("U024BE7LH", Some("Robin"))
+            .conversation("C1")
+            .in_group(true)
+            .message_id("T0001:Ev1")
+            .build();
+
+        assert_eq!(request.household, "biz");
+        assert_eq!(
+            (request.envelope.platform, request.envelope.account.as_str()),
+            (Platform::Slack, "T0001")
+        );
+        assert_eq!(request.sender.name.as_deref(), Some("Robin"));
+        assert_eq!(request.envelope.sender, request.sender);
+        assert_eq!(request.envelope.conversation, "C1");
+        assert!(request.envelope.is_group && !request.envelope.private);
+        assert_eq!(request.envelope.message_id, "T0001:Ev1");
+    }
+}

@@ -297,3 +297,47 @@ impl TestDb {
         PgStore::connect(self.url()).expect("the test database's URL")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alfred_actors::store::migrate;
+
+    use super::TestDb;
+
+    async fn recorded(db: &TestDb) -> Vec<String> {
+        let client = db.connect().await;
+        let rows = client
+            .query("SELECT name FROM schema_migrations ORDER BY name", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
+    fn names(migrations: &[migrate::Migration]) -> Vec<String> {
+        migrations
+            .iter()
+            .map(|migration| migration.name.to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_migrated_database_has_every_migration_applied() {
+        let db = TestDb::create_migrated().await;
+
+        assert_eq!(recorded(&db).await, names(migrate::embedded()));
+        db.drop().await;
+    }
+
+    #[tokio::test]
+    async fn a_database_migrated_up_to_a_migration_gets_the_rest_from_migrate() {
+        let embedded = migrate::embedded();
+        let db = TestDb::create_migrated_up_to(embedded[1].name).await;
+        assert_eq!(recorded(&db).await, names(&embedded[..2]));
+
+        let rest = db.migrate().await;
+
+        assert_eq!(rest, names(&embedded[2..]));
+        assert_eq!(recorded(&db).await, names(embedded));
+        db.drop().await;
+    }
+}
