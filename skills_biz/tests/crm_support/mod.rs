@@ -64,13 +64,10 @@ impl Crm for TestStore {
     }
 }
 
-/// A Postgres store with its own database and an in-memory store, both holding [`SAMPLE`].
-pub async fn sample_stores() -> [Backend<TestStore>; 2] {
-    let mut stores = [TestStore::on_postgres().await, TestStore::in_memory()];
-    for store in &mut stores {
-        store.import(SAMPLE).await;
-    }
-    stores
+/// The store with [`SAMPLE`] imported.
+pub async fn with_sample(mut store: Backend<TestStore>) -> Backend<TestStore> {
+    store.import(SAMPLE).await;
+    store
 }
 
 /// How many rows a table holds.
