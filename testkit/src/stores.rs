@@ -7,8 +7,8 @@
 //! * [`Backend`] is such a backend: a store made for one test and the database it lives in,
 //!   dropped together (also when the test fails);
 //! * [`TestStore`] is the store a skill's effects see, as the orchestrator gives it to them: an
-//!   in-memory [`MemTx`] or a connection to a fresh migrated database, each effect applied in a
-//!   transaction of its own, committed when it succeeds and rolled back when it fails;
+//!   in-memory [`MemTx`] or a connection to a fresh migrated database, where each effect runs in
+//!   a transaction of its own, committed when it succeeds and rolled back when it fails;
 //! * [`TestDb::create_migrated`] makes a database with every migration of `migrations/`, applied
 //!   by the runtime's own [`migrate::migrate`], so a test never misses a later `ALTER` of the
 //!   table it uses.
