@@ -1,9 +1,11 @@
-//! The exactly-once store: migrations, commit, claim, send results, relay.
+//! The exactly-once store: migrations, commit, group commit, claim, send results, relay.
 //!
-//! Behaviour tests are written once, generic over `Store`, and run for `PgStore` (a fresh
-//! database per test on the real Postgres) and for `MemStore`.
+//! Behaviour tests are written once, generic over `Store`, and run by the testkit's
+//! `for_both_stores!` for `PgStore` (`pg::<test>`, a fresh database per test with every
+//! migration, on the real Postgres) and for `MemStore` (`mem::<test>`).
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
+// failed unwrap or expect only fails the test that called it, with its message. (This covers the
+// suite's modules under store/ too.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
@@ -23,24 +25,35 @@ use alfred_actors::store::{
 };
 use alfred_actors::store::{StoreError, Tx};
 use alfred_testkit::db::TestDb;
+use alfred_testkit::stores::Backend;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 
 const HOUR: Duration = Duration::from_secs(3600);
 const NOW: Duration = Duration::ZERO;
 
-async fn pg() -> (PgStore, TestDb) {
-    let db = TestDb::create().await;
+/// The counter the test effects bump, in Postgres.
+const COUNTER: &str =
+    "CREATE TABLE test_counter (n bigint NOT NULL); INSERT INTO test_counter VALUES (0);";
+
+/// A store on a fresh database with every migration and the [`COUNTER`].
+async fn pg() -> Backend<PgStore> {
+    pg_with(COUNTER).await
+}
+
+/// A store on a fresh database with every migration, then `sql` run (the tables a test's
+/// effects use).
+async fn pg_with(sql: &str) -> Backend<PgStore> {
+    let db = TestDb::create_migrated().await;
     let store = PgStore::connect(db.url()).unwrap();
-    migrate::migrate(store.pool()).await.unwrap();
+    execute(&store, sql).await;
+    Backend::on_postgres(store, db)
+}
+
+/// Runs `sql` on one of the store's connections.
+async fn execute(store: &PgStore, sql: &str) {
     let client = store.pool().get().await.unwrap();
-    client
-        .batch_execute(
-            "CREATE TABLE test_counter (n bigint NOT NULL); INSERT INTO test_counter VALUES (0);",
-        )
-        .await
-        .unwrap();
-    (store, db)
+    client.batch_execute(sql).await.unwrap();
 }
 
 fn key(id: &str) -> InboxKey {
@@ -548,44 +561,25 @@ impl Effect for ReadActivity {
     }
 }
 
-macro_rules! for_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod pg {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let (store, db) = super::pg().await;
-                    super::behaviour::$name(&store).await;
-                    db.drop().await;
-                }
-            )*
-        }
-        mod mem {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::behaviour::$name(&super::MemStore::new()).await;
-                }
-            )*
-        }
-    };
+alfred_testkit::for_both_stores! {
+    in_memory: Backend::in_memory(MemStore::new()),
+    on_postgres: pg().await,
+    scenarios: behaviour::[
+        a_commit_stores_its_replies_as_pending_outbox_rows,
+        a_duplicate_inbox_key_is_neither_applied_nor_answered_again,
+        a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
+        a_panicking_effect_fails_only_its_own_message_and_changes_nothing,
+        a_redelivery_handled_at_another_time_is_still_a_duplicate,
+        a_reply_keeps_its_thread_through_the_outbox_and_the_relay,
+        purge_forgets_old_keys_and_sent_rows_and_keeps_dead_and_in_flight_rows,
+        a_claimed_row_cannot_be_claimed_again,
+        a_sent_or_dead_row_is_neither_claimed_nor_relayed,
+        a_retry_is_relayed_and_claimable_once_its_time_has_come,
+        an_abandoned_claim_is_relayed_and_taken_over,
+        a_published_row_is_not_relayed_again_within_the_lease,
+        an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,
+    ],
 }
-
-for_both_stores!(
-    a_commit_stores_its_replies_as_pending_outbox_rows,
-    a_duplicate_inbox_key_is_neither_applied_nor_answered_again,
-    a_failed_effect_leaves_no_inbox_mark_and_no_outbox_row,
-    a_panicking_effect_fails_only_its_own_message_and_changes_nothing,
-    a_redelivery_handled_at_another_time_is_still_a_duplicate,
-    a_reply_keeps_its_thread_through_the_outbox_and_the_relay,
-    purge_forgets_old_keys_and_sent_rows_and_keeps_dead_and_in_flight_rows,
-    a_claimed_row_cannot_be_claimed_again,
-    a_sent_or_dead_row_is_neither_claimed_nor_relayed,
-    a_retry_is_relayed_and_claimable_once_its_time_has_come,
-    an_abandoned_claim_is_relayed_and_taken_over,
-    a_published_row_is_not_relayed_again_within_the_lease,
-    an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,
-);
 
 #[tokio::test]
 async fn two_concurrent_commits_of_one_key_apply_once_in_memory() {
@@ -604,3 +598,7 @@ mod relay;
 /// Postgres outages on a private cluster.
 #[path = "store/outage.rs"]
 mod outage;
+
+/// Group commit in `PgStore`.
+#[path = "store/group_commit.rs"]
+mod group_commit;

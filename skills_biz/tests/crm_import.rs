@@ -4,7 +4,8 @@
 mod crm_support;
 
 use alfred_skills_biz::crm::{self, ImportError, RowError};
-use crm_support::{Store, TestDb, SAMPLE};
+use alfred_testkit::stores::TestStore;
+use crm_support::{count, Crm, SAMPLE};
 
 const HEADER: &str =
     "company,contact_name,contact_email,deal_name,stage,amount,currency,close_date,owner\n";
@@ -18,17 +19,16 @@ fn row_errors(csv: &str) -> Vec<RowError> {
 
 #[tokio::test]
 async fn a_good_file_imports_everything_and_a_reimport_changes_no_counts() {
-    let db = TestDb::create().await;
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = TestStore::on_postgres().await;
     store.import(SAMPLE).await;
     store.import(SAMPLE).await;
-    assert_eq!(db.count("companies").await, 3);
-    assert_eq!(db.count("contacts").await, 3);
-    assert_eq!(db.count("deals").await, 4);
-    assert_eq!(db.count("crm_owners").await, 2);
+    assert_eq!(count(store.db().unwrap(), "companies").await, 3);
+    assert_eq!(count(store.db().unwrap(), "contacts").await, 3);
+    assert_eq!(count(store.db().unwrap(), "deals").await, 4);
+    assert_eq!(count(store.db().unwrap(), "crm_owners").await, 2);
     let changed = SAMPLE.replace("\"12,000\",EUR", "15000,EUR");
     store.import(&changed).await;
-    assert_eq!(db.count("deals").await, 4);
+    assert_eq!(count(store.db().unwrap(), "deals").await, 4);
     assert!(store
         .ask("open deals for Acme")
         .await

@@ -3,39 +3,21 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use alfred_actors::messages::Platform;
 use alfred_actors::skill::SkillRequest;
 use alfred_actors::store::{MemTx, Tx};
 use alfred_skills_biz::ping;
+use alfred_testkit::request::skill_request;
 
 fn request(text: &str) -> SkillRequest {
-    let sender = Sender {
-        id: "U123".to_owned(),
-        name: Some("Robin".to_owned()),
-    };
-    SkillRequest {
-        household: "slack:T1".to_owned(),
-        job: None,
-        timezone: chrono_tz::Tz::UTC,
-        sender: sender.clone(),
-        text: text.to_owned(),
-        now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        envelope: InboundEnvelope {
-            platform: Platform::Slack,
-            message_id: "T1:Ev1".to_owned(),
-            account: "T1".to_owned(),
-            conversation: "C1".to_owned(),
-            is_group: false,
-            private: true,
-            thread: None,
-            sender,
-            timestamp: 1_700_000_000,
-            kind: InboundKind::Text {
-                body: text.to_owned(),
-            },
-            traceparent: None,
-        },
-    }
+    skill_request(text)
+        .household("slack:T1")
+        .on(Platform::Slack, "T1")
+        .from("U123", Some("Robin"))
+        .conversation("C1")
+        .message_id("T1:Ev1")
+        .at(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+        .build()
 }
 
 #[test]

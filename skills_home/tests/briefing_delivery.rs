@@ -2,7 +2,6 @@
 //! the household's approved template (its name, language and parameters as configured)
 //! outside it; and which texts ask for a briefing on demand.
 
-#[macro_use]
 mod briefing_support;
 
 use alfred_actors::messages::{OutboundBody, Platform};
@@ -12,7 +11,9 @@ use alfred_skills_home::briefing::{
 };
 use chrono::Duration;
 
-use briefing_support::{berlin_at, Store};
+use alfred_testkit::stores::TestStore;
+
+use briefing_support::{berlin_at, Household};
 
 fn template() -> BriefingTemplate {
     BriefingTemplate {
@@ -25,6 +26,16 @@ fn template() -> BriefingTemplate {
             TemplateField::Reminders,
         ],
     }
+}
+
+/// The template parameters of the seeded household's briefing on Wednesday morning.
+fn seeded_parameters() -> Vec<String> {
+    vec![
+        "Wednesday, 25 November 2026".to_owned(),
+        "2 items: milk, 2 kg apples".to_owned(),
+        "dishes (Sam), water plants".to_owned(),
+        "laundry (Dana, 2 days overdue)".to_owned(),
+    ]
 }
 
 #[test]
@@ -44,7 +55,7 @@ fn the_service_window_is_open_for_24_hours_after_a_persons_last_message() {
     assert!(within_service_window(Some(now + Duration::minutes(5)), now));
 }
 
-async fn inside_the_window_the_briefing_is_free_text(mut store: Store) {
+async fn inside_the_window_the_briefing_is_free_text(store: &mut TestStore) {
     store.seed().await;
     let now = berlin_at(2026, 11, 25, 7, 0);
     let briefing = store.gather(now).await;
@@ -54,7 +65,9 @@ async fn inside_the_window_the_briefing_is_free_text(mut store: Store) {
     assert_eq!(sent, Outbound::Text(briefing::render::text(&briefing)));
 }
 
-async fn outside_the_window_the_configured_template_goes_out_with_its_parameters(mut store: Store) {
+async fn outside_the_window_the_configured_template_goes_out_with_its_parameters(
+    store: &mut TestStore,
+) {
     store.seed().await;
     let now = berlin_at(2026, 11, 25, 7, 0);
     let briefing = store.gather(now).await;
@@ -66,17 +79,12 @@ async fn outside_the_window_the_configured_template_goes_out_with_its_parameters
         Outbound::Template {
             name: "morning_briefing".to_owned(),
             language: "de_DE".to_owned(),
-            parameters: vec![
-                "Wednesday, 25 November 2026".to_owned(),
-                "2 items: milk, 2 kg apples".to_owned(),
-                "dishes (Sam), water plants".to_owned(),
-                "laundry (Dana, 2 days overdue)".to_owned(),
-            ],
+            parameters: seeded_parameters(),
         }
     );
 }
 
-async fn template_parameters_say_when_there_is_nothing_or_a_source_failed(mut store: Store) {
+async fn template_parameters_say_when_there_is_nothing_or_a_source_failed(store: &mut TestStore) {
     store.break_chores().await;
     let briefing = store.gather(berlin_at(2026, 11, 25, 7, 0)).await;
     let only_list_and_chores = BriefingTemplate {
@@ -97,7 +105,7 @@ async fn template_parameters_say_when_there_is_nothing_or_a_source_failed(mut st
     assert_eq!(parameters, vec!["nothing to buy", "unavailable"]);
 }
 
-async fn template_parameters_are_single_short_lines(mut store: Store) {
+async fn template_parameters_are_single_short_lines(store: &mut TestStore) {
     let now = berlin_at(2026, 11, 25, 6, 0);
     for n in 0..40 {
         store
@@ -124,7 +132,7 @@ async fn template_parameters_are_single_short_lines(mut store: Store) {
         .all(|p| !p.is_empty() && !p.contains(['\n', '\t']) && !p.contains("     ")));
 }
 
-async fn outside_the_window_without_a_template_free_text_is_still_attempted(mut store: Store) {
+async fn outside_the_window_without_a_template_free_text_is_still_attempted(store: &mut TestStore) {
     let briefing = store.gather(berlin_at(2026, 11, 25, 7, 0)).await;
 
     let sent = outbound(&briefing, Platform::WhatsApp, false, None);
@@ -132,7 +140,7 @@ async fn outside_the_window_without_a_template_free_text_is_still_attempted(mut 
     assert!(matches!(sent, Outbound::Text(text) if text.starts_with("Good morning!")));
 }
 
-async fn other_platforms_have_no_window(mut store: Store) {
+async fn other_platforms_have_no_window(store: &mut TestStore) {
     let briefing = store.gather(berlin_at(2026, 11, 25, 7, 0)).await;
 
     let sent = outbound(&briefing, Platform::Console, false, Some(&template()));
@@ -141,7 +149,7 @@ async fn other_platforms_have_no_window(mut store: Store) {
 }
 
 async fn a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_the_template_after(
-    mut store: Store,
+    store: &mut TestStore,
 ) {
     store.seed().await;
     let wrote = berlin_at(2026, 11, 24, 7, 30);
@@ -167,18 +175,13 @@ async fn a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_t
             body: OutboundBody::Template {
                 name: "morning_briefing".to_owned(),
                 language: "de_DE".to_owned(),
-                parameters: vec![
-                    "Wednesday, 25 November 2026".to_owned(),
-                    "2 items: milk, 2 kg apples".to_owned(),
-                    "dishes (Sam), water plants".to_owned(),
-                    "laundry (Dana, 2 days overdue)".to_owned(),
-                ],
+                parameters: seeded_parameters(),
             },
         }]
     );
 }
 
-async fn a_household_nobody_ever_wrote_in_gets_the_template(mut store: Store) {
+async fn a_household_nobody_ever_wrote_in_gets_the_template(store: &mut TestStore) {
     let replies = store
         .briefing_replies(berlin_at(2026, 11, 25, 7, 0), Some(template()))
         .await;
@@ -189,16 +192,20 @@ async fn a_household_nobody_ever_wrote_in_gets_the_template(mut store: Store) {
     );
 }
 
-on_both_stores!(
-    a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_the_template_after,
-    a_household_nobody_ever_wrote_in_gets_the_template,
-    inside_the_window_the_briefing_is_free_text,
-    outside_the_window_the_configured_template_goes_out_with_its_parameters,
-    template_parameters_say_when_there_is_nothing_or_a_source_failed,
-    template_parameters_are_single_short_lines,
-    outside_the_window_without_a_template_free_text_is_still_attempted,
-    other_platforms_have_no_window,
-);
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        a_scheduled_briefing_is_text_within_24_hours_of_a_persons_message_and_the_template_after,
+        a_household_nobody_ever_wrote_in_gets_the_template,
+        inside_the_window_the_briefing_is_free_text,
+        outside_the_window_the_configured_template_goes_out_with_its_parameters,
+        template_parameters_say_when_there_is_nothing_or_a_source_failed,
+        template_parameters_are_single_short_lines,
+        outside_the_window_without_a_template_free_text_is_still_attempted,
+        other_platforms_have_no_window,
+    ],
+}
 
 #[test]
 fn the_route_runs_the_briefing_job_and_answers_only_an_explicit_request() {

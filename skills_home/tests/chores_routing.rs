@@ -2,15 +2,12 @@
 //! the chores skill and leaves the rest to the shopping list and help; the skill reads the
 //! household's time zone and the message's time from the request.
 
-mod chores_support;
-
-use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
 use alfred_actors::skill::SkillRequest;
 use alfred_skills_home::chores;
+use alfred_testkit::request::skill_request;
+use alfred_testkit::stores::TestStore;
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
-
-use chores_support::Store;
 
 /// The skill the orchestrator would pick: the first whose route understands the text.
 fn routed(text: &str) -> Option<&'static str> {
@@ -62,38 +59,18 @@ fn job_request(
     timezone: Tz,
     now: chrono::DateTime<Utc>,
 ) -> SkillRequest {
-    let sender = Sender {
-        id: "447700900001".to_owned(),
-        name: Some("Dana".to_owned()),
-    };
-    SkillRequest {
-        household: "home".to_owned(),
-        timezone,
-        sender: sender.clone(),
-        text: text.to_owned(),
-        job,
-        now,
-        envelope: InboundEnvelope {
-            platform: Platform::WhatsApp,
-            message_id: format!("wamid.{}", now.timestamp()),
-            account: "phone-1".to_owned(),
-            conversation: "447700900001".to_owned(),
-            is_group: false,
-            private: true,
-            thread: None,
-            sender,
-            timestamp: now.timestamp(),
-            kind: InboundKind::Text {
-                body: text.to_owned(),
-            },
-            traceparent: None,
-        },
-    }
+    skill_request(text)
+        .from("447700900001", Some("Dana"))
+        .timezone(timezone)
+        .job(job)
+        .message_id(&format!("wamid.{}", now.timestamp()))
+        .at(now)
+        .build()
 }
 
 #[tokio::test]
 async fn the_skill_dates_chores_in_the_households_time_zone() {
-    let mut store = Store::mem();
+    let mut store = TestStore::in_memory();
     let auckland: Tz = "Pacific/Auckland".parse().unwrap();
     // 20:00 UTC on Sunday 1 November is already Monday 09:00 in Auckland.
     let now = Utc.with_ymd_and_hms(2026, 11, 1, 20, 0, 0).unwrap();
@@ -109,7 +86,7 @@ async fn the_skill_dates_chores_in_the_households_time_zone() {
 
 #[tokio::test]
 async fn a_chore_reminders_run_lists_what_is_due_in_one_message_or_says_nothing() {
-    let mut store = Store::mem();
+    let mut store = TestStore::in_memory();
     let berlin: Tz = "Europe/Berlin".parse().unwrap();
     let route = chores::route();
     assert_eq!(route.jobs(), vec![chores::REMINDER_JOB]);

@@ -1,30 +1,31 @@
 //! ChoreService effects over simulated weeks, on both stores: a real Postgres database (one
-//! per test, `migrations/0004_chores.sql`) and the in-memory store of ephemeral mode. Every
+//! per test, with every migration) and the in-memory store of ephemeral mode. Every
 //! scenario runs on both, as `pg::<scenario>` and `mem::<scenario>`. Time moves by setting the
 //! `now` the effects get; nothing sleeps.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
 mod chores_support;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use chores_support::{Home, Store};
+use alfred_testkit::stores::TestStore;
+
+use chores_support::Home;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
 /// A UTC household on Monday 2 November 2026, 08:00.
-fn monday(store: Store) -> Home {
+fn monday(store: &mut TestStore) -> Home<'_> {
     Home::new(store, Tz::UTC, (2026, 11, 2, 8, 0))
 }
 
 /// The assignee named by "what's due today" for `chore` ("• dishes — Sam").
-async fn due_to(home: &mut Home, chore: &str) -> Option<String> {
+async fn due_to(home: &mut Home<'_>, chore: &str) -> Option<String> {
     let reply = home.say("Dana", "what's due today").await;
     let prefix = format!("• {chore} — ");
     reply.lines().find_map(|line| {
@@ -33,7 +34,7 @@ async fn due_to(home: &mut Home, chore: &str) -> Option<String> {
     })
 }
 
-async fn a_rotation_holds_its_order_across_several_weeks(store: Store) {
+async fn a_rotation_holds_its_order_across_several_weeks(store: &mut TestStore) {
     let mut home = monday(store);
     assert_eq!(
         home.say("Dana", "new chore dishes daily rotating Dana, Sam, Kim")
@@ -86,7 +87,9 @@ async fn a_rotation_holds_its_order_across_several_weeks(store: Store) {
     assert_eq!(bins, expected);
 }
 
-async fn marking_done_on_someone_elses_behalf_credits_the_doer_and_keeps_the_order(store: Store) {
+async fn marking_done_on_someone_elses_behalf_credits_the_doer_and_keeps_the_order(
+    store: &mut TestStore,
+) {
     let mut home = monday(store);
     home.say("Dana", "new chore dishes daily rotating Dana, Sam, Kim")
         .await;
@@ -111,7 +114,7 @@ async fn marking_done_on_someone_elses_behalf_credits_the_doer_and_keeps_the_ord
     );
 }
 
-async fn skipping_moves_on_to_the_next_occurrence_and_turn(store: Store) {
+async fn skipping_moves_on_to_the_next_occurrence_and_turn(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Dana", "new chore dishes daily rotating Dana, Sam")
         .await;
@@ -135,7 +138,7 @@ async fn skipping_moves_on_to_the_next_occurrence_and_turn(store: Store) {
     );
 }
 
-async fn a_swap_hands_this_turn_over_and_the_turn_is_paid_back(store: Store) {
+async fn a_swap_hands_this_turn_over_and_the_turn_is_paid_back(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Dana", "new chore dishes daily rotating Dana, Sam, Kim")
         .await;
@@ -158,7 +161,7 @@ async fn a_swap_hands_this_turn_over_and_the_turn_is_paid_back(store: Store) {
     assert_eq!(order, ["Kim", "Sam", "Dana", "Dana", "Sam", "Kim", "Dana"]);
 }
 
-async fn a_swap_on_a_fixed_chore_hands_over_only_this_occurrence(store: Store) {
+async fn a_swap_on_a_fixed_chore_hands_over_only_this_occurrence(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Sam", "add chore bins every Monday for Sam").await;
     assert_eq!(
@@ -171,7 +174,7 @@ async fn a_swap_on_a_fixed_chore_hands_over_only_this_occurrence(store: Store) {
     );
 }
 
-async fn due_today_and_overdue_follow_the_calendar(store: Store) {
+async fn due_today_and_overdue_follow_the_calendar(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Dana", "add chore dishes daily for Dana").await;
     home.say("Dana", "add chore bins every Thursday for Sam")
@@ -219,7 +222,7 @@ async fn due_today_and_overdue_follow_the_calendar(store: Store) {
     );
 }
 
-async fn done_ahead_of_time_counts_once_for_the_coming_occurrence(store: Store) {
+async fn done_ahead_of_time_counts_once_for_the_coming_occurrence(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Sam", "add chore bins every Thursday for Sam")
         .await;
@@ -239,7 +242,7 @@ async fn done_ahead_of_time_counts_once_for_the_coming_occurrence(store: Store) 
     );
 }
 
-async fn streaks_count_consecutive_occurrences_done_on_time(store: Store) {
+async fn streaks_count_consecutive_occurrences_done_on_time(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Dana", "new chore dishes daily rotating Dana, Sam")
         .await;
@@ -271,7 +274,9 @@ async fn streaks_count_consecutive_occurrences_done_on_time(store: Store) {
     );
 }
 
-async fn unknown_ambiguous_duplicate_and_removed_chores_are_answered_truthfully(store: Store) {
+async fn unknown_ambiguous_duplicate_and_removed_chores_are_answered_truthfully(
+    store: &mut TestStore,
+) {
     let mut home = monday(store);
     assert_eq!(
         home.say("Dana", "done dishes").await,
@@ -314,7 +319,7 @@ async fn unknown_ambiguous_duplicate_and_removed_chores_are_answered_truthfully(
     );
 }
 
-async fn for_me_and_my_chores_use_the_senders_name(store: Store) {
+async fn for_me_and_my_chores_use_the_senders_name(store: &mut TestStore) {
     let mut home = monday(store);
     home.say("Kim Smith", "add chore laundry every Sunday for me")
         .await;
@@ -329,15 +334,19 @@ async fn for_me_and_my_chores_use_the_senders_name(store: Store) {
     assert_eq!(home.say("Sam", "my chores").await, "You have no chores. 🎉");
 }
 
-on_both_stores!(
-    a_rotation_holds_its_order_across_several_weeks,
-    marking_done_on_someone_elses_behalf_credits_the_doer_and_keeps_the_order,
-    skipping_moves_on_to_the_next_occurrence_and_turn,
-    a_swap_hands_this_turn_over_and_the_turn_is_paid_back,
-    a_swap_on_a_fixed_chore_hands_over_only_this_occurrence,
-    due_today_and_overdue_follow_the_calendar,
-    done_ahead_of_time_counts_once_for_the_coming_occurrence,
-    streaks_count_consecutive_occurrences_done_on_time,
-    unknown_ambiguous_duplicate_and_removed_chores_are_answered_truthfully,
-    for_me_and_my_chores_use_the_senders_name,
-);
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        a_rotation_holds_its_order_across_several_weeks,
+        marking_done_on_someone_elses_behalf_credits_the_doer_and_keeps_the_order,
+        skipping_moves_on_to_the_next_occurrence_and_turn,
+        a_swap_hands_this_turn_over_and_the_turn_is_paid_back,
+        a_swap_on_a_fixed_chore_hands_over_only_this_occurrence,
+        due_today_and_overdue_follow_the_calendar,
+        done_ahead_of_time_counts_once_for_the_coming_occurrence,
+        streaks_count_consecutive_occurrences_done_on_time,
+        unknown_ambiguous_duplicate_and_removed_chores_are_answered_truthfully,
+        for_me_and_my_chores_use_the_senders_name,
+    ],
+}

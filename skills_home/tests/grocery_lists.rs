@@ -7,9 +7,11 @@
 
 mod support;
 
-use support::{dana, effect, sam, Store, TestDb};
+use alfred_testkit::stores::TestStore;
 
-async fn kilograms_and_grams_are_summed_into_one_line(store: &mut Store) {
+use support::{dana, effect, sam, Grocery};
+
+async fn kilograms_and_grams_are_summed_into_one_line(store: &mut TestStore) {
     assert_eq!(
         store.say(dana(), "add 2 kg apples").await,
         "Added 2 kg apples to the shopping list."
@@ -32,7 +34,7 @@ async fn kilograms_and_grams_are_summed_into_one_line(store: &mut Store) {
     );
 }
 
-async fn amounts_in_units_that_do_not_convert_are_kept_apart(store: &mut Store) {
+async fn amounts_in_units_that_do_not_convert_are_kept_apart(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples").await;
     assert_eq!(
         store.say(sam(), "add 3 apples").await,
@@ -52,7 +54,7 @@ async fn amounts_in_units_that_do_not_convert_are_kept_apart(store: &mut Store) 
     );
 }
 
-async fn a_dozen_and_six_make_eighteen(store: &mut Store) {
+async fn a_dozen_and_six_make_eighteen(store: &mut TestStore) {
     assert_eq!(
         store.say(dana(), "add a dozen eggs").await,
         "Added 12 eggs to the shopping list."
@@ -67,7 +69,7 @@ async fn a_dozen_and_six_make_eighteen(store: &mut Store) {
     );
 }
 
-async fn a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared(store: &mut Store) {
+async fn a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared(store: &mut TestStore) {
     store.say(dana(), "add milk, eggs and bread").await;
     assert_eq!(
         store.say(sam(), "got milk").await,
@@ -99,7 +101,7 @@ async fn a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared(store:
     );
 }
 
-async fn buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest(store: &mut Store) {
+async fn buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples and 3 apples").await;
     assert_eq!(
         store.say(sam(), "got 500 g apples").await,
@@ -129,7 +131,7 @@ async fn buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest(store: &mu
     assert!(!list.contains("500 g"), "{list}");
 }
 
-async fn buying_again_adds_a_new_line_next_to_the_ticked_one(store: &mut Store) {
+async fn buying_again_adds_a_new_line_next_to_the_ticked_one(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples").await;
     store.say(sam(), "I got the apples").await;
     assert_eq!(
@@ -146,7 +148,7 @@ async fn buying_again_adds_a_new_line_next_to_the_ticked_one(store: &mut Store) 
     );
 }
 
-async fn the_list_is_grouped_by_aisle_with_who_added_each_item(store: &mut Store) {
+async fn the_list_is_grouped_by_aisle_with_who_added_each_item(store: &mut TestStore) {
     store
         .say(
             dana(),
@@ -175,7 +177,7 @@ async fn the_list_is_grouped_by_aisle_with_who_added_each_item(store: &mut Store
     );
 }
 
-async fn two_members_of_one_household_share_its_list(store: &mut Store) {
+async fn two_members_of_one_household_share_its_list(store: &mut TestStore) {
     // The orchestrator maps Dana's and Sam's DMs to household "smiths"; the skill only sees it.
     let smiths = |who, text| effect("smiths", who, text);
     store.apply(smiths(dana(), "add milk")).await.unwrap();
@@ -204,7 +206,7 @@ async fn two_members_of_one_household_share_its_list(store: &mut Store) {
     );
 }
 
-async fn undo_reverts_a_merge_exactly(store: &mut Store) {
+async fn undo_reverts_a_merge_exactly(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples and milk").await;
     store.say(sam(), "add eggs").await;
     let before = store.lines("home").await;
@@ -217,7 +219,7 @@ async fn undo_reverts_a_merge_exactly(store: &mut Store) {
     assert_eq!(store.lines("home").await, before);
 }
 
-async fn undo_puts_a_removed_item_back_in_its_place_with_who_added_it(store: &mut Store) {
+async fn undo_puts_a_removed_item_back_in_its_place_with_who_added_it(store: &mut TestStore) {
     store.say(sam(), "add milk, 2 kg apples and eggs").await;
     store.say(dana(), "got eggs").await;
     let before = store.lines("home").await;
@@ -234,7 +236,7 @@ async fn undo_puts_a_removed_item_back_in_its_place_with_who_added_it(store: &mu
     );
 }
 
-async fn undo_restores_a_cleared_list_with_its_bought_items(store: &mut Store) {
+async fn undo_restores_a_cleared_list_with_its_bought_items(store: &mut TestStore) {
     store.say(dana(), "add milk, 3 bananas and 1 l juice").await;
     store.say(sam(), "add bread").await;
     store.say(sam(), "got milk").await;
@@ -251,7 +253,7 @@ async fn undo_restores_a_cleared_list_with_its_bought_items(store: &mut Store) {
     assert_eq!(store.lines("home").await, before);
 }
 
-async fn undo_twice_undoes_the_change_before_that(store: &mut Store) {
+async fn undo_twice_undoes_the_change_before_that(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples").await;
     let first = store.lines("home").await;
     store.say(dana(), "got apples").await;
@@ -274,7 +276,7 @@ async fn undo_twice_undoes_the_change_before_that(store: &mut Store) {
     );
 }
 
-async fn undo_reverts_only_the_senders_own_changes(store: &mut Store) {
+async fn undo_reverts_only_the_senders_own_changes(store: &mut TestStore) {
     store.say(dana(), "add milk").await;
     store.say(sam(), "add bread").await;
     // Dana's "add milk" again changed nothing, so her last change is still the first add.
@@ -294,7 +296,7 @@ async fn undo_reverts_only_the_senders_own_changes(store: &mut Store) {
     );
 }
 
-async fn undo_leaves_a_line_someone_changed_since_alone(store: &mut Store) {
+async fn undo_leaves_a_line_someone_changed_since_alone(store: &mut TestStore) {
     store.say(dana(), "add 2 kg apples").await;
     store.say(sam(), "add 1 kg apples").await;
 
@@ -318,7 +320,7 @@ async fn undo_leaves_a_line_someone_changed_since_alone(store: &mut Store) {
     );
 }
 
-async fn undo_does_not_put_back_a_second_open_line_of_an_item(store: &mut Store) {
+async fn undo_does_not_put_back_a_second_open_line_of_an_item(store: &mut TestStore) {
     store.say(dana(), "add milk").await;
     store.say(dana(), "remove milk").await;
     store.say(sam(), "add milk").await;
@@ -334,44 +336,24 @@ async fn undo_does_not_put_back_a_second_open_line_of_an_item(store: &mut Store)
     );
 }
 
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod pg {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let db = super::TestDb::create().await;
-                    let mut store = super::Store::Pg(db.connect().await);
-                    super::$scenario(&mut store).await;
-                }
-            )*
-        }
-        mod mem {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let mut store = super::Store::Mem(alfred_actors::store::MemTx::default());
-                    super::$scenario(&mut store).await;
-                }
-            )*
-        }
-    };
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        kilograms_and_grams_are_summed_into_one_line,
+        amounts_in_units_that_do_not_convert_are_kept_apart,
+        a_dozen_and_six_make_eighteen,
+        a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared,
+        buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest,
+        buying_again_adds_a_new_line_next_to_the_ticked_one,
+        the_list_is_grouped_by_aisle_with_who_added_each_item,
+        two_members_of_one_household_share_its_list,
+        undo_reverts_a_merge_exactly,
+        undo_puts_a_removed_item_back_in_its_place_with_who_added_it,
+        undo_restores_a_cleared_list_with_its_bought_items,
+        undo_twice_undoes_the_change_before_that,
+        undo_reverts_only_the_senders_own_changes,
+        undo_leaves_a_line_someone_changed_since_alone,
+        undo_does_not_put_back_a_second_open_line_of_an_item,
+    ],
 }
-
-on_both_stores!(
-    kilograms_and_grams_are_summed_into_one_line,
-    amounts_in_units_that_do_not_convert_are_kept_apart,
-    a_dozen_and_six_make_eighteen,
-    a_checked_off_item_stays_ticked_until_what_was_bought_is_cleared,
-    buying_part_of_a_line_ticks_that_part_off_and_keeps_the_rest,
-    buying_again_adds_a_new_line_next_to_the_ticked_one,
-    the_list_is_grouped_by_aisle_with_who_added_each_item,
-    two_members_of_one_household_share_its_list,
-    undo_reverts_a_merge_exactly,
-    undo_puts_a_removed_item_back_in_its_place_with_who_added_it,
-    undo_restores_a_cleared_list_with_its_bought_items,
-    undo_twice_undoes_the_change_before_that,
-    undo_reverts_only_the_senders_own_changes,
-    undo_leaves_a_line_someone_changed_since_alone,
-    undo_does_not_put_back_a_second_open_line_of_an_item,
-);

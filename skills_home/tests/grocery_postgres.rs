@@ -4,29 +4,32 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use alfred_actors::skill::Effect;
 use alfred_actors::store::{StoreError, Tx};
 use alfred_skills_home::grocery;
+use alfred_testkit::db::TestDb;
+use alfred_testkit::eventually;
+use alfred_testkit::stores::{Backend, TestStore};
 
-use support::{dana, effect, sam, Store, TestDb};
+use support::{dana, effect, reject_item_named, sam, Grocery};
 
 #[tokio::test]
 async fn two_members_adding_at_once_are_serialized_and_summed() {
-    let db = TestDb::create().await;
+    let store = TestStore::on_postgres().await;
+    let db = store.db().unwrap();
     let mut first = db.connect().await;
     let mut second = db.connect().await;
     let observer = db.connect().await;
 
     let t1 = first.transaction().await.unwrap();
-    Box::new(effect("home", dana(), "add 2 kg apples"))
+    effect("home", dana(), "add 2 kg apples")
         .apply(&mut Tx::Pg(&t1))
         .await
         .unwrap();
     let concurrent = tokio::spawn(async move {
         let t2 = second.transaction().await.unwrap();
-        let replies = Box::new(effect("home", sam(), "add 500 g apples"))
+        let replies = effect("home", sam(), "add 500 g apples")
             .apply(&mut Tx::Pg(&t2))
             .await
             .unwrap();
@@ -35,23 +38,24 @@ async fn two_members_adding_at_once_are_serialized_and_summed() {
     });
     // Sam's add must be waiting for Dana's transaction before Dana commits; without the lock
     // it would read the list without the apples and then fail on the open-line index.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let waiting: i64 = observer
-            .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+    let observer = &observer;
+    eventually(
+        "the second add to wait",
+        Duration::from_secs(10),
+        || async move {
+            let waiting: i64 = observer
+                .query_one(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the second add never waited");
-        tokio::task::yield_now().await;
-    }
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (waiting == 1).then_some(())
+        },
+    )
+    .await;
     t1.commit().await.unwrap();
 
     assert_eq!(
@@ -64,10 +68,9 @@ async fn two_members_adding_at_once_are_serialized_and_summed() {
 
 #[tokio::test]
 async fn a_failed_change_leaves_no_undo_record() {
-    let db = TestDb::create().await;
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = TestStore::on_postgres().await;
     store.say(dana(), "add 2 milk").await;
-    db.reject_item_named("poison").await;
+    reject_item_named(store.db().unwrap(), "poison").await;
 
     let result = store
         .apply(effect("home", dana(), "add 3 milk, eggs and poison"))
@@ -86,14 +89,13 @@ async fn a_failed_change_leaves_no_undo_record() {
 
 #[tokio::test]
 async fn each_member_keeps_the_last_twenty_changes() {
-    let db = TestDb::create().await;
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = TestStore::on_postgres().await;
     for n in 1..=25 {
         store.say(dana(), &format!("add item {n}")).await;
     }
     store.say(sam(), "add bread").await;
 
-    let client = db.connect().await;
+    let client = store.db().unwrap().connect().await;
     let count = |actor: &'static str| {
         let client = &client;
         async move {
@@ -125,7 +127,7 @@ async fn each_member_keeps_the_last_twenty_changes() {
 
 #[tokio::test]
 async fn migration_0003_folds_lines_kept_apart_by_unit_into_one() {
-    let db = TestDb::create_up_to("0002_grocery.sql").await;
+    let db = TestDb::create_migrated_up_to("0002_grocery.sql").await;
     db.connect()
         .await
         .batch_execute(
@@ -139,9 +141,9 @@ async fn migration_0003_folds_lines_kept_apart_by_unit_into_one() {
         .await
         .unwrap();
 
-    db.migrate_after("0002_grocery.sql").await;
+    db.migrate().await;
 
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = Backend::on_postgres(TestStore::Pg(db.connect().await), db);
     assert_eq!(
         store.say(dana(), "list").await,
         "Shopping list (3 items):\n*Produce*\n• 2.5 kg apples (Dana)\n• 3 apples (Sam)\n\

@@ -1,5 +1,5 @@
 //! GroceryService effects applied to both stores: a real Postgres database (one per test, with
-//! the grocery migrations applied) and the in-memory store of ephemeral mode. Every scenario
+//! every migration applied) and the in-memory store of ephemeral mode. Every scenario
 //! runs on both, as `pg::<scenario>` and `mem::<scenario>`. The list's newer behaviours
 //! (merging units, check-off, undo, aisles) are in `grocery_lists.rs`.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
@@ -8,19 +8,19 @@
 
 mod support;
 
-use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
-use alfred_actors::skill::SkillRequest;
 use alfred_actors::store::{MemSlot, MemTx, StoreError};
 use alfred_skills_home::grocery::{self, GroceryState};
+use alfred_testkit::request::skill_request;
+use alfred_testkit::stores::TestStore;
 
-use support::{dana, effect, sam, Store, TestDb};
+use support::{dana, effect, reject_item_named, rows, sam, Grocery};
 
 /// Applies `text` as `who` in household `home` and commits; the reply.
-async fn say(store: &mut Store, who: grocery::Who, text: &str) -> String {
+async fn say(store: &mut TestStore, who: grocery::Who, text: &str) -> String {
     store.say(who, text).await
 }
 
-async fn adding_an_item_again_in_the_same_unit_sums_the_quantity(store: &mut Store) {
+async fn adding_an_item_again_in_the_same_unit_sums_the_quantity(store: &mut TestStore) {
     assert_eq!(
         say(store, dana(), "add 3 bananas").await,
         "Added 3 bananas to the shopping list."
@@ -43,7 +43,7 @@ async fn adding_an_item_again_in_the_same_unit_sums_the_quantity(store: &mut Sto
     );
 }
 
-async fn an_item_without_a_quantity_is_listed_once(store: &mut Store) {
+async fn an_item_without_a_quantity_is_listed_once(store: &mut TestStore) {
     say(store, dana(), "add milk").await;
     assert_eq!(
         say(store, sam(), "add Milk and eggs").await,
@@ -63,7 +63,7 @@ async fn an_item_without_a_quantity_is_listed_once(store: &mut Store) {
     );
 }
 
-async fn the_list_shows_each_item_in_order_with_who_added_it(store: &mut Store) {
+async fn the_list_shows_each_item_in_order_with_who_added_it(store: &mut TestStore) {
     assert_eq!(
         say(store, dana(), "add milk, eggs and 2 kg apples").await,
         "Added milk, eggs and 2 kg apples to the shopping list."
@@ -75,14 +75,14 @@ async fn the_list_shows_each_item_in_order_with_who_added_it(store: &mut Store) 
     );
 }
 
-async fn an_empty_list_says_so(store: &mut Store) {
+async fn an_empty_list_says_so(store: &mut TestStore) {
     assert_eq!(
         say(store, dana(), "list").await,
         "The shopping list is empty."
     );
 }
 
-async fn removing_deletes_every_unit_and_names_what_was_missing(store: &mut Store) {
+async fn removing_deletes_every_unit_and_names_what_was_missing(store: &mut TestStore) {
     say(store, dana(), "add 2 kg apples, 3 apples, milk and eggs").await;
     assert_eq!(
         say(store, sam(), "remove apple, cheese and milk").await,
@@ -102,7 +102,7 @@ async fn removing_deletes_every_unit_and_names_what_was_missing(store: &mut Stor
     );
 }
 
-async fn clearing_empties_only_this_households_list(store: &mut Store) {
+async fn clearing_empties_only_this_households_list(store: &mut TestStore) {
     say(store, dana(), "add milk and eggs").await;
     store
         .apply(effect("neighbours", sam(), "add bread"))
@@ -129,7 +129,7 @@ async fn clearing_empties_only_this_households_list(store: &mut Store) {
     );
 }
 
-async fn sums_stop_at_the_largest_quantity(store: &mut Store) {
+async fn sums_stop_at_the_largest_quantity(store: &mut TestStore) {
     for _ in 0..10 {
         say(store, dana(), "add 100000 bananas").await;
     }
@@ -139,38 +139,15 @@ async fn sums_stop_at_the_largest_quantity(store: &mut Store) {
     );
 }
 
-async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Store) {
-    let sender = Sender {
-        id: "447700900003".to_owned(),
-        name: None,
-    };
-    let envelope = InboundEnvelope {
-        platform: Platform::WhatsApp,
-        message_id: "wamid.1".to_owned(),
-        account: "phone-1".to_owned(),
-        conversation: "447700900003".to_owned(),
-        is_group: false,
-        private: true,
-        thread: None,
-        sender: sender.clone(),
-        timestamp: 1_700_000_000,
-        kind: InboundKind::Text {
-            body: "add tea".to_owned(),
-        },
-        traceparent: None,
-    };
-    let request = SkillRequest {
-        household: "home".to_owned(),
-        job: None,
-        timezone: chrono_tz::Tz::UTC,
-        sender,
-        text: "add tea".to_owned(),
-        now: support::now(),
-        envelope,
-    };
+async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut TestStore) {
+    let request = skill_request("add tea")
+        .from("447700900003", None)
+        .message_id("wamid.1")
+        .at(support::now())
+        .build();
     let outcome = grocery::skill().handle(request).await.unwrap();
     assert_eq!(
-        store.apply_boxed(outcome.effect).await.unwrap(),
+        store.apply(outcome.effect).await.unwrap(),
         "Added tea to the shopping list."
     );
     assert_eq!(
@@ -179,49 +156,28 @@ async fn the_skill_records_the_sender_and_falls_back_to_their_id(store: &mut Sto
     );
 }
 
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod pg {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let db = super::TestDb::create().await;
-                    let mut store = super::Store::Pg(db.connect().await);
-                    super::$scenario(&mut store).await;
-                }
-            )*
-        }
-        mod mem {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    let mut store = super::Store::Mem(alfred_actors::store::MemTx::default());
-                    super::$scenario(&mut store).await;
-                }
-            )*
-        }
-    };
+alfred_testkit::for_both_stores! {
+    in_memory: TestStore::in_memory(),
+    on_postgres: TestStore::on_postgres().await,
+    scenarios: [
+        adding_an_item_again_in_the_same_unit_sums_the_quantity,
+        an_item_without_a_quantity_is_listed_once,
+        the_list_shows_each_item_in_order_with_who_added_it,
+        an_empty_list_says_so,
+        removing_deletes_every_unit_and_names_what_was_missing,
+        clearing_empties_only_this_households_list,
+        sums_stop_at_the_largest_quantity,
+        the_skill_records_the_sender_and_falls_back_to_their_id,
+    ],
 }
-
-on_both_stores!(
-    adding_an_item_again_in_the_same_unit_sums_the_quantity,
-    an_item_without_a_quantity_is_listed_once,
-    the_list_shows_each_item_in_order_with_who_added_it,
-    an_empty_list_says_so,
-    removing_deletes_every_unit_and_names_what_was_missing,
-    clearing_empties_only_this_households_list,
-    sums_stop_at_the_largest_quantity,
-    the_skill_records_the_sender_and_falls_back_to_their_id,
-);
 
 #[tokio::test]
 async fn postgres_holds_the_rows_the_replies_describe() {
-    let db = TestDb::create().await;
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = TestStore::on_postgres().await;
     say(&mut store, dana(), "add milk, 2 kg Apples and 3 bananas").await;
     say(&mut store, sam(), "add 1 kg apples and 2 bananas").await;
 
-    let rows = db.rows("home").await;
+    let rows = rows(store.db().unwrap(), "home").await;
     assert_eq!(
         rows,
         vec![
@@ -255,10 +211,9 @@ async fn postgres_holds_the_rows_the_replies_describe() {
 
 #[tokio::test]
 async fn a_failing_add_in_postgres_leaves_no_partial_change() {
-    let db = TestDb::create().await;
-    let mut store = Store::Pg(db.connect().await);
+    let mut store = TestStore::on_postgres().await;
     say(&mut store, dana(), "add 2 milk").await;
-    db.reject_item_named("poison").await;
+    reject_item_named(store.db().unwrap(), "poison").await;
 
     let result = store
         .apply(effect("home", sam(), "add 3 milk, eggs and poison"))
@@ -274,12 +229,12 @@ async fn a_failing_add_in_postgres_leaves_no_partial_change() {
 #[tokio::test]
 async fn an_in_memory_slot_of_another_type_fails_the_effect_and_is_left_alone() {
     let foreign: Box<dyn MemSlot> = Box::new(7u32);
-    let mut store = Store::Mem(MemTx::new([(grocery::SLOT, foreign)].into_iter().collect()));
+    let mut store = TestStore::Mem(MemTx::new([(grocery::SLOT, foreign)].into_iter().collect()));
 
     let result = store.apply(effect("home", dana(), "add milk")).await;
 
     assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
-    let Store::Mem(mem) = &mut store else {
+    let TestStore::Mem(mem) = &mut store else {
         unreachable!()
     };
     assert_eq!(*mem.slot::<u32>(grocery::SLOT).unwrap(), 7);
@@ -287,9 +242,9 @@ async fn an_in_memory_slot_of_another_type_fails_the_effect_and_is_left_alone() 
 
 #[tokio::test]
 async fn in_memory_state_can_be_read_back_per_household() {
-    let mut store = Store::Mem(MemTx::default());
+    let mut store = TestStore::in_memory();
     say(&mut store, dana(), "add milk and 2 kg apples").await;
-    let Store::Mem(mem) = &mut store else {
+    let TestStore::Mem(mem) = &mut *store else {
         unreachable!()
     };
     let state = mem.slot::<GroceryState>(grocery::SLOT).unwrap();

@@ -2,7 +2,8 @@
 //!
 //! [`TestDb::create`] makes an empty database named `alfred_test_<uuid>` on the server of
 //! [`test_database_url`] (a superuser URL), so tests run in parallel without seeing each
-//! other's rows. Migrations are the test's business (run `store::migrate::migrate`).
+//! other's rows. [`TestDb::create_migrated`] (in [`stores`](crate::stores)) also applies every
+//! migration, as `alfred migrate` does.
 //!
 //! Dropping: `Drop` cannot be async, and a blocking drop inside a test's runtime would stall it,
 //! so a test that wants its database gone calls [`TestDb::drop`] at the end. A test that panics

@@ -7,6 +7,9 @@
 //!   requests;
 //! * [`dovecot`] — private Dovecot IMAP servers over TLS (a test CA), with APPEND to deliver mail;
 //! * [`db`] — a fresh Postgres database per test;
+//! * [`stores`] — [`for_both_stores!`], one scenario as a test on each store backend, the store
+//!   a skill's effects see ([`stores::TestStore`]), and databases with the real migrations;
+//! * [`request`] — skill requests as the orchestrator builds them;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
 //! * [`postgres`] — private Postgres clusters for tests that stop one;
 //! * [`fake_server`] — the start-up the fake HTTP servers share, and [`fake_server::poll_until`].
@@ -25,7 +28,9 @@ pub mod graph;
 pub mod llm;
 pub mod postgres;
 pub mod redis;
+pub mod request;
 pub mod slack;
+pub mod stores;
 pub mod whatsapp;
 
 /// A port nobody listens on right now (the OS picks it). Another process may take it before

@@ -3,8 +3,8 @@
 //! itself once Postgres is back.
 
 use alfred_actors::store::postgres::PgOptions;
+use alfred_testkit::eventually;
 use alfred_testkit::postgres::PrivatePostgres;
-use tokio::time::Instant;
 
 use super::*;
 
@@ -37,14 +37,7 @@ async fn a_stopped_postgres_makes_the_store_unavailable_until_it_is_back_while_a
     };
     let store = PgStore::connect_with(db.url(), options).unwrap();
     migrate::migrate(store.pool()).await.unwrap();
-    let client = store.pool().get().await.unwrap();
-    client
-        .batch_execute(
-            "CREATE TABLE test_counter (n bigint NOT NULL); INSERT INTO test_counter VALUES (0);",
-        )
-        .await
-        .unwrap();
-    drop(client);
+    execute(&store, COUNTER).await;
     done(&store, "before", bump()).await;
 
     let failed = store
@@ -63,19 +56,18 @@ async fn a_stopped_postgres_makes_the_store_unavailable_until_it_is_back_while_a
     assert!(ping.is_unavailable(), "{ping}");
 
     server.start_again();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let replies = loop {
-        match store.commit(key("during"), bump(), target()).await {
-            Ok(Commit::Done(replies)) => break replies,
-            Ok(Commit::Duplicate) => panic!("the failed commit left an inbox mark"),
-            Err(error) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "the store never recovered: {error}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
+    let store = &store;
+    let replies = eventually(
+        "the store to recover",
+        Duration::from_secs(20),
+        || async move {
+            match store.commit(key("during"), bump(), target()).await {
+                Ok(Commit::Done(replies)) => Some(replies),
+                Ok(Commit::Duplicate) => panic!("the failed commit left an inbox mark"),
+                Err(_) => None,
             }
-        }
-    };
+        },
+    )
+    .await;
     assert_eq!(text(&replies[0]), "count is 2");
 }

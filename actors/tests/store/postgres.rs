@@ -1,7 +1,6 @@
 //! Postgres only: migrations, the rows as stored, and concurrency on the real database.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alfred_testkit::eventually;
 
 use super::*;
 
@@ -105,7 +104,7 @@ async fn a_failing_migration_leaves_no_trace_and_is_applied_once_fixed() {
 
 #[tokio::test]
 async fn a_commit_and_its_send_results_are_recorded_in_the_inbox_and_outbox_tables() {
-    let (store, db) = pg().await;
+    let store = pg().await;
     let client = store.pool().get().await.unwrap();
     let outbox = |id: i64| {
         let client = &client;
@@ -121,7 +120,7 @@ async fn a_commit_and_its_send_results_are_recorded_in_the_inbox_and_outbox_tabl
         }
     };
 
-    let id = done(&store, "wamid.1", bump()).await[0].outbox_id;
+    let id = done(&*store, "wamid.1", bump()).await[0].outbox_id;
 
     let inbox = client
         .query("SELECT platform, message_id FROM inbox", &[])
@@ -185,21 +184,18 @@ async fn a_commit_and_its_send_results_are_recorded_in_the_inbox_and_outbox_tabl
         row.get::<_, Option<String>>(6).as_deref(),
         Some("wamid.out")
     );
-    drop(client);
-    db.drop().await;
 }
 
 #[tokio::test]
 async fn two_concurrent_commits_of_one_key_apply_once_in_postgres() {
-    let (store, db) = pg().await;
+    let store = pg().await;
+    let url = store.db().unwrap().url();
 
     behaviour::two_concurrent_commits_of_one_key_apply_once(
-        &store,
-        a_session_waits_on_a_lock(db.url()),
+        &*store,
+        a_session_waits_on_a_lock(url),
     )
     .await;
-
-    db.drop().await;
 }
 
 /// Returns once a session of the test's database waits on a lock: the second commit's inbox
@@ -209,26 +205,24 @@ async fn a_session_waits_on_a_lock(url: &str) {
         .await
         .unwrap();
     tokio::spawn(connection);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let waiting: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second commit never waited for the first"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let client = &client;
+    eventually(
+        "the second commit to wait for the first",
+        Duration::from_secs(10),
+        || async move {
+            let waiting: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (waiting > 0).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The outbox relay actor, on both stores, with a bus that records what it is given.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use actix::Addr;
+use alfred_testkit::eventually;
 
 use super::*;
 
@@ -108,31 +108,37 @@ fn config(interval: Duration, batch: usize) -> RelayConfig {
     }
 }
 
-async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn relays_a_committed_row_that_was_never_published(store: Arc<impl Store>) {
-    let committed = done(&*store, "wamid.1", bump()).await;
-    let bus = Arc::new(RecordingBus::default());
-    let metrics = Metrics::new().unwrap();
-
-    let relay = OutboxRelay::new(
+/// Starts a relay on `store` and `bus` that ticks every 20 ms.
+fn ticking_relay(
+    store: Arc<dyn Store>,
+    bus: Arc<RecordingBus>,
+    metrics: &Metrics,
+) -> Addr<OutboxRelay> {
+    OutboxRelay::new(
         store,
-        bus.clone(),
+        bus,
         metrics.clone(),
         config(Duration::from_millis(20), 100),
     )
-    .start();
+    .start()
+}
 
-    eventually("the relay to publish the row", || bus.payloads().len() == 1).await;
+/// Waits until the bus holds `count` payloads.
+async fn published(bus: &RecordingBus, count: usize, what: &str) {
+    eventually(what, Duration::from_secs(10), || async move {
+        (bus.payloads().len() == count).then_some(())
+    })
+    .await;
+}
+
+async fn the_relay_publishes_a_committed_row_that_was_never_published(store: &Arc<impl Store>) {
+    let committed = done(&**store, "wamid.1", bump()).await;
+    let bus = Arc::new(RecordingBus::default());
+    let metrics = Metrics::new().unwrap();
+
+    let relay = ticking_relay(store.clone(), bus.clone(), &metrics);
+
+    published(&bus, 1, "the relay to publish the row").await;
     let published: OutboundEnvelope = serde_json::from_str(&bus.payloads()[0]).unwrap();
     assert_eq!(published, committed[0]);
     assert_eq!(
@@ -144,81 +150,46 @@ async fn relays_a_committed_row_that_was_never_published(store: Arc<impl Store>)
     assert_eq!(metrics.relayed.get(), 1);
 }
 
-async fn keeps_relaying_through_a_bus_outage(store: Arc<impl Store>) {
-    done(&*store, "wamid.1", bump()).await;
+async fn the_relay_keeps_relaying_through_a_bus_outage(store: &Arc<impl Store>) {
+    done(&**store, "wamid.1", bump()).await;
     let bus = Arc::new(RecordingBus::failing(3));
     let metrics = Metrics::new().unwrap();
 
-    let relay = OutboxRelay::new(
-        store,
-        bus.clone(),
-        metrics.clone(),
-        config(Duration::from_millis(20), 100),
-    )
-    .start();
+    let relay = ticking_relay(store.clone(), bus.clone(), &metrics);
 
-    eventually("the relay to publish once the bus is back", || {
-        bus.payloads().len() == 1
-    })
-    .await;
+    published(&bus, 1, "the relay to publish once the bus is back").await;
     assert_eq!(relay.send(RelayNow).await.unwrap().unwrap(), 0);
     assert_eq!(metrics.relayed.get(), 1);
 }
 
-async fn drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(
-    store: Arc<impl Store>,
+async fn the_relay_drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(
+    store: &Arc<impl Store>,
 ) {
     for n in 0..5 {
-        done(&*store, &format!("wamid.{n}"), bump()).await;
+        done(&**store, &format!("wamid.{n}"), bump()).await;
     }
     let bus = Arc::new(RecordingBus::default());
 
-    let _relay =
-        OutboxRelay::new(store, bus.clone(), Metrics::new().unwrap(), config(HOUR, 2)).start();
+    let _relay = OutboxRelay::new(
+        store.clone(),
+        bus.clone(),
+        Metrics::new().unwrap(),
+        config(HOUR, 2),
+    )
+    .start();
 
-    eventually("the start-up pass to drain all five rows", || {
-        bus.payloads().len() == 5
-    })
-    .await;
+    published(&bus, 5, "the start-up pass to drain all five rows").await;
 }
 
-#[actix_rt::test]
-async fn the_relay_publishes_a_committed_row_that_was_never_published_from_postgres() {
-    let (store, db) = pg().await;
-    relays_a_committed_row_that_was_never_published(Arc::new(store)).await;
-    db.drop().await;
-}
-
-#[actix_rt::test]
-async fn the_relay_publishes_a_committed_row_that_was_never_published_from_memory() {
-    relays_a_committed_row_that_was_never_published(Arc::new(MemStore::new())).await;
-}
-
-#[actix_rt::test]
-async fn the_relay_keeps_relaying_through_a_bus_outage_from_postgres() {
-    let (store, db) = pg().await;
-    keeps_relaying_through_a_bus_outage(Arc::new(store)).await;
-    db.drop().await;
-}
-
-#[actix_rt::test]
-async fn the_relay_keeps_relaying_through_a_bus_outage_from_memory() {
-    keeps_relaying_through_a_bus_outage(Arc::new(MemStore::new())).await;
-}
-
-#[actix_rt::test]
-async fn the_relay_drains_a_backlog_larger_than_a_batch_from_postgres() {
-    let (store, db) = pg().await;
-    drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(Arc::new(store)).await;
-    db.drop().await;
-}
-
-#[actix_rt::test]
-async fn the_relay_drains_a_backlog_larger_than_a_batch_from_memory() {
-    drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick(Arc::new(
-        MemStore::new(),
-    ))
-    .await;
+alfred_testkit::for_both_stores! {
+    #[actix_rt::test]
+    in_memory: Backend::in_memory(Arc::new(MemStore::new())),
+    on_postgres: pg().await.map(Arc::new),
+    scenarios: [
+        the_relay_publishes_a_committed_row_that_was_never_published,
+        the_relay_keeps_relaying_through_a_bus_outage,
+        the_relay_drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick,
+    ],
 }
 
 #[actix_rt::test]

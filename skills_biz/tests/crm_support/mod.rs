@@ -1,19 +1,15 @@
-//! Helpers of the CRM tests: a Postgres database per test, the in-memory store, a sample
-//! export, and one way to import into or ask either store.
+//! Helpers of the CRM tests: a sample export, and one way to import into or ask either store
+//! (the testkit's [`TestStore`], a fresh database with every migration on Postgres).
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Shared by several test binaries, each of which uses only some of the helpers.
 #![allow(dead_code)]
 
-use alfred_actors::skill::Effect;
-use alfred_actors::store::{MemTx, StoreError, Tx};
 use alfred_skills_biz::crm::{self, CrmEffect};
+use alfred_testkit::db::TestDb;
+use alfred_testkit::stores::{Backend, TestStore};
 use chrono::NaiveDate;
-use deadpool_postgres::ClientWrapper as Client;
-use tokio_postgres::{Config, NoTls};
-
-const MIGRATION: &str = include_str!("../../../migrations/0008_crm.sql");
 
 /// A sample export: Acme with two open deals and a won one, Globex with an undated deal, and
 /// Initech with none. The test day is Wednesday 2026-11-25.
@@ -31,121 +27,55 @@ pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
 }
 
-/// A store to import into and ask.
-pub enum Store {
-    Pg(Client),
-    Mem(MemTx),
-}
-
-impl Store {
-    /// Runs `f` in one transaction: committed when it succeeds, rolled back when it fails.
-    async fn run<T>(
-        &mut self,
-        f: impl for<'t> FnOnce(&'t mut Tx<'_>) -> futures::future::BoxFuture<'t, Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        match self {
-            Store::Pg(client) => {
-                let transaction = client.transaction().await?;
-                let result = f(&mut Tx::Pg(&transaction)).await;
-                match result {
-                    Ok(_) => transaction.commit().await?,
-                    Err(_) => transaction.rollback().await?,
-                }
-                result
-            }
-            Store::Mem(mem) => f(&mut Tx::Mem(mem)).await,
-        }
-    }
-
+/// The CRM on a [`TestStore`].
+pub trait Crm {
     /// Imports a CSV text (it must be good) in one committed transaction.
-    pub async fn import(&mut self, csv: &str) {
-        let records = crm::parse_csv(csv.as_bytes()).unwrap();
-        match self {
-            Store::Pg(client) => {
-                let transaction = client.transaction().await.unwrap();
-                crm::import_records(&mut Tx::Pg(&transaction), &records)
-                    .await
-                    .unwrap();
-                transaction.commit().await.unwrap();
-            }
-            Store::Mem(mem) => crm::import_records(&mut Tx::Mem(mem), &records)
-                .await
-                .unwrap(),
-        }
-    }
+    async fn import(&mut self, csv: &str);
 
     /// Asks `text` as Slack user `asker` on the test day; the reply.
-    pub async fn ask_as(&mut self, asker: &str, text: &str) -> String {
+    async fn ask_as(&mut self, asker: &str, text: &str) -> String;
+
+    /// Asks `text` as an unmapped Slack user.
+    async fn ask(&mut self, text: &str) -> String;
+}
+
+impl Crm for TestStore {
+    async fn import(&mut self, csv: &str) {
+        let records = crm::parse_csv(csv.as_bytes()).unwrap();
+        let mut transaction = self.begin().await.unwrap();
+        crm::import_records(&mut transaction.tx(), &records)
+            .await
+            .unwrap();
+        transaction.commit().await.unwrap();
+    }
+
+    async fn ask_as(&mut self, asker: &str, text: &str) -> String {
         let query = crm::parse(text).unwrap_or_else(|| panic!("{text:?} does not parse"));
         let effect = Box::new(CrmEffect {
             query,
             asker: asker.to_owned(),
             today: today(),
         });
-        let replies = self.run(|tx| effect.apply(tx)).await.unwrap();
-        replies
-            .iter()
-            .map(|reply| reply.body.display_text())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.apply(effect).await.unwrap()
     }
 
-    /// Asks `text` as an unmapped Slack user.
-    pub async fn ask(&mut self, text: &str) -> String {
+    async fn ask(&mut self, text: &str) -> String {
         self.ask_as("U000", text).await
     }
 }
 
-/// A Postgres store with its own database and an in-memory store, both holding [`SAMPLE`].
-pub async fn sample_stores() -> (TestDb, Vec<Store>) {
-    let db = TestDb::create().await;
-    let mut stores = vec![Store::Pg(db.connect().await), Store::Mem(MemTx::default())];
-    for store in &mut stores {
-        store.import(SAMPLE).await;
-    }
-    (db, stores)
+/// The store with [`SAMPLE`] imported.
+pub async fn with_sample(mut store: Backend<TestStore>) -> Backend<TestStore> {
+    store.import(SAMPLE).await;
+    store
 }
 
-/// A database of its own (the testkit's) with the CRM migration; dropped with the value.
-pub struct TestDb {
-    db: alfred_testkit::db::TestDb,
-    config: Config,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        let db = alfred_testkit::db::TestDb::create().await;
-        let config = db.url().parse().unwrap();
-        let db = TestDb { db, config };
-        db.connect().await.batch_execute(MIGRATION).await.unwrap();
-        db
-    }
-
-    pub async fn connect(&self) -> Client {
-        connect(&self.config).await
-    }
-
-    /// How many rows a table holds.
-    pub async fn count(&self, table: &str) -> i64 {
-        let client = self.connect().await;
-        let row = client
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .await
-            .unwrap();
-        row.get(0)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        self.db.drop_blocking();
-    }
-}
-
-async fn connect(config: &Config) -> Client {
-    let (client, connection) = config.connect(NoTls).await.unwrap();
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Client::new(client, task)
+/// How many rows a table holds.
+pub async fn count(db: &TestDb, table: &str) -> i64 {
+    let client = db.connect().await;
+    let row = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap();
+    row.get(0)
 }

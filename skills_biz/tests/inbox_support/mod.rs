@@ -11,14 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alfred_actors::llm::Llm;
-use alfred_actors::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use alfred_actors::messages::Platform;
 use alfred_actors::skill::SkillRequest;
-use alfred_actors::store::{migrate, PgStore};
-use alfred_actors::store::{MemTx, Tx};
+use alfred_actors::store::{PgStore, Tx};
 use alfred_adapters::llm::{OllamaClient, OpenAiClient};
 use alfred_skills_biz::inbox::{self, MailStore};
 use alfred_testkit::db::TestDb;
 use alfred_testkit::llm::FakeLlm;
+use alfred_testkit::request::skill_request;
+use alfred_testkit::stores::TestStore;
 use chrono::{DateTime, TimeZone, Utc};
 use deadpool_postgres::Pool;
 
@@ -150,9 +151,8 @@ pub struct Db {
 impl Db {
     /// A fresh database with every migration applied.
     pub async fn create() -> Db {
-        let db = TestDb::create().await;
+        let db = TestDb::create_migrated().await;
         let pool = PgStore::connect(db.url()).unwrap().pool().clone();
-        migrate::migrate(&pool).await.unwrap();
         Db {
             store: MailStore::new(pool.clone()),
             db,
@@ -236,8 +236,7 @@ impl Db {
 /// Asks `text` as `sender` with the in-memory store (ephemeral mode); the reply.
 pub async fn ask_in_memory(sender: &str, text: &str) -> String {
     let outcome = decide(Platform::Slack, sender, text, false).await;
-    let mut mem = MemTx::default();
-    join(outcome.effect.apply(&mut Tx::Mem(&mut mem)).await.unwrap())
+    TestStore::in_memory().apply(outcome.effect).await.unwrap()
 }
 
 fn join(replies: Vec<alfred_actors::skill::Reply>) -> String {
@@ -265,33 +264,16 @@ pub async fn decide(
 
 /// A request as the orchestrator builds it for a direct message (or a group's).
 pub fn request(platform: Platform, sender: &str, text: &str, is_group: bool) -> SkillRequest {
-    let sender = Sender {
-        id: sender.to_owned(),
-        name: None,
-    };
-    SkillRequest {
-        household: "biz".to_owned(),
-        timezone: chrono_tz::Europe::Madrid,
-        sender: sender.clone(),
-        text: text.to_owned(),
-        job: None,
-        now: now(),
-        envelope: InboundEnvelope {
-            platform,
-            message_id: format!("T0001:Ev{}", uuid::Uuid::new_v4().simple()),
-            account: "T0001".to_owned(),
-            conversation: "D0123".to_owned(),
-            is_group,
-            private: !is_group,
-            thread: None,
-            sender,
-            timestamp: now().timestamp(),
-            kind: InboundKind::Text {
-                body: text.to_owned(),
-            },
-            traceparent: None,
-        },
-    }
+    skill_request(text)
+        .household("biz")
+        .timezone(chrono_tz::Europe::Madrid)
+        .on(platform, "T0001")
+        .from(sender, None)
+        .conversation("D0123")
+        .in_group(is_group)
+        .message_id(&format!("T0001:Ev{}", uuid::Uuid::new_v4().simple()))
+        .at(now())
+        .build()
 }
 
 /// How long the LLM may take in these tests (generous: only the fallback tests wait it out).

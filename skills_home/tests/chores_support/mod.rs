@@ -1,145 +1,26 @@
-//! Helpers of the chores tests: a fresh Postgres database per test with the chores migration,
-//! one way to apply an effect to either store and commit it as the orchestrator would, and a
-//! household whose clock the test moves.
+//! Helpers of the chores tests: a household on a [`TestStore`] (the testkit's, a fresh database
+//! with every migration on Postgres) whose clock the test moves, and what is due in it.
 #![allow(dead_code)]
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alfred_actors::skill::Effect;
-use alfred_actors::store::{MemTx, StoreError, Tx};
 use alfred_skills_home::chores::{self, ChoreEffect, Who};
+use alfred_testkit::stores::TestStore;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-// A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
-// transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
-use deadpool_postgres::ClientWrapper as Client;
-
-#[path = "../common/mod.rs"]
-mod common;
-
-use common::{Migration, TestDb};
-
-/// Runs each scenario (an `async fn(Store)` of the test file) on Postgres as `pg::<name>` and
-/// in memory as `mem::<name>`.
-#[allow(unused_macros)]
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod pg {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(super::Store::pg().await).await;
-                }
-            )*
-        }
-        mod mem {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(super::Store::mem()).await;
-                }
-            )*
-        }
-    };
-}
-
-/// A store to apply effects to.
-pub enum Store {
-    Pg(Client, Box<TestDb>),
-    Mem(MemTx),
-}
-
-impl Store {
-    pub async fn pg() -> Store {
-        let db = TestDb::create(&MIGRATIONS).await;
-        Store::Pg(db.connect().await, Box::new(db))
-    }
-
-    pub fn mem() -> Store {
-        Store::Mem(MemTx::default())
-    }
-
-    /// Applies the effect in its own transaction: committed when it succeeds, rolled back
-    /// when it fails. The replies joined by newlines.
-    pub async fn apply(&mut self, effect: Box<dyn Effect>) -> Result<String, StoreError> {
-        let replies = match self {
-            Store::Pg(client, _) => {
-                let transaction = client.transaction().await?;
-                let result = effect.apply(&mut Tx::Pg(&transaction)).await;
-                match result {
-                    Ok(_) => transaction.commit().await?,
-                    Err(_) => transaction.rollback().await?,
-                }
-                result?
-            }
-            Store::Mem(mem) => effect.apply(&mut Tx::Mem(mem)).await?,
-        };
-        Ok(replies
-            .iter()
-            .map(|reply| reply.body.display_text())
-            .collect::<Vec<_>>()
-            .join("\n"))
-    }
-
-    /// Runs `f` with a transaction on the store (rolled back afterwards: read-only helpers).
-    pub async fn reminders(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-        quiet: Option<(NaiveTime, NaiveTime)>,
-    ) -> Vec<chores::Reminder> {
-        match self {
-            Store::Pg(client, _) => {
-                let transaction = client.transaction().await.unwrap();
-                let reminders =
-                    chores::due_reminders(&mut Tx::Pg(&transaction), household, now, tz, quiet)
-                        .await
-                        .unwrap();
-                transaction.rollback().await.unwrap();
-                reminders
-            }
-            Store::Mem(mem) => chores::due_reminders(&mut Tx::Mem(mem), household, now, tz, quiet)
-                .await
-                .unwrap(),
-        }
-    }
-
-    /// [`chores::chores_due_today`] on this store.
-    pub async fn due_today(
-        &mut self,
-        household: &str,
-        now: DateTime<Utc>,
-        tz: Tz,
-    ) -> Vec<chores::DueChore> {
-        match self {
-            Store::Pg(client, _) => {
-                let transaction = client.transaction().await.unwrap();
-                let due = chores::chores_due_today(&mut Tx::Pg(&transaction), household, now, tz)
-                    .await
-                    .unwrap();
-                transaction.rollback().await.unwrap();
-                due
-            }
-            Store::Mem(mem) => chores::chores_due_today(&mut Tx::Mem(mem), household, now, tz)
-                .await
-                .unwrap(),
-        }
-    }
-}
 
 /// A household in a time zone, on a clock the test moves; messages go through the grammar.
-pub struct Home {
-    pub store: Store,
+pub struct Home<'s> {
+    pub store: &'s mut TestStore,
     pub household: String,
     pub tz: Tz,
     pub now: DateTime<Utc>,
 }
 
-impl Home {
+impl<'s> Home<'s> {
     /// A household in `tz` whose clock stands at `local` (a local date and time).
-    pub fn new(store: Store, tz: Tz, local: (i32, u32, u32, u32, u32)) -> Home {
+    pub fn new(store: &'s mut TestStore, tz: Tz, local: (i32, u32, u32, u32, u32)) -> Home<'s> {
         let mut home = Home {
             store,
             household: "home".to_owned(),
@@ -177,6 +58,37 @@ impl Home {
         chores::local_today(self.now, self.tz)
     }
 
+    /// [`chores::due_reminders`] for the household now, read in a transaction rolled back
+    /// afterwards.
+    pub async fn reminders(
+        &mut self,
+        quiet: Option<(NaiveTime, NaiveTime)>,
+    ) -> Vec<chores::Reminder> {
+        let mut transaction = self.store.begin().await.unwrap();
+        let reminders = chores::due_reminders(
+            &mut transaction.tx(),
+            &self.household,
+            self.now,
+            self.tz,
+            quiet,
+        )
+        .await
+        .unwrap();
+        transaction.rollback().await.unwrap();
+        reminders
+    }
+
+    /// [`chores::chores_due_today`] for the household now, the same way.
+    pub async fn due_today(&mut self) -> Vec<chores::DueChore> {
+        let mut transaction = self.store.begin().await.unwrap();
+        let due =
+            chores::chores_due_today(&mut transaction.tx(), &self.household, self.now, self.tz)
+                .await
+                .unwrap();
+        transaction.rollback().await.unwrap();
+        due
+    }
+
     /// `who` says `text` now; the reply.
     pub async fn say(&mut self, who: &str, text: &str) -> String {
         let command =
@@ -193,9 +105,3 @@ pub fn member(name: &str) -> Who {
         name: name.to_owned(),
     }
 }
-
-/// The chores migration, as `alfred migrate` applies it.
-const MIGRATIONS: [Migration; 1] = [(
-    "0004_chores.sql",
-    include_str!("../../../migrations/0004_chores.sql"),
-)];

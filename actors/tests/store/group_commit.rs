@@ -1,49 +1,18 @@
 //! Group commit in `PgStore`: concurrent commits share one transaction, each message inside its
 //! own savepoint, and keep exactly the outcome they would have had alone.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::time::Duration;
 
 use alfred_actors::messages::OutboundBody;
-use alfred_actors::messages::Platform;
-use alfred_actors::skill::{Effect, Reply};
-use alfred_actors::store::migrate;
-use alfred_actors::store::{Commit, InboxKey, PgStore, ReplyTarget, Store};
-use alfred_actors::store::{StoreError, Tx};
-use alfred_testkit::db::TestDb;
-use futures::future::BoxFuture;
 
-async fn pg() -> (PgStore, TestDb) {
-    let db = TestDb::create().await;
-    let store = PgStore::connect(db.url()).unwrap();
-    migrate::migrate(store.pool()).await.unwrap();
-    let client = store.pool().get().await.unwrap();
-    client
-        .batch_execute("CREATE TABLE test_applied (message text NOT NULL, xid bigint NOT NULL)")
-        .await
-        .unwrap();
-    (store, db)
-}
+use super::*;
 
-fn key(id: &str) -> InboxKey {
-    InboxKey {
-        platform: Platform::WhatsApp,
-        message_id: id.to_owned(),
-        person_at: None,
-    }
-}
+/// The table the effects of these tests record into.
+const APPLIED: &str = "CREATE TABLE test_applied (message text NOT NULL, xid bigint NOT NULL)";
 
-fn target(id: &str) -> ReplyTarget {
+/// [`target`], quoting message `id`.
+fn quoting(id: &str) -> ReplyTarget {
     ReplyTarget {
-        platform: Platform::WhatsApp,
-        account: "phone-1".into(),
-        to: "4915112345678".into(),
-        to_group: false,
-        thread: None,
         reply_to: Some(id.to_owned()),
-        traceparent: None,
+        ..target()
     }
 }
 
@@ -103,9 +72,9 @@ async fn count(store: &PgStore, sql: &str) -> i64 {
 #[tokio::test]
 async fn concurrent_commits_share_transactions_and_a_failing_message_takes_down_none_of_the_others()
 {
-    let (store, db) = pg().await;
+    let store = pg_with(APPLIED).await;
     let earlier = match store
-        .commit(key("wamid.earlier"), record("earlier", None), target("x"))
+        .commit(key("wamid.earlier"), record("earlier", None), quoting("x"))
         .await
         .unwrap()
     {
@@ -126,7 +95,7 @@ async fn concurrent_commits_share_transactions_and_a_failing_message_takes_down_
     };
     let commits = ids.iter().enumerate().map(|(n, id)| {
         let effect = record(id, if n < 60 { failure(n) } else { None });
-        store.commit(key(id), effect, target(id))
+        store.commit(key(id), effect, quoting(id))
     });
     let outcomes = futures::future::join_all(commits).await;
 
@@ -176,39 +145,37 @@ async fn concurrent_commits_share_transactions_and_a_failing_message_takes_down_
         "{} messages were committed in {transactions} transactions",
         succeeded - 1
     );
-    db.drop().await;
 }
 
 #[tokio::test]
 async fn a_failed_message_can_be_committed_again_later() {
-    let (store, db) = pg().await;
+    let store = pg_with(APPLIED).await;
     let failed = store
         .commit(
             key("wamid.1"),
             record("wamid.1", Some(Failure::Statement)),
-            target("wamid.1"),
+            quoting("wamid.1"),
         )
         .await;
     assert!(failed.is_err());
 
     let retried = store
-        .commit(key("wamid.1"), record("wamid.1", None), target("wamid.1"))
+        .commit(key("wamid.1"), record("wamid.1", None), quoting("wamid.1"))
         .await
         .unwrap();
 
     assert!(matches!(retried, Commit::Done(replies) if replies.len() == 1));
     assert_eq!(count(&store, "SELECT count(*) FROM test_applied").await, 1);
-    db.drop().await;
 }
 
 #[tokio::test]
 async fn marking_rows_published_does_not_wait_for_a_row_another_session_holds() {
-    let (store, db) = pg().await;
+    let store = pg_with(APPLIED).await;
     let mut ids = Vec::new();
     for n in 0..2 {
         let id = format!("wamid.{n}");
         match store
-            .commit(key(&id), record(&id, None), target(&id))
+            .commit(key(&id), record(&id, None), quoting(&id))
             .await
             .unwrap()
         {
@@ -239,5 +206,4 @@ async fn marking_rows_published_does_not_wait_for_a_row_another_session_holds() 
         1,
         "the free row was marked, the held one skipped"
     );
-    db.drop().await;
 }
