@@ -8,56 +8,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::{Bus, BusError, ReadFrom};
-use alfred_testkit::redis::{test_redis_url, unique_prefix, PrivateRedis};
-use tokio::time::Instant;
+use alfred_testkit::buses::{
+    claim_idle_eventually, ids, payloads, pending, redis_bus, unique_stream as stream,
+};
+use alfred_testkit::for_both_buses;
+use alfred_testkit::redis::{test_redis_url, PrivateRedis};
 
 const GROUP: &str = "group";
 const LONG: Duration = Duration::from_secs(5);
-
-fn redis_bus() -> Arc<dyn Bus> {
-    Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
-}
-
-fn memory_bus() -> Arc<dyn Bus> {
-    Arc::new(MemoryBus::new())
-}
-
-fn stream() -> String {
-    format!("{}stream", unique_prefix())
-}
-
-fn payloads(entries: &[alfred_actors::bus::StreamEntry]) -> Vec<&str> {
-    entries.iter().map(|entry| entry.payload.as_str()).collect()
-}
 
 async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>) {
     let stream = stream();
     bus.ensure_group(&stream, GROUP).await.unwrap();
     let sent: Vec<String> = (0..3).map(|n| format!("message {n}")).collect();
 
-    let ids = bus.publish_many(&stream, &sent).await.unwrap();
+    let sent_ids = bus.publish_many(&stream, &sent).await.unwrap();
     let read = bus
         .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
         .await
         .unwrap();
-    bus.ack(&stream, GROUP, &ids).await.unwrap();
+    bus.ack(&stream, GROUP, &sent_ids).await.unwrap();
 
     assert_eq!(payloads(&read), vec!["message 0", "message 1", "message 2"]);
-    assert_eq!(
-        read.iter()
-            .map(|entry| entry.id.clone())
-            .collect::<Vec<_>>(),
-        ids
-    );
+    assert_eq!(ids(&read), sent_ids);
     assert!(read.iter().all(|entry| entry.deliveries == 1));
-    assert!(bus
-        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(pending(&*bus, &stream, GROUP, "c1").await.is_empty());
     assert_eq!(bus.len(&stream).await.unwrap(), 3);
 }
 
@@ -89,11 +66,7 @@ async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>)
     assert!(again.iter().all(|entry| entry.deliveries == 2), "{again:?}");
     assert_eq!(payloads(&left), vec!["second"]);
     assert_eq!(left[0].deliveries, 3);
-    assert!(bus
-        .read(&stream, GROUP, "c2", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(pending(&*bus, &stream, GROUP, "c2").await.is_empty());
 }
 
 async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(bus: Arc<dyn Bus>) {
@@ -108,30 +81,13 @@ async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(
         .await
         .unwrap();
 
-    let deadline = Instant::now() + LONG;
-    let claimed = loop {
-        let claimed = bus
-            .claim_idle(&stream, GROUP, "alive", Duration::from_millis(50), 10)
-            .await
-            .unwrap();
-        if !claimed.is_empty() || Instant::now() > deadline {
-            break claimed;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let claimed = claim_idle_eventually(&*bus, &stream, GROUP, "alive", LONG).await;
 
     assert!(not_idle_enough.is_empty());
     assert_eq!(payloads(&claimed), vec!["orphan"]);
     assert_eq!(claimed[0].deliveries, 2);
-    assert!(bus
-        .read(&stream, GROUP, "dead", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap()
-        .is_empty());
-    let owned = bus
-        .read(&stream, GROUP, "alive", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap();
+    assert!(pending(&*bus, &stream, GROUP, "dead").await.is_empty());
+    let owned = pending(&*bus, &stream, GROUP, "alive").await;
     assert_eq!(owned[0].deliveries, 3);
 }
 
@@ -154,15 +110,8 @@ async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc
         .unwrap();
 
     assert!(claimed.is_empty(), "a kept entry is not idle: {claimed:?}");
-    assert!(bus
-        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap()
-        .is_empty());
-    let kept = bus
-        .read(&stream, GROUP, "c2", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap();
+    assert!(pending(&*bus, &stream, GROUP, "c1").await.is_empty());
+    let kept = pending(&*bus, &stream, GROUP, "c2").await;
     // The first read, then this pending read: keeping counted nothing.
     assert_eq!(kept[0].deliveries, 2);
 }
@@ -207,9 +156,9 @@ async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>)
             })
         })
         .collect();
-    let mut ids = Vec::new();
+    let mut published = Vec::new();
     for publisher in publishers {
-        ids.push(publisher.await.unwrap());
+        published.push(publisher.await.unwrap());
     }
 
     let read = bus
@@ -225,26 +174,9 @@ async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>)
             payloads(chunk),
             expected.iter().map(String::as_str).collect::<Vec<_>>()
         );
-        let returned = &ids[task.parse::<usize>().unwrap()];
-        assert_eq!(
-            &chunk
-                .iter()
-                .map(|entry| entry.id.clone())
-                .collect::<Vec<_>>(),
-            returned
-        );
+        let returned = &published[task.parse::<usize>().unwrap()];
+        assert_eq!(&ids(chunk), returned);
     }
-}
-
-macro_rules! for_both_buses {
-    ($($test:ident),* $(,)?) => {
-        mod redis_bus {
-            $(#[tokio::test] async fn $test() { super::$test(super::redis_bus()).await })*
-        }
-        mod memory_bus {
-            $(#[tokio::test] async fn $test() { super::$test(super::memory_bus()).await })*
-        }
-    };
 }
 
 for_both_buses!(
@@ -304,14 +236,11 @@ async fn publishing_fails_fast_while_redis_is_down_and_works_again_once_it_is_ba
     )
     .await;
     redis.start_again();
-    let deadline = Instant::now() + LONG;
-    let after = loop {
-        let result = bus.publish(&stream, "after").await;
-        if result.is_ok() || Instant::now() > deadline {
-            break result;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Fails the test unless a publish succeeds again within LONG.
+    alfred_testkit::eventually("Redis to take publishes again", LONG, || async {
+        bus.publish(&stream, "after").await.ok()
+    })
+    .await;
     let read_after = bus
         .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
         .await
@@ -325,7 +254,6 @@ async fn publishing_fails_fast_while_redis_is_down_and_works_again_once_it_is_ba
         matches!(read_during, Ok(Err(BusError::Unavailable(_)))),
         "{read_during:?}"
     );
-    assert!(after.is_ok(), "{after:?}");
     assert_eq!(payloads(&read_after), vec!["after"]);
 }
 
