@@ -127,6 +127,11 @@ impl RecordingBus {
         streams.get(stream).cloned().unwrap_or_default()
     }
 
+    /// Whether nothing was published to any stream.
+    pub fn is_empty(&self) -> bool {
+        self.streams.lock().unwrap().is_empty()
+    }
+
     /// The payloads published to `stream`, each parsed as JSON into `T`.
     pub fn parsed<T: serde::de::DeserializeOwned>(&self, stream: &str) -> Vec<T> {
         let entries = self.entries(stream);
