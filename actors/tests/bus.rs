@@ -49,17 +49,11 @@ async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>)
         .unwrap();
 
     // The consumer "restarts": it reads its pending list before anything new.
-    let again = bus
-        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap();
+    let again = pending(&*bus, &stream, GROUP, "c1").await;
     bus.ack(&stream, GROUP, &[again[0].id.clone()])
         .await
         .unwrap();
-    let left = bus
-        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap();
+    let left = pending(&*bus, &stream, GROUP, "c1").await;
 
     assert_eq!(payloads(&delivered), vec!["first", "second"]);
     assert_eq!(payloads(&again), vec!["first", "second"]);

@@ -34,6 +34,17 @@ impl Harness {
     fn envelopes(&self) -> Vec<InboundEnvelope> {
         self.bus.parsed(INGEST)
     }
+
+    /// The webhook's count of messages stored.
+    fn ingested(&self) -> u64 {
+        self.metrics.ingested.with_label_values(&["whatsapp"]).get()
+    }
+
+    /// The webhook's count of unparseable bodies dead-lettered.
+    fn dead_lettered(&self) -> u64 {
+        let labels = ["alfred-ingest:dead", "unparseable"];
+        self.metrics.dead_lettered.with_label_values(&labels).get()
+    }
 }
 
 fn harness(body_limit: usize) -> Harness {
@@ -133,14 +144,7 @@ async fn a_signed_text_message_is_stored_on_the_ingest_stream() {
             body: "add bananas".into()
         }
     );
-    assert_eq!(
-        harness
-            .metrics
-            .ingested
-            .with_label_values(&["whatsapp"])
-            .get(),
-        1
-    );
+    assert_eq!(harness.ingested(), 1);
 }
 
 #[actix_web::test]
@@ -224,11 +228,7 @@ async fn a_signed_body_that_is_not_a_whatsapp_notification_is_dead_lettered_and_
         "{first}"
     );
     assert!(first["received_at"].as_str().is_some());
-    let dead_lettered = harness
-        .metrics
-        .dead_lettered
-        .with_label_values(&["alfred-ingest:dead", "unparseable"]);
-    assert_eq!(dead_lettered.get(), 3);
+    assert_eq!(harness.dead_lettered(), 3);
 }
 
 #[actix_web::test]
@@ -307,14 +307,7 @@ async fn the_webhook_answers_503_when_the_bus_is_down_and_accepts_again_once_it_
         post_signed(&harness, &body).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        harness
-            .metrics
-            .ingested
-            .with_label_values(&["whatsapp"])
-            .get(),
-        0
-    );
+    assert_eq!(harness.ingested(), 0);
 
     harness.bus.down.store(false, Ordering::SeqCst);
     assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
@@ -330,14 +323,7 @@ async fn an_unparseable_body_is_answered_503_when_even_the_dead_letter_cannot_be
         post_signed(&harness, "not json").await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        harness
-            .metrics
-            .dead_lettered
-            .with_label_values(&["alfred-ingest:dead", "unparseable"])
-            .get(),
-        0
-    );
+    assert_eq!(harness.dead_lettered(), 0);
 }
 
 #[actix_web::test]

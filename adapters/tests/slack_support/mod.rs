@@ -102,6 +102,19 @@ impl<'a> Post<'a> {
     }
 }
 
+impl Post<'static> {
+    /// Slack's documented slash command, signed with [`DOC_SECRET`] at [`DOC_TIMESTAMP`].
+    pub fn documented() -> Self {
+        Post {
+            path: "/slack/commands",
+            body: DOC_BODY,
+            timestamp: Some(DOC_TIMESTAMP.to_string()),
+            signature: Some(DOC_SIGNATURE.to_owned()),
+            retry_num: None,
+        }
+    }
+}
+
 pub async fn send(harness: &Harness, post: Post<'_>) -> (StatusCode, String) {
     let edge = harness.edge.clone();
     let app = actix_test::init_service(App::new().configure(|cfg| configure(cfg, edge))).await;
