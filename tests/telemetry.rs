@@ -11,6 +11,8 @@
 mod collector;
 #[path = "telemetry/process.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use alfred_testkit::redis::PrivateRedis;
 use alfred_testkit::whatsapp::{text_message, wamid};

@@ -43,20 +43,8 @@ async fn say(app: &TestApp, wamid: &str, text: &str) -> RecordedRequest {
 
 /// `alfred_llm_requests_total{result}` from `/metrics`.
 async fn llm_requests(app: &TestApp, result: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
+    app.metric(&format!("alfred_llm_requests_total{{result=\"{result}\"}}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("alfred_llm_requests_total{{result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn apples_two_kilos() -> Answer {

@@ -10,7 +10,6 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use alfred_testkit::db::TestDb;
 use alfred_testkit::graph::FakeGraph;
@@ -23,17 +22,7 @@ pub const META_TOKEN: &str = "telemetry-meta-token-a9e7";
 pub const ADMIN_KEY: &str = "telemetry-admin-key-47b0";
 pub const PHONE_ID: &str = "109876543210";
 
-/// How long a test waits for an effect before it fails.
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    alfred_testkit::eventually(what, DEADLINE, check).await
-}
+pub use crate::support::{eventually, DEADLINE};
 
 /// What one Alfred talks to.
 pub struct Backends {
@@ -55,7 +44,7 @@ impl Backends {
 
     /// Alfred-Home's environment on these backends; `extra` adds or overrides.
     pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
-        let mut vars: Vec<(String, String)> = [
+        let base = vec![
             ("INSTANCE", "home".to_owned()),
             ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
             ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
@@ -70,15 +59,8 @@ impl Backends {
             ("GRAPH_API_URL", self.graph.url()),
             ("GRAPH_API_VERSION", "v21.0".to_owned()),
             ("LOG_FORMAT", "json".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (key, value) in extra {
-            vars.retain(|(k, _)| k != key);
-            vars.push(((*key).to_owned(), value.clone()));
-        }
-        vars
+        ];
+        crate::support::env_with(base, extra)
     }
 }
 
