@@ -19,9 +19,15 @@ use alfred_testkit::redis::{test_redis_url, PrivateRedis};
 const GROUP: &str = "group";
 const LONG: Duration = Duration::from_secs(5);
 
-async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>) {
+/// A stream of this test's own, with the consumer group [`GROUP`].
+async fn grouped_stream(bus: &dyn Bus) -> String {
     let stream = stream();
     bus.ensure_group(&stream, GROUP).await.unwrap();
+    stream
+}
+
+async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>) {
+    let stream = grouped_stream(&*bus).await;
     let sent: Vec<String> = (0..3).map(|n| format!("message {n}")).collect();
 
     let sent_ids = bus.publish_many(&stream, &sent).await.unwrap();
@@ -39,8 +45,7 @@ async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>)
 }
 
 async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     bus.publish(&stream, "first").await.unwrap();
     bus.publish(&stream, "second").await.unwrap();
     let delivered = bus
@@ -64,8 +69,7 @@ async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>)
 }
 
 async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     bus.publish(&stream, "orphan").await.unwrap();
     bus.read(&stream, GROUP, "dead", ReadFrom::New, 10, LONG)
         .await
@@ -86,8 +90,7 @@ async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(
 }
 
 async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     let id = bus.publish(&stream, "kept").await.unwrap();
     bus.read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
         .await
@@ -111,8 +114,7 @@ async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc
 }
 
 async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     let reader = {
         let (bus, stream) = (bus.clone(), stream.clone());
         tokio::spawn(async move {
@@ -139,8 +141,7 @@ async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
 }
 
 async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     let publishers: Vec<_> = (0..40)
         .map(|task| {
             let (bus, stream) = (bus.clone(), stream.clone());
@@ -185,8 +186,7 @@ for_both_buses!(
 #[tokio::test]
 async fn a_reader_recreates_its_group_after_the_stream_was_deleted_and_loses_nothing() {
     let bus = redis_bus();
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus).await;
     let client = deadpool_redis::redis::Client::open(test_redis_url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let _: i64 = deadpool_redis::redis::cmd("DEL")

@@ -15,12 +15,21 @@ use alfred_testkit::graph::FakeGraph;
 use alfred_testkit::redis::{test_redis_url, unique_prefix};
 use alfred_testkit::whatsapp;
 
-pub const APP_SECRET: &str = "test-app-secret";
-pub const VERIFY_TOKEN: &str = "test-verify-token";
-pub const META_TOKEN: &str = "test-meta-token";
-pub const PHONE_ID: &str = "109876543210";
-pub const ADMIN_KEY: &str = "test-admin-key-0123";
+/// The credentials of every Alfred in this suite.
+pub const CREDENTIALS: Credentials = Credentials {
+    app_secret: "test-app-secret",
+    verify_token: "test-verify-token",
+    meta_token: "test-meta-token",
+    phone_id: "109876543210",
+    admin_key: "test-admin-key-0123",
+};
+pub const APP_SECRET: &str = CREDENTIALS.app_secret;
+pub const VERIFY_TOKEN: &str = CREDENTIALS.verify_token;
+pub const META_TOKEN: &str = CREDENTIALS.meta_token;
+pub const PHONE_ID: &str = CREDENTIALS.phone_id;
+pub const ADMIN_KEY: &str = CREDENTIALS.admin_key;
 
+use crate::support::{env_with, home_env, Credentials};
 pub use crate::support::{eventually, DEADLINE};
 
 fn init_logs() {
@@ -74,20 +83,8 @@ impl Backends {
 
     /// The environment of an Alfred on these backends; `extra` overrides.
     pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
-        let base = vec![
-            ("INSTANCE", "home".to_owned()),
-            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_API_KEY", ADMIN_KEY.to_owned()),
-            ("REDIS_URL", self.redis_url.clone()),
-            ("DATABASE_URL", self.db.url().to_owned()),
-            ("REDIS_KEY_PREFIX", self.prefix.clone()),
-            ("META_TOKEN", META_TOKEN.to_owned()),
-            ("PHONE_ID", PHONE_ID.to_owned()),
-            ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
-            ("APP_SECRET", APP_SECRET.to_owned()),
-            ("GRAPH_API_URL", self.graph.url()),
-            ("GRAPH_API_VERSION", "v21.0".to_owned()),
+        let mut base = home_env(&CREDENTIALS, &self.db, &self.graph);
+        base.extend([
             // Short enough that a failed entry is delivered again within a test's deadline.
             ("INGEST_CLAIM_IDLE_MS", "400".to_owned()),
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
@@ -95,9 +92,11 @@ impl Backends {
             // A reply whose sender died mid-send is sent again after this, unless the fake
             // Graph API's status callback proved it was delivered.
             ("OUTBOUND_CLAIM_LEASE_MS", "3000".to_owned()),
+            ("REDIS_URL", self.redis_url.clone()),
+            ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("LOG_FORMAT", "pretty".to_owned()),
-        ];
-        crate::support::env_with(base, extra)
+        ]);
+        env_with(base, extra)
     }
 
     /// The Redis key of one of this test's streams, e.g. `alfred-ingest`.
