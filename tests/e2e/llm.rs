@@ -2,9 +2,6 @@
 //! real wire formats: a valid tool call changes the list; an unknown tool, invalid arguments,
 //! an error or a time-out change nothing and answer with help; text the grammar understands
 //! never reaches the LLM.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::graph::RecordedRequest;
 use alfred_testkit::llm::{Answer, FakeLlm};
