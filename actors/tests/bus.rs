@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alfred_actors::bus::redis::RedisBus;
-use alfred_actors::bus::{Bus, BusError, ReadFrom};
+use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_testkit::buses::{
-    claim_idle_eventually, ids, payloads, pending, redis_bus, unique_stream as stream,
+    claim_idle_eventually, grouped_stream, ids, payloads, pending, redis_bus,
+    unique_stream as stream,
 };
 use alfred_testkit::for_both_buses;
 use alfred_testkit::redis::{test_redis_url, PrivateRedis};
@@ -19,22 +20,22 @@ use alfred_testkit::redis::{test_redis_url, PrivateRedis};
 const GROUP: &str = "group";
 const LONG: Duration = Duration::from_secs(5);
 
-/// A stream of this test's own, with the consumer group [`GROUP`].
-async fn grouped_stream(bus: &dyn Bus) -> String {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
-    stream
+/// What consumer "c1" of [`GROUP`] reads of the new entries (up to 10), blocking up to `block`.
+async fn read_new(
+    bus: &dyn Bus,
+    stream: &str,
+    block: Duration,
+) -> Result<Vec<StreamEntry>, BusError> {
+    bus.read(stream, GROUP, "c1", ReadFrom::New, 10, block)
+        .await
 }
 
 async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let sent: Vec<String> = (0..3).map(|n| format!("message {n}")).collect();
 
     let sent_ids = bus.publish_many(&stream, &sent).await.unwrap();
-    let read = bus
-        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
-        .await
-        .unwrap();
+    let read = read_new(&*bus, &stream, LONG).await.unwrap();
     bus.ack(&stream, GROUP, &sent_ids).await.unwrap();
 
     assert_eq!(payloads(&read), vec!["message 0", "message 1", "message 2"]);
@@ -45,13 +46,10 @@ async fn published_entries_are_read_in_order_and_acknowledged(bus: Arc<dyn Bus>)
 }
 
 async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     bus.publish(&stream, "first").await.unwrap();
     bus.publish(&stream, "second").await.unwrap();
-    let delivered = bus
-        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
-        .await
-        .unwrap();
+    let delivered = read_new(&*bus, &stream, LONG).await.unwrap();
 
     // The consumer "restarts": it reads its pending list before anything new.
     let again = pending(&*bus, &stream, GROUP, "c1").await;
@@ -69,7 +67,7 @@ async fn a_restarted_consumer_rereads_its_own_pending_entries(bus: Arc<dyn Bus>)
 }
 
 async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     bus.publish(&stream, "orphan").await.unwrap();
     bus.read(&stream, GROUP, "dead", ReadFrom::New, 10, LONG)
         .await
@@ -90,11 +88,9 @@ async fn idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts(
 }
 
 async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let id = bus.publish(&stream, "kept").await.unwrap();
-    bus.read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
-        .await
-        .unwrap();
+    read_new(&*bus, &stream, LONG).await.unwrap();
     let idle = Duration::from_millis(500);
     tokio::time::sleep(idle).await;
 
@@ -114,20 +110,10 @@ async fn kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted(bus: Arc
 }
 
 async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let reader = {
         let (bus, stream) = (bus.clone(), stream.clone());
-        tokio::spawn(async move {
-            bus.read(
-                &stream,
-                GROUP,
-                "c1",
-                ReadFrom::New,
-                10,
-                Duration::from_secs(30),
-            )
-            .await
-        })
+        tokio::spawn(async move { read_new(&*bus, &stream, Duration::from_secs(30)).await })
     };
 
     bus.publish(&stream, "wake up").await.unwrap();
@@ -141,7 +127,7 @@ async fn a_blocking_read_is_woken_by_a_publish(bus: Arc<dyn Bus>) {
 }
 
 async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let publishers: Vec<_> = (0..40)
         .map(|task| {
             let (bus, stream) = (bus.clone(), stream.clone());
@@ -186,7 +172,7 @@ for_both_buses!(
 #[tokio::test]
 async fn a_reader_recreates_its_group_after_the_stream_was_deleted_and_loses_nothing() {
     let bus = redis_bus();
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let client = deadpool_redis::redis::Client::open(test_redis_url()).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let _: i64 = deadpool_redis::redis::cmd("DEL")
@@ -199,10 +185,7 @@ async fn a_reader_recreates_its_group_after_the_stream_was_deleted_and_loses_not
     bus.publish(&stream, "written before the group exists")
         .await
         .unwrap();
-    let read = bus
-        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
-        .await
-        .unwrap();
+    let read = read_new(&*bus, &stream, LONG).await.unwrap();
 
     assert_eq!(payloads(&read), vec!["written before the group exists"]);
 }
@@ -219,14 +202,7 @@ async fn publishing_fails_fast_while_redis_is_down_and_works_again_once_it_is_ba
         tokio::time::timeout(Duration::from_secs(10), bus.publish(&stream, "during")).await;
     let read_during = tokio::time::timeout(
         Duration::from_secs(10),
-        bus.read(
-            &stream,
-            GROUP,
-            "c1",
-            ReadFrom::New,
-            10,
-            Duration::from_millis(100),
-        ),
+        read_new(&bus, &stream, Duration::from_millis(100)),
     )
     .await;
     redis.start_again();
@@ -235,10 +211,7 @@ async fn publishing_fails_fast_while_redis_is_down_and_works_again_once_it_is_ba
         bus.publish(&stream, "after").await.ok()
     })
     .await;
-    let read_after = bus
-        .read(&stream, GROUP, "c1", ReadFrom::New, 10, LONG)
-        .await
-        .unwrap();
+    let read_after = read_new(&bus, &stream, LONG).await.unwrap();
 
     assert!(
         matches!(during, Ok(Err(BusError::Unavailable(_)))),

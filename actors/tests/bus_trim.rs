@@ -14,7 +14,8 @@ use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::names::PAYLOAD_FIELD;
 use alfred_testkit::buses::{
-    claim_idle_eventually, ids, memory_bus, payloads, pending, redis_bus, unique_stream as stream,
+    claim_idle_eventually, grouped_stream, ids, memory_bus, payloads, pending, redis_bus,
+    unique_stream as stream,
 };
 use alfred_testkit::for_both_buses;
 use alfred_testkit::redis::{test_redis_url, PrivateRedis};
@@ -23,13 +24,6 @@ use tokio::time::Instant;
 
 const GROUP: &str = "group";
 const LONG: Duration = Duration::from_secs(5);
-
-/// A stream of this test's own, with the consumer group [`GROUP`].
-async fn grouped_stream(bus: &dyn Bus) -> String {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
-    stream
-}
 
 fn numbered(count: usize) -> Vec<String> {
     (0..count).map(|n| format!("m{n}")).collect()
@@ -44,7 +38,7 @@ async fn read_new(bus: &Arc<dyn Bus>, stream: &str, group: &str, count: usize) -
 async fn acknowledged_entries_go_and_pending_ones_stay_with_everything_after_them(
     bus: Arc<dyn Bus>,
 ) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let sent = bus.publish_many(&stream, &numbered(5)).await.unwrap();
     read_new(&bus, &stream, GROUP, 10).await;
     bus.ack(
@@ -77,7 +71,7 @@ async fn acknowledged_entries_go_and_pending_ones_stay_with_everything_after_the
 }
 
 async fn entries_not_yet_delivered_stay(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     bus.publish_many(&stream, &numbered(4)).await.unwrap();
     let first = read_new(&bus, &stream, GROUP, 2).await;
     bus.ack(&stream, GROUP, &ids(&first)).await.unwrap();
@@ -140,7 +134,7 @@ async fn a_stream_without_groups_and_a_missing_stream_are_left_alone(bus: Arc<dy
 }
 
 async fn after_trimming_consumers_read_claim_and_acknowledge_as_before(bus: Arc<dyn Bus>) {
-    let stream = grouped_stream(&*bus).await;
+    let stream = grouped_stream(&*bus, GROUP).await;
     let sent = bus.publish_many(&stream, &numbered(3)).await.unwrap();
     bus.read(&stream, GROUP, "dead", ReadFrom::New, 10, LONG)
         .await

@@ -33,6 +33,13 @@ pub fn unique_stream() -> String {
     format!("{}stream", unique_prefix())
 }
 
+/// A [`unique_stream`] with the consumer group `group`.
+pub async fn grouped_stream(bus: &dyn Bus, group: &str) -> String {
+    let stream = unique_stream();
+    bus.ensure_group(&stream, group).await.unwrap();
+    stream
+}
+
 /// The payloads of `entries`, in order.
 pub fn payloads(entries: &[StreamEntry]) -> Vec<&str> {
     entries.iter().map(|entry| entry.payload.as_str()).collect()
