@@ -1,6 +1,6 @@
-//! Buses for tests: both real implementations for contract tests ([`for_both_buses!`](crate::for_both_buses)),
-//! helpers for reading what they hold, and [`RecordingBus`], an in-process bus that records
-//! what it is given and can be told to fail.
+//! Buses for tests: both real implementations for contract tests
+//! ([`for_both_buses!`](crate::for_both_buses)), helpers for reading what they hold, and
+//! [`RecordingBus`], an in-process bus that records what it is given and can be told to fail.
 //!
 //! The contract tests are written once as `async fn test(bus: Arc<dyn Bus>)` and generated for
 //! the test Redis (`redis_bus::…`) and the in-process bus (`memory_bus::…`), so the two
