@@ -11,21 +11,20 @@
 mod collector;
 #[path = "telemetry/process.rs"]
 mod process;
+#[path = "support/mod.rs"]
+mod support;
 
 use alfred_testkit::redis::PrivateRedis;
 use alfred_testkit::whatsapp::{text_message, wamid};
 use collector::{Collector, RecordedSpan};
-use process::{
-    eventually, metric, Alfred, Backends, ADMIN_KEY, APP_SECRET, DEADLINE, META_TOKEN, PHONE_ID,
-    VERIFY_TOKEN,
-};
+use process::{eventually, metric, Alfred, Backends, CREDENTIALS, DEADLINE};
 
 const ANNA: &str = "491701111111";
 
 /// Posts "add bananas" from Anna and waits for the one reply at the fake Graph API.
 async fn add_bananas(alfred: &Alfred, backends: &Backends) -> String {
     let wamid = wamid();
-    let body = text_message(PHONE_ID, ANNA, "Anna", &wamid, "add bananas");
+    let body = text_message(CREDENTIALS.phone_id, ANNA, "Anna", &wamid, "add bananas");
     assert_eq!(alfred.post_signed(&body).await.status(), 200);
     let sends = backends.graph.wait_for_requests(1, DEADLINE).await;
     assert_eq!(sends.len(), 1, "expected one reply, got {sends:?}");
@@ -240,7 +239,7 @@ async fn metrics_count_a_dead_lettered_message_and_an_actor_restart() {
             "{}/admin/actors/orchestrator/restart",
             alfred.admin
         ))
-        .bearer_auth(ADMIN_KEY)
+        .bearer_auth(CREDENTIALS.admin_key)
         .send()
         .await
         .unwrap();
@@ -373,7 +372,13 @@ async fn json_logs_carry_the_instance_and_never_a_secret() {
         );
     }
     let everything = format!("{}\n{}", lines.join("\n"), alfred.stderr());
-    for secret in [APP_SECRET, META_TOKEN, VERIFY_TOKEN, ADMIN_KEY, db_password] {
+    for secret in [
+        CREDENTIALS.app_secret,
+        CREDENTIALS.meta_token,
+        CREDENTIALS.verify_token,
+        CREDENTIALS.admin_key,
+        db_password,
+    ] {
         assert!(
             !everything.contains(secret),
             "a secret reached the logs: {secret}"

@@ -10,36 +10,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::names::PAYLOAD_FIELD;
-use alfred_testkit::redis::{test_redis_url, unique_prefix, PrivateRedis};
+use alfred_testkit::buses::{
+    claim_idle_eventually, grouped_stream, ids, memory_bus, payloads, pending, redis_bus,
+    unique_stream as stream,
+};
+use alfred_testkit::for_both_buses;
+use alfred_testkit::redis::{test_redis_url, PrivateRedis};
 use deadpool_redis::redis::{self, aio::MultiplexedConnection};
 use tokio::time::Instant;
 
 const GROUP: &str = "group";
 const LONG: Duration = Duration::from_secs(5);
-
-fn redis_bus() -> Arc<dyn Bus> {
-    Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
-}
-
-fn memory_bus() -> Arc<dyn Bus> {
-    Arc::new(MemoryBus::new())
-}
-
-fn stream() -> String {
-    format!("{}stream", unique_prefix())
-}
-
-fn payloads(entries: &[StreamEntry]) -> Vec<&str> {
-    entries.iter().map(|entry| entry.payload.as_str()).collect()
-}
-
-fn ids(entries: &[StreamEntry]) -> Vec<String> {
-    entries.iter().map(|entry| entry.id.clone()).collect()
-}
 
 fn numbered(count: usize) -> Vec<String> {
     (0..count).map(|n| format!("m{n}")).collect()
@@ -54,8 +38,7 @@ async fn read_new(bus: &Arc<dyn Bus>, stream: &str, group: &str, count: usize) -
 async fn acknowledged_entries_go_and_pending_ones_stay_with_everything_after_them(
     bus: Arc<dyn Bus>,
 ) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus, GROUP).await;
     let sent = bus.publish_many(&stream, &numbered(5)).await.unwrap();
     read_new(&bus, &stream, GROUP, 10).await;
     bus.ack(
@@ -68,15 +51,12 @@ async fn acknowledged_entries_go_and_pending_ones_stay_with_everything_after_the
 
     let removed = bus.trim_handled(&stream).await.unwrap();
     let len = bus.len(&stream).await.unwrap();
-    let pending = bus
-        .read(&stream, GROUP, "c1", ReadFrom::Pending, 10, LONG)
-        .await
-        .unwrap();
+    let still_pending = pending(&*bus, &stream, GROUP, "c1").await;
 
     // m2 is pending: it stays, and so does m3 (acknowledged, but after it) and m4.
     assert_eq!(removed, 2);
     assert_eq!(len, 3);
-    assert_eq!(payloads(&pending), vec!["m2", "m4"]);
+    assert_eq!(payloads(&still_pending), vec!["m2", "m4"]);
 
     bus.ack(&stream, GROUP, &[sent[2].clone(), sent[4].clone()])
         .await
@@ -91,8 +71,7 @@ async fn acknowledged_entries_go_and_pending_ones_stay_with_everything_after_the
 }
 
 async fn entries_not_yet_delivered_stay(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus, GROUP).await;
     bus.publish_many(&stream, &numbered(4)).await.unwrap();
     let first = read_new(&bus, &stream, GROUP, 2).await;
     bus.ack(&stream, GROUP, &ids(&first)).await.unwrap();
@@ -155,8 +134,7 @@ async fn a_stream_without_groups_and_a_missing_stream_are_left_alone(bus: Arc<dy
 }
 
 async fn after_trimming_consumers_read_claim_and_acknowledge_as_before(bus: Arc<dyn Bus>) {
-    let stream = stream();
-    bus.ensure_group(&stream, GROUP).await.unwrap();
+    let stream = grouped_stream(&*bus, GROUP).await;
     let sent = bus.publish_many(&stream, &numbered(3)).await.unwrap();
     bus.read(&stream, GROUP, "dead", ReadFrom::New, 10, LONG)
         .await
@@ -164,17 +142,7 @@ async fn after_trimming_consumers_read_claim_and_acknowledge_as_before(bus: Arc<
     bus.ack(&stream, GROUP, &sent[..1]).await.unwrap();
     let first_trim = bus.trim_handled(&stream).await.unwrap();
 
-    let deadline = Instant::now() + LONG;
-    let claimed = loop {
-        let claimed = bus
-            .claim_idle(&stream, GROUP, "alive", Duration::from_millis(50), 10)
-            .await
-            .unwrap();
-        if !claimed.is_empty() || Instant::now() > deadline {
-            break claimed;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let claimed = claim_idle_eventually(&*bus, &stream, GROUP, "alive", LONG).await;
     bus.ack(&stream, GROUP, &ids(&claimed)).await.unwrap();
     let second_trim = bus.trim_handled(&stream).await.unwrap();
     bus.publish(&stream, "m3").await.unwrap();
@@ -196,23 +164,8 @@ async fn after_trimming_consumers_read_claim_and_acknowledge_as_before(bus: Arc<
     assert_eq!(third_trim, 1);
     assert_eq!(bus.len(&stream).await.unwrap(), 1);
     for consumer in ["dead", "alive"] {
-        assert!(bus
-            .read(&stream, GROUP, consumer, ReadFrom::Pending, 10, LONG)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(pending(&*bus, &stream, GROUP, consumer).await.is_empty());
     }
-}
-
-macro_rules! for_both_buses {
-    ($($test:ident),* $(,)?) => {
-        mod redis_bus {
-            $(#[tokio::test] async fn $test() { super::$test(super::redis_bus()).await })*
-        }
-        mod memory_bus {
-            $(#[tokio::test] async fn $test() { super::$test(super::memory_bus()).await })*
-        }
-    };
 }
 
 for_both_buses!(
@@ -413,11 +366,7 @@ async fn trim_alongside_publishers_and_readers(bus: Arc<dyn Bus>) {
     assert_eq!(read_a, published, "group a did not read every entry once");
     assert_eq!(read_b, published, "group b did not read every entry once");
     for group in ["a", "b"] {
-        assert!(bus
-            .read(&stream, group, "c1", ReadFrom::Pending, 10, LONG)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(pending(&*bus, &stream, group, "c1").await.is_empty());
     }
     assert_eq!(removed_meanwhile + removed_at_the_end + len, TOTAL as u64);
     assert_eq!(len, 1, "only the last delivered entry stays");

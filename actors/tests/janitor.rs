@@ -135,14 +135,13 @@ async fn a_pass_trims_acknowledged_entries_and_purges_what_finished_before_the_r
     clock.advance(chrono::Duration::days(31));
     let janitor = Janitor::new(config).start();
     let later = janitor.send(SweepNow).await.unwrap().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !metrics
-        .render()
-        .contains("alfred_janitor_removed_total{what=\"inbox\"} 2")
-    {
-        assert!(std::time::Instant::now() < deadline, "{}", metrics.render());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let inbox_counted = "alfred_janitor_removed_total{what=\"inbox\"} 2";
+    alfred_testkit::eventually(
+        "the start-up pass to count the purged inbox rows",
+        Duration::from_secs(10),
+        || std::future::ready(metrics.render().contains(inbox_counted).then_some(())),
+    )
+    .await;
     assert_eq!(
         later.purged,
         Default::default(),

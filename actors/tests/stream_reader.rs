@@ -11,17 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::{Actor, Arbiter, Context, Handler};
-use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::{Bus, ReadFrom};
 use alfred_actors::metrics::Metrics;
 use alfred_actors::stream_reader::{
     DeadLetter, Delivery, DeliveryError, ReaderConfig, StreamReader,
 };
-use alfred_testkit::redis::{test_redis_url, unique_prefix, PrivateRedis};
-use tokio::time::Instant;
+use alfred_testkit::buses::{memory_bus, redis_bus};
+use alfred_testkit::redis::{unique_prefix, PrivateRedis};
 
 const GROUP: &str = "readers";
+/// How long a test waits for an effect of the reader.
+const WAIT: Duration = Duration::from_secs(20);
 
 /// Records every delivery (payload, deliveries) and answers as `decide` says.
 struct Recorder {
@@ -96,72 +97,77 @@ impl Harness {
         self.seen.lock().unwrap().clone()
     }
 
-    /// Polls until `done` holds, or panics with what was seen after 20 s.
+    /// Polls until `done` holds; fails the test after 20 s.
     async fn wait_until(&self, what: &str, done: impl Fn(&Harness) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !done(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; seen: {:?}",
-                self.seen()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let check = || std::future::ready(done(self).then_some(()));
+        alfred_testkit::eventually(what, WAIT, check).await
     }
 
     /// Polls until nothing is pending in the group: an inspector claims anything left, even
     /// not idle, so an unacknowledged entry would show up on every poll.
     async fn wait_until_nothing_is_pending(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        let stream = &self.config.stream;
+        alfred_testkit::eventually("every entry to be acknowledged", WAIT, || async {
             let left = self
                 .bus
-                .claim_idle(&self.config.stream, GROUP, "inspector", Duration::ZERO, 100)
+                .claim_idle(stream, GROUP, "inspector", Duration::ZERO, 100)
                 .await
                 .unwrap();
-            if left.is_empty() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "entries never acknowledged: {left:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            left.is_empty().then_some(())
+        })
+        .await
     }
 
+    /// Reads dead letters until there are `expected` of them; fails the test after 20 s.
     async fn dead_letters(&self, expected: usize) -> Vec<DeadLetter> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut letters = Vec::new();
+        let dead_stream = &self.config.dead_stream;
         self.bus
-            .ensure_group(&self.config.dead_stream, "inspectors")
+            .ensure_group(dead_stream, "inspectors")
             .await
             .unwrap();
-        while letters.len() < expected {
-            assert!(
-                Instant::now() < deadline,
-                "only {} dead letters; seen: {:?}",
-                letters.len(),
-                self.seen()
-            );
+        let letters = Mutex::new(Vec::new());
+        alfred_testkit::eventually("the dead letters", WAIT, || async {
+            let block = Duration::from_millis(100);
             let read = self
                 .bus
                 .read(
-                    &self.config.dead_stream,
+                    dead_stream,
                     "inspectors",
                     "inspector",
                     ReadFrom::New,
                     100,
-                    Duration::from_millis(100),
+                    block,
                 )
                 .await
                 .unwrap();
+            let mut letters = letters.lock().unwrap();
             letters.extend(
                 read.iter()
                     .map(|entry| serde_json::from_str::<DeadLetter>(&entry.payload).unwrap()),
             );
-        }
-        letters
+            (letters.len() >= expected).then(|| letters.clone())
+        })
+        .await
+    }
+
+    /// Waits until `accepted` holds `count` entries and nothing is pending any more.
+    async fn wait_until_accepted(&self, accepted: &Mutex<Vec<String>>, count: usize) {
+        self.wait_until("every entry was accepted", |_| {
+            accepted.lock().unwrap().len() >= count
+        })
+        .await;
+        self.wait_until_nothing_is_pending().await;
+    }
+
+    /// Asserts that every delivery the handler saw was a first one: waiting for an
+    /// unavailable dependency counts no deliveries.
+    fn assert_no_attempt_was_counted(&self) {
+        let seen = self.seen();
+        let first_deliveries = seen.iter().all(|(_, deliveries)| *deliveries == 1);
+        assert!(
+            first_deliveries,
+            "no attempt was counted as a delivery: {seen:?}"
+        );
     }
 
     fn times_seen(&self, payload: &str) -> usize {
@@ -174,10 +180,6 @@ impl Harness {
 
 fn accept(_: &str) -> Result<(), DeliveryError> {
     Ok(())
-}
-
-fn redis() -> Arc<dyn Bus> {
-    Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
 }
 
 async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged(bus: Arc<dyn Bus>) {
@@ -208,18 +210,18 @@ async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged(bus: Arc<d
 
 #[actix_rt::test]
 async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged_on_redis() {
-    every_entry_reaches_the_handler_in_order_and_is_acknowledged(redis()).await;
+    every_entry_reaches_the_handler_in_order_and_is_acknowledged(redis_bus()).await;
 }
 
 #[actix_rt::test]
 async fn every_entry_reaches_the_handler_in_order_and_is_acknowledged_on_the_memory_bus() {
-    every_entry_reaches_the_handler_in_order_and_is_acknowledged(Arc::new(MemoryBus::new())).await;
+    every_entry_reaches_the_handler_in_order_and_is_acknowledged(memory_bus()).await;
 }
 
 #[actix_rt::test]
 async fn an_entry_that_keeps_failing_is_dead_lettered_after_max_deliveries_and_the_others_are_handled(
 ) {
-    let harness = Harness::new(redis());
+    let harness = Harness::new(redis_bus());
     harness.publish(&["before", "poison", "after"]).await;
 
     let reader = harness.start(|payload| match payload {
@@ -248,7 +250,7 @@ async fn an_entry_that_keeps_failing_is_dead_lettered_after_max_deliveries_and_t
 
 #[actix_rt::test]
 async fn a_permanent_failure_is_dead_lettered_at_once() {
-    let harness = Harness::new(redis());
+    let harness = Harness::new(redis_bus());
     harness.publish(&["garbage", "fine"]).await;
 
     let reader = harness.start(|payload| match payload {
@@ -270,7 +272,7 @@ async fn a_permanent_failure_is_dead_lettered_at_once() {
 
 #[actix_rt::test]
 async fn a_restarted_reader_first_redelivers_the_entries_it_held() {
-    let mut harness = Harness::new(redis());
+    let mut harness = Harness::new(redis_bus());
     // Long enough that only the restart, not a claim, can bring the entry back.
     harness.config.claim_idle = Duration::from_secs(3600);
     harness.publish(&["held"]).await;
@@ -333,19 +335,26 @@ fn needs_the_store(payload: &str) -> Result<(), DeliveryError> {
     if payload == "a1" && RECOVER.load(Ordering::SeqCst) {
         STORE_UP.store(true, Ordering::SeqCst);
     }
-    if !STORE_UP.load(Ordering::SeqCst) {
-        return Err(DeliveryError::Unavailable(
-            "the database is down".to_owned(),
-        ));
+    accept_while_up(&STORE_UP, &ACCEPTED, payload)
+}
+
+/// A dependency that is unavailable until `up` is set, then accepts into `accepted`.
+fn accept_while_up(
+    up: &AtomicBool,
+    accepted: &Mutex<Vec<String>>,
+    payload: &str,
+) -> Result<(), DeliveryError> {
+    if !up.load(Ordering::SeqCst) {
+        return unavailable(payload);
     }
-    ACCEPTED.lock().unwrap().push(payload.to_owned());
+    accepted.lock().unwrap().push(payload.to_owned());
     Ok(())
 }
 
 #[actix_rt::test]
 async fn an_unavailable_dependency_never_dead_letters_and_the_held_entries_are_handled_in_order_once_it_is_back(
 ) {
-    let harness = Harness::new(redis());
+    let harness = Harness::new(redis_bus());
     harness.publish(&["a1", "b1", "a2"]).await;
     let reader = harness.start(needs_the_store);
 
@@ -373,12 +382,7 @@ async fn an_unavailable_dependency_never_dead_letters_and_the_held_entries_are_h
     );
 
     RECOVER.store(true, Ordering::SeqCst);
-    harness
-        .wait_until("every entry was accepted", |_| {
-            ACCEPTED.lock().unwrap().len() >= 4
-        })
-        .await;
-    harness.wait_until_nothing_is_pending().await;
+    harness.wait_until_accepted(&ACCEPTED, 4).await;
     reader.stop();
 
     assert_eq!(*ACCEPTED.lock().unwrap(), vec!["a1", "b1", "a2", "b2"]);
@@ -386,14 +390,7 @@ async fn an_unavailable_dependency_never_dead_letters_and_the_held_entries_are_h
         harness.bus.len(&harness.config.dead_stream).await.unwrap(),
         0
     );
-    assert!(
-        harness
-            .seen()
-            .iter()
-            .all(|(_, deliveries)| *deliveries == 1),
-        "no attempt was counted as a delivery: {:?}",
-        harness.seen()
-    );
+    harness.assert_no_attempt_was_counted();
     let dead_lettered = harness
         .config
         .metrics
@@ -411,7 +408,7 @@ fn unavailable(_: &str) -> Result<(), DeliveryError> {
 
 #[actix_rt::test]
 async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader_holds() {
-    let waiting = Harness::new(redis());
+    let waiting = Harness::new(redis_bus());
     let other = Harness {
         bus: waiting.bus.clone(),
         config: ReaderConfig {
@@ -439,14 +436,7 @@ async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader
     waiting_reader.stop();
 
     assert!(other.seen().is_empty(), "claimed: {:?}", other.seen());
-    assert!(
-        waiting
-            .seen()
-            .iter()
-            .all(|(_, deliveries)| *deliveries == 1),
-        "no attempt was counted as a delivery: {:?}",
-        waiting.seen()
-    );
+    waiting.assert_no_attempt_was_counted();
 }
 
 /// Records every delivery and answers as `decide` says, but only once `release` turns true (as
@@ -505,7 +495,7 @@ impl Harness {
 
 #[actix_rt::test]
 async fn one_reader_hands_over_later_batches_while_earlier_ones_are_unanswered_in_stream_order() {
-    let mut harness = Harness::new(redis());
+    let mut harness = Harness::new(redis_bus());
     harness.config.batch = 2;
     let payloads = ["m1", "m2", "m3", "m4", "m5", "m6"];
     harness.publish(&payloads).await;
@@ -528,19 +518,13 @@ static ACROSS_UP: AtomicBool = AtomicBool::new(false);
 static ACROSS_ACCEPTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn up_when_told(payload: &str) -> Result<(), DeliveryError> {
-    if !ACROSS_UP.load(Ordering::SeqCst) {
-        return Err(DeliveryError::Unavailable(
-            "the database is down".to_owned(),
-        ));
-    }
-    ACROSS_ACCEPTED.lock().unwrap().push(payload.to_owned());
-    Ok(())
+    accept_while_up(&ACROSS_UP, &ACROSS_ACCEPTED, payload)
 }
 
 #[actix_rt::test]
 async fn entries_held_from_several_batches_in_flight_are_handled_in_stream_order_once_the_dependency_is_back(
 ) {
-    let mut harness = Harness::new(redis());
+    let mut harness = Harness::new(redis_bus());
     harness.config.batch = 1;
     harness.publish(&["a1", "b1", "a2", "b2"]).await;
     let (reader, release) = harness.start_gated(up_when_told);
@@ -556,24 +540,12 @@ async fn entries_held_from_several_batches_in_flight_are_handled_in_stream_order
         .await;
 
     ACROSS_UP.store(true, Ordering::SeqCst);
-    harness
-        .wait_until("every entry was accepted", |_| {
-            ACROSS_ACCEPTED.lock().unwrap().len() >= 4
-        })
-        .await;
-    harness.wait_until_nothing_is_pending().await;
+    harness.wait_until_accepted(&ACROSS_ACCEPTED, 4).await;
     reader.stop();
 
     assert_eq!(
         *ACROSS_ACCEPTED.lock().unwrap(),
         vec!["a1", "b1", "a2", "b2"]
     );
-    assert!(
-        harness
-            .seen()
-            .iter()
-            .all(|(_, deliveries)| *deliveries == 1),
-        "no attempt was counted as a delivery: {:?}",
-        harness.seen()
-    );
+    harness.assert_no_attempt_was_counted();
 }

@@ -143,12 +143,7 @@ async fn a_temporary_child_is_not_restarted_even_after_a_panic() {
 
 #[actix_rt::test]
 async fn one_for_all_restarts_every_sibling() {
-    let root = root(Strategy::OneForAll, 5);
-    let (first, _) = spawn_worker(&root, "first", Restart::Permanent);
-    let (second, _) = spawn_worker(&root, "second", Restart::Permanent);
-    let (third, _) = spawn_worker(&root, "third", Restart::Permanent);
-    assert_eq!(ask(&first).await, 1);
-    assert_eq!(ask(&third).await, 1);
+    let (root, [first, second, third]) = three_siblings(Strategy::OneForAll).await;
 
     second.do_send(Boom);
 
@@ -169,12 +164,7 @@ async fn one_for_all_restarts_every_sibling() {
 
 #[actix_rt::test]
 async fn rest_for_one_restarts_the_later_siblings_only() {
-    let root = root(Strategy::RestForOne, 5);
-    let (first, _) = spawn_worker(&root, "first", Restart::Permanent);
-    let (second, _) = spawn_worker(&root, "second", Restart::Permanent);
-    let (third, _) = spawn_worker(&root, "third", Restart::Permanent);
-    assert_eq!(ask(&first).await, 1);
-    assert_eq!(ask(&third).await, 1);
+    let (root, [first, second, third]) = three_siblings(Strategy::RestForOne).await;
 
     second.do_send(Boom);
 

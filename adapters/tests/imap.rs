@@ -15,22 +15,39 @@ use alfred_testkit::dovecot::PrivateDovecot;
 
 const USER: &str = "alfred@example.com";
 
+/// Settings for [`USER`] on `host:port` over implicit TLS, trusting only the system's CAs.
+fn settings_at(host: &str, port: u16) -> ImapSettings {
+    ImapSettings {
+        host: host.to_owned(),
+        port,
+        tls: ImapTls::Implicit,
+        user: USER.to_owned(),
+        password: "secret-never-sent".into(),
+        mailbox: "INBOX".to_owned(),
+        ca_file: None,
+        poll_interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(10),
+        readers: Vec::new(),
+    }
+}
+
 /// Settings for `user` on `dovecot`, taken from the environment the testkit gives an Alfred
 /// process (so that environment is checked too).
 fn settings(dovecot: &PrivateDovecot, user: &str) -> ImapSettings {
     let env: HashMap<String, String> = dovecot.env(user).into_iter().collect();
     ImapSettings {
-        host: env["IMAP_HOST"].clone(),
-        port: env["IMAP_PORT"].parse().unwrap(),
-        tls: ImapTls::Implicit,
         user: env["IMAP_USER"].clone(),
         password: env["IMAP_PASSWORD"].as_str().into(),
-        mailbox: "INBOX".to_owned(),
         ca_file: Some(PathBuf::from(&env["IMAP_CA_FILE"])),
-        poll_interval: Duration::from_secs(60),
         timeout: Duration::from_secs(20),
-        readers: Vec::new(),
+        ..settings_at(&env["IMAP_HOST"], env["IMAP_PORT"].parse().unwrap())
     }
+}
+
+/// What a first fetch with `settings` fails with.
+async fn fetch_error(settings: &ImapSettings) -> ImapError {
+    let client = ImapClient::new(settings).unwrap();
+    client.fetch_new(None, 10).await.unwrap_err()
 }
 
 fn client(dovecot: &PrivateDovecot, user: &str) -> ImapClient {
@@ -222,11 +239,7 @@ async fn a_missing_mailbox_is_a_mailbox_error() {
     let mut settings = settings(&dovecot, USER);
     settings.mailbox = "Does-Not-Exist".to_owned();
 
-    let error = ImapClient::new(&settings)
-        .unwrap()
-        .fetch_new(None, 10)
-        .await
-        .unwrap_err();
+    let error = fetch_error(&settings).await;
 
     assert!(
         matches!(&error, ImapError::Mailbox(name) if name == "Does-Not-Exist"),
@@ -241,11 +254,7 @@ async fn a_server_certificate_from_an_unknown_ca_is_a_tls_error() {
     let mut settings = settings(&dovecot, USER);
     settings.ca_file = None;
 
-    let error = ImapClient::new(&settings)
-        .unwrap()
-        .fetch_new(None, 10)
-        .await
-        .unwrap_err();
+    let error = fetch_error(&settings).await;
 
     assert!(matches!(error, ImapError::Tls(_)), "{error:?}");
     assert!(!error.is_transient());
@@ -270,28 +279,10 @@ async fn the_host_name_localhost_matches_the_certificate_too() {
 
 #[tokio::test]
 async fn nothing_listening_is_a_transient_connect_error() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let settings = ImapSettings {
-        host: "127.0.0.1".to_owned(),
-        port,
-        tls: ImapTls::Implicit,
-        user: USER.to_owned(),
-        password: "secret-never-sent".into(),
-        mailbox: "INBOX".to_owned(),
-        ca_file: None,
-        poll_interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(10),
-        readers: Vec::new(),
-    };
+    let port = alfred_testkit::free_port();
+    let settings = settings_at("127.0.0.1", port);
 
-    let error = ImapClient::new(&settings)
-        .unwrap()
-        .fetch_new(None, 10)
-        .await
-        .unwrap_err();
+    let error = fetch_error(&settings).await;
 
     assert!(matches!(error, ImapError::Connect(_)), "{error:?}");
     assert!(error.is_transient());
@@ -303,23 +294,11 @@ async fn a_server_that_never_answers_times_out() {
     // Connections are queued by the kernel but nobody speaks TLS on them.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let settings = ImapSettings {
-        host: "127.0.0.1".to_owned(),
-        port: silent.local_addr().unwrap().port(),
-        tls: ImapTls::Implicit,
-        user: USER.to_owned(),
-        password: "secret-never-sent".into(),
-        mailbox: "INBOX".to_owned(),
-        ca_file: None,
-        poll_interval: Duration::from_secs(60),
         timeout: Duration::from_millis(300),
-        readers: Vec::new(),
+        ..settings_at("127.0.0.1", silent.local_addr().unwrap().port())
     };
 
-    let error = ImapClient::new(&settings)
-        .unwrap()
-        .fetch_new(None, 10)
-        .await
-        .unwrap_err();
+    let error = fetch_error(&settings).await;
 
     assert!(
         matches!(error, ImapError::TimedOut(limit) if limit == Duration::from_millis(300)),
@@ -335,18 +314,7 @@ fn an_unreadable_or_empty_ca_file_is_a_configuration_error() {
     std::fs::create_dir_all(&dir).unwrap();
     let not_pem = dir.join("not-pem.txt");
     std::fs::write(&not_pem, "this is no certificate\n").unwrap();
-    let base = ImapSettings {
-        host: "imap.example.com".to_owned(),
-        port: 993,
-        tls: ImapTls::Implicit,
-        user: USER.to_owned(),
-        password: "secret".into(),
-        mailbox: "INBOX".to_owned(),
-        ca_file: None,
-        poll_interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(10),
-        readers: Vec::new(),
-    };
+    let base = settings_at("imap.example.com", 993);
 
     for path in [dir.join("missing.pem"), not_pem] {
         let settings = ImapSettings {
@@ -379,16 +347,9 @@ fn an_unreadable_or_empty_ca_file_is_a_configuration_error() {
 #[test]
 fn the_account_names_user_host_port_and_mailbox() {
     let settings = ImapSettings {
-        host: "imap.example.com".to_owned(),
-        port: 993,
-        tls: ImapTls::Implicit,
-        user: USER.to_owned(),
         password: "secret".into(),
         mailbox: "Work".to_owned(),
-        ca_file: None,
-        poll_interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(10),
-        readers: Vec::new(),
+        ..settings_at("imap.example.com", 993)
     };
 
     let client = ImapClient::new(&settings).unwrap();
@@ -452,11 +413,7 @@ async fn starttls_against_an_implicit_tls_port_fails_without_logging_in() {
         ..settings(&dovecot, USER)
     };
 
-    let error = ImapClient::new(&wrong)
-        .unwrap()
-        .fetch_new(None, 10)
-        .await
-        .unwrap_err();
+    let error = fetch_error(&wrong).await;
 
     // The TLS port never greets in plain text: whatever the failure, it is not a login.
     assert!(!matches!(error, ImapError::Auth(_)), "{error:?}");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use alfred_actors::llm::{LlmClient, LlmError, ToolSpec};
+use alfred_actors::llm::{LlmClient, LlmError, ToolCall, ToolSpec};
 use alfred_adapters::llm::OllamaClient;
 use alfred_testkit::llm::{Answer, FakeLlm};
 use serde_json::json;
@@ -28,14 +28,18 @@ fn client(fake: &FakeLlm) -> OllamaClient {
     OllamaClient::new(&fake.ollama_url(), "llama3.2", TIMEOUT).unwrap()
 }
 
+/// What the client makes of `text` with [`tools`], against `fake`.
+async fn ask(fake: &FakeLlm, text: &str) -> Result<Option<ToolCall>, LlmError> {
+    client(fake).tool_call(text, &tools()).await
+}
+
 #[actix_web::test]
 async fn a_tool_call_comes_back_with_its_arguments_as_an_object() {
     let fake = FakeLlm::start().await;
     let arguments = json!({"items": [{"name": "apples", "quantity": 2, "unit": "kg"}]});
     fake.answer_next(Answer::tool("grocery_add", arguments.clone()));
 
-    let call = client(&fake)
-        .tool_call("could you get us some apples, two kilos", &tools())
+    let call = ask(&fake, "could you get us some apples, two kilos")
         .await
         .unwrap()
         .expect("a tool call");
@@ -48,10 +52,7 @@ async fn a_tool_call_comes_back_with_its_arguments_as_an_object() {
 async fn the_request_is_a_non_streamed_chat_with_the_message_and_the_tools() {
     let fake = FakeLlm::start().await;
 
-    client(&fake)
-        .tool_call("add some apples", &tools())
-        .await
-        .unwrap();
+    ask(&fake, "add some apples").await.unwrap();
 
     let requests = fake.requests();
     assert_eq!(requests.len(), 1);
@@ -74,10 +75,7 @@ async fn a_plain_text_answer_is_no_tool_call() {
     let fake = FakeLlm::start().await;
     fake.answer_next(Answer::Text("What would you like?".into()));
 
-    let call = client(&fake)
-        .tool_call("hello there", &tools())
-        .await
-        .unwrap();
+    let call = ask(&fake, "hello there").await.unwrap();
 
     assert_eq!(call, None);
 }
@@ -87,10 +85,7 @@ async fn a_server_error_is_reported_with_its_status_only() {
     let fake = FakeLlm::start().await;
     fake.answer_next(Answer::Status(500));
 
-    let error = client(&fake)
-        .tool_call("private family text", &tools())
-        .await
-        .unwrap_err();
+    let error = ask(&fake, "private family text").await.unwrap_err();
 
     assert!(matches!(error, LlmError::Status(500)), "{error:?}");
     assert!(!error.to_string().contains("private family text"));
@@ -104,10 +99,7 @@ async fn several_tool_calls_in_one_answer_are_refused_as_a_whole() {
         ("grocery_remove".into(), json!({"items": ["eggs"]})),
     ]));
 
-    let error = client(&fake)
-        .tool_call("milk in, eggs out", &tools())
-        .await
-        .unwrap_err();
+    let error = ask(&fake, "milk in, eggs out").await.unwrap_err();
 
     assert!(matches!(error, LlmError::InvalidResponse(_)), "{error:?}");
 }
@@ -120,11 +112,7 @@ async fn arguments_sent_as_a_json_string_are_parsed_too() {
         raw: r#"{"items":[{"name":"milk"}]}"#.into(),
     });
 
-    let call = client(&fake)
-        .tool_call("milk", &tools())
-        .await
-        .unwrap()
-        .unwrap();
+    let call = ask(&fake, "milk").await.unwrap().unwrap();
 
     assert_eq!(call.arguments, json!({"items": [{"name": "milk"}]}));
 }
@@ -136,19 +124,17 @@ async fn a_server_that_is_not_there_is_unreachable() {
     drop(fake);
     let client = OllamaClient::new(&url, "llama3.2", TIMEOUT).unwrap();
 
-    // The port may take a moment to close after the fake stops.
-    let mut error = None;
-    for _ in 0..50 {
-        match client.tool_call("milk", &tools()).await {
-            Err(e @ LlmError::Unreachable(_)) => {
-                error = Some(e);
-                break;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-
-    assert!(error.is_some(), "the stopped server was never unreachable");
+    // The port may take a moment to close after the fake stops: the test fails unless the
+    // client finds it unreachable within a second.
+    alfred_testkit::eventually(
+        "the stopped server to be unreachable",
+        Duration::from_secs(1),
+        || async {
+            let answer = client.tool_call("milk", &tools()).await;
+            matches!(answer, Err(LlmError::Unreachable(_))).then_some(())
+        },
+    )
+    .await;
 }
 
 #[actix_web::test]

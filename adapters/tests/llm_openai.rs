@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use alfred_actors::llm::{LlmClient, LlmError, ToolSpec};
+use alfred_actors::llm::{LlmClient, LlmError, ToolCall, ToolSpec};
 use alfred_adapters::llm::OpenAiClient;
 use alfred_testkit::llm::{Answer, FakeLlm};
 use serde_json::json;
@@ -29,14 +29,18 @@ fn client(fake: &FakeLlm) -> OpenAiClient {
     OpenAiClient::new(&fake.openai_url(), KEY.into(), "gpt-4o-mini", TIMEOUT).unwrap()
 }
 
+/// What the client makes of `text` with [`tools`], against `fake`.
+async fn ask(fake: &FakeLlm, text: &str) -> Result<Option<ToolCall>, LlmError> {
+    client(fake).tool_call(text, &tools()).await
+}
+
 #[actix_web::test]
 async fn a_tool_call_comes_back_with_its_string_arguments_parsed() {
     let fake = FakeLlm::start().await;
     let arguments = json!({"items": ["milk"]});
     fake.answer_next(Answer::tool("grocery_remove", arguments.clone()));
 
-    let call = client(&fake)
-        .tool_call("we have enough milk now", &tools())
+    let call = ask(&fake, "we have enough milk now")
         .await
         .unwrap()
         .expect("a tool call");
@@ -49,10 +53,7 @@ async fn a_tool_call_comes_back_with_its_string_arguments_parsed() {
 async fn the_request_carries_the_key_the_message_and_the_tools() {
     let fake = FakeLlm::start().await;
 
-    client(&fake)
-        .tool_call("no more milk", &tools())
-        .await
-        .unwrap();
+    ask(&fake, "no more milk").await.unwrap();
 
     let requests = fake.requests();
     assert_eq!(requests.len(), 1);
@@ -70,10 +71,7 @@ async fn a_plain_text_answer_is_no_tool_call() {
     let fake = FakeLlm::start().await;
     fake.answer_next(Answer::Text("Sorry, I can only manage the list.".into()));
 
-    let call = client(&fake)
-        .tool_call("book a table", &tools())
-        .await
-        .unwrap();
+    let call = ask(&fake, "book a table").await.unwrap();
 
     assert_eq!(call, None);
 }
@@ -86,10 +84,7 @@ async fn arguments_that_are_not_json_are_an_invalid_answer() {
         raw: "{items: milk".into(),
     });
 
-    let error = client(&fake)
-        .tool_call("no more milk", &tools())
-        .await
-        .unwrap_err();
+    let error = ask(&fake, "no more milk").await.unwrap_err();
 
     assert!(matches!(error, LlmError::InvalidResponse(_)), "{error:?}");
 }
@@ -99,10 +94,7 @@ async fn a_server_error_is_reported_without_the_key_or_the_message() {
     let fake = FakeLlm::start().await;
     fake.answer_next(Answer::Status(500));
 
-    let error = client(&fake)
-        .tool_call("private family text", &tools())
-        .await
-        .unwrap_err();
+    let error = ask(&fake, "private family text").await.unwrap_err();
 
     assert!(matches!(error, LlmError::Status(500)), "{error:?}");
     let shown = format!("{error} {error:?}");
@@ -127,10 +119,7 @@ async fn several_tool_calls_in_one_answer_are_refused_as_a_whole() {
         ("grocery_remove".into(), json!({"items": ["eggs"]})),
     ]));
 
-    let error = client(&fake)
-        .tool_call("milk and eggs are done", &tools())
-        .await
-        .unwrap_err();
+    let error = ask(&fake, "milk and eggs are done").await.unwrap_err();
 
     assert!(matches!(error, LlmError::InvalidResponse(_)), "{error:?}");
 }

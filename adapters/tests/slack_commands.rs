@@ -28,7 +28,7 @@ async fn alfred_ping_is_answered_pong_in_the_response_without_touching_the_bus()
         answer,
         json!({ "response_type": "ephemeral", "text": "pong" })
     );
-    assert!(harness.bus.streams.lock().unwrap().is_empty());
+    assert!(harness.bus.is_empty());
 }
 
 #[actix_web::test]
@@ -65,7 +65,7 @@ async fn another_subcommand_is_acknowledged_at_once_and_stored_with_its_response
         answer,
         json!({ "response_type": "ephemeral", "text": "On it…" })
     );
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(envelopes.len(), 1);
     let envelope = &envelopes[0];
     let message_id = format!("{TEAM}:{}", command.trigger_id);
@@ -103,7 +103,7 @@ async fn public_asks_for_an_answer_everyone_in_the_channel_sees() {
     assert_eq!(status, StatusCode::OK);
     // The acknowledgement stays the caller's own; the answer is what is shown to all.
     assert_eq!(answer["response_type"], "ephemeral");
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(
         envelopes[0].kind,
         InboundKind::Text {
@@ -119,7 +119,7 @@ async fn public_asks_for_an_answer_everyone_in_the_channel_sees() {
     // `public` alone is not an empty public request: it is passed on as typed.
     let alone = SlashCommand::alfred(TEAM, CHANNEL, "public", url);
     post_command(&harness, &alone.form()).await;
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(
         envelopes[1].kind,
         InboundKind::Text {
@@ -136,7 +136,7 @@ async fn a_response_url_off_slacks_hosts_is_not_kept() {
     let (status, _) = post_command(&harness, &command.form()).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(harness.bus.envelopes().len(), 1);
+    assert_eq!(harness.envelopes().len(), 1);
     let message_id = format!("{TEAM}:{}", command.trigger_id);
     assert_eq!(harness.response_urls.get(&message_id), None);
 }
@@ -157,5 +157,5 @@ async fn slacks_ssl_check_is_answered_200_and_stores_nothing() {
     let (status, _) = send(&harness, post).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert!(harness.bus.streams.lock().unwrap().is_empty());
+    assert!(harness.bus.is_empty());
 }

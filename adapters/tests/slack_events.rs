@@ -36,7 +36,7 @@ async fn an_app_mention_is_stored_as_a_text_envelope_without_the_mention() {
     let (status, _) = post_event(&harness, &body).await;
 
     assert_eq!(status, StatusCode::OK);
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(envelopes.len(), 1);
     let envelope = &envelopes[0];
     assert_eq!(envelope.platform, Platform::Slack);
@@ -77,12 +77,7 @@ async fn a_mention_with_punctuation_or_a_label_is_stripped_to_the_request() {
         assert_eq!(status, StatusCode::OK);
     }
 
-    let bodies: Vec<InboundKind> = harness
-        .bus
-        .envelopes()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let bodies: Vec<InboundKind> = harness.envelopes().into_iter().map(|e| e.kind).collect();
     assert_eq!(
         bodies,
         vec![
@@ -102,7 +97,7 @@ async fn a_direct_message_is_stored_with_its_dm_channel_as_the_conversation() {
     let (status, _) = post_event(&harness, &direct_message(TEAM, &id, BOT, DM, ANNA, "ping")).await;
 
     assert_eq!(status, StatusCode::OK);
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(envelopes.len(), 1);
     assert_eq!(envelopes[0].message_id, format!("{TEAM}:{id}"));
     assert_eq!(envelopes[0].conversation, DM);
@@ -167,7 +162,6 @@ async fn a_retried_event_is_stored_again_under_the_same_message_id() {
     assert_eq!(second.0, StatusCode::OK);
     // The orchestrator's inbox turns the second into "already done".
     let ids: Vec<String> = harness
-        .bus
         .envelopes()
         .into_iter()
         .map(|e| e.message_id)
@@ -224,12 +218,7 @@ async fn without_authorizations_a_leading_mention_is_taken_to_be_the_bots() {
     let (status, _) = post_event(&harness, &body.to_string()).await;
 
     assert_eq!(status, StatusCode::OK);
-    let kinds: Vec<InboundKind> = harness
-        .bus
-        .envelopes()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds: Vec<InboundKind> = harness.envelopes().into_iter().map(|e| e.kind).collect();
     let text = "ask <@U0BEN0001> about ping".to_owned();
     assert_eq!(kinds, vec![InboundKind::Text { body: text }]);
 }
@@ -270,7 +259,6 @@ async fn a_mention_is_answered_in_a_thread_under_it_or_in_the_thread_it_was_writ
     }
 
     let threads: Vec<Option<String>> = harness
-        .bus
         .envelopes()
         .into_iter()
         .map(|envelope| envelope.thread)

@@ -6,13 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use alfred_actors::bus::memory::MemoryBus;
-use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::Bus;
 use alfred_adapters::slack::{ResponseUrls, Visibility};
-use alfred_testkit::redis::{test_redis_url, unique_prefix};
+use alfred_testkit::buses::{memory_bus, redis_bus};
+use alfred_testkit::redis::unique_prefix;
 
 const URL: &str = "https://hooks.slack.com/commands/T0TEAM001/1/abc";
 
@@ -43,30 +42,23 @@ async fn found_by_another_process(bus: Arc<dyn Bus>) {
 
 #[actix_web::test]
 async fn a_response_url_is_found_by_another_process_through_redis() {
-    found_by_another_process(Arc::new(RedisBus::connect(&test_redis_url()).unwrap())).await;
+    found_by_another_process(redis_bus()).await;
 }
 
 #[actix_web::test]
 async fn a_response_url_is_found_through_the_in_memory_bus_too() {
-    found_by_another_process(Arc::new(MemoryBus::new())).await;
+    found_by_another_process(memory_bus()).await;
 }
 
 #[actix_web::test]
 async fn expiring_values_expire_on_both_buses() {
-    let buses: [Arc<dyn Bus>; 2] = [
-        Arc::new(RedisBus::connect(&test_redis_url()).unwrap()),
-        Arc::new(MemoryBus::new()),
-    ];
-    for bus in buses {
+    for bus in [redis_bus(), memory_bus()] {
         let key = format!("{}value", unique_prefix());
         bus.put_expiring(&key, "v", Duration::from_millis(1))
             .await
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while bus.get_value(&key).await.unwrap().is_some() {
-            assert!(Instant::now() < deadline, "the value never expired");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let expired = || async { bus.get_value(&key).await.unwrap().is_none().then_some(()) };
+        alfred_testkit::eventually("the value to expire", Duration::from_secs(10), expired).await;
         let kept = format!("{}kept", unique_prefix());
         bus.put_expiring(&kept, "v", Duration::from_secs(60))
             .await

@@ -110,15 +110,8 @@ fn missing_or_malformed_headers_are_refused_and_an_empty_secret_cannot_key_a_ver
 async fn slacks_documented_slash_command_verifies_over_http_with_a_fixed_clock() {
     let clock = ManualClock::new(Utc.timestamp_opt(DOC_TIMESTAMP, 0).unwrap());
     let harness = harness_with(DOC_SECRET, Arc::new(clock));
-    let post = Post {
-        path: "/slack/commands",
-        body: DOC_BODY,
-        timestamp: Some(DOC_TIMESTAMP.to_string()),
-        signature: Some(DOC_SIGNATURE.to_owned()),
-        retry_num: None,
-    };
 
-    let (status, body) = send(&harness, post).await;
+    let (status, body) = send(&harness, Post::documented()).await;
 
     // The example's text is empty: the answer is the list of commands, named as registered.
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -137,15 +130,8 @@ async fn slacks_documented_slash_command_verifies_over_http_with_a_fixed_clock()
 #[actix_web::test]
 async fn slacks_documented_slash_command_with_the_real_clock_is_refused_as_a_replay() {
     let harness = harness_with(DOC_SECRET, Arc::new(SystemClock));
-    let post = Post {
-        path: "/slack/commands",
-        body: DOC_BODY,
-        timestamp: Some(DOC_TIMESTAMP.to_string()),
-        signature: Some(DOC_SIGNATURE.to_owned()),
-        retry_num: None,
-    };
 
-    let (status, body) = send(&harness, post).await;
+    let (status, body) = send(&harness, Post::documented()).await;
 
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("replay"), "{body}");

@@ -5,19 +5,16 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App};
-use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::messages::{InboundEnvelope, InboundKind};
 use alfred_actors::metrics::Metrics;
 use alfred_adapters::whatsapp::{configure, WebhookSettings, WhatsAppWebhook, DEFAULT_BODY_LIMIT};
+use alfred_testkit::buses::RecordingBus;
 use alfred_testkit::whatsapp::{sign, text_message, Notification};
-use async_trait::async_trait;
 
 const PHONE_ID: &str = "106540352242922";
 const APP_SECRET: &str = "test-app-secret";
@@ -26,110 +23,28 @@ const PREFIX: &str = "test:";
 const INGEST: &str = "test:alfred-ingest";
 const DEAD: &str = "test:alfred-ingest:dead";
 
-/// Records every publish per stream; fails every call while `down` is set.
-#[derive(Default)]
-struct RecordingBus {
-    streams: Mutex<HashMap<String, Vec<String>>>,
-    down: AtomicBool,
-    /// Fails only publishes to the dead-letter stream.
-    dead_down: AtomicBool,
-}
-
-impl RecordingBus {
-    fn entries(&self, stream: &str) -> Vec<String> {
-        self.streams
-            .lock()
-            .unwrap()
-            .get(stream)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn envelopes(&self) -> Vec<InboundEnvelope> {
-        self.entries(INGEST)
-            .iter()
-            .map(|entry| serde_json::from_str(entry).unwrap())
-            .collect()
-    }
-
-    fn check(&self, stream: &str) -> Result<(), BusError> {
-        let dead = stream.ends_with(":dead") && self.dead_down.load(Ordering::SeqCst);
-        if self.down.load(Ordering::SeqCst) || dead {
-            return Err(BusError::Unavailable("connection refused".into()));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Bus for RecordingBus {
-    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
-        Ok(self
-            .publish_many(stream, &[payload.to_owned()])
-            .await?
-            .remove(0))
-    }
-
-    async fn publish_many(
-        &self,
-        stream: &str,
-        payloads: &[String],
-    ) -> Result<Vec<String>, BusError> {
-        self.check(stream)?;
-        let mut streams = self.streams.lock().unwrap();
-        let entries = streams.entry(stream.to_owned()).or_default();
-        let ids = payloads.iter().map(|payload| {
-            entries.push(payload.clone());
-            format!("{}-0", entries.len())
-        });
-        Ok(ids.collect())
-    }
-
-    async fn ensure_group(&self, _: &str, _: &str) -> Result<(), BusError> {
-        Ok(())
-    }
-
-    async fn read(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: ReadFrom,
-        _: usize,
-        _: Duration,
-    ) -> Result<Vec<StreamEntry>, BusError> {
-        Ok(Vec::new())
-    }
-
-    async fn ack(&self, _: &str, _: &str, _: &[String]) -> Result<(), BusError> {
-        Ok(())
-    }
-
-    async fn claim_idle(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Duration,
-        _: usize,
-    ) -> Result<Vec<StreamEntry>, BusError> {
-        Ok(Vec::new())
-    }
-
-    async fn len(&self, stream: &str) -> Result<u64, BusError> {
-        self.check(stream)?;
-        Ok(self.entries(stream).len() as u64)
-    }
-
-    async fn ping(&self) -> Result<(), BusError> {
-        self.check("")
-    }
-}
-
 struct Harness {
     bus: Arc<RecordingBus>,
     metrics: Metrics,
     webhook: web::Data<WhatsAppWebhook>,
+}
+
+impl Harness {
+    /// What the webhook stored on the ingest stream.
+    fn envelopes(&self) -> Vec<InboundEnvelope> {
+        self.bus.parsed(INGEST)
+    }
+
+    /// The webhook's count of messages stored.
+    fn ingested(&self) -> u64 {
+        self.metrics.ingested.with_label_values(&["whatsapp"]).get()
+    }
+
+    /// The webhook's count of unparseable bodies dead-lettered.
+    fn dead_lettered(&self) -> u64 {
+        let labels = ["alfred-ingest:dead", "unparseable"];
+        self.metrics.dead_lettered.with_label_values(&labels).get()
+    }
 }
 
 fn harness(body_limit: usize) -> Harness {
@@ -216,7 +131,7 @@ async fn a_signed_text_message_is_stored_on_the_ingest_stream() {
     let status = post_signed(&harness, &body).await;
 
     assert_eq!(status, StatusCode::OK);
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(envelopes.len(), 1);
     let envelope = &envelopes[0];
     assert_eq!(envelope.message_id, "wamid.A1");
@@ -229,14 +144,7 @@ async fn a_signed_text_message_is_stored_on_the_ingest_stream() {
             body: "add bananas".into()
         }
     );
-    assert_eq!(
-        harness
-            .metrics
-            .ingested
-            .with_label_values(&["whatsapp"])
-            .get(),
-        1
-    );
+    assert_eq!(harness.ingested(), 1);
 }
 
 #[actix_web::test]
@@ -320,11 +228,7 @@ async fn a_signed_body_that_is_not_a_whatsapp_notification_is_dead_lettered_and_
         "{first}"
     );
     assert!(first["received_at"].as_str().is_some());
-    let dead_lettered = harness
-        .metrics
-        .dead_lettered
-        .with_label_values(&["alfred-ingest:dead", "unparseable"]);
-    assert_eq!(dead_lettered.get(), 3);
+    assert_eq!(harness.dead_lettered(), 3);
 }
 
 #[actix_web::test]
@@ -338,7 +242,7 @@ async fn a_batch_of_three_messages_from_two_people_becomes_three_envelopes_in_or
 
     assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
 
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     let summary: Vec<(&str, &str, Option<&str>)> = envelopes
         .iter()
         .map(|e| {
@@ -386,7 +290,6 @@ async fn only_the_changes_for_our_number_are_stored_from_a_mixed_notification() 
 
     assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
     let ids: Vec<String> = harness
-        .bus
         .envelopes()
         .into_iter()
         .map(|e| e.message_id)
@@ -404,14 +307,7 @@ async fn the_webhook_answers_503_when_the_bus_is_down_and_accepts_again_once_it_
         post_signed(&harness, &body).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        harness
-            .metrics
-            .ingested
-            .with_label_values(&["whatsapp"])
-            .get(),
-        0
-    );
+    assert_eq!(harness.ingested(), 0);
 
     harness.bus.down.store(false, Ordering::SeqCst);
     assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
@@ -427,14 +323,7 @@ async fn an_unparseable_body_is_answered_503_when_even_the_dead_letter_cannot_be
         post_signed(&harness, "not json").await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        harness
-            .metrics
-            .dead_lettered
-            .with_label_values(&["alfred-ingest:dead", "unparseable"])
-            .get(),
-        0
-    );
+    assert_eq!(harness.dead_lettered(), 0);
 }
 
 #[actix_web::test]
@@ -445,7 +334,7 @@ async fn a_signed_notification_with_only_statuses_is_stored_for_delivery_trackin
         .build();
 
     assert_eq!(post_signed(&harness, &body).await, StatusCode::OK);
-    let envelopes = harness.bus.envelopes();
+    let envelopes = harness.envelopes();
     assert_eq!(envelopes.len(), 1);
     assert_eq!(envelopes[0].message_id, "wamid.OUT1:delivered");
 }

@@ -174,13 +174,12 @@ async fn with_redis_stopped_the_webhook_answers_503_and_accepts_again_once_redis
 
     redis.start_again();
     // Redis is back; the pools reconnect on the next request, no restart needed.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut status = harness.post_signed(&body).await;
-    while status != StatusCode::OK && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        status = harness.post_signed(&body).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    alfred_testkit::eventually(
+        "the webhook to answer 200",
+        Duration::from_secs(10),
+        || async { (harness.post_signed(&body).await == StatusCode::OK).then_some(()) },
+    )
+    .await;
     let ids: Vec<String> = harness
         .stored_envelopes()
         .await

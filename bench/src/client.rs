@@ -150,14 +150,7 @@ async fn round_trip(
             .get(9..12)
             .and_then(|s| s.parse().ok())
             .context("no status")?;
-        let length: usize = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
+        let length = crate::http::content_length(head);
         if buffer.len() >= head_end + 4 + length {
             return Ok(status);
         }

@@ -120,14 +120,7 @@ fn parse_head(buffer: &[u8]) -> anyhow::Result<Option<(usize, usize)>> {
     {
         anyhow::bail!("chunked requests are not supported by the bench's fake Graph API");
     }
-    let length = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
+    let length = crate::http::content_length(head);
     Ok(Some((at + 4, length)))
 }
 

@@ -11,10 +11,12 @@
 //!
 //! Layout: [`request`] renders signed requests cheaply, [`client`] is a minimal HTTP/1.1
 //! keep-alive client over raw TCP (so that the load generator costs little CPU on the box it
-//! shares with Alfred), [`graph`] the lean fake Graph API, [`report`] percentiles and memory.
+//! shares with Alfred), [`graph`] the lean fake Graph API, [`http`] the framing both read, [`report`] percentiles and
+//! memory.
 
 mod client;
 mod graph;
+mod http;
 mod report;
 mod request;
 

@@ -1,5 +1,7 @@
 //! Test support shared by the workspace's test suites and the benchmark.
 //!
+//! * [`buses`] — both bus implementations for contract tests ([`for_both_buses!`]), and a
+//!   recording bus that can be told to fail;
 //! * [`graph`] — a fake WhatsApp Graph API that speaks the real wire format;
 //! * [`llm`] — a fake LLM speaking Ollama's and OpenAI's tool-calling wire formats;
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
@@ -21,6 +23,7 @@
 // Test support: a failed set-up should fail the test at once with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod buses;
 pub mod db;
 pub mod dovecot;
 pub mod fake_server;

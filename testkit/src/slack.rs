@@ -89,29 +89,48 @@ pub fn app_mention(
     user: &str,
     text: &str,
 ) -> String {
+    let event = json!({ "type": "app_mention", "text": format!("<@{bot_user}> {text}") });
     let ts = format!("{}.000100", now());
-    let event = json!({
-        "type": "app_mention", "user": user, "text": format!("<@{bot_user}> {text}"),
-        "ts": ts, "channel": channel, "event_ts": ts, "team": team_id
-    });
-    event_callback(team_id, event_id, bot_user, event)
+    event_callback(
+        team_id,
+        event_id,
+        bot_user,
+        posted(event, team_id, channel, user, &ts),
+    )
 }
 
-/// A direct message to the bot: a `message` event with `channel_type: im`.
+/// A direct message to the bot in the conversation `dm`: a `message` event with
+/// `channel_type: im`.
 pub fn direct_message(
     team_id: &str,
     event_id: &str,
     bot_user: &str,
-    channel: &str,
+    dm: &str,
     user: &str,
     text: &str,
 ) -> String {
+    let event = json!({ "type": "message", "channel_type": "im", "text": text });
     let ts = format!("{}.000200", now());
-    let event = json!({
-        "type": "message", "channel_type": "im", "user": user, "text": text,
-        "ts": ts, "channel": channel, "event_ts": ts, "team": team_id
-    });
-    event_callback(team_id, event_id, bot_user, event)
+    event_callback(
+        team_id,
+        event_id,
+        bot_user,
+        posted(event, team_id, dm, user, &ts),
+    )
+}
+
+/// `event` as posted by `user` in `channel` at `ts` (Slack's message timestamp).
+fn posted(mut event: Value, team_id: &str, channel: &str, user: &str, ts: &str) -> Value {
+    for (field, value) in [
+        ("user", user),
+        ("ts", ts),
+        ("channel", channel),
+        ("event_ts", ts),
+        ("team", team_id),
+    ] {
+        event[field] = json!(value);
+    }
+    event
 }
 
 /// A slash command, as Slack posts it (form-encoded).

@@ -47,18 +47,6 @@ fn settings_at(start: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn set_clock(app: &TestApp, now: &str) {
-    let response = app
-        .http
-        .post(format!("{}/admin/clock", app.admin))
-        .bearer_auth(ADMIN_KEY)
-        .json(&serde_json::json!({ "now": now }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
 /// Dana says `text` and Alfred has answered `replies` messages in all.
 async fn dana_says(app: &TestApp, wamid: &str, text: &str, replies: usize) {
     app.post_signed(&whatsapp::text_message(PHONE_ID, DANA, "Dana", wamid, text))
@@ -76,9 +64,9 @@ async fn the_morning_briefing_arrives_once_with_the_list_and_the_chores() {
     dana_says(&app, "wamid.B1", "add milk and 2 kg apples", 1).await;
     dana_says(&app, "wamid.B2", "add chore dishes daily for Dana", 2).await;
 
-    set_clock(&app, "2026-11-26T06:00:30Z").await; // 07:00:30 in Berlin: due
+    app.set_clock("2026-11-26T06:00:30Z").await; // 07:00:30 in Berlin: due
     let sends = app.backends.graph.wait_for_requests(3, DEADLINE).await;
-    set_clock(&app, "2026-11-26T15:00:00Z").await; // later the same local day
+    app.set_clock("2026-11-26T15:00:00Z").await; // later the same local day
     app.quiescent().await;
 
     let briefings: Vec<_> = app
@@ -147,7 +135,7 @@ async fn outside_the_24_hour_window_the_briefing_goes_out_as_the_approved_templa
     let app = TestApp::spawn_with(&settings_at("2026-11-25T05:00:00Z"), Vec::new()).await;
     dana_says(&app, "wamid.W1", "add milk", 1).await;
 
-    set_clock(&app, "2026-11-26T06:00:30Z").await;
+    app.set_clock("2026-11-26T06:00:30Z").await;
     let sends = app.backends.graph.wait_for_requests(2, DEADLINE).await;
 
     let briefing = &sends[1].body;

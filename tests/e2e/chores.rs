@@ -59,18 +59,6 @@ async fn say(app: &TestApp, from: &str, wamid: &str, text: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn set_clock(app: &TestApp, now: &str) {
-    let response = app
-        .http
-        .post(format!("{}/admin/clock", app.admin))
-        .bearer_auth(ADMIN_KEY)
-        .json(&serde_json::json!({ "now": now }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
 #[actix_rt::test]
 async fn a_rotating_chore_is_added_done_and_passed_on_in_the_chat() {
     let app = spawn("18:00", "21:30-07:30").await;
@@ -104,7 +92,7 @@ async fn chores_due_are_reminded_at_the_reminder_time() {
     )
     .await;
 
-    set_clock(&app, "2026-11-26T17:00:30Z").await; // 18:00:30 in Berlin
+    app.set_clock("2026-11-26T17:00:30Z").await; // 18:00:30 in Berlin
 
     let sends = app.backends.graph.wait_for_requests(2, DEADLINE).await;
     let reminder = sends[1].text().unwrap();
@@ -123,7 +111,7 @@ async fn no_reminder_is_sent_in_quiet_hours() {
     )
     .await;
 
-    set_clock(&app, "2026-11-26T21:00:30Z").await; // 22:00:30 in Berlin: quiet
+    app.set_clock("2026-11-26T21:00:30Z").await; // 22:00:30 in Berlin: quiet
 
     eventually("the reminder run to be handled", || async {
         app.backends

@@ -6,7 +6,6 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
-use std::time::{Duration, Instant};
 
 use alfred::app::App;
 use alfred_actors::skill::SkillEntry;
@@ -16,23 +15,22 @@ use alfred_testkit::graph::FakeGraph;
 use alfred_testkit::redis::{test_redis_url, unique_prefix};
 use alfred_testkit::whatsapp;
 
-pub const APP_SECRET: &str = "test-app-secret";
-pub const VERIFY_TOKEN: &str = "test-verify-token";
-pub const META_TOKEN: &str = "test-meta-token";
-pub const PHONE_ID: &str = "109876543210";
-pub const ADMIN_KEY: &str = "test-admin-key-0123";
+/// The credentials of every Alfred in this suite.
+pub const CREDENTIALS: Credentials = Credentials {
+    app_secret: "test-app-secret",
+    verify_token: "test-verify-token",
+    meta_token: "test-meta-token",
+    phone_id: "109876543210",
+    admin_key: "test-admin-key-0123",
+};
+pub const APP_SECRET: &str = CREDENTIALS.app_secret;
+pub const VERIFY_TOKEN: &str = CREDENTIALS.verify_token;
+pub const META_TOKEN: &str = CREDENTIALS.meta_token;
+pub const PHONE_ID: &str = CREDENTIALS.phone_id;
+pub const ADMIN_KEY: &str = CREDENTIALS.admin_key;
 
-/// How long a test waits for an effect before it fails.
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Polls `check` until it returns `Some` or the deadline passes.
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    alfred_testkit::eventually(what, DEADLINE, check).await
-}
+use crate::support::{env_with, home_env, Credentials};
+pub use crate::support::{eventually, DEADLINE};
 
 fn init_logs() {
     static ONCE: Once = Once::new();
@@ -85,20 +83,8 @@ impl Backends {
 
     /// The environment of an Alfred on these backends; `extra` overrides.
     pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
-        let mut vars: Vec<(String, String)> = [
-            ("INSTANCE", "home".to_owned()),
-            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_API_KEY", ADMIN_KEY.to_owned()),
-            ("REDIS_URL", self.redis_url.clone()),
-            ("DATABASE_URL", self.db.url().to_owned()),
-            ("REDIS_KEY_PREFIX", self.prefix.clone()),
-            ("META_TOKEN", META_TOKEN.to_owned()),
-            ("PHONE_ID", PHONE_ID.to_owned()),
-            ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
-            ("APP_SECRET", APP_SECRET.to_owned()),
-            ("GRAPH_API_URL", self.graph.url()),
-            ("GRAPH_API_VERSION", "v21.0".to_owned()),
+        let mut base = home_env(&CREDENTIALS, &self.db, &self.graph);
+        base.extend([
             // Short enough that a failed entry is delivered again within a test's deadline.
             ("INGEST_CLAIM_IDLE_MS", "400".to_owned()),
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
@@ -106,16 +92,11 @@ impl Backends {
             // A reply whose sender died mid-send is sent again after this, unless the fake
             // Graph API's status callback proved it was delivered.
             ("OUTBOUND_CLAIM_LEASE_MS", "3000".to_owned()),
+            ("REDIS_URL", self.redis_url.clone()),
+            ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("LOG_FORMAT", "pretty".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (key, value) in extra {
-            vars.retain(|(k, _)| k != key);
-            vars.push(((*key).to_owned(), value.clone()));
-        }
-        vars
+        ]);
+        env_with(base, extra)
     }
 
     /// The Redis key of one of this test's streams, e.g. `alfred-ingest`.
@@ -267,6 +248,32 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Sets the manual clock (`CLOCK=manual`) to `now` (RFC 3339) through the admin API.
+    pub async fn set_clock(&self, now: &str) {
+        let response = self
+            .http
+            .post(format!("{}/admin/clock", self.admin))
+            .bearer_auth(ADMIN_KEY)
+            .json(&serde_json::json!({ "now": now }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    /// The value of `series` (a name and its labels, as `/metrics` prints them, e.g.
+    /// `alfred_llm_requests_total{result="failed"}`) in `/metrics`; 0 while it is absent.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let url = format!("{}/metrics", self.base);
+        let text = self.http.get(url).send().await.unwrap().text().await;
+        let prefix = format!("{series} ");
+        text.unwrap()
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The JSON entry of one actor in `/admin/actors`, searched through the whole tree.
@@ -450,8 +457,7 @@ impl Backends {
     /// Waits until every ingest entry is handled and acknowledged and every reply is final
     /// (sent or dead): nothing is left that could still produce a send.
     pub async fn quiescent(&self) {
-        let started = Instant::now();
-        loop {
+        eventually("the system to settle", || async {
             let ingest = self
                 .group_backlog("alfred-ingest", "alfred-orchestrators")
                 .await;
@@ -460,16 +466,9 @@ impl Backends {
             let open = states
                 .iter()
                 .any(|(state, _)| state != "sent" && state != "dead");
-            if ingest == (0, 0) && outbox == (0, 0) && !open {
-                return;
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "timed out waiting for the system to settle: ingest (pending, lag) {ingest:?}, \
-                 outbox (pending, lag) {outbox:?}, outbox rows {states:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            (ingest == (0, 0) && outbox == (0, 0) && !open).then_some(())
+        })
+        .await
     }
 }
 

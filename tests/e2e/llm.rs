@@ -2,9 +2,6 @@
 //! real wire formats: a valid tool call changes the list; an unknown tool, invalid arguments,
 //! an error or a time-out change nothing and answer with help; text the grammar understands
 //! never reaches the LLM.
-// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
-// failed unwrap or expect only fails the test that called it, with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_testkit::graph::RecordedRequest;
 use alfred_testkit::llm::{Answer, FakeLlm};
@@ -43,20 +40,8 @@ async fn say(app: &TestApp, wamid: &str, text: &str) -> RecordedRequest {
 
 /// `alfred_llm_requests_total{result}` from `/metrics`.
 async fn llm_requests(app: &TestApp, result: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
+    app.metric(&format!("alfred_llm_requests_total{{result=\"{result}\"}}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("alfred_llm_requests_total{{result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn apples_two_kilos() -> Answer {

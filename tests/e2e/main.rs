@@ -3,6 +3,8 @@
 //! transaction → `alfred-outbox` → sender → Graph API.
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod admin;
 mod briefing;

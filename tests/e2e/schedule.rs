@@ -83,18 +83,6 @@ fn temp_file() -> std::path::PathBuf {
     dir.join("households.toml")
 }
 
-async fn set_clock(app: &TestApp, now: &str) {
-    let response = app
-        .http
-        .post(format!("{}/admin/clock", app.admin))
-        .bearer_auth(ADMIN_KEY)
-        .json(&serde_json::json!({ "now": now }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
 fn briefings(backends: &Backends) -> Vec<String> {
     backends
         .graph
@@ -114,12 +102,12 @@ async fn the_briefing_is_sent_once_per_local_day_across_a_dst_change() {
     )
     .await;
 
-    set_clock(&app, "2026-03-28T06:30:00Z").await; // 07:30 CET
+    app.set_clock("2026-03-28T06:30:00Z").await; // 07:30 CET
     app.backends.graph.wait_for_requests(1, DEADLINE).await;
-    set_clock(&app, "2026-03-29T05:30:00Z").await; // 07:30 CEST: the clocks went forward overnight
+    app.set_clock("2026-03-29T05:30:00Z").await; // 07:30 CEST: the clocks went forward overnight
     app.backends.graph.wait_for_requests(2, DEADLINE).await;
-    set_clock(&app, "2026-03-29T20:00:00Z").await; // the same local day, later
-    set_clock(&app, "2026-03-30T05:30:00Z").await;
+    app.set_clock("2026-03-29T20:00:00Z").await; // the same local day, later
+    app.set_clock("2026-03-30T05:30:00Z").await;
     app.backends.graph.wait_for_requests(3, DEADLINE).await;
     app.quiescent().await;
 

@@ -74,20 +74,10 @@ async fn post_slack(
 
 /// `alfred_messages_processed_total{result}` from `/metrics`.
 async fn processed(app: &TestApp, result: &str) -> u64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let prefix = format!("alfred_messages_processed_total{{result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0)
+    app.metric(&format!(
+        "alfred_messages_processed_total{{result=\"{result}\"}}"
+    ))
+    .await
 }
 
 #[actix_rt::test]

@@ -10,30 +10,24 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use alfred_testkit::db::TestDb;
 use alfred_testkit::graph::FakeGraph;
 use alfred_testkit::redis::{test_redis_url, unique_prefix};
 use alfred_testkit::whatsapp;
 
-pub const APP_SECRET: &str = "telemetry-app-secret-5f1c";
-pub const VERIFY_TOKEN: &str = "telemetry-verify-token-83d2";
-pub const META_TOKEN: &str = "telemetry-meta-token-a9e7";
-pub const ADMIN_KEY: &str = "telemetry-admin-key-47b0";
-pub const PHONE_ID: &str = "109876543210";
+/// The credentials of the Alfred under test, distinctive so that the logs can be searched for
+/// them.
+pub const CREDENTIALS: Credentials = Credentials {
+    app_secret: "telemetry-app-secret-5f1c",
+    verify_token: "telemetry-verify-token-83d2",
+    meta_token: "telemetry-meta-token-a9e7",
+    phone_id: "109876543210",
+    admin_key: "telemetry-admin-key-47b0",
+};
 
-/// How long a test waits for an effect before it fails.
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Polls `check` until it returns `Some`, failing the test after [`DEADLINE`].
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    alfred_testkit::eventually(what, DEADLINE, check).await
-}
+use crate::support::{env_with, home_env, Credentials};
+pub use crate::support::{eventually, DEADLINE};
 
 /// What one Alfred talks to.
 pub struct Backends {
@@ -55,30 +49,13 @@ impl Backends {
 
     /// Alfred-Home's environment on these backends; `extra` adds or overrides.
     pub fn env(&self, extra: &[(&str, String)]) -> Vec<(String, String)> {
-        let mut vars: Vec<(String, String)> = [
-            ("INSTANCE", "home".to_owned()),
-            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
-            ("ADMIN_API_KEY", ADMIN_KEY.to_owned()),
-            ("REDIS_URL", self.redis_url.clone()),
-            ("DATABASE_URL", self.db.url().to_owned()),
-            ("REDIS_KEY_PREFIX", self.prefix.clone()),
-            ("META_TOKEN", META_TOKEN.to_owned()),
-            ("PHONE_ID", PHONE_ID.to_owned()),
-            ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
-            ("APP_SECRET", APP_SECRET.to_owned()),
-            ("GRAPH_API_URL", self.graph.url()),
-            ("GRAPH_API_VERSION", "v21.0".to_owned()),
+        let mut base = home_env(&CREDENTIALS, &self.db, &self.graph);
+        base.extend([
             ("LOG_FORMAT", "json".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (key, value) in extra {
-            vars.retain(|(k, _)| k != key);
-            vars.push(((*key).to_owned(), value.clone()));
-        }
-        vars
+            ("REDIS_URL", self.redis_url.clone()),
+            ("REDIS_KEY_PREFIX", self.prefix.clone()),
+        ]);
+        env_with(base, extra)
     }
 }
 
@@ -183,14 +160,14 @@ impl Alfred {
         })
     }
 
-    /// POSTs `body` to `/webhook` signed with [`APP_SECRET`].
+    /// POSTs `body` to `/webhook` signed with the suite's app secret.
     pub async fn post_signed(&self, body: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/webhook", self.base))
             .header("content-type", "application/json")
             .header(
                 "x-hub-signature-256",
-                whatsapp::sign(APP_SECRET, body.as_bytes()),
+                whatsapp::sign(CREDENTIALS.app_secret, body.as_bytes()),
             )
             .body(body.to_owned())
             .send()

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use alfred_actors::supervision::{
@@ -122,6 +122,17 @@ pub fn spawn_worker(sup: &Supervisor, name: &str, restart: Restart) -> (Addr<Wor
     (addr, counters)
 }
 
+/// A root with `strategy` over three permanent workers, "first", "second" and "third", the
+/// first and the third asked once (so each shows whether its state was rebuilt).
+pub async fn three_siblings(strategy: Strategy) -> (Supervisor, [Addr<Worker>; 3]) {
+    let root = root(strategy, 5);
+    let [first, second, third] =
+        ["first", "second", "third"].map(|name| spawn_worker(&root, name, Restart::Permanent).0);
+    assert_eq!(ask(&first).await, 1);
+    assert_eq!(ask(&third).await, 1);
+    (root, [first, second, third])
+}
+
 pub fn find<'a>(tree: &'a TreeNode, name: &str) -> Option<&'a TreeNode> {
     if tree.name == name {
         return Some(tree);
@@ -138,11 +149,8 @@ pub fn node(sup: &Supervisor, name: &str) -> TreeNode {
 
 /// Waits until `check` holds, failing after a generous deadline.
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        actix_rt::time::sleep(Duration::from_millis(5)).await;
-    }
+    let deadline = Duration::from_secs(10);
+    alfred_testkit::eventually(what, deadline, || std::future::ready(check().then_some(()))).await
 }
 
 /// Awaits `future`, failing after a generous deadline instead of hanging.

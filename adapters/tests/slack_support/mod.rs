@@ -3,21 +3,17 @@
 //! requests signed as Slack signs them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::test as actix_test;
 use actix_web::{web, App};
-use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::clock::{Clock, SystemClock};
 use alfred_actors::messages::InboundEnvelope;
 use alfred_actors::metrics::Metrics;
 use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings};
+use alfred_testkit::buses::RecordingBus;
 use alfred_testkit::slack::{app_mention, event_id, sign};
-use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::Value;
 
@@ -39,97 +35,18 @@ pub const DOC_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&tea
 pub const DOC_SIGNATURE: &str =
     "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
-/// Records every publish per stream; fails every call while `down` is set.
-#[derive(Default)]
-pub struct RecordingBus {
-    pub streams: Mutex<HashMap<String, Vec<String>>>,
-    pub down: AtomicBool,
-}
-
-impl RecordingBus {
-    pub fn entries(&self, stream: &str) -> Vec<String> {
-        let streams = self.streams.lock().unwrap();
-        streams.get(stream).cloned().unwrap_or_default()
-    }
-
-    pub fn envelopes(&self) -> Vec<InboundEnvelope> {
-        let entries = self.entries(INGEST);
-        entries
-            .iter()
-            .map(|entry| serde_json::from_str(entry).unwrap())
-            .collect()
-    }
-}
-
-#[async_trait]
-impl Bus for RecordingBus {
-    async fn publish(&self, stream: &str, payload: &str) -> Result<String, BusError> {
-        let mut ids = self.publish_many(stream, &[payload.to_owned()]).await?;
-        Ok(ids.remove(0))
-    }
-
-    async fn publish_many(
-        &self,
-        stream: &str,
-        payloads: &[String],
-    ) -> Result<Vec<String>, BusError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(BusError::Unavailable("connection refused".into()));
-        }
-        let mut streams = self.streams.lock().unwrap();
-        let entries = streams.entry(stream.to_owned()).or_default();
-        let ids = payloads.iter().map(|payload| {
-            entries.push(payload.clone());
-            format!("{}-0", entries.len())
-        });
-        Ok(ids.collect())
-    }
-
-    async fn ensure_group(&self, _: &str, _: &str) -> Result<(), BusError> {
-        Ok(())
-    }
-
-    async fn read(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: ReadFrom,
-        _: usize,
-        _: Duration,
-    ) -> Result<Vec<StreamEntry>, BusError> {
-        Ok(Vec::new())
-    }
-
-    async fn ack(&self, _: &str, _: &str, _: &[String]) -> Result<(), BusError> {
-        Ok(())
-    }
-
-    async fn claim_idle(
-        &self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Duration,
-        _: usize,
-    ) -> Result<Vec<StreamEntry>, BusError> {
-        Ok(Vec::new())
-    }
-
-    async fn len(&self, stream: &str) -> Result<u64, BusError> {
-        Ok(self.entries(stream).len() as u64)
-    }
-
-    async fn ping(&self) -> Result<(), BusError> {
-        Ok(())
-    }
-}
-
 pub struct Harness {
     pub bus: Arc<RecordingBus>,
     pub response_urls: ResponseUrls,
     pub edge: web::Data<SlackEdge>,
     pub secret: &'static str,
+}
+
+impl Harness {
+    /// What the edge stored on the ingest stream.
+    pub fn envelopes(&self) -> Vec<InboundEnvelope> {
+        self.bus.parsed(INGEST)
+    }
 }
 
 pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
@@ -180,6 +97,19 @@ impl<'a> Post<'a> {
             body,
             timestamp: Some(now.to_string()),
             signature: Some(sign(harness.secret, now, body.as_bytes())),
+            retry_num: None,
+        }
+    }
+}
+
+impl Post<'static> {
+    /// Slack's documented slash command, signed with [`DOC_SECRET`] at [`DOC_TIMESTAMP`].
+    pub fn documented() -> Self {
+        Post {
+            path: "/slack/commands",
+            body: DOC_BODY,
+            timestamp: Some(DOC_TIMESTAMP.to_string()),
+            signature: Some(DOC_SIGNATURE.to_owned()),
             retry_num: None,
         }
     }
