@@ -408,7 +408,10 @@ fn unavailable(_: &str) -> Result<(), DeliveryError> {
 
 #[actix_rt::test]
 async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader_holds() {
-    let waiting = Harness::new(redis_bus());
+    let mut waiting = Harness::new(redis_bus());
+    // A claim-idle time long enough that the waiting reader's refreshes (every half of it) stay
+    // ahead of the other reader's claims on a loaded machine too.
+    waiting.config.claim_idle = Duration::from_secs(1);
     let other = Harness {
         bus: waiting.bus.clone(),
         config: ReaderConfig {
@@ -425,7 +428,7 @@ async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader
         })
         .await;
 
-    // The other reader claims every 100 ms whatever has been idle for 200 ms (claim_idle).
+    // The other reader claims every 500 ms whatever has been idle for 1 s (claim_idle).
     let other_reader = other.start(accept);
     waiting
         .wait_until("the held entry was delivered 8 more times", |h| {
