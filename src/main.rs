@@ -1,4 +1,4 @@
-//! `alfred [serve|migrate|chat|crm|inbox]` — see the README.
+//! `alfred [serve|migrate|healthcheck|chat|crm|inbox]` — see the README.
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
@@ -31,6 +31,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations to DATABASE_URL and exit.
     Migrate,
+    /// Exit 0 when the Alfred serving on this machine answers `/healthz` with 200, else 1
+    /// (a container's HEALTHCHECK; reads only HTTP_ADDR).
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
     /// Talk to Alfred in this terminal, as a family member, on the real actor system.
     Chat {
         /// The name you chat as.
@@ -56,6 +63,10 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Before the settings: a health check must not depend on (or log about) the rest of them.
+    if let Some(Command::Healthcheck { timeout }) = cli.command {
+        return healthcheck(timeout);
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {
@@ -77,6 +88,7 @@ fn main() -> std::process::ExitCode {
         )?;
         match command {
             Command::Serve => App::build(settings).await?.run_until_stopped().await,
+            Command::Healthcheck { .. } => Ok(()),
             Command::Migrate => migrate(settings).await,
             Command::Chat {
                 user,
@@ -96,6 +108,21 @@ fn main() -> std::process::ExitCode {
                 "Alfred stopped with an error."
             );
             eprintln!("Error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `alfred healthcheck`: asks `/healthz` on `HTTP_ADDR` (see [`alfred::healthcheck`]).
+fn healthcheck(timeout: u64) -> std::process::ExitCode {
+    let addr = std::env::var("HTTP_ADDR")
+        .ok()
+        .filter(|addr| !addr.trim().is_empty())
+        .unwrap_or_else(|| alfred_config::defaults::HTTP_ADDR.to_owned());
+    match alfred::healthcheck::check(addr.trim(), std::time::Duration::from_secs(timeout)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("unhealthy: {reason}");
             std::process::ExitCode::FAILURE
         }
     }

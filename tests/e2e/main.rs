@@ -12,6 +12,7 @@ mod chores;
 mod crash;
 mod crm_cli;
 mod delivery;
+mod healthcheck;
 mod households;
 mod inbox;
 mod llm;
