@@ -9,7 +9,8 @@
 #   cargo fmt --check, cargo clippy -D warnings, no import circle between source files
 #   (scripts/import-cycles.py), cargo doc -D warnings, the per-instance builds
 #   (cargo tree: no Home skill crate in the Biz build and the reverse; cargo check of each), the
-#   workspace tests.
+#   workspace tests, and as root the container image built with buildah and started
+#   (scripts/image-test.sh).
 # Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
 #
 # Usage:
@@ -25,6 +26,7 @@
 #   ALFRED_TEST_SERVICES_ONLY=1  same as `--`: start the services and run the given command
 #   ALFRED_TEST_THREADS        test threads (default: the number of cores, at least 2)
 #   ALFRED_TEST_KEEP_DBS=1     do not drop leftover alfred_test_% databases
+#   ALFRED_TEST_IMAGE=0        skip building and starting the container image (scripts/image-test.sh)
 #
 # Works as root (the private Postgres then runs as an unprivileged user, since initdb and
 # postgres refuse to run as root), in CI (CI=true) and without a terminal on stdin.
@@ -384,5 +386,14 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     log "cargo test --workspace (-- --test-threads $threads)"
     run cargo test --workspace --no-fail-fast -- --test-threads "$threads"
+fi
+# The container image: built from docker/Dockerfile with buildah and started (needs root).
+if [[ ${ALFRED_TEST_IMAGE:-1} == 0 ]]; then
+    log "image test skipped (ALFRED_TEST_IMAGE=0)"
+elif [[ $(id -u) != 0 ]]; then
+    log "image test skipped: it needs root (buildah, mmdebstrap); run scripts/image-test.sh as root"
+else
+    log "scripts/image-test.sh (build the image with buildah, start it, check it)"
+    run ./scripts/image-test.sh
 fi
 log "all checks passed"
