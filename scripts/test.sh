@@ -362,6 +362,11 @@ log "scripts/import-cycles.py (no import circle between source files)"
 run python3 scripts/import-cycles.py \
     --allow 'actors/src/supervision/*' --allow 'actors/src/llm.rs|actors/src/skill.rs'
 
+# The deployment files under docker/ (Prometheus rules and their unit tests, the compose file,
+# Grafana's dashboard); the script installs promtool and check-jsonschema when missing.
+log "scripts/check-deploy.sh (Prometheus config, alert rules and their tests, compose, Grafana)"
+run bash scripts/check-deploy.sh
+
 # Documentation builds without warnings (no broken or private intra-doc links).
 log "cargo doc --workspace --no-deps (RUSTDOCFLAGS=-D warnings)"
 RUSTDOCFLAGS="-D warnings" run cargo doc --workspace --no-deps --quiet
