@@ -10,6 +10,7 @@ pub mod chat;
 #[cfg(feature = "biz")]
 pub mod inbox_poller;
 pub mod jobs;
+pub mod redis_tls;
 pub mod runtime;
 pub mod stores;
 pub mod telemetry;

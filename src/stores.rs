@@ -40,8 +40,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
             pool: None,
         });
     };
-    let bus =
-        RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
+    let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
     let store =
         PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())
