@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use alfred_actors::bus::memory::MemoryBus;
-use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::Bus;
 use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
