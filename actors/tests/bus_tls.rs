@@ -35,7 +35,10 @@ async fn publish_read_and_ack(bus: &RedisBus) {
         .read(STREAM, GROUP, "c1", ReadFrom::Pending, 10, Duration::ZERO)
         .await
         .unwrap();
-    assert!(pending.is_empty(), "acknowledged entries stay pending: {pending:?}");
+    assert!(
+        pending.is_empty(),
+        "acknowledged entries stay pending: {pending:?}"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +61,10 @@ async fn a_server_certificate_from_an_unknown_ca_is_an_unknown_issuer() {
         Err(TlsProblem::UnknownIssuer)
     );
     // Nor does another CA.
-    let other_ca = bus(&redis.url(), &redis.tls(Some(&redis.other_ca_file()), false));
+    let other_ca = bus(
+        &redis.url(),
+        &redis.tls(Some(&redis.other_ca_file()), false),
+    );
     let problem = other_ca.check_tls().await.unwrap_err();
     assert_eq!(problem, TlsProblem::UnknownIssuer);
     assert!(

@@ -75,7 +75,10 @@ fn tls_files_without_any_redis_url_are_refused() {
     let ca_file = TempFile::with(ca.as_bytes());
     let err = fail(&[("REDIS_CA_FILE", ca_file.path())]);
     let problem = err.problems_for("REDIS_CA_FILE").next().unwrap();
-    assert!(problem.message.contains("REDIS_URL is not set"), "{problem}");
+    assert!(
+        problem.message.contains("REDIS_URL is not set"),
+        "{problem}"
+    );
 }
 
 #[test]

@@ -42,9 +42,9 @@ use deadpool_redis::{Connection, Pool};
 use super::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_config::RedisTls;
 pub use connection::RedisBusConfig;
-pub use tls::TlsProblem;
 use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
 use reply::RawEntry;
+pub use tls::TlsProblem;
 use writer::Writer;
 
 /// The Redis Streams bus. Cheap to clone; clones share pools and writer.
