@@ -16,7 +16,7 @@ async fn backends_on(redis: &TlsRedis) -> Backends {
 }
 
 fn path(file: std::path::PathBuf) -> String {
-    file.to_str().unwrap().to_owned()
+    file.display().to_string()
 }
 
 /// Why this Alfred refused to start.

@@ -105,6 +105,14 @@ impl RedisBus {
         })
     }
 
+    /// Opens one command connection and sends `PING`: `Err` only for a TLS failure that will
+    /// not go away by itself (an untrusted, expired or misnamed certificate, a refused client
+    /// certificate). A server that cannot be reached is `Ok`: start-up waits for Redis as it
+    /// does without TLS.
+    pub async fn check_tls(&self) -> Result<(), TlsProblem> {
+        tls::check(&self.commands).await
+    }
+
     async fn command(&self) -> Result<Connection, BusError> {
         self.commands.get().await.map_err(from_pool_error)
     }

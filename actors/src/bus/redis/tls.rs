@@ -13,7 +13,7 @@
 //! Why a start-up check: the pools are lazy (the process starts with Redis down and waits),
 //! and a TLS failure looks like any I/O error to the pool, which would make an untrusted
 //! certificate look like an outage forever. A certificate that is not trusted, names another
-//! host or has expired stays so until an operator acts, so [`RedisBus::check_tls`] opens one
+//! host or has expired stays so until an operator acts, so `RedisBus::check_tls` opens one
 //! connection and reports such a failure as a [`TlsProblem`]; an unreachable server is not a
 //! problem here.
 
@@ -28,10 +28,9 @@ use deadpool_redis::redis::{
     self, ClientTlsConfig, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError,
     TlsCertificates,
 };
-use deadpool_redis::PoolError;
+use deadpool_redis::{Pool, PoolError};
 use rustls::{AlertDescription, CertificateError};
 
-use super::RedisBus;
 use crate::bus::BusError;
 
 /// Where to connect and, for `rediss://`, with which roots and client certificate. Errors
@@ -151,29 +150,27 @@ impl fmt::Display for TlsProblem {
 
 impl Error for TlsProblem {}
 
-impl RedisBus {
-    /// Opens one command connection and sends `PING`: `Err` only for a TLS failure that
-    /// will not go away by itself (see the module doc). A server that cannot be reached, or
-    /// any other failure, is `Ok`: the process starts and waits for Redis as it always has.
-    pub async fn check_tls(&self) -> Result<(), TlsProblem> {
-        let failure = match self.commands.get().await {
-            Ok(mut conn) => {
-                let ping: Result<redis::Value, RedisError> =
-                    redis::cmd("PING").query_async(&mut *conn).await;
-                match ping {
-                    Ok(_) => return Ok(()),
-                    Err(error) => error,
-                }
+/// Opens one connection of `pool` and sends `PING`: `Err` only for a TLS failure that will
+/// not go away by itself (see the module doc). A server that cannot be reached, or any other
+/// failure, is `Ok`: the process starts and waits for Redis as it always has.
+pub(super) async fn check(pool: &Pool) -> Result<(), TlsProblem> {
+    let failure = match pool.get().await {
+        Ok(mut conn) => {
+            let ping: Result<redis::Value, RedisError> =
+                redis::cmd("PING").query_async(&mut *conn).await;
+            match ping {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
             }
-            Err(PoolError::Backend(error)) => error,
-            Err(_) => return Ok(()),
-        };
-        match tls_problem(&failure) {
-            Some(problem) => Err(problem),
-            None => {
-                tracing::warn!(error = %failure, "Redis could not be reached at start-up; starting anyway, /readyz reports it until it can.");
-                Ok(())
-            }
+        }
+        Err(PoolError::Backend(error)) => error,
+        Err(_) => return Ok(()),
+    };
+    match tls_problem(&failure) {
+        Some(problem) => Err(problem),
+        None => {
+            tracing::warn!(error = %failure, "Redis could not be reached at start-up; starting anyway, /readyz reports it until it can.");
+            Ok(())
         }
     }
 }
