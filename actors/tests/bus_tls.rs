@@ -94,6 +94,16 @@ async fn a_certificate_for_another_host_is_a_name_mismatch() {
 }
 
 #[tokio::test]
+async fn an_expired_server_certificate_is_reported_as_expired() {
+    let redis = TlsRedis::start_expired();
+    let bus = bus(&redis.url(), &redis.tls(Some(&redis.ca_file()), false));
+
+    let problem = bus.check_tls().await.unwrap_err();
+    assert_eq!(problem, TlsProblem::Expired);
+    assert!(problem.to_string().contains("expired"), "{problem}");
+}
+
+#[tokio::test]
 async fn mutual_tls_works_with_the_client_certificate() {
     let redis = TlsRedis::start(ClientAuth::Required);
     let bus = bus(&redis.url(), &redis.tls(Some(&redis.ca_file()), true));

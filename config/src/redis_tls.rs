@@ -44,13 +44,23 @@ impl RedisTls {
     }
 }
 
-/// A PEM file of one or more certificates, as read at load time.
-#[derive(Debug, Clone)]
+/// A PEM file of one or more certificates, as read at load time. `Debug` shows the path and
+/// the size, not pages of base64.
+#[derive(Clone)]
 pub struct PemFile {
     /// Where it was read from (for messages).
     pub path: PathBuf,
     /// Its content: one or more `CERTIFICATE` blocks, each checked to parse.
     pub pem: String,
+}
+
+impl std::fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PemFile")
+            .field("path", &self.path)
+            .field("bytes", &self.pem.len())
+            .finish()
+    }
 }
 
 /// A client certificate (chain) and its private key. `Debug` does not print the key.

@@ -44,12 +44,21 @@ impl TlsRedis {
     /// Starts one whose certificate names only `names` (e.g. another host, for a name
     /// mismatch). Panics with what to install when `redis-server` is not on the `PATH`.
     pub fn start_for(auth: ClientAuth, names: &[&str]) -> TlsRedis {
+        TlsRedis::start_with(auth, names, false)
+    }
+
+    /// Starts one whose certificate (for `127.0.0.1` and `localhost`) expired in 2021.
+    pub fn start_expired() -> TlsRedis {
+        TlsRedis::start_with(ClientAuth::No, &["127.0.0.1", "localhost"], true)
+    }
+
+    fn start_with(auth: ClientAuth, names: &[&str], expired: bool) -> TlsRedis {
         let dir = std::env::temp_dir().join(format!(
             "alfred-redis-tls-{}",
             uuid::Uuid::new_v4().simple()
         ));
         std::fs::create_dir_all(&dir).expect("cannot create a temporary directory for redis");
-        write_certificates(&dir, names);
+        write_certificates(&dir, names, expired);
         let mut redis = TlsRedis {
             port: 0,
             dir,
@@ -197,15 +206,19 @@ fn new_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
     rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
 }
 
-/// `ca.pem`, `server.pem`/`server-key.pem` for `names`, `client.pem`/`client-key.pem`, and
-/// `other-ca.pem`.
-fn write_certificates(dir: &Path, names: &[&str]) {
+/// `ca.pem`, `server.pem`/`server-key.pem` for `names` (valid in 2020 only when `expired`),
+/// `client.pem`/`client-key.pem`, and `other-ca.pem`.
+fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
     let ca = new_ca("Alfred test Redis CA");
     let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
     let mut server_params = rcgen::CertificateParams::new(names).unwrap();
     server_params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "alfred test redis");
+    if expired {
+        server_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        server_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
     let server_key = rcgen::KeyPair::generate().unwrap();
     let server = server_params.signed_by(&server_key, &ca).unwrap();
     let mut client_params = rcgen::CertificateParams::new(vec!["alfred".to_owned()]).unwrap();

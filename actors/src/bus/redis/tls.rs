@@ -235,3 +235,19 @@ fn find_rustls<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error
     }
     error.source().and_then(find_rustls)
 }
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    #[test]
+    fn the_web_roots_survive_the_trip_through_pem() {
+        let pem = super::web_roots_pem();
+        let parsed: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(parsed, webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec());
+        assert!(parsed.len() > 100, "only {} roots", parsed.len());
+    }
+}
