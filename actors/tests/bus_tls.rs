@@ -131,3 +131,28 @@ async fn an_unreachable_tls_server_is_not_a_certificate_problem() {
 
     assert_eq!(bus.check_tls().await, Ok(()));
 }
+
+#[tokio::test]
+async fn mutual_tls_with_a_client_certificate_the_server_does_not_trust_is_refused() {
+    let redis = TlsRedis::start(ClientAuth::Required);
+    let mut tls = redis.tls(Some(&redis.ca_file()), true);
+    if let Some(client) = tls.client.as_mut() {
+        client.cert.pem = std::fs::read_to_string(redis.stranger_cert_file()).unwrap();
+        client.key_pem = std::fs::read_to_string(redis.stranger_key_file())
+            .unwrap()
+            .into();
+    }
+    let bus = bus(&redis.url(), &tls);
+
+    let problem = bus.check_tls().await.unwrap_err();
+    assert!(
+        matches!(problem, TlsProblem::ClientCertificateRejected(_)),
+        "{problem:?}"
+    );
+    assert!(
+        problem
+            .to_string()
+            .contains("refused the client certificate"),
+        "{problem}"
+    );
+}

@@ -3,7 +3,8 @@
 //! Each [`TlsRedis`] is a real `redis-server` listening on `127.0.0.1` with TLS only (`--port
 //! 0 --tls-port N`), no persistence, and its own temporary directory holding a test CA, the
 //! server certificate it signed, a client certificate it signed (for mutual TLS), and a second,
-//! unrelated CA (to show that trusting the wrong CA fails). The server is killed and its
+//! unrelated CA (to show that trusting the wrong CA fails) with a client certificate of its own
+//! (which the server refuses). The server is killed and its
 //! directory removed on drop.
 
 use std::net::TcpStream;
@@ -97,6 +98,16 @@ impl TlsRedis {
     /// The client certificate's private key.
     pub fn client_key_file(&self) -> PathBuf {
         self.dir.join("client-key.pem")
+    }
+
+    /// A client certificate signed by the unrelated CA, which the server does not trust.
+    pub fn stranger_cert_file(&self) -> PathBuf {
+        self.dir.join("stranger.pem")
+    }
+
+    /// The private key of [`TlsRedis::stranger_cert_file`].
+    pub fn stranger_key_file(&self) -> PathBuf {
+        self.dir.join("stranger-key.pem")
     }
 
     /// The TLS settings trusting `ca_file` (when given), with the client certificate when
@@ -207,7 +218,8 @@ fn new_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
 }
 
 /// `ca.pem`, `server.pem`/`server-key.pem` for `names` (valid in 2020 only when `expired`),
-/// `client.pem`/`client-key.pem`, and `other-ca.pem`.
+/// `client.pem`/`client-key.pem`, `other-ca.pem`, and `stranger.pem`/`stranger-key.pem` (a
+/// client certificate `other-ca.pem` signed).
 fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
     let ca = new_ca("Alfred test Redis CA");
     let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
@@ -221,11 +233,16 @@ fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
     }
     let server_key = rcgen::KeyPair::generate().unwrap();
     let server = server_params.signed_by(&server_key, &ca).unwrap();
-    let mut client_params = rcgen::CertificateParams::new(vec!["alfred".to_owned()]).unwrap();
-    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client_params = || {
+        let mut params = rcgen::CertificateParams::new(vec!["alfred".to_owned()]).unwrap();
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params
+    };
     let client_key = rcgen::KeyPair::generate().unwrap();
-    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    let client = client_params().signed_by(&client_key, &ca).unwrap();
     let other = new_ca("Alfred test CA that signed nothing");
+    let stranger_key = rcgen::KeyPair::generate().unwrap();
+    let stranger = client_params().signed_by(&stranger_key, &other).unwrap();
     let write = |name: &str, content: String| {
         std::fs::write(dir.join(name), content).expect("cannot write a test certificate")
     };
@@ -235,4 +252,6 @@ fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
     write("client.pem", client.pem());
     write("client-key.pem", client_key.serialize_pem());
     write("other-ca.pem", other.pem());
+    write("stranger.pem", stranger.pem());
+    write("stranger-key.pem", stranger_key.serialize_pem());
 }
