@@ -12,6 +12,7 @@ pub mod healthcheck;
 #[cfg(feature = "biz")]
 pub mod inbox_poller;
 pub mod jobs;
+pub mod redis_tls;
 pub mod runtime;
 pub mod stores;
 pub mod telemetry;

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use alfred_actors::bus::memory::MemoryBus;
-use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::Bus;
 use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
@@ -40,8 +39,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
             pool: None,
         });
     };
-    let bus =
-        RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
+    let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
     let store =
         PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())

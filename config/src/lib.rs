@@ -6,6 +6,7 @@
 //! - `load`: [`Settings::from_env`] / [`Settings::from_vars`], which apply every rule and report
 //!   all problems at once as a [`ConfigError`];
 //! - [`households`]: the households file (`HOUSEHOLDS_FILE`): members, time zones, jobs;
+//! - [`redis_tls`]: the TLS files of a `rediss://` `REDIS_URL` (private CA, client certificate);
 //! - `reader`: how one variable is read — empty means unset, secrets may come from `NAME_FILE`.
 //!
 //! Secrets are [`secrecy::SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
@@ -18,10 +19,12 @@ mod error;
 pub mod households;
 mod load;
 mod reader;
+pub mod redis_tls;
 pub mod settings;
 
 pub use error::{ConfigError, Problem};
 pub use reader::FILE_SUFFIX;
+pub use redis_tls::RedisTls;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{
     defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,

@@ -89,6 +89,8 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     }
     let stores = stores(&mut r);
     let redis_key_prefix = r.plain("REDIS_KEY_PREFIX").unwrap_or_default();
+    let redis_tls =
+        crate::redis_tls::redis_tls(&mut r, stores.as_ref().map(|stores| &stores.redis_url));
     let whatsapp = whatsapp(&mut r);
     let slack = slack(&mut r);
     let llm = llm(&mut r);
@@ -148,6 +150,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         admin_api_key,
         stores,
         redis_key_prefix,
+        redis_tls,
         whatsapp,
         slack,
         llm,

@@ -102,6 +102,9 @@ pub const VARIABLES: &[&str] = &[
     "REDIS_URL",
     "DATABASE_URL",
     "REDIS_KEY_PREFIX",
+    "REDIS_CA_FILE",
+    "REDIS_CLIENT_CERT_FILE",
+    "REDIS_CLIENT_KEY_FILE",
     "META_TOKEN",
     "PHONE_ID",
     "VERIFY_TOKEN",
@@ -251,6 +254,9 @@ pub struct Settings {
     pub stores: Option<StoreSettings>,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key (tests give each run its own).
     pub redis_key_prefix: String,
+    /// `REDIS_CA_FILE`, `REDIS_CLIENT_CERT_FILE`, `REDIS_CLIENT_KEY_FILE`: TLS beyond the web
+    /// roots for a `rediss://` `REDIS_URL` (empty otherwise).
+    pub redis_tls: crate::redis_tls::RedisTls,
     /// The WhatsApp Cloud API, when configured.
     pub whatsapp: Option<WhatsAppSettings>,
     /// Slack, when configured.

@@ -13,6 +13,7 @@
 //!   a skill's effects see ([`stores::TestStore`]), and databases with the real migrations;
 //! * [`request`] — skill requests as the orchestrator builds them;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
+//! * [`redis_tls`] — private TLS-only `redis-server`s with a test CA (and client certificates);
 //! * [`postgres`] — private Postgres clusters for tests that stop one;
 //! * [`fake_server`] — the start-up the fake HTTP servers share, and [`fake_server::poll_until`].
 //!
@@ -31,6 +32,7 @@ pub mod graph;
 pub mod llm;
 pub mod postgres;
 pub mod redis;
+pub mod redis_tls;
 pub mod request;
 pub mod slack;
 pub mod stores;

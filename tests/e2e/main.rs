@@ -17,6 +17,7 @@ mod households;
 mod inbox;
 mod llm;
 mod outage;
+mod redis_tls;
 mod schedule;
 mod slack;
 mod supervision;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use deadpool_redis::redis::{self, ErrorKind, RedisError, ServerErrorKind};
+use deadpool_redis::redis::{self, ConnectionInfo, ErrorKind, RedisError, ServerErrorKind};
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
 use crate::bus::BusError;
@@ -90,12 +90,16 @@ pub(super) fn classify(error: RedisError) -> Failure {
     }
 }
 
-pub(super) fn pool(url: &str, config: &RedisBusConfig, size: usize) -> Result<Pool, BusError> {
+pub(super) fn pool(
+    info: &ConnectionInfo,
+    config: &RedisBusConfig,
+    size: usize,
+) -> Result<Pool, BusError> {
     let connection = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(config.connect_timeout))
         .set_response_timeout(Some(config.response_timeout));
-    // The parse error may quote the URL, password included: do not pass it on.
-    let manager = Manager::new_with_config(url, connection)
+    // The error may quote the URL, password included: do not pass it on.
+    let manager = Manager::new_with_config(info.clone(), connection)
         .map_err(|_| BusError::Other("the Redis URL is not valid".to_owned()))?;
     Pool::builder(manager)
         .max_size(size.max(1))

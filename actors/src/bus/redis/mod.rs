@@ -14,6 +14,8 @@
 //!   concurrent publishes into one `MULTI … EXEC` pipeline.
 //!
 //! Construction does no I/O: the process starts with Redis down and `/readyz` reports it.
+//! With `rediss://` every connection is TLS (`tls`), and [`RedisBus::check_tls`] lets start-up
+//! tell a certificate problem (permanent: stop) from an outage (wait).
 //!
 //! Group creation starts at ID `0`, never `$`: after a Redis restart without persistence the
 //! stream is recreated by the first `XADD` of the webhook, possibly before any reader notices
@@ -26,6 +28,7 @@
 
 mod connection;
 mod reply;
+mod tls;
 mod trim;
 mod writer;
 
@@ -37,9 +40,11 @@ use deadpool_redis::redis::{self, RedisError, Value};
 use deadpool_redis::{Connection, Pool};
 
 use super::{Bus, BusError, ReadFrom, StreamEntry};
+use alfred_config::RedisTls;
 pub use connection::RedisBusConfig;
 use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
 use reply::RawEntry;
+pub use tls::TlsProblem;
 use writer::Writer;
 
 /// The Redis Streams bus. Cheap to clone; clones share pools and writer.
@@ -67,13 +72,25 @@ impl RedisBus {
 
     /// A bus on `url` with the given tuning. Does no I/O.
     pub fn connect_with(url: &str, config: RedisBusConfig) -> Result<RedisBus, BusError> {
+        RedisBus::connect_with_tls(url, config, &RedisTls::default())
+    }
+
+    /// A bus on `url` with the given tuning and, for `rediss://`, the TLS files of the
+    /// settings (a private CA, a client certificate); every connection uses them. Does no
+    /// I/O: see [`RedisBus::check_tls`].
+    pub fn connect_with_tls(
+        url: &str,
+        config: RedisBusConfig,
+        tls: &RedisTls,
+    ) -> Result<RedisBus, BusError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(BusError::Other(
                 "RedisBus::connect must be called inside a Tokio runtime".to_owned(),
             ));
         }
-        let commands = pool(url, &config, config.pool_size + config.writers)?;
-        let readers = pool(url, &config, config.reader_pool_size)?;
+        let info = tls::connection_info(url, tls)?;
+        let commands = pool(&info, &config, config.pool_size + config.writers)?;
+        let readers = pool(&info, &config, config.reader_pool_size)?;
         let writer = Writer::spawn(
             commands.clone(),
             config.writers,
@@ -86,6 +103,14 @@ impl RedisBus {
             writer,
             response_timeout: config.response_timeout,
         })
+    }
+
+    /// Opens one command connection and sends `PING`: `Err` only for a TLS failure that will
+    /// not go away by itself (an untrusted, expired or misnamed certificate, a refused client
+    /// certificate). A server that cannot be reached is `Ok`: start-up waits for Redis as it
+    /// does without TLS.
+    pub async fn check_tls(&self) -> Result<(), TlsProblem> {
+        tls::check(&self.commands).await
     }
 
     async fn command(&self) -> Result<Connection, BusError> {

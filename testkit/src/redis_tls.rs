@@ -1,0 +1,257 @@
+//! Private TLS-only `redis-server`s, with a test CA, for the Redis-over-TLS tests.
+//!
+//! Each [`TlsRedis`] is a real `redis-server` listening on `127.0.0.1` with TLS only (`--port
+//! 0 --tls-port N`), no persistence, and its own temporary directory holding a test CA, the
+//! server certificate it signed, a client certificate it signed (for mutual TLS), and a second,
+//! unrelated CA (to show that trusting the wrong CA fails) with a client certificate of its own
+//! (which the server refuses). The server is killed and its
+//! directory removed on drop.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alfred_config::redis_tls::{ClientIdentity, PemFile, RedisTls};
+use alfred_config::SecretString;
+
+use crate::free_port;
+
+/// How long a server may take to listen after it was started.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// Whether the server asks clients for a certificate (`--tls-auth-clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No client certificate is asked for.
+    No,
+    /// A client certificate is required (mutual TLS).
+    Required,
+}
+
+/// A private TLS-only `redis-server` on 127.0.0.1, killed (and its directory removed) on drop.
+pub struct TlsRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl TlsRedis {
+    /// Starts one whose certificate names `127.0.0.1` and `localhost`.
+    pub fn start(auth: ClientAuth) -> TlsRedis {
+        TlsRedis::start_for(auth, &["127.0.0.1", "localhost"])
+    }
+
+    /// Starts one whose certificate names only `names` (e.g. another host, for a name
+    /// mismatch). Panics with what to install when `redis-server` is not on the `PATH`.
+    pub fn start_for(auth: ClientAuth, names: &[&str]) -> TlsRedis {
+        TlsRedis::start_with(auth, names, false)
+    }
+
+    /// Starts one whose certificate (for `127.0.0.1` and `localhost`) expired in 2021.
+    pub fn start_expired() -> TlsRedis {
+        TlsRedis::start_with(ClientAuth::No, &["127.0.0.1", "localhost"], true)
+    }
+
+    fn start_with(auth: ClientAuth, names: &[&str], expired: bool) -> TlsRedis {
+        let dir = std::env::temp_dir().join(format!(
+            "alfred-redis-tls-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("cannot create a temporary directory for redis");
+        write_certificates(&dir, names, expired);
+        let mut redis = TlsRedis {
+            port: 0,
+            dir,
+            child: None,
+        };
+        for attempt in 1..=5 {
+            redis.port = free_port();
+            if redis.spawn(auth) {
+                return redis;
+            }
+            assert!(attempt < 5, "redis-server could not bind a free port");
+        }
+        unreachable!("the last attempt either returns or panics")
+    }
+
+    /// `rediss://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.port)
+    }
+
+    /// The PEM file of the CA that signed the server's (and the client's) certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The PEM file of a CA that signed nothing this server knows.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.dir.join("other-ca.pem")
+    }
+
+    /// The client certificate the test CA signed (for mutual TLS).
+    pub fn client_cert_file(&self) -> PathBuf {
+        self.dir.join("client.pem")
+    }
+
+    /// The client certificate's private key.
+    pub fn client_key_file(&self) -> PathBuf {
+        self.dir.join("client-key.pem")
+    }
+
+    /// A client certificate signed by the unrelated CA, which the server does not trust.
+    pub fn stranger_cert_file(&self) -> PathBuf {
+        self.dir.join("stranger.pem")
+    }
+
+    /// The private key of [`TlsRedis::stranger_cert_file`].
+    pub fn stranger_key_file(&self) -> PathBuf {
+        self.dir.join("stranger-key.pem")
+    }
+
+    /// The TLS settings trusting `ca_file` (when given), with the client certificate when
+    /// `client` — as `alfred_config` would load them from `REDIS_CA_FILE` and friends.
+    pub fn tls(&self, ca_file: Option<&Path>, client: bool) -> RedisTls {
+        let pem_file = |path: &Path| PemFile {
+            path: path.to_owned(),
+            pem: std::fs::read_to_string(path).expect("cannot read a test certificate"),
+        };
+        RedisTls {
+            ca: ca_file.map(pem_file),
+            client: client.then(|| ClientIdentity {
+                cert: pem_file(&self.client_cert_file()),
+                key_path: self.client_key_file(),
+                key_pem: SecretString::from(
+                    std::fs::read_to_string(self.client_key_file())
+                        .expect("cannot read the test client key"),
+                ),
+            }),
+        }
+    }
+
+    /// Starts the server; false when the port was taken.
+    fn spawn(&mut self, auth: ClientAuth) -> bool {
+        let log = self.dir.join("redis.log");
+        let path = |name: &str| self.dir.join(name);
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(["--tls-port", &self.port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(path("server.pem"))
+            .arg("--tls-key-file")
+            .arg(path("server-key.pem"))
+            .arg("--tls-ca-cert-file")
+            .arg(path("ca.pem"))
+            .args([
+                "--tls-auth-clients",
+                match auth {
+                    ClientAuth::No => "no",
+                    ClientAuth::Required => "yes",
+                },
+            ])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not on the PATH: install Redis 6 or later built with TLS \
+                 (e.g. `apt-get install redis-server`) to run the Redis-over-TLS tests"
+            ),
+            Err(error) => panic!("cannot start redis-server: {error}"),
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + READY_WITHIN;
+        // TLS only: listening is enough (redis binds once it is ready).
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    self.child = None;
+                    if text.contains("Address already in use") {
+                        return false;
+                    }
+                    panic!("redis-server exited with {status}:\n{text}");
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen within {READY_WITHIN:?}; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A self-signed CA.
+fn new_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+}
+
+/// `ca.pem`, `server.pem`/`server-key.pem` for `names` (valid in 2020 only when `expired`),
+/// `client.pem`/`client-key.pem`, `other-ca.pem`, and `stranger.pem`/`stranger-key.pem` (a
+/// client certificate `other-ca.pem` signed).
+fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
+    let ca = new_ca("Alfred test Redis CA");
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let mut server_params = rcgen::CertificateParams::new(names).unwrap();
+    server_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "alfred test redis");
+    if expired {
+        server_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        server_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = server_params.signed_by(&server_key, &ca).unwrap();
+    let client_params = || {
+        let mut params = rcgen::CertificateParams::new(vec!["alfred".to_owned()]).unwrap();
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params
+    };
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client = client_params().signed_by(&client_key, &ca).unwrap();
+    let other = new_ca("Alfred test CA that signed nothing");
+    let stranger_key = rcgen::KeyPair::generate().unwrap();
+    let stranger = client_params().signed_by(&stranger_key, &other).unwrap();
+    let write = |name: &str, content: String| {
+        std::fs::write(dir.join(name), content).expect("cannot write a test certificate")
+    };
+    write("ca.pem", ca.pem());
+    write("server.pem", server.pem());
+    write("server-key.pem", server_key.serialize_pem());
+    write("client.pem", client.pem());
+    write("client-key.pem", client_key.serialize_pem());
+    write("other-ca.pem", other.pem());
+    write("stranger.pem", stranger.pem());
+    write("stranger-key.pem", stranger_key.serialize_pem());
+}
