@@ -6,6 +6,7 @@
 //! - `load`: [`Settings::from_env`] / [`Settings::from_vars`], which apply every rule and report
 //!   all problems at once as a [`ConfigError`];
 //! - [`households`]: the households file (`HOUSEHOLDS_FILE`): members, time zones, jobs;
+//! - [`postgres_url`]: `DATABASE_URL`'s libpq TLS parameters (`sslmode`, `sslrootcert`);
 //! - `reader`: how one variable is read — empty means unset, secrets may come from `NAME_FILE`.
 //!
 //! Secrets are [`secrecy::SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
@@ -17,6 +18,7 @@
 mod error;
 pub mod households;
 mod load;
+pub mod postgres_url;
 mod reader;
 pub mod settings;
 
