@@ -12,10 +12,11 @@ use alfred_actors::bus::redis::RedisBus;
 use alfred_actors::bus::Bus;
 use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
-use alfred_actors::store::postgres::PgStore;
+use alfred_actors::store::postgres::{statements, PgStore};
 use alfred_actors::store::Store;
 use alfred_config::{ExposeSecret, Settings};
 use anyhow::Context as _;
+use deadpool_postgres::tokio_postgres::types::Type;
 
 /// The stores every actor shares.
 pub struct Stores {
@@ -42,8 +43,19 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
     };
     let bus =
         RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
+    statements::set_statement_cache(stores.database_statement_cache);
+    if !stores.database_statement_cache {
+        tracing::info!(
+            "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
+        );
+    }
     let store =
         PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    // One connection first, so that a TLS or certificate problem is told in plain words.
+    store
+        .check_connection()
+        .await
+        .context("Failed to connect to Postgres")?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;
@@ -68,18 +80,20 @@ async fn claim_database(store: &PgStore, instance: &str) -> anyhow::Result<()> {
         .get()
         .await
         .context("Failed to connect to Postgres")?;
-    client
-        .execute(
-            "INSERT INTO alfred_instance (instance) VALUES ($1) ON CONFLICT (only_row) DO NOTHING",
-            &[&instance],
-        )
-        .await
-        .context("Failed to record the database's instance")?;
-    let owner: String = client
-        .query_one("SELECT instance FROM alfred_instance", &[])
-        .await
-        .context("Failed to read the database's instance")?
-        .get(0);
+    statements::execute(
+        &client,
+        "INSERT INTO alfred_instance (instance) VALUES ($1) ON CONFLICT (only_row) DO NOTHING",
+        &[Type::TEXT],
+        &[&instance],
+    )
+    .await
+    .context("Failed to record the database's instance")?;
+    let owner: String =
+        statements::query_opt(&client, "SELECT instance FROM alfred_instance", &[], &[])
+            .await
+            .context("Failed to read the database's instance")?
+            .context("The database's instance is not recorded")?
+            .get(0);
     if owner != instance {
         anyhow::bail!(
             "DATABASE_URL is the {owner} instance's database and this is INSTANCE={instance}: \

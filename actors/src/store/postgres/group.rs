@@ -106,6 +106,10 @@ async fn commit_batch(pool: &Pool, jobs: Vec<Job>) -> Result<Vec<Outcome>, Store
     for job in jobs {
         outcomes.push(commit_one(&tx, &statements, job).await?);
     }
+    // With the statement cache off, every statement of the transaction is closed before
+    // COMMIT hands its server connection back to a transaction pooler.
+    drop(statements);
+    super::statements::before_commit(&tx);
     tx.commit().await?;
     Ok(outcomes)
 }
