@@ -24,6 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod buses;
+pub mod certs;
 pub mod db;
 pub mod dovecot;
 pub mod fake_server;
