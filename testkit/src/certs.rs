@@ -17,8 +17,8 @@ pub struct ServerCert {
 impl TestCa {
     /// A new CA whose certificate's common name is `name`.
     pub fn new(name: &str) -> TestCa {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
-            .expect("CA parameters are valid");
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters are valid");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         params
             .distinguished_name
@@ -29,8 +29,7 @@ impl TestCa {
             rcgen::KeyUsagePurpose::DigitalSignature,
         ];
         let key = rcgen::KeyPair::generate().expect("cannot generate a CA key");
-        let issuer =
-            rcgen::CertifiedIssuer::self_signed(params, key).expect("cannot sign the CA");
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key).expect("cannot sign the CA");
         TestCa { issuer }
     }
 

@@ -30,6 +30,7 @@ pub mod dovecot;
 pub mod fake_server;
 pub mod graph;
 pub mod llm;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
 pub mod request;

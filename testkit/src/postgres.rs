@@ -85,7 +85,9 @@ impl PrivatePostgres {
             .expect("cannot create a temporary directory for Postgres");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .expect("cannot make the Postgres directory readable");
-        let ssl_options = tls.map(|tls| write_tls_files(&dir, &tls)).unwrap_or_default();
+        let ssl_options = tls
+            .map(|tls| write_tls_files(&dir, &tls))
+            .unwrap_or_default();
         if let Some(user) = &user {
             let status = Command::new("chown")
                 .arg("-R")
@@ -300,7 +302,7 @@ fn server_tools() -> PathBuf {
 }
 
 /// `None` unless running as root; then `postgres`, or else `nobody`.
-fn unprivileged_user() -> Option<String> {
+pub(crate) fn unprivileged_user() -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return None;

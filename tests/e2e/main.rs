@@ -16,6 +16,7 @@ mod households;
 mod inbox;
 mod llm;
 mod outage;
+mod postgres_tls;
 mod schedule;
 mod slack;
 mod supervision;
