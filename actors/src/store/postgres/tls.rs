@@ -193,7 +193,11 @@ fn describe(error: &rustls::Error, policy: &TlsPolicy, host: &str) -> String {
             CertificateError::NotValidForNameContext { presented, .. } => format!(
                 "the server's certificate is not valid for the host name {host} in the URL: it \
                  holds {} (connect by one of those names, or use sslmode=verify-ca)",
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|name| plain_name(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 "the server's certificate has expired".to_owned()
@@ -206,6 +210,14 @@ fn describe(error: &rustls::Error, policy: &TlsPolicy, host: &str) -> String {
         other => format!("the TLS handshake failed ({other})"),
     };
     format!("DATABASE_URL (sslmode={}): {problem}", policy.mode_name())
+}
+
+/// `DnsName("db.example")` (how rustls lists a certificate's names) as `db.example`.
+fn plain_name(presented: &str) -> &str {
+    presented
+        .split_once("(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .unwrap_or(presented)
 }
 
 /// `require`/`prefer` without a root certificate: the connection is encrypted and the
