@@ -25,6 +25,8 @@ async fn through_a_transaction_mode_pgbouncer_kill_9_loses_nothing_and_answers_n
 }
 
 /// The user of the shared test server's URL.
+// A test helper: a failed unwrap fails only the test that called it (as in helpers.rs).
+#[allow(clippy::unwrap_used)]
 fn test_database_user() -> String {
     let config: tokio_postgres::Config = alfred_testkit::db::test_database_url().parse().unwrap();
     config.get_user().unwrap_or("postgres").to_owned()
@@ -33,6 +35,7 @@ fn test_database_user() -> String {
 /// Sends 40 messages to an Alfred process on `backends` (with `extra` settings), killing it
 /// with `kill -9` after the 21st and at the end, restarting it each time; every accepted
 /// message must then be answered exactly once.
+#[allow(clippy::unwrap_used)]
 async fn every_accepted_message_answered_once_across_kill_9(
     backends: &Backends,
     extra: &[(&str, String)],
