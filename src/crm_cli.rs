@@ -4,7 +4,7 @@
 //! row is printed with its line and reason.
 
 use alfred_actors::store::Tx;
-use alfred_config::{ExposeSecret, Settings};
+use alfred_config::Settings;
 use alfred_skills_biz::crm;
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -28,8 +28,7 @@ pub async fn run(settings: Settings, command: CrmCommand) -> anyhow::Result<()> 
     let stores = settings
         .stores
         .context("DATABASE_URL (and REDIS_URL) must be set to import")?;
-    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret())
-        .context("Invalid DATABASE_URL")?;
+    let store = alfred::stores::connect_postgres(&stores).await?;
     alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;
@@ -42,6 +41,7 @@ pub async fn run(settings: Settings, command: CrmCommand) -> anyhow::Result<()> 
     crm::import_records(&mut Tx::Pg(&transaction), &records)
         .await
         .context("Failed to write the import; nothing was imported")?;
+    alfred_actors::store::postgres::statements::before_commit(&transaction);
     transaction
         .commit()
         .await

@@ -14,7 +14,7 @@ use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
 use alfred_actors::store::postgres::{statements, PgStore};
 use alfred_actors::store::Store;
-use alfred_config::{ExposeSecret, Settings};
+use alfred_config::{ExposeSecret, Settings, StoreSettings};
 use anyhow::Context as _;
 use deadpool_postgres::tokio_postgres::types::Type;
 
@@ -43,19 +43,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
     };
     let bus =
         RedisBus::connect(stores.redis_url.expose_secret()).context("Failed to set up Redis")?;
-    statements::set_statement_cache(stores.database_statement_cache);
-    if !stores.database_statement_cache {
-        tracing::info!(
-            "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
-        );
-    }
-    let store =
-        PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
-    // One connection first, so that a TLS or certificate problem is told in plain words.
-    store
-        .check_connection()
-        .await
-        .context("Failed to connect to Postgres")?;
+    let store = connect_postgres(stores).await?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;
@@ -70,6 +58,24 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
         store: Arc::new(store),
         pool: Some(pool),
     })
+}
+
+/// The Postgres store as `DATABASE_URL` and `DATABASE_STATEMENT_CACHE` say, with one connection
+/// made, so that a TLS or certificate problem is told in plain words now.
+pub async fn connect_postgres(stores: &StoreSettings) -> anyhow::Result<PgStore> {
+    statements::set_statement_cache(stores.database_statement_cache);
+    if !stores.database_statement_cache {
+        tracing::info!(
+            "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
+        );
+    }
+    let store =
+        PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    store
+        .check_connection()
+        .await
+        .context("Failed to connect to Postgres")?;
+    Ok(store)
 }
 
 /// Home and Biz never share a database: the first start writes its instance into the database,

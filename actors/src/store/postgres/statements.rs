@@ -15,7 +15,7 @@
 //! * a statement outside a transaction goes through [`query`] / [`execute`], which send it
 //!   unnamed with its parameter types, parse-bind-execute in one round trip (`query_typed`);
 //! * inside a transaction the server connection stays the same, so naming is safe as long as
-//!   every name is closed before `COMMIT`: [`before_commit`] empties the connection's statement
+//!   every name is closed before the transaction ends: [`before_commit`] empties the connection's statement
 //!   cache, whose statements are closed (tokio-postgres sends `Close` when the last handle
 //!   drops) inside the transaction.
 //!
@@ -94,9 +94,9 @@ pub async fn query_opt(
     }
 }
 
-/// Call just before `COMMIT`, after every statement handle of the transaction was dropped:
-/// with the cache off, the statements prepared in it are closed while the transaction still
-/// holds its server connection.
+/// Call just before the transaction ends (`COMMIT`, or dropping it, which rolls back), after
+/// every statement handle of the transaction was dropped: with the cache off, the statements
+/// prepared in it are closed while the transaction still holds its server connection.
 pub fn before_commit(tx: &Transaction<'_>) {
     if !statement_cache() {
         tx.statement_cache.clear();
