@@ -147,9 +147,9 @@ impl PgStore {
         let url = alfred_config::postgres_url::LibpqUrl::parse(database_url)
             .map_err(|problem| StoreError::Other(format!("DATABASE_URL: {problem}")))?;
         let mut config: tokio_postgres::Config = url.rest.parse().map_err(|error| {
-            // tokio-postgres's parse errors name the option, never its value.
             StoreError::Other(format!(
-                "DATABASE_URL is not a valid Postgres URL ({error})"
+                "DATABASE_URL is not a valid Postgres URL{}",
+                which_option(&error)
             ))
         })?;
         let policy = tls::TlsPolicy {
@@ -398,6 +398,18 @@ const PURGE_INBOX: &str = "DELETE FROM inbox WHERE ctid = ANY (ARRAY(\
 /// Outbox rows sent before `$1`, at most `$2` of them. Dead rows stay for operators.
 const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE ctid = ANY (ARRAY(\
      SELECT ctid FROM outbox WHERE state = 'sent' AND coalesce(sent_at, created_at) < $1 LIMIT $2))";
+
+/// ` (invalid value for option `port`)` when tokio-postgres's parse error names an option;
+/// nothing otherwise: its other parse errors may quote characters of the URL (the password).
+fn which_option(error: &tokio_postgres::Error) -> String {
+    std::error::Error::source(error)
+        .map(ToString::to_string)
+        .filter(|cause| {
+            cause.starts_with("invalid value for option") || cause.starts_with("unknown option")
+        })
+        .map(|cause| format!(" ({cause})"))
+        .unwrap_or_default()
+}
 
 fn truncate(mut text: String) -> String {
     if text.len() > MAX_ERROR_LEN {
