@@ -177,3 +177,37 @@ async fn sslmode_require_encrypts_without_checking_whose_certificate_it_is() {
 
     assert_eq!(error, None);
 }
+
+#[actix_rt::test]
+async fn verify_full_without_sslrootcert_trusts_only_the_public_web_roots() {
+    let postgres = PrivatePostgres::start_tls(ServerTls::for_names(&["localhost"]));
+    let backends = Backends::on_postgres(&postgres.url()).await;
+    let url = database_url(
+        &postgres,
+        "localhost",
+        backends.db.name(),
+        "sslmode=verify-full",
+    );
+
+    let error = start_up_error(&backends, url)
+        .await
+        .expect("start-up fails");
+
+    assert!(
+        error.contains("not signed by a trusted certificate authority"),
+        "{error}"
+    );
+    assert!(error.contains("public web PKI roots"), "{error}");
+    assert!(error.contains("sslrootcert=<path>"), "{error}");
+}
+
+#[actix_rt::test]
+async fn sslmode_prefer_falls_back_to_plain_on_a_server_without_tls() {
+    let postgres = PrivatePostgres::start();
+    let backends = Backends::on_postgres(&postgres.url()).await;
+    let url = database_url(&postgres, "127.0.0.1", backends.db.name(), "sslmode=prefer");
+
+    let error = start_up_error(&backends, url).await;
+
+    assert_eq!(error, None);
+}
