@@ -4,7 +4,7 @@
 //! row is printed with its line and reason.
 
 use alfred_actors::store::Tx;
-use alfred_config::Settings;
+use alfred_config::{ExposeSecret, Settings};
 use alfred_skills_biz::crm;
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -28,7 +28,12 @@ pub async fn run(settings: Settings, command: CrmCommand) -> anyhow::Result<()> 
     let stores = settings
         .stores
         .context("DATABASE_URL (and REDIS_URL) must be set to import")?;
-    let store = alfred::stores::connect_postgres(&stores).await?;
+    let store = alfred_actors::store::PgStore::open(
+        stores.database_url.expose_secret(),
+        stores.database_statement_cache,
+    )
+    .await
+    .context("Failed to connect to Postgres")?;
     alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;

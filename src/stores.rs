@@ -63,19 +63,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
 /// The Postgres store as `DATABASE_URL` and `DATABASE_STATEMENT_CACHE` say, with one connection
 /// made, so that a TLS or certificate problem is told in plain words now.
 pub async fn connect_postgres(stores: &StoreSettings) -> anyhow::Result<PgStore> {
-    statements::set_statement_cache(stores.database_statement_cache);
-    if !stores.database_statement_cache {
-        tracing::info!(
-            "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
-        );
-    }
-    let store =
-        PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
-    store
-        .check_connection()
-        .await
-        .context("Failed to connect to Postgres")?;
-    Ok(store)
+    PgStore::open(
+        stores.database_url.expose_secret(),
+        stores.database_statement_cache,
+    )
+    .await
+    .context("Failed to connect to Postgres")
 }
 
 /// Home and Biz never share a database: the first start writes its instance into the database,

@@ -141,6 +141,20 @@ impl PgStore {
         PgStore::connect_with(database_url, PgOptions::default())
     }
 
+    /// What a process does to reach its database: sets the process's statement cache (see
+    /// `statements`), makes the store and one connection ([`PgStore::check_connection`]).
+    pub async fn open(database_url: &str, statement_cache: bool) -> Result<PgStore, StoreError> {
+        statements::set_statement_cache(statement_cache);
+        if !statement_cache {
+            tracing::info!(
+                "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
+            );
+        }
+        let store = PgStore::connect(database_url)?;
+        store.check_connection().await?;
+        Ok(store)
+    }
+
     /// A store on `database_url` with the given pool settings. The URL may carry libpq's
     /// `sslmode` and `sslrootcert` (see `tls`); errors never repeat it (it holds a password).
     pub fn connect_with(database_url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
