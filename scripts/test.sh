@@ -2,7 +2,8 @@
 # The project's test command: `./scripts/test.sh`.
 #
 # On a fresh machine it does all the set-up. It checks the tools (as root with apt-get, it installs
-# a missing dovecot-imapd: the work-inbox tests start private Dovecot IMAP servers), uses the
+# a missing dovecot-imapd and pgbouncer: the work-inbox tests start private Dovecot IMAP servers,
+# the pooler tests private PgBouncers), uses the
 # Redis and Postgres that already answer on their standard ports (or at ALFRED_TEST_REDIS_URL /
 # ALFRED_TEST_DATABASE_URL), and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
@@ -104,6 +105,25 @@ if ! dovecot_found; then
         fi
     fi
     dovecot_found || need_apt dovecot-imapd
+fi
+
+# The pooler tests start private PgBouncers in transaction mode (testkit looks in PATH and
+# /usr/sbin, where Debian puts it). Installed like dovecot-imapd as root with apt-get; a system
+# pgbouncer service the package may start is not ours and is left alone.
+pgbouncer_found() { command -v pgbouncer >/dev/null || [[ -x /usr/sbin/pgbouncer ]]; }
+install_pgbouncer() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer \
+        </dev/null >&2
+}
+if ! pgbouncer_found; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing pgbouncer (the pooler tests start private PgBouncers)"
+        if ! install_pgbouncer; then
+            log "apt-get install failed; running apt-get update and trying again"
+            if apt-get update -q </dev/null >&2; then install_pgbouncer || true; fi
+        fi
+    fi
+    pgbouncer_found || need_apt pgbouncer
 fi
 
 # --- temporary directory and clean-up ------------------------------------------------------------

@@ -28,8 +28,12 @@ pub async fn run(settings: Settings, command: CrmCommand) -> anyhow::Result<()> 
     let stores = settings
         .stores
         .context("DATABASE_URL (and REDIS_URL) must be set to import")?;
-    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret())
-        .context("Invalid DATABASE_URL")?;
+    let store = alfred_actors::store::PgStore::open(
+        stores.database_url.expose_secret(),
+        stores.database_statement_cache,
+    )
+    .await
+    .context("Failed to connect to Postgres")?;
     alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;
@@ -42,6 +46,7 @@ pub async fn run(settings: Settings, command: CrmCommand) -> anyhow::Result<()> 
     crm::import_records(&mut Tx::Pg(&transaction), &records)
         .await
         .context("Failed to write the import; nothing was imported")?;
+    alfred_actors::store::postgres::statements::before_commit(&transaction);
     transaction
         .commit()
         .await

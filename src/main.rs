@@ -2,7 +2,7 @@
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
-use alfred_config::{ExposeSecret, LogFormat, Settings};
+use alfred_config::{LogFormat, Settings};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -132,8 +132,7 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let stores = settings
         .stores
         .context("DATABASE_URL (and REDIS_URL) must be set to migrate")?;
-    let store = alfred_actors::store::PgStore::connect(stores.database_url.expose_secret())
-        .context("Invalid DATABASE_URL")?;
+    let store = alfred::stores::connect_postgres(&stores).await?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;

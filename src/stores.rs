@@ -11,10 +11,11 @@ use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::Bus;
 use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
-use alfred_actors::store::postgres::PgStore;
+use alfred_actors::store::postgres::{statements, PgStore};
 use alfred_actors::store::Store;
-use alfred_config::{ExposeSecret, Settings};
+use alfred_config::{ExposeSecret, Settings, StoreSettings};
 use anyhow::Context as _;
+use deadpool_postgres::tokio_postgres::types::Type;
 
 /// The stores every actor shares.
 pub struct Stores {
@@ -40,8 +41,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
         });
     };
     let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
-    let store =
-        PgStore::connect(stores.database_url.expose_secret()).context("Invalid DATABASE_URL")?;
+    let store = connect_postgres(stores).await?;
     let applied = alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;
@@ -58,6 +58,17 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
     })
 }
 
+/// The Postgres store as `DATABASE_URL` and `DATABASE_STATEMENT_CACHE` say, with one connection
+/// made, so that a TLS or certificate problem is told in plain words now.
+pub async fn connect_postgres(stores: &StoreSettings) -> anyhow::Result<PgStore> {
+    PgStore::open(
+        stores.database_url.expose_secret(),
+        stores.database_statement_cache,
+    )
+    .await
+    .context("Failed to connect to Postgres")
+}
+
 /// Home and Biz never share a database: the first start writes its instance into the database,
 /// and every later start of the other instance on it refuses to run.
 async fn claim_database(store: &PgStore, instance: &str) -> anyhow::Result<()> {
@@ -66,18 +77,20 @@ async fn claim_database(store: &PgStore, instance: &str) -> anyhow::Result<()> {
         .get()
         .await
         .context("Failed to connect to Postgres")?;
-    client
-        .execute(
-            "INSERT INTO alfred_instance (instance) VALUES ($1) ON CONFLICT (only_row) DO NOTHING",
-            &[&instance],
-        )
-        .await
-        .context("Failed to record the database's instance")?;
-    let owner: String = client
-        .query_one("SELECT instance FROM alfred_instance", &[])
-        .await
-        .context("Failed to read the database's instance")?
-        .get(0);
+    statements::execute(
+        &client,
+        "INSERT INTO alfred_instance (instance) VALUES ($1) ON CONFLICT (only_row) DO NOTHING",
+        &[Type::TEXT],
+        &[&instance],
+    )
+    .await
+    .context("Failed to record the database's instance")?;
+    let owner: String =
+        statements::query_opt(&client, "SELECT instance FROM alfred_instance", &[], &[])
+            .await
+            .context("Failed to read the database's instance")?
+            .context("The database's instance is not recorded")?
+            .get(0);
     if owner != instance {
         anyhow::bail!(
             "DATABASE_URL is the {owner} instance's database and this is INSTANCE={instance}: \

@@ -7,6 +7,7 @@
 //!   all problems at once as a [`ConfigError`];
 //! - [`households`]: the households file (`HOUSEHOLDS_FILE`): members, time zones, jobs;
 //! - [`redis_tls`]: the TLS files of a `rediss://` `REDIS_URL` (private CA, client certificate);
+//! - [`postgres_url`]: `DATABASE_URL`'s libpq TLS parameters (`sslmode`, `sslrootcert`);
 //! - `reader`: how one variable is read — empty means unset, secrets may come from `NAME_FILE`.
 //!
 //! Secrets are [`secrecy::SecretString`]s: `Debug` prints `[REDACTED]`, and no error message
@@ -18,6 +19,7 @@
 mod error;
 pub mod households;
 mod load;
+pub mod postgres_url;
 mod reader;
 pub mod redis_tls;
 pub mod settings;

@@ -286,10 +286,36 @@ fn stores(r: &mut Reader) -> Option<StoreSettings> {
         ),
         _ => {}
     }
+    // Postgres over TLS and through poolers (issue 9).
+    if let Some(url) = &database_url {
+        check_libpq_parameters(r, url);
+    }
+    let database_statement_cache = r.on_off_or("DATABASE_STATEMENT_CACHE", true);
     Some(StoreSettings {
         redis_url: redis_url?,
         database_url: database_url?,
+        database_statement_cache,
     })
+}
+
+/// `sslmode` must be one libpq knows and the `sslrootcert` file readable now, not at the first
+/// connection. Problems name the parameter and the path, never the URL.
+fn check_libpq_parameters(r: &mut Reader, url: &SecretString) {
+    use crate::postgres_url::{LibpqUrl, RootCert};
+    use secrecy::ExposeSecret;
+    match LibpqUrl::parse(url.expose_secret()) {
+        Err(problem) => r.problem("DATABASE_URL", problem),
+        Ok(parsed) => {
+            if let RootCert::File(path) = &parsed.root_cert {
+                if let Err(error) = std::fs::read(path) {
+                    r.problem(
+                        "DATABASE_URL",
+                        format!("sslrootcert {} cannot be read: {error}", path.display()),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A secret URL whose scheme is checked without ever echoing the value (it may hold a password).

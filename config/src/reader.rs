@@ -149,6 +149,20 @@ impl Reader {
         self.parsed_or(name, default, "true, false, 1, 0, yes or no", parse_bool)
     }
 
+    /// A switch: `on`/`off` or any boolean [`Reader::bool_or`] accepts.
+    pub(crate) fn on_off_or(&mut self, name: &str, default: bool) -> bool {
+        self.parsed_or(
+            name,
+            default,
+            "on, off, true, false, 1, 0, yes or no",
+            |raw| match raw.to_ascii_lowercase().as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => parse_bool(raw),
+            },
+        )
+    }
+
     /// An `http://` or `https://` URL with trailing slashes removed, so callers can append
     /// `/path` without doubling the slash.
     pub(crate) fn http_url(&mut self, name: &str) -> Option<String> {

@@ -101,6 +101,7 @@ pub const VARIABLES: &[&str] = &[
     "ADMIN_API_KEY",
     "REDIS_URL",
     "DATABASE_URL",
+    "DATABASE_STATEMENT_CACHE",
     "REDIS_KEY_PREFIX",
     "REDIS_CA_FILE",
     "REDIS_CLIENT_CERT_FILE",
@@ -301,6 +302,10 @@ pub struct StoreSettings {
     pub redis_url: SecretString,
     /// `DATABASE_URL` (secret: it usually carries a password).
     pub database_url: SecretString,
+    /// `DATABASE_STATEMENT_CACHE` (default on): prepare hot statements once per connection.
+    /// Off for a transaction-mode pooler (PgBouncer `pool_mode = transaction`, Supabase's
+    /// port 6543), where the next transaction may run on another server connection.
+    pub database_statement_cache: bool,
 }
 
 /// The WhatsApp Cloud API.

@@ -25,11 +25,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod buses;
+pub mod certs;
 pub mod db;
 pub mod dovecot;
 pub mod fake_server;
 pub mod graph;
 pub mod llm;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
 pub mod redis_tls;

@@ -6,11 +6,15 @@
 //! authentication for the `postgres` superuser and durability turned off for speed. Stopping and
 //! starting it again keeps its port and its data, as a real outage would.
 //!
+//! [`PrivatePostgres::start_tls`] starts one with `ssl=on` and a server certificate from a
+//! test CA (see [`ServerTls`]), for the tests of `DATABASE_URL`'s `sslmode`.
+//!
 //! The server tools are looked up on the `PATH`, then in Debian's `/usr/lib/postgresql/*/bin`
 //! (newest version first). `initdb` and `postgres` refuse to run as root, so as root the cluster
 //! is owned and run by the unprivileged `postgres` (or else `nobody`) user through `runuser`,
 //! the same way `scripts/test.sh` does it.
 
+use crate::certs::TestCa;
 use crate::free_port;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -28,6 +32,26 @@ pub struct PrivatePostgres {
     /// The user the cluster runs as when the tests run as root.
     user: Option<String>,
     running: bool,
+    /// `-c ssl=on …` when started with TLS.
+    ssl_options: String,
+}
+
+/// How a [`PrivatePostgres`] speaks TLS: a certificate for `names` signed by a test CA.
+pub struct ServerTls {
+    /// The names the server certificate holds (host names or IP addresses).
+    pub names: Vec<String>,
+    /// A certificate that expired in 2020.
+    pub expired: bool,
+}
+
+impl ServerTls {
+    /// A valid certificate for `names`.
+    pub fn for_names(names: &[&str]) -> ServerTls {
+        ServerTls {
+            names: names.iter().map(|name| (*name).to_owned()).collect(),
+            expired: false,
+        }
+    }
 }
 
 impl PrivatePostgres {
@@ -36,6 +60,18 @@ impl PrivatePostgres {
     ///
     /// Panics with what to install when the Postgres server tools cannot be found.
     pub fn start() -> PrivatePostgres {
+        PrivatePostgres::start_with(None)
+    }
+
+    /// Like [`PrivatePostgres::start`], with `ssl=on` and a server certificate as `tls` says.
+    /// The CA's certificate is [`PrivatePostgres::ca_file`]; [`PrivatePostgres::other_ca_file`]
+    /// is an unrelated CA. Plain connections are still accepted (tests create their databases
+    /// over them).
+    pub fn start_tls(tls: ServerTls) -> PrivatePostgres {
+        PrivatePostgres::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<ServerTls>) -> PrivatePostgres {
         let bin = server_tools();
         let user = unprivileged_user();
         // Root's TMPDIR may not be reachable by the unprivileged user; /tmp always is.
@@ -49,6 +85,9 @@ impl PrivatePostgres {
             .expect("cannot create a temporary directory for Postgres");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
             .expect("cannot make the Postgres directory readable");
+        let ssl_options = tls
+            .map(|tls| write_tls_files(&dir, &tls))
+            .unwrap_or_default();
         if let Some(user) = &user {
             let status = Command::new("chown")
                 .arg("-R")
@@ -68,6 +107,7 @@ impl PrivatePostgres {
             bin,
             user,
             running: false,
+            ssl_options,
         };
         postgres.initdb();
         postgres.start_again();
@@ -77,6 +117,16 @@ impl PrivatePostgres {
     /// `postgres://postgres@127.0.0.1:{port}/postgres`: the superuser, trust authentication.
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The test CA that signed the server certificate (PEM), when started with TLS.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// A CA that signed nothing here (PEM), when started with TLS.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.dir.join("other-ca.pem")
     }
 
     /// The port the server listens on (the same across [`PrivatePostgres::start_again`]).
@@ -102,9 +152,10 @@ impl PrivatePostgres {
         // Durability is pointless for a throw-away cluster; speed is not.
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=100 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off{}",
             self.port,
-            self.dir.join("sock").display()
+            self.dir.join("sock").display(),
+            self.ssl_options
         );
         let output = self
             .command("pg_ctl")
@@ -198,6 +249,27 @@ impl Drop for PrivatePostgres {
     }
 }
 
+/// Writes the CA, the server certificate and key (mode 0600, as Postgres demands) and an
+/// unrelated CA into `dir`; returns the server options that turn TLS on.
+fn write_tls_files(dir: &std::path::Path, tls: &ServerTls) -> String {
+    let ca = TestCa::new("Alfred test Postgres CA");
+    let names: Vec<&str> = tls.names.iter().map(String::as_str).collect();
+    let server = ca.server(&names, tls.expired);
+    ca.write(&dir.join("ca.pem"));
+    TestCa::new("Alfred test unrelated CA").write(&dir.join("other-ca.pem"));
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    std::fs::write(&cert, &server.cert_pem).expect("cannot write server.crt");
+    std::fs::write(&key, &server.key_pem).expect("cannot write server.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+        .expect("cannot restrict server.key");
+    format!(
+        " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        cert.display(),
+        key.display()
+    )
+}
+
 /// The directory holding `initdb` and `pg_ctl`: on the `PATH`, else the newest
 /// `/usr/lib/postgresql/*/bin`.
 fn server_tools() -> PathBuf {
@@ -230,7 +302,7 @@ fn server_tools() -> PathBuf {
 }
 
 /// `None` unless running as root; then `postgres`, or else `nobody`.
-fn unprivileged_user() -> Option<String> {
+pub(crate) fn unprivileged_user() -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return None;

@@ -1,5 +1,6 @@
 //! Crashes and outages: `kill -9` of the real process, and Redis going away.
 
+use alfred_testkit::pgbouncer::PrivatePgBouncer;
 use alfred_testkit::redis::PrivateRedis;
 use alfred_testkit::whatsapp;
 
@@ -8,8 +9,39 @@ use crate::helpers::*;
 #[actix_rt::test]
 async fn after_kill_9_and_a_restart_every_accepted_message_gets_exactly_one_reply() {
     let backends = Backends::new().await;
+    every_accepted_message_answered_once_across_kill_9(&backends, &[]).await;
+}
+
+#[actix_rt::test]
+async fn through_a_transaction_mode_pgbouncer_kill_9_loses_nothing_and_answers_nothing_twice() {
+    let backends = Backends::new().await;
+    let bouncer = PrivatePgBouncer::start(&alfred_testkit::db::test_database_url());
+    let user = test_database_user();
+    let through_pooler = [
+        ("DATABASE_URL", bouncer.url(&user, backends.db.name())),
+        ("DATABASE_STATEMENT_CACHE", "off".to_owned()),
+    ];
+    every_accepted_message_answered_once_across_kill_9(&backends, &through_pooler).await;
+}
+
+/// The user of the shared test server's URL.
+// A test helper: a failed unwrap fails only the test that called it (as in helpers.rs).
+#[allow(clippy::unwrap_used)]
+fn test_database_user() -> String {
+    let config: tokio_postgres::Config = alfred_testkit::db::test_database_url().parse().unwrap();
+    config.get_user().unwrap_or("postgres").to_owned()
+}
+
+/// Sends 40 messages to an Alfred process on `backends` (with `extra` settings), killing it
+/// with `kill -9` after the 21st and at the end, restarting it each time; every accepted
+/// message must then be answered exactly once.
+#[allow(clippy::unwrap_used)]
+async fn every_accepted_message_answered_once_across_kill_9(
+    backends: &Backends,
+    extra: &[(&str, String)],
+) {
     let port = free_port();
-    let mut alfred = AlfredProcess::start(&backends, port).await;
+    let mut alfred = AlfredProcess::start_with(backends, port, extra).await;
     let http = reqwest::Client::new();
     let mut accepted = Vec::new();
     for i in 0..40 {
@@ -31,11 +63,11 @@ async fn after_kill_9_and_a_restart_every_accepted_message_gets_exactly_one_repl
         }
         if i == 20 {
             alfred.kill();
-            alfred = AlfredProcess::start(&backends, port).await;
+            alfred = AlfredProcess::start_with(backends, port, extra).await;
         }
     }
     alfred.kill();
-    let _alfred = AlfredProcess::start(&backends, port).await;
+    let _alfred = AlfredProcess::start_with(backends, port, extra).await;
 
     backends
         .graph

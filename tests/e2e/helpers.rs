@@ -306,13 +306,8 @@ pub struct AlfredProcess {
 }
 
 impl AlfredProcess {
-    /// Starts `alfred serve` listening on `port`, and points the fake Graph API's status
-    /// callbacks at it.
-    pub async fn start(backends: &Backends, port: u16) -> AlfredProcess {
-        AlfredProcess::start_with(backends, port, &[]).await
-    }
-
-    /// The same with extra settings (`HOSTNAME` names the replica: its consumer names).
+    /// Starts `alfred serve` listening on `port` with extra settings (`HOSTNAME` names the
+    /// replica: its consumer names), and points the fake Graph API's status callbacks at it.
     pub async fn start_with(
         backends: &Backends,
         port: u16,

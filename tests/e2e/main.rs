@@ -17,6 +17,7 @@ mod households;
 mod inbox;
 mod llm;
 mod outage;
+mod postgres_tls;
 mod redis_tls;
 mod schedule;
 mod slack;

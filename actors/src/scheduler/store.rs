@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde::Serialize;
+use tokio_postgres::types::Type;
 
+use crate::store::postgres::statements;
 use crate::store::InboxKey;
 use crate::store::StoreError;
 
@@ -53,36 +55,44 @@ impl PgJobStore {
 impl JobStore for PgJobStore {
     async fn was_run(&self, key: &InboxKey) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT 1 FROM inbox WHERE platform = $1 AND message_id = $2",
-                &[&key.platform.as_str(), &key.message_id],
-            )
-            .await?;
+        let row = statements::query_opt(
+            &client,
+            "SELECT 1 FROM inbox WHERE platform = $1 AND message_id = $2",
+            &[Type::TEXT, Type::TEXT],
+            &[&key.platform.as_str(), &key.message_id],
+        )
+        .await?;
         Ok(row.is_some())
     }
 
     async fn record_missed(&self, missed: &MissedJob) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let inserted = client
-            .execute(
-                "INSERT INTO missed_jobs (job, household, run_key, due_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (job, household, run_key) DO NOTHING",
-                &[&missed.job, &missed.household, &missed.run_key, &missed.due_at],
-            )
-            .await?;
+        let inserted = statements::execute(
+            &client,
+            "INSERT INTO missed_jobs (job, household, run_key, due_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (job, household, run_key) DO NOTHING",
+            &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ],
+            &[
+                &missed.job,
+                &missed.household,
+                &missed.run_key,
+                &missed.due_at,
+            ],
+        )
+        .await?;
         Ok(inserted == 1)
     }
 
     async fn missed(&self, limit: usize) -> Result<Vec<MissedJob>, StoreError> {
         let client = self.client().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client
-            .query(
-                "SELECT job, household, run_key, due_at FROM missed_jobs ORDER BY due_at DESC LIMIT $1",
-                &[&limit],
-            )
-            .await?;
+        let rows = statements::query(
+            &client,
+            "SELECT job, household, run_key, due_at FROM missed_jobs ORDER BY due_at DESC LIMIT $1",
+            &[Type::INT8],
+            &[&limit],
+        )
+        .await?;
         rows.iter()
             .map(|row| {
                 Ok(MissedJob {

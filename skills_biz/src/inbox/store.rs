@@ -5,9 +5,11 @@
 //! unsummarised mails a page at a time and saves each triage on a fresh checkout.
 
 use alfred_actors::llm::Llm;
+use alfred_actors::store::postgres::statements;
 use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
+use tokio_postgres::types::Type;
 use tokio_postgres::Row;
 
 use super::parse::{parse_mail, Mail, SetAside};
@@ -44,12 +46,14 @@ impl MailStore {
     /// The cursor saved for `account` (`user@host:port/mailbox`): `(uid_validity, last_uid)`.
     pub async fn cursor(&self, account: &str) -> Result<Option<(u32, u32)>, StoreError> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT uid_validity, last_uid FROM work_inbox_cursors WHERE account = $1",
-            )
-            .await?;
-        let Some(row) = client.query_opt(&statement, &[&account]).await? else {
+        let row = statements::query_opt(
+            &client,
+            "SELECT uid_validity, last_uid FROM work_inbox_cursors WHERE account = $1",
+            &[Type::TEXT],
+            &[&account],
+        )
+        .await?;
+        let Some(row) = row else {
             return Ok(None);
         };
         let number = |index: usize| -> Result<u32, StoreError> {
@@ -69,25 +73,21 @@ impl MailStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO work_inbox_cursors (account, uid_validity, last_uid, polled_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (account) DO UPDATE SET \
-                 uid_validity = EXCLUDED.uid_validity, last_uid = EXCLUDED.last_uid, \
-                 polled_at = EXCLUDED.polled_at",
-            )
-            .await?;
-        client
-            .execute(
-                &statement,
-                &[
-                    &account,
-                    &i64::from(uid_validity),
-                    &i64::from(last_uid),
-                    &now,
-                ],
-            )
-            .await?;
+        statements::execute(
+            &client,
+            "INSERT INTO work_inbox_cursors (account, uid_validity, last_uid, polled_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (account) DO UPDATE SET \
+             uid_validity = EXCLUDED.uid_validity, last_uid = EXCLUDED.last_uid, \
+             polled_at = EXCLUDED.polled_at",
+            &[Type::TEXT, Type::INT8, Type::INT8, Type::TIMESTAMPTZ],
+            &[
+                &account,
+                &i64::from(uid_validity),
+                &i64::from(last_uid),
+                &now,
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
@@ -110,6 +110,23 @@ const INSERT: &str = "INSERT INTO work_mails (message_id, from_name, from_addr, 
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (message_id) DO NOTHING RETURNING id";
 
+/// The parameter types of [`INSERT`], in order.
+const INSERT_TYPES: &[Type] = &[
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::TEXT,
+    Type::BOOL,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TIMESTAMPTZ,
+];
+
 const UNSUMMARISED: &str = "SELECT id, message_id, from_name, from_addr, subject, sent_at, body, \
      important FROM work_mails WHERE summarised_at IS NULL AND done_at IS NULL AND id > $1 \
      ORDER BY id LIMIT $2";
@@ -131,31 +148,31 @@ pub async fn ingest(
     let mut report = IngestReport::default();
     if !raws.is_empty() {
         let client = store.client().await?;
-        let insert = client.prepare_cached(INSERT).await?;
         for raw in raws {
             let mail = parse_mail(raw);
             let aside = mail.set_aside;
             let summarised_at = aside.map(|_| now);
-            let row = client
-                .query_opt(
-                    &insert,
-                    &[
-                        &mail.message_id,
-                        &mail.from_name,
-                        &mail.from_addr,
-                        &mail.subject,
-                        &mail.sent_at,
-                        &now,
-                        &mail.body,
-                        &mail.important,
-                        &aside.map(SetAside::as_str),
-                        &aside.map(|_| "set_aside"),
-                        &aside.map(SetAside::label),
-                        &aside.map(|_| "heuristic"),
-                        &summarised_at,
-                    ],
-                )
-                .await?;
+            let row = statements::query_opt(
+                &client,
+                INSERT,
+                INSERT_TYPES,
+                &[
+                    &mail.message_id,
+                    &mail.from_name,
+                    &mail.from_addr,
+                    &mail.subject,
+                    &mail.sent_at,
+                    &now,
+                    &mail.body,
+                    &mail.important,
+                    &aside.map(SetAside::as_str),
+                    &aside.map(|_| "set_aside"),
+                    &aside.map(SetAside::label),
+                    &aside.map(|_| "heuristic"),
+                    &summarised_at,
+                ],
+            )
+            .await?;
             match row {
                 None => report.duplicates += 1,
                 Some(_) => {
@@ -172,8 +189,13 @@ pub async fn ingest(
     loop {
         let page: Vec<(i64, Mail)> = {
             let client = store.client().await?;
-            let select = client.prepare_cached(UNSUMMARISED).await?;
-            let rows = client.query(&select, &[&after, &PAGE]).await?;
+            let rows = statements::query(
+                &client,
+                UNSUMMARISED,
+                &[Type::INT8, Type::INT8],
+                &[&after, &PAGE],
+            )
+            .await?;
             rows.iter().map(unsummarised).collect::<Result<_, _>>()?
         };
         let Some((last, _)) = page.last() else {
@@ -183,20 +205,27 @@ pub async fn ingest(
         for (id, mail) in page {
             let triage = triage(&mail, llm).await;
             let client = store.client().await?;
-            let save = client.prepare_cached(SAVE_TRIAGE).await?;
-            let saved = client
-                .execute(
-                    &save,
-                    &[
-                        &id,
-                        &triage.category.as_str(),
-                        &triage.why,
-                        &triage.next_action,
-                        &triage.by.as_str(),
-                        &now,
-                    ],
-                )
-                .await?;
+            let saved = statements::execute(
+                &client,
+                SAVE_TRIAGE,
+                &[
+                    Type::INT8,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TIMESTAMPTZ,
+                ],
+                &[
+                    &id,
+                    &triage.category.as_str(),
+                    &triage.why,
+                    &triage.next_action,
+                    &triage.by.as_str(),
+                    &now,
+                ],
+            )
+            .await?;
             if saved == 1 {
                 report.summarised += 1;
             }

@@ -6,9 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::batch::Batcher;
+use super::statements;
 use super::{envelope, get, MARK_PUBLISHED};
 use crate::store::Claimed;
 use crate::store::StoreError;
@@ -45,8 +46,7 @@ pub(super) fn mark_published(pool: Pool) -> Batcher<Vec<i64>, ()> {
                 let count = requests.len();
                 let ids: Vec<i64> = requests.into_iter().flatten().collect();
                 let client = get(&pool).await?;
-                let statement = client.prepare_cached(MARK_PUBLISHED).await?;
-                client.execute(&statement, &[&ids]).await?;
+                statements::execute(&client, MARK_PUBLISHED, &[Type::INT8_ARRAY], &[&ids]).await?;
                 Ok(vec![(); count])
             })
         }),
@@ -73,9 +73,16 @@ pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), ()> {
                 let (ids, provider_ids): (Vec<i64>, Vec<Option<String>>) =
                     requests.into_iter().unzip();
                 let client = get(&pool).await?;
-                let statement = client.prepare_cached(RECORD_SENT_MANY).await?;
                 let params: [&(dyn ToSql + Sync); 2] = [&ids, &provider_ids];
-                retry_deadlock(|| client.execute(&statement, &params)).await?;
+                retry_deadlock(|| {
+                    statements::execute(
+                        &client,
+                        RECORD_SENT_MANY,
+                        &[Type::INT8_ARRAY, Type::TEXT_ARRAY],
+                        &params,
+                    )
+                })
+                .await?;
                 Ok(vec![(); count])
             })
         }),
@@ -90,9 +97,16 @@ async fn claim_many(
 ) -> Result<Vec<Option<Claimed>>, StoreError> {
     let (ids, leases): (Vec<i64>, Vec<f64>) = requests.iter().copied().unzip();
     let client = get(pool).await?;
-    let statement = client.prepare_cached(CLAIM_MANY).await?;
     let params: [&(dyn ToSql + Sync); 2] = [&ids, &leases];
-    let rows = retry_deadlock(|| client.query(&statement, &params)).await?;
+    let rows = retry_deadlock(|| {
+        statements::query(
+            &client,
+            CLAIM_MANY,
+            &[Type::INT8_ARRAY, Type::FLOAT8_ARRAY],
+            &params,
+        )
+    })
+    .await?;
     let mut claimed: HashMap<i64, Claimed> = HashMap::with_capacity(rows.len());
     for row in &rows {
         // After the envelope's columns (see `envelope_columns!`).

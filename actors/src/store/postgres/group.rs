@@ -98,15 +98,25 @@ struct Statements {
 async fn commit_batch(pool: &Pool, jobs: Vec<Job>) -> Result<Vec<Outcome>, StoreError> {
     let mut client = get(pool).await?;
     let tx = client.transaction().await?;
+    let outcomes = run_batch(&tx, jobs).await;
+    // With the statement cache off, every statement of the transaction is closed before its
+    // end (COMMIT, or the ROLLBACK sent when `tx` drops) hands the server connection back to a
+    // transaction pooler; prepared statements outlive a rollback.
+    super::statements::before_commit(&tx);
+    let outcomes = outcomes?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn run_batch(tx: &Transaction<'_>, jobs: Vec<Job>) -> Result<Vec<Outcome>, StoreError> {
     let statements = Statements {
         inbox: tx.prepare_cached(INSERT_INBOX).await?,
         outbox: tx.prepare_cached(INSERT_OUTBOX).await?,
     };
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        outcomes.push(commit_one(&tx, &statements, job).await?);
+        outcomes.push(commit_one(tx, &statements, job).await?);
     }
-    tx.commit().await?;
     Ok(outcomes)
 }
 

@@ -18,21 +18,25 @@
 //! `commit`s waiting at the same moment share one transaction, a savepoint per message
 //! (see `group`).
 //!
-//! Hot-path statements are prepared once per connection (`prepare_cached`). Connections come
+//! Hot-path statements are prepared once per connection (`prepare_cached`), unless the
+//! statement cache is off for a transaction-mode pooler (see `statements`). Connections come
 //! from a deadpool pool with connect, wait and recycle timeouts: while Postgres is down every
 //! call fails within seconds instead of hanging, and new connections are made once it is back.
+//! They are encrypted as `DATABASE_URL`'s `sslmode` says (see `tls`).
 
 mod batch;
 mod coalesce;
 mod group;
 mod rows;
+pub mod statements;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use tokio_postgres::types::Type;
 
 use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
 use crate::messages::OutboundEnvelope;
@@ -69,6 +73,8 @@ pub struct PgStore {
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
     sent: Arc<batch::Batcher<(i64, Option<String>), ()>>,
+    /// `DATABASE_URL`'s TLS and first host, to explain a failed connection.
+    tls: Option<(tls::TlsPolicy, String)>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -135,12 +141,40 @@ impl PgStore {
         PgStore::connect_with(database_url, PgOptions::default())
     }
 
-    /// A store on `database_url` with the given pool settings.
+    /// What a process does to reach its database: sets the process's statement cache (see
+    /// `statements`), makes the store and one connection ([`PgStore::check_connection`]).
+    pub async fn open(database_url: &str, statement_cache: bool) -> Result<PgStore, StoreError> {
+        statements::set_statement_cache(statement_cache);
+        if !statement_cache {
+            tracing::info!(
+                "DATABASE_STATEMENT_CACHE=off: statements are sent unnamed (transaction-mode pooler)."
+            );
+        }
+        let store = PgStore::connect(database_url)?;
+        store.check_connection().await?;
+        Ok(store)
+    }
+
+    /// A store on `database_url` with the given pool settings. The URL may carry libpq's
+    /// `sslmode` and `sslrootcert` (see `tls`); errors never repeat it (it holds a password).
     pub fn connect_with(database_url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
-        let mut config: tokio_postgres::Config = database_url
-            .parse()
-            .map_err(|_| StoreError::Other("DATABASE_URL is not a valid Postgres URL".into()))?;
+        let url = alfred_config::postgres_url::LibpqUrl::parse(database_url)
+            .map_err(|problem| StoreError::Other(format!("DATABASE_URL: {problem}")))?;
+        let mut config: tokio_postgres::Config = url.rest.parse().map_err(|error| {
+            StoreError::Other(format!(
+                "DATABASE_URL is not a valid Postgres URL{}",
+                which_option(&error)
+            ))
+        })?;
+        let policy = tls::TlsPolicy {
+            mode: url.ssl_mode,
+            root_cert: url.root_cert,
+        };
+        let connector = policy
+            .connector()
+            .map_err(|problem| StoreError::Other(format!("DATABASE_URL: {problem}")))?;
         config
+            .ssl_mode(policy.negotiation())
             .connect_timeout(options.connect_timeout)
             // Detect a vanished server on idle and busy connections alike, instead of
             // waiting for the kernel's multi-minute defaults.
@@ -150,11 +184,20 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("alfred");
         }
+        let host = config
+            .get_hosts()
+            .iter()
+            .find_map(|host| match host {
+                tokio_postgres::config::Host::Tcp(name) => Some(name.clone()),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            })
+            .unwrap_or_else(|| "localhost".to_owned());
         // Fast recycling skips a round trip per checkout; a connection whose socket closed
         // (server restart) is detected as closed and replaced.
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -167,7 +210,27 @@ impl PgStore {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|error| StoreError::Pool(error.to_string()))?;
-        Ok(PgStore::from_pool(pool))
+        let mut store = PgStore::from_pool(pool);
+        store.tls = Some((policy, host));
+        Ok(store)
+    }
+
+    /// Makes one connection, for start-up: a TLS failure (untrusted or expired certificate,
+    /// wrong host name, a server without TLS under `sslmode=require`) comes back in plain
+    /// words naming `DATABASE_URL`, other failures as the pool reports them.
+    pub async fn check_connection(&self) -> Result<(), StoreError> {
+        match self.pool.get().await {
+            Ok(client) => {
+                client.batch_execute("SELECT 1").await?;
+                Ok(())
+            }
+            Err(error) => Err(self
+                .tls
+                .as_ref()
+                .and_then(|(policy, host)| tls::explain(&error, policy, host))
+                .map(StoreError::Other)
+                .unwrap_or_else(|| StoreError::Pool(rows::with_sources(&error)))),
+        }
     }
 
     /// A store over an existing pool.
@@ -178,6 +241,7 @@ impl PgStore {
             claims: Arc::new(coalesce::claims(pool.clone())),
             sent: Arc::new(coalesce::record_sent(pool.clone())),
             pool,
+            tls: None,
         }
     }
 
@@ -221,14 +285,14 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<OutboundEnvelope>, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(DUE_FOR_RELAY).await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client
-            .query(
-                &statement,
-                &[&grace.as_secs_f64(), &lease.as_secs_f64(), &limit],
-            )
-            .await?;
+        let rows = statements::query(
+            &client,
+            DUE_FOR_RELAY,
+            &[Type::FLOAT8, Type::FLOAT8, Type::INT8],
+            &[&grace.as_secs_f64(), &lease.as_secs_f64(), &limit],
+        )
+        .await?;
         rows.iter().map(envelope).collect()
     }
 
@@ -251,18 +315,24 @@ impl Store for PgStore {
                 error,
                 next_attempt_in,
             } => {
-                let statement = client.prepare_cached(RECORD_RETRY).await?;
                 let error = truncate(error);
                 let delay = next_attempt_in.as_secs_f64();
-                client
-                    .execute(&statement, &[&outbox_id, &error, &delay])
-                    .await?;
+                statements::execute(
+                    &client,
+                    RECORD_RETRY,
+                    &[Type::INT8, Type::TEXT, Type::FLOAT8],
+                    &[&outbox_id, &error, &delay],
+                )
+                .await?;
             }
             SendResult::Dead { reason } => {
-                let statement = client.prepare_cached(RECORD_DEAD).await?;
-                client
-                    .execute(&statement, &[&outbox_id, &truncate(reason)])
-                    .await?;
+                statements::execute(
+                    &client,
+                    RECORD_DEAD,
+                    &[Type::INT8, Type::TEXT],
+                    &[&outbox_id, &truncate(reason)],
+                )
+                .await?;
             }
         }
         Ok(())
@@ -270,12 +340,15 @@ impl Store for PgStore {
 
     async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(CONFIRM_SENT).await?;
         let provider_id = Some(provider_id);
-        Ok(client
-            .execute(&statement, &[&outbox_id, &provider_id])
-            .await?
-            > 0)
+        let changed = statements::execute(
+            &client,
+            CONFIRM_SENT,
+            &[Type::INT8, Type::TEXT],
+            &[&outbox_id, &provider_id],
+        )
+        .await?;
+        Ok(changed > 0)
     }
 
     async fn record_delivery_failure(
@@ -284,9 +357,15 @@ impl Store for PgStore {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(RECORD_DELIVERY_FAILURE).await?;
         let reason = truncate(reason.to_owned());
-        Ok(client.execute(&statement, &[&outbox_id, &reason]).await? > 0)
+        let changed = statements::execute(
+            &client,
+            RECORD_DELIVERY_FAILURE,
+            &[Type::INT8, Type::TEXT],
+            &[&outbox_id, &reason],
+        )
+        .await?;
+        Ok(changed > 0)
     }
 
     async fn purge(
@@ -301,9 +380,14 @@ impl Store for PgStore {
             (&mut purged.inbox, PURGE_INBOX),
             (&mut purged.outbox, PURGE_OUTBOX),
         ] {
-            let statement = client.prepare_cached(sql).await?;
             loop {
-                let removed = client.execute(&statement, &[&before, &PURGE_BATCH]).await?;
+                let removed = statements::execute(
+                    &client,
+                    sql,
+                    &[Type::TIMESTAMPTZ, Type::INT8],
+                    &[&before, &PURGE_BATCH],
+                )
+                .await?;
                 *count += removed;
                 if removed < PURGE_BATCH as u64 {
                     break;
@@ -328,6 +412,18 @@ const PURGE_INBOX: &str = "DELETE FROM inbox WHERE ctid = ANY (ARRAY(\
 /// Outbox rows sent before `$1`, at most `$2` of them. Dead rows stay for operators.
 const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE ctid = ANY (ARRAY(\
      SELECT ctid FROM outbox WHERE state = 'sent' AND coalesce(sent_at, created_at) < $1 LIMIT $2))";
+
+/// ` (invalid value for option `port`)` when tokio-postgres's parse error names an option;
+/// nothing otherwise: its other parse errors may quote characters of the URL (the password).
+fn which_option(error: &tokio_postgres::Error) -> String {
+    std::error::Error::source(error)
+        .map(ToString::to_string)
+        .filter(|cause| {
+            cause.starts_with("invalid value for option") || cause.starts_with("unknown option")
+        })
+        .map(|cause| format!(" ({cause})"))
+        .unwrap_or_default()
+}
 
 fn truncate(mut text: String) -> String {
     if text.len() > MAX_ERROR_LEN {

@@ -1,0 +1,129 @@
+//! The Postgres store through a transaction-mode PgBouncer with the statement cache off
+//! (`DATABASE_STATEMENT_CACHE=off`): consecutive transactions of one connection land on
+//! different server connections, and nothing may rely on a statement prepared by name.
+
+use std::time::Duration;
+
+use alfred_actors::messages::Platform;
+use alfred_actors::skill::{Effect, Reply};
+use alfred_actors::store::postgres::{statements, PgStore};
+use alfred_actors::store::{Commit, InboxKey, ReplyTarget, SendResult, Store, StoreError, Tx};
+use alfred_testkit::db::{test_database_url, TestDb};
+use alfred_testkit::pgbouncer::PrivatePgBouncer;
+use futures::future::BoxFuture;
+
+const MESSAGES: usize = 60;
+const LEASE: Duration = Duration::from_secs(3600);
+
+/// Bumps a counter with a statement prepared through the connection's cache (as skills do),
+/// then reads the conversation's activity, and answers once.
+struct CachedBump;
+
+impl Effect for CachedBump {
+    fn apply<'a>(
+        self: Box<Self>,
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            let Tx::Pg(pg) = tx else {
+                return Err(StoreError::Other("a Postgres test".into()));
+            };
+            let statement = pg
+                .prepare_cached("UPDATE pooled_counter SET n = n + 1 RETURNING n")
+                .await?;
+            let n: i64 = pg.query_one(&statement, &[]).await?.get(0);
+            tx.last_message_from_person(Platform::WhatsApp, "4915112345678")
+                .await?;
+            Ok(vec![Reply::text(format!("count is {n}"))])
+        })
+    }
+}
+
+fn key(i: usize) -> InboxKey {
+    InboxKey {
+        platform: Platform::WhatsApp,
+        message_id: format!("wamid.POOL{i}"),
+        person_at: None,
+    }
+}
+
+fn target() -> ReplyTarget {
+    ReplyTarget {
+        platform: Platform::WhatsApp,
+        account: "phone-1".into(),
+        to: "4915112345678".into(),
+        to_group: false,
+        thread: None,
+        reply_to: Some("wamid.in".into()),
+        traceparent: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_their_promises() {
+    statements::set_statement_cache(false);
+    let db = TestDb::create_migrated().await;
+    let admin = PgStore::connect(db.url()).unwrap();
+    admin
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE pooled_counter (n bigint NOT NULL); INSERT INTO pooled_counter VALUES (0);",
+        )
+        .await
+        .unwrap();
+    let bouncer = PrivatePgBouncer::start(&test_database_url());
+    let user: tokio_postgres::Config = test_database_url().parse().unwrap();
+    let url = bouncer.url(user.get_user().unwrap_or("postgres"), db.name());
+    let store = PgStore::connect(&url).unwrap();
+
+    let commits = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), target()));
+    let first = futures::future::join_all(commits).await;
+    let again = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), target()));
+    let second = futures::future::join_all(again).await;
+
+    let mut ids = Vec::new();
+    for outcome in first {
+        let Commit::Done(envelopes) = outcome.unwrap() else {
+            panic!("a new message is committed");
+        };
+        assert_eq!(envelopes.len(), 1);
+        ids.push(envelopes[0].outbox_id);
+    }
+    assert!(second
+        .into_iter()
+        .all(|outcome| matches!(outcome, Ok(Commit::Duplicate))));
+    store.mark_published(&ids).await.unwrap();
+    let claims = ids.iter().map(|id| store.claim_outbox(*id, LEASE));
+    let claimed = futures::future::join_all(claims).await;
+    assert!(claimed.iter().all(|claim| matches!(claim, Ok(Some(_)))));
+    let sends = ids.iter().map(|id| {
+        store.record_send(
+            *id,
+            SendResult::Sent {
+                provider_id: Some(format!("wamid.OUT{id}")),
+            },
+        )
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.unwrap();
+    }
+    let client = admin.pool().get().await.unwrap();
+    let counter: i64 = client
+        .query_one("SELECT n FROM pooled_counter", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let sent: i64 = client
+        .query_one("SELECT count(*) FROM outbox WHERE state = 'sent'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        counter, MESSAGES as i64,
+        "each message's effect applied once"
+    );
+    assert_eq!(sent, MESSAGES as i64, "each reply recorded as sent");
+}
