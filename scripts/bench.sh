@@ -24,6 +24,10 @@
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_BATCH=200)
 #   BENCH_PG_SOCKET    a directory: Alfred reaches Postgres through the Unix socket in it
 #                      (e.g. /var/run/postgresql) instead of TCP
+#   BENCH_TLS [0]      1: Alfred reaches Redis over TLS (`rediss://`, a private TLS-only
+#                      redis-server with a CA made here, REDIS_CA_FILE) and Postgres with
+#                      `sslmode=require` (the test Postgres must have ssl=on); 0: plain TCP to both
+#                      (`sslmode=disable`, as every figure before TLS support)
 #   BENCH_SKIP_BUILD=1 use the binaries already in target/release (CARGO_TARGET_DIR honoured)
 #   BENCH_KEEP_LOGS=1  keep Alfred's log (path printed)
 set -euo pipefail
@@ -75,7 +79,37 @@ alfred_pid=
 database=
 prefix=
 
-redis() { redis-cli -u "$redis_url" "$@"; }
+alfred_redis_url=$redis_url
+redis_cli=(redis-cli -u "$redis_url")
+pg_sslmode=disable
+tls_redis_pid=
+if [[ ${BENCH_TLS:-0} == 1 ]]; then
+    # A CA and a certificate for 127.0.0.1, and a TLS-only redis-server trusting nobody else.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=alfred bench CA" \
+        -keyout "$work/ca.key" -out "$work/ca.pem" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$work/redis.key" -out "$work/redis.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$work/san.ext"
+    openssl x509 -req -in "$work/redis.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+        -CAcreateserial -days 1 -extfile "$work/san.ext" -out "$work/redis.pem" >/dev/null 2>&1
+    tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port 0 --tls-port "$tls_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --tls-cert-file "$work/redis.pem" --tls-key-file "$work/redis.key" \
+        --tls-ca-cert-file "$work/ca.pem" --tls-auth-clients no \
+        --dir "$work" --logfile "$work/redis-tls.log" </dev/null >/dev/null 2>&1 &
+    tls_redis_pid=$!
+    redis_cli=(redis-cli --tls --cacert "$work/ca.pem" -h 127.0.0.1 -p "$tls_port")
+    for _ in $(seq 100); do
+        [[ $("${redis_cli[@]}" ping 2>/dev/null) == PONG ]] && break
+        sleep 0.05
+    done
+    [[ $("${redis_cli[@]}" ping 2>/dev/null) == PONG ]] || die "the TLS redis-server did not start"
+    alfred_redis_url="rediss://127.0.0.1:$tls_port"
+    pg_sslmode=require
+    log "TLS on: Redis at $alfred_redis_url (a private TLS-only server), Postgres sslmode=require"
+fi
+
+redis() { "${redis_cli[@]}" "$@"; }
 
 stop_alfred() {
     [[ -n $alfred_pid ]] || return 0
@@ -89,7 +123,7 @@ stop_alfred() {
 drop_data() {
     if [[ -n $prefix ]]; then
         # Streams of a run hold hundreds of thousands of entries: give Redis its memory back.
-        redis --scan --pattern "${prefix}*" | xargs -r -n 100 redis-cli -u "$redis_url" unlink \
+        redis --scan --pattern "${prefix}*" | xargs -r -n 100 "${redis_cli[@]}" unlink \
             >/dev/null 2>&1 || true
         prefix=
     fi
@@ -105,6 +139,7 @@ cleanup() {
     set +e
     stop_alfred
     drop_data
+    [[ -z $tls_redis_pid ]] || kill "$tls_redis_pid" 2>/dev/null
     if [[ ${BENCH_KEEP_LOGS:-0} == 1 ]]; then log "logs kept in $work"; else rm -rf "$work"; fi
     exit "$status"
 }
@@ -118,7 +153,7 @@ start_alfred() {
     database="alfred_bench_$$_${phase//-/_}"
     prefix="bench-$$-$phase:"
     "$PSQL" "$admin_url" -w -Atq -c "CREATE DATABASE \"$database\"" >/dev/null
-    local database_url=${admin_url%/*}/$database
+    local database_url=${admin_url%/*}/$database?sslmode=$pg_sslmode
     if [[ -n ${BENCH_PG_SOCKET:-} ]]; then
         # Alfred talks to Postgres over its Unix socket (same credentials, no TCP stack).
         local userinfo=${admin_url#*://}
@@ -129,7 +164,8 @@ start_alfred() {
     env -i PATH="$PATH" HOME="$HOME" \
         INSTANCE=home HTTP_ADDR="127.0.0.1:$http_port" \
         ADMIN_ADDR="127.0.0.1:$admin_port" ADMIN_API_KEY="$admin_key" \
-        REDIS_URL="$redis_url" DATABASE_URL="$database_url" REDIS_KEY_PREFIX="$prefix" \
+        REDIS_URL="$alfred_redis_url" DATABASE_URL="$database_url" REDIS_KEY_PREFIX="$prefix" \
+        ${tls_redis_pid:+REDIS_CA_FILE="$work/ca.pem"} \
         META_TOKEN=bench-token PHONE_ID="$phone_id" VERIFY_TOKEN=bench-verify \
         APP_SECRET="$secret" GRAPH_API_URL="http://127.0.0.1:$graph_port" \
         LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" INGEST_READERS="${BENCH_READERS:-1}" \
@@ -139,6 +175,9 @@ start_alfred() {
     for _ in $(seq 200); do
         if curl -fsS -o /dev/null "http://127.0.0.1:$http_port/readyz" 2>/dev/null; then
             log "alfred (pid $alfred_pid) is ready: database $database, key prefix $prefix"
+            # Resident memory at rest, once start-up's allocations have settled.
+            sleep 3
+            printf '  alfred idle: %s\n' "$(grep -E '^VmRSS' "/proc/$alfred_pid/status" | tr -s ' ')"
             return 0
         fi
         kill -0 "$alfred_pid" 2>/dev/null || break
