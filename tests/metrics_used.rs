@@ -252,6 +252,7 @@ async fn the_alert_rules_and_the_dashboard_use_only_exported_metrics() {
         "alfred_actor_restarts_total",
         "alfred_messages_dead_lettered_total",
         "alfred_janitor_removed_total",
+        "alfred_stream_pending",
     ] {
         wait_for_series(&home.base, name).await;
     }

@@ -2,7 +2,9 @@
 //!
 //! Names follow Prometheus conventions (`_total` for counters, base units in the name).
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 /// All of Alfred's metrics. Cheap to clone (the collectors are reference counted).
 #[derive(Clone)]
@@ -37,6 +39,15 @@ pub struct Metrics {
     /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
     /// `inbox`, `outbox`).
     pub janitor_removed: IntCounterVec,
+    /// `alfred_stream_pending{stream}`: entries of the stream delivered to its consumer group
+    /// and not yet acknowledged, as its reader last sampled (every half claim-idle time).
+    pub stream_pending: IntGaugeVec,
+    /// `alfred_stream_lag{stream}`: entries added to the stream and not yet delivered to its
+    /// consumer group (absent when Redis cannot tell).
+    pub stream_lag: IntGaugeVec,
+    /// `alfred_stream_oldest_pending_age_seconds{stream}`: how long ago the oldest pending entry
+    /// was added (0 with nothing pending).
+    pub stream_oldest_pending_age: GaugeVec,
 }
 
 impl Metrics {
@@ -124,6 +135,27 @@ impl Metrics {
             ),
             &["what"],
         )?;
+        let stream_pending = IntGaugeVec::new(
+            Opts::new(
+                "alfred_stream_pending",
+                "Entries delivered to the stream's consumer group and not yet acknowledged.",
+            ),
+            &["stream"],
+        )?;
+        let stream_lag = IntGaugeVec::new(
+            Opts::new(
+                "alfred_stream_lag",
+                "Entries added to the stream and not yet delivered to its consumer group.",
+            ),
+            &["stream"],
+        )?;
+        let stream_oldest_pending_age = GaugeVec::new(
+            Opts::new(
+                "alfred_stream_oldest_pending_age_seconds",
+                "How long ago the oldest pending entry of the stream's group was added.",
+            ),
+            &["stream"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -136,6 +168,9 @@ impl Metrics {
         registry.register(Box::new(inbox_polls.clone()))?;
         registry.register(Box::new(inbox_mails.clone()))?;
         registry.register(Box::new(janitor_removed.clone()))?;
+        registry.register(Box::new(stream_pending.clone()))?;
+        registry.register(Box::new(stream_lag.clone()))?;
+        registry.register(Box::new(stream_oldest_pending_age.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -150,6 +185,9 @@ impl Metrics {
             inbox_polls,
             inbox_mails,
             janitor_removed,
+            stream_pending,
+            stream_lag,
+            stream_oldest_pending_age,
         })
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alfred_actors::bus::redis::RedisBus;
-use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
+use alfred_actors::bus::{Bus, BusError, GroupHealth, ReadFrom, StreamEntry};
 use alfred_testkit::buses::{
     claim_idle_eventually, grouped_stream, ids, payloads, pending, redis_bus,
     unique_stream as stream,
@@ -160,7 +160,45 @@ async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>)
     }
 }
 
+async fn group_health_counts_pending_and_undelivered_entries_and_ages_the_oldest(
+    bus: Arc<dyn Bus>,
+) {
+    let stream = grouped_stream(&*bus, GROUP).await;
+    let empty = bus.group_health(&stream, GROUP).await.unwrap();
+    bus.publish_many(&stream, &["a".into(), "b".into(), "c".into()])
+        .await
+        .unwrap();
+
+    let read = bus
+        .read(&stream, GROUP, "c1", ReadFrom::New, 2, LONG)
+        .await
+        .unwrap();
+    let behind = bus.group_health(&stream, GROUP).await.unwrap().unwrap();
+    bus.ack(&stream, GROUP, &ids(&read)[..1]).await.unwrap();
+    let after_ack = bus.group_health(&stream, GROUP).await.unwrap().unwrap();
+
+    assert_eq!(
+        empty,
+        Some(GroupHealth {
+            pending: 0,
+            lag: Some(0),
+            oldest_pending_age: None
+        })
+    );
+    assert_eq!((behind.pending, behind.lag), (2, Some(1)));
+    let age = behind.oldest_pending_age.expect("an entry is pending");
+    assert!(age < Duration::from_secs(60), "{age:?}");
+    assert_eq!((after_ack.pending, after_ack.lag), (1, Some(1)));
+    assert_eq!(
+        bus.group_health(&stream, "no-such-group").await.unwrap(),
+        None
+    );
+    let never_created = alfred_testkit::buses::unique_stream();
+    assert_eq!(bus.group_health(&never_created, GROUP).await.unwrap(), None);
+}
+
 for_both_buses!(
+    group_health_counts_pending_and_undelivered_entries_and_ages_the_oldest,
     published_entries_are_read_in_order_and_acknowledged,
     a_restarted_consumer_rereads_its_own_pending_entries,
     idle_entries_of_a_dead_consumer_are_claimed_with_their_delivery_counts,

@@ -407,6 +407,30 @@ fn unavailable(_: &str) -> Result<(), DeliveryError> {
 }
 
 #[actix_rt::test]
+async fn the_reader_exports_its_groups_pending_entries_while_it_holds_them() {
+    let harness = Harness::new(redis_bus());
+    harness.publish(&["held-1", "held-2"]).await;
+    let reader = harness.start(unavailable);
+    let stream = harness.config.stream.clone();
+    let metrics = harness.config.metrics.clone();
+
+    alfred_testkit::eventually("the pending gauge to show both held entries", WAIT, || {
+        let pending = metrics.stream_pending.with_label_values(&[&stream]).get();
+        std::future::ready((pending == 2).then_some(()))
+    })
+    .await;
+    reader.stop();
+
+    let age = metrics
+        .stream_oldest_pending_age
+        .with_label_values(&[&stream])
+        .get();
+    assert!(age >= 0.0, "{age}");
+    assert_eq!(metrics.stream_lag.with_label_values(&[&stream]).get(), 0);
+    assert!(metrics.render().contains("alfred_stream_pending{stream="));
+}
+
+#[actix_rt::test]
 async fn another_reader_of_the_group_does_not_claim_the_entries_a_waiting_reader_holds() {
     let mut waiting = Harness::new(redis_bus());
     // A claim-idle time long enough that the waiting reader's refreshes (every half of it) stay

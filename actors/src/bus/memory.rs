@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{Bus, BusError, ReadFrom, StreamEntry};
+use super::{Bus, BusError, GroupHealth, ReadFrom, StreamEntry};
 
 /// The in-process bus. Share it behind an `Arc`.
 #[derive(Default)]
@@ -376,6 +377,35 @@ impl Bus for MemoryBus {
             .get(stream)
             .map(|stream| stream.entries.len() as u64)
             .unwrap_or(0))
+    }
+
+    async fn group_health(
+        &self,
+        stream: &str,
+        group: &str,
+    ) -> Result<Option<GroupHealth>, BusError> {
+        let state = self.lock()?;
+        let Some(stream) = state.get(stream) else {
+            return Ok(None);
+        };
+        let Some(group) = stream.groups.get(group) else {
+            return Ok(None);
+        };
+        let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        Ok(Some(GroupHealth {
+            pending: group.pending.len() as u64,
+            lag: Some(
+                stream
+                    .entries
+                    .range((Excluded(group.last_delivered), Unbounded))
+                    .count() as u64,
+            ),
+            oldest_pending_age: group
+                .pending
+                .keys()
+                .next()
+                .map(|oldest| Duration::from_millis(now_ms.saturating_sub(oldest.ms))),
+        }))
     }
 
     async fn ping(&self) -> Result<(), BusError> {

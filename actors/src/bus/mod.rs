@@ -26,6 +26,19 @@ pub struct StreamEntry {
 }
 
 /// Where a group read starts.
+/// How far one consumer group is behind on its stream (for `/metrics` and alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupHealth {
+    /// Entries delivered to a consumer and not yet acknowledged.
+    pub pending: u64,
+    /// Entries added to the stream and not yet delivered to the group; `None` when the server
+    /// cannot tell (Redis before 7, or after entries were trimmed or deleted out of order).
+    pub lag: Option<u64>,
+    /// How long ago the oldest pending entry was added to the stream; `None` with nothing
+    /// pending.
+    pub oldest_pending_age: Option<Duration>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadFrom {
     /// This consumer's own pending entries (`0`), read on start before new ones.
@@ -115,6 +128,15 @@ pub trait Bus: Send + Sync + 'static {
     }
     /// Number of entries in a stream (0 when it does not exist).
     async fn len(&self, stream: &str) -> Result<u64, BusError>;
+    /// How far `group` is behind on `stream`; `None` when the stream or the group does not
+    /// exist. The default knows nothing (for test doubles).
+    async fn group_health(
+        &self,
+        _stream: &str,
+        _group: &str,
+    ) -> Result<Option<GroupHealth>, BusError> {
+        Ok(None)
+    }
     /// Checks the bus is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), BusError>;
 }

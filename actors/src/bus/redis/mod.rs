@@ -39,7 +39,7 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
 use deadpool_redis::{Connection, Pool};
 
-use super::{Bus, BusError, ReadFrom, StreamEntry};
+use super::{Bus, BusError, GroupHealth, ReadFrom, StreamEntry};
 use alfred_config::RedisTls;
 pub use connection::RedisBusConfig;
 use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
@@ -474,6 +474,47 @@ impl Bus for RedisBus {
             .query_async(&mut *conn)
             .await
             .map_err(from_redis_error)
+    }
+
+    async fn group_health(
+        &self,
+        stream: &str,
+        group: &str,
+    ) -> Result<Option<GroupHealth>, BusError> {
+        let mut conn = self.command().await?;
+        let info: Result<Value, RedisError> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(stream)
+            .query_async(&mut *conn)
+            .await;
+        let info = match info {
+            Ok(info) => info,
+            // No stream yet: no group to be behind.
+            Err(error) if error.to_string().contains("no such key") => return Ok(None),
+            Err(error) => return Err(from_redis_error(error)),
+        };
+        let Some((pending, lag)) = reply::group_info(&info, group) else {
+            return Ok(None);
+        };
+        let oldest_pending_age = if pending == 0 {
+            None
+        } else {
+            let summary: Value = redis::cmd("XPENDING")
+                .arg(stream)
+                .arg(group)
+                .query_async(&mut *conn)
+                .await
+                .map_err(from_redis_error)?;
+            // Entry ids carry Redis's clock; Alfred's may differ by a little.
+            let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+            reply::oldest_pending_ms(&summary)
+                .map(|added| Duration::from_millis(now_ms.saturating_sub(added)))
+        };
+        Ok(Some(GroupHealth {
+            pending,
+            lag,
+            oldest_pending_age,
+        }))
     }
 
     async fn ping(&self) -> Result<(), BusError> {

@@ -111,6 +111,39 @@ pub(super) fn autoclaim_reply(value: &Value) -> (String, Vec<RawEntry>) {
     (cursor, claimed)
 }
 
+/// From `XINFO GROUPS`: `(pending, lag)` of the group named `group` (RESP2 flat key/value
+/// arrays or RESP3 maps); `None` when no such group. `lag` is nil before Redis 7 or when the
+/// server cannot tell.
+pub(super) fn group_info(value: &Value, group: &str) -> Option<(u64, Option<u64>)> {
+    items(value).iter().find_map(|info| {
+        let field = |name: &str| -> Option<&Value> {
+            match info {
+                Value::Map(pairs) => pairs
+                    .iter()
+                    .find(|(key, _)| string(key).as_deref() == Some(name))
+                    .map(|(_, value)| value),
+                other => items(other)
+                    .chunks(2)
+                    .find(|pair| pair.first().and_then(string).as_deref() == Some(name))
+                    .and_then(|pair| pair.get(1)),
+            }
+        };
+        if field("name").and_then(string).as_deref() != Some(group) {
+            return None;
+        }
+        let pending = field("pending").and_then(int).unwrap_or(0);
+        Some((pending, field("lag").and_then(int)))
+    })
+}
+
+/// From the summary form of `XPENDING stream group`: the milliseconds part of the oldest
+/// pending entry's id (the time Redis added it), or `None` with nothing pending.
+pub(super) fn oldest_pending_ms(value: &Value) -> Option<u64> {
+    let summary = items(value);
+    let oldest = string(summary.get(1)?)?;
+    oldest.split_once('-')?.0.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

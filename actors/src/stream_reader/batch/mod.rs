@@ -29,6 +29,7 @@ pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
     let claim_every = (config.claim_idle / 2).max(Duration::from_millis(10));
     let mut reader = Reader {
         next_claim: Instant::now() + claim_every,
+        next_health: Instant::now(),
         claim_every,
         config,
         handler,
@@ -85,6 +86,8 @@ struct Reader {
     /// Still draining this consumer's own pending entries (after a (re)start).
     pending_first: bool,
     next_claim: Instant,
+    /// When to sample the group's health into the `alfred_stream_*` gauges next.
+    next_health: Instant,
     claim_every: Duration,
     /// Entries whose handler answered [`DeliveryError::Unavailable`], in stream order. The
     /// reader delivers them again itself, with back-off, until the handler answers something
@@ -107,7 +110,51 @@ struct Outcome {
 }
 
 impl Reader {
+    /// Samples how far the group is behind into the `alfred_stream_*` gauges, at start and then
+    /// every half claim-idle time. A failed sample is not the step's failure: the gauges keep their last
+    /// values and the next tick tries again.
+    async fn sample_health(&self) {
+        let config = &self.config;
+        let stream = config.stream.as_str();
+        match config.bus.group_health(stream, &config.group).await {
+            Ok(Some(health)) => {
+                let metrics = &config.metrics;
+                metrics
+                    .stream_pending
+                    .with_label_values(&[stream])
+                    .set(i64::try_from(health.pending).unwrap_or(i64::MAX));
+                match health.lag {
+                    Some(lag) => metrics
+                        .stream_lag
+                        .with_label_values(&[stream])
+                        .set(i64::try_from(lag).unwrap_or(i64::MAX)),
+                    None => {
+                        let _ = metrics.stream_lag.remove_label_values(&[stream]);
+                    }
+                }
+                metrics
+                    .stream_oldest_pending_age
+                    .with_label_values(&[stream])
+                    .set(
+                        health
+                            .oldest_pending_age
+                            .map_or(0.0, |age| age.as_secs_f64()),
+                    );
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(%error, stream, "Could not sample the consumer group's health.");
+            }
+        }
+    }
+
     async fn step(&mut self) -> Result<(), StepError> {
+        // First, whatever path this step takes (an outage holds entries, when lag matters most),
+        // once the group exists.
+        if self.group_ready && Instant::now() >= self.next_health {
+            self.sample_health().await;
+            self.next_health = Instant::now() + self.claim_every;
+        }
         // Settle what is answered already, oldest first, without waiting.
         while let Some(batch) = self.in_flight.try_next_answered() {
             self.settle(batch).await?;
