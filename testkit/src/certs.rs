@@ -8,7 +8,7 @@ pub struct TestCa {
     issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
-/// A server certificate and its private key, PEM.
+/// A certificate and its private key, PEM.
 pub struct ServerCert {
     pub cert_pem: String,
     pub key_pem: String,
@@ -61,6 +61,21 @@ impl TestCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("cannot sign the server certificate");
+        ServerCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// A client certificate (extended key usage `clientAuth`) for `name`, for mutual TLS.
+    pub fn client(&self, name: &str) -> ServerCert {
+        let mut params =
+            rcgen::CertificateParams::new(vec![name.to_owned()]).expect("client name is valid");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = rcgen::KeyPair::generate().expect("cannot generate a client key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("cannot sign the client certificate");
         ServerCert {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),

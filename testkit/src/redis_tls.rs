@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use alfred_config::redis_tls::{ClientIdentity, PemFile, RedisTls};
 use alfred_config::SecretString;
 
+use crate::certs::TestCa;
 use crate::free_port;
 
 /// How long a server may take to listen after it was started.
@@ -202,56 +203,24 @@ impl Drop for TlsRedis {
     }
 }
 
-/// A self-signed CA.
-fn new_ca(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
-}
-
 /// `ca.pem`, `server.pem`/`server-key.pem` for `names` (valid in 2020 only when `expired`),
 /// `client.pem`/`client-key.pem`, `other-ca.pem`, and `stranger.pem`/`stranger-key.pem` (a
 /// client certificate `other-ca.pem` signed).
 fn write_certificates(dir: &Path, names: &[&str], expired: bool) {
-    let ca = new_ca("Alfred test Redis CA");
-    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
-    let mut server_params = rcgen::CertificateParams::new(names).unwrap();
-    server_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "alfred test redis");
-    if expired {
-        server_params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        server_params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    }
-    let server_key = rcgen::KeyPair::generate().unwrap();
-    let server = server_params.signed_by(&server_key, &ca).unwrap();
-    let client_params = || {
-        let mut params = rcgen::CertificateParams::new(vec!["alfred".to_owned()]).unwrap();
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-        params
-    };
-    let client_key = rcgen::KeyPair::generate().unwrap();
-    let client = client_params().signed_by(&client_key, &ca).unwrap();
-    let other = new_ca("Alfred test CA that signed nothing");
-    let stranger_key = rcgen::KeyPair::generate().unwrap();
-    let stranger = client_params().signed_by(&stranger_key, &other).unwrap();
-    let write = |name: &str, content: String| {
+    let ca = TestCa::new("Alfred test Redis CA");
+    let server = ca.server(names, expired);
+    let client = ca.client("alfred");
+    let other = TestCa::new("Alfred test CA that signed nothing");
+    let stranger = other.client("alfred");
+    let write = |name: &str, content: &str| {
         std::fs::write(dir.join(name), content).expect("cannot write a test certificate")
     };
-    write("ca.pem", ca.pem());
-    write("server.pem", server.pem());
-    write("server-key.pem", server_key.serialize_pem());
-    write("client.pem", client.pem());
-    write("client-key.pem", client_key.serialize_pem());
-    write("other-ca.pem", other.pem());
-    write("stranger.pem", stranger.pem());
-    write("stranger-key.pem", stranger_key.serialize_pem());
+    write("ca.pem", &ca.pem());
+    write("server.pem", &server.cert_pem);
+    write("server-key.pem", &server.key_pem);
+    write("client.pem", &client.cert_pem);
+    write("client-key.pem", &client.key_pem);
+    write("other-ca.pem", &other.pem());
+    write("stranger.pem", &stranger.cert_pem);
+    write("stranger-key.pem", &stranger.key_pem);
 }
