@@ -151,14 +151,14 @@ fn move_clock(runtime: &Runtime, command: &str) -> String {
     };
     if !command.is_empty() {
         let moved = if let Some(step) = command.strip_prefix('+') {
-            parse_step(step).map(|by| clock.advance(by))
+            parse_step(step).filter(|by| clock.advance(*by)).map(|_| ())
         } else {
             chrono::DateTime::parse_from_rfc3339(command)
                 .ok()
                 .map(|at| clock.set(at.to_utc()))
         };
         if moved.is_none() {
-            return "(use /time +30m, +2h, +1d or an RFC 3339 time such as 2026-11-26T07:00:00Z)"
+            return "(use /time +30m, +2h, +1d or an RFC 3339 time such as 2026-11-26T07:00:00Z, within the years the clock can hold)"
                 .to_owned();
         }
     }
@@ -173,9 +173,9 @@ fn parse_step(step: &str) -> Option<chrono::Duration> {
     let (number, unit) = step.split_at(step.len().checked_sub(1)?);
     let number: i64 = number.parse().ok()?;
     match unit {
-        "m" => Some(chrono::Duration::minutes(number)),
-        "h" => Some(chrono::Duration::hours(number)),
-        "d" => Some(chrono::Duration::days(number)),
+        "m" => chrono::Duration::try_minutes(number),
+        "h" => chrono::Duration::try_hours(number),
+        "d" => chrono::Duration::try_days(number),
         _ => None,
     }
 }

@@ -42,10 +42,18 @@ impl ManualClock {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
-    /// Moves the clock forward by `by`.
-    pub fn advance(&self, by: Duration) {
+    /// Moves the clock forward by `by`; `false`, leaving it where it was, when that would go
+    /// past the dates the clock can hold (year ±262,143).
+    #[must_use = "a step past the representable dates leaves the clock where it was"]
+    pub fn advance(&self, by: Duration) -> bool {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+        match now.checked_add_signed(by) {
+            Some(moved) => {
+                *now = moved;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -67,10 +75,23 @@ mod tests {
         let clock = ManualClock::new(start);
         let shared = clock.clone();
 
-        clock.advance(Duration::hours(2));
+        assert!(clock.advance(Duration::hours(2)));
 
         assert_eq!(shared.now(), start + Duration::hours(2));
         shared.set(start);
+        assert_eq!(clock.now(), start);
+    }
+
+    #[test]
+    fn a_step_past_the_representable_dates_is_refused_and_moves_nothing() {
+        let start = DateTime::parse_from_rfc3339("2026-03-29T00:30:00Z")
+            .unwrap()
+            .to_utc();
+        let clock = ManualClock::new(start);
+
+        let moved = clock.advance(Duration::MAX);
+
+        assert!(!moved);
         assert_eq!(clock.now(), start);
     }
 }

@@ -132,7 +132,7 @@ async fn a_pass_trims_acknowledged_entries_and_purges_what_finished_before_the_r
     assert_eq!(pending[0].payload, "entry 2");
 
     // A month later the supervised actor's first pass (at start-up) purges.
-    clock.advance(chrono::Duration::days(31));
+    assert!(clock.advance(chrono::Duration::days(31)));
     let janitor = Janitor::new(config).start();
     let later = janitor.send(SweepNow).await.unwrap().unwrap();
     let inbox_counted = "alfred_janitor_removed_total{what=\"inbox\"} 2";

@@ -1,6 +1,7 @@
 //! The admin API, on its own listener (`ADMIN_ADDR`), for operators.
 //!
-//! Every request needs `Authorization: Bearer {ADMIN_API_KEY}`, compared in constant time;
+//! Every request needs `Authorization: Bearer {ADMIN_API_KEY}`, compared in constant time (as
+//! SHA-256 digests, so not even the key's length shows) and a refusal logged as a WARN;
 //! without it the answer is 401. With no key configured the admin API does not listen at all.
 //!
 //! * `GET /admin/actors` — the live supervision tree as JSON;
@@ -23,6 +24,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// State of the admin API.
@@ -152,7 +154,12 @@ async fn move_clock(
         Ok(MoveClock {
             now: None,
             advance_secs: Some(secs),
-        }) => clock.advance(chrono::Duration::seconds(secs)),
+        }) => {
+            let moved = chrono::Duration::try_seconds(secs).is_some_and(|by| clock.advance(by));
+            if !moved {
+                return bad("advance_secs moves the clock past the dates it can hold");
+            }
+        }
         Ok(_) => return bad("give exactly one of \"now\" (RFC 3339) or \"advance_secs\""),
         Err(error) => return bad(&format!("invalid body: {error}")),
     }
@@ -162,18 +169,28 @@ async fn move_clock(
 }
 
 fn authorized(request: &HttpRequest, key: &SecretString) -> bool {
-    let Some(given) = request
+    let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    given
-        .as_bytes()
-        .ct_eq(key.expose_secret().as_bytes())
-        .into()
+        .and_then(|value| value.strip_prefix("Bearer "));
+    // Digests of equal length are compared, so neither the time taken nor a length mismatch
+    // tells a caller anything about the key.
+    let matches = given.is_some_and(|given| {
+        let given = Sha256::digest(given.as_bytes());
+        let key = Sha256::digest(key.expose_secret().as_bytes());
+        bool::from(given.ct_eq(&key))
+    });
+    if !matches {
+        // Never the token itself: only who tried and where.
+        tracing::warn!(
+            peer = ?request.peer_addr(),
+            path = %request.path(),
+            token_given = given.is_some(),
+            "Refused an admin request without the right bearer token."
+        );
+    }
+    matches
 }
 
 fn unauthorized() -> HttpResponse {

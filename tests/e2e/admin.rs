@@ -19,6 +19,21 @@ async fn the_admin_api_refuses_requests_without_the_key() {
         .send()
         .await
         .unwrap();
+    // The key with a character more, and with its last one missing.
+    let longer = app
+        .http
+        .get(format!("{}/admin/actors", app.admin))
+        .bearer_auth(format!("{ADMIN_KEY}x"))
+        .send()
+        .await
+        .unwrap();
+    let shorter = app
+        .http
+        .get(format!("{}/admin/actors", app.admin))
+        .bearer_auth(&ADMIN_KEY[..ADMIN_KEY.len() - 1])
+        .send()
+        .await
+        .unwrap();
     let restart = app
         .http
         .post(format!("{}/admin/actors/orchestrator/restart", app.admin))
@@ -28,6 +43,8 @@ async fn the_admin_api_refuses_requests_without_the_key() {
 
     assert_eq!(missing.status(), 401);
     assert_eq!(wrong.status(), 401);
+    assert_eq!(longer.status(), 401);
+    assert_eq!(shorter.status(), 401);
     assert_eq!(restart.status(), 401);
 }
 

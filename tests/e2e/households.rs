@@ -118,6 +118,45 @@ async fn the_manual_clock_moves_only_through_the_admin_api() {
 }
 
 #[actix_rt::test]
+async fn advancing_the_manual_clock_past_representable_dates_is_a_400_and_moves_nothing() {
+    let app = TestApp::spawn_with(
+        &[
+            ("CLOCK", "manual".to_owned()),
+            ("CLOCK_START", "2026-03-29T00:30:00Z".to_owned()),
+        ],
+        Vec::new(),
+    )
+    .await;
+    let clock = format!("{}/admin/clock", app.admin);
+
+    let mut statuses = Vec::new();
+    for secs in [i64::MAX, 9_000_000_000_000] {
+        let response = app
+            .http
+            .post(&clock)
+            .bearer_auth(ADMIN_KEY)
+            .json(&serde_json::json!({ "advance_secs": secs }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    let now: serde_json::Value = app
+        .http
+        .get(&clock)
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(statuses, [400, 400]);
+    assert_eq!(now["now"], "2026-03-29T00:30:00Z");
+}
+
+#[actix_rt::test]
 async fn the_system_clock_cannot_be_moved() {
     let app = TestApp::spawn().await;
 
