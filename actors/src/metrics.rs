@@ -17,7 +17,7 @@ pub struct Metrics {
     /// `alfred_messages_ingested_total{platform}`: envelopes stored on `alfred-ingest`.
     pub ingested: IntCounterVec,
     /// `alfred_messages_processed_total{result}`: ingest entries handled
-    /// (`committed`, `duplicate`, `ignored`).
+    /// (`committed`, `duplicate`, `status`: a status callback about one of our replies).
     pub processed: IntCounterVec,
     /// `alfred_messages_dead_lettered_total{stream,reason}`: entries moved to a dead-letter stream.
     pub dead_lettered: IntCounterVec,

@@ -6,9 +6,10 @@
 //! a temporary directory) so that other tests running in parallel are not disturbed.
 
 use crate::free_port;
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -74,25 +75,8 @@ impl PrivateRedis {
 
     fn spawn(&mut self) {
         let log = self.dir.join("redis.log");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
-                "redis-server is not on the PATH: install Redis (e.g. `apt-get install redis-server` \
-                 or `brew install redis`) to run the tests that stop and restart Redis"
-            ),
-            Err(error) => panic!("cannot start redis-server: {error}"),
-        };
+        let port = self.port.to_string();
+        let child = redis_server(&self.dir, &log, &[OsStr::new("--port"), OsStr::new(&port)]);
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !answers_ping(self.port) {
@@ -108,6 +92,31 @@ impl PrivateRedis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// Starts a private `redis-server` without persistence, writing its log to `log`, with `args`
+/// (the ports, TLS files) on top; panics with an install hint when there is none on the PATH.
+pub(crate) fn redis_server(dir: &Path, log: &Path, args: &[&OsStr]) -> Child {
+    let child = Command::new("redis-server")
+        .args(args)
+        .args(["--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match child {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+            "redis-server is not on the PATH: install Redis 6 or later (e.g. `apt-get install \
+             redis-server` or `brew install redis`) to run the tests that start their own Redis"
+        ),
+        Err(error) => panic!("cannot start redis-server: {error}"),
     }
 }
 

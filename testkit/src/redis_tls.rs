@@ -7,9 +7,10 @@
 //! (which the server refuses). The server is killed and its
 //! directory removed on drop.
 
+use std::ffi::OsStr;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use alfred_config::redis_tls::{ClientIdentity, PemFile, RedisTls};
@@ -17,6 +18,7 @@ use alfred_config::SecretString;
 
 use crate::certs::TestCa;
 use crate::free_port;
+use crate::redis::redis_server;
 
 /// How long a server may take to listen after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -135,39 +137,27 @@ impl TlsRedis {
     fn spawn(&mut self, auth: ClientAuth) -> bool {
         let log = self.dir.join("redis.log");
         let path = |name: &str| self.dir.join(name);
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--bind", "127.0.0.1"])
-            .args(["--tls-port", &self.port.to_string()])
-            .arg("--tls-cert-file")
-            .arg(path("server.pem"))
-            .arg("--tls-key-file")
-            .arg(path("server-key.pem"))
-            .arg("--tls-ca-cert-file")
-            .arg(path("ca.pem"))
-            .args([
-                "--tls-auth-clients",
-                match auth {
-                    ClientAuth::No => "no",
-                    ClientAuth::Required => "yes",
-                },
-            ])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(child) => child,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
-                "redis-server is not on the PATH: install Redis 6 or later built with TLS \
-                 (e.g. `apt-get install redis-server`) to run the Redis-over-TLS tests"
-            ),
-            Err(error) => panic!("cannot start redis-server: {error}"),
+        let port = self.port.to_string();
+        let (server, key, ca) = (path("server.pem"), path("server-key.pem"), path("ca.pem"));
+        let auth = match auth {
+            ClientAuth::No => "no",
+            ClientAuth::Required => "yes",
         };
+        let args: [&OsStr; 12] = [
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--tls-port".as_ref(),
+            port.as_ref(),
+            "--tls-cert-file".as_ref(),
+            server.as_ref(),
+            "--tls-key-file".as_ref(),
+            key.as_ref(),
+            "--tls-ca-cert-file".as_ref(),
+            ca.as_ref(),
+            "--tls-auth-clients".as_ref(),
+            auth.as_ref(),
+        ];
+        let child = redis_server(&self.dir, &log, &args);
         self.child = Some(child);
         let deadline = Instant::now() + READY_WITHIN;
         // TLS only: listening is enough (redis binds once it is ready).

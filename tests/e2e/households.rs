@@ -82,16 +82,21 @@ async fn in_a_group_only_messages_with_the_invoke_prefix_are_answered() {
     assert_eq!(app.backends.grocery_items().await, vec!["eggs"]);
 }
 
-#[actix_rt::test]
-async fn the_manual_clock_moves_only_through_the_admin_api() {
-    let app = TestApp::spawn_with(
+/// An Alfred whose clock stands at 2026-03-29T00:30:00Z until the admin API moves it.
+async fn on_a_manual_clock() -> TestApp {
+    TestApp::spawn_with(
         &[
             ("CLOCK", "manual".to_owned()),
             ("CLOCK_START", "2026-03-29T00:30:00Z".to_owned()),
         ],
         Vec::new(),
     )
-    .await;
+    .await
+}
+
+#[actix_rt::test]
+async fn the_manual_clock_moves_only_through_the_admin_api() {
+    let app = on_a_manual_clock().await;
     let clock = format!("{}/admin/clock", app.admin);
 
     let moved: serde_json::Value = app
@@ -119,14 +124,7 @@ async fn the_manual_clock_moves_only_through_the_admin_api() {
 
 #[actix_rt::test]
 async fn advancing_the_manual_clock_past_representable_dates_is_a_400_and_moves_nothing() {
-    let app = TestApp::spawn_with(
-        &[
-            ("CLOCK", "manual".to_owned()),
-            ("CLOCK_START", "2026-03-29T00:30:00Z".to_owned()),
-        ],
-        Vec::new(),
-    )
-    .await;
+    let app = on_a_manual_clock().await;
     let clock = format!("{}/admin/clock", app.admin);
 
     let mut statuses = Vec::new();
