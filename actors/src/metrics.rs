@@ -48,6 +48,10 @@ pub struct Metrics {
     /// `alfred_stream_oldest_pending_age_seconds{stream}`: how long ago the oldest pending entry
     /// was added (0 with nothing pending).
     pub stream_oldest_pending_age: GaugeVec,
+    /// `alfred_refused_total{reason}`: messages answered with a refusal or not handled because
+    /// of who sent them or how much (`stranger`, `other_workspace`, `external_user`,
+    /// `not_reader`, `rate_limited`, `too_long`, `llm_budget`). Refusals are never dead letters.
+    pub refused: IntCounterVec,
 }
 
 impl Metrics {
@@ -156,6 +160,13 @@ impl Metrics {
             ),
             &["stream"],
         )?;
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "alfred_refused_total",
+                "Messages refused or not handled because of who sent them or how much, by reason.",
+            ),
+            &["reason"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(ingested.clone()))?;
@@ -171,6 +182,7 @@ impl Metrics {
         registry.register(Box::new(stream_pending.clone()))?;
         registry.register(Box::new(stream_lag.clone()))?;
         registry.register(Box::new(stream_oldest_pending_age.clone()))?;
+        registry.register(Box::new(refused.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -188,6 +200,7 @@ impl Metrics {
             stream_pending,
             stream_lag,
             stream_oldest_pending_age,
+            refused,
         })
     }
 
