@@ -576,3 +576,61 @@ async fn entries_held_from_several_batches_in_flight_are_handled_in_stream_order
     );
     harness.assert_no_attempt_was_counted();
 }
+
+/// How often `waits_five_times` has deferred its entry (one test per bus uses it each).
+static DEFERRALS_REDIS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static DEFERRALS_MEMORY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn defer_five_times(
+    payload: &str,
+    deferrals: &std::sync::atomic::AtomicUsize,
+) -> Result<(), DeliveryError> {
+    if payload == "waits" && deferrals.fetch_add(1, Ordering::SeqCst) < 5 {
+        return Err(DeliveryError::Deferred(
+            "an earlier entry comes first".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+async fn a_deferred_entry_comes_back_without_counting_while_the_others_go_on(
+    bus: Arc<dyn Bus>,
+    decide: fn(&str) -> Result<(), DeliveryError>,
+) {
+    let harness = Harness::new(bus);
+    harness.publish(&["before", "waits", "after"]).await;
+
+    let reader = harness.start(decide);
+    harness
+        .wait_until("the deferred entry to be handled", |harness| {
+            harness.times_seen("waits") >= 6
+        })
+        .await;
+    harness.wait_until_nothing_is_pending().await;
+    reader.stop();
+
+    // Deferred five times, more than max_deliveries (3), and still handled, not dead-lettered:
+    // every delivery of it counted as its first.
+    assert_eq!(harness.times_seen("waits"), 6);
+    harness.assert_no_attempt_was_counted();
+    assert_eq!(harness.times_seen("before"), 1);
+    assert_eq!(harness.times_seen("after"), 1);
+    let dead = harness.bus.len(&harness.config.dead_stream).await.unwrap();
+    assert_eq!(dead, 0, "nothing was dead-lettered");
+}
+
+#[actix_rt::test]
+async fn a_deferred_entry_comes_back_without_counting_while_the_others_go_on_on_redis() {
+    a_deferred_entry_comes_back_without_counting_while_the_others_go_on(redis_bus(), |payload| {
+        defer_five_times(payload, &DEFERRALS_REDIS)
+    })
+    .await
+}
+
+#[actix_rt::test]
+async fn a_deferred_entry_comes_back_without_counting_while_the_others_go_on_on_the_memory_bus() {
+    a_deferred_entry_comes_back_without_counting_while_the_others_go_on(memory_bus(), |payload| {
+        defer_five_times(payload, &DEFERRALS_MEMORY)
+    })
+    .await
+}

@@ -16,6 +16,7 @@ mod healthcheck;
 mod households;
 mod inbox;
 mod llm;
+mod order;
 mod outage;
 mod postgres_tls;
 mod redis_tls;

@@ -212,6 +212,36 @@ impl MemoryBus {
             .lock()
             .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))
     }
+
+    /// Gives pending entries to `consumer` and restarts their idle time without counting a
+    /// delivery; where an entry comes with a count, its delivery counter is set to it.
+    fn reclaim_uncounted<'a>(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        entries: impl Iterator<Item = (&'a str, Option<u64>)>,
+    ) -> Result<(), BusError> {
+        let now = Instant::now();
+        let mut state = self.lock()?;
+        let Some(group) = state
+            .get_mut(stream)
+            .and_then(|stream| stream.groups.get_mut(group))
+        else {
+            return Ok(());
+        };
+        for (id, count) in entries {
+            let Some(pending) = EntryId::parse(id).and_then(|id| group.pending.get_mut(&id)) else {
+                continue;
+            };
+            pending.consumer = consumer.to_owned();
+            pending.delivered_at = now;
+            if let Some(count) = count {
+                pending.deliveries = count;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -324,21 +354,21 @@ impl Bus for MemoryBus {
         consumer: &str,
         ids: &[String],
     ) -> Result<(), BusError> {
-        let now = Instant::now();
-        let mut state = self.lock()?;
-        let Some(group) = state
-            .get_mut(stream)
-            .and_then(|stream| stream.groups.get_mut(group))
-        else {
-            return Ok(());
-        };
-        for id in ids.iter().filter_map(|id| EntryId::parse(id)) {
-            if let Some(pending) = group.pending.get_mut(&id) {
-                pending.consumer = consumer.to_owned();
-                pending.delivered_at = now;
-            }
-        }
-        Ok(())
+        let entries = ids.iter().map(|id| (id.as_str(), None));
+        self.reclaim_uncounted(stream, group, consumer, entries)
+    }
+
+    async fn defer(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        entries: &[(String, u64)],
+    ) -> Result<(), BusError> {
+        let entries = entries
+            .iter()
+            .map(|(id, deliveries)| (id.as_str(), Some(deliveries.saturating_sub(1))));
+        self.reclaim_uncounted(stream, group, consumer, entries)
     }
 
     async fn trim_handled(&self, stream: &str) -> Result<u64, BusError> {

@@ -107,6 +107,21 @@ pub trait Bus: Send + Sync + 'static {
     ) -> Result<(), BusError> {
         Ok(())
     }
+    /// Hands pending entries back for a later claim **without counting** the delivery just
+    /// made: each `(id, deliveries)` gets its delivery counter set back to `deliveries - 1`
+    /// (`XCLAIM … RETRYCOUNT n JUSTID`) and its idle time restarted, so a claim delivers it
+    /// again once it has been idle for the claim-idle time. For entries a handler deferred
+    /// because they wait on an earlier, failed one. Ids no longer pending are ignored. The
+    /// default does nothing (for test doubles).
+    async fn defer(
+        &self,
+        _stream: &str,
+        _group: &str,
+        _consumer: &str,
+        _entries: &[(String, u64)],
+    ) -> Result<(), BusError> {
+        Ok(())
+    }
     /// Removes the entries of `stream` that every consumer group has been given and has
     /// acknowledged: everything before the oldest entry that is still pending in, or not yet
     /// delivered to, any group (the last entry delivered to a group may stay, so a stream that

@@ -29,6 +29,11 @@
 mod deps;
 mod routing;
 mod status;
+mod waiting;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use tracing::Instrument;
@@ -43,11 +48,16 @@ pub use deps::{OrchestratorDeps, RoutedSkill};
 use routing::decide;
 pub use routing::{help_text, NOT_TEXT_REPLY};
 use status::{store_failure, track_delivery};
+use waiting::{EntryId, Waiting};
 
 /// The orchestrator actor.
 pub struct Orchestrator {
     deps: OrchestratorDeps,
+    /// The order of the messages in flight, per conversation.
     conversations: Sequencer,
+    /// The messages that wait for an earlier, failed one, per conversation. Shared with the
+    /// futures of this actor's handlers, which all run on its thread.
+    waiting: Rc<RefCell<Waiting>>,
 }
 
 impl Orchestrator {
@@ -55,6 +65,7 @@ impl Orchestrator {
         Orchestrator {
             deps,
             conversations: Sequencer::default(),
+            waiting: Rc::default(),
         }
     }
 }
@@ -92,6 +103,9 @@ impl Handler<Delivery> for Orchestrator {
         };
         let conversation = format!("{}:{}", envelope.platform, envelope.conversation);
         let mut turn = self.conversations.enter(&conversation);
+        let waiting = Rc::clone(&self.waiting);
+        let entry = EntryId::parse(&delivery.entry.id);
+        let last = delivery.last;
         let deps = self.deps.clone();
         let me = ctx.address();
         let span = tracing::info_span!(
@@ -104,16 +118,40 @@ impl Handler<Delivery> for Orchestrator {
         crate::trace::set_parent(&span, envelope.traceparent.as_deref());
         Box::pin(
             async move {
-                // When an earlier message of this conversation failed it will be delivered
-                // again; this one steps back too rather than overtake it. Not its own fault,
-                // so it must not count as a delivery (Unavailable).
-                let result = if turn.wait().await {
-                    process(&deps, envelope).await
-                } else {
+                let earlier_ok = turn.wait().await;
+                let key = turn.key();
+                // An earlier message of this conversation failed and will be delivered again:
+                // this one waits for it, not counting the delivery (its own fault it is not).
+                let must_wait = entry.is_some_and(|entry| {
+                    waiting.borrow_mut().must_wait(key, entry, Instant::now())
+                });
+                let result = if must_wait {
+                    Err(DeliveryError::Deferred(
+                        "an earlier message of this conversation failed and is to be delivered \
+                         again first"
+                            .to_owned(),
+                    ))
+                } else if !earlier_ok {
+                    // The message just before this one could not be handled now (its store is
+                    // down): step back with it, in order.
                     Err(DeliveryError::Unavailable(
                         "an earlier message of this conversation is not handled yet".to_owned(),
                     ))
+                } else {
+                    process(&deps, envelope).await
                 };
+                if let Some(entry) = entry {
+                    let mut waiting = waiting.borrow_mut();
+                    match &result {
+                        // Delivered again later: what comes after it waits.
+                        Err(DeliveryError::Retry(_)) if !last => {
+                            waiting.failed(key, entry, Instant::now());
+                        }
+                        Err(DeliveryError::Unavailable(_) | DeliveryError::Deferred(_)) => {}
+                        // Handled, or given up (dead-lettered): the next may go.
+                        _ => waiting.done(key, entry),
+                    }
+                }
                 if result.is_ok() {
                     turn.succeed();
                 }

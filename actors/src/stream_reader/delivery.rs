@@ -11,6 +11,10 @@ pub struct Delivery {
     pub stream: String,
     /// The entry, with how many times it has been delivered (this delivery included).
     pub entry: StreamEntry,
+    /// True when this is the entry's last delivery: if it fails (with anything but
+    /// [`DeliveryError::Unavailable`] or [`DeliveryError::Deferred`]) the entry is
+    /// dead-lettered instead of delivered again.
+    pub last: bool,
 }
 
 /// Why a handler could not handle an entry.
@@ -28,6 +32,13 @@ pub enum DeliveryError {
     /// itself, with back-off, until the handler answers something else.
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    /// The entry must wait for an earlier one that failed and will be delivered again (the
+    /// same conversation's previous message): it is not at fault, so the delivery does not
+    /// count. The reader hands it back pending with its delivery count restored
+    /// ([`Bus::defer`](crate::bus::Bus::defer)) and goes on with other entries; the claim
+    /// delivers it again, after the earlier one, once it has been idle for the claim-idle time.
+    #[error("deferred: {0}")]
+    Deferred(String),
 }
 
 /// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).

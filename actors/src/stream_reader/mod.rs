@@ -25,6 +25,12 @@
 //!   resets its held entries' idle time without counting
 //!   ([`Bus::keep_pending`](crate::bus::Bus::keep_pending)) so that the group's other readers
 //!   do not claim them either.
+//! * [`DeliveryError::Deferred`] (the entry waits on an earlier one that failed and will be
+//!   delivered again: the same conversation's previous message) → left pending, its delivery
+//!   count set back ([`Bus::defer`](crate::bus::Bus::defer)) and its idle time restarted; the
+//!   reader goes on with other entries and the claim delivers it again, after the earlier one,
+//!   so a failed message's successors never overtake it and never run out of deliveries
+//!   waiting for it.
 //! * An entry is handed to the handler at most `max_deliveries` times: when that delivery fails
 //!   too, or when an entry arrives already delivered more often (its consumer kept crashing on
 //!   it), it is dead-lettered with its last known error and acknowledged, so one poison message

@@ -129,6 +129,29 @@ impl RedisBus {
         }
     }
 
+    /// `XCLAIM … 0 ids [RETRYCOUNT n] JUSTID`: gives pending entries to `consumer` and restarts
+    /// their idle time; JUSTID leaves the delivery counter alone, RETRYCOUNT sets it.
+    async fn reclaim_uncounted(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        retry_count: Option<u64>,
+    ) -> Result<(), BusError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("XCLAIM");
+        cmd.arg(stream).arg(group).arg(consumer).arg(0).arg(ids);
+        if let Some(count) = retry_count {
+            cmd.arg("RETRYCOUNT").arg(count);
+        }
+        cmd.arg("JUSTID");
+        // No group, no pending entry: there is nothing to claim.
+        self.run_unless(&cmd, "NOGROUP").await
+    }
+
     /// `XGROUP CREATE … 0 MKSTREAM`, an existing group being fine (see the module doc for `0`).
     async fn create_group(&self, stream: &str, group: &str) -> Result<(), BusError> {
         let mut cmd = redis::cmd("XGROUP");
@@ -424,19 +447,30 @@ impl Bus for RedisBus {
         consumer: &str,
         ids: &[String],
     ) -> Result<(), BusError> {
-        if ids.is_empty() {
-            return Ok(());
+        self.reclaim_uncounted(stream, group, consumer, ids, None)
+            .await
+    }
+
+    async fn defer(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        entries: &[(String, u64)],
+    ) -> Result<(), BusError> {
+        // RETRYCOUNT takes one value per command: one XCLAIM per distinct count (usually one).
+        let mut by_count: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+        for (id, deliveries) in entries {
+            by_count
+                .entry(deliveries.saturating_sub(1))
+                .or_default()
+                .push(id.clone());
         }
-        // JUSTID: the delivery counter is not incremented; the idle time is reset.
-        let mut cmd = redis::cmd("XCLAIM");
-        cmd.arg(stream)
-            .arg(group)
-            .arg(consumer)
-            .arg(0)
-            .arg(ids)
-            .arg("JUSTID");
-        // No group, no pending entry: there is nothing to keep.
-        self.run_unless(&cmd, "NOGROUP").await
+        for (count, ids) in by_count {
+            self.reclaim_uncounted(stream, group, consumer, &ids, Some(count))
+                .await?;
+        }
+        Ok(())
     }
 
     async fn trim_handled(&self, stream: &str) -> Result<u64, BusError> {

@@ -333,7 +333,11 @@ impl Reader {
             .iter()
             .map(|entry| {
                 let span = tracing::debug_span!(parent: &span, "stream_delivery", entry_id = %entry.id, deliveries = entry.deliveries);
-                let delivery = Delivery { stream: self.config.stream.clone(), entry: entry.clone() };
+                let delivery = Delivery {
+                    stream: self.config.stream.clone(),
+                    entry: entry.clone(),
+                    last: entry.deliveries >= max,
+                };
                 Box::pin(self.handler.send(delivery).instrument(span)) as Request
             })
             .collect();
@@ -363,6 +367,7 @@ impl Reader {
         let mut last_mailbox_error = None;
         let mut held = Vec::new();
         let mut last_unavailable = None;
+        let mut deferred = Vec::new();
         for entry in overdue {
             let error = self
                 .last_errors
@@ -386,6 +391,12 @@ impl Reader {
                     // Not counted and not remembered as the entry's error: the entry is fine.
                     last_unavailable = Some(error);
                     held.push(entry);
+                    continue;
+                }
+                Ok(Err(DeliveryError::Deferred(_))) => {
+                    // Not counted either: it waits on an earlier entry, which is at fault.
+                    deferred.push((entry.id, entry.deliveries));
+                    left_pending += 1;
                     continue;
                 }
                 Ok(Err(DeliveryError::Retry(error))) => error,
@@ -413,6 +424,14 @@ impl Reader {
             self.hold(held, error);
         }
         self.finish(acks, dead).await?;
+        if !deferred.is_empty() {
+            // Should this fail, the deferred entries merely keep this delivery in their count.
+            let config = &self.config;
+            config
+                .bus
+                .defer(&config.stream, &config.group, &config.consumer, &deferred)
+                .await?;
+        }
         match last_mailbox_error {
             // Nothing got through: give the handler time to come back before the next batch.
             Some(mailbox) if mailbox_failures == delivered => Err(StepError::HandlerDown(mailbox)),
