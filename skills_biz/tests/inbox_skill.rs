@@ -145,7 +145,10 @@ async fn on_slack_mail_text_is_left_as_written_for_the_slack_client_to_escape() 
         reply.contains("• #1 Mallory <mallory@evil.example> — <!channel> read this & that"),
         "{reply}"
     );
-    assert!(!reply.contains("&amp;") && !reply.contains("&lt;"), "{reply}");
+    assert!(
+        !reply.contains("&amp;") && !reply.contains("&lt;"),
+        "{reply}"
+    );
     db.drop().await;
 }
 

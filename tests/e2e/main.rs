@@ -7,6 +7,7 @@ mod helpers;
 mod support;
 
 mod admin;
+mod admin_guard;
 mod briefing;
 mod chores;
 mod crash;
@@ -18,8 +19,10 @@ mod inbox;
 mod llm;
 mod outage;
 mod postgres_tls;
+mod readiness;
 mod redis_tls;
 mod schedule;
 mod slack;
+mod slack_escaping;
 mod supervision;
 mod webhook;
