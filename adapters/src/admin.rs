@@ -50,15 +50,15 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// Lets a request with the right bearer key through; refuses it with 401 otherwise, and
-    /// with 429 and `Retry-After` while its address has used up its failures ([`admin_guard`]).
-    fn check(&self, request: &HttpRequest) -> Result<(), HttpResponse> {
+    /// Nothing for a request with the right bearer key; otherwise its refusal: 401, or 429 with
+    /// `Retry-After` while its address has used up its failures ([`admin_guard`]).
+    fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
         let peer = request.peer_addr().map(|addr| addr.ip());
         let now = Instant::now();
         if let Some(wait) = peer.and_then(|peer| self.attempts.blocked_for(peer, now)) {
             tracing::debug!(?peer, path = %request.path(), "Refused an admin request from an address that is slowed down.");
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(HttpResponse::TooManyRequests()
+            return Some(HttpResponse::TooManyRequests()
                 .insert_header((header::RETRY_AFTER, secs.to_string()))
                 .json(
                     json!({ "error": "too many wrong keys from this address; try again later" }),
@@ -68,7 +68,7 @@ impl Admin {
             if let Some(peer) = peer {
                 self.attempts.succeeded(peer);
             }
-            return Ok(());
+            return None;
         }
         if let Some(peer) = peer {
             if self.attempts.failed(peer, now) == Failure::Blocked {
@@ -80,7 +80,7 @@ impl Admin {
                 );
             }
         }
-        Err(unauthorized())
+        Some(unauthorized())
     }
 }
 
@@ -110,7 +110,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]
 async fn inbox_status(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     match &admin.inbox {
@@ -125,7 +125,7 @@ const MISSED_SHOWN: usize = 100;
 
 #[tracing::instrument(name = "admin_list_jobs", skip_all)]
 async fn list_jobs(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     let now = admin.clock.now();
@@ -167,7 +167,7 @@ fn next_due(job: &ScheduledJob, now: DateTime<Utc>) -> DateTime<Utc> {
 
 #[tracing::instrument(name = "admin_read_clock", skip_all)]
 async fn read_clock(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     HttpResponse::Ok()
@@ -180,7 +180,7 @@ async fn move_clock(
     admin: web::Data<Admin>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     let Some(clock) = &admin.manual_clock else {
@@ -243,7 +243,7 @@ fn unauthorized() -> HttpResponse {
 
 #[tracing::instrument(name = "admin_list_actors", skip_all)]
 async fn list_actors(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     HttpResponse::Ok().json(admin.root.tree())
@@ -263,7 +263,7 @@ async fn act(
     name: String,
     action: Action,
 ) -> HttpResponse {
-    if let Err(refusal) = admin.check(&request) {
+    if let Some(refusal) = admin.refusal(&request) {
         return refusal;
     }
     let (result, done) = match action {
