@@ -27,7 +27,7 @@ use alfred_adapters::whatsapp::{
 use alfred_config::Settings;
 use anyhow::Context as _;
 
-use crate::runtime::{ClientFactory, Runtime};
+use crate::runtime::{ClientFactory, Extras, Runtime};
 use alfred_actors::skill::SkillEntry;
 
 /// A running Alfred.
@@ -51,15 +51,35 @@ impl App {
         settings: Settings,
         extra_skills: Vec<SkillEntry>,
     ) -> anyhow::Result<App> {
+        let extras = Extras {
+            skills: extra_skills,
+            clock: None,
+        };
+        App::build_with_extras(settings, extras).await
+    }
+
+    /// Builds Alfred with what an embedding adds to the settings ([`Extras`]: skills, a clock
+    /// the tests move on durable stores).
+    pub async fn build_with_extras(settings: Settings, extras: Extras) -> anyhow::Result<App> {
         tracing::info!(settings = %settings.summary(), "Starting Alfred.");
         // Slash commands' response URLs: filled by the Slack edge, read by the Slack client.
         let response_urls = ResponseUrls::new();
         let clients = platform_clients(&settings, &response_urls)?;
-        let runtime = Runtime::start(settings.clone(), extra_skills, clients).await?;
+        let runtime = Runtime::start(settings.clone(), extras, clients).await?;
         // Kept on Redis too, so a reply after a restart, or by another replica, still goes to the
         // command's response URL.
         response_urls.share_via(runtime.bus.clone(), &runtime.prefix);
-        let (server, http_port) = public_server(&settings, &runtime, response_urls)?;
+        let root = runtime.root.clone();
+        let readiness = Readiness::new(
+            runtime.bus.clone(),
+            runtime.store.clone(),
+            Arc::new(move || root.escalation().map_or(Ok(()), Err)),
+            not_durable(&settings),
+        );
+        // Checked once before listening, so the first probe already has an answer.
+        readiness.refresh().await;
+        readiness.spawn_refresher();
+        let (server, http_port) = public_server(&settings, &runtime, readiness, response_urls)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
             None => {
@@ -192,19 +212,37 @@ async fn report_slack_identity(client: &SlackClient) {
     }
 }
 
+/// Ephemeral mode with a platform configured answers real people and keeps nothing: said
+/// loudly now, and by `/readyz` (not ready) for as long as it runs. Not refused: `alfred chat`
+/// and a first try against a platform's test number run this way on purpose
+/// (docs/adr/2026-12-02-readiness-and-ephemeral-platforms.md).
+fn not_durable(settings: &Settings) -> Option<String> {
+    let platforms: Vec<&str> = [
+        settings.whatsapp.as_ref().map(|_| "WhatsApp"),
+        settings.slack.as_ref().map(|_| "Slack"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !settings.is_ephemeral() || platforms.is_empty() {
+        return None;
+    }
+    let why = format!(
+        "ephemeral mode with {} configured: messages are answered but kept only in memory, lost at a restart; set REDIS_URL and DATABASE_URL",
+        platforms.join(" and ")
+    );
+    tracing::warn!(reason = %why, "Not ready: /readyz answers 503 in this mode.");
+    Some(why)
+}
+
 fn public_server(
     settings: &Settings,
     runtime: &Runtime,
+    readiness: Readiness,
     response_urls: ResponseUrls,
 ) -> anyhow::Result<(Server, u16)> {
     let metrics = web::Data::new(runtime.metrics.clone());
-    let root = runtime.root.clone();
-    let readiness = web::Data::new(Readiness {
-        bus: runtime.bus.clone(),
-        store: runtime.store.clone(),
-        tree: Arc::new(move || root.escalation().map_or(Ok(()), Err)),
-        ephemeral: settings.is_ephemeral(),
-    });
+    let readiness = web::Data::new(readiness);
     let webhook = match &settings.whatsapp {
         Some(whatsapp) => {
             let webhook = WhatsAppWebhook::new(
@@ -299,6 +337,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         jobs: runtime.jobs.clone(),
         jobs_store: runtime.jobs_store.clone(),
         inbox: runtime.inbox_status.clone(),
+        attempts: Default::default(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use tokio::io::AsyncBufReadExt;
 
-use crate::runtime::{ClientFactory, Runtime};
+use crate::runtime::{ClientFactory, Extras, Runtime};
 
 /// Prints replies to the terminal and counts them.
 struct ConsoleClient {
@@ -74,7 +74,7 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
         clients.insert(Platform::WhatsApp, console);
         clients
     });
-    let runtime = Runtime::start(settings, Vec::new(), clients).await?;
+    let runtime = Runtime::start(settings, Extras::default(), clients).await?;
     let ingest = names::key(&runtime.prefix, names::INGEST_STREAM);
     println!(
         "Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.",

@@ -48,6 +48,18 @@ use crate::stores::Stores;
 /// Builds the channel clients on the sender's thread.
 pub type ClientFactory = Arc<dyn Fn() -> HashMap<Platform, Rc<dyn ChannelClient>> + Send + Sync>;
 
+/// What an embedding of Alfred adds to what the settings describe: the end-to-end tests load a
+/// skill that misbehaves on purpose, or drive the scheduler on durable stores with a clock they
+/// move. No variable reaches it: the binary always passes `Extras::default()`, and `CLOCK=manual`
+/// is refused with durable stores (config).
+#[derive(Default)]
+pub struct Extras {
+    /// Skills routed before the instance's own.
+    pub skills: Vec<SkillEntry>,
+    /// A manual clock used instead of the one `CLOCK` selects; the admin API moves it.
+    pub clock: Option<ManualClock>,
+}
+
 /// The running actor system.
 pub struct Runtime {
     pub settings: Settings,
@@ -98,12 +110,15 @@ impl Runtime {
     /// actix system.
     pub async fn start(
         settings: Settings,
-        extra_skills: Vec<SkillEntry>,
+        extras: Extras,
         clients: ClientFactory,
     ) -> anyhow::Result<Runtime> {
         ensure_built_with(settings.instance)?;
         let metrics = Metrics::new().context("Failed to register metrics")?;
-        let (clock, manual_clock) = clock(&settings);
+        let (clock, manual_clock) = match extras.clock {
+            Some(manual) => (Arc::new(manual.clone()) as Arc<dyn Clock>, Some(manual)),
+            None => clock(&settings),
+        };
         let Stores {
             bus,
             store,
@@ -135,7 +150,8 @@ impl Runtime {
             metrics: metrics.clone(),
             root: &root,
         };
-        let skills = extra_skills
+        let skills = extras
+            .skills
             .into_iter()
             .chain(instance_skills(&settings))
             .collect();

@@ -9,6 +9,8 @@
 
 #[path = "telemetry/collector.rs"]
 mod collector;
+#[path = "telemetry/edges.rs"]
+mod edges;
 #[path = "telemetry/process.rs"]
 mod process;
 #[path = "support/mod.rs"]

@@ -177,8 +177,11 @@ async fn send_once(
         .get(&message.platform)
         .filter(|_| deps.policy.enabled);
     let Some(client) = client else {
+        // Who and how much, never what: replies carry family lists and mail summaries, and
+        // logs travel further than the database. The text only at DEBUG, for a bring-up.
         let text = message.body.display_text();
-        tracing::info!(to = %message.to, reply = %text, "Outbound sending is off; logging the reply instead.");
+        tracing::info!(to = %message.to, chars = text.chars().count(), "Outbound sending is off (or no client for this platform); the reply is not sent.");
+        tracing::debug!(to = %message.to, reply = %text, "The reply that was not sent.");
         count(deps, platform, "logged");
         return record(deps, outbox_id, SendResult::Sent { provider_id: None }).await;
     };

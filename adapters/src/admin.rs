@@ -2,7 +2,9 @@
 //!
 //! Every request needs `Authorization: Bearer {ADMIN_API_KEY}`, compared in constant time (as
 //! SHA-256 digests, so not even the key's length shows) and a refusal logged as a WARN;
-//! without it the answer is 401. With no key configured the admin API does not listen at all.
+//! without it the answer is 401. An address that sends too many wrong keys is answered 429
+//! for a while ([`crate::admin_guard`]). With no key configured the admin API does not listen
+//! at all.
 //!
 //! * `GET /admin/actors` — the live supervision tree as JSON;
 //! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
@@ -15,6 +17,9 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
+use std::time::Instant;
+
+use crate::admin_guard::{self, FailedAttempts, Failure};
 
 use alfred_actors::clock::{Clock, ManualClock};
 use alfred_actors::scheduler::store::JobStore;
@@ -40,6 +45,43 @@ pub struct Admin {
     pub jobs_store: Arc<dyn JobStore>,
     /// The work inbox's poll status, when the work inbox is configured.
     pub inbox: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
+    /// Wrong keys by client address, to slow guessing down.
+    pub attempts: FailedAttempts,
+}
+
+impl Admin {
+    /// Nothing for a request with the right bearer key; otherwise its refusal: 401, or 429 with
+    /// `Retry-After` while its address has used up its failures ([`admin_guard`]).
+    fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        let peer = request.peer_addr().map(|addr| addr.ip());
+        let now = Instant::now();
+        if let Some(wait) = peer.and_then(|peer| self.attempts.blocked_for(peer, now)) {
+            tracing::debug!(?peer, path = %request.path(), "Refused an admin request from an address that is slowed down.");
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Some(HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, secs.to_string()))
+                .json(
+                    json!({ "error": "too many wrong keys from this address; try again later" }),
+                ));
+        }
+        if authorized(request, &self.key) {
+            if let Some(peer) = peer {
+                self.attempts.succeeded(peer);
+            }
+            return None;
+        }
+        if let Some(peer) = peer {
+            if self.attempts.failed(peer, now) == Failure::Blocked {
+                tracing::warn!(
+                    %peer,
+                    failures = admin_guard::FAILURES_ALLOWED,
+                    window_secs = admin_guard::WINDOW.as_secs(),
+                    "Slowing down admin requests from an address that sent too many wrong keys; it gets 429 until its window passes."
+                );
+            }
+        }
+        Some(unauthorized())
+    }
 }
 
 /// A request to move the manual clock.
@@ -68,8 +110,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]
 async fn inbox_status(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     match &admin.inbox {
         Some(status) => HttpResponse::Ok().json(status()),
@@ -83,8 +125,8 @@ const MISSED_SHOWN: usize = 100;
 
 #[tracing::instrument(name = "admin_list_jobs", skip_all)]
 async fn list_jobs(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     let now = admin.clock.now();
     let jobs: Vec<serde_json::Value> = admin
@@ -125,8 +167,8 @@ fn next_due(job: &ScheduledJob, now: DateTime<Utc>) -> DateTime<Utc> {
 
 #[tracing::instrument(name = "admin_read_clock", skip_all)]
 async fn read_clock(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     HttpResponse::Ok()
         .json(json!({ "now": admin.clock.now(), "manual": admin.manual_clock.is_some() }))
@@ -138,8 +180,8 @@ async fn move_clock(
     admin: web::Data<Admin>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     let Some(clock) = &admin.manual_clock else {
         return HttpResponse::Conflict()
@@ -201,8 +243,8 @@ fn unauthorized() -> HttpResponse {
 
 #[tracing::instrument(name = "admin_list_actors", skip_all)]
 async fn list_actors(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     HttpResponse::Ok().json(admin.root.tree())
 }
@@ -221,8 +263,8 @@ async fn act(
     name: String,
     action: Action,
 ) -> HttpResponse {
-    if !authorized(&request, &admin.key) {
-        return unauthorized();
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
     }
     let (result, done) = match action {
         Action::Restart => (admin.root.restart(&name), "restarting"),

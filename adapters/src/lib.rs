@@ -4,7 +4,8 @@
 //! * [`whatsapp`] — the WhatsApp Cloud API webhook (inbound) and Graph API client (outbound);
 //! * [`slack`] — the Slack Events API and slash commands (inbound) and Web API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
-//! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts.
+//! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts;
+//!   [`admin_guard`] slows down addresses that send wrong keys;
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
@@ -14,6 +15,7 @@
 //! publish to the bus; outbound, they only implement `ChannelClient`.
 
 pub mod admin;
+pub mod admin_guard;
 pub mod allowlist;
 pub mod health;
 pub mod imap;

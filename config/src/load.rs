@@ -142,6 +142,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
             .collect(),
     };
     let clock = clock(&mut r);
+    refuse_manual_clock_with_durable_stores(&mut r, &clock);
 
     r.finish(Settings {
         instance,
@@ -250,6 +251,25 @@ fn clock(r: &mut Reader) -> ClockSetting {
             );
             ClockSetting::System
         }
+    }
+}
+
+/// A manual clock only in ephemeral mode. On durable stores a clock moved past
+/// `RETENTION_DAYS` makes the janitor purge every inbox key, so a platform's retry would be
+/// answered twice; and a scheduler on pretend time would send real briefings at the wrong hour.
+fn refuse_manual_clock_with_durable_stores(r: &mut Reader, clock: &ClockSetting) {
+    let durable: Vec<&str> = ["REDIS_URL", "DATABASE_URL"]
+        .into_iter()
+        .filter(|name| r.secret_is_set(name))
+        .collect();
+    if matches!(clock, ClockSetting::Manual { .. }) && !durable.is_empty() {
+        r.problem(
+            "CLOCK",
+            format!(
+                "is manual, which is refused with durable stores ({} set): a clock moved past RETENTION_DAYS would purge the inbox and answer platform retries twice; use CLOCK=manual only in ephemeral mode (neither REDIS_URL nor DATABASE_URL), e.g. alfred chat --simulated-time",
+                durable.join(" and ")
+            ),
+        );
     }
 }
 

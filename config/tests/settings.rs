@@ -399,6 +399,49 @@ fn a_missing_households_file_and_a_bad_clock_start_are_both_reported() {
     assert!(error.names("DEFAULT_TIMEZONE"));
 }
 
+#[test]
+fn a_manual_clock_is_refused_with_durable_stores_naming_the_variables() {
+    let error = fail(&[
+        ("CLOCK", "manual"),
+        ("REDIS_URL", "redis://cache"),
+        ("DATABASE_URL", "postgres://db/alfred"),
+        ("INGEST_BATCH", "many"),
+    ]);
+
+    let clock: Vec<_> = error.problems_for("CLOCK").collect();
+    assert_eq!(clock.len(), 1, "{error}");
+    assert!(
+        clock[0].message.contains("REDIS_URL and DATABASE_URL"),
+        "{error}"
+    );
+    assert!(
+        error.names("INGEST_BATCH"),
+        "every problem at once: {error}"
+    );
+}
+
+#[test]
+fn a_manual_clock_with_only_database_url_names_both_problems() {
+    let error = fail(&[
+        ("CLOCK", "manual"),
+        ("DATABASE_URL", "postgres://db/alfred"),
+    ]);
+
+    assert!(error.names("CLOCK"), "{error}");
+    assert!(error.names("REDIS_URL"), "{error}");
+}
+
+#[test]
+fn a_manual_clock_is_accepted_in_ephemeral_mode() {
+    let settings = load(&[("CLOCK", "manual")]);
+
+    assert!(settings.is_ephemeral());
+    assert!(matches!(
+        settings.clock,
+        alfred_config::ClockSetting::Manual { .. }
+    ));
+}
+
 const IMAP: &[(&str, &str)] = &[
     ("INSTANCE", "biz"),
     ("REDIS_URL", "redis://cache"),

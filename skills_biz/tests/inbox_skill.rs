@@ -130,8 +130,10 @@ async fn the_summary_groups_open_mail_by_category_newest_first() {
     db.drop().await;
 }
 
+/// Escaping for Slack is the Slack client's, for every reply (adapters `slack::text`); the
+/// skill's text shows the mail as written, so it is never escaped twice.
 #[tokio::test]
-async fn on_slack_mail_text_is_escaped_so_it_cannot_mention_anyone() {
+async fn on_slack_mail_text_is_left_as_written_for_the_slack_client_to_escape() {
     let db = Db::create().await;
     let raw = "From: Mallory <mallory@evil.example>\r\nSubject: <!channel> read this & that\r\n\
                Message-ID: <m1@evil.example>\r\n\r\nHello there.\r\n";
@@ -140,12 +142,13 @@ async fn on_slack_mail_text_is_escaped_so_it_cannot_mention_anyone() {
     let reply = db.ask(READER, "inbox").await;
 
     assert!(
-        reply.contains(
-            "• #1 Mallory &lt;mallory@evil.example&gt; — &lt;!channel&gt; read this &amp; that"
-        ),
+        reply.contains("• #1 Mallory <mallory@evil.example> — <!channel> read this & that"),
         "{reply}"
     );
-    assert!(!reply.contains('<'), "{reply}");
+    assert!(
+        !reply.contains("&amp;") && !reply.contains("&lt;"),
+        "{reply}"
+    );
     db.drop().await;
 }
 

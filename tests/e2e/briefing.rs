@@ -24,9 +24,8 @@ fn chores() -> SkillEntry {
     }
 }
 
-/// A household in Berlin with a 07:00 briefing to Dana's chat and an approved template, on a
-/// manual clock at `start`.
-fn settings_at(start: &str) -> Vec<(&'static str, String)> {
+/// A household in Berlin with a 07:00 briefing to Dana's chat and an approved template.
+fn household() -> Vec<(&'static str, String)> {
     let dir = std::env::temp_dir().join(format!("alfred-briefing-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("households.toml");
@@ -40,11 +39,7 @@ fn settings_at(start: &str) -> Vec<(&'static str, String)> {
         ),
     )
     .unwrap();
-    vec![
-        ("HOUSEHOLDS_FILE", file.display().to_string()),
-        ("CLOCK", "manual".to_owned()),
-        ("CLOCK_START", start.to_owned()),
-    ]
+    vec![("HOUSEHOLDS_FILE", file.display().to_string())]
 }
 
 /// Dana says `text` and Alfred has answered `replies` messages in all.
@@ -60,7 +55,7 @@ async fn dana_says(app: &TestApp, wamid: &str, text: &str, replies: usize) {
 #[actix_rt::test]
 async fn the_morning_briefing_arrives_once_with_the_list_and_the_chores() {
     // 06:00 in Berlin on Thursday 26 November 2026, an hour before the briefing.
-    let app = TestApp::spawn_with(&settings_at("2026-11-26T05:00:00Z"), vec![chores()]).await;
+    let app = TestApp::spawn_at("2026-11-26T05:00:00Z", &household(), vec![chores()]).await;
     dana_says(&app, "wamid.B1", "add milk and 2 kg apples", 1).await;
     dana_says(&app, "wamid.B2", "add chore dishes daily for Dana", 2).await;
 
@@ -98,7 +93,7 @@ async fn the_morning_briefing_arrives_once_with_the_list_and_the_chores() {
 
 #[actix_rt::test]
 async fn briefing_on_demand_answers_with_todays_briefing() {
-    let app = TestApp::spawn_with(&settings_at("2026-11-26T05:00:00Z"), Vec::new()).await;
+    let app = TestApp::spawn_at("2026-11-26T05:00:00Z", &household(), Vec::new()).await;
     dana_says(&app, "wamid.D1", "add bread", 1).await;
 
     dana_says(&app, "wamid.D2", "morning briefing", 2).await;
@@ -132,7 +127,7 @@ fn the_households_file_names_exactly_the_briefings_template_fields() {
 #[actix_rt::test]
 async fn outside_the_24_hour_window_the_briefing_goes_out_as_the_approved_template() {
     // Dana last wrote at 06:00 on Wednesday; Thursday's 07:00 briefing is 25 hours later.
-    let app = TestApp::spawn_with(&settings_at("2026-11-25T05:00:00Z"), Vec::new()).await;
+    let app = TestApp::spawn_at("2026-11-25T05:00:00Z", &household(), Vec::new()).await;
     dana_says(&app, "wamid.W1", "add milk", 1).await;
 
     app.set_clock("2026-11-26T06:00:30Z").await;

@@ -30,13 +30,10 @@ fn household(reminder: &str, quiet: &str) -> std::path::PathBuf {
 
 async fn spawn(reminder: &str, quiet: &str) -> TestApp {
     let path = household(reminder, quiet);
-    TestApp::spawn_with(
-        &[
-            ("HOUSEHOLDS_FILE", path.display().to_string()),
-            ("CLOCK", "manual".to_owned()),
-            // Thursday 2026-11-26, 09:00 in Berlin.
-            ("CLOCK_START", "2026-11-26T08:00:00Z".to_owned()),
-        ],
+    // Thursday 2026-11-26, 09:00 in Berlin.
+    TestApp::spawn_at(
+        "2026-11-26T08:00:00Z",
+        &[("HOUSEHOLDS_FILE", path.display().to_string())],
         Vec::new(),
     )
     .await

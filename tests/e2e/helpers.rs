@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 
 use alfred::app::App;
+use alfred::runtime::Extras;
+use alfred_actors::clock::ManualClock;
 use alfred_actors::skill::SkillEntry;
 use alfred_config::Settings;
 use alfred_testkit::db::TestDb;
@@ -200,10 +202,49 @@ impl TestApp {
         extra: &[(&str, String)],
         skills: Vec<SkillEntry>,
     ) -> TestApp {
+        let extras = Extras {
+            skills,
+            clock: None,
+        };
+        TestApp::spawn_on_extras(backends, extra, extras).await
+    }
+
+    /// An Alfred whose clock stands at `start` (RFC 3339) until [`TestApp::set_clock`] moves
+    /// it. The scheduler's promises are about Postgres (one run per due time across replicas and
+    /// restarts), so these tests keep durable stores; `CLOCK=manual` is refused there, and the
+    /// clock comes in through the composition root instead of a setting.
+    pub async fn spawn_at(
+        start: &str,
+        extra: &[(&str, String)],
+        skills: Vec<SkillEntry>,
+    ) -> TestApp {
+        TestApp::spawn_on_at(Backends::new().await, start, extra, skills).await
+    }
+
+    /// [`TestApp::spawn_at`] on given backends.
+    pub async fn spawn_on_at(
+        backends: Backends,
+        start: &str,
+        extra: &[(&str, String)],
+        skills: Vec<SkillEntry>,
+    ) -> TestApp {
+        let start = chrono::DateTime::parse_from_rfc3339(start).expect("an RFC 3339 start");
+        let extras = Extras {
+            skills,
+            clock: Some(ManualClock::new(start.to_utc())),
+        };
+        TestApp::spawn_on_extras(backends, extra, extras).await
+    }
+
+    async fn spawn_on_extras(
+        backends: Backends,
+        extra: &[(&str, String)],
+        extras: Extras,
+    ) -> TestApp {
         let mut backends = backends;
         let settings = backends.settings(extra);
         backends.instance = settings.instance.as_str();
-        let app = App::build_with(settings, skills)
+        let app = App::build_with_extras(settings, extras)
             .await
             .expect("Alfred starts");
         let base = format!("http://127.0.0.1:{}", app.http_port());
@@ -280,6 +321,40 @@ impl TestApp {
     pub async fn actor(&self, name: &str) -> Option<serde_json::Value> {
         let tree: serde_json::Value = self.admin_get("/admin/actors").await.json().await.ok()?;
         find_actor(&tree, name)
+    }
+}
+
+/// An Alfred in ephemeral mode (no Redis, no Postgres) with its admin API on: `extra` adds
+/// settings (no platform unless it names one).
+pub struct EphemeralApp {
+    pub base: String,
+    pub admin: String,
+    pub http: reqwest::Client,
+}
+
+impl EphemeralApp {
+    pub async fn spawn(extra: &[(&str, String)]) -> EphemeralApp {
+        init_logs();
+        let base = vec![
+            ("INSTANCE", "home".to_owned()),
+            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+            ("ADMIN_API_KEY", ADMIN_KEY.to_owned()),
+        ];
+        let settings = Settings::from_vars(crate::support::env_with(base, extra))
+            .expect("test settings are valid");
+        assert!(settings.is_ephemeral());
+        let app = App::build(settings).await.expect("Alfred starts");
+        let ephemeral = EphemeralApp {
+            base: format!("http://127.0.0.1:{}", app.http_port()),
+            admin: format!(
+                "http://127.0.0.1:{}",
+                app.admin_port().expect("admin API is on")
+            ),
+            http: reqwest::Client::new(),
+        };
+        actix_rt::spawn(app.run_until_stopped());
+        ephemeral
     }
 }
 

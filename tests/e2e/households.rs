@@ -82,15 +82,13 @@ async fn in_a_group_only_messages_with_the_invoke_prefix_are_answered() {
     assert_eq!(app.backends.grocery_items().await, vec!["eggs"]);
 }
 
-/// An Alfred whose clock stands at 2026-03-29T00:30:00Z until the admin API moves it.
-async fn on_a_manual_clock() -> TestApp {
-    TestApp::spawn_with(
-        &[
-            ("CLOCK", "manual".to_owned()),
-            ("CLOCK_START", "2026-03-29T00:30:00Z".to_owned()),
-        ],
-        Vec::new(),
-    )
+/// An Alfred whose clock stands at 2026-03-29T00:30:00Z until the admin API moves it:
+/// `CLOCK=manual` as an operator sets it, so in ephemeral mode (refused with durable stores).
+async fn on_a_manual_clock() -> EphemeralApp {
+    EphemeralApp::spawn(&[
+        ("CLOCK", "manual".to_owned()),
+        ("CLOCK_START", "2026-03-29T00:30:00Z".to_owned()),
+    ])
     .await
 }
 

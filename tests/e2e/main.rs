@@ -7,6 +7,7 @@ mod helpers;
 mod support;
 
 mod admin;
+mod admin_guard;
 mod briefing;
 mod chores;
 mod crash;
@@ -19,8 +20,10 @@ mod llm;
 mod order;
 mod outage;
 mod postgres_tls;
+mod readiness;
 mod redis_tls;
 mod schedule;
 mod slack;
+mod slack_escaping;
 mod supervision;
 mod webhook;

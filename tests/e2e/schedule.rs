@@ -59,22 +59,41 @@ fn briefing_skill() -> SkillEntry {
     }
 }
 
-/// A household in Berlin with a 07:00 briefing to Dana's chat, on a manual clock at `start`.
-fn settings_at(start: &str, file: &std::path::Path) -> Vec<(&'static str, String)> {
+/// A household in Berlin with a 07:00 briefing to Dana's chat, written to `file`.
+fn household(file: &std::path::Path) -> Vec<(&'static str, String)> {
+    write_household(file, "Europe/Berlin", "07:00");
+    vec![("HOUSEHOLDS_FILE", file.display().to_string())]
+}
+
+fn write_household(file: &std::path::Path, timezone: &str, time: &str) {
     std::fs::write(
         file,
         format!(
-            "[[household]]\nid = \"smiths\"\ntimezone = \"Europe/Berlin\"\n\
+            "[[household]]\nid = \"smiths\"\ntimezone = \"{timezone}\"\n\
              members = [{{ name = \"Dana\", whatsapp = \"{DANA}\" }}]\n\
-             [household.briefing]\ntime = \"07:00\"\nto = \"Dana\"\ncatch_up_minutes = 120\n"
+             [household.briefing]\ntime = \"{time}\"\nto = \"Dana\"\ncatch_up_minutes = 120\n"
         ),
     )
     .unwrap();
-    vec![
-        ("HOUSEHOLDS_FILE", file.display().to_string()),
-        ("CLOCK", "manual".to_owned()),
-        ("CLOCK_START", start.to_owned()),
-    ]
+}
+
+/// A household whose briefing is due this very minute on the system clock, for the real
+/// binary (which has no manual clock on durable stores): its time zone is chosen so that it is
+/// about noon there, far from a change of day. Returns its variables and the local weekday.
+fn household_due_now(file: &std::path::Path) -> (Vec<(&'static str, String)>, String) {
+    use chrono::Timelike as _;
+    let now = chrono::Utc::now();
+    let offset = 12 - i32::try_from(now.hour()).unwrap();
+    // IANA's Etc zones count the other way round: Etc/GMT-3 is three hours ahead of UTC.
+    let timezone = match offset {
+        0 => "UTC".to_owned(),
+        ahead if ahead > 0 => format!("Etc/GMT-{ahead}"),
+        behind => format!("Etc/GMT+{}", -behind),
+    };
+    let local = now.with_timezone(&chrono::FixedOffset::east_opt(offset * 3600).unwrap());
+    write_household(file, &timezone, &local.format("%H:%M").to_string());
+    let vars = vec![("HOUSEHOLDS_FILE", file.display().to_string())];
+    (vars, local.format("%A").to_string())
 }
 
 fn temp_file() -> std::path::PathBuf {
@@ -96,8 +115,9 @@ fn briefings(backends: &Backends) -> Vec<String> {
 async fn the_briefing_is_sent_once_per_local_day_across_a_dst_change() {
     let file = temp_file();
     // 2026-03-28 06:00 in Berlin (winter time), an hour before the briefing.
-    let app = TestApp::spawn_with(
-        &settings_at("2026-03-28T05:00:00Z", &file),
+    let app = TestApp::spawn_at(
+        "2026-03-28T05:00:00Z",
+        &household(&file),
         vec![briefing_skill()],
     )
     .await;
@@ -131,8 +151,9 @@ async fn the_briefing_is_sent_once_per_local_day_across_a_dst_change() {
 #[actix_rt::test]
 async fn two_alfreds_on_the_same_stores_send_one_briefing_and_a_restart_sends_none() {
     let file = temp_file();
-    let settings = settings_at("2026-11-26T06:00:30Z", &file); // 07:00:30 in Berlin: just due
-    let first = TestApp::spawn_with(&settings, vec![briefing_skill()]).await;
+    let settings = household(&file);
+    let due = "2026-11-26T06:00:30Z"; // 07:00:30 in Berlin: just due
+    let first = TestApp::spawn_at(due, &settings, vec![briefing_skill()]).await;
     let backends_again = Backends {
         db: first.backends.db.clone(),
         prefix: first.backends.prefix.clone(),
@@ -142,7 +163,7 @@ async fn two_alfreds_on_the_same_stores_send_one_briefing_and_a_restart_sends_no
     };
     // A second Alfred (another replica, or the same one restarted) sending to its own fake
     // Graph API, so each one's sends can be told apart.
-    let second = TestApp::spawn_on(backends_again, &settings, vec![briefing_skill()]).await;
+    let second = TestApp::spawn_on_at(backends_again, due, &settings, vec![briefing_skill()]).await;
 
     eventually("the briefing to be sent", || async {
         let total = first.backends.graph.requests().len() + second.backends.graph.requests().len();
@@ -159,8 +180,9 @@ async fn two_alfreds_on_the_same_stores_send_one_briefing_and_a_restart_sends_no
 async fn a_briefing_due_while_alfred_was_down_is_caught_up_within_the_window() {
     let file = temp_file();
     // Alfred comes up at 08:30 in Berlin; the 07:00 briefing is 90 minutes late, the window 120.
-    let app = TestApp::spawn_with(
-        &settings_at("2026-11-26T07:30:00Z", &file),
+    let app = TestApp::spawn_at(
+        "2026-11-26T07:30:00Z",
+        &household(&file),
         vec![briefing_skill()],
     )
     .await;
@@ -174,8 +196,9 @@ async fn a_briefing_due_while_alfred_was_down_is_caught_up_within_the_window() {
 async fn a_briefing_missed_beyond_the_window_is_recorded_and_shown_to_operators() {
     let file = temp_file();
     // Alfred comes up at 10:00 in Berlin: three hours after the briefing, beyond the window.
-    let app = TestApp::spawn_with(
-        &settings_at("2026-11-26T09:00:00Z", &file),
+    let app = TestApp::spawn_at(
+        "2026-11-26T09:00:00Z",
+        &household(&file),
         vec![briefing_skill()],
     )
     .await;
@@ -197,13 +220,14 @@ async fn a_briefing_missed_beyond_the_window_is_recorded_and_shown_to_operators(
     );
 }
 
-/// The real binary with the real briefing skill: a briefing due at 07:00 is sent by the first
+/// The real binary with the real briefing skill: a briefing due this minute is sent by the first
 /// Alfred, which is killed right after; the restarted one and a second replica started at the
-/// same minute send nothing more.
+/// same minute send nothing more. The binary refuses `CLOCK=manual` on durable stores, so the
+/// household's briefing time is set to the system clock's current minute instead.
 #[actix_rt::test]
 async fn real_processes_restarted_at_the_due_minute_and_a_second_replica_send_one_briefing() {
     let file = temp_file();
-    let settings = settings_at("2026-11-26T06:00:20Z", &file); // 07:00:20 in Berlin
+    let (settings, weekday) = household_due_now(&file);
     let backends = Backends::new().await;
     let replica = |name: &str| {
         let mut extra = settings.clone();
@@ -230,7 +254,7 @@ async fn real_processes_restarted_at_the_due_minute_and_a_second_replica_send_on
     let sends = backends.graph.requests();
     assert_eq!(sends.len(), 1, "one briefing for the day: {sends:?}");
     assert!(
-        sends[0].text().unwrap_or_default().contains("Thursday"),
+        sends[0].text().unwrap_or_default().contains(&weekday),
         "{:?}",
         sends[0].text()
     );

@@ -205,7 +205,8 @@ impl SlackClient {
 #[async_trait(?Send)]
 impl ChannelClient for SlackClient {
     async fn send(&self, message: &OutboundEnvelope) -> Result<SendReceipt, SendError> {
-        let text = message.body.display_text();
+        // Users' words are echoed in replies: escaped, they can never mention or ping anyone.
+        let text = super::text::escape(&message.body.display_text());
         self.pace(&message.to).await;
         let response_url = match message.reply_to.as_deref() {
             Some(id) => self.response_urls.lookup(id).await,

@@ -217,7 +217,9 @@ impl SlackEdge {
     /// Keeps a signed body that cannot be understood, with the reason, for an operator.
     async fn dead_letter(&self, body: &[u8], reason: &str) -> Result<(), SlackError> {
         tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed Slack request that cannot be understood.");
-        Ok(self.ingest.dead_letter(body, reason).await?)
+        // Kept for an operator, without what could still act in the channel.
+        let body = super::text::redact(body);
+        Ok(self.ingest.dead_letter(&body, reason).await?)
     }
 }
 

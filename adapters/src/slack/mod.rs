@@ -8,7 +8,9 @@
 //! * [`commands`] — slash commands: what is answered at once and what is deferred;
 //! * [`response_url`] — the response URLs of deferred commands, shared by edge and client;
 //! * [`client`] — [`SlackClient`], the `ChannelClient` that posts replies;
-//! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping.
+//! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping;
+//! * [`text`] — replies escaped for Slack (no `<!channel>` from users' words), and dead
+//!   letters stripped of `token` and `response_url`.
 //!
 //! This module knows Slack's wire formats and nothing about skills, the orchestrator or
 //! storage beyond the `Bus` trait.
@@ -20,6 +22,7 @@ pub mod events;
 pub mod pacer;
 pub mod response_url;
 pub mod signature;
+pub mod text;
 
 pub use client::{SlackClient, SlackClientSettings, SlackIdentity, SlackSetupError};
 pub use commands::Visibility;

@@ -33,7 +33,6 @@ pub mod triage;
 
 use std::sync::Arc;
 
-use alfred_actors::messages::Platform;
 use alfred_actors::skill::{
     Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
     SkillRoute,
@@ -98,7 +97,6 @@ impl Skill for InboxService {
                     command,
                     reader: request.sender.id,
                     now: request.now,
-                    slack: request.envelope.platform == Platform::Slack,
                 }),
                 None => Box::new(ReplyOnly(vec![format!(
                     "I did not understand that. Try: {}",
@@ -117,10 +115,9 @@ pub struct InboxEffect {
     pub command: InboxCommand,
     /// The reader's platform user id (recorded as `done_by`).
     pub reader: String,
-    /// When the message is handled (the runtime's clock): `done_at`.
+    /// When the message is handled (the runtime's clock): `done_at`. Replies are plain text:
+    /// the Slack client escapes Slack's markup in every reply.
     pub now: DateTime<Utc>,
-    /// Whether the reply goes to Slack, whose `<`, `>` and `&` are markup and get escaped.
-    pub slack: bool,
 }
 
 impl InboxEffect {
@@ -155,13 +152,7 @@ impl Effect for InboxEffect {
         tx: &'a mut Tx<'_>,
     ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
-            let slack = self.slack;
             let text = self.run(tx).await?;
-            let text = if slack {
-                reply::slack_escape(&text)
-            } else {
-                text
-            };
             Ok(vec![Reply::text(text)])
         })
     }

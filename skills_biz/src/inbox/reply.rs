@@ -175,11 +175,3 @@ pub(crate) fn done(done: &[(i64, String)], asked: &[i64]) -> String {
     }
     lines.join("\n")
 }
-
-/// Text for Slack: `&`, `<` and `>` escaped, so a subject such as `<!channel>` cannot
-/// notify anyone and an address in brackets is shown as written.
-pub(crate) fn slack_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
