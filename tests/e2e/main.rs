@@ -15,6 +15,7 @@ mod delivery;
 mod healthcheck;
 mod households;
 mod inbox;
+mod limits;
 mod llm;
 mod outage;
 mod postgres_tls;
