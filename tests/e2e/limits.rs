@@ -3,6 +3,9 @@
 //! and one notice while another member is answered; the LLM stays within the daily budget; a
 //! duplicate webhook or a redelivery after a failed commit does not ask it again; a text over
 //! the cap gets a short reply.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_actors::limits::{too_long_reply, SLOW_DOWN_REPLY};
 use alfred_testkit::graph::RecordedRequest;

@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::BusError;
-
 /// The shape of a token bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TokenBucket {
@@ -107,20 +105,19 @@ pub(super) struct LocalLimits {
 /// Forget expired entries once a map holds this many, so a long-running console stays small.
 const SWEEP_ABOVE: usize = 1_024;
 
-fn poisoned<T>(_: T) -> BusError {
-    BusError::Other("the in-memory bus lock is poisoned".to_owned())
+/// The map behind `lock`, also after a panic elsewhere while it was held: every entry is
+/// written whole, so none can be half-updated.
+fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl LocalLimits {
-    pub(super) fn take_token(
-        &self,
-        key: &str,
-        bucket: &TokenBucket,
-    ) -> Result<Admission, BusError> {
+    pub(super) fn take_token(&self, key: &str, bucket: &TokenBucket) -> Admission {
         let now = Instant::now();
         let epoch = *self.epoch.get_or_init(|| now);
         let now_ms = u64::try_from(now.duration_since(epoch).as_millis()).unwrap_or(u64::MAX);
-        let mut buckets = self.buckets.lock().map_err(poisoned)?;
+        let mut buckets = lock(&self.buckets);
         if buckets.len() > SWEEP_ABOVE {
             buckets.retain(|_, (_, forget_at)| *forget_at > now);
         }
@@ -130,12 +127,12 @@ impl LocalLimits {
             .map(|(state, _)| *state);
         let (state, admission) = take(state, now_ms, bucket);
         buckets.insert(key.to_owned(), (state, now + bucket.memory()));
-        Ok(admission)
+        admission
     }
 
-    pub(super) fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
+    pub(super) fn count_up(&self, key: &str, ttl: Duration) -> u64 {
         let now = Instant::now();
-        let mut counters = self.counters.lock().map_err(poisoned)?;
+        let mut counters = lock(&self.counters);
         if counters.len() > SWEEP_ABOVE {
             counters.retain(|_, (_, expires)| *expires > now);
         }
@@ -148,7 +145,7 @@ impl LocalLimits {
             })
             .or_insert((0, now + ttl));
         counter.0 += 1;
-        Ok(counter.0)
+        counter.0
     }
 }
 

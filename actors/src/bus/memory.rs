@@ -415,10 +415,10 @@ impl Bus for MemoryBus {
     }
 
     async fn take_token(&self, key: &str, bucket: &TokenBucket) -> Result<Admission, BusError> {
-        self.limits.take_token(key, bucket)
+        Ok(self.limits.take_token(key, bucket))
     }
 
     async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
-        self.limits.count_up(key, ttl)
+        Ok(self.limits.count_up(key, ttl))
     }
 }
