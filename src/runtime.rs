@@ -26,6 +26,7 @@ use alfred_actors::channel::ChannelClient;
 use alfred_actors::clock::{Clock, ManualClock, SystemClock};
 use alfred_actors::households::{HouseholdDirectory, HouseholdInfo};
 use alfred_actors::janitor::{Janitor, JanitorConfig};
+use alfred_actors::limits::Limiter;
 use alfred_actors::llm::Llm;
 use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
@@ -249,6 +250,7 @@ impl Wiring<'_> {
             invoke_prefixes: Arc::new(self.settings.invoke_prefixes.clone()),
             clock: self.clock.clone(),
             llm,
+            limiter: Limiter::new(self.bus.clone(), self.prefix, self.settings.limits),
             metrics: self.metrics.clone(),
         };
         self.root.spawn(

@@ -13,6 +13,7 @@
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
 //! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention;
+//! * [`limits`] — per-sender limits (token bucket, LLM budget, text cap) shared on the bus;
 //! * [`clock`] (the time skills see), [`households`] (conversations to households),
 //!   [`sequencer`] (per-conversation order), [`metrics`], [`trace`] (W3C context in entries).
 //!
@@ -23,6 +24,7 @@ pub mod channel;
 pub mod clock;
 pub mod households;
 pub mod janitor;
+pub mod limits;
 pub mod llm;
 pub mod messages;
 pub mod metrics;

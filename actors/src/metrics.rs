@@ -37,7 +37,7 @@ pub struct Metrics {
     /// `summarised`).
     pub inbox_mails: IntCounterVec,
     /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
-    /// `inbox`, `outbox`).
+    /// `inbox`, `llm_answers`, `outbox`).
     pub janitor_removed: IntCounterVec,
     /// `alfred_stream_pending{stream}`: entries of the stream delivered to its consumer group
     /// and not yet acknowledged, as its reader last sampled (every half claim-idle time).

@@ -1,4 +1,4 @@
-//! Every stream key and consumer group in one place (metric names are in
+//! Every stream key, limit key and consumer group in one place (metric names are in
 //! [`metrics`](crate::metrics), table names in `migrations/` and the stores' SQL).
 //!
 //! Stream keys are prefixed with the configured `REDIS_KEY_PREFIX` (empty by default) and the
@@ -19,6 +19,11 @@ pub const OUTBOX_DEAD_STREAM: &str = "alfred-outbox:dead";
 pub const INGEST_GROUP: &str = "alfred-orchestrators";
 /// Consumer group of the outbound senders.
 pub const OUTBOX_GROUP: &str = "alfred-senders";
+/// A sender's token bucket (hash), `{SENDER_BUCKET}:{platform}:{sender}`; see
+/// [`limits`](crate::limits).
+pub const SENDER_BUCKET: &str = "alfred-sender-bucket";
+/// A sender's LLM requests of one day (counter), `{LLM_BUDGET}:{platform}:{sender}:{date}`.
+pub const LLM_BUDGET: &str = "alfred-llm-budget";
 /// The single field of a stream entry that holds the serialized envelope.
 pub const PAYLOAD_FIELD: &str = "payload";
 

@@ -9,7 +9,8 @@ use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
     defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
-    Settings, SlackSettings, StoreSettings, Tuning, WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
+    SenderLimits, Settings, SlackSettings, StoreSettings, Tuning, WhatsAppSettings,
+    SECRET_VARIABLES, VARIABLES,
 };
 
 impl Settings {
@@ -143,6 +144,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     };
     let clock = clock(&mut r);
     refuse_manual_clock_with_durable_stores(&mut r, &clock);
+    let limits = limits(&mut r);
 
     r.finish(Settings {
         instance,
@@ -164,6 +166,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         default_timezone,
         invoke_prefixes,
         clock,
+        limits,
     })
 }
 
@@ -271,6 +274,43 @@ fn refuse_manual_clock_with_durable_stores(r: &mut Reader, clock: &ClockSetting)
             ),
         );
     }
+}
+
+/// The per-sender limits; each of the three limits may be turned off with `0` or `off`.
+fn limits(r: &mut Reader) -> SenderLimits {
+    let rate_per_minute = limit(
+        r,
+        "SENDER_RATE_PER_MINUTE",
+        defaults::SENDER_RATE_PER_MINUTE,
+    );
+    let burst = r.number_or("SENDER_BURST", defaults::SENDER_BURST, 1);
+    if rate_per_minute.is_none() && r.plain("SENDER_BURST").is_some() {
+        r.problem(
+            "SENDER_BURST",
+            "is only used with SENDER_RATE_PER_MINUTE, which is off",
+        );
+    }
+    SenderLimits {
+        rate_per_minute,
+        burst,
+        llm_daily_budget: limit(r, "LLM_DAILY_BUDGET", defaults::LLM_DAILY_BUDGET),
+        max_text_chars: limit(r, "MAX_TEXT_CHARS", defaults::MAX_TEXT_CHARS),
+    }
+}
+
+/// A limit: a positive whole number, or `0`/`off` for none.
+fn limit(r: &mut Reader, name: &str, default: u32) -> Option<u32> {
+    r.parsed_or(
+        name,
+        Some(default),
+        "a whole number, or 0 or off for no limit",
+        |raw| {
+            if raw.eq_ignore_ascii_case("off") {
+                return Some(None);
+            }
+            raw.parse::<u32>().ok().map(|n| (n > 0).then_some(n))
+        },
+    )
 }
 
 fn addr(r: &mut Reader, name: &str, default: &str) -> SocketAddr {

@@ -91,6 +91,16 @@ pub mod defaults {
     pub const IMAP_POLL_INTERVAL_MS: u64 = 60_000;
     /// `IMAP_TIMEOUT_MS`: the longest one IMAP poll (connect, log in, fetch) may take.
     pub const IMAP_TIMEOUT_MS: u64 = 30_000;
+    /// `SENDER_RATE_PER_MINUTE`: messages one sender may send Alfred per minute, sustained.
+    /// Generous for a family: nobody types that fast, a script or a stuck client does.
+    pub const SENDER_RATE_PER_MINUTE: u32 = 30;
+    /// `SENDER_BURST`: messages one sender may send at once before the rate applies (a
+    /// shopping list typed as fifteen quick messages still goes through).
+    pub const SENDER_BURST: u32 = 15;
+    /// `LLM_DAILY_BUDGET`: plain-language messages of one sender put to the LLM per day (UTC).
+    pub const LLM_DAILY_BUDGET: u32 = 200;
+    /// `MAX_TEXT_CHARS`: the longest text Alfred reads, in characters (WhatsApp's own limit).
+    pub const MAX_TEXT_CHARS: u32 = 4_096;
 }
 
 /// Every variable this crate reads (secrets may also be given as `NAME_FILE`).
@@ -152,6 +162,10 @@ pub const VARIABLES: &[&str] = &[
     "IMAP_POLL_INTERVAL_MS",
     "IMAP_TIMEOUT_MS",
     "INBOX_READERS",
+    "SENDER_RATE_PER_MINUTE",
+    "SENDER_BURST",
+    "LLM_DAILY_BUDGET",
+    "MAX_TEXT_CHARS",
 ];
 
 /// Settings only the Home instance reads: `INSTANCE=biz` refuses them (and their `_FILE` forms),
@@ -282,6 +296,32 @@ pub struct Settings {
     pub invoke_prefixes: Vec<String>,
     /// `CLOCK` and `CLOCK_START`: the system clock, or a manual one for tests and demos.
     pub clock: ClockSetting,
+    /// `SENDER_RATE_PER_MINUTE`, `SENDER_BURST`, `LLM_DAILY_BUDGET`, `MAX_TEXT_CHARS`.
+    pub limits: SenderLimits,
+}
+
+/// How much one sender may ask of Alfred. `None` turns a limit off (`0` or `off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderLimits {
+    /// `SENDER_RATE_PER_MINUTE`: the sustained rate of one sender's token bucket.
+    pub rate_per_minute: Option<u32>,
+    /// `SENDER_BURST`: the bucket's size, at least 1.
+    pub burst: u32,
+    /// `LLM_DAILY_BUDGET`: LLM requests per sender and UTC day.
+    pub llm_daily_budget: Option<u32>,
+    /// `MAX_TEXT_CHARS`: longer texts get a short reply and are not routed.
+    pub max_text_chars: Option<u32>,
+}
+
+impl Default for SenderLimits {
+    fn default() -> Self {
+        SenderLimits {
+            rate_per_minute: Some(defaults::SENDER_RATE_PER_MINUTE),
+            burst: defaults::SENDER_BURST,
+            llm_daily_budget: Some(defaults::LLM_DAILY_BUDGET),
+            max_text_chars: Some(defaults::MAX_TEXT_CHARS),
+        }
+    }
 }
 
 /// Which clock the runtime runs on.

@@ -543,3 +543,53 @@ fn starttls_defaults_to_port_143_and_a_plain_connection_is_not_an_option() {
     assert!(err.to_string().contains("IMAP_TLS"), "{err}");
     assert!(err.to_string().contains("implicit or starttls"), "{err}");
 }
+
+#[test]
+fn per_sender_limits_default_to_a_familys_pace_and_each_can_be_turned_off() {
+    use alfred_config::SenderLimits;
+    assert_eq!(
+        load(&[]).limits,
+        SenderLimits {
+            rate_per_minute: Some(30),
+            burst: 15,
+            llm_daily_budget: Some(200),
+            max_text_chars: Some(4096),
+        }
+    );
+    let s = load(&[
+        ("SENDER_RATE_PER_MINUTE", "60"),
+        ("SENDER_BURST", "5"),
+        ("LLM_DAILY_BUDGET", "0"),
+        ("MAX_TEXT_CHARS", "OFF"),
+    ]);
+    assert_eq!(s.limits.rate_per_minute, Some(60));
+    assert_eq!(s.limits.burst, 5);
+    assert_eq!(s.limits.llm_daily_budget, None);
+    assert_eq!(s.limits.max_text_chars, None);
+    assert_eq!(
+        load(&[("SENDER_RATE_PER_MINUTE", "off")])
+            .limits
+            .rate_per_minute,
+        None
+    );
+}
+
+#[test]
+fn a_bad_limit_or_a_burst_without_a_rate_names_the_variable() {
+    let err = fail(&[
+        ("SENDER_RATE_PER_MINUTE", "-3"),
+        ("SENDER_BURST", "0"),
+        ("LLM_DAILY_BUDGET", "lots"),
+        ("MAX_TEXT_CHARS", "4.5"),
+    ]);
+    for name in [
+        "SENDER_RATE_PER_MINUTE",
+        "SENDER_BURST",
+        "LLM_DAILY_BUDGET",
+        "MAX_TEXT_CHARS",
+    ] {
+        assert!(err.names(name), "{name} was not reported: {err}");
+    }
+    let err = fail(&[("SENDER_RATE_PER_MINUTE", "0"), ("SENDER_BURST", "10")]);
+    assert!(err.names("SENDER_BURST"), "{err}");
+}

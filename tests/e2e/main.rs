@@ -16,6 +16,7 @@ mod delivery;
 mod healthcheck;
 mod households;
 mod inbox;
+mod limits;
 mod llm;
 mod order;
 mod outage;

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{Bus, BusError, GroupHealth, ReadFrom, StreamEntry};
+use super::{Admission, Bus, BusError, GroupHealth, ReadFrom, StreamEntry, TokenBucket};
 
 /// The in-process bus. Share it behind an `Arc`.
 #[derive(Default)]
@@ -29,6 +29,8 @@ pub struct MemoryBus {
     published: Notify,
     /// Values of [`Bus::put_expiring`], with when they expire.
     values: Mutex<HashMap<String, (String, Instant)>>,
+    /// Token buckets and counters ([`Bus::take_token`], [`Bus::count_up`]).
+    limits: super::bucket::LocalLimits,
 }
 
 impl fmt::Debug for MemoryBus {
@@ -440,5 +442,13 @@ impl Bus for MemoryBus {
 
     async fn ping(&self) -> Result<(), BusError> {
         Ok(())
+    }
+
+    async fn take_token(&self, key: &str, bucket: &TokenBucket) -> Result<Admission, BusError> {
+        Ok(self.limits.take_token(key, bucket))
+    }
+
+    async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
+        Ok(self.limits.count_up(key, ttl))
     }
 }

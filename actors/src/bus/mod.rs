@@ -6,12 +6,15 @@
 //! left idle by a dead consumer are taken over with `XAUTOCLAIM`, which also counts deliveries.
 //! Both implementations of [`Bus`] honour exactly these semantics.
 
+pub mod bucket;
 pub mod memory;
 pub mod redis;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use bucket::{Admission, TokenBucket};
 
 /// One entry read from a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,4 +157,16 @@ pub trait Bus: Send + Sync + 'static {
     }
     /// Checks the bus is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), BusError>;
+    /// Takes one token from the token bucket `key` (see [`bucket`]), atomically for every
+    /// process on this bus; the key expires once the bucket is full again. The default admits
+    /// everything (for test doubles).
+    async fn take_token(&self, _key: &str, _bucket: &TokenBucket) -> Result<Admission, BusError> {
+        Ok(Admission::Admitted)
+    }
+    /// Adds one to the counter `key` and returns its new value, atomically for every process on
+    /// this bus; a new counter expires `ttl` after its first count. The default counts nothing
+    /// (always 1, for test doubles).
+    async fn count_up(&self, _key: &str, _ttl: Duration) -> Result<u64, BusError> {
+        Ok(1)
+    }
 }

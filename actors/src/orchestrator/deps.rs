@@ -7,6 +7,7 @@ use actix::Recipient;
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::households::HouseholdDirectory;
+use crate::limits::Limiter;
 use crate::llm::Llm;
 use crate::metrics::Metrics;
 use crate::skill::{SkillRequest, SkillRoute};
@@ -31,6 +32,8 @@ pub struct OrchestratorDeps {
     pub clock: Arc<dyn Clock>,
     /// The optional LLM for text no skill's grammar understands; `None` answers help.
     pub llm: Option<Llm>,
+    /// The per-sender limits (`SENDER_RATE_PER_MINUTE`, `LLM_DAILY_BUDGET`, `MAX_TEXT_CHARS`).
+    pub limiter: Limiter,
     pub metrics: Metrics,
 }
 

@@ -5,15 +5,19 @@
 //! 1. parse the envelope (a payload that is not an envelope can never succeed: permanent);
 //! 2. wait for the conversation's earlier messages (per-conversation ordering, see
 //!    [`Sequencer`]);
-//! 3. route: the first skill whose deterministic grammar understands the text gets a
+//! 3. apply the sender's limits to what a person asked (see `gate`): a message the inbox
+//!    already holds is acknowledged, one over the sender's rate or the text cap is answered
+//!    briefly (or not at all) and recorded as handled without being routed;
+//! 4. route: the first skill whose deterministic grammar understands the text gets a
 //!    [`SkillRequest`](crate::skill::SkillRequest); text no skill understands goes to the LLM
 //!    when one is configured (its tool call counts only as the command text the skill's own
 //!    grammar accepts, see [`crate::llm`]) and otherwise gets help built from the skills' own
-//!    help lines; other message kinds get a short explanation — never silence;
-//! 4. commit the effect with the inbox mark and the outbox rows in one transaction
+//!    help lines; other message kinds get a short explanation — never silence. The LLM is
+//!    asked at most once per message (see `interpret`);
+//! 5. commit the effect with the inbox mark and the outbox rows in one transaction
 //!    ([`Store::commit`](crate::store::Store::commit)); a duplicate platform message id means
 //!    "already done";
-//! 5. publish the committed replies on `alfred-outbox` and mark them published. A failure here
+//! 6. publish the committed replies on `alfred-outbox` and mark them published. A failure here
 //!    is not an error: the rows are committed and the relay publishes them.
 //!
 //! Only after that does the reader acknowledge the entry. A skill that panics yields
@@ -23,10 +27,13 @@
 //! a Postgres outage never dead-letters a message.
 //!
 //! Layout: this file holds the actor and the commit-and-publish path; `deps` what it is built
-//! from; `routing` decides what a message means (skill grammar, LLM, help, group prefixes,
-//! scheduled jobs); `status` handles the platform's status callbacks about our replies.
+//! from; `gate` the per-sender limits; `routing` decides what a message means (skill grammar,
+//! help, group prefixes, scheduled jobs) and `interpret` asks the LLM about plain language;
+//! `status` handles the platform's status callbacks about our replies.
 
 mod deps;
+mod gate;
+mod interpret;
 mod routing;
 mod status;
 mod waiting;
@@ -45,6 +52,7 @@ use crate::store::{Commit, InboxKey, ReplyTarget};
 use crate::stream_reader::{Delivery, DeliveryError};
 
 pub use deps::{OrchestratorDeps, RoutedSkill};
+use gate::{gate, Gate};
 use routing::decide;
 pub use routing::{help_text, NOT_TEXT_REPLY};
 use status::{store_failure, track_delivery};
@@ -179,9 +187,16 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     {
         return track_delivery(deps, message_id, status, callback_data.as_deref(), errors).await;
     }
-    let effect = match decide(deps, &envelope).await? {
-        Some(effect) => effect,
-        None => Box::new(ReplyOnly(Vec::new())),
+    let effect = match gate(deps, &envelope).await? {
+        Gate::Handled => {
+            already_handled(deps);
+            return Ok(());
+        }
+        Gate::Refuse(refusal) => refusal,
+        Gate::Pass => match decide(deps, &envelope).await? {
+            Some(effect) => effect,
+            None => Box::new(ReplyOnly(Vec::new())),
+        },
     };
     let inbox = InboxKey {
         platform: envelope.platform,
@@ -203,11 +218,7 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     };
     let committed = match deps.store.commit(inbox, effect, target).await {
         Ok(Commit::Duplicate) => {
-            tracing::info!("Message was already handled; acknowledging the redelivery.");
-            deps.metrics
-                .processed
-                .with_label_values(&["duplicate"])
-                .inc();
+            already_handled(deps);
             return Ok(());
         }
         Ok(Commit::Done(replies)) => replies,
@@ -227,6 +238,15 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
     }
     publish(deps, &committed).await;
     Ok(())
+}
+
+/// A message the inbox already holds: counted, and acknowledged.
+fn already_handled(deps: &OrchestratorDeps) {
+    tracing::info!("Message was already handled; acknowledging the redelivery.");
+    deps.metrics
+        .processed
+        .with_label_values(&["duplicate"])
+        .inc();
 }
 
 /// Publishes committed replies; on failure leaves them to the relay.

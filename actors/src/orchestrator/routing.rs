@@ -1,15 +1,17 @@
 //! Deciding what a message means: scheduled job runs, group-prefix handling, the skills'
-//! deterministic grammars, the optional LLM for plain language, and the help reply.
+//! deterministic grammars, the optional LLM for plain language (`interpret`), and the help
+//! reply.
 //!
 //! Everything here ends in an [`Effect`] (or `None`: handled without a reply); committing it
 //! and publishing the replies is the caller's business (`process` in the parent module).
 
 use std::collections::HashMap;
 
+use super::interpret::plain_language;
 use super::{OrchestratorDeps, RoutedSkill};
 use crate::households::addressed_text;
 use crate::messages::{InboundEnvelope, InboundKind};
-use crate::skill::{Effect, ReplyOnly, SkillRequest, SkillRoute};
+use crate::skill::{Effect, ReplyOnly, SkillRequest};
 use crate::stream_reader::DeliveryError;
 
 /// The reply to a media message, location or anything else that is not text.
@@ -68,7 +70,7 @@ async fn route(
         .find(|skill| skill.route.understands(&text));
     let (skill, text) = match typed {
         Some(skill) => (skill, text),
-        None => match plain_language(deps, &text).await {
+        None => match plain_language(deps, envelope, &text).await? {
             Some(understood) => understood,
             None => {
                 let help = help_text(&deps.skills, &text);
@@ -141,30 +143,6 @@ async fn ask(
             "skill/{name} did not answer: {error}"
         ))),
     }
-}
-
-/// Text the grammar cannot parse, put to the LLM when one is configured: the skill to ask and
-/// the canonical command the LLM's tool call became, routed exactly as if typed.
-async fn plain_language<'a>(
-    deps: &'a OrchestratorDeps,
-    text: &str,
-) -> Option<(&'a RoutedSkill, String)> {
-    let llm = deps.llm.as_ref()?;
-    // Asking for help is not a request to interpret.
-    if text.is_empty() || text.eq_ignore_ascii_case("help") {
-        return None;
-    }
-    let routes: Vec<&dyn SkillRoute> = deps.skills.iter().map(|s| s.route.as_ref()).collect();
-    let outcome = llm.consult(text, &routes).await;
-    if let Some(result) = outcome.label() {
-        deps.metrics.llm_requests.with_label_values(&[result]).inc();
-    }
-    let proposal = outcome.proposal()?;
-    let skill = deps
-        .skills
-        .iter()
-        .find(|skill| skill.route.understands(&proposal.command))?;
-    Some((skill, proposal.command))
 }
 
 /// The help reply, built from the skills' own help lines.

@@ -169,13 +169,50 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Forgets what was finished before `before`: inbox keys handled before it (platforms
-    /// stop retrying within days, so a key that old de-duplicates nothing) and outbox rows sent
-    /// before it. Dead rows are kept for operators; rows in flight are never touched. Works in
+    /// stop retrying within days, so a key that old de-duplicates nothing), LLM answers kept
+    /// before it and outbox rows sent before it. Dead rows are kept for operators; rows in flight are never touched. Works in
     /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
     async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
 
     /// Checks the store is reachable (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// What the store knows of a message before it is handled: whether the inbox holds it
+    /// (already handled) and otherwise the LLM's answer kept for it, if any. Read before the
+    /// per-sender limits and before asking the LLM, so neither a duplicate nor a redelivery
+    /// takes a token or asks again; with the store down it fails, before the LLM is asked.
+    async fn prior(&self, platform: Platform, message_id: &str) -> Result<Prior, StoreError>;
+
+    /// Keeps what the LLM answered for a message, right after it answered and before the
+    /// message's effect commits, so a redelivery after a failed commit does not ask again.
+    /// The first answer kept for a message stays. Purged with the inbox keys.
+    async fn keep_llm_answer(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        answer: &LlmAnswer,
+    ) -> Result<(), StoreError>;
+}
+
+/// What the LLM made of one message, as kept by [`Store::keep_llm_answer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmAnswer {
+    /// How the request ended: the `result` label of `alfred_llm_requests_total` (`accepted`,
+    /// `refused`, `no_call`, `failed`, `timeout`).
+    pub outcome: String,
+    /// The command it proposed, accepted by a skill's grammar; `None` when it had none.
+    pub command: Option<String>,
+}
+
+/// What [`Store::prior`] knows of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prior {
+    /// Not handled, and the LLM was not asked about it.
+    New,
+    /// Not handled yet, but the LLM was asked and answered this.
+    Interpreted(LlmAnswer),
+    /// The inbox holds it: already handled.
+    Handled,
 }
 
 /// What [`Store::purge`] removed.
@@ -185,4 +222,6 @@ pub struct Purged {
     pub inbox: u64,
     /// Sent outbox rows.
     pub outbox: u64,
+    /// Kept LLM answers.
+    pub llm_answers: u64,
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{Claimed, Commit, InboxKey, Purged, ReplyTarget, SendResult, Store};
+use super::{Claimed, Commit, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget, SendResult, Store};
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
 use crate::store::{Activity, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
@@ -86,6 +86,8 @@ struct Inner {
     /// Handled events by (platform, message id), with when they were handled. The key is not
     /// the whole [`InboxKey`]: a redelivery is handled at another time, and must still match.
     inbox: HashMap<(Platform, String), chrono::DateTime<chrono::Utc>>,
+    /// What the LLM answered for messages, by (platform, message id), with when it answered.
+    llm_answers: HashMap<(Platform, String), (LlmAnswer, chrono::DateTime<chrono::Utc>)>,
     slots: HashMap<&'static str, Box<dyn MemSlot>>,
     /// Rows not yet sent, by outbox id. Sent rows are removed.
     outbox: BTreeMap<i64, Row>,
@@ -275,14 +277,45 @@ impl Store for MemStore {
         let mut inner = self.inner.lock().await;
         let was = inner.inbox.len();
         inner.inbox.retain(|_, handled_at| *handled_at >= before);
+        let answers = inner.llm_answers.len();
+        inner
+            .llm_answers
+            .retain(|_, (_, answered_at)| *answered_at >= before);
         Ok(Purged {
             inbox: (was - inner.inbox.len()) as u64,
+            llm_answers: (answers - inner.llm_answers.len()) as u64,
             // Sent rows are dropped at once here; dead ones are kept.
             outbox: 0,
         })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn prior(&self, platform: Platform, message_id: &str) -> Result<Prior, StoreError> {
+        let inner = self.inner.lock().await;
+        let key = (platform, message_id.to_owned());
+        if inner.inbox.contains_key(&key) {
+            return Ok(Prior::Handled);
+        }
+        Ok(match inner.llm_answers.get(&key) {
+            Some((answer, _)) => Prior::Interpreted(answer.clone()),
+            None => Prior::New,
+        })
+    }
+
+    async fn keep_llm_answer(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        answer: &LlmAnswer,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.inner.lock().await;
+        inner
+            .llm_answers
+            .entry((platform, message_id.to_owned()))
+            .or_insert_with(|| (answer.clone(), chrono::Utc::now()));
         Ok(())
     }
 }

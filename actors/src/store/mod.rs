@@ -17,7 +17,9 @@ pub mod migrate;
 pub mod postgres;
 mod tx;
 
-pub use contract::{Address, Claimed, Commit, InboxKey, Purged, ReplyTarget, SendResult, Store};
+pub use contract::{
+    Address, Claimed, Commit, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget, SendResult, Store,
+};
 pub use error::StoreError;
 pub use memory::MemStore;
 pub use postgres::PgStore;

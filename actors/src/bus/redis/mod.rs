@@ -26,6 +26,7 @@
 //! Streams are trimmed only by [`Bus::trim_handled`] (`trim`): up to the oldest entry that
 //! some consumer group still has pending or has not been given yet, never further.
 
+mod bucket;
 mod connection;
 mod reply;
 mod tls;
@@ -39,7 +40,7 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
 use deadpool_redis::{Connection, Pool};
 
-use super::{Bus, BusError, GroupHealth, ReadFrom, StreamEntry};
+use super::{Admission, Bus, BusError, GroupHealth, ReadFrom, StreamEntry, TokenBucket};
 use alfred_config::RedisTls;
 pub use connection::RedisBusConfig;
 use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
@@ -558,5 +559,15 @@ impl Bus for RedisBus {
             .await
             .map_err(from_redis_error)?;
         Ok(())
+    }
+
+    async fn take_token(&self, key: &str, bucket: &TokenBucket) -> Result<Admission, BusError> {
+        let mut conn = self.command().await?;
+        bucket::take_token(&mut conn, key, bucket).await
+    }
+
+    async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
+        let mut conn = self.command().await?;
+        bucket::count_up(&mut conn, key, ttl).await
     }
 }

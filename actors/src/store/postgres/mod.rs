@@ -27,6 +27,7 @@
 mod batch;
 mod coalesce;
 mod group;
+mod llm_answers;
 mod rows;
 pub mod statements;
 mod tls;
@@ -38,8 +39,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::Type;
 
-use super::{Claimed, Commit, InboxKey, ReplyTarget, SendResult, Store};
-use crate::messages::OutboundEnvelope;
+use super::{Claimed, Commit, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store};
+use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
 use crate::store::StoreError;
 use rows::{envelope, get, MARK_PUBLISHED};
@@ -378,6 +379,7 @@ impl Store for PgStore {
         // a long lock, and the orchestrator's commits go on in between.
         for (count, sql) in [
             (&mut purged.inbox, PURGE_INBOX),
+            (&mut purged.llm_answers, llm_answers::PURGE),
             (&mut purged.outbox, PURGE_OUTBOX),
         ] {
             loop {
@@ -401,6 +403,19 @@ impl Store for PgStore {
         let client = self.client().await?;
         client.batch_execute("SELECT 1").await?;
         Ok(())
+    }
+
+    async fn prior(&self, platform: Platform, message_id: &str) -> Result<Prior, StoreError> {
+        llm_answers::prior(&self.client().await?, platform, message_id).await
+    }
+
+    async fn keep_llm_answer(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        answer: &LlmAnswer,
+    ) -> Result<(), StoreError> {
+        llm_answers::keep(&self.client().await?, platform, message_id, answer).await
     }
 }
 
