@@ -152,11 +152,14 @@ pub const VARIABLES: &[&str] = &[
     "IMAP_POLL_INTERVAL_MS",
     "IMAP_TIMEOUT_MS",
     "INBOX_READERS",
+    "STRANGERS",
+    "SLACK_TEAM_IDS",
+    "CRM_READERS",
 ];
 
 /// Settings only the Home instance reads: `INSTANCE=biz` refuses them (and their `_FILE` forms),
 /// so a family's households never end up in the business deployment by a copied `.env`.
-pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE"];
+pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE", "STRANGERS"];
 
 /// Settings only the Biz instance reads: `INSTANCE=home` refuses them (and their `_FILE` forms),
 /// so the business's Slack credentials never reach the family deployment.
@@ -174,6 +177,8 @@ pub const BIZ_ONLY: &[&str] = &[
     "IMAP_POLL_INTERVAL_MS",
     "IMAP_TIMEOUT_MS",
     "INBOX_READERS",
+    "SLACK_TEAM_IDS",
+    "CRM_READERS",
 ];
 
 /// The variables that hold secrets and so also accept `NAME_FILE`.
@@ -282,6 +287,21 @@ pub struct Settings {
     pub invoke_prefixes: Vec<String>,
     /// `CLOCK` and `CLOCK_START`: the system clock, or a manual one for tests and demos.
     pub clock: ClockSetting,
+    /// `STRANGERS` (Home with `HOUSEHOLDS_FILE`): what someone outside the households gets.
+    pub strangers: Strangers,
+    /// `CRM_READERS` (Biz): the platform user ids (Slack user ids, WhatsApp numbers) the CRM
+    /// answers; nobody when empty.
+    pub crm_readers: Vec<String>,
+}
+
+/// What a stranger — a conversation no household of `HOUSEHOLDS_FILE` claims — gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strangers {
+    /// One short refusal a day that reveals nothing of the family (the default).
+    #[default]
+    Refuse,
+    /// No answer at all.
+    Ignore,
 }
 
 /// Which clock the runtime runs on.
@@ -344,6 +364,9 @@ pub struct SlackSettings {
     pub signing_secret: SecretString,
     /// `SLACK_API_URL` without a trailing slash.
     pub api_url: String,
+    /// `SLACK_TEAM_IDS`: the workspaces whose requests are answered; empty means the bot
+    /// token's own workspace, as Slack's `auth.test` names it at start-up.
+    pub team_ids: Vec<String>,
 }
 
 /// The work inbox read by IMAP over implicit TLS (Biz only; needs the durable stores).

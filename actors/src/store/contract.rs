@@ -169,8 +169,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Forgets what was finished before `before`: inbox keys handled before it (platforms
-    /// stop retrying within days, so a key that old de-duplicates nothing) and outbox rows sent
-    /// before it. Dead rows are kept for operators; rows in flight are never touched. Works in
+    /// stop retrying within days, so a key that old de-duplicates nothing), outbox rows sent
+    /// before it, and strangers' refusal counters of days before it. Dead rows are kept for operators; rows in flight are never touched. Works in
     /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
     async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
 
@@ -185,4 +185,6 @@ pub struct Purged {
     pub inbox: u64,
     /// Sent outbox rows.
     pub outbox: u64,
+    /// Strangers' daily refusal counters (`stranger_refusals`, see `crate::access::strangers`).
+    pub refusals: u64,
 }

@@ -279,6 +279,8 @@ impl Store for MemStore {
             inbox: (was - inner.inbox.len()) as u64,
             // Sent rows are dropped at once here; dead ones are kept.
             outbox: 0,
+            // Only the current day's counters are kept in memory (`access::strangers`).
+            refusals: 0,
         })
     }
 

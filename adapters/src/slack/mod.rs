@@ -8,7 +8,9 @@
 //! * [`commands`] — slash commands: what is answered at once and what is deferred;
 //! * [`response_url`] — the response URLs of deferred commands, shared by edge and client;
 //! * [`client`] — [`SlackClient`], the `ChannelClient` that posts replies;
-//! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping.
+//! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping;
+//! * [`workspaces`] — the workspaces whose requests are answered (`SLACK_TEAM_IDS`, or the bot
+//!   token's own from `auth.test`), checked by the edge before anything is stored.
 //!
 //! This module knows Slack's wire formats and nothing about skills, the orchestrator or
 //! storage beyond the `Bus` trait.
@@ -20,6 +22,7 @@ pub mod events;
 pub mod pacer;
 pub mod response_url;
 pub mod signature;
+pub mod workspaces;
 
 pub use client::{SlackClient, SlackClientSettings, SlackIdentity, SlackSetupError};
 pub use commands::Visibility;
@@ -27,3 +30,4 @@ pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PAT
 pub use pacer::ChannelPacer;
 pub use response_url::{ResponseUrl, ResponseUrls};
 pub use signature::{SignatureError, SlackVerifier};
+pub use workspaces::{WorkspaceLearner, Workspaces};

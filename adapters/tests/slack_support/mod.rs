@@ -11,7 +11,7 @@ use actix_web::{web, App};
 use alfred_actors::clock::{Clock, SystemClock};
 use alfred_actors::messages::InboundEnvelope;
 use alfred_actors::metrics::Metrics;
-use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings};
+use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings, Workspaces};
 use alfred_testkit::buses::RecordingBus;
 use alfred_testkit::slack::{app_mention, event_id, sign};
 use chrono::Utc;
@@ -40,6 +40,7 @@ pub struct Harness {
     pub response_urls: ResponseUrls,
     pub edge: web::Data<SlackEdge>,
     pub secret: &'static str,
+    pub metrics: Metrics,
 }
 
 impl Harness {
@@ -57,6 +58,7 @@ pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
         signing_secret: secret.into(),
         api_url: API_URL.into(),
         body_limit: 64 * 1024,
+        workspaces: Workspaces::fixed(vec![TEAM.to_owned()]),
     };
     let metrics = Metrics::new().unwrap();
     let edge = SlackEdge::new(
@@ -71,6 +73,7 @@ pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
         response_urls,
         edge: web::Data::new(edge.unwrap()),
         secret,
+        metrics,
     }
 }
 
