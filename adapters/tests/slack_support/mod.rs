@@ -44,6 +44,11 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// `alfred_refused_total{reason}`.
+    pub fn refused(&self, reason: &str) -> u64 {
+        self.metrics.refused.with_label_values(&[reason]).get()
+    }
+
     /// What the edge stored on the ingest stream.
     pub fn envelopes(&self) -> Vec<InboundEnvelope> {
         self.bus.parsed(INGEST)
@@ -51,6 +56,15 @@ impl Harness {
 }
 
 pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
+    harness_serving(secret, clock, Workspaces::fixed(vec![TEAM.to_owned()]))
+}
+
+/// An edge answering `workspaces`.
+pub fn harness_serving(
+    secret: &'static str,
+    clock: Arc<dyn Clock>,
+    workspaces: Workspaces,
+) -> Harness {
     let bus = Arc::new(RecordingBus::default());
     let response_urls = ResponseUrls::new();
     let settings = SlackEdgeSettings {
@@ -58,7 +72,7 @@ pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
         signing_secret: secret.into(),
         api_url: API_URL.into(),
         body_limit: 64 * 1024,
-        workspaces: Workspaces::fixed(vec![TEAM.to_owned()]),
+        workspaces,
     };
     let metrics = Metrics::new().unwrap();
     let edge = SlackEdge::new(
