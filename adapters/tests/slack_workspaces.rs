@@ -21,7 +21,14 @@ const OUTSIDER: &str = "U0OUTSIDE";
 #[actix_web::test]
 async fn an_event_from_another_workspace_is_answered_200_stored_nowhere_and_counted() {
     let harness = harness();
-    let body = app_mention(OTHER_TEAM, &event_id(), BOT, CHANNEL, OUTSIDER, "deals over 1000");
+    let body = app_mention(
+        OTHER_TEAM,
+        &event_id(),
+        BOT,
+        CHANNEL,
+        OUTSIDER,
+        "deals over 1000",
+    );
 
     let (status, answer) = post_event(&harness, &body).await;
 
@@ -89,7 +96,11 @@ async fn until_auth_test_names_the_workspace_events_get_503_and_then_are_stored(
     learner.learn(TEAM.to_owned());
     let (after, _) = post_event(&harness, &mention("ping")).await;
 
-    assert_eq!(before, StatusCode::SERVICE_UNAVAILABLE, "Slack delivers it again");
+    assert_eq!(
+        before,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Slack delivers it again"
+    );
     assert_eq!(after, StatusCode::OK);
     assert_eq!(harness.envelopes().len(), 1);
 }

@@ -6,6 +6,7 @@ mod helpers;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod admin;
 mod briefing;
 mod chores;

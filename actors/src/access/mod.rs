@@ -19,10 +19,13 @@
 //! (`alfred chat`) is the operator's own terminal and counts as a member.
 //!
 //! Every refusal is counted in `alfred_refused_total{reason}` (reasons: [`STRANGER`],
-//! [`NOT_READER`]; the Slack edge counts `other_workspace` and `external_user`) and is a
-//! normal, committed answer — never a dead letter.
+//! [`NOT_READER`]; the Slack edge counts `other_workspace` and `external_user`) once per
+//! message ([`Counted`]) and is a normal, committed answer — never a dead letter.
 
+mod counted;
 pub mod strangers;
+
+pub use counted::Counted;
 
 use std::sync::Arc;
 

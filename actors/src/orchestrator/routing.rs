@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::{OrchestratorDeps, RoutedSkill};
-use crate::access::{strangers, Asker, Refusal};
+use crate::access::{strangers, Asker, Counted, Refusal};
 use crate::households::addressed_text;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::skill::{Effect, ReplyOnly, Routed, SkillRequest, SkillRoute};
@@ -72,17 +72,14 @@ fn refuse_stranger(deps: &OrchestratorDeps, envelope: &InboundEnvelope) -> Optio
     (!asker.member).then(|| refused(deps, envelope, Refusal::Stranger))
 }
 
-/// The answer to a message an access rule refused, counted under the refusal's reason.
+/// The answer to a message an access rule refused, counted under the refusal's reason when
+/// it commits (once per message, see [`Counted`]).
 fn refused(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
     refusal: Refusal,
 ) -> Box<dyn Effect> {
-    deps.metrics
-        .refused
-        .with_label_values(&[refusal.reason()])
-        .inc();
-    match refusal {
+    let effect = match refusal {
         Refusal::Stranger => {
             tracing::info!("A stranger wrote; the message is counted and not handled.");
             let timezone = deps.households.resolve(envelope).timezone;
@@ -98,7 +95,11 @@ fn refused(
             tracing::info!("Refused a skill to someone its access rule does not list.");
             Box::new(ReplyOnly(vec![answer.to_owned()]))
         }
-    }
+    };
+    Box::new(Counted {
+        effect,
+        counter: deps.metrics.refused.with_label_values(&[refusal.reason()]),
+    })
 }
 
 /// Routes text addressed to Alfred to the first skill that understands it, or answers help.
