@@ -20,12 +20,10 @@
 //!
 //! Every refusal is counted in `alfred_refused_total{reason}` (reasons: [`STRANGER`],
 //! [`NOT_READER`]; the Slack edge counts `other_workspace` and `external_user`) once per
-//! message ([`Counted`]) and is a normal, committed answer — never a dead letter.
+//! message ([`counted`]) and is a normal, committed answer — never a dead letter.
 
-mod counted;
+pub mod counted;
 pub mod strangers;
-
-pub use counted::Counted;
 
 use std::sync::Arc;
 

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use super::{OrchestratorDeps, RoutedSkill};
-use crate::access::{strangers, Asker, Counted, Refusal};
+use crate::access::counted::Counted;
+use crate::access::{strangers, Asker, Refusal};
 use crate::households::addressed_text;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::skill::{Effect, ReplyOnly, Routed, SkillRequest, SkillRoute};
