@@ -20,6 +20,7 @@ use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
     self, ResponseUrls, SlackClient, SlackClientSettings, SlackEdge, SlackEdgeSettings,
+    WorkspaceLearner, Workspaces,
 };
 use alfred_adapters::whatsapp::{
     self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook,
@@ -64,7 +65,7 @@ impl App {
         tracing::info!(settings = %settings.summary(), "Starting Alfred.");
         // Slash commands' response URLs: filled by the Slack edge, read by the Slack client.
         let response_urls = ResponseUrls::new();
-        let clients = platform_clients(&settings, &response_urls)?;
+        let (clients, workspaces) = platform_clients(&settings, &response_urls)?;
         let runtime = Runtime::start(settings.clone(), extras, clients).await?;
         // Kept on Redis too, so a reply after a restart, or by another replica, still goes to the
         // command's response URL.
@@ -79,7 +80,8 @@ impl App {
         // Checked once before listening, so the first probe already has an answer.
         readiness.refresh().await;
         readiness.spawn_refresher();
-        let (server, http_port) = public_server(&settings, &runtime, readiness, response_urls)?;
+        let (server, http_port) =
+            public_server(&settings, &runtime, readiness, response_urls, workspaces)?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
             None => {
@@ -131,11 +133,13 @@ impl App {
 }
 
 /// The channel clients: the Graph API when WhatsApp is configured, the Slack Web API when
-/// Slack is. Without any, replies are logged (ephemeral bring-up, DESIGN.md §5).
+/// Slack is. Without any, replies are logged (ephemeral bring-up, DESIGN.md §5). With Slack,
+/// also the workspaces its edge answers: `SLACK_TEAM_IDS`, or the bot token's own, learned
+/// from `auth.test` in the background.
 fn platform_clients(
     settings: &Settings,
     response_urls: &ResponseUrls,
-) -> anyhow::Result<ClientFactory> {
+) -> anyhow::Result<(ClientFactory, Option<Workspaces>)> {
     let graph = settings.whatsapp.as_ref().map(|whatsapp| GraphSettings {
         base_url: whatsapp.graph_api_url.clone(),
         api_version: whatsapp.graph_api_version.clone(),
@@ -158,14 +162,23 @@ fn platform_clients(
     // Biz: Slack, its hooks, and the Graph API with its own WhatsApp number).
     let allowlist = Allowlist::for_settings(settings);
     tracing::info!(hosts = ?allowlist.hosts().collect::<Vec<_>>(), "Outbound allowlist.");
-    if let Some(slack) = &slack {
+    let mut workspaces = None;
+    if let (Some(slack), Some(configured)) = (&slack, &settings.slack) {
         let client = SlackClient::new(slack.clone(), response_urls.clone())
             .context("Invalid Slack settings")?
             .with_allowlist(allowlist.clone());
-        actix_rt::spawn(async move { report_slack_identity(&client).await });
+        let learner = if configured.team_ids.is_empty() {
+            let (learned, learner) = Workspaces::learned();
+            workspaces = Some(learned);
+            Some(learner)
+        } else {
+            workspaces = Some(Workspaces::fixed(configured.team_ids.clone()));
+            None
+        };
+        actix_rt::spawn(async move { report_slack_identity(&client, learner).await });
     }
     let response_urls = response_urls.clone();
-    Ok(Arc::new(move || {
+    let factory: ClientFactory = Arc::new(move || {
         let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
         if let Some(graph) = &graph {
             match GraphClient::new(graph.clone()) {
@@ -186,29 +199,49 @@ fn platform_clients(
             }
         }
         clients
-    }))
+    });
+    Ok((factory, workspaces))
 }
 
 /// Asks Slack whom the bot token belongs to (`auth.test`) and says so in the log: a wrong or
 /// revoked token is an ERROR at start-up rather than a surprise at the first reply. Start-up
 /// does not wait for it, and does not fail: Slack may be briefly unreachable.
-async fn report_slack_identity(client: &SlackClient) {
-    match client.auth_test().await {
-        Ok(identity) => tracing::info!(
-            team = %identity.team,
-            team_id = %identity.team_id,
-            bot = %identity.user,
-            bot_user_id = %identity.user_id,
-            "Slack accepted SLACK_BOT_TOKEN."
-        ),
-        Err(SendError::Permanent { reason }) => tracing::error!(
-            %reason,
-            "Slack refused SLACK_BOT_TOKEN: every reply to Slack will fail until it is fixed."
-        ),
-        Err(error) => tracing::warn!(
-            %error,
-            "Could not check SLACK_BOT_TOKEN with Slack (auth.test); the first reply will tell."
-        ),
+///
+/// With a `learner` (no `SLACK_TEAM_IDS`) the answer also names the one workspace the edge
+/// serves, so Slack is asked again, with back-off, until it answers; until then Slack's
+/// requests get 503 and are delivered again.
+async fn report_slack_identity(client: &SlackClient, learner: Option<WorkspaceLearner>) {
+    let mut wait = IDENTITY_RETRY_MIN;
+    loop {
+        match client.auth_test().await {
+            Ok(identity) => {
+                tracing::info!(
+                    team = %identity.team,
+                    team_id = %identity.team_id,
+                    bot = %identity.user,
+                    bot_user_id = %identity.user_id,
+                    "Slack accepted SLACK_BOT_TOKEN."
+                );
+                if let Some(learner) = &learner {
+                    tracing::info!(team_id = %identity.team_id, "Answering Slack requests from this workspace only (SLACK_TEAM_IDS is not set).");
+                    learner.learn(identity.team_id);
+                }
+                return;
+            }
+            Err(SendError::Permanent { reason }) => tracing::error!(
+                %reason,
+                "Slack refused SLACK_BOT_TOKEN: every reply to Slack will fail until it is fixed."
+            ),
+            Err(error) => tracing::warn!(
+                %error,
+                "Could not check SLACK_BOT_TOKEN with Slack (auth.test); the first reply will tell."
+            ),
+        }
+        if learner.is_none() {
+            return;
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(IDENTITY_RETRY_MAX);
     }
 }
 
@@ -235,11 +268,17 @@ fn not_durable(settings: &Settings) -> Option<String> {
     Some(why)
 }
 
+/// The first and the longest pause between two `auth.test` calls while the workspace is not
+/// known.
+const IDENTITY_RETRY_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const IDENTITY_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn public_server(
     settings: &Settings,
     runtime: &Runtime,
     readiness: Readiness,
     response_urls: ResponseUrls,
+    workspaces: Option<Workspaces>,
 ) -> anyhow::Result<(Server, u16)> {
     let metrics = web::Data::new(runtime.metrics.clone());
     let readiness = web::Data::new(readiness);
@@ -264,7 +303,7 @@ fn public_server(
     if webhook.is_none() {
         tracing::info!("WhatsApp is not configured (META_TOKEN, PHONE_ID, VERIFY_TOKEN, APP_SECRET); /webhook answers 404.");
     }
-    let slack_edge = slack_edge(settings, runtime, response_urls)?;
+    let slack_edge = slack_edge(settings, runtime, response_urls, workspaces)?;
     let server = HttpServer::new(move || {
         let app = actix_web::App::new()
             .app_data(metrics.clone())
@@ -296,8 +335,9 @@ fn slack_edge(
     settings: &Settings,
     runtime: &Runtime,
     response_urls: ResponseUrls,
+    workspaces: Option<Workspaces>,
 ) -> anyhow::Result<Option<web::Data<SlackEdge>>> {
-    let Some(slack) = &settings.slack else {
+    let (Some(slack), Some(workspaces)) = (&settings.slack, workspaces) else {
         tracing::info!("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET); /slack/* answers 404.");
         return Ok(None);
     };
@@ -307,6 +347,7 @@ fn slack_edge(
             signing_secret: slack.signing_secret.clone(),
             api_url: slack.api_url.clone(),
             body_limit: settings.tuning.webhook_body_limit,
+            workspaces,
         },
         runtime.bus.clone() as Arc<dyn Bus>,
         &runtime.metrics,

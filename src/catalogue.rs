@@ -95,7 +95,8 @@ fn home_config(settings: &Settings) -> alfred_skills_home::HomeSkillsConfig {
     }
 }
 
-/// The Biz skills' configuration: who may read the work inbox (none without one).
+/// The Biz skills' configuration: who may read the work inbox (none without one) and who may
+/// ask the CRM.
 #[cfg(feature = "biz")]
 fn biz_config(settings: &Settings) -> alfred_skills_biz::BizSkillsConfig {
     alfred_skills_biz::BizSkillsConfig {
@@ -104,5 +105,6 @@ fn biz_config(settings: &Settings) -> alfred_skills_biz::BizSkillsConfig {
             .as_ref()
             .map(|imap| imap.readers.clone())
             .unwrap_or_default(),
+        crm_readers: settings.crm_readers.clone(),
     }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Recipient;
+use alfred_actors::access::StrangerPolicy;
 use alfred_actors::bus::Bus;
 use alfred_actors::channel::ChannelClient;
 use alfred_actors::clock::{Clock, ManualClock, SystemClock};
@@ -229,6 +230,7 @@ impl Wiring<'_> {
                 );
                 RoutedSkill {
                     route: entry.route,
+                    access: entry.access,
                     actor: addr.recipient(),
                 }
             })
@@ -248,6 +250,10 @@ impl Wiring<'_> {
             skills,
             households: Arc::new(household_directory(self.settings)),
             invoke_prefixes: Arc::new(self.settings.invoke_prefixes.clone()),
+            strangers: match self.settings.strangers {
+                alfred_config::Strangers::Refuse => StrangerPolicy::Refuse,
+                alfred_config::Strangers::Ignore => StrangerPolicy::Ignore,
+            },
             clock: self.clock.clone(),
             llm,
             limiter: Limiter::new(self.bus.clone(), self.prefix, self.settings.limits),

@@ -23,6 +23,8 @@ pub struct HouseholdInfo {
 pub struct HouseholdDirectory {
     by_conversation: HashMap<(Platform, String), Arc<HouseholdInfo>>,
     default_timezone: Tz,
+    /// Whether households were configured: then only their conversations are members'.
+    configured: bool,
 }
 
 impl HouseholdDirectory {
@@ -31,6 +33,7 @@ impl HouseholdDirectory {
         HouseholdDirectory {
             by_conversation: HashMap::new(),
             default_timezone,
+            configured: false,
         }
     }
 
@@ -40,10 +43,21 @@ impl HouseholdDirectory {
         household: HouseholdInfo,
         conversations: impl IntoIterator<Item = (Platform, String)>,
     ) {
+        self.configured = true;
         let household = Arc::new(household);
         for key in conversations {
             self.by_conversation.insert(key, household.clone());
         }
+    }
+
+    /// Whether a message's conversation belongs to a household: a member's direct chat or a
+    /// listed group. Without configured households every conversation is its own household,
+    /// so this is always true.
+    pub fn claims(&self, envelope: &InboundEnvelope) -> bool {
+        !self.configured
+            || self
+                .by_conversation
+                .contains_key(&(envelope.platform, envelope.conversation.clone()))
     }
 
     /// The household of a message's conversation.

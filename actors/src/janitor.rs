@@ -6,8 +6,8 @@
 //!    acknowledged ([`Bus::trim_handled`]); an entry still pending, or not yet delivered to a
 //!    group, is never removed, and the `:dead` streams are never touched;
 //! 2. purges from the store what finished more than `RETENTION_DAYS` ago by the runtime's clock
-//!    ([`Store::purge`]): inbox keys, the LLM answers kept with messages, and sent replies;
-//!    dead replies stay for operators.
+//!    ([`Store::purge`]): inbox keys, the LLM answers kept with messages, sent replies and
+//!    strangers' refusal counters; dead replies stay for operators.
 //!
 //! Streams are trimmed first: an entry is gone from its stream long before its inbox key is
 //! forgotten, so a consumer group recreated from the start of a stream (after Redis lost it)
@@ -121,11 +121,17 @@ impl Janitor {
                     removed
                         .with_label_values(&["llm_answers"])
                         .inc_by(swept.purged.llm_answers);
-                    if swept.purged.inbox + swept.purged.outbox + swept.purged.llm_answers > 0 {
+                    removed
+                        .with_label_values(&["refusals"])
+                        .inc_by(swept.purged.refusals);
+                    let purged = &swept.purged;
+                    if purged.inbox + purged.outbox + purged.llm_answers + purged.refusals > 0 {
                         tracing::info!(
                             stream_entries = swept.stream_entries,
                             inbox = swept.purged.inbox,
                             outbox = swept.purged.outbox,
+                            llm_answers = swept.purged.llm_answers,
+                            refusals = swept.purged.refusals,
                             "Purged what finished before the retention period."
                         );
                     }

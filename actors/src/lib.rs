@@ -5,6 +5,8 @@
 //! * [`names`] — stream keys and consumer groups;
 //! * [`skill`] — the contract between the orchestrator and skills, the catalogue entry
 //!   ([`skill::SkillEntry`]) and the skill actor;
+//! * [`access`] — who may use each skill (declared in the catalogue, checked by the
+//!   orchestrator) and what a stranger gets;
 //! * [`bus`] — the stream bus (Redis Streams, or in-process in ephemeral mode);
 //! * [`store`] — the exactly-once store (Postgres, or in memory in ephemeral mode), the
 //!   transaction effects see ([`store::Tx`]) and the store's one error ([`store::StoreError`]);
@@ -19,6 +21,7 @@
 //!
 //! This crate must not know about HTTP, platform wire formats or any particular skill.
 
+pub mod access;
 pub mod bus;
 pub mod channel;
 pub mod clock;

@@ -37,7 +37,7 @@ pub struct Metrics {
     /// `summarised`).
     pub inbox_mails: IntCounterVec,
     /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
-    /// `inbox`, `llm_answers`, `outbox`).
+    /// `inbox`, `llm_answers`, `outbox`, `refusals`: strangers' daily refusal counters).
     pub janitor_removed: IntCounterVec,
     /// `alfred_stream_pending{stream}`: entries of the stream delivered to its consumer group
     /// and not yet acknowledged, as its reader last sampled (every half claim-idle time).
@@ -49,8 +49,12 @@ pub struct Metrics {
     /// was added (0 with nothing pending).
     pub stream_oldest_pending_age: GaugeVec,
     /// `alfred_refused_total{reason}`: messages answered with a refusal or not handled because
-    /// of who sent them or how much (`stranger`, `other_workspace`, `external_user`,
-    /// `not_reader`, `rate_limited`, `too_long`, `llm_budget`). Refusals are never dead letters.
+    /// of who sent them or how much (`stranger`: a conversation no household claims, with a
+    /// households file; `other_workspace`: a Slack request from a workspace not in
+    /// `SLACK_TEAM_IDS`, dropped at the edge; `external_user`: a Slack Connect user of another
+    /// workspace, dropped at the edge; `not_reader`: a skill limited to readers, such as the
+    /// CRM or the work inbox, asked by someone else; `rate_limited`, `too_long`, `llm_budget`).
+    /// Refusals are never dead letters.
     pub refused: IntCounterVec,
 }
 
@@ -135,7 +139,7 @@ impl Metrics {
         let janitor_removed = IntCounterVec::new(
             Opts::new(
                 "alfred_janitor_removed_total",
-                "What the janitor removed: handled stream entries, old inbox keys, old sent replies.",
+                "What the janitor removed: handled stream entries, old inbox keys, old sent replies, old refusal counters.",
             ),
             &["what"],
         )?;

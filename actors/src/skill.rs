@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::access::Access;
 use crate::messages::{InboundEnvelope, OutboundBody, Sender};
 use crate::store::{StoreError, Tx};
 
@@ -130,25 +131,31 @@ impl SkillRoute for GrammarRoute {
 /// whatever configuration the skill needs (captured, and cloned into each new skill).
 pub type SkillFactory = Arc<dyn Fn() -> Box<dyn Skill> + Send + Sync>;
 
-/// One skill of an instance's catalogue: how to route to it and how to build it.
+/// One skill of an instance's catalogue: how to route to it, who may use it, and how to build
+/// it.
 ///
 /// Each skills crate exports its catalogue as a `Vec<SkillEntry>` in routing order (the
 /// orchestrator gives a text to the first skill that understands it), and the runtime loads
-/// exactly that list. Who may use a skill is to be declared here too.
+/// exactly that list. The orchestrator checks [`SkillEntry::access`] before the skill runs
+/// (see [`crate::access`]).
 #[derive(Clone)]
 pub struct SkillEntry {
     pub route: Arc<dyn SkillRoute>,
+    /// Who may use the skill.
+    pub access: Access,
     pub factory: SkillFactory,
 }
 
 impl SkillEntry {
-    /// An entry from a route and a factory of fresh skills.
+    /// An entry from a route, its access rule and a factory of fresh skills.
     pub fn new(
         route: Arc<dyn SkillRoute>,
+        access: Access,
         factory: impl Fn() -> Box<dyn Skill> + Send + Sync + 'static,
     ) -> Self {
         SkillEntry {
             route,
+            access,
             factory: Arc::new(factory),
         }
     }
@@ -156,6 +163,25 @@ impl SkillEntry {
     /// The skill's stable name (its actor is `skill/{name}`).
     pub fn name(&self) -> &'static str {
         self.route.name()
+    }
+}
+
+/// A skill as routing sees it: its route and its access rule. Both a catalogue entry and the
+/// orchestrator's routed skill are one, so the help reply is built the same way from either.
+pub trait Routed {
+    /// How to route to the skill.
+    fn route(&self) -> &dyn SkillRoute;
+    /// Who may use it.
+    fn access(&self) -> &Access;
+}
+
+impl Routed for SkillEntry {
+    fn route(&self) -> &dyn SkillRoute {
+        self.route.as_ref()
+    }
+
+    fn access(&self) -> &Access {
+        &self.access
     }
 }
 

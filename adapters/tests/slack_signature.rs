@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use alfred_actors::clock::{ManualClock, SystemClock};
 use alfred_adapters::slack::signature::{SignatureError, SlackVerifier, MAX_SKEW};
+use alfred_adapters::slack::Workspaces;
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 
@@ -109,7 +110,9 @@ fn missing_or_malformed_headers_are_refused_and_an_empty_secret_cannot_key_a_ver
 #[actix_web::test]
 async fn slacks_documented_slash_command_verifies_over_http_with_a_fixed_clock() {
     let clock = ManualClock::new(Utc.timestamp_opt(DOC_TIMESTAMP, 0).unwrap());
-    let harness = harness_with(DOC_SECRET, Arc::new(clock));
+    // The example comes from Slack's own documentation workspace.
+    let workspaces = Workspaces::fixed(vec![DOC_TEAM.to_owned()]);
+    let harness = harness_serving(DOC_SECRET, Arc::new(clock), workspaces);
 
     let (status, body) = send(&harness, Post::documented()).await;
 

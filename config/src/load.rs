@@ -9,7 +9,7 @@ use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
     defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
-    SenderLimits, Settings, SlackSettings, StoreSettings, Tuning, WhatsAppSettings,
+    SenderLimits, Settings, SlackSettings, StoreSettings, Strangers, Tuning, WhatsAppSettings,
     SECRET_VARIABLES, VARIABLES,
 };
 
@@ -145,6 +145,17 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let clock = clock(&mut r);
     refuse_manual_clock_with_durable_stores(&mut r, &clock);
     let limits = limits(&mut r);
+    let strangers = r.parsed_or(
+        "STRANGERS",
+        Strangers::default(),
+        "refuse or ignore",
+        |raw| match raw.to_ascii_lowercase().as_str() {
+            "refuse" => Some(Strangers::Refuse),
+            "ignore" => Some(Strangers::Ignore),
+            _ => None,
+        },
+    );
+    let crm_readers = id_list(&mut r, "CRM_READERS");
 
     r.finish(Settings {
         instance,
@@ -167,6 +178,8 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         invoke_prefixes,
         clock,
         limits,
+        strangers,
+        crm_readers,
     })
 }
 
@@ -463,11 +476,42 @@ fn slack(r: &mut Reader) -> Option<SlackSettings> {
     require_all(r, "Slack", &members);
     let bot_token = r.secret("SLACK_BOT_TOKEN");
     let signing_secret = r.secret("SLACK_SIGNING_SECRET");
+    let team_ids = id_list(r, "SLACK_TEAM_IDS");
+    if let Some(bad) = team_ids.iter().find(|id| !is_slack_team_id(id)) {
+        r.problem(
+            "SLACK_TEAM_IDS",
+            format!("names {bad:?}, which is not a Slack workspace id (T followed by letters and digits, e.g. T024BE7LD)"),
+        );
+    }
     Some(SlackSettings {
         bot_token: bot_token?,
         signing_secret: signing_secret?,
         api_url,
+        team_ids,
     })
+}
+
+/// A Slack workspace (team) id: `T` and upper-case letters and digits.
+fn is_slack_team_id(id: &str) -> bool {
+    id.strip_prefix('T').is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
+}
+
+/// A comma-separated list of ids (`INBOX_READERS`, `CRM_READERS`, `SLACK_TEAM_IDS`), blanks
+/// dropped; empty when unset.
+fn id_list(r: &mut Reader, name: &str) -> Vec<String> {
+    r.plain(name)
+        .map(|raw| {
+            raw.split(',')
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The work inbox: host, user and password together, the durable stores (mail is remembered
@@ -508,15 +552,7 @@ fn imap(r: &mut Reader, durable: bool) -> Option<ImapSettings> {
     }
     let poll_interval = r.millis_or("IMAP_POLL_INTERVAL_MS", defaults::IMAP_POLL_INTERVAL_MS);
     let timeout = r.millis_or("IMAP_TIMEOUT_MS", defaults::IMAP_TIMEOUT_MS);
-    let readers: Vec<String> = r
-        .plain("INBOX_READERS")
-        .map(|raw| {
-            raw.split(',')
-                .map(|id| id.trim().to_owned())
-                .filter(|id| !id.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let readers = id_list(r, "INBOX_READERS");
     let password = r.secret("IMAP_PASSWORD");
     if any_set {
         if !durable {

@@ -166,11 +166,14 @@ pub const VARIABLES: &[&str] = &[
     "SENDER_BURST",
     "LLM_DAILY_BUDGET",
     "MAX_TEXT_CHARS",
+    "STRANGERS",
+    "SLACK_TEAM_IDS",
+    "CRM_READERS",
 ];
 
 /// Settings only the Home instance reads: `INSTANCE=biz` refuses them (and their `_FILE` forms),
 /// so a family's households never end up in the business deployment by a copied `.env`.
-pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE"];
+pub const HOME_ONLY: &[&str] = &["HOUSEHOLDS_FILE", "STRANGERS"];
 
 /// Settings only the Biz instance reads: `INSTANCE=home` refuses them (and their `_FILE` forms),
 /// so the business's Slack credentials never reach the family deployment.
@@ -188,6 +191,8 @@ pub const BIZ_ONLY: &[&str] = &[
     "IMAP_POLL_INTERVAL_MS",
     "IMAP_TIMEOUT_MS",
     "INBOX_READERS",
+    "SLACK_TEAM_IDS",
+    "CRM_READERS",
 ];
 
 /// The variables that hold secrets and so also accept `NAME_FILE`.
@@ -298,6 +303,11 @@ pub struct Settings {
     pub clock: ClockSetting,
     /// `SENDER_RATE_PER_MINUTE`, `SENDER_BURST`, `LLM_DAILY_BUDGET`, `MAX_TEXT_CHARS`.
     pub limits: SenderLimits,
+    /// `STRANGERS` (Home with `HOUSEHOLDS_FILE`): what someone outside the households gets.
+    pub strangers: Strangers,
+    /// `CRM_READERS` (Biz): the platform user ids (Slack user ids, WhatsApp numbers) the CRM
+    /// answers; nobody when empty.
+    pub crm_readers: Vec<String>,
 }
 
 /// How much one sender may ask of Alfred. `None` turns a limit off (`0` or `off`).
@@ -322,6 +332,16 @@ impl Default for SenderLimits {
             max_text_chars: Some(defaults::MAX_TEXT_CHARS),
         }
     }
+}
+
+/// What a stranger — a conversation no household of `HOUSEHOLDS_FILE` claims — gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strangers {
+    /// One short refusal a day that reveals nothing of the family (the default).
+    #[default]
+    Refuse,
+    /// No answer at all.
+    Ignore,
 }
 
 /// Which clock the runtime runs on.
@@ -384,6 +404,9 @@ pub struct SlackSettings {
     pub signing_secret: SecretString,
     /// `SLACK_API_URL` without a trailing slash.
     pub api_url: String,
+    /// `SLACK_TEAM_IDS`: the workspaces whose requests are answered; empty means the bot
+    /// token's own workspace, as Slack's `auth.test` names it at start-up.
+    pub team_ids: Vec<String>,
 }
 
 /// The work inbox read by IMAP over implicit TLS (Biz only; needs the durable stores).

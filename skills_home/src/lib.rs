@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use alfred_actors::access::Access;
 use alfred_actors::skill::SkillEntry;
 
 pub mod briefing;
@@ -34,17 +35,19 @@ pub struct HomeSkillsConfig {
 /// The orchestrator gives a text to the first skill that understands it. The briefing claims
 /// only "briefing"-shaped texts. Chores come before the shopping list, whose "add …" would
 /// otherwise take "add chore dishes daily" as an item; the chores grammar claims only
-/// chore-shaped sentences, so the list still gets the rest.
+/// chore-shaped sentences, so the list still gets the rest. Every Home skill is the family's:
+/// with a households file only its members' direct chats and its groups may use them
+/// (`Access::Members`); strangers get one short refusal a day.
 pub fn skills(config: &HomeSkillsConfig) -> Vec<SkillEntry> {
     let templates = Arc::new(config.briefing_templates.clone());
     let quiet_hours = Arc::new(config.quiet_hours.clone());
     vec![
-        SkillEntry::new(briefing::route(), move || {
+        SkillEntry::new(briefing::route(), Access::Members, move || {
             briefing::skill(templates.clone())
         }),
-        SkillEntry::new(chores::route(), move || {
+        SkillEntry::new(chores::route(), Access::Members, move || {
             chores::skill_with(quiet_hours.clone())
         }),
-        SkillEntry::new(grocery::route(), grocery::skill),
+        SkillEntry::new(grocery::route(), Access::Members, grocery::skill),
     ]
 }

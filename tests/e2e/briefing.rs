@@ -20,6 +20,7 @@ const DANA: &str = "4917011111111";
 fn chores() -> SkillEntry {
     SkillEntry {
         route: alfred_skills_home::chores::route(),
+        access: alfred_actors::access::Access::Members,
         factory: Arc::new(alfred_skills_home::chores::skill),
     }
 }

@@ -6,6 +6,7 @@ mod helpers;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod admin;
 mod admin_guard;
 mod briefing;

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use alfred_actors::access::Access;
 use alfred_actors::skill::{
     GrammarRoute, ReplyOnly, Skill, SkillEntry, SkillError, SkillOutcome, SkillRequest,
 };
@@ -48,7 +49,7 @@ impl Skill for Flaky {
 
 fn flaky(asked_for_a: Arc<AtomicUsize>) -> SkillEntry {
     let route = GrammarRoute::new("flaky", &["flaky A"], |text| text.starts_with("flaky "));
-    SkillEntry::new(Arc::new(route), move || {
+    SkillEntry::new(Arc::new(route), Access::Members, move || {
         Box::new(Flaky {
             asked_for_a: asked_for_a.clone(),
         })

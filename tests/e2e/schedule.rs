@@ -55,6 +55,7 @@ impl Skill for BriefingSkill {
 fn briefing_skill() -> SkillEntry {
     SkillEntry {
         route: Arc::new(BriefingRoute),
+        access: alfred_actors::access::Access::Members,
         factory: Arc::new(|| Box::new(BriefingSkill) as Box<dyn Skill>),
     }
 }

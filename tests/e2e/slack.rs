@@ -236,3 +236,59 @@ async fn at_start_up_alfred_asks_slack_whom_the_bot_token_belongs_to() {
     assert_eq!(calls, [Some(BOT_TOKEN.to_owned())]);
     assert!(slack.requests().is_empty(), "and posts nothing");
 }
+
+#[actix_rt::test]
+async fn a_signed_event_from_another_workspace_is_answered_by_nothing_and_stored_nowhere() {
+    let slack = FakeSlack::start().await;
+    let app = biz_app(&slack).await;
+    let other = app_mention("T0OTHER01", &event_id(), BOT, CHANNEL, "U0OUTSIDE", "ping");
+    let ours = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
+
+    let refused = post_slack(&app, "events", &other, None).await;
+    // Our own workspace's ping, after it, shows the pipeline is running: had the other
+    // workspace's event been stored, it would have been answered before this one.
+    let answered = post_slack(&app, "events", &ours, None).await;
+
+    assert_eq!(
+        refused.status(),
+        200,
+        "answered 200 so that Slack does not retry"
+    );
+    assert_eq!(answered.status(), 200);
+    eventually("the pong to our own workspace", || async {
+        (!slack.delivered().is_empty()).then_some(())
+    })
+    .await;
+    app.quiescent().await;
+    assert_eq!(
+        slack.requests().len(),
+        1,
+        "only our workspace is answered: {:?}",
+        slack.requests()
+    );
+    assert_eq!(
+        app.backends.stream_len("alfred-ingest").await,
+        1,
+        "only our workspace's event reached the ingest stream"
+    );
+    assert!(app
+        .backends
+        .stream_entries("alfred-ingest:dead")
+        .await
+        .is_empty());
+    let client = app.backends.pg().await;
+    let inbox: i64 = client
+        .query_one(
+            "SELECT count(*) FROM inbox WHERE message_id LIKE 'T0OTHER01:%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(inbox, 0, "nothing of the other workspace in the inbox");
+    assert_eq!(
+        app.metric("alfred_refused_total{reason=\"other_workspace\"}")
+            .await,
+        1
+    );
+}

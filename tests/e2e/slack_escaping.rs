@@ -56,6 +56,7 @@ impl Skill for Echo {
 async fn biz_app(slack: &FakeSlack) -> TestApp {
     let echo = SkillEntry {
         route: Arc::new(EchoRoute),
+        access: alfred_actors::access::Access::Everyone,
         factory: Arc::new(|| Box::new(Echo) as Box<dyn Skill>),
     };
     let blank = String::new;

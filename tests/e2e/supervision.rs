@@ -47,6 +47,7 @@ impl Skill for PoisonSkill {
 async fn a_panicking_skill_is_restarted_others_are_answered_and_the_poison_is_dead_lettered() {
     let poison = SkillEntry {
         route: Arc::new(PoisonRoute),
+        access: alfred_actors::access::Access::Members,
         factory: Arc::new(|| Box::new(PoisonSkill) as Box<dyn Skill>),
     };
     let app = TestApp::spawn_with(&[], vec![poison]).await;

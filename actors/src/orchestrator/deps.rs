@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use actix::Recipient;
 
+use crate::access::{Access, StrangerPolicy};
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::households::HouseholdDirectory;
 use crate::limits::Limiter;
 use crate::llm::Llm;
 use crate::metrics::Metrics;
-use crate::skill::{SkillRequest, SkillRoute};
+use crate::skill::{Routed, SkillRequest, SkillRoute};
 use crate::store::Store;
 
 /// Everything the orchestrator needs; cloned into each (re)started incarnation.
@@ -30,6 +31,9 @@ pub struct OrchestratorDeps {
     pub invoke_prefixes: Arc<Vec<String>>,
     /// The runtime's clock: the time skills see.
     pub clock: Arc<dyn Clock>,
+    /// What a stranger gets (`STRANGERS`): with households configured, a conversation no
+    /// household claims is a stranger's.
+    pub strangers: StrangerPolicy,
     /// The optional LLM for text no skill's grammar understands; `None` answers help.
     pub llm: Option<Llm>,
     /// The per-sender limits (`SENDER_RATE_PER_MINUTE`, `LLM_DAILY_BUDGET`, `MAX_TEXT_CHARS`).
@@ -37,9 +41,21 @@ pub struct OrchestratorDeps {
     pub metrics: Metrics,
 }
 
-/// A skill's route and the recipient of its actor.
+/// A skill's route, its access rule and the recipient of its actor.
 #[derive(Clone)]
 pub struct RoutedSkill {
     pub route: Arc<dyn SkillRoute>,
+    /// Who may use the skill, checked before it is asked.
+    pub access: Access,
     pub actor: Recipient<SkillRequest>,
+}
+
+impl Routed for RoutedSkill {
+    fn route(&self) -> &dyn SkillRoute {
+        self.route.as_ref()
+    }
+
+    fn access(&self) -> &Access {
+        &self.access
+    }
 }

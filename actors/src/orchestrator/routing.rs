@@ -1,6 +1,6 @@
 //! Deciding what a message means: scheduled job runs, group-prefix handling, the skills'
-//! deterministic grammars, the optional LLM for plain language (`interpret`), and the help
-//! reply.
+//! deterministic grammars, the optional LLM for plain language (`interpret`), the access rules
+//! (who may use each skill, and a stranger's refusal; see [`crate::access`]) and the help reply.
 //!
 //! Everything here ends in an [`Effect`] (or `None`: handled without a reply); committing it
 //! and publishing the replies is the caller's business (`process` in the parent module).
@@ -9,9 +9,11 @@ use std::collections::HashMap;
 
 use super::interpret::plain_language;
 use super::{OrchestratorDeps, RoutedSkill};
+use crate::access::counted::Counted;
+use crate::access::{strangers, Asker, Refusal};
 use crate::households::addressed_text;
 use crate::messages::{InboundEnvelope, InboundKind};
-use crate::skill::{Effect, ReplyOnly, SkillRequest};
+use crate::skill::{Effect, ReplyOnly, Routed, SkillRequest};
 use crate::stream_reader::DeliveryError;
 
 /// The reply to a media message, location or anything else that is not text.
@@ -39,23 +41,67 @@ pub(super) async fn decide(
             _ => None,
         };
         return match addressed {
-            Some(text) => route(deps, envelope, text.to_owned()).await,
+            Some(text) => match refuse_stranger(deps, envelope) {
+                Some(refusal) => Ok(Some(refusal)),
+                None => route(deps, envelope, text.to_owned()).await,
+            },
             None => Ok(None),
         };
     }
     let text = match &envelope.kind {
-        InboundKind::Text { body } => body.trim().to_owned(),
-        InboundKind::InteractiveReply { title, .. } => title.trim().to_owned(),
+        InboundKind::Text { body } => Some(body.trim().to_owned()),
+        InboundKind::InteractiveReply { title, .. } => Some(title.trim().to_owned()),
         InboundKind::Status { .. } | InboundKind::Job { .. } => return Ok(None),
         // A reaction is an acknowledgement, not a request: answering it would be noise.
         InboundKind::Reaction { .. } => return Ok(None),
         InboundKind::Media { .. }
         | InboundKind::Location { .. }
-        | InboundKind::Unsupported { .. } => {
-            return Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()]))));
+        | InboundKind::Unsupported { .. } => None,
+    };
+    if let Some(refusal) = refuse_stranger(deps, envelope) {
+        return Ok(Some(refusal));
+    }
+    match text {
+        Some(text) => route(deps, envelope, text).await,
+        None => Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()])))),
+    }
+}
+
+/// A stranger's message (households configured, and none claims the conversation), before
+/// any skill, the LLM or help sees it: counted, and at most one refusal a day.
+fn refuse_stranger(deps: &OrchestratorDeps, envelope: &InboundEnvelope) -> Option<Box<dyn Effect>> {
+    let asker = Asker::of(envelope, &deps.households);
+    (!asker.member).then(|| refused(deps, envelope, Refusal::Stranger))
+}
+
+/// The answer to a message an access rule refused, counted under the refusal's reason when
+/// it commits (once per message, see [`Counted`]).
+fn refused(
+    deps: &OrchestratorDeps,
+    envelope: &InboundEnvelope,
+    refusal: Refusal,
+) -> Box<dyn Effect> {
+    let effect = match refusal {
+        Refusal::Stranger => {
+            tracing::info!("A stranger wrote; the message is counted and not handled.");
+            let timezone = deps.households.resolve(envelope).timezone;
+            let day = deps.clock.now().with_timezone(&timezone).date_naive();
+            strangers::refusal(
+                deps.strangers,
+                envelope.platform,
+                &envelope.conversation,
+                day,
+            )
+        }
+        Refusal::NotReader(answer) => {
+            tracing::info!("Refused a skill to someone its access rule does not list.");
+            Box::new(ReplyOnly(vec![answer.to_owned()]))
         }
     };
-    route(deps, envelope, text).await
+    Box::new(Counted {
+        effect,
+        counter: deps.metrics.refused.with_label_values(&[refusal.reason()]),
+    })
 }
 
 /// Routes text addressed to Alfred to the first skill that understands it, or answers help.
@@ -64,6 +110,7 @@ async fn route(
     envelope: &InboundEnvelope,
     text: String,
 ) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+    let asker = Asker::of(envelope, &deps.households);
     let typed = deps
         .skills
         .iter()
@@ -73,11 +120,15 @@ async fn route(
         None => match plain_language(deps, envelope, &text).await? {
             Some(understood) => understood,
             None => {
-                let help = help_text(&deps.skills, &text);
+                let help = help_text(&deps.skills, &asker, &text);
                 return Ok(Some(Box::new(ReplyOnly(vec![help]))));
             }
         },
     };
+    // Typed or proposed by the LLM, the command reaches the skill only past its access rule.
+    if let Err(refusal) = skill.access.check(&asker) {
+        return Ok(Some(refused(deps, envelope, refusal)));
+    }
     let household = deps.households.resolve(envelope);
     ask(deps, skill, envelope, household, text, None).await
 }
@@ -145,8 +196,8 @@ async fn ask(
     }
 }
 
-/// The help reply, built from the skills' own help lines.
-pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
+/// The help reply, built from the help lines of the skills `asker` may use.
+pub fn help_text<S: Routed>(skills: &[S], asker: &Asker, text: &str) -> String {
     let mut lines: HashMap<&str, ()> = HashMap::new();
     let mut help = String::new();
     if text.eq_ignore_ascii_case("help") || text.is_empty() {
@@ -154,8 +205,8 @@ pub fn help_text(skills: &[RoutedSkill], text: &str) -> String {
     } else {
         help.push_str("Sorry, I didn't understand that. Here is what I can do:\n");
     }
-    for skill in skills {
-        for line in skill.route.help() {
+    for skill in skills.iter().filter(|skill| skill.access().allows(asker)) {
+        for line in skill.route().help() {
             if lines.insert(line, ()).is_none() {
                 help.push_str("• ");
                 help.push_str(line);

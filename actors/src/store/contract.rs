@@ -170,7 +170,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Forgets what was finished before `before`: inbox keys handled before it (platforms
     /// stop retrying within days, so a key that old de-duplicates nothing), LLM answers kept
-    /// before it and outbox rows sent before it. Dead rows are kept for operators; rows in flight are never touched. Works in
+    /// before it, outbox rows sent before it, and strangers' refusal counters of days before
+    /// it. Dead rows are kept for operators; rows in flight are never touched. Works in
     /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
     async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
 
@@ -224,4 +225,6 @@ pub struct Purged {
     pub outbox: u64,
     /// Kept LLM answers.
     pub llm_answers: u64,
+    /// Strangers' daily refusal counters (`stranger_refusals`, see `crate::access::strangers`).
+    pub refusals: u64,
 }

@@ -286,6 +286,8 @@ impl Store for MemStore {
             llm_answers: (answers - inner.llm_answers.len()) as u64,
             // Sent rows are dropped at once here; dead ones are kept.
             outbox: 0,
+            // Only the current day's counters are kept in memory (`access::strangers`).
+            refusals: 0,
         })
     }
 

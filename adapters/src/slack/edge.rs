@@ -9,8 +9,14 @@
 //! is stored again like the first delivery: its envelope has the same `{team_id}:{event_id}`
 //! id, and the orchestrator's inbox acknowledges the duplicate without a second reply. A signed
 //! body that cannot be understood is kept in `alfred-ingest:dead` and answered 200.
+//!
+//! Before anything is stored or answered, the request's workspace must be one Alfred serves
+//! (see [`super::workspaces`]): events and commands from another workspace, and events by a
+//! person of another workspace in a shared channel, are answered 200 with nothing stored or
+//! said, and counted in `alfred_refused_total{reason}`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -19,6 +25,7 @@ use alfred_actors::clock::Clock;
 use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
 use bytes::Bytes;
+use prometheus::IntCounterVec;
 use secrecy::SecretString;
 
 use super::commands::{self, CommandAction, CommandReply, ON_IT};
@@ -27,6 +34,7 @@ use super::response_url::{is_allowed_response_url, ResponseUrls};
 use super::signature::{
     SignatureError, SigningKeyError, SlackVerifier, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
+use super::workspaces::{check_teams, Workspaces};
 use crate::signed_request::{self, Ingest, IngestError};
 
 /// The Events API request URL.
@@ -47,7 +55,13 @@ pub struct SlackEdgeSettings {
     pub api_url: String,
     /// Largest accepted body in bytes (`WEBHOOK_BODY_LIMIT`).
     pub body_limit: usize,
+    /// The workspaces whose requests are answered (`SLACK_TEAM_IDS`, or the bot's own).
+    pub workspaces: Workspaces,
 }
+
+/// How long a request waits for the bot's own workspace while `auth.test` has not answered
+/// yet: well within the 3 seconds Slack allows for the answer.
+const WORKSPACE_WAIT: Duration = Duration::from_secs(2);
 
 /// The edge's state, shared by every worker as `web::Data`.
 pub struct SlackEdge {
@@ -59,6 +73,9 @@ pub struct SlackEdge {
     response_urls: ResponseUrls,
     api_url: String,
     body_limit: usize,
+    workspaces: Workspaces,
+    /// `alfred_refused_total{reason}`.
+    refused: IntCounterVec,
 }
 
 /// Everything the edge answers other than 200, mapped to HTTP in one place.
@@ -72,6 +89,9 @@ pub enum SlackError {
     Unavailable(#[source] BusError),
     #[error("an envelope could not be encoded")]
     Encode(#[source] serde_json::Error),
+    /// `auth.test` has not named the bot's workspace yet; Slack retries on 503.
+    #[error("the Slack workspace this Alfred serves is not known yet (auth.test), retry later")]
+    WorkspaceUnknown,
 }
 
 impl From<IngestError> for SlackError {
@@ -87,7 +107,9 @@ impl ResponseError for SlackError {
     fn status_code(&self) -> StatusCode {
         match self {
             SlackError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            SlackError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SlackError::Unavailable(_) | SlackError::WorkspaceUnknown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             SlackError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,7 +143,31 @@ impl SlackEdge {
             response_urls,
             api_url: settings.api_url,
             body_limit: settings.body_limit,
+            workspaces: settings.workspaces,
+            refused: metrics.refused.clone(),
         })
+    }
+
+    /// Whether a request of `team_id` (by a person of `user_team`, when Slack says) may be
+    /// handled: `Ok(false)` when it is refused (counted; the caller answers 200 and stores
+    /// nothing), an error while the allowed workspaces are not known yet.
+    async fn admitted(&self, team_id: &str, user_team: Option<&str>) -> Result<bool, SlackError> {
+        let allowed = self
+            .workspaces
+            .allowed(WORKSPACE_WAIT)
+            .await
+            .ok_or(SlackError::WorkspaceUnknown)?;
+        match check_teams(&allowed, team_id, user_team) {
+            Ok(()) => Ok(true),
+            Err(refusal) => {
+                self.refused.with_label_values(&[refusal.reason()]).inc();
+                tracing::info!(
+                    reason = refusal.reason(),
+                    "Refused a Slack request from outside the allowed workspaces; nothing stored."
+                );
+                Ok(false)
+            }
+        }
     }
 
     fn now(&self) -> i64 {
@@ -158,7 +204,13 @@ impl SlackEdge {
                 tracing::info!("Answered Slack's URL verification.");
                 Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
             }
-            Ok(EventsRequest::Envelopes(envelopes)) => {
+            Ok(EventsRequest::Envelopes { envelopes, teams }) => {
+                // Only what would be stored is checked: an ignored event stores nothing anyway.
+                if let (Some(team_id), false) = (&teams.team_id, envelopes.is_empty()) {
+                    if !self.admitted(team_id, teams.user_team.as_deref()).await? {
+                        return Ok(HttpResponse::Ok().finish());
+                    }
+                }
                 tracing::Span::current().record("envelopes", envelopes.len());
                 self.ingest.store(&envelopes).await?;
                 Ok(HttpResponse::Ok().finish())
@@ -190,6 +242,10 @@ impl SlackEdge {
                 return Ok(HttpResponse::Ok().json(sorry));
             }
         };
+        // Nothing is said to another workspace, not even `pong`: an empty 200 posts nothing.
+        if !self.admitted(&command.team_id, None).await? {
+            return Ok(HttpResponse::Ok().finish());
+        }
         let traceparent = alfred_actors::trace::current_traceparent();
         match commands::decide(command, self.now(), traceparent.as_deref()) {
             CommandAction::Answer(reply) => Ok(HttpResponse::Ok().json(reply)),

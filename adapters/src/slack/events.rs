@@ -32,8 +32,33 @@ const PERSON_SUBTYPES: &[&str] = &["file_share", "thread_broadcast"];
 pub enum EventsRequest {
     /// Answer with this challenge.
     UrlVerification { challenge: String },
-    /// Store these envelopes (none when the event is one Alfred ignores).
-    Envelopes(Vec<InboundEnvelope>),
+    /// Store these envelopes (none when the event is one Alfred ignores), once `teams` pass
+    /// the workspace check.
+    Envelopes {
+        envelopes: Vec<InboundEnvelope>,
+        teams: Teams,
+    },
+}
+
+/// Which workspaces an event comes from, for the edge's check (see [`super::workspaces`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Teams {
+    /// The workspace the event was delivered for (`team_id`); `None` for requests that are
+    /// not events.
+    pub team_id: Option<String>,
+    /// The person's own workspace (`user_team`, or `user_profile.team`), which differs from
+    /// `team_id` for a Slack Connect user of another workspace; `None` when Slack omits it.
+    pub user_team: Option<String>,
+}
+
+impl EventsRequest {
+    /// Nothing to store and nothing to check.
+    fn nothing() -> Self {
+        EventsRequest::Envelopes {
+            envelopes: Vec::new(),
+            teams: Teams::default(),
+        }
+    }
 }
 
 /// Why a signed body could not be understood; the edge dead-letters it.
@@ -72,9 +97,19 @@ pub fn parse_events(
             let event_id = outer.event_id.ok_or_else(|| missing("event_id"))?;
             let raw = outer.event.ok_or_else(|| missing("event"))?;
             let head: EventHead = serde_json::from_str(raw.get())?;
+            let teams = Teams {
+                team_id: Some(team_id.clone()),
+                user_team: head
+                    .user_team
+                    .or(head.user_profile.and_then(|profile| profile.team)),
+            };
+            let ignored = EventsRequest::Envelopes {
+                envelopes: Vec::new(),
+                teams: teams.clone(),
+            };
             if head.kind != "app_mention" && head.kind != "message" {
                 tracing::debug!(event = %head.kind, "Ignored a Slack event Alfred does not handle.");
-                return Ok(EventsRequest::Envelopes(Vec::new()));
+                return Ok(ignored);
             }
             let event: MessageEvent = serde_json::from_str(raw.get())?;
             let bot_users: Vec<&str> = outer
@@ -84,7 +119,7 @@ pub fn parse_events(
                 .filter_map(|authorization| authorization.user_id.as_deref())
                 .collect();
             let Some(message) = event.into_message(&head.kind, &bot_users) else {
-                return Ok(EventsRequest::Envelopes(Vec::new()));
+                return Ok(ignored);
             };
             let envelope = InboundEnvelope {
                 platform: Platform::Slack,
@@ -102,12 +137,15 @@ pub fn parse_events(
                 kind: InboundKind::Text { body: message.text },
                 traceparent: traceparent.map(str::to_owned),
             };
-            Ok(EventsRequest::Envelopes(vec![envelope]))
+            Ok(EventsRequest::Envelopes {
+                envelopes: vec![envelope],
+                teams,
+            })
         }
         other => {
             // `app_rate_limited` and future types: nothing to store, nothing to retry.
             tracing::info!(kind = %other, "Acknowledged a Slack Events API request of another type.");
-            Ok(EventsRequest::Envelopes(Vec::new()))
+            Ok(EventsRequest::nothing())
         }
     }
 }
@@ -182,6 +220,17 @@ struct Authorization {
 struct EventHead {
     #[serde(rename = "type")]
     kind: String,
+    /// The author's own workspace (Slack Connect).
+    #[serde(default)]
+    user_team: Option<String>,
+    #[serde(default)]
+    user_profile: Option<UserProfile>,
+}
+
+#[derive(Deserialize)]
+struct UserProfile {
+    #[serde(default)]
+    team: Option<String>,
 }
 
 /// `app_mention` and `message` share these fields. `user` is optional because bot and

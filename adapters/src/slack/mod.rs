@@ -11,6 +11,8 @@
 //! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping;
 //! * [`text`] — replies escaped for Slack (no `<!channel>` from users' words), and dead
 //!   letters stripped of `token` and `response_url`.
+//! * [`workspaces`] — the workspaces whose requests are answered (`SLACK_TEAM_IDS`, or the bot
+//!   token's own from `auth.test`), checked by the edge before anything is stored.
 //!
 //! This module knows Slack's wire formats and nothing about skills, the orchestrator or
 //! storage beyond the `Bus` trait.
@@ -23,6 +25,7 @@ pub mod pacer;
 pub mod response_url;
 pub mod signature;
 pub mod text;
+pub mod workspaces;
 
 pub use client::{SlackClient, SlackClientSettings, SlackIdentity, SlackSetupError};
 pub use commands::Visibility;
@@ -30,3 +33,4 @@ pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PAT
 pub use pacer::ChannelPacer;
 pub use response_url::{ResponseUrl, ResponseUrls};
 pub use signature::{SignatureError, SlackVerifier};
+pub use workspaces::{WorkspaceLearner, Workspaces};

@@ -11,7 +11,7 @@ use actix_web::{web, App};
 use alfred_actors::clock::{Clock, SystemClock};
 use alfred_actors::messages::InboundEnvelope;
 use alfred_actors::metrics::Metrics;
-use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings};
+use alfred_adapters::slack::{configure, ResponseUrls, SlackEdge, SlackEdgeSettings, Workspaces};
 use alfred_testkit::buses::RecordingBus;
 use alfred_testkit::slack::{app_mention, event_id, sign};
 use chrono::Utc;
@@ -31,6 +31,8 @@ pub const DEAD: &str = "test:alfred-ingest:dead";
 /// Slack's documented signing example ("Verifying requests from Slack").
 pub const DOC_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 pub const DOC_TIMESTAMP: i64 = 1_531_420_618;
+/// The workspace of the documented example.
+pub const DOC_TEAM: &str = "T1DC2JH3J";
 pub const DOC_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
 pub const DOC_SIGNATURE: &str =
     "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
@@ -40,9 +42,15 @@ pub struct Harness {
     pub response_urls: ResponseUrls,
     pub edge: web::Data<SlackEdge>,
     pub secret: &'static str,
+    pub metrics: Metrics,
 }
 
 impl Harness {
+    /// `alfred_refused_total{reason}`.
+    pub fn refused(&self, reason: &str) -> u64 {
+        self.metrics.refused.with_label_values(&[reason]).get()
+    }
+
     /// What the edge stored on the ingest stream.
     pub fn envelopes(&self) -> Vec<InboundEnvelope> {
         self.bus.parsed(INGEST)
@@ -50,6 +58,15 @@ impl Harness {
 }
 
 pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
+    harness_serving(secret, clock, Workspaces::fixed(vec![TEAM.to_owned()]))
+}
+
+/// An edge answering `workspaces`.
+pub fn harness_serving(
+    secret: &'static str,
+    clock: Arc<dyn Clock>,
+    workspaces: Workspaces,
+) -> Harness {
     let bus = Arc::new(RecordingBus::default());
     let response_urls = ResponseUrls::new();
     let settings = SlackEdgeSettings {
@@ -57,6 +74,7 @@ pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
         signing_secret: secret.into(),
         api_url: API_URL.into(),
         body_limit: 64 * 1024,
+        workspaces,
     };
     let metrics = Metrics::new().unwrap();
     let edge = SlackEdge::new(
@@ -71,6 +89,7 @@ pub fn harness_with(secret: &'static str, clock: Arc<dyn Clock>) -> Harness {
         response_urls,
         edge: web::Data::new(edge.unwrap()),
         secret,
+        metrics,
     }
 }
 

@@ -13,7 +13,10 @@
 //! * `store` — the CRM as an effect or the import sees it, dispatching to `pg` (the tables of
 //!   `migrations/0008_crm.sql`) or `mem` (the in-memory [`CrmState`]).
 //!
-//! The CRM is the Biz instance's, not a household's: every conversation sees the same data.
+//! The CRM is the Biz instance's, not a household's: every reader sees the same data. Only
+//! the people in `CRM_READERS` may ask it: the catalogue declares that rule
+//! ([`crate::skills`]) and the orchestrator refuses everyone else with [`PRIVATE`] (or
+//! [`NOT_SET_UP`] while the list is empty) before this skill runs.
 //! "This week" and "this month" are the requester's local calendar (`SkillRequest.timezone`)
 //! at `SkillRequest.now`. Questions are about open deals: stages won and lost are closed.
 
@@ -51,6 +54,12 @@ const HELP: [&str; 5] = [
     "deals over 10k / deals over 10,000 EUR",
     "my deals — the open deals you own",
 ];
+
+/// The answer to anyone not in `CRM_READERS`: nothing about the CRM's contents.
+pub const PRIVATE: &str = "The CRM is private: only the people in CRM_READERS can ask it.";
+/// The answer to everyone while `CRM_READERS` is empty: how an operator enables the CRM.
+pub const NOT_SET_UP: &str = "The CRM answers nobody yet: an operator enables it by listing \
+     who may ask it in CRM_READERS (Slack user ids such as U024BE7LH, WhatsApp numbers).";
 
 /// The shared route, for the orchestrator's routing table: understands exactly what
 /// [`parse`] accepts.

@@ -381,6 +381,7 @@ impl Store for PgStore {
             (&mut purged.inbox, PURGE_INBOX),
             (&mut purged.llm_answers, llm_answers::PURGE),
             (&mut purged.outbox, PURGE_OUTBOX),
+            (&mut purged.refusals, PURGE_REFUSALS),
         ] {
             loop {
                 let removed = statements::execute(
@@ -427,6 +428,10 @@ const PURGE_INBOX: &str = "DELETE FROM inbox WHERE ctid = ANY (ARRAY(\
 /// Outbox rows sent before `$1`, at most `$2` of them. Dead rows stay for operators.
 const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE ctid = ANY (ARRAY(\
      SELECT ctid FROM outbox WHERE state = 'sent' AND coalesce(sent_at, created_at) < $1 LIMIT $2))";
+
+/// Strangers' refusal counters of days before `$1` (as a UTC date), at most `$2` of them.
+const PURGE_REFUSALS: &str = "DELETE FROM stranger_refusals WHERE ctid = ANY (ARRAY(\
+     SELECT ctid FROM stranger_refusals WHERE day < ($1 AT TIME ZONE 'UTC')::date LIMIT $2))";
 
 /// ` (invalid value for option `port`)` when tokio-postgres's parse error names an option;
 /// nothing otherwise: its other parse errors may quote characters of the URL (the password).
