@@ -11,6 +11,8 @@
 mod collector;
 #[path = "telemetry/edges.rs"]
 mod edges;
+#[path = "telemetry/mail_privacy.rs"]
+mod mail_privacy;
 #[path = "telemetry/process.rs"]
 mod process;
 #[path = "support/mod.rs"]
