@@ -139,7 +139,9 @@ fn rows(node: &TreeNode, depth: usize, session: &Session) -> Markup {
             }
             td class=(state_class) { (state) }
             td.num.incarnation { (node.incarnation) }
-            td.num { (uptime(node.uptime_secs)) }
+            td.num {
+                @if node.state == ChildState::Running { (uptime(node.uptime_secs)) } @else { "—" }
+            }
             td.num.restarts { (node.restarts) }
             td {
                 @if let Some(reason) = &node.last_exit_reason {
@@ -180,7 +182,6 @@ fn contains(node: &TreeNode, name: &str) -> bool {
 
 fn uptime(secs: u64) -> String {
     match secs {
-        0 => "—".to_owned(),
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min", s / 60),
         s if s < 86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
