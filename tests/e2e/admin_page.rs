@@ -1,6 +1,9 @@
 //! The admin page over HTTP: login, sessions, CSRF, the read-only role (page and bearer API).
 //! The same in a real browser: `browser.rs`.
 
+// Helpers of tests: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use crate::helpers::*;
 
 /// The read-only key of every Alfred in this file.

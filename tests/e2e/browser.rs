@@ -13,6 +13,9 @@
 //! committed ones in `docs/screenshots/` are refreshed with
 //! `ALFRED_SCREENSHOTS_DIR=docs/screenshots`.
 
+// Helpers of tests: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use crate::admin_page::READONLY_KEY;

@@ -28,7 +28,7 @@ pub struct ClockForm {
 pub async fn show(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
     let session = match guard::viewer(&request, &admin) {
         Ok(session) => session,
-        Err(login) => return login,
+        Err(login) => return *login,
     };
     let now = admin.clock.now();
     let manual = admin.manual_clock.is_some();
@@ -70,7 +70,7 @@ pub async fn move_clock(
 ) -> HttpResponse {
     let session = match guard::changer(&request, &admin, &form.csrf) {
         Ok(session) => session,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let Some(clock) = &admin.manual_clock else {
         return layout::message(

@@ -13,7 +13,7 @@ use crate::admin::Admin;
 pub async fn show(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
     let session = match guard::viewer(&request, &admin) {
         Ok(session) => session,
-        Err(login) => return login,
+        Err(login) => return *login,
     };
     let body = match &admin.inbox {
         Some(status) => html! { (value(&status())) },

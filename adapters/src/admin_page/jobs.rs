@@ -13,7 +13,7 @@ use crate::admin::{next_due, Admin, MISSED_SHOWN};
 pub async fn show(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
     let session = match guard::viewer(&request, &admin) {
         Ok(session) => session,
-        Err(login) => return login,
+        Err(login) => return *login,
     };
     let now = admin.clock.now();
     let missed = admin.jobs_store.missed(MISSED_SHOWN).await;

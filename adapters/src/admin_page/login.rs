@@ -107,7 +107,7 @@ pub async fn logout(
     form: web::Form<TokenForm>,
 ) -> HttpResponse {
     if let Err(refusal) = guard::poster(&request, &admin, &form.csrf) {
-        return refusal;
+        return *refusal;
     }
     tracing::info!("Operator logged out of the admin page.");
     HttpResponse::SeeOther()

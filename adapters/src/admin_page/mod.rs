@@ -9,10 +9,10 @@
 //! Access: a login form takes `ADMIN_API_KEY` or `ADMIN_READONLY_KEY` (through the same
 //! per-address slow-down as the bearer API) and opens a signed, stateless session cookie
 //! ([`session`]); every form carries the session's CSRF token; the read-only role sees every
-//! page, no buttons, and any change it posts is refused 403 ([`guard`]).
+//! page, no buttons, and any change it posts is refused 403 (`guard`).
 //!
-//! Layout: [`nav`] lists the pages; one file per page ([`tree`], [`jobs`], [`inbox`],
-//! [`clock`], and [`pending`] for the streams and dead-letter pages still to come); [`login`]
+//! Layout: [`nav`] lists the pages; one file per page (`tree`, `jobs`, `inbox`,
+//! `clock`, and `pending` for the streams and dead-letter pages still to come); `login`
 //! for logging in and out. Routes are mounted by [`configure`], next to the bearer API's.
 
 pub mod assets;

@@ -41,7 +41,7 @@ fn not_yet(
 ) -> HttpResponse {
     let session = match guard::viewer(request, admin) {
         Ok(session) => session,
-        Err(login) => return login,
+        Err(login) => return *login,
     };
     let body = html! { p { (what) " will be shown here in a coming version of Alfred." } };
     let frame = Frame {

@@ -40,7 +40,7 @@ pub async fn show(
 ) -> HttpResponse {
     let session = match guard::viewer(&request, &admin) {
         Ok(session) => session,
-        Err(login) => return login,
+        Err(login) => return *login,
     };
     let tree = admin.root.tree();
     // Only a known action on an actor that exists is echoed back.
@@ -86,7 +86,7 @@ pub async fn act(
 ) -> HttpResponse {
     let session = match guard::changer(&request, &admin, &form.csrf) {
         Ok(session) => session,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let name = form.actor.as_str();
     let result = match form.action.as_str() {
