@@ -10,8 +10,9 @@
 #   cargo fmt --check, cargo clippy -D warnings, no import circle between source files
 #   (scripts/import-cycles.py), cargo doc -D warnings, the per-instance builds
 #   (cargo tree: no Home skill crate in the Biz build and the reverse; cargo check of each), the
-#   workspace tests, and as root the container image built with buildah and started
-#   (scripts/image-test.sh).
+#   workspace tests, the admin page in a real browser (tests/e2e/browser.rs: playwright-core from
+#   npm driving Debian's chromium, installed here as root when missing), and as root the
+#   container image built with buildah and started (scripts/image-test.sh).
 # Whatever it started is stopped on exit, and leftover alfred_test_% databases are dropped.
 #
 # Usage:
@@ -28,6 +29,7 @@
 #   ALFRED_TEST_THREADS        test threads (default: the number of cores, at least 2)
 #   ALFRED_TEST_KEEP_DBS=1     do not drop leftover alfred_test_% databases
 #   ALFRED_TEST_IMAGE=0        skip building and starting the container image (scripts/image-test.sh)
+#   ALFRED_TEST_BROWSER=0      skip the admin page's browser test (Chromium, node and npm)
 #
 # Works as root (the private Postgres then runs as an unprivileged user, since initdb and
 # postgres refuse to run as root), in CI (CI=true) and without a terminal on stdin.
@@ -124,6 +126,31 @@ if ! pgbouncer_found; then
         fi
     fi
     pgbouncer_found || need_apt pgbouncer
+fi
+
+# The admin page's browser test drives Debian's Chromium with playwright-core from npm (never a
+# browser playwright downloads). As root with apt-get, chromium is installed here like
+# dovecot-imapd; otherwise a missing one is named and the script stops (or skip the test with
+# ALFRED_TEST_BROWSER=0).
+browser_test=${ALFRED_TEST_BROWSER:-1}
+if [[ $services_only != 1 && $browser_test != 0 ]]; then
+    chromium_found() { [[ -x /usr/bin/chromium ]]; }
+    install_chromium() {
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            chromium chromium-driver </dev/null >&2
+    }
+    if ! chromium_found; then
+        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+            log "installing chromium (the admin page's browser test drives it)"
+            if ! install_chromium; then
+                log "apt-get install failed; running apt-get update and trying again"
+                if apt-get update -q </dev/null >&2; then install_chromium || true; fi
+            fi
+        fi
+        chromium_found || missing_other+=("chromium for the admin page's browser test: apt-get install chromium chromium-driver (as root), or skip it with ALFRED_TEST_BROWSER=0")
+    fi
+    command -v node >/dev/null && command -v npm >/dev/null \
+        || missing_other+=("node and npm for the admin page's browser test: apt-get install nodejs npm, or skip it with ALFRED_TEST_BROWSER=0")
 fi
 
 # --- temporary directory and clean-up ------------------------------------------------------------
@@ -411,6 +438,20 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     log "cargo test --workspace (-- --test-threads $threads)"
     run cargo test --workspace --no-fail-fast -- --test-threads "$threads"
+fi
+# The admin page in a real browser: an ignored test of the e2e suite, run here once its npm
+# packages are installed (npm ci: exactly the lock file's versions).
+if [[ $browser_test == 0 ]]; then
+    log "browser test skipped (ALFRED_TEST_BROWSER=0)"
+else
+    log "tests/browser: npm ci"
+    run npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+    log "browser test: the admin page in Chromium (tests/e2e/browser.rs)"
+    if cargo nextest --version >/dev/null 2>&1; then
+        run cargo nextest run -p alfred --test e2e --run-ignored only --no-fail-fast browser::
+    else
+        run cargo test -p alfred --test e2e -- --ignored browser::
+    fi
 fi
 # The container image: built from docker/Dockerfile with buildah and started (needs root).
 if [[ ${ALFRED_TEST_IMAGE:-1} == 0 ]]; then

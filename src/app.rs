@@ -16,6 +16,8 @@ use alfred_actors::bus::Bus;
 use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::Platform;
 use alfred_adapters::admin::{self, Admin};
+use alfred_adapters::admin_auth::AdminKeys;
+use alfred_adapters::admin_page;
 use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
@@ -371,7 +373,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         return Ok(None);
     };
     let admin = web::Data::new(Admin {
-        key,
+        keys: AdminKeys::new(key, settings.admin_readonly_key.clone()),
         root: runtime.root.clone(),
         clock: runtime.clock.clone(),
         manual_clock: runtime.manual_clock.clone(),
@@ -386,6 +388,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
             .app_data(metrics.clone())
             .wrap(from_fn(health::count_requests))
             .configure(|cfg| admin::configure(cfg, admin.clone()))
+            .configure(admin_page::configure)
     })
     .workers(1)
     .bind(settings.admin_addr)

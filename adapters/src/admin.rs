@@ -1,10 +1,11 @@
 //! The admin API, on its own listener (`ADMIN_ADDR`), for operators.
 //!
-//! Every request needs `Authorization: Bearer {ADMIN_API_KEY}`, compared in constant time (as
-//! SHA-256 digests, so not even the key's length shows) and a refusal logged as a WARN;
-//! without it the answer is 401. An address that sends too many wrong keys is answered 429
-//! for a while ([`crate::admin_guard`]). With no key configured the admin API does not listen
-//! at all.
+//! Every request needs `Authorization: Bearer {ADMIN_API_KEY}` (or `{ADMIN_READONLY_KEY}`,
+//! which may only `GET`: anything else is answered 403), compared in constant time (as SHA-256
+//! digests, so not even the key's length shows, [`crate::admin_auth`]) and a refusal logged as a
+//! WARN; without it the answer is 401. An address that sends too many wrong keys is answered 429
+//! for a while ([`crate::admin_guard`]); the admin page's login form counts there too. With no
+//! key configured the admin API does not listen at all.
 //!
 //! * `GET /admin/actors` — the live supervision tree as JSON;
 //! * `POST /admin/actors/{name}/restart` — restarts one actor (404 for an unknown name);
@@ -19,6 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::admin_auth::{AdminKeys, Role};
 use crate::admin_guard::{self, FailedAttempts, Failure};
 
 use alfred_actors::clock::{Clock, ManualClock};
@@ -26,15 +28,15 @@ use alfred_actors::scheduler::store::JobStore;
 use alfred_actors::scheduler::{due_instant, ScheduledJob};
 use alfred_actors::supervision::Supervisor;
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use std::net::IpAddr;
+use std::time::Duration;
 
 /// State of the admin API.
 pub struct Admin {
-    pub key: SecretString,
+    /// `ADMIN_API_KEY` and `ADMIN_READONLY_KEY`.
+    pub keys: AdminKeys,
     pub root: Supervisor,
     /// The runtime's clock.
     pub clock: Arc<dyn Clock>,
@@ -50,26 +52,57 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// Nothing for a request with the right bearer key; otherwise its refusal: 401, or 429 with
+    /// Nothing for a request with a right bearer key whose role allows its method; otherwise
+    /// its refusal: 401, 403 for the read-only key on anything but a read, or 429 with
     /// `Retry-After` while its address has used up its failures ([`admin_guard`]).
     fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
         let peer = request.peer_addr().map(|addr| addr.ip());
+        match self.check_key(peer, given, request.path()) {
+            Ok(role) if role.allows(request.method()) => None,
+            Ok(_) => Some(HttpResponse::Forbidden().json(
+                json!({ "error": "the read-only key may only read; this needs ADMIN_API_KEY" }),
+            )),
+            Err(KeyRefusal::SlowedDown(wait)) => Some(
+                HttpResponse::TooManyRequests()
+                    .insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()))
+                    .json(json!({ "error": "too many wrong keys from this address; try again later" })),
+            ),
+            Err(KeyRefusal::Wrong) => Some(unauthorized()),
+        }
+    }
+
+    /// The role of the key `given` by `peer`, through the per-address slow-down: a blocked
+    /// address is refused whatever it sends, a wrong key counts against its address, a right
+    /// one clears it. Both the bearer API and the page's login form go through here.
+    pub(crate) fn check_key(
+        &self,
+        peer: Option<IpAddr>,
+        given: Option<&str>,
+        path: &str,
+    ) -> Result<Role, KeyRefusal> {
         let now = Instant::now();
         if let Some(wait) = peer.and_then(|peer| self.attempts.blocked_for(peer, now)) {
-            tracing::debug!(?peer, path = %request.path(), "Refused an admin request from an address that is slowed down.");
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Some(HttpResponse::TooManyRequests()
-                .insert_header((header::RETRY_AFTER, secs.to_string()))
-                .json(
-                    json!({ "error": "too many wrong keys from this address; try again later" }),
-                ));
+            tracing::debug!(?peer, %path, "Refused an admin request from an address that is slowed down.");
+            return Err(KeyRefusal::SlowedDown(wait));
         }
-        if authorized(request, &self.key) {
+        if let Some(role) = given.and_then(|given| self.keys.role_of(given)) {
             if let Some(peer) = peer {
                 self.attempts.succeeded(peer);
             }
-            return None;
+            return Ok(role);
         }
+        // Never the key itself: only who tried and where.
+        tracing::warn!(
+            ?peer,
+            %path,
+            key_given = given.is_some(),
+            "Refused an admin request without a right key."
+        );
         if let Some(peer) = peer {
             if self.attempts.failed(peer, now) == Failure::Blocked {
                 tracing::warn!(
@@ -80,8 +113,22 @@ impl Admin {
                 );
             }
         }
-        Some(unauthorized())
+        Err(KeyRefusal::Wrong)
     }
+}
+
+/// Why a key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyRefusal {
+    /// Not one of the keys (or none given).
+    Wrong,
+    /// The address used up its failures; it may try again after this long.
+    SlowedDown(Duration),
+}
+
+/// Whole seconds for `Retry-After`, rounded up so a client never comes back too early.
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// A request to move the manual clock.
@@ -120,8 +167,8 @@ async fn inbox_status(request: HttpRequest, admin: web::Data<Admin>) -> HttpResp
     }
 }
 
-/// How many missed runs `GET /admin/jobs` shows.
-const MISSED_SHOWN: usize = 100;
+/// How many missed runs `GET /admin/jobs` (and the page) shows.
+pub(crate) const MISSED_SHOWN: usize = 100;
 
 #[tracing::instrument(name = "admin_list_jobs", skip_all)]
 async fn list_jobs(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
@@ -155,7 +202,7 @@ async fn list_jobs(request: HttpRequest, admin: web::Data<Admin>) -> HttpRespons
 }
 
 /// The next due instant of a job after `now`.
-fn next_due(job: &ScheduledJob, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn next_due(job: &ScheduledJob, now: DateTime<Utc>) -> DateTime<Utc> {
     let today = now.with_timezone(&job.timezone).date_naive();
     let due = due_instant(today, job.at, job.timezone);
     if due > now {
@@ -208,31 +255,6 @@ async fn move_clock(
     let now = clock.now();
     tracing::info!(%now, "Operator moved the manual clock.");
     HttpResponse::Ok().json(json!({ "now": now, "manual": true }))
-}
-
-fn authorized(request: &HttpRequest, key: &SecretString) -> bool {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    // Digests of equal length are compared, so neither the time taken nor a length mismatch
-    // tells a caller anything about the key.
-    let matches = given.is_some_and(|given| {
-        let given = Sha256::digest(given.as_bytes());
-        let key = Sha256::digest(key.expose_secret().as_bytes());
-        bool::from(given.ct_eq(&key))
-    });
-    if !matches {
-        // Never the token itself: only who tried and where.
-        tracing::warn!(
-            peer = ?request.peer_addr(),
-            path = %request.path(),
-            token_given = given.is_some(),
-            "Refused an admin request without the right bearer token."
-        );
-    }
-    matches
 }
 
 fn unauthorized() -> HttpResponse {

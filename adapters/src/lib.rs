@@ -5,7 +5,9 @@
 //! * [`slack`] — the Slack Events API and slash commands (inbound) and Web API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts;
-//!   [`admin_guard`] slows down addresses that send wrong keys;
+//!   [`admin_guard`] slows down addresses that send wrong keys; [`admin_auth`] holds the keys
+//!   and their roles (admin, read-only);
+//! * [`admin_page`] — the operators' web page on the same listener, `/admin/`;
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
@@ -15,7 +17,9 @@
 //! publish to the bus; outbound, they only implement `ChannelClient`.
 
 pub mod admin;
+pub mod admin_auth;
 pub mod admin_guard;
+pub mod admin_page;
 pub mod allowlist;
 pub mod health;
 pub mod imap;

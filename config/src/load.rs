@@ -74,18 +74,22 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let http_addr = addr(&mut r, "HTTP_ADDR", defaults::HTTP_ADDR);
     let admin_addr = addr(&mut r, "ADMIN_ADDR", defaults::ADMIN_ADDR);
     let admin_api_key = r.secret("ADMIN_API_KEY");
-    if let Some(key) = &admin_api_key {
+    admin_key_length(&mut r, "ADMIN_API_KEY", admin_api_key.as_ref());
+    let admin_readonly_key = r.secret("ADMIN_READONLY_KEY");
+    admin_key_length(&mut r, "ADMIN_READONLY_KEY", admin_readonly_key.as_ref());
+    if let Some(readonly) = &admin_readonly_key {
         use secrecy::ExposeSecret;
-        let length = key.expose_secret().chars().count();
-        if length < defaults::ADMIN_API_KEY_MIN_CHARS {
-            // The length is said, never the key.
-            r.problem(
-                "ADMIN_API_KEY",
-                format!(
-                    "is {length} characters long; use at least {} random characters (e.g. `openssl rand -hex 24`): it guards restarts and the clock",
-                    defaults::ADMIN_API_KEY_MIN_CHARS
-                ),
-            );
+        match &admin_api_key {
+            None => r.problem(
+                "ADMIN_READONLY_KEY",
+                "is set without ADMIN_API_KEY; the admin API (and its read-only role) needs ADMIN_API_KEY",
+            ),
+            // Equal keys would make every holder of the read-only key an admin.
+            Some(admin) if admin.expose_secret() == readonly.expose_secret() => r.problem(
+                "ADMIN_READONLY_KEY",
+                "is the same as ADMIN_API_KEY; give the read-only role a key of its own",
+            ),
+            Some(_) => {}
         }
     }
     let stores = stores(&mut r);
@@ -162,6 +166,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         http_addr,
         admin_addr,
         admin_api_key,
+        admin_readonly_key,
         stores,
         redis_key_prefix,
         redis_tls,
@@ -666,5 +671,22 @@ fn tuning(r: &mut Reader) -> Tuning {
             ) * 86_400,
         ),
         janitor_interval: r.millis_or("JANITOR_INTERVAL_MS", defaults::JANITOR_INTERVAL_MS),
+    }
+}
+
+/// An admin key shorter than [`defaults::ADMIN_API_KEY_MIN_CHARS`] is a problem; its length is
+/// said, never the key.
+fn admin_key_length(r: &mut Reader, name: &str, key: Option<&SecretString>) {
+    use secrecy::ExposeSecret;
+    let Some(key) = key else { return };
+    let length = key.expose_secret().chars().count();
+    if length < defaults::ADMIN_API_KEY_MIN_CHARS {
+        r.problem(
+            name,
+            format!(
+                "is {length} characters long; use at least {} random characters (e.g. `openssl rand -hex 24`): it guards restarts and the clock",
+                defaults::ADMIN_API_KEY_MIN_CHARS
+            ),
+        );
     }
 }

@@ -109,6 +109,7 @@ pub const VARIABLES: &[&str] = &[
     "HTTP_ADDR",
     "ADMIN_ADDR",
     "ADMIN_API_KEY",
+    "ADMIN_READONLY_KEY",
     "REDIS_URL",
     "DATABASE_URL",
     "DATABASE_STATEMENT_CACHE",
@@ -198,6 +199,7 @@ pub const BIZ_ONLY: &[&str] = &[
 /// The variables that hold secrets and so also accept `NAME_FILE`.
 pub const SECRET_VARIABLES: &[&str] = &[
     "ADMIN_API_KEY",
+    "ADMIN_READONLY_KEY",
     "REDIS_URL",
     "DATABASE_URL",
     "META_TOKEN",
@@ -270,6 +272,9 @@ pub struct Settings {
     pub admin_addr: SocketAddr,
     /// `ADMIN_API_KEY`: the admin API's bearer key; `None` keeps the admin API off.
     pub admin_api_key: Option<SecretString>,
+    /// `ADMIN_READONLY_KEY`: a second key that sees everything the admin API and page show and
+    /// changes nothing; needs `ADMIN_API_KEY` and must differ from it.
+    pub admin_readonly_key: Option<SecretString>,
     /// `REDIS_URL` and `DATABASE_URL`; `None` means ephemeral mode.
     pub stores: Option<StoreSettings>,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key (tests give each run its own).

@@ -71,6 +71,7 @@ fn every_secret_accepts_a_file() {
     };
     let read = [
         ("ADMIN_API_KEY", s.admin_api_key.unwrap()),
+        ("ADMIN_READONLY_KEY", s.admin_readonly_key.unwrap()),
         ("REDIS_URL", stores.redis_url),
         ("DATABASE_URL", stores.database_url),
         ("META_TOKEN", wa.token),
@@ -147,4 +148,38 @@ fn a_short_admin_api_key_is_refused_without_showing_it() {
     assert!(p.message.contains("at least 16"), "{}", p.message);
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(load(&[("ADMIN_API_KEY", "0123456789abcdef")]).admin_enabled());
+}
+
+#[test]
+fn the_read_only_admin_key_follows_the_admin_key_rules_and_must_differ_from_it() {
+    let admin = ("ADMIN_API_KEY", "0123456789abcdef");
+    let short = fail(&[admin, ("ADMIN_READONLY_KEY", "hunter2")]);
+    let same = fail(&[admin, ("ADMIN_READONLY_KEY", "0123456789abcdef")]);
+    let alone = fail(&[("ADMIN_READONLY_KEY", "fedcba9876543210")]);
+
+    let short_problem = short.problems_for("ADMIN_READONLY_KEY").next().unwrap();
+    assert!(
+        short_problem.message.contains("7 characters"),
+        "{}",
+        short_problem.message
+    );
+    assert!(!short.to_string().contains("hunter2"), "{short}");
+    assert!(same
+        .problems_for("ADMIN_READONLY_KEY")
+        .next()
+        .unwrap()
+        .message
+        .contains("same as ADMIN_API_KEY"));
+    assert!(!same.to_string().contains("0123456789abcdef"), "{same}");
+    assert!(alone
+        .problems_for("ADMIN_READONLY_KEY")
+        .next()
+        .unwrap()
+        .message
+        .contains("without ADMIN_API_KEY"));
+    let both = load(&[admin, ("ADMIN_READONLY_KEY", "fedcba9876543210")]);
+    assert_eq!(
+        both.admin_readonly_key.unwrap().expose_secret(),
+        "fedcba9876543210"
+    );
 }

@@ -37,7 +37,7 @@ async fn a_wrong_admin_key_of_the_right_length_is_401_and_one_warn_line_without_
         .unwrap();
 
     assert_eq!(response.status(), 401);
-    let refused = "Refused an admin request without the right bearer token.";
+    let refused = "Refused an admin request without a right key.";
     let lines = eventually("the refusal to be logged", || {
         let lines = logged(&alfred, refused);
         async move { (!lines.is_empty()).then_some(lines) }
