@@ -205,6 +205,7 @@ impl TestApp {
         let extras = Extras {
             skills,
             clock: None,
+            ..Extras::default()
         };
         TestApp::spawn_on_extras(backends, extra, extras).await
     }
@@ -232,6 +233,7 @@ impl TestApp {
         let extras = Extras {
             skills,
             clock: Some(ManualClock::new(start.to_utc())),
+            ..Extras::default()
         };
         TestApp::spawn_on_extras(backends, extra, extras).await
     }
