@@ -81,8 +81,9 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
     let runtime = Runtime::start(settings, extras, clients).await?;
     let speaker = LocalSpeaker::named(&runtime.settings, &user, CONSOLE_CONVERSATION);
     println!(
-        "Alfred console ({}). You are \"{user}\"{}. Type \"help\", or /quit to leave.",
+        "Alfred console ({}). You are \"{}\"{}. Type \"help\", or /quit to leave.",
         runtime.settings.instance,
+        speaker.name(),
         speaker.household_note(),
     );
     print!("you> ");

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use alfred_config::{Instance, Settings};
 
-use super::{Entry, Kind};
+use super::feed::{Entry, Kind};
 
 /// The page, with `entries` already in the transcript.
 pub(super) fn render(settings: &Settings, entries: &[Entry]) -> String {

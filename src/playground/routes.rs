@@ -15,7 +15,9 @@ use futures::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{page, Entry, Playground};
+use super::edge::Playground;
+use super::feed::Entry;
+use super::page;
 use crate::chat::{hand_over, LocalSpeaker};
 
 /// The conversation of playground users who are not household members (its own household).
@@ -38,7 +40,12 @@ const HANDLED_POLL: Duration = Duration::from_millis(20);
 /// The strict policy of every playground response: nothing inline, nothing from elsewhere.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub(super) fn configure(cfg: &mut web::ServiceConfig, playground: web::Data<Playground>) {
+/// Mounts `GET /` and `/playground/*` when there is a playground; without one nothing is
+/// mounted and those paths answer 404 like any unknown path.
+pub fn configure(cfg: &mut web::ServiceConfig, playground: Option<web::Data<Playground>>) {
+    let Some(playground) = playground else {
+        return;
+    };
     cfg.app_data(playground)
         .route("/", web::get().to(show_page))
         .route("/playground/playground.js", web::get().to(script))

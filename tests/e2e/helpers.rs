@@ -326,6 +326,18 @@ impl TestApp {
     }
 }
 
+/// The suite's WhatsApp variables with the Graph API at `graph`: what turns WhatsApp on.
+pub fn whatsapp_vars(graph: &FakeGraph) -> Vec<(&'static str, String)> {
+    vec![
+        ("META_TOKEN", META_TOKEN.to_owned()),
+        ("PHONE_ID", PHONE_ID.to_owned()),
+        ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
+        ("APP_SECRET", APP_SECRET.to_owned()),
+        ("GRAPH_API_URL", graph.url()),
+        ("GRAPH_API_VERSION", "v21.0".to_owned()),
+    ]
+}
+
 /// An Alfred in ephemeral mode (no Redis, no Postgres) with its admin API on: `extra` adds
 /// settings (no platform unless it names one).
 pub struct EphemeralApp {
