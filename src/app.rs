@@ -30,6 +30,7 @@ use alfred_adapters::whatsapp::{
 use alfred_config::Settings;
 use anyhow::Context as _;
 
+use crate::playground::{self, Playground};
 use crate::runtime::{ClientFactory, Extras, Runtime};
 use alfred_actors::skill::SkillEntry;
 
@@ -57,18 +58,26 @@ impl App {
         let extras = Extras {
             skills: extra_skills,
             clock: None,
+            ..Extras::default()
         };
         App::build_with_extras(settings, extras).await
     }
 
     /// Builds Alfred with what an embedding adds to the settings ([`Extras`]: skills, a clock
     /// the tests move on durable stores).
-    pub async fn build_with_extras(settings: Settings, extras: Extras) -> anyhow::Result<App> {
+    pub async fn build_with_extras(settings: Settings, mut extras: Extras) -> anyhow::Result<App> {
         tracing::info!(settings = %settings.summary(), "Starting Alfred.");
         // Slash commands' response URLs: filled by the Slack edge, read by the Slack client.
         let response_urls = ResponseUrls::new();
-        let (clients, workspaces) = platform_clients(&settings, &response_urls)?;
+        let (mut clients, workspaces) = platform_clients(&settings, &response_urls)?;
+        // The playground (ephemeral mode, no platform) keeps every reply for its page.
+        let feed = Playground::wanted(&settings).then(|| playground::Feed::new(&settings));
+        if let Some(feed) = &feed {
+            clients = Playground::clients(feed);
+            extras.local_chats = true;
+        }
         let runtime = Runtime::start(settings.clone(), extras, clients).await?;
+        let playground = feed.map(|feed| web::Data::new(Playground::new(feed, &runtime)));
         // Kept on Redis too, so a reply after a restart, or by another replica, still goes to the
         // command's response URL.
         response_urls.share_via(runtime.bus.clone(), &runtime.prefix);
@@ -82,8 +91,14 @@ impl App {
         // Checked once before listening, so the first probe already has an answer.
         readiness.refresh().await;
         readiness.spawn_refresher();
-        let (server, http_port) =
-            public_server(&settings, &runtime, readiness, response_urls, workspaces)?;
+        let (server, http_port) = public_server(
+            &settings,
+            &runtime,
+            readiness,
+            response_urls,
+            workspaces,
+            playground,
+        )?;
         let (admin_server, admin_port) = match admin_server(&settings, &runtime)? {
             Some((server, port)) => (Some(server), Some(port)),
             None => {
@@ -281,7 +296,9 @@ fn public_server(
     readiness: Readiness,
     response_urls: ResponseUrls,
     workspaces: Option<Workspaces>,
+    playground: Option<web::Data<Playground>>,
 ) -> anyhow::Result<(Server, u16)> {
+    let mounted = playground.is_some();
     let metrics = web::Data::new(runtime.metrics.clone());
     let readiness = web::Data::new(readiness);
     let webhook = match &settings.whatsapp {
@@ -310,7 +327,8 @@ fn public_server(
         let app = actix_web::App::new()
             .app_data(metrics.clone())
             .wrap(from_fn(health::count_requests))
-            .configure(|cfg| health::configure(cfg, readiness.clone(), metrics.clone()));
+            .configure(|cfg| health::configure(cfg, readiness.clone(), metrics.clone()))
+            .configure(|cfg| playground::configure(cfg, playground.clone()));
         let app = match &slack_edge {
             Some(edge) => app.configure(|cfg| slack::configure(cfg, edge.clone())),
             None => app.route("/slack/{endpoint}", web::route().to(slack_off)),
@@ -328,6 +346,7 @@ fn public_server(
         .map(|addr| addr.port())
         .unwrap_or_default();
     tracing::info!(addr = %settings.http_addr, port, "Listening for webhooks, health and metrics.");
+    playground::announce(settings, port, mounted);
     Ok((server.run(), port))
 }
 

@@ -2,6 +2,11 @@
 //! printed. It runs the same actor system in-process — webhook aside, every message takes the
 //! real path: `alfred-ingest`, orchestrator, skill, the exactly-once commit, `alfred-outbox`,
 //! the sender — with a console channel client instead of the Graph API.
+//!
+//! The playground ([`crate::playground`]) is the same in a browser; both share what makes a
+//! local chat: who a typed name speaks as ([`LocalSpeaker`]), the channel clients that keep
+//! replies in the process ([`local_clients`]) and the hand-over to `alfred-ingest`
+//! ([`hand_over`]).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -11,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use alfred_actors::bus::Bus;
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
 use alfred_actors::clock::Clock;
 use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundEnvelope, Platform, Sender};
@@ -64,21 +70,21 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
     let printed = Arc::new(AtomicU64::new(0));
     let counter = printed.clone();
     let clients: ClientFactory = Arc::new(move || {
-        let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
-        let console = ConsoleClient {
+        local_clients(Rc::new(ConsoleClient {
             printed: counter.clone(),
-        };
-        // Scheduled messages (briefings, reminders) address WhatsApp chats: print them too.
-        let console: Rc<dyn ChannelClient> = Rc::new(console);
-        clients.insert(Platform::Console, console.clone());
-        clients.insert(Platform::WhatsApp, console);
-        clients
+        }))
     });
-    let runtime = Runtime::start(settings, Extras::default(), clients).await?;
-    let ingest = names::key(&runtime.prefix, names::INGEST_STREAM);
+    let extras = Extras {
+        local_chats: true,
+        ..Extras::default()
+    };
+    let runtime = Runtime::start(settings, extras, clients).await?;
+    let speaker = LocalSpeaker::named(&runtime.settings, &user, CONSOLE_CONVERSATION);
     println!(
-        "Alfred console ({}). You are \"{user}\". Type \"help\", or /quit to leave.",
-        runtime.settings.instance
+        "Alfred console ({}). You are \"{}\"{}. Type \"help\", or /quit to leave.",
+        runtime.settings.instance,
+        speaker.name(),
+        speaker.household_note(),
     );
     print!("you> ");
     std::io::stdout().flush().ok();
@@ -105,31 +111,10 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
             continue;
         }
         sequence += 1;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let envelope = InboundEnvelope {
-            platform: Platform::Console,
-            message_id: format!("console-{}-{sequence}", now.as_nanos()),
-            account: "console".to_owned(),
-            conversation: "console".to_owned(),
-            is_group: false,
-            // The console is one person at a terminal.
-            private: true,
-            thread: None,
-            sender: Sender {
-                id: user.clone(),
-                name: Some(user.clone()),
-            },
-            timestamp: i64::try_from(now.as_secs()).unwrap_or_default(),
-            kind: InboundKind::Text {
-                body: text.to_owned(),
-            },
-            traceparent: None,
-        };
-        let payload = serde_json::to_string(&envelope).context("Failed to encode the message")?;
-        if let Err(error) = runtime.bus.publish(&ingest, &payload).await {
-            println!("(could not hand the message to Alfred: {error})");
+        if let Err(error) =
+            hand_over(runtime.bus.as_ref(), &runtime.prefix, &speaker.says(text)).await
+        {
+            println!("(could not hand the message to Alfred: {error:#})");
         }
     }
     // At the end of piped input, give the replies still on their way a moment to arrive:
@@ -140,6 +125,134 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
     }
     println!();
     Ok(())
+}
+
+/// The console's conversation: every `alfred chat` user talks in it.
+const CONSOLE_CONVERSATION: &str = "console";
+
+/// The channel clients of a process whose chats are answered locally: `client` takes the
+/// console's replies and, since briefings and reminders address WhatsApp chats (and a member
+/// speaks in their own WhatsApp chat, see [`LocalSpeaker`]), WhatsApp's too — never the
+/// Graph API.
+pub fn local_clients(client: Rc<dyn ChannelClient>) -> HashMap<Platform, Rc<dyn ChannelClient>> {
+    let mut clients: HashMap<Platform, Rc<dyn ChannelClient>> = HashMap::new();
+    clients.insert(Platform::Console, client.clone());
+    clients.insert(Platform::WhatsApp, client);
+    clients
+}
+
+/// Puts a locally typed message on the `alfred-ingest` of the instance whose key prefix is
+/// `prefix` ([`Runtime::prefix`]), where it takes the path of any other.
+pub async fn hand_over(
+    bus: &dyn Bus,
+    prefix: &str,
+    envelope: &InboundEnvelope,
+) -> anyhow::Result<()> {
+    let ingest = names::key(prefix, names::INGEST_STREAM);
+    let payload = serde_json::to_string(envelope).context("Failed to encode the message")?;
+    bus.publish(&ingest, &payload)
+        .await
+        .context("The bus did not take the message")?;
+    Ok(())
+}
+
+/// Who a locally typed message (the console, the playground) comes from, and where.
+///
+/// A name that is a member of a household in `HOUSEHOLDS_FILE`, with a WhatsApp number,
+/// speaks as that member in their own direct chat: the household's list, chores and
+/// briefings, as if from their phone. Any other name is a console user, in a conversation of
+/// its own (its own household), trusted like the terminal it is typed at.
+#[derive(Debug, Clone)]
+pub struct LocalSpeaker {
+    platform: Platform,
+    account: String,
+    conversation: String,
+    sender: Sender,
+    /// The member's household's name, when the speaker is a member.
+    household: Option<String>,
+}
+
+impl LocalSpeaker {
+    /// `name`, as a member of a household when the households file has one by that name
+    /// (in any case), else as a console user in `conversation`.
+    pub fn named(settings: &Settings, name: &str, conversation: &str) -> LocalSpeaker {
+        let name = name.trim();
+        let member = settings.households.iter().find_map(|household| {
+            household
+                .members
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(name))
+                .and_then(|m| Some((household, m, m.whatsapp.clone()?)))
+        });
+        match member {
+            Some((household, member, number)) => LocalSpeaker {
+                platform: Platform::WhatsApp,
+                account: settings.whatsapp.as_ref().map_or_else(
+                    || crate::jobs::LOCAL_ACCOUNT.to_owned(),
+                    |whatsapp| whatsapp.phone_id.clone(),
+                ),
+                conversation: number.clone(),
+                sender: Sender {
+                    id: number,
+                    name: Some(member.name.clone()),
+                },
+                household: Some(household.name.clone()),
+            },
+            None => LocalSpeaker {
+                platform: Platform::Console,
+                account: "console".to_owned(),
+                conversation: conversation.to_owned(),
+                sender: Sender {
+                    id: name.to_owned(),
+                    name: Some(name.to_owned()),
+                },
+                household: None,
+            },
+        }
+    }
+
+    /// The name the speaker goes by.
+    pub fn name(&self) -> &str {
+        self.sender.name.as_deref().unwrap_or(&self.sender.id)
+    }
+
+    /// The household the speaker is a member of, when they are one.
+    pub fn household(&self) -> Option<&str> {
+        self.household.as_deref()
+    }
+
+    /// `" (The Smiths)"` for a member, nothing for a console user.
+    fn household_note(&self) -> String {
+        self.household
+            .as_ref()
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default()
+    }
+
+    /// `text` from this speaker, now, under a message id no other message has.
+    pub fn says(&self, text: &str) -> InboundEnvelope {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        InboundEnvelope {
+            platform: self.platform,
+            message_id: format!("local-{}-{sequence}", now.as_nanos()),
+            account: self.account.clone(),
+            conversation: self.conversation.clone(),
+            is_group: false,
+            // One person at a terminal, or at the playground's page.
+            private: true,
+            thread: None,
+            sender: self.sender.clone(),
+            timestamp: i64::try_from(now.as_secs()).unwrap_or_default(),
+            kind: InboundKind::Text {
+                body: text.to_owned(),
+            },
+            traceparent: None,
+        }
+    }
 }
 
 /// `/time` shows the clock; `/time +2h`, `/time +1d`, `/time +30m` move it forward; `/time

@@ -14,18 +14,21 @@ pub const CHORE_REMINDERS: &str = "chore-reminders";
 /// How late chore reminders may still go out after downtime.
 const REMINDER_CATCH_UP: Duration = Duration::from_secs(60 * 60);
 
+/// The account scheduled messages are addressed from when WhatsApp chats are answered in this
+/// process (`alfred chat`, the playground) and no WhatsApp number is configured.
+pub const LOCAL_ACCOUNT: &str = "local";
+
 /// Every household's jobs. Scheduled messages go out on WhatsApp, so without WhatsApp settings
-/// there is nothing to schedule.
-pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
-    let Some(whatsapp) = &settings.whatsapp else {
-        if settings
-            .households
-            .iter()
-            .any(|h| h.briefing.is_some() || h.chores.is_some())
-        {
-            tracing::warn!("Households have scheduled jobs but WhatsApp is not configured; nothing is scheduled.");
+/// there is nothing to schedule — unless WhatsApp chats are answered here (`local_chats`: the
+/// console, the playground).
+pub fn scheduled_jobs(settings: &Settings, local_chats: bool) -> Vec<ScheduledJob> {
+    let account = match &settings.whatsapp {
+        Some(whatsapp) => whatsapp.phone_id.clone(),
+        None if local_chats => LOCAL_ACCOUNT.to_owned(),
+        None => {
+            warn_nothing_scheduled(settings);
+            return Vec::new();
         }
-        return Vec::new();
     };
     let mut jobs = Vec::new();
     for household in &settings.households {
@@ -39,7 +42,7 @@ pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
                     at: briefing.time,
                     catch_up: briefing.catch_up,
                     platform: Platform::WhatsApp,
-                    account: whatsapp.phone_id.clone(),
+                    account: account.clone(),
                     conversation,
                     is_group,
                 });
@@ -56,7 +59,7 @@ pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
                     at,
                     catch_up: REMINDER_CATCH_UP,
                     platform: Platform::WhatsApp,
-                    account: whatsapp.phone_id.clone(),
+                    account: account.clone(),
                     conversation,
                     is_group,
                 });
@@ -64,6 +67,20 @@ pub fn scheduled_jobs(settings: &Settings) -> Vec<ScheduledJob> {
         }
     }
     jobs
+}
+
+/// Households with jobs and no WhatsApp to send them: the configuration promises something
+/// that will not happen.
+fn warn_nothing_scheduled(settings: &Settings) {
+    if settings
+        .households
+        .iter()
+        .any(|h| h.briefing.is_some() || h.chores.is_some())
+    {
+        tracing::warn!(
+            "Households have scheduled jobs but WhatsApp is not configured; nothing is scheduled."
+        );
+    }
 }
 
 /// The conversation of a target, and whether it is a group: the household's first group, or

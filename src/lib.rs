@@ -1,6 +1,6 @@
 //! The `alfred` binary's library: the composition root ([`app`]), the actor system
 //! ([`runtime`]) with the instance's skills ([`catalogue`]) and its stores ([`stores`]), the
-//! interactive console ([`chat`]), the container health check ([`healthcheck`]) and logging
+//! interactive console ([`chat`]) and its page in a browser ([`playground`]), the container health check ([`healthcheck`]) and logging
 //! set-up ([`telemetry`]).
 //! `main.rs` only parses the command line and calls into here; tests build [`app::App`]
 //! in-process on port 0.
@@ -12,6 +12,7 @@ pub mod healthcheck;
 #[cfg(feature = "biz")]
 pub mod inbox_poller;
 pub mod jobs;
+pub mod playground;
 pub mod redis_tls;
 pub mod runtime;
 pub mod stores;

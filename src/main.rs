@@ -2,7 +2,9 @@
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
-use alfred_config::{LogFormat, Settings};
+use std::io::IsTerminal as _;
+
+use alfred_config::Settings;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -75,10 +77,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    let style = match (&command, settings.log_format) {
-        (Command::Chat { .. }, _) => LogStyle::Console,
-        (_, LogFormat::Json) => LogStyle::Json,
-        (_, LogFormat::Pretty) => LogStyle::Pretty,
+    let style = match &command {
+        Command::Chat { .. } => LogStyle::Console,
+        _ => LogStyle::for_format(settings.log_format, std::io::stdout().is_terminal()),
     };
     let result = actix_web::rt::System::new().block_on(async move {
         let _telemetry = telemetry::init(

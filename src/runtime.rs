@@ -60,6 +60,10 @@ pub struct Extras {
     pub skills: Vec<SkillEntry>,
     /// A manual clock used instead of the one `CLOCK` selects; the admin API moves it.
     pub clock: Option<ManualClock>,
+    /// WhatsApp chats are answered in this process — `alfred chat`, the playground — instead
+    /// of through the Graph API: the households' briefings and chore reminders are then
+    /// scheduled without WhatsApp settings, so that they show there too.
+    pub local_chats: bool,
 }
 
 /// The running actor system.
@@ -174,7 +178,7 @@ impl Runtime {
         );
         wiring.spawn_relay();
         wiring.spawn_janitor();
-        let jobs = crate::jobs::scheduled_jobs(&settings);
+        let jobs = crate::jobs::scheduled_jobs(&settings, extras.local_chats);
         wiring.spawn_scheduler(jobs_store.clone(), jobs.clone());
         let inbox_status = wiring.spawn_inbox_poller(pool.as_ref(), llm.as_ref());
 
@@ -376,7 +380,13 @@ impl Wiring<'_> {
         );
     }
 
+    /// The scheduler, when there is something to schedule: with no job it would only stop,
+    /// which the supervision tree reports like a failure.
     fn spawn_scheduler(&self, jobs_store: Arc<dyn JobStore>, jobs: Vec<ScheduledJob>) {
+        if jobs.is_empty() {
+            tracing::info!("No scheduled jobs: morning briefings and chore reminders come from households with [household.briefing] or [household.chores] in HOUSEHOLDS_FILE.");
+            return;
+        }
         let deps = SchedulerDeps {
             bus: self.bus.clone(),
             jobs_store,

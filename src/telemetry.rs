@@ -1,8 +1,13 @@
 //! Logging and tracing set-up: JSON logs to stdout with `instance` as a field (or a readable
 //! format for people), and OTLP trace export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//!
+//! Which format: `LOG_FORMAT` when it says `json` or `pretty`; otherwise the terminal decides
+//! ([`LogStyle::for_format`]) — a person who runs `cargo run` reads sentences, while a
+//! container, a service manager or a pipe to a log shipper gets one JSON object per line.
 
 use std::fmt;
 
+use alfred_config::LogFormat;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::{Event, Subscriber};
@@ -22,6 +27,20 @@ pub enum LogStyle {
     Pretty,
     /// Human-readable, warnings and errors only, on stderr (the interactive console).
     Console,
+}
+
+impl LogStyle {
+    /// The style of a server's logs: `format` when `LOG_FORMAT` names one, else pretty when
+    /// stdout is a terminal (`stdout_is_terminal`, see [`std::io::IsTerminal`]) and JSON when
+    /// it is not. The interactive console chooses [`LogStyle::Console`] itself.
+    pub fn for_format(format: LogFormat, stdout_is_terminal: bool) -> LogStyle {
+        match format {
+            LogFormat::Json => LogStyle::Json,
+            LogFormat::Pretty => LogStyle::Pretty,
+            LogFormat::Auto if stdout_is_terminal => LogStyle::Pretty,
+            LogFormat::Auto => LogStyle::Json,
+        }
+    }
 }
 
 /// Keeps the trace exporter alive; flushes it on drop.
@@ -129,5 +148,25 @@ where
             Some(rest) => write!(writer, "{{\"instance\":{},{rest}", self.instance),
             None => writer.write_str(&line),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_pretty_on_a_terminal_and_json_otherwise_unless_log_format_says() {
+        assert_eq!(
+            LogStyle::for_format(LogFormat::Auto, true),
+            LogStyle::Pretty
+        );
+        assert_eq!(LogStyle::for_format(LogFormat::Auto, false), LogStyle::Json);
+        // An explicit setting wins either way.
+        assert_eq!(LogStyle::for_format(LogFormat::Json, true), LogStyle::Json);
+        assert_eq!(
+            LogStyle::for_format(LogFormat::Pretty, false),
+            LogStyle::Pretty
+        );
     }
 }

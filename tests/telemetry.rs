@@ -5,7 +5,8 @@
 //!   send, across both streams, and is exported over OTLP (also when Alfred stops);
 //! * `/metrics` counts requests, ingested, processed and dead-lettered messages, actor restarts
 //!   and sends; `/readyz` names what is not ready;
-//! * JSON logs carry the instance and never a secret.
+//! * JSON logs carry the instance and never a secret;
+//! * in ephemeral mode the start-up log says where the playground and `alfred chat` are.
 
 #[path = "telemetry/collector.rs"]
 mod collector;
@@ -15,6 +16,8 @@ mod edges;
 mod mail_privacy;
 #[path = "telemetry/process.rs"]
 mod process;
+#[path = "telemetry/startup.rs"]
+mod startup;
 #[path = "support/mod.rs"]
 mod support;
 

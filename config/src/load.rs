@@ -104,9 +104,10 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let otlp_endpoint = r.http_url("OTEL_EXPORTER_OTLP_ENDPOINT");
     let log_format = r.parsed_or(
         "LOG_FORMAT",
-        LogFormat::Json,
-        "json or pretty",
+        LogFormat::Auto,
+        "json, pretty or auto",
         |raw| match raw.to_ascii_lowercase().as_str() {
+            "auto" => Some(LogFormat::Auto),
             "json" => Some(LogFormat::Json),
             "pretty" => Some(LogFormat::Pretty),
             _ => None,

@@ -255,7 +255,11 @@ impl fmt::Display for Instance {
 /// How logs are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// One JSON object per line, for log shippers (the default).
+    /// Decided when logging starts (the default): [`LogFormat::Pretty`] when stdout is a
+    /// terminal — a person running `cargo run` — and [`LogFormat::Json`] otherwise (a container,
+    /// a service manager, a pipe to a log shipper).
+    Auto,
+    /// One JSON object per line, for log shippers.
     Json,
     /// Human-readable, for a terminal.
     Pretty,

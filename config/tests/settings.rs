@@ -24,7 +24,8 @@ fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_default
     assert_eq!(s.redis_key_prefix, "");
     assert!(s.outbound_enabled);
     assert!(s.otlp_endpoint.is_none());
-    assert_eq!(s.log_format, LogFormat::Json);
+    // The terminal decides when logging starts (alfred::telemetry::LogStyle::for_format).
+    assert_eq!(s.log_format, LogFormat::Auto);
     let t = &s.tuning;
     assert_eq!(t.webhook_body_limit, 1_048_576);
     assert_eq!(t.ingest_readers, 1);
@@ -141,7 +142,9 @@ fn outbound_enabled_accepts_the_usual_spellings_of_a_boolean() {
 }
 
 #[test]
-fn log_format_is_json_or_pretty() {
+fn log_format_is_json_pretty_or_auto() {
+    assert_eq!(load(&[("LOG_FORMAT", "auto")]).log_format, LogFormat::Auto);
+    assert_eq!(load(&[("LOG_FORMAT", "")]).log_format, LogFormat::Auto);
     assert_eq!(
         load(&[("LOG_FORMAT", "pretty")]).log_format,
         LogFormat::Pretty

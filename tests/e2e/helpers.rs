@@ -205,6 +205,7 @@ impl TestApp {
         let extras = Extras {
             skills,
             clock: None,
+            ..Extras::default()
         };
         TestApp::spawn_on_extras(backends, extra, extras).await
     }
@@ -232,6 +233,7 @@ impl TestApp {
         let extras = Extras {
             skills,
             clock: Some(ManualClock::new(start.to_utc())),
+            ..Extras::default()
         };
         TestApp::spawn_on_extras(backends, extra, extras).await
     }
@@ -322,6 +324,18 @@ impl TestApp {
         let tree: serde_json::Value = self.admin_get("/admin/actors").await.json().await.ok()?;
         find_actor(&tree, name)
     }
+}
+
+/// The suite's WhatsApp variables with the Graph API at `graph`: what turns WhatsApp on.
+pub fn whatsapp_vars(graph: &FakeGraph) -> Vec<(&'static str, String)> {
+    vec![
+        ("META_TOKEN", META_TOKEN.to_owned()),
+        ("PHONE_ID", PHONE_ID.to_owned()),
+        ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
+        ("APP_SECRET", APP_SECRET.to_owned()),
+        ("GRAPH_API_URL", graph.url()),
+        ("GRAPH_API_VERSION", "v21.0".to_owned()),
+    ]
 }
 
 /// An Alfred in ephemeral mode (no Redis, no Postgres) with its admin API on: `extra` adds

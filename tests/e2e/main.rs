@@ -23,6 +23,7 @@ mod limits;
 mod llm;
 mod order;
 mod outage;
+mod playground;
 mod postgres_tls;
 mod readiness;
 mod redis_tls;

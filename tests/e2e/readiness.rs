@@ -76,15 +76,7 @@ async fn readyz_hammered_by_64_connections_takes_nothing_from_the_messages() {
 #[actix_rt::test]
 async fn ephemeral_mode_with_whatsapp_configured_is_alive_but_not_ready() {
     let graph = alfred_testkit::graph::FakeGraph::start().await;
-    let app = EphemeralApp::spawn(&[
-        ("META_TOKEN", META_TOKEN.to_owned()),
-        ("PHONE_ID", PHONE_ID.to_owned()),
-        ("VERIFY_TOKEN", VERIFY_TOKEN.to_owned()),
-        ("APP_SECRET", APP_SECRET.to_owned()),
-        ("GRAPH_API_URL", graph.url()),
-        ("GRAPH_API_VERSION", "v21.0".to_owned()),
-    ])
-    .await;
+    let app = EphemeralApp::spawn(&whatsapp_vars(&graph)).await;
 
     let ready = app
         .http
