@@ -12,7 +12,9 @@
 //! * `GET /admin/jobs` — the households' scheduled jobs and the runs that were missed;
 //! * `GET /admin/inbox` — how the work inbox's polls have gone (404 without `IMAP_HOST`);
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
-//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
+//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
+//! * `GET /admin/streams`, `POST /admin/streams/{ingest|outbox}/{pause|resume}` — stream health,
+//!   and pausing consumption for the deployment ([`crate::admin_streams`]).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::admin_guard::{self, FailedAttempts, Failure};
+use crate::admin_streams::{self, StreamControls};
 
 use alfred_actors::clock::{Clock, ManualClock};
 use alfred_actors::scheduler::store::JobStore;
@@ -47,12 +50,14 @@ pub struct Admin {
     pub inbox: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
     /// Wrong keys by client address, to slow guessing down.
     pub attempts: FailedAttempts,
+    /// The streams' health, pause and resume.
+    pub streams: StreamControls,
 }
 
 impl Admin {
     /// Nothing for a request with the right bearer key; otherwise its refusal: 401, or 429 with
     /// `Retry-After` while its address has used up its failures ([`admin_guard`]).
-    fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
+    pub(crate) fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
         let peer = request.peer_addr().map(|addr| addr.ip());
         let now = Instant::now();
         if let Some(wait) = peer.and_then(|peer| self.attempts.blocked_for(peer, now)) {
@@ -105,7 +110,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route("/admin/jobs", web::get().to(list_jobs))
         .route("/admin/inbox", web::get().to(inbox_status))
         .route("/admin/clock", web::get().to(read_clock))
-        .route("/admin/clock", web::post().to(move_clock));
+        .route("/admin/clock", web::post().to(move_clock))
+        // Streams: health, pause and resume (admin_streams.rs).
+        .route("/admin/streams", web::get().to(admin_streams::list))
+        .route(
+            "/admin/streams/{stream}/{action}",
+            web::post().to(admin_streams::act),
+        );
 }
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]

@@ -5,7 +5,8 @@
 //! * [`slack`] — the Slack Events API and slash commands (inbound) and Web API client (outbound);
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts;
-//!   [`admin_guard`] slows down addresses that send wrong keys;
+//!   [`admin_guard`] slows down addresses that send wrong keys; [`admin_streams`] shows the
+//!   streams' health and pauses and resumes them;
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
 //! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
@@ -16,6 +17,7 @@
 
 pub mod admin;
 pub mod admin_guard;
+pub mod admin_streams;
 pub mod allowlist;
 pub mod health;
 pub mod imap;
