@@ -15,9 +15,9 @@ use actix_web::{web, HttpResponse, HttpServer};
 use alfred_actors::bus::Bus;
 use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::Platform;
+use alfred_actors::streams::ControlledStream;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::admin_streams::StreamControls;
-use alfred_actors::streams::ControlledStream;
 use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{

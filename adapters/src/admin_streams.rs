@@ -91,8 +91,9 @@ pub(crate) async fn act(
     let (name, action) = path.into_inner();
     let controls = &admin.streams;
     let Some(stream) = controls.find(&name) else {
-        return HttpResponse::NotFound()
-            .json(json!({ "error": format!("no stream {name:?}; the streams are ingest and outbox") }));
+        return HttpResponse::NotFound().json(
+            json!({ "error": format!("no stream {name:?}; the streams are ingest and outbox") }),
+        );
     };
     let peer = request
         .peer_addr()

@@ -671,9 +671,7 @@ fn tuning(r: &mut Reader) -> Tuning {
             ) * 86_400,
         ),
         janitor_interval: r.millis_or("JANITOR_INTERVAL_MS", defaults::JANITOR_INTERVAL_MS),
-        stale_consumer_idle: r.millis_or(
-            "STALE_CONSUMER_IDLE_MS",
-            defaults::STALE_CONSUMER_IDLE_MS,
-        ),
+        stale_consumer_idle: r
+            .millis_or("STALE_CONSUMER_IDLE_MS", defaults::STALE_CONSUMER_IDLE_MS),
     }
 }
