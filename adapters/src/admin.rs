@@ -57,7 +57,7 @@ pub struct Admin {
 impl Admin {
     /// Nothing for a request with the right bearer key; otherwise its refusal: 401, or 429 with
     /// `Retry-After` while its address has used up its failures ([`admin_guard`]).
-    pub(crate) fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
+    fn refusal(&self, request: &HttpRequest) -> Option<HttpResponse> {
         let peer = request.peer_addr().map(|addr| addr.ip());
         let now = Instant::now();
         if let Some(wait) = peer.and_then(|peer| self.attempts.blocked_for(peer, now)) {
@@ -112,11 +112,30 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route("/admin/clock", web::get().to(read_clock))
         .route("/admin/clock", web::post().to(move_clock))
         // Streams: health, pause and resume (admin_streams.rs).
-        .route("/admin/streams", web::get().to(admin_streams::list))
+        .route("/admin/streams", web::get().to(list_streams))
         .route(
             "/admin/streams/{stream}/{action}",
-            web::post().to(admin_streams::act),
+            web::post().to(stream_action),
         );
+}
+
+async fn list_streams(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    match admin.refusal(&request) {
+        Some(refusal) => refusal,
+        None => admin_streams::list(&admin.streams).await,
+    }
+}
+
+async fn stream_action(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
+    }
+    let (stream, action) = path.into_inner();
+    admin_streams::act(&admin.streams, &request, &stream, &action).await
 }
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]

@@ -9,18 +9,16 @@
 //!   [`alfred_actors::streams`]); answers the new state; 404 for another stream or action.
 //!   Pausing an already paused stream keeps its first pause.
 //!
-//! Every request needs the admin key ([`crate::admin`]); pause and resume are logged (INFO)
-//! with the client's address, the stream and this replica.
+//! [`crate::admin`] mounts these and checks the admin key first; pause and resume are logged
+//! (INFO) with the client's address, the stream and this replica.
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::metrics::Metrics;
 use alfred_actors::streams::{self, stream_health, ControlledStream, Paused};
 use serde_json::json;
-
-use crate::admin::Admin;
 
 /// What the streams endpoints need.
 #[derive(Clone)]
@@ -48,12 +46,9 @@ fn unavailable(error: &BusError) -> HttpResponse {
     HttpResponse::ServiceUnavailable().json(json!({ "error": "the message bus is unavailable" }))
 }
 
+/// `GET /admin/streams`, for an authorized request.
 #[tracing::instrument(name = "admin_list_streams", skip_all)]
-pub(crate) async fn list(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
-    if let Some(refusal) = admin.refusal(&request) {
-        return refusal;
-    }
-    let controls = &admin.streams;
+pub(crate) async fn list(controls: &StreamControls) -> HttpResponse {
     let mut listed = Vec::with_capacity(controls.streams.len());
     for (stream, readers) in &controls.streams {
         let health = match stream_health(&*controls.bus, stream).await {
@@ -79,18 +74,15 @@ pub(crate) async fn list(request: HttpRequest, admin: web::Data<Admin>) -> HttpR
     HttpResponse::Ok().json(json!({ "replica": controls.replica, "streams": listed }))
 }
 
-#[tracing::instrument(name = "admin_stream_action", skip_all, fields(stream, action))]
+/// `POST /admin/streams/{name}/{action}`, for an authorized request.
+#[tracing::instrument(name = "admin_stream_action", skip_all, fields(stream = %name, action = %action))]
 pub(crate) async fn act(
-    request: HttpRequest,
-    admin: web::Data<Admin>,
-    path: web::Path<(String, String)>,
+    controls: &StreamControls,
+    request: &HttpRequest,
+    name: &str,
+    action: &str,
 ) -> HttpResponse {
-    if let Some(refusal) = admin.refusal(&request) {
-        return refusal;
-    }
-    let (name, action) = path.into_inner();
-    let controls = &admin.streams;
-    let Some(stream) = controls.find(&name) else {
+    let Some(stream) = controls.find(name) else {
         return HttpResponse::NotFound().json(
             json!({ "error": format!("no stream {name:?}; the streams are ingest and outbox") }),
         );
@@ -99,7 +91,7 @@ pub(crate) async fn act(
         .peer_addr()
         .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
     let replica = &controls.replica;
-    let result = match action.as_str() {
+    let result = match action {
         "pause" => {
             let by = format!("{peer} via {replica}");
             streams::pause(&controls.bus, stream, by).await.map(|pause| {

@@ -29,11 +29,13 @@ use super::{
 pub struct MemoryBus {
     state: Mutex<HashMap<String, Stream>>,
     published: Notify,
-    /// Values of [`Bus::put_expiring`] (with when they expire) and [`Bus::put_value`] (never).
-    values: Mutex<HashMap<String, (String, Option<Instant>)>>,
+    values: Mutex<Values>,
     /// Token buckets and counters ([`Bus::take_token`], [`Bus::count_up`]).
     limits: super::bucket::LocalLimits,
 }
+
+/// Values of [`Bus::put_expiring`] (with when they expire) and [`Bus::put_value`] (never).
+type Values = HashMap<String, (String, Option<Instant>)>;
 
 impl fmt::Debug for MemoryBus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -233,9 +235,7 @@ impl MemoryBus {
             .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))
     }
 
-    fn values(
-        &self,
-    ) -> Result<MutexGuard<'_, HashMap<String, (String, Option<Instant>)>>, BusError> {
+    fn values(&self) -> Result<MutexGuard<'_, Values>, BusError> {
         self.values
             .lock()
             .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))

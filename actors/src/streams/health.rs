@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{paused, ControlledStream};
+use super::controlled::ControlledStream;
+use super::pause::paused;
 use crate::bus::{Bus, BusError};
 
 /// One stream's depth, lag and consumers, its dead letters and whether it is paused.
