@@ -15,9 +15,11 @@ use actix_web::{web, HttpResponse, HttpServer};
 use alfred_actors::bus::Bus;
 use alfred_actors::channel::{ChannelClient, SendError};
 use alfred_actors::messages::Platform;
+use alfred_actors::streams::ControlledStream;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::admin_auth::AdminKeys;
 use alfred_adapters::admin_page;
+use alfred_adapters::admin_streams::StreamControls;
 use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
@@ -387,6 +389,27 @@ async fn whatsapp_off() -> HttpResponse {
     HttpResponse::NotFound().body("WhatsApp is not configured on this Alfred.")
 }
 
+/// The streams the admin API shows, pauses and resumes, with this replica's readers of each.
+fn stream_controls(settings: &Settings, runtime: &Runtime) -> StreamControls {
+    let instance = settings.instance.as_str();
+    let readers = |stream: &ControlledStream| match stream.name {
+        "ingest" => settings.tuning.ingest_readers.max(1),
+        _ => 1,
+    };
+    StreamControls {
+        bus: runtime.bus.clone(),
+        metrics: runtime.metrics.clone(),
+        streams: ControlledStream::all(&runtime.prefix, instance)
+            .into_iter()
+            .map(|stream| {
+                let here = readers(&stream);
+                (stream, here)
+            })
+            .collect(),
+        replica: crate::runtime::consumer_base(settings),
+    }
+}
+
 fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option<(Server, u16)>> {
     let Some(key) = settings.admin_api_key.clone() else {
         return Ok(None);
@@ -400,6 +423,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         jobs_store: runtime.jobs_store.clone(),
         inbox: runtime.inbox_status.clone(),
         attempts: Default::default(),
+        streams: stream_controls(settings, runtime),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

@@ -40,6 +40,7 @@ use alfred_actors::scheduler::{ScheduledJob, Scheduler, SchedulerDeps};
 use alfred_actors::skill::{SkillActor, SkillEntry};
 use alfred_actors::store::Store;
 use alfred_actors::stream_reader::{Delivery, ReaderConfig, StreamReader};
+use alfred_actors::streams::ControlledStream;
 use alfred_actors::supervision::{Backoff, ChildSpec, Intensity, Restart, Strategy, Supervisor};
 use alfred_config::{ClockSetting, Settings};
 use anyhow::Context as _;
@@ -99,12 +100,10 @@ struct Wiring<'a> {
     root: &'a Supervisor,
 }
 
-/// Which stream a reader consumes (names from [`names`], before the instance's prefix), as
-/// which consumer, and how it is tuned.
+/// Which stream a reader consumes (its keys, group and pause flag, with the instance's
+/// prefix), as which consumer, and how it is tuned.
 struct ReaderOf {
-    stream: &'static str,
-    dead_stream: &'static str,
-    group: &'static str,
+    stream: ControlledStream,
     consumer: String,
     batch: usize,
     claim_idle: Duration,
@@ -273,10 +272,8 @@ impl Wiring<'_> {
     fn ingest_reader(&self, i: usize) -> ReaderConfig {
         let tuning = &self.settings.tuning;
         self.reader(ReaderOf {
-            stream: names::INGEST_STREAM,
-            dead_stream: names::INGEST_DEAD_STREAM,
-            group: names::INGEST_GROUP,
-            consumer: format!("{}-ingest-{i}", consumer_base()),
+            stream: ControlledStream::ingest(self.prefix, self.settings.instance.as_str()),
+            consumer: format!("{}-ingest-{i}", consumer_base(self.settings)),
             batch: tuning.ingest_batch,
             claim_idle: tuning.ingest_claim_idle,
             max_deliveries: tuning.ingest_max_deliveries,
@@ -287,30 +284,29 @@ impl Wiring<'_> {
     fn outbox_reader(&self) -> ReaderConfig {
         let tuning = &self.settings.tuning;
         self.reader(ReaderOf {
-            stream: names::OUTBOX_STREAM,
-            dead_stream: names::OUTBOX_DEAD_STREAM,
-            group: names::OUTBOX_GROUP,
-            consumer: format!("{}-outbox-0", consumer_base()),
+            stream: ControlledStream::outbox(self.prefix, self.settings.instance.as_str()),
+            consumer: format!("{}-outbox-0", consumer_base(self.settings)),
             batch: tuning.outbox_batch,
             claim_idle: tuning.outbox_claim_idle,
             max_deliveries: tuning.outbox_max_deliveries,
         })
     }
 
-    /// The one place a [`ReaderConfig`] is written out: the instance's keys and group for the
-    /// stream `of` names, and its tuning.
+    /// The one place a [`ReaderConfig`] is written out: the instance's keys, group and pause
+    /// flag of the stream `of` names, and its tuning.
     fn reader(&self, of: ReaderOf) -> ReaderConfig {
         ReaderConfig {
             bus: self.bus.clone(),
-            stream: self.key(of.stream),
-            group: names::group(self.settings.instance.as_str(), of.group),
+            stream: of.stream.stream,
+            group: of.stream.group,
             consumer: of.consumer,
-            dead_stream: self.key(of.dead_stream),
+            dead_stream: of.stream.dead_stream,
             batch: of.batch,
             block: READ_BLOCK,
             claim_idle: of.claim_idle,
             max_deliveries: of.max_deliveries,
             metrics: self.metrics.clone(),
+            pause_key: Some(of.stream.pause_key),
         }
     }
 
@@ -373,6 +369,11 @@ impl Wiring<'_> {
             ],
             retention: self.settings.tuning.retention,
             interval: self.settings.tuning.janitor_interval,
+            groups: ControlledStream::all(self.prefix, self.settings.instance.as_str())
+                .into_iter()
+                .map(|controlled| (controlled.stream, controlled.group))
+                .collect(),
+            stale_consumer_idle: self.settings.tuning.stale_consumer_idle,
         };
         self.root.spawn(
             ChildSpec::new("janitor", move || Janitor::new(config.clone()))
@@ -493,10 +494,13 @@ fn household_directory(settings: &Settings) -> HouseholdDirectory {
 }
 
 /// A consumer name stable across restarts of this process on this host, so that a restarted
-/// process re-reads the entries it had not finished (its pending entries).
-fn consumer_base() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
+/// process re-reads the entries it had not finished (its pending entries): `HOSTNAME` (from
+/// the settings, so that two Alfreds in one test process can be two replicas), else
+/// `/etc/hostname`.
+pub fn consumer_base(settings: &Settings) -> String {
+    settings
+        .hostname
+        .clone()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())

@@ -42,6 +42,11 @@ pub struct JanitorConfig {
     pub retention: Duration,
     /// `JANITOR_INTERVAL_MS`.
     pub interval: Duration,
+    /// The consumer groups whose stale consumers are removed, as `(stream, group)`.
+    pub groups: Vec<(String, String)>,
+    /// `STALE_CONSUMER_IDLE_MS`: how long a consumer with nothing pending may stay idle
+    /// before it is removed.
+    pub stale_consumer_idle: Duration,
 }
 
 /// Why a pass failed.
@@ -58,6 +63,8 @@ pub enum JanitorError {
 pub struct Swept {
     /// Stream entries trimmed, all streams together.
     pub stream_entries: u64,
+    /// Stale consumers removed, all groups together.
+    pub stale_consumers: u64,
     /// Inbox keys and sent outbox rows purged.
     pub purged: Purged,
 }
@@ -67,6 +74,16 @@ pub async fn sweep_once(config: &JanitorConfig) -> Result<Swept, JanitorError> {
     let mut swept = Swept::default();
     for stream in &config.streams {
         swept.stream_entries += config.bus.trim_handled(stream).await?;
+    }
+    for (stream, group) in &config.groups {
+        let removed = config
+            .bus
+            .remove_idle_consumers(stream, group, config.stale_consumer_idle)
+            .await?;
+        if !removed.is_empty() {
+            tracing::info!(%stream, %group, consumers = ?removed, "Removed consumers with nothing pending, idle for longer than STALE_CONSUMER_IDLE_MS (former replicas).");
+        }
+        swept.stale_consumers += removed.len() as u64;
     }
     let retention = chrono::Duration::from_std(config.retention).unwrap_or(chrono::Duration::MAX);
     let before = config
@@ -112,6 +129,9 @@ impl Janitor {
                     removed
                         .with_label_values(&["stream_entries"])
                         .inc_by(swept.stream_entries);
+                    removed
+                        .with_label_values(&["stale_consumers"])
+                        .inc_by(swept.stale_consumers);
                     removed
                         .with_label_values(&["inbox"])
                         .inc_by(swept.purged.inbox);

@@ -15,6 +15,7 @@
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
 //! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention;
+//! * [`streams`] — the streams operators control: pause and resume, health;
 //! * [`limits`] — per-sender limits (token bucket, LLM budget, text cap) shared on the bus;
 //! * [`clock`] (the time skills see), [`households`] (conversations to households),
 //!   [`sequencer`] (per-conversation order), [`metrics`], [`trace`] (W3C context in entries).
@@ -40,5 +41,6 @@ pub mod sequencer;
 pub mod skill;
 pub mod store;
 pub mod stream_reader;
+pub mod streams;
 pub mod supervision;
 pub mod trace;

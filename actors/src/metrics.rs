@@ -37,7 +37,8 @@ pub struct Metrics {
     /// `summarised`).
     pub inbox_mails: IntCounterVec,
     /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
-    /// `inbox`, `llm_answers`, `outbox`, `refusals`: strangers' daily refusal counters).
+    /// `stale_consumers`: former replicas' consumers with nothing pending, `inbox`,
+    /// `llm_answers`, `outbox`, `refusals`: strangers' daily refusal counters).
     pub janitor_removed: IntCounterVec,
     /// `alfred_stream_pending{stream}`: entries of the stream delivered to its consumer group
     /// and not yet acknowledged, as its reader last sampled (every half claim-idle time).
@@ -48,6 +49,16 @@ pub struct Metrics {
     /// `alfred_stream_oldest_pending_age_seconds{stream}`: how long ago the oldest pending entry
     /// was added (0 with nothing pending).
     pub stream_oldest_pending_age: GaugeVec,
+    /// `alfred_stream_paused{stream}`: this process's readers of the stream that are holding
+    /// off because the stream is paused (0 while it is not; see
+    /// [`streams`](crate::streams)).
+    pub stream_paused: IntGaugeVec,
+    /// `alfred_stream_dead_letters{stream}`: entries in the stream's dead-letter stream, as
+    /// its reader last sampled.
+    pub stream_dead_letters: IntGaugeVec,
+    /// `alfred_stream_consumers{stream}`: consumers in the stream's group (live ones and
+    /// former replicas' not removed yet), as its reader last sampled.
+    pub stream_consumers: IntGaugeVec,
     /// `alfred_refused_total{reason}`: messages answered with a refusal or not handled because
     /// of who sent them or how much (`stranger`: a conversation no household claims, with a
     /// households file; `other_workspace`: a Slack request from a workspace not in
@@ -164,6 +175,27 @@ impl Metrics {
             ),
             &["stream"],
         )?;
+        let stream_paused = IntGaugeVec::new(
+            Opts::new(
+                "alfred_stream_paused",
+                "Readers of the stream in this process holding off because the stream is paused.",
+            ),
+            &["stream"],
+        )?;
+        let stream_dead_letters = IntGaugeVec::new(
+            Opts::new(
+                "alfred_stream_dead_letters",
+                "Entries in the stream's dead-letter stream.",
+            ),
+            &["stream"],
+        )?;
+        let stream_consumers = IntGaugeVec::new(
+            Opts::new(
+                "alfred_stream_consumers",
+                "Consumers in the stream's consumer group, former replicas' included until removed.",
+            ),
+            &["stream"],
+        )?;
         let refused = IntCounterVec::new(
             Opts::new(
                 "alfred_refused_total",
@@ -186,6 +218,9 @@ impl Metrics {
         registry.register(Box::new(stream_pending.clone()))?;
         registry.register(Box::new(stream_lag.clone()))?;
         registry.register(Box::new(stream_oldest_pending_age.clone()))?;
+        registry.register(Box::new(stream_paused.clone()))?;
+        registry.register(Box::new(stream_dead_letters.clone()))?;
+        registry.register(Box::new(stream_consumers.clone()))?;
         registry.register(Box::new(refused.clone()))?;
         Ok(Metrics {
             registry,
@@ -204,6 +239,9 @@ impl Metrics {
             stream_pending,
             stream_lag,
             stream_oldest_pending_age,
+            stream_paused,
+            stream_dead_letters,
+            stream_consumers,
             refused,
         })
     }

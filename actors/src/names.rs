@@ -24,12 +24,20 @@ pub const OUTBOX_GROUP: &str = "alfred-senders";
 pub const SENDER_BUCKET: &str = "alfred-sender-bucket";
 /// A sender's LLM requests of one day (counter), `{LLM_BUDGET}:{platform}:{sender}:{date}`.
 pub const LLM_BUDGET: &str = "alfred-llm-budget";
+/// A stream's pause flag (a plain key, no expiry), `{STREAM_PAUSED}:{stream}` e.g.
+/// `home:alfred-paused:alfred-ingest`; see [`streams`](crate::streams).
+pub const STREAM_PAUSED: &str = "alfred-paused";
 /// The single field of a stream entry that holds the serialized envelope.
 pub const PAYLOAD_FIELD: &str = "payload";
 
 /// A stream key with the configured prefix.
 pub fn key(prefix: &str, name: &str) -> String {
     format!("{prefix}{name}")
+}
+
+/// The pause flag of the stream `name` (e.g. [`INGEST_STREAM`]) of one instance.
+pub fn paused_key(prefix: &str, name: &str) -> String {
+    format!("{prefix}{STREAM_PAUSED}:{name}")
 }
 
 /// The key prefix of one instance: `REDIS_KEY_PREFIX`, then the instance and a colon. Every key

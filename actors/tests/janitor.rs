@@ -1,6 +1,7 @@
 //! The janitor on the real Redis and Postgres: a pass trims what every group acknowledged,
 //! keeps what is pending, purges what finished before the retention period by the runtime's
-//! clock, and counts it all in `alfred_janitor_removed_total`.
+//! clock, removes consumers with nothing pending (never one with pending entries), and counts
+//! it all in `alfred_janitor_removed_total`.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -68,8 +69,19 @@ async fn a_pass_trims_acknowledged_entries_and_purges_what_finished_before_the_r
     let stream = format!("{}biz:alfred-ingest", unique_prefix());
     let dead_stream = format!("{stream}:dead");
 
-    // Three entries read by the group, two acknowledged, one still pending.
+    // Three entries read by the group, two acknowledged, one still pending; before them, one
+    // handled by a former replica's consumer that was never seen again.
     bus.ensure_group(&stream, "g").await.unwrap();
+    bus.publish(&stream, "handled by a former replica")
+        .await
+        .unwrap();
+    let handled = bus
+        .read(&stream, "g", "former", ReadFrom::New, 1, Duration::ZERO)
+        .await
+        .unwrap();
+    bus.ack(&stream, "g", &[handled[0].id.clone()])
+        .await
+        .unwrap();
     for n in 0..3 {
         bus.publish(&stream, &format!("entry {n}")).await.unwrap();
     }
@@ -109,10 +121,13 @@ async fn a_pass_trims_acknowledged_entries_and_purges_what_finished_before_the_r
         streams: vec![stream.clone()],
         retention: 30 * DAY,
         interval: DAY,
+        groups: vec![(stream.clone(), "g".to_owned())],
+        // Any idle time: only whether something is pending decides here.
+        stale_consumer_idle: Duration::ZERO,
     };
 
     let first = sweep_once(&config).await.unwrap();
-    assert_eq!(first.stream_entries, 2, "the acknowledged entries");
+    assert_eq!(first.stream_entries, 3, "the acknowledged entries");
     assert_eq!(
         (first.purged.inbox, first.purged.outbox),
         (0, 0),
@@ -124,6 +139,19 @@ async fn a_pass_trims_acknowledged_entries_and_purges_what_finished_before_the_r
         "the pending entry stays"
     );
     assert_eq!(bus.len(&dead_stream).await.unwrap(), 1);
+    assert_eq!(first.stale_consumers, 1, "the former replica's consumer");
+    let consumers: Vec<String> = bus
+        .consumers(&stream, "g")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|consumer| consumer.name)
+        .collect();
+    assert_eq!(
+        consumers,
+        vec!["c"],
+        "the consumer with a pending entry stays"
+    );
     let pending = bus
         .read(&stream, "g", "c", ReadFrom::Pending, 10, Duration::ZERO)
         .await

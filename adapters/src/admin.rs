@@ -13,7 +13,9 @@
 //! * `GET /admin/jobs` — the households' scheduled jobs and the runs that were missed;
 //! * `GET /admin/inbox` — how the work inbox's polls have gone (404 without `IMAP_HOST`);
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
-//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
+//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
+//! * `GET /admin/streams`, `POST /admin/streams/{ingest|outbox}/{pause|resume}` — stream health,
+//!   and pausing consumption for the deployment ([`crate::admin_streams`]).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,6 +24,7 @@ use std::time::Instant;
 
 use crate::admin_auth::{AdminKeys, Role};
 use crate::admin_guard::{self, FailedAttempts, Failure};
+use crate::admin_streams::{self, StreamControls};
 
 use alfred_actors::clock::{Clock, ManualClock};
 use alfred_actors::scheduler::store::JobStore;
@@ -49,6 +52,8 @@ pub struct Admin {
     pub inbox: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
     /// Wrong keys by client address, to slow guessing down.
     pub attempts: FailedAttempts,
+    /// The streams' health, pause and resume.
+    pub streams: StreamControls,
 }
 
 impl Admin {
@@ -152,7 +157,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route("/admin/jobs", web::get().to(list_jobs))
         .route("/admin/inbox", web::get().to(inbox_status))
         .route("/admin/clock", web::get().to(read_clock))
-        .route("/admin/clock", web::post().to(move_clock));
+        .route("/admin/clock", web::post().to(move_clock))
+        // Streams: health, pause and resume (admin_streams.rs).
+        .route("/admin/streams", web::get().to(list_streams))
+        .route(
+            "/admin/streams/{stream}/{action}",
+            web::post().to(stream_action),
+        );
+}
+
+async fn list_streams(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {
+    match admin.refusal(&request) {
+        Some(refusal) => refusal,
+        None => admin_streams::list(&admin.streams).await,
+    }
+}
+
+async fn stream_action(
+    request: HttpRequest,
+    admin: web::Data<Admin>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    if let Some(refusal) = admin.refusal(&request) {
+        return refusal;
+    }
+    let (stream, action) = path.into_inner();
+    admin_streams::act(&admin.streams, &request, &stream, &action).await
 }
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]

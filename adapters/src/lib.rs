@@ -6,7 +6,8 @@
 //! * [`health`] — `/healthz`, `/readyz`, `/metrics` and the request-counting middleware;
 //! * [`admin`] — the operators' API on its own listener: the supervision tree, restarts;
 //!   [`admin_guard`] slows down addresses that send wrong keys; [`admin_auth`] holds the keys
-//!   and their roles (admin, read-only);
+//!   and their roles (admin, read-only); [`admin_streams`] shows the streams' health and pauses
+//!   and resumes them;
 //! * [`admin_page`] — the operators' web page on the same listener, `/admin/`;
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod admin_auth;
 pub mod admin_guard;
 pub mod admin_page;
+pub mod admin_streams;
 pub mod allowlist;
 pub mod health;
 pub mod imap;

@@ -94,6 +94,10 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     }
     let stores = stores(&mut r);
     let redis_key_prefix = r.plain("REDIS_KEY_PREFIX").unwrap_or_default();
+    let hostname = r
+        .plain("HOSTNAME")
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty());
     let redis_tls =
         crate::redis_tls::redis_tls(&mut r, stores.as_ref().map(|stores| &stores.redis_url));
     let whatsapp = whatsapp(&mut r);
@@ -170,6 +174,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         admin_readonly_key,
         stores,
         redis_key_prefix,
+        hostname,
         redis_tls,
         whatsapp,
         slack,
@@ -672,6 +677,8 @@ fn tuning(r: &mut Reader) -> Tuning {
             ) * 86_400,
         ),
         janitor_interval: r.millis_or("JANITOR_INTERVAL_MS", defaults::JANITOR_INTERVAL_MS),
+        stale_consumer_idle: r
+            .millis_or("STALE_CONSUMER_IDLE_MS", defaults::STALE_CONSUMER_IDLE_MS),
     }
 }
 

@@ -81,6 +81,9 @@ pub mod defaults {
     pub const RETENTION_DAYS_MIN: u64 = 7;
     /// `JANITOR_INTERVAL_MS`: how often handled stream entries are trimmed and old rows purged.
     pub const JANITOR_INTERVAL_MS: u64 = 3_600_000;
+    /// `STALE_CONSUMER_IDLE_MS`: how long a stream consumer with nothing pending (a former
+    /// replica's) may stay idle before the janitor removes it from its group: an hour.
+    pub const STALE_CONSUMER_IDLE_MS: u64 = 3_600_000;
     /// `IMAP_PORT` with `IMAP_TLS=implicit`: IMAP over implicit TLS.
     pub const IMAP_PORT: u16 = 993;
     /// `IMAP_PORT` with `IMAP_TLS=starttls`.
@@ -148,6 +151,8 @@ pub const VARIABLES: &[&str] = &[
     "OUTBOUND_CLAIM_LEASE_MS",
     "RETENTION_DAYS",
     "JANITOR_INTERVAL_MS",
+    "STALE_CONSUMER_IDLE_MS",
+    "HOSTNAME",
     "HOUSEHOLDS_FILE",
     "DEFAULT_TIMEZONE",
     "INVOKE_PREFIXES",
@@ -283,6 +288,10 @@ pub struct Settings {
     pub stores: Option<StoreSettings>,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key (tests give each run its own).
     pub redis_key_prefix: String,
+    /// `HOSTNAME` (set by the platform: the container's name): names this replica's stream
+    /// consumers, so a restarted replica finds its pending entries. `None`: the runtime reads
+    /// `/etc/hostname`, then falls back to `alfred`.
+    pub hostname: Option<String>,
     /// `REDIS_CA_FILE`, `REDIS_CLIENT_CERT_FILE`, `REDIS_CLIENT_KEY_FILE`: TLS beyond the web
     /// roots for a `rediss://` `REDIS_URL` (empty otherwise).
     pub redis_tls: crate::redis_tls::RedisTls,
@@ -517,6 +526,9 @@ pub struct Tuning {
     pub retention: Duration,
     /// `JANITOR_INTERVAL_MS`: the janitor's period.
     pub janitor_interval: Duration,
+    /// `STALE_CONSUMER_IDLE_MS`: idle time after which a consumer with nothing pending is
+    /// removed from its group.
+    pub stale_consumer_idle: Duration,
 }
 
 impl Default for Tuning {
@@ -536,6 +548,7 @@ impl Default for Tuning {
             outbound_claim_lease: Duration::from_millis(defaults::OUTBOUND_CLAIM_LEASE_MS),
             retention: Duration::from_secs(defaults::RETENTION_DAYS * 86_400),
             janitor_interval: Duration::from_millis(defaults::JANITOR_INTERVAL_MS),
+            stale_consumer_idle: Duration::from_millis(defaults::STALE_CONSUMER_IDLE_MS),
         }
     }
 }

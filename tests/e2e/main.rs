@@ -30,5 +30,6 @@ mod redis_tls;
 mod schedule;
 mod slack;
 mod slack_escaping;
+mod streams;
 mod supervision;
 mod webhook;

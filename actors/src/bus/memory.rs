@@ -20,18 +20,22 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{Admission, Bus, BusError, GroupHealth, ReadFrom, StreamEntry, TokenBucket};
+use super::{
+    Admission, Bus, BusError, ConsumerHealth, GroupHealth, ReadFrom, StreamEntry, TokenBucket,
+};
 
 /// The in-process bus. Share it behind an `Arc`.
 #[derive(Default)]
 pub struct MemoryBus {
     state: Mutex<HashMap<String, Stream>>,
     published: Notify,
-    /// Values of [`Bus::put_expiring`], with when they expire.
-    values: Mutex<HashMap<String, (String, Instant)>>,
+    values: Mutex<Values>,
     /// Token buckets and counters ([`Bus::take_token`], [`Bus::count_up`]).
     limits: super::bucket::LocalLimits,
 }
+
+/// Values of [`Bus::put_expiring`] (with when they expire) and [`Bus::put_value`] (never).
+type Values = HashMap<String, (String, Option<Instant>)>;
 
 impl fmt::Debug for MemoryBus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -72,6 +76,9 @@ struct Stream {
 struct Group {
     last_delivered: EntryId,
     pending: BTreeMap<EntryId, Pending>,
+    /// Every consumer that read or claimed, with when it last did (its idle time, as Redis
+    /// counts it: reads and claims, even those that found nothing).
+    consumers: HashMap<String, Instant>,
 }
 
 struct Pending {
@@ -125,6 +132,19 @@ impl Stream {
 }
 
 impl Group {
+    /// How many entries `consumer` has pending.
+    fn pending_of(&self, consumer: &str) -> u64 {
+        self.pending
+            .values()
+            .filter(|pending| pending.consumer == consumer)
+            .count() as u64
+    }
+
+    /// Records that `consumer` read or claimed now (creating it, as Redis does).
+    fn seen(&mut self, consumer: &str) {
+        self.consumers.insert(consumer.to_owned(), Instant::now());
+    }
+
     /// Hands `pending` entries matching `take` to `consumer`, counting a delivery each.
     /// Entries deleted from the stream are dropped from the pending list.
     fn redeliver(
@@ -215,6 +235,12 @@ impl MemoryBus {
             .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))
     }
 
+    fn values(&self) -> Result<MutexGuard<'_, Values>, BusError> {
+        self.values
+            .lock()
+            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))
+    }
+
     /// Gives pending entries to `consumer` and restarts their idle time without counting a
     /// delivery; where an entry comes with a count, its delivery counter is set to it.
     fn reclaim_uncounted<'a>(
@@ -232,6 +258,7 @@ impl MemoryBus {
         else {
             return Ok(());
         };
+        group.seen(consumer);
         for (id, count) in entries {
             let Some(pending) = EntryId::parse(id).and_then(|id| group.pending.get_mut(&id)) else {
                 continue;
@@ -296,6 +323,7 @@ impl Bus for MemoryBus {
         if from == ReadFrom::Pending {
             let mut state = self.lock()?;
             let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+            group.seen(consumer);
             return Ok(group.redeliver(entries, consumer, count, |pending| {
                 pending.consumer == consumer
             }));
@@ -309,6 +337,7 @@ impl Bus for MemoryBus {
             let delivered = {
                 let mut state = self.lock()?;
                 let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+                group.seen(consumer);
                 group.deliver_new(entries, consumer, count)
             };
             if !delivered.is_empty() || block.is_zero() {
@@ -344,6 +373,7 @@ impl Bus for MemoryBus {
         let now = Instant::now();
         let mut state = self.lock()?;
         let (entries, group) = state.entry(stream.to_owned()).or_default().group(group);
+        group.seen(consumer);
         Ok(group.redeliver(entries, consumer, count.max(1), |pending| {
             now.duration_since(pending.delivered_at) >= min_idle
         }))
@@ -383,23 +413,18 @@ impl Bus for MemoryBus {
 
     async fn put_expiring(&self, key: &str, value: &str, ttl: Duration) -> Result<(), BusError> {
         let now = Instant::now();
-        let mut values = self
-            .values
-            .lock()
-            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))?;
-        values.retain(|_, (_, expires)| *expires > now);
-        values.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        let mut values = self.values()?;
+        values.retain(|_, (_, expires)| expires.is_none_or(|expires| expires > now));
+        values.insert(key.to_owned(), (value.to_owned(), Some(now + ttl)));
         Ok(())
     }
 
     async fn get_value(&self, key: &str) -> Result<Option<String>, BusError> {
-        let values = self
-            .values
-            .lock()
-            .map_err(|_| BusError::Other("the in-memory bus lock is poisoned".to_owned()))?;
-        Ok(values
+        let now = Instant::now();
+        Ok(self
+            .values()?
             .get(key)
-            .filter(|(_, expires)| *expires > Instant::now())
+            .filter(|(_, expires)| expires.is_none_or(|expires| expires > now))
             .map(|(value, _)| value.clone()))
     }
 
@@ -450,5 +475,64 @@ impl Bus for MemoryBus {
 
     async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
         Ok(self.limits.count_up(key, ttl))
+    }
+
+    async fn put_value(&self, key: &str, value: &str) -> Result<(), BusError> {
+        self.values()?
+            .insert(key.to_owned(), (value.to_owned(), None));
+        Ok(())
+    }
+
+    async fn delete_value(&self, key: &str) -> Result<(), BusError> {
+        self.values()?.remove(key);
+        Ok(())
+    }
+
+    async fn consumers(&self, stream: &str, group: &str) -> Result<Vec<ConsumerHealth>, BusError> {
+        let state = self.lock()?;
+        let Some(group) = state
+            .get(stream)
+            .and_then(|stream| stream.groups.get(group))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut consumers: Vec<ConsumerHealth> = group
+            .consumers
+            .iter()
+            .map(|(name, seen)| ConsumerHealth {
+                name: name.clone(),
+                pending: group.pending_of(name),
+                idle: seen.elapsed(),
+            })
+            .collect();
+        consumers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(consumers)
+    }
+
+    async fn remove_idle_consumers(
+        &self,
+        stream: &str,
+        group: &str,
+        idle: Duration,
+    ) -> Result<Vec<String>, BusError> {
+        // One lock for the check and the removal, as the Redis bus's script is one step.
+        let mut state = self.lock()?;
+        let Some(group) = state
+            .get_mut(stream)
+            .and_then(|stream| stream.groups.get_mut(group))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut stale: Vec<String> = group
+            .consumers
+            .iter()
+            .filter(|(name, seen)| seen.elapsed() >= idle && group.pending_of(name) == 0)
+            .map(|(name, _)| name.clone())
+            .collect();
+        stale.sort();
+        for name in &stale {
+            group.consumers.remove(name);
+        }
+        Ok(stale)
     }
 }

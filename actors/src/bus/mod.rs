@@ -28,7 +28,6 @@ pub struct StreamEntry {
     pub deliveries: u64,
 }
 
-/// Where a group read starts.
 /// How far one consumer group is behind on its stream (for `/metrics` and alerts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GroupHealth {
@@ -42,6 +41,18 @@ pub struct GroupHealth {
     pub oldest_pending_age: Option<Duration>,
 }
 
+/// One consumer of a group, as `XINFO CONSUMERS` shows it (for `GET /admin/streams`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerHealth {
+    /// The consumer's name (`{HOSTNAME}-ingest-0`).
+    pub name: String,
+    /// Entries delivered to it and not yet acknowledged.
+    pub pending: u64,
+    /// Time since its last read or claim.
+    pub idle: Duration,
+}
+
+/// Where a group read starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadFrom {
     /// This consumer's own pending entries (`0`), read on start before new ones.
@@ -168,5 +179,40 @@ pub trait Bus: Send + Sync + 'static {
     /// (always 1, for test doubles).
     async fn count_up(&self, _key: &str, _ttl: Duration) -> Result<u64, BusError> {
         Ok(1)
+    }
+    /// Stores a value that every process on this bus can read with [`Bus::get_value`] until
+    /// [`Bus::delete_value`] removes it (Redis `SET key value`, no expiry): a deployment-wide
+    /// switch such as a stream's pause flag, which survives a restart of Alfred. The default
+    /// keeps nothing (for test doubles).
+    async fn put_value(&self, _key: &str, _value: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// Removes a value stored with [`Bus::put_value`] (or [`Bus::put_expiring`]); a missing
+    /// key is fine.
+    async fn delete_value(&self, _key: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// The consumers of `group` on `stream` with their pending counts and idle times, by
+    /// name; empty when the stream or the group does not exist. The default knows none (for
+    /// test doubles).
+    async fn consumers(
+        &self,
+        _stream: &str,
+        _group: &str,
+    ) -> Result<Vec<ConsumerHealth>, BusError> {
+        Ok(Vec::new())
+    }
+    /// Removes from `group` the consumers that have **nothing pending** and have been idle for
+    /// at least `idle` (`XGROUP DELCONSUMER`), checking and removing in one atomic step so that
+    /// a consumer given an entry in between is never removed (removing a consumer drops its
+    /// pending entries from the group). Returns the removed names. A live consumer removed this
+    /// way comes back at its next read. The default removes nothing (for test doubles).
+    async fn remove_idle_consumers(
+        &self,
+        _stream: &str,
+        _group: &str,
+        _idle: Duration,
+    ) -> Result<Vec<String>, BusError> {
+        Ok(Vec::new())
     }
 }

@@ -26,8 +26,11 @@ pub struct ReaderConfig {
     pub claim_idle: Duration,
     /// Deliveries after which a failing entry is dead-lettered.
     pub max_deliveries: u32,
-    /// For `alfred_messages_dead_lettered_total`.
+    /// For `alfred_messages_dead_lettered_total` and the `alfred_stream_*` gauges.
     pub metrics: Metrics,
+    /// The stream's pause flag ([`streams`](crate::streams)): while the key exists the reader
+    /// reads and claims nothing. `None`: the stream cannot be paused.
+    pub pause_key: Option<String>,
 }
 
 impl std::fmt::Debug for ReaderConfig {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for ReaderConfig {
             .field("block", &self.block)
             .field("claim_idle", &self.claim_idle)
             .field("max_deliveries", &self.max_deliveries)
+            .field("pause_key", &self.pause_key)
             .finish_non_exhaustive()
     }
 }

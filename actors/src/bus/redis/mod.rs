@@ -28,6 +28,7 @@
 
 mod bucket;
 mod connection;
+mod consumers;
 mod reply;
 mod tls;
 mod trim;
@@ -40,7 +41,9 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
 use deadpool_redis::{Connection, Pool};
 
-use super::{Admission, Bus, BusError, GroupHealth, ReadFrom, StreamEntry, TokenBucket};
+use super::{
+    Admission, Bus, BusError, ConsumerHealth, GroupHealth, ReadFrom, StreamEntry, TokenBucket,
+};
 use alfred_config::RedisTls;
 pub use connection::RedisBusConfig;
 use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
@@ -569,5 +572,41 @@ impl Bus for RedisBus {
     async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
         let mut conn = self.command().await?;
         bucket::count_up(&mut conn, key, ttl).await
+    }
+
+    async fn put_value(&self, key: &str, value: &str) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let _: Value = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)?;
+        Ok(())
+    }
+
+    async fn delete_value(&self, key: &str) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let _: Value = redis::cmd("DEL")
+            .arg(key)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)?;
+        Ok(())
+    }
+
+    async fn consumers(&self, stream: &str, group: &str) -> Result<Vec<ConsumerHealth>, BusError> {
+        let mut conn = self.command().await?;
+        consumers::list(&mut conn, stream, group).await
+    }
+
+    async fn remove_idle_consumers(
+        &self,
+        stream: &str,
+        group: &str,
+        idle: Duration,
+    ) -> Result<Vec<String>, BusError> {
+        let mut conn = self.command().await?;
+        consumers::remove_idle(&mut conn, stream, group, idle).await
     }
 }

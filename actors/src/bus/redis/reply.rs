@@ -111,29 +111,44 @@ pub(super) fn autoclaim_reply(value: &Value) -> (String, Vec<RawEntry>) {
     (cursor, claimed)
 }
 
+/// One field of an `XINFO` record (a RESP2 flat key/value array or a RESP3 map).
+fn info_field<'a>(info: &'a Value, name: &str) -> Option<&'a Value> {
+    match info {
+        Value::Map(pairs) => pairs
+            .iter()
+            .find(|(key, _)| string(key).as_deref() == Some(name))
+            .map(|(_, value)| value),
+        other => items(other)
+            .chunks(2)
+            .find(|pair| pair.first().and_then(string).as_deref() == Some(name))
+            .and_then(|pair| pair.get(1)),
+    }
+}
+
 /// From `XINFO GROUPS`: `(pending, lag)` of the group named `group` (RESP2 flat key/value
 /// arrays or RESP3 maps); `None` when no such group. `lag` is nil before Redis 7 or when the
 /// server cannot tell.
 pub(super) fn group_info(value: &Value, group: &str) -> Option<(u64, Option<u64>)> {
     items(value).iter().find_map(|info| {
-        let field = |name: &str| -> Option<&Value> {
-            match info {
-                Value::Map(pairs) => pairs
-                    .iter()
-                    .find(|(key, _)| string(key).as_deref() == Some(name))
-                    .map(|(_, value)| value),
-                other => items(other)
-                    .chunks(2)
-                    .find(|pair| pair.first().and_then(string).as_deref() == Some(name))
-                    .and_then(|pair| pair.get(1)),
-            }
-        };
-        if field("name").and_then(string).as_deref() != Some(group) {
+        if info_field(info, "name").and_then(string).as_deref() != Some(group) {
             return None;
         }
-        let pending = field("pending").and_then(int).unwrap_or(0);
-        Some((pending, field("lag").and_then(int)))
+        let pending = info_field(info, "pending").and_then(int).unwrap_or(0);
+        Some((pending, info_field(info, "lag").and_then(int)))
     })
+}
+
+/// From `XINFO CONSUMERS`: each consumer's `(name, pending, idle_ms)`.
+pub(super) fn consumers(value: &Value) -> Vec<(String, u64, u64)> {
+    items(value)
+        .iter()
+        .filter_map(|info| {
+            let name = info_field(info, "name").and_then(string)?;
+            let pending = info_field(info, "pending").and_then(int).unwrap_or(0);
+            let idle = info_field(info, "idle").and_then(int).unwrap_or(0);
+            Some((name, pending, idle))
+        })
+        .collect()
 }
 
 /// From the summary form of `XPENDING stream group`: the milliseconds part of the oldest

@@ -12,6 +12,7 @@ use tracing::Instrument;
 use super::in_flight::{Answered, Dispatched, InFlight, Request};
 use super::{Delivery, DeliveryError, ReaderConfig};
 use crate::bus::{BusError, ReadFrom, StreamEntry};
+use crate::streams::PAUSE_CHECK;
 
 mod finish;
 
@@ -40,7 +41,13 @@ pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
         in_flight: InFlight::default(),
         held_attempts: 0,
         waiting_since: None,
+        paused: false,
+        next_pause_check: Instant::now(),
     };
+    if reader.config.pause_key.is_some() {
+        // The series exists (at 0) from the start, so dashboards and alerts see it.
+        reader.paused_gauge().set(0);
+    }
     let mut failures: u32 = 0;
     loop {
         match reader.step().await {
@@ -101,6 +108,20 @@ struct Reader {
     held_attempts: u32,
     /// When the reader started holding entries (for the recovery log line).
     waiting_since: Option<Instant>,
+    /// Whether the stream was paused at the last look at its flag.
+    paused: bool,
+    /// When to look at the pause flag next.
+    next_pause_check: Instant,
+}
+
+impl Drop for Reader {
+    /// A reader stopped while paused no longer holds off: `alfred_stream_paused` counts
+    /// readers, and a restarted one counts itself again once it sees the flag.
+    fn drop(&mut self) {
+        if self.paused {
+            self.paused_gauge().dec();
+        }
+    }
 }
 
 /// How a batch ended.
@@ -146,6 +167,25 @@ impl Reader {
                 tracing::debug!(%error, stream, "Could not sample the consumer group's health.");
             }
         }
+        let metrics = &config.metrics;
+        let consumers = config.bus.consumers(stream, &config.group).await;
+        let dead_letters = config.bus.len(&config.dead_stream).await;
+        match (consumers, dead_letters) {
+            (Ok(consumers), Ok(dead_letters)) => {
+                let count = i64::try_from(consumers.len()).unwrap_or(i64::MAX);
+                metrics
+                    .stream_consumers
+                    .with_label_values(&[stream])
+                    .set(count);
+                metrics
+                    .stream_dead_letters
+                    .with_label_values(&[stream])
+                    .set(i64::try_from(dead_letters).unwrap_or(i64::MAX));
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::debug!(%error, stream, "Could not sample the stream's consumers and dead letters.");
+            }
+        }
     }
 
     async fn step(&mut self) -> Result<(), StepError> {
@@ -158,6 +198,9 @@ impl Reader {
         // Settle what is answered already, oldest first, without waiting.
         while let Some(batch) = self.in_flight.try_next_answered() {
             self.settle(batch).await?;
+        }
+        if self.check_pause().await? {
+            return self.hold_off().await;
         }
         if !self.held.is_empty() {
             // The later batches' entries answered `Unavailable` join the held ones, in order.
@@ -236,9 +279,15 @@ impl Reader {
         }
         // Never block past the next claim, nor while results are due: with batches in flight
         // only take what is there already, else wait for the oldest batch below.
-        let until_claim = self.next_claim.saturating_duration_since(Instant::now());
+        // Nor past the next look at the pause flag, so a pause is honoured within
+        // `PAUSE_CHECK` and no entry stored after it is read.
+        let now = Instant::now();
+        let mut until_next = self.next_claim.saturating_duration_since(now);
+        if config.pause_key.is_some() {
+            until_next = until_next.min(self.next_pause_check.saturating_duration_since(now));
+        }
         let block = if self.in_flight.is_empty() {
-            config.block.min(until_claim).max(Duration::from_millis(1))
+            config.block.min(until_next).max(Duration::from_millis(1))
         } else {
             Duration::ZERO
         };
@@ -259,6 +308,64 @@ impl Reader {
         } else if let Some(batch) = self.in_flight.next_answered().await {
             self.settle(batch).await?;
         }
+        Ok(())
+    }
+
+    /// `alfred_stream_paused{stream}` of this reader's stream.
+    fn paused_gauge(&self) -> prometheus::IntGauge {
+        self.config
+            .metrics
+            .stream_paused
+            .with_label_values(&[self.config.stream.as_str()])
+    }
+
+    /// Whether the stream is paused, looking at its flag at most every `PAUSE_CHECK`; logs
+    /// and counts the reader in `alfred_stream_paused` when that changes.
+    async fn check_pause(&mut self) -> Result<bool, StepError> {
+        let Some(key) = &self.config.pause_key else {
+            return Ok(false);
+        };
+        if Instant::now() < self.next_pause_check {
+            return Ok(self.paused);
+        }
+        let paused = self.config.bus.get_value(key).await?.is_some();
+        self.next_pause_check = Instant::now() + PAUSE_CHECK;
+        if paused != self.paused {
+            self.paused = paused;
+            let (stream, consumer) = (&self.config.stream, &self.config.consumer);
+            if paused {
+                self.paused_gauge().inc();
+                tracing::info!(%stream, %consumer, in_flight = self.in_flight.entries(), "The stream is paused: the reader finishes the entries it handed out, then reads and claims nothing until it is resumed.");
+            } else {
+                self.paused_gauge().dec();
+                tracing::info!(%stream, %consumer, "The stream is resumed: the reader works the backlog off in order.");
+            }
+        }
+        Ok(paused)
+    }
+
+    /// One round of a pause: lets every batch in flight finish, keeps entries held for an
+    /// unavailable dependency pending (so no other reader claims them), and waits for the
+    /// next look at the flag.
+    async fn hold_off(&mut self) -> Result<(), StepError> {
+        self.drain().await?;
+        let config = &self.config;
+        if !self.group_ready {
+            // So that the health sample (lag growing while paused) works from the start.
+            config
+                .bus
+                .ensure_group(&config.stream, &config.group)
+                .await?;
+            self.group_ready = true;
+        }
+        if !self.held.is_empty() {
+            let ids: Vec<String> = self.held.iter().map(|entry| entry.id.clone()).collect();
+            config
+                .bus
+                .keep_pending(&config.stream, &config.group, &config.consumer, &ids)
+                .await?;
+        }
+        tokio::time::sleep_until(self.next_pause_check).await;
         Ok(())
     }
 
