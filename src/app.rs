@@ -379,6 +379,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         jobs_store: runtime.jobs_store.clone(),
         inbox: runtime.inbox_status.clone(),
         attempts: Default::default(),
+        dead_letters: runtime.dead_letters.clone(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

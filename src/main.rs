@@ -1,4 +1,4 @@
-//! `alfred [serve|migrate|healthcheck|chat|crm|inbox]` — see the README.
+//! `alfred [serve|migrate|healthcheck|chat|dead|crm|inbox]` — see the README.
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 #[cfg(feature = "biz")]
 mod crm_cli;
+mod dead_cli;
 #[cfg(feature = "biz")]
 mod inbox_cli;
 
@@ -46,6 +47,11 @@ enum Command {
         /// Run on a simulated clock that `/time +1d` moves (try a week of chores in minutes).
         #[arg(long)]
         simulated_time: bool,
+    },
+    /// Dead letters: `alfred dead list|show|replay|discard|audit` (works with the server down).
+    Dead {
+        #[command(subcommand)]
+        command: dead_cli::DeadCommand,
     },
     /// Business CRM data (Biz): `alfred crm import FILE.csv`.
     #[cfg(feature = "biz")]
@@ -94,6 +100,7 @@ fn main() -> std::process::ExitCode {
                 user,
                 simulated_time,
             } => alfred::chat::run(settings, user, simulated_time).await,
+            Command::Dead { command } => dead_cli::run(settings, command).await,
             #[cfg(feature = "biz")]
             Command::Crm { command } => crm_cli::run(settings, command).await,
             #[cfg(feature = "biz")]

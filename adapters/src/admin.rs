@@ -12,7 +12,10 @@
 //! * `GET /admin/jobs` — the households' scheduled jobs and the runs that were missed;
 //! * `GET /admin/inbox` — how the work inbox's polls have gone (404 without `IMAP_HOST`);
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
-//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock.
+//!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
+//! * `/admin/dead-letters…` — list, show, replay and discard dead letters ([`dead_letters`]).
+
+mod dead_letters;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -47,6 +50,8 @@ pub struct Admin {
     pub inbox: Option<Arc<dyn Fn() -> serde_json::Value + Send + Sync>>,
     /// Wrong keys by client address, to slow guessing down.
     pub attempts: FailedAttempts,
+    /// The dead letters, with durable stores (none in ephemeral mode).
+    pub dead_letters: Option<Arc<alfred_actors::dead_letters::DeadLetters>>,
 }
 
 impl Admin {
@@ -105,7 +110,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route("/admin/jobs", web::get().to(list_jobs))
         .route("/admin/inbox", web::get().to(inbox_status))
         .route("/admin/clock", web::get().to(read_clock))
-        .route("/admin/clock", web::post().to(move_clock));
+        .route("/admin/clock", web::post().to(move_clock))
+        .configure(dead_letters::routes);
 }
 
 #[tracing::instrument(name = "admin_inbox_status", skip_all)]

@@ -111,24 +111,27 @@ impl Selection {
                 "unknown field {unknown:?}: use ids, or reason, since and until"
             )));
         }
-        let Body { ids, filter } = serde_json::from_value(value)
-            .map_err(|error| bad(format!("invalid body: {error}")))?;
+        let Body { ids, filter } =
+            serde_json::from_value(value).map_err(|error| bad(format!("invalid body: {error}")))?;
+        Selection::new(ids, filter)
+    }
+
+    /// These ids, or what `filter` matches: one of the two, an empty filter refused.
+    pub fn new(ids: Option<Vec<String>>, filter: Filter) -> Result<Selection, DeadLetterError> {
+        let bad = |why: &str| Err(DeadLetterError::BadRequest(why.to_owned()));
         match ids {
-            Some(_) if !filter.is_empty() => Err(bad(
-                "give either ids or a filter (reason, since, until), not both".to_owned(),
-            )),
-            Some(ids) if ids.is_empty() => Err(bad("ids is empty".to_owned())),
-            Some(ids) if ids.len() > MAX_BULK => {
-                Err(bad(format!("at most {MAX_BULK} ids at once")))
+            Some(_) if !filter.is_empty() => {
+                bad("give either ids or a filter (reason, since, until), not both")
             }
+            Some(ids) if ids.is_empty() => bad("ids is empty"),
+            Some(ids) if ids.len() > MAX_BULK => bad(&format!("at most {MAX_BULK} ids at once")),
             Some(ids) => match ids.iter().find(|id| !entry::is_entry_id(id)) {
-                Some(id) => Err(bad(format!("{id:?} is not a stream entry id"))),
+                Some(id) => bad(&format!("{id:?} is not a stream entry id")),
                 None => Ok(Selection::Ids(ids)),
             },
-            None if filter.is_empty() => Err(bad(
-                "give ids or a filter (reason, since, until); an empty filter is refused"
-                    .to_owned(),
-            )),
+            None if filter.is_empty() => {
+                bad("give ids or a filter (reason, since, until); an empty filter is refused")
+            }
             None => Ok(Selection::Matching(filter)),
         }
     }

@@ -19,11 +19,19 @@ use serde_json::Value;
 pub const REDACTED: &str = "[redacted]";
 
 /// Field names (lower case) whose values are secrets wherever they appear.
-const SECRET_FIELDS: &[&str] = &["response_url", "authorization", "cookie", "api_key", "apikey"];
+const SECRET_FIELDS: &[&str] = &[
+    "response_url",
+    "authorization",
+    "cookie",
+    "api_key",
+    "apikey",
+];
 /// Parts of field names that make them secret (`bot_token`, `client_secret`, `db_password`).
 const SECRET_PARTS: &[&str] = &["token", "secret", "password", "passwd"];
 /// Prefixes of Slack tokens, found in any text.
-const TOKEN_PREFIXES: &[&str] = &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "xoxs-", "xapp-"];
+const TOKEN_PREFIXES: &[&str] = &[
+    "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "xoxs-", "xapp-",
+];
 /// Secret URLs, found in any text (a slash command's `response_url`).
 const SECRET_URLS: &[&str] = &["https://hooks.slack.com/"];
 
@@ -160,7 +168,8 @@ mod tests {
 
     #[test]
     fn form_bodies_tokens_bearers_and_response_urls_are_removed_from_text() {
-        let form = "token=abc123&team_id=T1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx&text=add+milk";
+        let form =
+            "token=abc123&team_id=T1&response_url=https%3A%2F%2Fhooks.slack.com%2Fx&text=add+milk";
         let shown = redact_text(form);
         assert_eq!(
             shown,

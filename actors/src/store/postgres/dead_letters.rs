@@ -47,12 +47,14 @@ impl DeadLetterStore for PgStore {
             return Ok(Revival::Revived(envelope(&row)?));
         }
         let state = statements::query_opt(&client, STATE, &[Type::INT8], &[&outbox_id]).await?;
-        Ok(match state.map(|row| row.try_get::<_, String>(0)).transpose()? {
-            None => Revival::Missing,
-            Some(state) if state == "sent" => Revival::Sent,
-            // Dead again between the two statements: another replay revived and lost it.
-            Some(_) => Revival::InFlight,
-        })
+        Ok(
+            match state.map(|row| row.try_get::<_, String>(0)).transpose()? {
+                None => Revival::Missing,
+                Some(state) if state == "sent" => Revival::Sent,
+                // Dead again between the two statements: another replay revived and lost it.
+                Some(_) => Revival::InFlight,
+            },
+        )
     }
 
     async fn answered(&self, platform: Platform, message_id: &str) -> Result<bool, StoreError> {
@@ -93,9 +95,13 @@ impl DeadLetterStore for PgStore {
         entry_id: &str,
     ) -> Result<Option<AuditRecord>, StoreError> {
         let client = self.client().await?;
-        let rows =
-            statements::query(&client, AUDITED, &[Type::TEXT, Type::TEXT], &[&stream, &entry_id])
-                .await?;
+        let rows = statements::query(
+            &client,
+            AUDITED,
+            &[Type::TEXT, Type::TEXT],
+            &[&stream, &entry_id],
+        )
+        .await?;
         rows.first().map(record).transpose()
     }
 
