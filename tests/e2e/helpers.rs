@@ -165,6 +165,41 @@ impl Backends {
         reply.into_iter().map(|(_, fields)| fields).collect()
     }
 
+    /// Appends `payload` to one of this test's streams as entry `id` (`*` for a new one).
+    pub async fn xadd(&self, name: &str, id: &str, payload: &str) -> String {
+        let mut conn = self.redis().await;
+        deadpool_redis::redis::cmd("XADD")
+            .arg(self.stream_key(name))
+            .arg(id)
+            .arg("payload")
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// `(id, payload)` of a stream's entries, oldest first.
+    pub async fn stream_entries_with_ids(&self, name: &str) -> Vec<(String, String)> {
+        let mut conn = self.redis().await;
+        let reply: Vec<(String, Vec<(String, String)>)> = deadpool_redis::redis::cmd("XRANGE")
+            .arg(self.stream_key(name))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        reply
+            .into_iter()
+            .map(|(id, fields)| {
+                let payload = fields
+                    .into_iter()
+                    .find(|(k, _)| k == "payload")
+                    .map(|(_, v)| v);
+                (id, payload.unwrap_or_default())
+            })
+            .collect()
+    }
+
     pub async fn pg(&self) -> tokio_postgres::Client {
         let (client, connection) = tokio_postgres::connect(self.db.url(), tokio_postgres::NoTls)
             .await
