@@ -82,7 +82,8 @@ fn main() -> std::process::ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     let style = match (&command, settings.log_format) {
-        (Command::Chat { .. }, _) => LogStyle::Console,
+        // Their stdout is for people and pipes (`alfred dead show … | jq`): warnings on stderr.
+        (Command::Chat { .. } | Command::Dead { .. }, _) => LogStyle::Console,
         (_, LogFormat::Json) => LogStyle::Json,
         (_, LogFormat::Pretty) => LogStyle::Pretty,
     };

@@ -13,6 +13,7 @@ mod briefing;
 mod chores;
 mod crash;
 mod crm_cli;
+mod dead_cli;
 mod dead_letters;
 mod delivery;
 mod healthcheck;
