@@ -136,28 +136,12 @@ pub async fn run(settings: Settings, command: DeadCommand) -> anyhow::Result<()>
             stream,
             ids,
             filter,
-        } => {
-            let stream = DeadStream::parse(&stream)?;
-            if let [id] = ids.as_slice() {
-                print_done(&service.replay(stream, id, &actor).await?);
-            } else {
-                let selection = selection(ids, &filter)?;
-                print_bulk(&service.replay_selected(stream, &selection, &actor).await?);
-            }
-        }
+        } => act(&service, &stream, ids, &filter, &actor, Change::Replay).await?,
         DeadCommand::Discard {
             stream,
             ids,
             filter,
-        } => {
-            let stream = DeadStream::parse(&stream)?;
-            if let [id] = ids.as_slice() {
-                print_done(&service.discard(stream, id, &actor).await?);
-            } else {
-                let selection = selection(ids, &filter)?;
-                print_bulk(&service.discard_selected(stream, &selection, &actor).await?);
-            }
-        }
+        } => act(&service, &stream, ids, &filter, &actor, Change::Discard).await?,
         DeadCommand::Audit { limit } => {
             for record in service.audit_log(limit).await? {
                 println!(
@@ -172,6 +156,39 @@ pub async fn run(settings: Settings, command: DeadCommand) -> anyhow::Result<()>
             }
         }
     }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Replay,
+    Discard,
+}
+
+/// Replays or discards one dead letter, or the ids given, or those the filter matches.
+async fn act(
+    service: &DeadLetters,
+    stream: &str,
+    ids: Vec<String>,
+    filter: &FilterArgs,
+    actor: &str,
+    change: Change,
+) -> anyhow::Result<()> {
+    let stream = DeadStream::parse(stream)?;
+    if let [id] = ids.as_slice() {
+        let done = match change {
+            Change::Replay => service.replay(stream, id, actor).await?,
+            Change::Discard => service.discard(stream, id, actor).await?,
+        };
+        print_done(&done);
+        return Ok(());
+    }
+    let selection = selection(ids, filter)?;
+    let bulk = match change {
+        Change::Replay => service.replay_selected(stream, &selection, actor).await?,
+        Change::Discard => service.discard_selected(stream, &selection, actor).await?,
+    };
+    print_bulk(&bulk);
     Ok(())
 }
 
@@ -213,8 +230,8 @@ async fn connect(settings: &Settings) -> anyhow::Result<DeadLetters> {
         .stores
         .as_ref()
         .context("REDIS_URL and DATABASE_URL must be set: dead letters live there")?;
-    let bus = alfred::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
-    let store = alfred::stores::connect_postgres(stores).await?;
+    let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
+    let store = crate::stores::connect_postgres(stores).await?;
     alfred_actors::store::migrate::migrate(store.pool())
         .await
         .context("Failed to apply migrations")?;

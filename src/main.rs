@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 
 #[cfg(feature = "biz")]
 mod crm_cli;
-mod dead_cli;
 #[cfg(feature = "biz")]
 mod inbox_cli;
 
@@ -51,7 +50,7 @@ enum Command {
     /// Dead letters: `alfred dead list|show|replay|discard|audit` (works with the server down).
     Dead {
         #[command(subcommand)]
-        command: dead_cli::DeadCommand,
+        command: alfred::dead_cli::DeadCommand,
     },
     /// Business CRM data (Biz): `alfred crm import FILE.csv`.
     #[cfg(feature = "biz")]
@@ -101,7 +100,7 @@ fn main() -> std::process::ExitCode {
                 user,
                 simulated_time,
             } => alfred::chat::run(settings, user, simulated_time).await,
-            Command::Dead { command } => dead_cli::run(settings, command).await,
+            Command::Dead { command } => alfred::dead_cli::run(settings, command).await,
             #[cfg(feature = "biz")]
             Command::Crm { command } => crm_cli::run(settings, command).await,
             #[cfg(feature = "biz")]

@@ -15,6 +15,8 @@
 //!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
 //! * `/admin/dead-letters…` — list, show, replay and discard dead letters ([`dead_letters`]).
 
+// A child module (it uses the key check), in a file of its own beside this one.
+#[path = "admin_dead_letters.rs"]
 mod dead_letters;
 
 use actix_web::http::header;

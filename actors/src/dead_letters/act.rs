@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use super::entry::{DeadEntry, Origin};
 use super::list::{Selection, MAX_BULK};
+use super::service::DeadLetters;
 use super::store::{AuditRecord, Revival};
-use super::{DeadLetterError, DeadLetters, DeadStream};
+use super::stream::{DeadLetterError, DeadStream};
 
 /// What one replay or discard did.
 #[derive(Debug, Clone, Serialize)]

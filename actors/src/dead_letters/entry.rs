@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::redact;
-use super::DeadStream;
+use super::stream::DeadStream;
 use crate::messages::{InboundEnvelope, OutboundEnvelope, Platform};
 use crate::stream_reader::DeadLetter;
 

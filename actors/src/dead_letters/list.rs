@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::entry::{self, DeadEntry};
-use super::{DeadLetterError, DeadLetters, DeadStream, DEFAULT_LIMIT, MAX_LIMIT};
+use super::service::DeadLetters;
+use super::stream::{DeadLetterError, DeadStream, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Entries read from Redis per round trip.
 const SCAN_BATCH: usize = 200;

@@ -14,7 +14,7 @@ pub enum Revival {
     /// The row was dead: it is `pending` again with no attempts, marked published now; put
     /// this envelope on the outbox stream (if that fails, the relay republishes it after the
     /// claim lease).
-    Revived(OutboundEnvelope),
+    Revived(Box<OutboundEnvelope>),
     /// The row was sent since: nothing to do.
     Sent,
     /// The row is pending, being sent or waiting for a retry: the sender sends it once.

@@ -44,7 +44,7 @@ impl DeadLetterStore for PgStore {
         let client = self.client().await?;
         let revived = statements::query_opt(&client, REVIVE, &[Type::INT8], &[&outbox_id]).await?;
         if let Some(row) = revived {
-            return Ok(Revival::Revived(envelope(&row)?));
+            return Ok(Revival::Revived(Box::new(envelope(&row)?)));
         }
         let state = statements::query_opt(&client, STATE, &[Type::INT8], &[&outbox_id]).await?;
         Ok(

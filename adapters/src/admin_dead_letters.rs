@@ -8,7 +8,7 @@
 //!   `POST /admin/dead-letters/{stream}/replay|discard` with `{"ids": [...]}` or a filter
 //!   `{"reason", "since", "until"}`.
 //!
-//! Reads and changes are separate handlers ([`read`] and [`change`] below) so that a role that
+//! Reads and changes are separate handlers (modules `read` and `change` below) so that a role that
 //! may only read is one check away. Secrets never leave the service (see its `redact`).
 //! Answers: 400 for a bad stream, id, filter or body; 404 for a missing dead letter; 409 for
 //! one no replay can help; 503 when Redis or Postgres is down; every error as `{"error": …}`.
@@ -23,7 +23,7 @@ use serde_json::json;
 
 use super::Admin;
 
-/// Mounts the dead-letter routes (reads first, then changes).
+/// Mounts the dead-letter routes: reads are GETs, changes (`replay`, `discard`) POSTs.
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/dead-letters", web::get().to(read::list))
         .route("/admin/dead-letters/audit", web::get().to(read::audit))
@@ -32,20 +32,12 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(read::show),
         )
         .route(
-            "/admin/dead-letters/{stream}/{id}/replay",
-            web::post().to(change::replay),
+            "/admin/dead-letters/{stream}/{id}/{change}",
+            web::post().to(change::one),
         )
         .route(
-            "/admin/dead-letters/{stream}/{id}/discard",
-            web::post().to(change::discard),
-        )
-        .route(
-            "/admin/dead-letters/{stream}/replay",
-            web::post().to(change::replay_selected),
-        )
-        .route(
-            "/admin/dead-letters/{stream}/discard",
-            web::post().to(change::discard_selected),
+            "/admin/dead-letters/{stream}/{change}",
+            web::post().to(change::many),
         );
 }
 
@@ -100,10 +92,8 @@ fn respond<T: serde::Serialize>(result: Result<T, DeadLetterError>) -> HttpRespo
     }
 }
 
-fn stream_and_id(path: &(String, String)) -> Result<(DeadStream, &str), HttpResponse> {
-    DeadStream::parse(&path.0)
-        .map(|stream| (stream, path.1.as_str()))
-        .map_err(failure)
+fn stream_and_id(path: &(String, String)) -> Result<(DeadStream, &str), DeadLetterError> {
+    DeadStream::parse(&path.0).map(|stream| (stream, path.1.as_str()))
 }
 
 /// A listing's query string: `stream` (required), `reason`, `since`, `until`, `before`, `limit`.
@@ -163,10 +153,13 @@ mod read {
             Ok(service) => service,
             Err(response) => return *response,
         };
-        match list_query(&query) {
-            Ok((stream, query)) => respond(service.list(stream, &query).await),
-            Err(error) => failure(error),
-        }
+        respond(
+            async {
+                let (stream, query) = list_query(&query)?;
+                service.list(stream, &query).await
+            }
+            .await,
+        )
     }
 
     #[tracing::instrument(name = "admin_dead_letters_show", skip_all, fields(stream = %path.0, entry_id = %path.1))]
@@ -179,10 +172,13 @@ mod read {
             Ok(service) => service,
             Err(response) => return *response,
         };
-        match stream_and_id(&path) {
-            Ok((stream, id)) => respond(service.show(stream, id).await.map(|entry| entry.detail())),
-            Err(response) => response,
-        }
+        respond(
+            async {
+                let (stream, id) = stream_and_id(&path)?;
+                Ok(service.show(stream, id).await?.detail())
+            }
+            .await,
+        )
     }
 
     #[tracing::instrument(name = "admin_dead_letters_audit", skip_all)]
@@ -195,14 +191,12 @@ mod read {
             Ok(service) => service,
             Err(response) => return *response,
         };
-        let limit = match query.get("limit").map(|text| text.parse::<usize>()) {
-            None => 100,
-            Some(Ok(limit)) => limit,
-            Some(Err(_)) => {
-                return failure(DeadLetterError::BadRequest("limit must be a number".into()))
-            }
-        };
-        respond(service.audit_log(limit).await)
+        let limit = query.get("limit").map(|text| text.parse::<usize>());
+        respond(match limit {
+            None => service.audit_log(100).await,
+            Some(Ok(limit)) => service.audit_log(limit).await,
+            Some(Err(_)) => Err(DeadLetterError::BadRequest("limit must be a number".into())),
+        })
     }
 }
 
@@ -210,83 +204,80 @@ mod read {
 mod change {
     use super::*;
 
-    #[tracing::instrument(name = "admin_dead_letters_replay", skip_all, fields(stream = %path.0, entry_id = %path.1))]
-    pub(super) async fn replay(
+    #[derive(Clone, Copy)]
+    enum Change {
+        Replay,
+        Discard,
+    }
+
+    impl Change {
+        /// `replay` or `discard`; anything else answers 404 like an unknown route.
+        fn parse(name: &str) -> Result<Change, HttpResponse> {
+            match name {
+                "replay" => Ok(Change::Replay),
+                "discard" => Ok(Change::Discard),
+                other => Err(HttpResponse::NotFound().json(json!({
+                    "error": format!("no dead-letter action {other:?}: use replay or discard")
+                }))),
+            }
+        }
+    }
+
+    /// `POST /admin/dead-letters/{stream}/{id}/replay|discard`.
+    #[tracing::instrument(name = "admin_dead_letter_change", skip_all, fields(stream = %path.0, entry_id = %path.1, change = %path.2))]
+    pub(super) async fn one(
         request: HttpRequest,
         admin: web::Data<Admin>,
-        path: web::Path<(String, String)>,
+        path: web::Path<(String, String, String)>,
     ) -> HttpResponse {
         let service = match service(&request, &admin) {
             Ok(service) => service,
             Err(response) => return *response,
         };
-        match stream_and_id(&path) {
-            Ok((stream, id)) => respond(service.replay(stream, id, &actor(&request)).await),
-            Err(response) => response,
-        }
+        let (stream, id, change) = path.into_inner();
+        let change = match Change::parse(&change) {
+            Ok(change) => change,
+            Err(response) => return response,
+        };
+        let path = (stream, id);
+        let (stream, id) = match stream_and_id(&path) {
+            Ok(parsed) => parsed,
+            Err(error) => return failure(error),
+        };
+        let actor = actor(&request);
+        respond(match change {
+            Change::Replay => service.replay(stream, id, &actor).await,
+            Change::Discard => service.discard(stream, id, &actor).await,
+        })
     }
 
-    #[tracing::instrument(name = "admin_dead_letters_discard", skip_all, fields(stream = %path.0, entry_id = %path.1))]
-    pub(super) async fn discard(
+    /// `POST /admin/dead-letters/{stream}/replay|discard` with a selection.
+    #[tracing::instrument(name = "admin_dead_letters_bulk", skip_all, fields(stream = %path.0, change = %path.1))]
+    pub(super) async fn many(
         request: HttpRequest,
         admin: web::Data<Admin>,
         path: web::Path<(String, String)>,
-    ) -> HttpResponse {
-        let service = match service(&request, &admin) {
-            Ok(service) => service,
-            Err(response) => return *response,
-        };
-        match stream_and_id(&path) {
-            Ok((stream, id)) => respond(service.discard(stream, id, &actor(&request)).await),
-            Err(response) => response,
-        }
-    }
-
-    #[tracing::instrument(name = "admin_dead_letters_replay_bulk", skip_all, fields(stream = %stream))]
-    pub(super) async fn replay_selected(
-        request: HttpRequest,
-        admin: web::Data<Admin>,
-        stream: web::Path<String>,
         body: web::Bytes,
     ) -> HttpResponse {
         let service = match service(&request, &admin) {
             Ok(service) => service,
             Err(response) => return *response,
         };
-        let (stream, selection) = match bulk(&stream, &body) {
+        let (stream, change) = path.into_inner();
+        let change = match Change::parse(&change) {
+            Ok(change) => change,
+            Err(response) => return response,
+        };
+        let (stream, selection) = match DeadStream::parse(&stream)
+            .and_then(|stream| Ok((stream, Selection::from_json(&body)?)))
+        {
             Ok(parsed) => parsed,
             Err(error) => return failure(error),
         };
-        respond(
-            service
-                .replay_selected(stream, &selection, &actor(&request))
-                .await,
-        )
-    }
-
-    #[tracing::instrument(name = "admin_dead_letters_discard_bulk", skip_all, fields(stream = %stream))]
-    pub(super) async fn discard_selected(
-        request: HttpRequest,
-        admin: web::Data<Admin>,
-        stream: web::Path<String>,
-        body: web::Bytes,
-    ) -> HttpResponse {
-        let service = match service(&request, &admin) {
-            Ok(service) => service,
-            Err(response) => return *response,
-        };
-        let (stream, selection) = match bulk(&stream, &body) {
-            Ok(parsed) => parsed,
-            Err(error) => return failure(error),
-        };
-        respond(
-            service
-                .discard_selected(stream, &selection, &actor(&request))
-                .await,
-        )
-    }
-
-    fn bulk(stream: &str, body: &[u8]) -> Result<(DeadStream, Selection), DeadLetterError> {
-        Ok((DeadStream::parse(stream)?, Selection::from_json(body)?))
+        let actor = actor(&request);
+        respond(match change {
+            Change::Replay => service.replay_selected(stream, &selection, &actor).await,
+            Change::Discard => service.discard_selected(stream, &selection, &actor).await,
+        })
     }
 }
