@@ -9,7 +9,7 @@ use std::process::Command;
 use alfred_testkit::graph::FakeGraph;
 use alfred_testkit::whatsapp;
 
-use crate::dead_letters::{seed_slack_dead_letters, SECRETS};
+use crate::dead_letters_listing::{seed_slack_dead_letters, SECRETS};
 use crate::helpers::*;
 
 /// Runs `alfred dead <args>` on the test's Redis and Postgres; stdout, or the test fails

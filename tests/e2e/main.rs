@@ -15,6 +15,7 @@ mod crash;
 mod crm_cli;
 mod dead_cli;
 mod dead_letters;
+mod dead_letters_listing;
 mod delivery;
 mod healthcheck;
 mod households;
