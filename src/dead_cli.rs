@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use alfred_actors::dead_letters::{
-    parse_time, DeadLetters, DeadStream, Filter, ListQuery, Selection,
+    parse_time, Action, DeadLetters, DeadStream, Filter, ListQuery, Selection,
 };
 use alfred_actors::names;
 use alfred_config::{ExposeSecret, Settings};
@@ -136,12 +136,12 @@ pub async fn run(settings: Settings, command: DeadCommand) -> anyhow::Result<()>
             stream,
             ids,
             filter,
-        } => act(&service, &stream, ids, &filter, &actor, Change::Replay).await?,
+        } => act(&service, &stream, ids, &filter, &actor, Action::Replay).await?,
         DeadCommand::Discard {
             stream,
             ids,
             filter,
-        } => act(&service, &stream, ids, &filter, &actor, Change::Discard).await?,
+        } => act(&service, &stream, ids, &filter, &actor, Action::Discard).await?,
         DeadCommand::Audit { limit } => {
             for record in service.audit_log(limit).await? {
                 println!(
@@ -159,12 +159,6 @@ pub async fn run(settings: Settings, command: DeadCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-#[derive(Clone, Copy)]
-enum Change {
-    Replay,
-    Discard,
-}
-
 /// Replays or discards one dead letter, or the ids given, or those the filter matches.
 async fn act(
     service: &DeadLetters,
@@ -172,23 +166,19 @@ async fn act(
     ids: Vec<String>,
     filter: &FilterArgs,
     actor: &str,
-    change: Change,
+    action: Action,
 ) -> anyhow::Result<()> {
     let stream = DeadStream::parse(stream)?;
     if let [id] = ids.as_slice() {
-        let done = match change {
-            Change::Replay => service.replay(stream, id, actor).await?,
-            Change::Discard => service.discard(stream, id, actor).await?,
-        };
-        print_done(&done);
+        print_done(&service.act(stream, id, actor, action).await?);
         return Ok(());
     }
     let selection = selection(ids, filter)?;
-    let bulk = match change {
-        Change::Replay => service.replay_selected(stream, &selection, actor).await?,
-        Change::Discard => service.discard_selected(stream, &selection, actor).await?,
-    };
-    print_bulk(&bulk);
+    print_bulk(
+        &service
+            .act_on_selection(stream, &selection, actor, action)
+            .await?,
+    );
     Ok(())
 }
 

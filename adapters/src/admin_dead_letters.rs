@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use alfred_actors::dead_letters::{
-    parse_time, DeadLetterError, DeadLetters, DeadStream, Filter, ListQuery, Selection,
+    parse_time, Action, DeadLetterError, DeadLetters, DeadStream, Filter, ListQuery, Selection,
 };
 use serde_json::json;
 
@@ -204,23 +204,13 @@ mod read {
 mod change {
     use super::*;
 
-    #[derive(Clone, Copy)]
-    enum Change {
-        Replay,
-        Discard,
-    }
-
-    impl Change {
-        /// `replay` or `discard`; anything else answers 404 like an unknown route.
-        fn parse(name: &str) -> Result<Change, HttpResponse> {
-            match name {
-                "replay" => Ok(Change::Replay),
-                "discard" => Ok(Change::Discard),
-                other => Err(HttpResponse::NotFound().json(json!({
-                    "error": format!("no dead-letter action {other:?}: use replay or discard")
-                }))),
-            }
-        }
+    /// `replay` or `discard`; anything else answers 404 like an unknown route.
+    fn action(name: &str) -> Result<Action, Box<HttpResponse>> {
+        Action::parse(name).ok_or_else(|| {
+            Box::new(HttpResponse::NotFound().json(json!({
+                "error": format!("no dead-letter action {name:?}: use replay or discard")
+            })))
+        })
     }
 
     /// `POST /admin/dead-letters/{stream}/{id}/replay|discard`.
@@ -235,20 +225,16 @@ mod change {
             Err(response) => return *response,
         };
         let (stream, id, change) = path.into_inner();
-        let change = match Change::parse(&change) {
-            Ok(change) => change,
-            Err(response) => return response,
+        let action = match action(&change) {
+            Ok(action) => action,
+            Err(response) => return *response,
         };
         let path = (stream, id);
         let (stream, id) = match stream_and_id(&path) {
             Ok(parsed) => parsed,
             Err(error) => return failure(error),
         };
-        let actor = actor(&request);
-        respond(match change {
-            Change::Replay => service.replay(stream, id, &actor).await,
-            Change::Discard => service.discard(stream, id, &actor).await,
-        })
+        respond(service.act(stream, id, &actor(&request), action).await)
     }
 
     /// `POST /admin/dead-letters/{stream}/replay|discard` with a selection.
@@ -264,9 +250,9 @@ mod change {
             Err(response) => return *response,
         };
         let (stream, change) = path.into_inner();
-        let change = match Change::parse(&change) {
-            Ok(change) => change,
-            Err(response) => return response,
+        let action = match action(&change) {
+            Ok(action) => action,
+            Err(response) => return *response,
         };
         let (stream, selection) = match DeadStream::parse(&stream)
             .and_then(|stream| Ok((stream, Selection::from_json(&body)?)))
@@ -274,10 +260,10 @@ mod change {
             Ok(parsed) => parsed,
             Err(error) => return failure(error),
         };
-        let actor = actor(&request);
-        respond(match change {
-            Change::Replay => service.replay_selected(stream, &selection, &actor).await,
-            Change::Discard => service.discard_selected(stream, &selection, &actor).await,
-        })
+        respond(
+            service
+                .act_on_selection(stream, &selection, &actor(&request), action)
+                .await,
+        )
     }
 }

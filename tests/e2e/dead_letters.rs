@@ -34,6 +34,14 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `replay`s or `discard`s one dead letter through the admin API; its 200 answer.
+    pub async fn dead_act(&self, stream: &str, id: &str, action: &str) -> Value {
+        let path = format!("/admin/dead-letters/{stream}/{id}/{action}");
+        let (status, answer) = self.admin_post(&path, json!({})).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        answer
+    }
+
     /// GETs an admin path; the status and the JSON answer.
     pub async fn admin_json(&self, path: &str) -> (u16, Value) {
         let response = self.admin_get(path).await;
@@ -95,17 +103,8 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     assert_eq!(dead["conversation"], "whatsapp:15550004242");
     let id = dead["id"].as_str().unwrap();
 
-    let (status, replay) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{id}/replay"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, replay["outcome"].as_str()),
-        (200, Some("replayed")),
-        "{replay}"
-    );
+    let replay = app.dead_act("outbox", &id, "replay").await;
+    assert_eq!(replay["outcome"], "replayed", "{replay}");
     let delivered = eventually("the replayed reply to be delivered", || async {
         let delivered = app.backends.graph.delivered();
         (!delivered.is_empty()).then_some(delivered)
@@ -113,17 +112,8 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     .await;
     assert_eq!(delivered[0].body["context"]["message_id"], "wamid.REFUSED");
 
-    let (status, again) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{id}/replay"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, again["outcome"].as_str()),
-        (200, Some("already_replayed")),
-        "{again}"
-    );
+    let again = app.dead_act("outbox", &id, "replay").await;
+    assert_eq!(again["outcome"], "already_replayed", "{again}");
     // The same dead letter put back by hand finds its row sent: nothing is sent again.
     let raw = app
         .backends
@@ -137,12 +127,7 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
         .backends
         .xadd("alfred-outbox:dead", "*", &replayed_raw(&app, id).await)
         .await;
-    let (_, copied) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{copy}/replay"),
-            json!({}),
-        )
-        .await;
+    let copied = app.dead_act("outbox", &copy, "replay").await;
     assert_eq!(copied["outcome"], "already_sent", "{copied}");
     app.quiescent().await;
     assert_eq!(
@@ -163,17 +148,8 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     // A second refusal, discarded: gone from the list, kept in the audit log.
     let dead = refused_reply(&app, "wamid.REFUSED2", "figs").await;
     let id2 = dead["id"].as_str().unwrap();
-    let (status, discard) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{id2}/discard"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, discard["outcome"].as_str()),
-        (200, Some("discarded")),
-        "{discard}"
-    );
+    let discard = app.dead_act("outbox", &id2, "discard").await;
+    assert_eq!(discard["outcome"], "discarded", "{discard}");
     let (_, page) = app.admin_json("/admin/dead-letters?stream=outbox").await;
     assert!(ids(&page).is_empty(), "{page}");
     let (status, _) = app
@@ -300,40 +276,17 @@ async fn a_message_that_failed_every_delivery_is_answered_exactly_once_after_its
 
     broken.store(false, Ordering::SeqCst);
     let id = dead["id"].as_str().unwrap();
-    let (status, replay) = app
-        .admin_post(
-            &format!("/admin/dead-letters/ingest/{id}/replay"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, replay["outcome"].as_str()),
-        (200, Some("replayed")),
-        "{replay}"
-    );
+    let replay = app.dead_act("ingest", &id, "replay").await;
+    assert_eq!(replay["outcome"], "replayed", "{replay}");
     let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
     assert_eq!(sends[0].body["text"]["body"], "fixed vase");
 
-    let (status, again) = app
-        .admin_post(
-            &format!("/admin/dead-letters/ingest/{id}/replay"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, again["outcome"].as_str()),
-        (200, Some("already_replayed")),
-        "{again}"
-    );
+    let again = app.dead_act("ingest", &id, "replay").await;
+    assert_eq!(again["outcome"], "already_replayed", "{again}");
     // The same dead letter put back by hand: the inbox holds the message, so its replay
     // publishes nothing; and the message itself put back on the stream is not answered again.
     let copy = app.backends.xadd("alfred-ingest:dead", "*", &raw).await;
-    let (_, copied) = app
-        .admin_post(
-            &format!("/admin/dead-letters/ingest/{copy}/replay"),
-            json!({}),
-        )
-        .await;
+    let copied = app.dead_act("ingest", &copy, "replay").await;
     assert_eq!(copied["outcome"], "already_answered", "{copied}");
     let letter: Value = serde_json::from_str(&raw).unwrap();
     app.backends
@@ -369,21 +322,11 @@ async fn a_reply_the_platform_reported_failed_is_sent_again_once_by_its_replay()
     assert!(dead["outbox_id"].is_i64(), "{dead}");
 
     let id = dead["id"].as_str().unwrap();
-    let (_, replay) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{id}/replay"),
-            json!({}),
-        )
-        .await;
+    let replay = app.dead_act("outbox", &id, "replay").await;
     assert_eq!(replay["outcome"], "replayed", "{replay}");
     app.backends.graph.wait_for_requests(2, DEADLINE).await;
     app.quiescent().await;
-    let (_, again) = app
-        .admin_post(
-            &format!("/admin/dead-letters/outbox/{id}/replay"),
-            json!({}),
-        )
-        .await;
+    let again = app.dead_act("outbox", &id, "replay").await;
     assert_eq!(again["outcome"], "already_replayed", "{again}");
     app.quiescent().await;
     assert_eq!(

@@ -46,14 +46,26 @@ pub struct BulkError {
     pub error: String,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Action {
+/// What an operator does to a dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Put it back on its way (see the parent module).
     Replay,
+    /// Remove it, keeping it in the audit log.
     Discard,
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    /// `replay` or `discard`.
+    pub fn parse(name: &str) -> Option<Action> {
+        match name {
+            "replay" => Some(Action::Replay),
+            "discard" => Some(Action::Discard),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
         match self {
             Action::Replay => "replay",
             Action::Discard => "discard",
@@ -62,49 +74,8 @@ impl Action {
 }
 
 impl DeadLetters {
-    /// Replays one dead letter (see the parent module); `actor` is who asked, for the audit.
-    pub async fn replay(
-        &self,
-        stream: DeadStream,
-        id: &str,
-        actor: &str,
-    ) -> Result<Done, DeadLetterError> {
-        self.act(stream, id, actor, Action::Replay).await
-    }
-
-    /// Discards one dead letter, keeping it in the audit log.
-    pub async fn discard(
-        &self,
-        stream: DeadStream,
-        id: &str,
-        actor: &str,
-    ) -> Result<Done, DeadLetterError> {
-        self.act(stream, id, actor, Action::Discard).await
-    }
-
-    /// Replays every selected dead letter.
-    pub async fn replay_selected(
-        &self,
-        stream: DeadStream,
-        selection: &Selection,
-        actor: &str,
-    ) -> Result<Bulk, DeadLetterError> {
-        self.act_on_selection(stream, selection, actor, Action::Replay)
-            .await
-    }
-
-    /// Discards every selected dead letter.
-    pub async fn discard_selected(
-        &self,
-        stream: DeadStream,
-        selection: &Selection,
-        actor: &str,
-    ) -> Result<Bulk, DeadLetterError> {
-        self.act_on_selection(stream, selection, actor, Action::Discard)
-            .await
-    }
-
-    async fn act_on_selection(
+    /// Replays or discards every selected dead letter; `actor` is who asked, for the audit.
+    pub async fn act_on_selection(
         &self,
         stream: DeadStream,
         selection: &Selection,
@@ -141,7 +112,8 @@ impl DeadLetters {
         Ok(bulk)
     }
 
-    async fn act(
+    /// Replays or discards one dead letter; `actor` is who asked, for the audit.
+    pub async fn act(
         &self,
         stream: DeadStream,
         id: &str,

@@ -30,7 +30,7 @@ mod service;
 pub mod store;
 mod stream;
 
-pub use act::{Bulk, BulkError, Done};
+pub use act::{Action, Bulk, BulkError, Done};
 pub use entry::{DeadEntry, Origin};
 pub use list::{Filter, ListQuery, Page, Selection};
 pub use service::DeadLetters;
