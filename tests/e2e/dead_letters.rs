@@ -103,7 +103,7 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     assert_eq!(dead["conversation"], "whatsapp:15550004242");
     let id = dead["id"].as_str().unwrap();
 
-    let replay = app.dead_act("outbox", &id, "replay").await;
+    let replay = app.dead_act("outbox", id, "replay").await;
     assert_eq!(replay["outcome"], "replayed", "{replay}");
     let delivered = eventually("the replayed reply to be delivered", || async {
         let delivered = app.backends.graph.delivered();
@@ -112,7 +112,7 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     .await;
     assert_eq!(delivered[0].body["context"]["message_id"], "wamid.REFUSED");
 
-    let again = app.dead_act("outbox", &id, "replay").await;
+    let again = app.dead_act("outbox", id, "replay").await;
     assert_eq!(again["outcome"], "already_replayed", "{again}");
     // The same dead letter put back by hand finds its row sent: nothing is sent again.
     let raw = app
@@ -148,7 +148,7 @@ async fn a_refused_reply_is_replayed_once_a_second_replay_sends_nothing_and_a_di
     // A second refusal, discarded: gone from the list, kept in the audit log.
     let dead = refused_reply(&app, "wamid.REFUSED2", "figs").await;
     let id2 = dead["id"].as_str().unwrap();
-    let discard = app.dead_act("outbox", &id2, "discard").await;
+    let discard = app.dead_act("outbox", id2, "discard").await;
     assert_eq!(discard["outcome"], "discarded", "{discard}");
     let (_, page) = app.admin_json("/admin/dead-letters?stream=outbox").await;
     assert!(ids(&page).is_empty(), "{page}");
@@ -276,12 +276,12 @@ async fn a_message_that_failed_every_delivery_is_answered_exactly_once_after_its
 
     broken.store(false, Ordering::SeqCst);
     let id = dead["id"].as_str().unwrap();
-    let replay = app.dead_act("ingest", &id, "replay").await;
+    let replay = app.dead_act("ingest", id, "replay").await;
     assert_eq!(replay["outcome"], "replayed", "{replay}");
     let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
     assert_eq!(sends[0].body["text"]["body"], "fixed vase");
 
-    let again = app.dead_act("ingest", &id, "replay").await;
+    let again = app.dead_act("ingest", id, "replay").await;
     assert_eq!(again["outcome"], "already_replayed", "{again}");
     // The same dead letter put back by hand: the inbox holds the message, so its replay
     // publishes nothing; and the message itself put back on the stream is not answered again.
@@ -322,11 +322,11 @@ async fn a_reply_the_platform_reported_failed_is_sent_again_once_by_its_replay()
     assert!(dead["outbox_id"].is_i64(), "{dead}");
 
     let id = dead["id"].as_str().unwrap();
-    let replay = app.dead_act("outbox", &id, "replay").await;
+    let replay = app.dead_act("outbox", id, "replay").await;
     assert_eq!(replay["outcome"], "replayed", "{replay}");
     app.backends.graph.wait_for_requests(2, DEADLINE).await;
     app.quiescent().await;
-    let again = app.dead_act("outbox", &id, "replay").await;
+    let again = app.dead_act("outbox", id, "replay").await;
     assert_eq!(again["outcome"], "already_replayed", "{again}");
     app.quiescent().await;
     assert_eq!(
