@@ -424,6 +424,7 @@ fn admin_server(settings: &Settings, runtime: &Runtime) -> anyhow::Result<Option
         inbox: runtime.inbox_status.clone(),
         attempts: Default::default(),
         streams: stream_controls(settings, runtime),
+        dead_letters: runtime.dead_letters.clone(),
     });
     let metrics = web::Data::new(runtime.metrics.clone());
     let server = HttpServer::new(move || {

@@ -1,4 +1,4 @@
-//! `alfred [serve|migrate|healthcheck|chat|crm|inbox]` — see the README.
+//! `alfred [serve|migrate|healthcheck|chat|dead|crm|inbox]` — see the README.
 
 use alfred::app::App;
 use alfred::telemetry::{self, LogStyle};
@@ -49,6 +49,11 @@ enum Command {
         #[arg(long)]
         simulated_time: bool,
     },
+    /// Dead letters: `alfred dead list|show|replay|discard|audit` (works with the server down).
+    Dead {
+        #[command(subcommand)]
+        command: alfred::dead_cli::DeadCommand,
+    },
     /// Business CRM data (Biz): `alfred crm import FILE.csv`.
     #[cfg(feature = "biz")]
     Crm {
@@ -78,7 +83,8 @@ fn main() -> std::process::ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     let style = match &command {
-        Command::Chat { .. } => LogStyle::Console,
+        // Their stdout is for people and pipes (`alfred dead show … | jq`): warnings on stderr.
+        Command::Chat { .. } | Command::Dead { .. } => LogStyle::Console,
         _ => LogStyle::for_format(settings.log_format, std::io::stdout().is_terminal()),
     };
     let result = actix_web::rt::System::new().block_on(async move {
@@ -95,6 +101,7 @@ fn main() -> std::process::ExitCode {
                 user,
                 simulated_time,
             } => alfred::chat::run(settings, user, simulated_time).await,
+            Command::Dead { command } => alfred::dead_cli::run(settings, command).await,
             #[cfg(feature = "biz")]
             Command::Crm { command } => crm_cli::run(settings, command).await,
             #[cfg(feature = "biz")]

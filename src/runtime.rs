@@ -47,6 +47,7 @@ use anyhow::Context as _;
 
 use crate::catalogue::{ensure_built_with, instance_skills};
 use crate::stores::Stores;
+use alfred_actors::dead_letters::DeadLetters;
 
 /// Builds the channel clients on the sender's thread.
 pub type ClientFactory = Arc<dyn Fn() -> HashMap<Platform, Rc<dyn ChannelClient>> + Send + Sync>;
@@ -87,6 +88,8 @@ pub struct Runtime {
     pub jobs_store: Arc<dyn JobStore>,
     /// How the work inbox's polls have gone (Biz with `IMAP_HOST`).
     pub inbox_status: Option<StatusReport>,
+    /// The dead letters operators act on (durable mode only).
+    pub dead_letters: Option<Arc<DeadLetters>>,
 }
 
 /// What every actor's dependencies are built from.
@@ -129,8 +132,11 @@ impl Runtime {
             store,
             jobs: jobs_store,
             pool,
+            dead_letters,
         } = crate::stores::connect(&settings).await?;
         let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
+        let dead_letters = dead_letters
+            .map(|store| Arc::new(DeadLetters::new(bus.clone(), store, prefix.clone())));
         // Plain language: text no skill's grammar understands goes to the LLM when configured.
         let llm = settings
             .llm
@@ -193,6 +199,7 @@ impl Runtime {
             jobs,
             jobs_store,
             inbox_status,
+            dead_letters,
         })
     }
 }

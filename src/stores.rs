@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use alfred_actors::bus::memory::MemoryBus;
 use alfred_actors::bus::Bus;
+use alfred_actors::dead_letters::DeadLetterStore;
 use alfred_actors::scheduler::store::{JobStore, MemJobStore, PgJobStore};
 use alfred_actors::store::memory::MemStore;
 use alfred_actors::store::postgres::{statements, PgStore};
@@ -24,6 +25,8 @@ pub struct Stores {
     pub jobs: Arc<dyn JobStore>,
     /// The Postgres pool in durable mode, for what works on its own tables (the work inbox).
     pub pool: Option<deadpool_postgres::Pool>,
+    /// What the dead-letter service keeps in Postgres (durable mode only).
+    pub dead_letters: Option<Arc<dyn DeadLetterStore>>,
 }
 
 /// Connects the bus and the store: Redis and Postgres (migrated and claimed for this instance),
@@ -38,6 +41,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
             store: Arc::new(MemStore::new()),
             jobs: Arc::new(MemJobStore::default()),
             pool: None,
+            dead_letters: None,
         });
     };
     let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
@@ -53,6 +57,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
     Ok(Stores {
         bus: Arc::new(bus),
         jobs: Arc::new(PgJobStore::new(pool.clone())),
+        dead_letters: Some(Arc::new(store.clone())),
         store: Arc::new(store),
         pool: Some(pool),
     })

@@ -16,6 +16,7 @@
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
 //! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention;
 //! * [`streams`] — the streams operators control: pause and resume, health;
+//! * [`dead_letters`] — listing, replaying and discarding dead letters (admin API and CLI);
 //! * [`limits`] — per-sender limits (token bucket, LLM budget, text cap) shared on the bus;
 //! * [`clock`] (the time skills see), [`households`] (conversations to households),
 //!   [`sequencer`] (per-conversation order), [`metrics`], [`trace`] (W3C context in entries).
@@ -26,6 +27,7 @@ pub mod access;
 pub mod bus;
 pub mod channel;
 pub mod clock;
+pub mod dead_letters;
 pub mod households;
 pub mod janitor;
 pub mod limits;

@@ -273,3 +273,46 @@ async fn a_bus_can_be_built_while_redis_is_down_and_reports_it_on_ping() {
 
     assert!(matches!(ping, Err(BusError::Unavailable(_))), "{ping:?}");
 }
+
+#[tokio::test]
+async fn a_streams_entries_are_read_newest_first_from_a_cursor_and_deleted_by_id() {
+    let bus = redis_bus();
+    let stream = stream();
+    let sent: Vec<String> = (0..5).map(|n| format!("dead {n}")).collect();
+    let ids = bus.publish_many(&stream, &sent).await.unwrap();
+
+    let page = bus
+        .entries_newest_first(&stream, "-", "+", 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        vec![
+            (ids[4].clone(), "dead 4".to_owned()),
+            (ids[3].clone(), "dead 3".to_owned())
+        ]
+    );
+    let next = bus
+        .entries_newest_first(&stream, "-", &format!("({}", ids[3]), 10)
+        .await
+        .unwrap();
+    let next_ids: Vec<&str> = next.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(next_ids, vec![&ids[2], &ids[1], &ids[0]]);
+    let one = bus
+        .entries_newest_first(&stream, &ids[1], &ids[1], 1)
+        .await
+        .unwrap();
+    assert_eq!(one, vec![(ids[1].clone(), "dead 1".to_owned())]);
+
+    let removed = bus
+        .delete_entries(&stream, &[ids[1].clone(), "1-1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "only the entry that was there");
+    assert!(bus
+        .entries_newest_first(&stream, &ids[1], &ids[1], 1)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(bus.len(&stream).await.unwrap(), 4);
+}

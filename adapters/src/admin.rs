@@ -15,7 +15,12 @@
 //! * `GET /admin/clock`, `POST /admin/clock` — read, and with `CLOCK=manual` set
 //!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
 //! * `GET /admin/streams`, `POST /admin/streams/{ingest|outbox}/{pause|resume}` — stream health,
-//!   and pausing consumption for the deployment ([`crate::admin_streams`]).
+//!   and pausing consumption for the deployment ([`crate::admin_streams`]);
+//! * `/admin/dead-letters…` — list, show, replay and discard dead letters ([`dead_letters`]).
+
+// A child module (it uses the key check), in a file of its own beside this one.
+#[path = "admin_dead_letters.rs"]
+mod dead_letters;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -54,6 +59,8 @@ pub struct Admin {
     pub attempts: FailedAttempts,
     /// The streams' health, pause and resume.
     pub streams: StreamControls,
+    /// The dead letters, with durable stores (none in ephemeral mode).
+    pub dead_letters: Option<Arc<alfred_actors::dead_letters::DeadLetters>>,
 }
 
 impl Admin {
@@ -163,7 +170,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, admin: web::Data<Admin>) {
         .route(
             "/admin/streams/{stream}/{action}",
             web::post().to(stream_action),
-        );
+        )
+        .configure(dead_letters::routes);
 }
 
 async fn list_streams(request: HttpRequest, admin: web::Data<Admin>) -> HttpResponse {

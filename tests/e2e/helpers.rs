@@ -154,15 +154,45 @@ impl Backends {
 
     /// The `payload`/`error` fields of a stream's entries.
     pub async fn stream_entries(&self, name: &str) -> Vec<Vec<(String, String)>> {
+        let entries = self.xrange(name).await;
+        entries.into_iter().map(|(_, fields)| fields).collect()
+    }
+
+    /// `XRANGE - +` of one of this test's streams: each entry's id and fields.
+    async fn xrange(&self, name: &str) -> Vec<(String, Vec<(String, String)>)> {
         let mut conn = self.redis().await;
-        let reply: Vec<(String, Vec<(String, String)>)> = deadpool_redis::redis::cmd("XRANGE")
+        deadpool_redis::redis::cmd("XRANGE")
             .arg(self.stream_key(name))
             .arg("-")
             .arg("+")
             .query_async(&mut conn)
             .await
-            .unwrap();
-        reply.into_iter().map(|(_, fields)| fields).collect()
+            .unwrap()
+    }
+
+    /// Appends `payload` to one of this test's streams as entry `id` (`*` for a new one).
+    pub async fn xadd(&self, name: &str, id: &str, payload: &str) -> String {
+        let mut conn = self.redis().await;
+        deadpool_redis::redis::cmd("XADD")
+            .arg(self.stream_key(name))
+            .arg(id)
+            .arg("payload")
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// `(id, payload)` of a stream's entries, oldest first.
+    pub async fn stream_entries_with_ids(&self, name: &str) -> Vec<(String, String)> {
+        let entries = self.xrange(name).await;
+        entries
+            .into_iter()
+            .map(|(id, fields)| {
+                let payload = fields.into_iter().find(|(k, _)| k == "payload");
+                (id, payload.map(|(_, v)| v).unwrap_or_default())
+            })
+            .collect()
     }
 
     pub async fn pg(&self) -> tokio_postgres::Client {

@@ -155,6 +155,30 @@ pub trait Bus: Send + Sync + 'static {
     async fn get_value(&self, _key: &str) -> Result<Option<String>, BusError> {
         Ok(None)
     }
+    /// Up to `count` entries of `stream` with their payloads, newest first, between `start`
+    /// and `end` in Redis's range syntax (`-`/`+`, an id, an exclusive `(id`, a millisecond
+    /// time). Reads outside any group and counts no delivery: for operators looking through
+    /// the dead-letter streams. The default has none to show (an error, so that a bus without
+    /// it never looks empty).
+    async fn entries_newest_first(
+        &self,
+        _stream: &str,
+        _start: &str,
+        _end: &str,
+        _count: usize,
+    ) -> Result<Vec<(String, String)>, BusError> {
+        Err(BusError::Other(
+            "this bus cannot list stream entries".to_owned(),
+        ))
+    }
+    /// Deletes entries of `stream` by id (`XDEL`); returns how many were there. For the
+    /// dead-letter streams only: an entry deleted while a group holds it pending is
+    /// acknowledged unhandled by its reader. The default deletes nothing (an error).
+    async fn delete_entries(&self, _stream: &str, _ids: &[String]) -> Result<u64, BusError> {
+        Err(BusError::Other(
+            "this bus cannot delete stream entries".to_owned(),
+        ))
+    }
     /// Number of entries in a stream (0 when it does not exist).
     async fn len(&self, stream: &str) -> Result<u64, BusError>;
     /// How far `group` is behind on `stream`; `None` when the stream or the group does not

@@ -29,6 +29,7 @@
 mod bucket;
 mod connection;
 mod consumers;
+mod range;
 mod reply;
 mod tls;
 mod trim;
@@ -503,6 +504,22 @@ impl Bus for RedisBus {
             .query_async(&mut *conn)
             .await
             .map_err(from_redis_error)
+    }
+
+    async fn entries_newest_first(
+        &self,
+        stream: &str,
+        start: &str,
+        end: &str,
+        count: usize,
+    ) -> Result<Vec<(String, String)>, BusError> {
+        let mut conn = self.command().await?;
+        range::newest_first(&mut conn, stream, start, end, count).await
+    }
+
+    async fn delete_entries(&self, stream: &str, ids: &[String]) -> Result<u64, BusError> {
+        let mut conn = self.command().await?;
+        range::delete(&mut conn, stream, ids).await
     }
 
     async fn len(&self, stream: &str) -> Result<u64, BusError> {

@@ -97,6 +97,9 @@ macro_rules! envelope_columns {
     };
 }
 
+// After `envelope_columns!`, which it uses.
+mod dead_letters;
+
 /// `$1` grace and `$2` lease in seconds, `$3` limit. A row is due when
 /// * pending, never published, and committed longer than `grace` ago (the orchestrator died
 ///   between COMMIT and XADD), or pending and published longer than `lease` ago without any
