@@ -16,7 +16,7 @@
 //!   (`{"now": "2026-11-26T07:00:00Z"}`) or advance (`{"advance_secs": 3600}`), the runtime's clock;
 //! * `GET /admin/streams`, `POST /admin/streams/{ingest|outbox}/{pause|resume}` — stream health,
 //!   and pausing consumption for the deployment ([`crate::admin_streams`]);
-//! * `/admin/dead-letters…` — list, show, replay and discard dead letters ([`dead_letters`]).
+//! * `/admin/dead-letters…` — list, show, replay and discard dead letters (`admin_dead_letters.rs`, on the service [`alfred_actors::dead_letters`]).
 
 // A child module (it uses the key check), in a file of its own beside this one.
 #[path = "admin_dead_letters.rs"]

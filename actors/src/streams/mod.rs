@@ -2,7 +2,7 @@
 //! and their health (`GET /admin/streams`, `POST /admin/streams/{stream}/{pause|resume}`).
 //!
 //! **Pause.** A stream is paused for the whole deployment by one key on the bus
-//! ([`names::paused_key`], no expiry, so it survives a restart of Alfred; on the memory bus it
+//! ([`crate::names::paused_key`], no expiry, so it survives a restart of Alfred; on the memory bus it
 //! lasts as long as the process). Every stream reader of the stream checks the key at least
 //! every [`PAUSE_CHECK`] (and never blocks in a read for longer), so every replica honours a
 //! pause within about a second: a paused reader finishes the entries it has handed out, then
