@@ -72,7 +72,7 @@ pub fn ids(page: &Value) -> Vec<String> {
 }
 
 /// Asks Meta (the fake) for a reply it refuses with 131026, and waits for its dead letter.
-async fn refused_reply(app: &TestApp, wamid: &str, item: &str) -> Value {
+pub async fn refused_reply(app: &TestApp, wamid: &str, item: &str) -> Value {
     app.backends.graph.fail_next(
         1,
         400,
