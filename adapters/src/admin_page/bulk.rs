@@ -4,6 +4,7 @@
 //! the service's own bulk action (`act_on_selection`, like
 //! `POST /admin/dead-letters/{stream}/replay|discard` with a filter) and shows what happened
 //! to each. Like the JSON API it needs a filter: an empty one would take every dead letter.
+//! The listing offers the action (`dead_letters`).
 //!
 //! The result is shown by the post itself (not a redirect): it lists the failures one by one,
 //! and posting again is harmless (a dead letter already replayed or discarded is left alone).
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use alfred_actors::dead_letters::{Action, Bulk, Selection, MAX_BULK};
-use maud::{html, Markup};
+use maud::html;
 
 use super::dead_letters::{actor, failure, service, View};
 use super::guard;
@@ -22,29 +23,6 @@ use super::nav;
 use super::session::Session;
 use crate::admin::Admin;
 use crate::admin_auth::Role;
-
-/// Where the confirmation step lives, and where it posts.
-pub const BULK: &str = "/admin/page/dead-letters/bulk";
-
-/// The listing's offer of a bulk action by its filter (admin role only).
-pub(super) fn offer(view: &View, session: &Session) -> Markup {
-    if session.role != Role::Admin {
-        return html! {};
-    }
-    html! {
-        @if view.filtered() {
-            form.bulk method="get" action=(BULK) {
-                (view.hidden())
-                span.hint { "Every " (view.stream) " dead letter where " (view.describe()) ": " }
-                button type="submit" name="action" value="replay" { "Replay all matching…" }
-                " "
-                button type="submit" name="action" value="discard" { "Discard all matching…" }
-            }
-        } @else {
-            p.hint { "Set a reason or a time to replay or discard many at once (since 1970-01-01T00:00:00Z takes them all)." }
-        }
-    }
-}
 
 /// The confirmation step: how many the action would take.
 pub async fn confirm(
@@ -93,7 +71,7 @@ pub async fn confirm(
                 p.hint { "That is the most one action takes; repeat it for the rest." }
             }
             p.hint { "Any that arrive before you confirm and match are taken too; the result lists each." }
-            form.actions method="post" action=(BULK) {
+            form.actions method="post" action=(nav::BULK) {
                 (layout::csrf_field(&session))
                 (view.hidden())
                 button.primary type="submit" name="action" value=(action.as_str()) {

@@ -2,7 +2,8 @@
 //! one stream's dead letters newest first, filtered and paged like
 //! `GET /admin/dead-letters`; one entry, secrets removed
 //! (`GET /admin/page/dead-letters/{stream}/{id}`); and for the admin role Replay and Discard
-//! per entry (`POST` to the same path). Bulk actions by the filter are in `bulk`.
+//! per entry (`POST` to the same path). Bulk actions by the filter are offered here and done
+//! in `bulk`.
 //!
 //! Everything goes through the dead-letter service the JSON API uses
 //! ([`alfred_actors::dead_letters::DeadLetters`]): the same query parsing, listing, redaction,
@@ -217,7 +218,7 @@ pub async fn list(
             Err(DeadLetterError::BadRequest(why)) => p.notice.error role="alert" { (why) },
             Err(_) => p.notice.error role="alert" { "Redis is unavailable; the dead letters cannot be read now." },
             Ok(page) => {
-                (super::bulk::offer(&view, &session))
+                (bulk_offer(&view, &session))
                 @if page.entries.is_empty() {
                     p #no-dead-letters { "No dead letters" @if view.filtered() { " match" } " in " (view.stream) "." }
                 } @else {
@@ -348,6 +349,26 @@ fn notice(done: &Done, stream: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!("Dead letter {id}: {what}."))
+}
+
+/// The listing's offer of a bulk action by its filter (admin role only).
+fn bulk_offer(view: &View, session: &Session) -> Markup {
+    if session.role != Role::Admin {
+        return html! {};
+    }
+    html! {
+        @if view.filtered() {
+            form.bulk method="get" action=(nav::BULK) {
+                (view.hidden())
+                span.hint { "Every " (view.stream) " dead letter where " (view.describe()) ": " }
+                button type="submit" name="action" value="replay" { "Replay all matching…" }
+                " "
+                button type="submit" name="action" value="discard" { "Discard all matching…" }
+            }
+        } @else {
+            p.hint { "Set a reason or a time to replay or discard many at once (since 1970-01-01T00:00:00Z takes them all)." }
+        }
+    }
 }
 
 fn filter_form(view: &View) -> Markup {

@@ -43,8 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(nav::STREAMS, web::get().to(streams::show))
         .route(nav::STREAMS, web::post().to(streams::act))
         .route(nav::DEAD_LETTERS, web::get().to(dead_letters::list))
-        .route(bulk::BULK, web::get().to(bulk::confirm))
-        .route(bulk::BULK, web::post().to(bulk::act))
+        .route(nav::BULK, web::get().to(bulk::confirm))
+        .route(nav::BULK, web::post().to(bulk::act))
         .route(
             "/admin/page/dead-letters/{stream}/{id}",
             web::get().to(dead_letters::show),

@@ -19,6 +19,9 @@ pub const STREAMS: &str = "/admin/page/streams";
 /// Fed by the dead-letter service (filter, show, replay, discard, bulk); one entry is
 /// `{DEAD_LETTERS}/{stream}/{id}`.
 pub const DEAD_LETTERS: &str = "/admin/page/dead-letters";
+/// A bulk action on the dead letters a filter matches: its confirmation (GET) and the action
+/// (POST).
+pub const BULK: &str = "/admin/page/dead-letters/bulk";
 pub const LOGIN: &str = "/admin/login";
 pub const LOGOUT: &str = "/admin/logout";
 
