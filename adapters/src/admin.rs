@@ -20,7 +20,7 @@
 
 // A child module (it uses the key check), in a file of its own beside this one.
 #[path = "admin_dead_letters.rs"]
-mod dead_letters;
+pub(crate) mod dead_letters;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -97,7 +97,9 @@ fn stream_and_id(path: &(String, String)) -> Result<(DeadStream, &str), DeadLett
 }
 
 /// A listing's query string: `stream` (required), `reason`, `since`, `until`, `before`, `limit`.
-fn list_query(query: &HashMap<String, String>) -> Result<(DeadStream, ListQuery), DeadLetterError> {
+pub(crate) fn list_query(
+    query: &HashMap<String, String>,
+) -> Result<(DeadStream, ListQuery), DeadLetterError> {
     const KNOWN: [&str; 6] = ["stream", "reason", "since", "until", "before", "limit"];
     if let Some(unknown) = query.keys().find(|name| !KNOWN.contains(&name.as_str())) {
         return Err(DeadLetterError::BadRequest(format!(

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse};
 use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::metrics::Metrics;
-use alfred_actors::streams::{self, stream_health, ControlledStream, Paused};
+use alfred_actors::streams::{self, stream_health, ControlledStream, Paused, StreamHealth};
+use serde::Serialize;
 use serde_json::json;
 
 /// What the streams endpoints need.
@@ -33,7 +34,8 @@ pub struct StreamControls {
 }
 
 impl StreamControls {
-    fn find(&self, name: &str) -> Option<&ControlledStream> {
+    /// The controlled stream called `name` (`ingest`, `outbox`).
+    pub(crate) fn find(&self, name: &str) -> Option<&ControlledStream> {
         self.streams
             .iter()
             .map(|(stream, _)| stream)
@@ -46,32 +48,42 @@ fn unavailable(error: &BusError) -> HttpResponse {
     HttpResponse::ServiceUnavailable().json(json!({ "error": "the message bus is unavailable" }))
 }
 
+/// One stream as the admin API and the admin page show it: its health, and this replica's
+/// readers of it (all of them, and those holding off for a pause).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StreamView {
+    #[serde(flatten)]
+    pub health: StreamHealth,
+    pub readers_here: usize,
+    pub readers_paused_here: i64,
+}
+
+/// Every controlled stream's view, read from the bus now.
+pub(crate) async fn views(controls: &StreamControls) -> Result<Vec<StreamView>, BusError> {
+    let mut views = Vec::with_capacity(controls.streams.len());
+    for (stream, readers) in &controls.streams {
+        views.push(StreamView {
+            health: stream_health(&*controls.bus, stream).await?,
+            readers_here: *readers,
+            readers_paused_here: controls
+                .metrics
+                .stream_paused
+                .with_label_values(&[stream.stream.as_str()])
+                .get(),
+        });
+    }
+    Ok(views)
+}
+
 /// `GET /admin/streams`, for an authorized request.
 #[tracing::instrument(name = "admin_list_streams", skip_all)]
 pub(crate) async fn list(controls: &StreamControls) -> HttpResponse {
-    let mut listed = Vec::with_capacity(controls.streams.len());
-    for (stream, readers) in &controls.streams {
-        let health = match stream_health(&*controls.bus, stream).await {
-            Ok(health) => health,
-            Err(error) => return unavailable(&error),
-        };
-        let mut shown = match serde_json::to_value(&health) {
-            Ok(shown) => shown,
-            Err(error) => {
-                tracing::error!(%error, "Could not serialize a stream's health.");
-                return HttpResponse::InternalServerError().finish();
-            }
-        };
-        let holding_off = controls
-            .metrics
-            .stream_paused
-            .with_label_values(&[stream.stream.as_str()])
-            .get();
-        shown["readers_here"] = json!(readers);
-        shown["readers_paused_here"] = json!(holding_off);
-        listed.push(shown);
+    match views(controls).await {
+        Ok(listed) => {
+            HttpResponse::Ok().json(json!({ "replica": controls.replica, "streams": listed }))
+        }
+        Err(error) => unavailable(&error),
     }
-    HttpResponse::Ok().json(json!({ "replica": controls.replica, "streams": listed }))
 }
 
 /// `POST /admin/streams/{name}/{action}`, for an authorized request.
@@ -87,30 +99,58 @@ pub(crate) async fn act(
             json!({ "error": format!("no stream {name:?}; the streams are ingest and outbox") }),
         );
     };
+    let Some(switch) = Switch::parse(action) else {
+        return HttpResponse::NotFound()
+            .json(json!({ "error": format!("no action {action:?}; use pause or resume") }));
+    };
+    match switch_stream(controls, stream, switch, request).await {
+        Ok(pause) => HttpResponse::Ok().json(state(stream, pause)),
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// Pausing or resuming a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Switch {
+    Pause,
+    Resume,
+}
+
+impl Switch {
+    /// `pause` or `resume`.
+    pub(crate) fn parse(name: &str) -> Option<Switch> {
+        match name {
+            "pause" => Some(Switch::Pause),
+            "resume" => Some(Switch::Resume),
+            _ => None,
+        }
+    }
+}
+
+/// Pauses or resumes `stream` for every replica, logged with the client's address (the admin
+/// API and the admin page both come here); the pause in force afterwards.
+pub(crate) async fn switch_stream(
+    controls: &StreamControls,
+    stream: &ControlledStream,
+    switch: Switch,
+    request: &HttpRequest,
+) -> Result<Option<Paused>, BusError> {
     let peer = request
         .peer_addr()
         .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string());
     let replica = &controls.replica;
-    let result = match action {
-        "pause" => {
+    match switch {
+        Switch::Pause => {
             let by = format!("{peer} via {replica}");
-            streams::pause(&controls.bus, stream, by).await.map(|pause| {
-                tracing::info!(stream = stream.name, %peer, %replica, since = %pause.since, "Operator paused the stream for every replica: nothing is read from it until it is resumed.");
-                Some(pause)
-            })
+            let pause = streams::pause(&controls.bus, stream, by).await?;
+            tracing::info!(stream = stream.name, %peer, %replica, since = %pause.since, "Operator paused the stream for every replica: nothing is read from it until it is resumed.");
+            Ok(Some(pause))
         }
-        "resume" => streams::resume(&controls.bus, stream).await.map(|()| {
+        Switch::Resume => {
+            streams::resume(&controls.bus, stream).await?;
             tracing::info!(stream = stream.name, %peer, %replica, "Operator resumed the stream for every replica.");
-            None
-        }),
-        _ => {
-            return HttpResponse::NotFound()
-                .json(json!({ "error": format!("no action {action:?}; use pause or resume") }))
+            Ok(None)
         }
-    };
-    match result {
-        Ok(pause) => HttpResponse::Ok().json(state(stream, pause)),
-        Err(error) => unavailable(&error),
     }
 }
 

@@ -5,6 +5,10 @@
 //   ALFRED_READONLY_KEY    ADMIN_READONLY_KEY
 //   ALFRED_SCREENSHOTS_DIR where the screenshots go
 //   ALFRED_CHROMIUM        the browser (default /usr/bin/chromium)
+//   ALFRED_WEBHOOK_URL, ALFRED_WEBHOOK_BODY, ALFRED_WEBHOOK_SIGNATURE
+//                          a signed WhatsApp message to send while ingest is paused
+//   ALFRED_REPLAY_ID       the outbox dead letter to replay from the page
+//   ALFRED_KEPT_ID         the outbox dead letter left alone (the read-only view sees it)
 // Each step says what it checks; the first failure ends the run with a non-zero exit.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
@@ -16,6 +20,13 @@ const adminKey = need("ALFRED_ADMIN_KEY");
 const readonlyKey = need("ALFRED_READONLY_KEY");
 const shots = need("ALFRED_SCREENSHOTS_DIR");
 const executablePath = process.env.ALFRED_CHROMIUM || "/usr/bin/chromium";
+const webhook = {
+  url: need("ALFRED_WEBHOOK_URL"),
+  body: need("ALFRED_WEBHOOK_BODY"),
+  signature: need("ALFRED_WEBHOOK_SIGNATURE"),
+};
+const replayId = need("ALFRED_REPLAY_ID");
+const keptId = need("ALFRED_KEPT_ID");
 mkdirSync(shots, { recursive: true });
 
 function need(name) {
@@ -54,6 +65,18 @@ async function logIn(page, key) {
 async function incarnation(page, actor) {
   const cell = page.locator(`tr[data-actor="${actor}"] td.incarnation`);
   return Number(await cell.textContent());
+}
+
+/** A number of a stream's row on the Streams page (`length`, `lag`, `pending`). */
+async function streamCell(page, stream, cell) {
+  const text = await page.locator(`#streams tr[data-stream="${stream}"] td.${cell}`).textContent();
+  return Number(text.trim());
+}
+
+/** Whether the Streams page shows nothing left to read or acknowledge in a stream (reloads it). */
+async function streamSettled(page, stream) {
+  await page.reload();
+  return (await streamCell(page, stream, "lag")) === 0 && (await streamCell(page, stream, "pending")) === 0;
 }
 
 /** Posts a form from inside the context (its cookies go along) without following redirects. */
@@ -131,15 +154,79 @@ try {
   assert.ok(now - was >= 3_600_000 && now - was < 3_700_000, `clock moved from ${was} to ${now}`);
   await page.screenshot({ path: join(shots, "clock.png"), fullPage: true });
 
-  step("the work inbox and the pages still to come answer");
-  for (const [link, path] of [
-    ["Work inbox", "inbox"],
-    ["Streams", "streams"],
-    ["Dead letters", "dead-letters"],
-  ]) {
-    await page.getByRole("link", { name: link }).click();
-    await page.waitForURL(`**/admin/page/${path}`);
+  step("the work inbox page answers");
+  await page.getByRole("link", { name: "Work inbox" }).click();
+  await page.waitForURL("**/admin/page/inbox");
+
+  step("the streams page shows ingest and outbox; the admin pauses ingest");
+  await page.getByRole("link", { name: "Streams" }).click();
+  await page.waitForURL("**/admin/page/streams");
+  await page.locator('#streams tr[data-stream="outbox"]').waitFor();
+  await page.screenshot({ path: join(shots, "streams.png"), fullPage: true });
+  await page.getByRole("button", { name: "Pause ingest" }).click();
+  await page.waitForURL(/done=pause/);
+  await page.getByRole("status").filter({ hasText: "Paused ingest" }).waitFor();
+  // Every reader honours a pause within about a second: send once this replica's holds off.
+  await until("the ingest reader to hold off", async () => {
+    await page.reload();
+    return /holding off/.test(await page.locator('#streams tr[data-stream="ingest"]').textContent());
+  });
+
+  step("a signed webhook sent while ingest is paused waits: the page shows the backlog");
+  const sent = await fetch(webhook.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-hub-signature-256": webhook.signature },
+    body: webhook.body,
+  });
+  assert.equal(sent.status, 200, "the webhook is answered 200 while paused");
+  await until("the ingest lag to show the message", async () => {
+    await page.reload();
+    return (await streamCell(page, "ingest", "lag")) >= 1;
+  });
+  const outboxBefore = await streamCell(page, "outbox", "length");
+  await page.screenshot({ path: join(shots, "streams-paused.png"), fullPage: true });
+
+  step("resuming ingest answers the message: its reply goes through the outbox");
+  await page.getByRole("button", { name: "Resume ingest" }).click();
+  await page.waitForURL(/done=resume/);
+  await page.getByRole("status").filter({ hasText: "Resumed ingest" }).waitFor();
+  await until("the message to be handled and its reply sent", async () => {
+    return (
+      (await streamSettled(page, "ingest")) &&
+      (await streamCell(page, "outbox", "length")) > outboxBefore &&
+      (await streamSettled(page, "outbox"))
+    );
+  });
+
+  step("the dead letters page lists the outbox's refused replies");
+  await page.getByRole("link", { name: "Dead letters" }).click();
+  await page.waitForURL("**/admin/page/dead-letters");
+  await page.getByLabel("Stream").selectOption("outbox");
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await page.waitForURL(/stream=outbox/);
+  for (const id of [replayId, keptId]) {
+    assert.match(await page.locator(`tr[data-entry="${id}"] td.reason`).textContent(), /131026/);
   }
+  await page.screenshot({ path: join(shots, "dead-letters.png"), fullPage: true });
+
+  step("one dead letter in detail (secrets removed) is replayed from its page");
+  await page.getByRole("link", { name: replayId, exact: true }).click();
+  await page.waitForURL(`**/admin/page/dead-letters/outbox/${replayId}`);
+  await page.locator("#dead-letter").getByText("131026").first().waitFor();
+  await page.screenshot({ path: join(shots, "dead-letter.png"), fullPage: true });
+  await page.getByRole("button", { name: `Replay ${replayId}` }).click();
+  await page.waitForURL(/done=replayed/);
+  await page
+    .getByRole("status")
+    .filter({ hasText: `Dead letter ${replayId}: put back on the outbox stream.` })
+    .waitFor();
+  assert.equal(await page.locator(`tr[data-entry="${replayId}"]`).count(), 0);
+  await page.locator(`tr[data-entry="${keptId}"]`).waitFor();
+
+  step("the replayed reply is sent: the outbox has nothing left to send");
+  await page.getByRole("link", { name: "Streams" }).click();
+  await page.waitForURL("**/admin/page/streams");
+  await until("the replayed reply to be sent", () => streamSettled(page, "outbox"));
 
   step("a post without the CSRF token is refused and changes nothing");
   const unchanged = await (async () => {
@@ -148,6 +235,11 @@ try {
   })();
   assert.equal(
     await post(admin, "/admin/page/actors", { actor: "skill/grocery", action: "restart" }),
+    403,
+  );
+  assert.equal(await post(admin, "/admin/page/streams", { stream: "ingest", action: "pause" }), 403);
+  assert.equal(
+    await post(admin, `/admin/page/dead-letters/outbox/${keptId}`, { action: "discard" }),
     403,
   );
   await page.reload();
@@ -191,6 +283,32 @@ try {
   );
   await look.reload();
   assert.equal(await incarnation(look, "skill/grocery"), readerBefore);
+
+  step("the read-only key sees the streams and the dead letters without buttons");
+  await look.getByRole("link", { name: "Streams" }).click();
+  await look.waitForURL("**/admin/page/streams");
+  await look.locator('#streams tr[data-stream="ingest"]').waitFor();
+  assert.equal(await look.getByRole("button", { name: /^(Pause|Resume) / }).count(), 0);
+  await look.goto(`${base}/admin/page/dead-letters?stream=outbox`);
+  await look.locator(`tr[data-entry="${keptId}"]`).waitFor();
+  assert.equal(await look.getByRole("button", { name: /^(Replay|Discard)/ }).count(), 0);
+
+  step("a forged pause and replay with the read-only session's own token are refused");
+  assert.equal(
+    await post(reader, "/admin/page/streams", { stream: "ingest", action: "pause", csrf: readerToken }),
+    403,
+  );
+  assert.equal(
+    await post(reader, `/admin/page/dead-letters/outbox/${keptId}`, {
+      action: "replay",
+      csrf: readerToken,
+    }),
+    403,
+  );
+  await look.reload();
+  await look.locator(`tr[data-entry="${keptId}"]`).waitFor();
+  await look.goto(`${base}/admin/page/streams`);
+  assert.equal(await look.locator('#streams tr[data-stream="ingest"] .paused').count(), 0);
   await reader.close();
 
   step("no page broke its Content-Security-Policy");

@@ -9,7 +9,7 @@ use crate::helpers::*;
 /// The read-only key of every Alfred in this file.
 pub const READONLY_KEY: &str = "test-readonly-key-0123";
 
-async fn spawn() -> TestApp {
+pub async fn spawn() -> TestApp {
     TestApp::spawn_with(
         &[("ADMIN_READONLY_KEY", READONLY_KEY.to_owned())],
         Vec::new(),
@@ -18,7 +18,7 @@ async fn spawn() -> TestApp {
 }
 
 /// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -41,7 +41,7 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, Strin
 }
 
 /// The value of the hidden `csrf` field in a page.
-fn csrf_in(page: &str) -> String {
+pub fn csrf_in(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     page[at..].split('"').next().unwrap().to_owned()
 }
@@ -64,7 +64,7 @@ async fn log_in(app: &TestApp, http: &reqwest::Client, key: &str) -> reqwest::Re
 }
 
 /// A session cookie (`alfred_admin=…`) for `key`.
-async fn session(app: &TestApp, http: &reqwest::Client, key: &str) -> String {
+pub async fn session(app: &TestApp, http: &reqwest::Client, key: &str) -> String {
     let response = log_in(app, http, key).await;
     assert_eq!(response.status(), 303);
     set_cookie(&response, "alfred_admin")
@@ -72,7 +72,7 @@ async fn session(app: &TestApp, http: &reqwest::Client, key: &str) -> String {
         .0
 }
 
-async fn get_page(
+pub async fn get_page(
     app: &TestApp,
     http: &reqwest::Client,
     cookie: &str,

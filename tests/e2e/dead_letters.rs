@@ -72,20 +72,19 @@ pub fn ids(page: &Value) -> Vec<String> {
 }
 
 /// Asks Meta (the fake) for a reply it refuses with 131026, and waits for its dead letter.
-async fn refused_reply(app: &TestApp, wamid: &str, item: &str) -> Value {
+pub async fn refused_reply(app: &TestApp, wamid: &str, item: &str) -> Value {
+    refused_reply_to(app, "15550004242", wamid, item).await
+}
+
+/// [`refused_reply`] to a message from `from`.
+pub async fn refused_reply_to(app: &TestApp, from: &str, wamid: &str, item: &str) -> Value {
     app.backends.graph.fail_next(
         1,
         400,
         FakeGraph::error_body(131026, "Message Undeliverable."),
         None,
     );
-    let body = whatsapp::text_message(
-        PHONE_ID,
-        "15550004242",
-        "Kim",
-        wamid,
-        &format!("add {item}"),
-    );
+    let body = whatsapp::text_message(PHONE_ID, from, "Kim", wamid, &format!("add {item}"));
     assert_eq!(app.post_signed(&body).await.status(), 200);
     let dead = app.first_dead_letter("outbox").await;
     app.quiescent().await;

@@ -10,6 +10,7 @@ mod access;
 mod admin;
 mod admin_guard;
 mod admin_page;
+mod admin_page_ops;
 mod briefing;
 mod browser;
 mod chores;

@@ -82,16 +82,7 @@ impl DeadLetters {
         actor: &str,
         action: Action,
     ) -> Result<Bulk, DeadLetterError> {
-        let ids: Vec<String> = match selection {
-            Selection::Ids(ids) => ids.clone(),
-            Selection::Matching(filter) => {
-                let (found, _) = self
-                    .scan(stream, filter, None, MAX_BULK, usize::MAX)
-                    .await?;
-                // Oldest first: replayed messages keep their order on the stream.
-                found.into_iter().rev().map(|entry| entry.id).collect()
-            }
-        };
+        let ids = self.selected(stream, selection).await?;
         let mut bulk = Bulk {
             stream: stream.as_str(),
             matched: ids.len(),
@@ -110,6 +101,25 @@ impl DeadLetters {
         }
         tracing::info!(stream = stream.as_str(), action = action.as_str(), matched = bulk.matched, outcomes = ?bulk.outcomes, failed = bulk.errors.len(), %actor, "Operator acted on dead letters in bulk.");
         Ok(bulk)
+    }
+
+    /// The ids a bulk action on `selection` would take, oldest first (at most [`MAX_BULK`]
+    /// for a filter): what the admin page's confirmation step counts.
+    pub async fn selected(
+        &self,
+        stream: DeadStream,
+        selection: &Selection,
+    ) -> Result<Vec<String>, DeadLetterError> {
+        Ok(match selection {
+            Selection::Ids(ids) => ids.clone(),
+            Selection::Matching(filter) => {
+                let (found, _) = self
+                    .scan(stream, filter, None, MAX_BULK, usize::MAX)
+                    .await?;
+                // Oldest first: replayed messages keep their order on the stream.
+                found.into_iter().rev().map(|entry| entry.id).collect()
+            }
+        })
     }
 
     /// Replays or discards one dead letter; `actor` is who asked, for the audit.

@@ -32,7 +32,7 @@ mod stream;
 
 pub use act::{Action, Bulk, BulkError, Done};
 pub use entry::{DeadEntry, Origin};
-pub use list::{Filter, ListQuery, Page, Selection};
+pub use list::{Filter, ListQuery, Page, Selection, MAX_BULK};
 pub use service::DeadLetters;
 pub use store::{AuditRecord, DeadLetterStore, Revival};
 pub use stream::{parse_time, DeadLetterError, DeadStream, DEFAULT_LIMIT, MAX_LIMIT};

@@ -129,6 +129,19 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// `text` for a query string's value: letters, digits and `-_./` as they are, anything else
+/// escaped (actor names, stream names, entry ids, an operator's filter).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 fn head(title: &str, refresh: bool) -> Markup {
     html! {
         head {

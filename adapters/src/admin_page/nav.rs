@@ -14,10 +14,14 @@ pub const TREE: &str = "/admin/";
 pub const JOBS: &str = "/admin/page/jobs";
 pub const INBOX: &str = "/admin/page/inbox";
 pub const CLOCK: &str = "/admin/page/clock";
-/// Fed by `GET /admin/streams` (depths, lag) and pause/resume, once merged.
+/// Fed by `GET /admin/streams` (depths, lag) and pause/resume.
 pub const STREAMS: &str = "/admin/page/streams";
-/// Fed by the dead-letter API (filter, show, replay, discard, bulk), once merged.
+/// Fed by the dead-letter service (filter, show, replay, discard, bulk); one entry is
+/// `{DEAD_LETTERS}/{stream}/{id}`.
 pub const DEAD_LETTERS: &str = "/admin/page/dead-letters";
+/// A bulk action on the dead letters a filter matches: its confirmation (GET) and the action
+/// (POST).
+pub const BULK: &str = "/admin/page/dead-letters/bulk";
 pub const LOGIN: &str = "/admin/login";
 pub const LOGOUT: &str = "/admin/logout";
 

@@ -109,7 +109,7 @@ pub async fn act(
                 "{}?done={}&actor={}",
                 nav::TREE,
                 form.action,
-                percent_encode(name)
+                layout::percent_encode(name)
             ))
         }
         Err(error) => layout::message(
@@ -187,16 +187,4 @@ fn uptime(secs: u64) -> String {
         s if s < 86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
         s => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
     }
-}
-
-/// Actor names are `[a-z0-9/-]`; anything else is escaped for the query anyway.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
