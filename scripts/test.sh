@@ -439,6 +439,22 @@ else
     log "cargo test --workspace (-- --test-threads $threads)"
     run cargo test --workspace --no-fail-fast -- --test-threads "$threads"
 fi
+# The chaos suite, short form (the full form is scripts/chaos.sh): three replicas of the debug
+# build on a private Redis (AOF) and Postgres behind fault proxies, 300 webhooks from 30
+# conversations round-robin, a kill -9 and a cut of every Redis and Postgres connection; fails on
+# a lost or doubled message, a poison message not dead-lettered, or anything stuck. Replies out
+# of order are reported, not required (several replicas do not keep order yet: issue 12).
+# ALFRED_TEST_CHAOS=0 skips it.
+if [[ ${ALFRED_TEST_CHAOS:-1} == 0 ]]; then
+    log "chaos suite skipped (ALFRED_TEST_CHAOS=0)"
+else
+    log "chaos suite, short form: 3 replicas, 300 messages, kill -9 and a proxy cut"
+    run cargo build --quiet -p alfred -p alfred-chaos
+    chaos_target=${CARGO_TARGET_DIR:-target}
+    run "$chaos_target/debug/alfred-chaos" --alfred "$chaos_target/debug/alfred" \
+        --replicas 3 --messages 300 --conversations 30 --rate 30 --faults kill,proxy-cut \
+        --claim-idle-ms 5000 --settle-secs 90
+fi
 # The admin page in a real browser: an ignored test of the e2e suite, run here once its npm
 # packages are installed (npm ci: exactly the lock file's versions).
 if [[ $browser_test == 0 ]]; then
