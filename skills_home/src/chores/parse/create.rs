@@ -296,7 +296,10 @@ pub(super) fn member(token: &Token) -> Option<Member> {
         && low
             .chars()
             .all(|c| c.is_alphabetic() || c == '\'' || c == '-');
-    if !name_like || NOT_NAMES.contains(&low) || weekday_mask(low).is_some() {
+    // A possessive is not a name: "Sam's did the bins" must not credit someone called "Sam's"
+    // (whom "Sam's done the bins" could then never be read back as).
+    if !name_like || NOT_NAMES.contains(&low) || weekday_mask(low).is_some() || low.ends_with("'s")
+    {
         return None;
     }
     Some(Member::Named(capitalized(token.text())))
