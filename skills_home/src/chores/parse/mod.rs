@@ -246,8 +246,12 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
             by: Member::Me,
         });
     }
-    // "dishes done", "the dishes are done", "mark dishes as done"
-    let marked = after_any(t, &[&["mark"]]).unwrap_or(t);
+    // "dishes done", "the dishes are done", "mark dishes as done" (and "… today": the time
+    // words go first, as `chore_name` drops them everywhere else)
+    let mut marked = after_any(t, &[&["mark"]]).unwrap_or(t);
+    while let Some(rest) = before_any(marked, WHEN) {
+        marked = rest;
+    }
     if let Some(name) = before_any(
         marked,
         &[
