@@ -322,3 +322,24 @@ fn a_time_word_after_done_changes_nothing() {
         parse("Kim did the bins as done")
     );
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/chores_parse.rs): only one trailing "chore" (after the
+/// time words) was dropped, so "done dishes chore chore" named a chore "dishes chore" that
+/// "done dishes chore" could never name again.
+#[test]
+fn trailing_time_words_and_chore_are_all_dropped_from_a_name() {
+    for text in [
+        "done dishes chore chore",
+        "done dishes today chore",
+        "done dishes chore today",
+    ] {
+        assert_eq!(
+            parse(text),
+            Some(ChoreCommand::Done {
+                chore: "dishes".to_owned(),
+                by: Member::Me
+            }),
+            "{text}"
+        );
+    }
+}
