@@ -343,3 +343,18 @@ fn trailing_time_words_and_chore_are_all_dropped_from_a_name() {
         );
     }
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/chores_parse.rs): "hey's done the bins" credited a
+/// member "Hey", though "Hey did the bins" is the sender's own ("hey" is politeness).
+#[test]
+fn politeness_words_are_never_members() {
+    assert_eq!(parse("hey's done the bins"), None);
+    assert_eq!(parse("please's done the bins"), None);
+    assert_eq!(
+        parse("Hey did the bins"),
+        Some(ChoreCommand::Done {
+            chore: "the bins".to_owned(),
+            by: Member::Me
+        })
+    );
+}

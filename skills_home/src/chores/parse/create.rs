@@ -305,8 +305,18 @@ pub(super) fn member(token: &Token) -> Option<Member> {
     Some(Member::Named(capitalized(token.text())))
 }
 
-/// Words that end a list of members rather than name one.
+/// Words that end a list of members rather than name one, and the one-word politeness the
+/// grammar drops at either end of a message ("hey", "please": "Hey did the bins" is the
+/// sender's, so "Hey's done the bins" must not credit a "Hey").
 const NOT_NAMES: &[&str] = &[
+    "hey",
+    "ok",
+    "okay",
+    "alfred",
+    "please",
+    "pls",
+    "thanks",
+    "thx",
     "and",
     "or",
     "then",
