@@ -324,14 +324,17 @@ fn a_time_word_after_done_changes_nothing() {
 }
 
 /// Found by fuzzing (fuzz/fuzz_targets/chores_parse.rs): only one trailing "chore" (after the
-/// time words) was dropped, so "done dishes chore chore" named a chore "dishes chore" that
-/// "done dishes chore" could never name again.
+/// time words) was dropped, and a "thanks" only at the end of the message, so "done dishes
+/// chore chore" or "dishes thanks done" named a chore ("dishes chore", "dishes thanks") that
+/// its canonical text could never name again.
 #[test]
-fn trailing_time_words_and_chore_are_all_dropped_from_a_name() {
+fn trailing_time_words_chore_and_thanks_are_all_dropped_from_a_name() {
     for text in [
         "done dishes chore chore",
         "done dishes today chore",
         "done dishes chore today",
+        "dishes thanks done",
+        "done dishes thanks today",
     ] {
         assert_eq!(
             parse(text),

@@ -370,12 +370,15 @@ fn skip_or_swap(t: &[Token]) -> Option<ChoreCommand> {
     })
 }
 
-/// A chore's name as referred to: trailing time words and "chore" dropped; `None` when
+/// A chore's name as referred to: trailing time words, "chore" and thanks dropped; `None` when
 /// nothing is left or it holds a separator (a list is never one chore).
 fn chore_name(tokens: &[Token]) -> Option<String> {
     // Until none is left at the end, so that a name never ends in one and reads back as itself.
     let mut tokens = tokens;
-    while let Some(rest) = before_any(tokens, WHEN).or_else(|| before_any(tokens, &[&["chore"]])) {
+    while let Some(rest) = before_any(tokens, WHEN)
+        .or_else(|| before_any(tokens, &[&["chore"]]))
+        .or_else(|| before_any(tokens, SUFFIXES))
+    {
         tokens = rest;
     }
     if tokens.is_empty() || tokens.iter().any(|t| matches!(t, Token::Sep)) {
