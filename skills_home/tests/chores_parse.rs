@@ -361,3 +361,23 @@ fn politeness_words_are_never_members() {
         })
     );
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/chores_parse.rs): "did with the bins" named a chore
+/// "with the bins", which its canonical text "done with the bins" reads as "the bins".
+#[test]
+fn no_chore_name_starts_with_with() {
+    for text in [
+        "did with the bins",
+        "done with the bins",
+        "done with with the bins",
+    ] {
+        assert_eq!(
+            parse(text),
+            Some(ChoreCommand::Done {
+                chore: "the bins".to_owned(),
+                by: Member::Me
+            }),
+            "{text}"
+        );
+    }
+}

@@ -237,7 +237,12 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         &["i", "completed"],
         &["i've", "completed"],
     ];
-    if let Some(rest) = after_any(t, MINE) {
+    if let Some(mut rest) = after_any(t, MINE) {
+        // "done with the dishes", "did with the dishes": no name starts with "with", so the
+        // canonical "done {chore}" reads back as the same chore.
+        while let Some(after) = after_any(rest, &[&["with"]]) {
+            rest = after;
+        }
         if is_praise(rest) {
             return None;
         }
