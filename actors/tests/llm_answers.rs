@@ -51,10 +51,7 @@ fn accepted(command: &str) -> LlmAnswer {
 struct Fails;
 
 impl Effect for Fails {
-    fn apply<'a>(
-        self: Box<Self>,
-        _tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, _tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async { Err(StoreError::Other("deadlock detected".to_owned())) })
     }
 }

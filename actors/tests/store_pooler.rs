@@ -20,10 +20,7 @@ const LEASE: Duration = Duration::from_secs(3600);
 struct CachedBump;
 
 impl Effect for CachedBump {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let Tx::Pg(pg) = tx else {
                 return Err(StoreError::Other("a Postgres test".into()));

@@ -32,10 +32,7 @@ enum Failure {
 }
 
 impl Effect for Record {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let Tx::Pg(tx) = tx else {
                 panic!("these tests run on Postgres");
