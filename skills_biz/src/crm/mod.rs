@@ -119,17 +119,17 @@ impl CrmEffect {
     async fn run(&self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
         Ok(match &self.query {
             CrmQuery::Contact(asked) => {
-                let found = store::contacts(tx, &name_key(&asked)).await?;
+                let found = store::contacts(tx, &name_key(asked)).await?;
                 if found.is_empty() {
-                    reply::no_contact(&asked)
+                    reply::no_contact(asked)
                 } else {
                     reply::contacts(&found)
                 }
             }
             CrmQuery::OpenDeals { company } => {
-                let key = name_key(&company);
+                let key = name_key(company);
                 match store::company(tx, &key).await? {
-                    None => reply::no_company(&company),
+                    None => reply::no_company(company),
                     Some(name) => {
                         let deals = store::deals(tx, &DealFilter::Company(key)).await?;
                         reply::company_deals(&name, &deals)

@@ -139,8 +139,8 @@ impl InboxEffect {
                 reply::set_aside_list(total, &items)
             }
             InboxCommand::Done(ids) => {
-                let done = store::mark_done(tx, &ids, self.now, &self.reader).await?;
-                reply::done(&done, &ids)
+                let done = store::mark_done(tx, ids, self.now, &self.reader).await?;
+                reply::done(&done, ids)
             }
         })
     }

@@ -7,7 +7,7 @@ use deadpool_postgres::{Client, Transaction};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
-use super::{Job, Outcome};
+use super::job::{Job, Outcome};
 use crate::skill::Reply;
 use crate::store::postgres::statements::{before_commit, statement_cache};
 use crate::store::{Commit, StoreError, Tx};

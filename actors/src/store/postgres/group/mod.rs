@@ -57,7 +57,10 @@
 //! batch back, which releases its locks and lets the other batch finish; the victim runs again
 //! with savepoints, where its messages wait for the locks instead.
 
+mod job;
 mod set_based;
+
+pub(super) use job::{Job, Outcome};
 
 use std::sync::Arc;
 
@@ -67,9 +70,7 @@ use tokio_postgres::Statement;
 
 use super::batch::Batcher;
 use super::get;
-use crate::skill::Effect;
-use crate::store::{Commit, InboxKey, ReplyTarget};
-use crate::store::{StoreError, Tx};
+use crate::store::{Commit, StoreError, Tx};
 
 /// Most messages in one transaction (see the module doc for the bound).
 const MAX_BATCH: usize = 32;
@@ -89,16 +90,6 @@ const RELEASE: &str = "RELEASE SAVEPOINT message";
 const ROLLBACK_AND_RELEASE: &str = "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message";
 
 type Param = dyn ToSql + Sync;
-
-/// One message's commit, as `Store::commit` received it.
-pub(super) struct Job {
-    pub(super) inbox: InboxKey,
-    pub(super) effect: Box<dyn Effect>,
-    pub(super) target: ReplyTarget,
-}
-
-/// What one message's caller learns.
-pub(super) type Outcome = Result<Commit, StoreError>;
 
 /// The group-commit queue of a store on `pool`.
 pub(super) fn commits(pool: Pool) -> Batcher<Job, Outcome> {
