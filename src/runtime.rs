@@ -314,6 +314,7 @@ impl Wiring<'_> {
             max_deliveries: of.max_deliveries,
             metrics: self.metrics.clone(),
             pause_key: Some(of.stream.pause_key),
+            lease: None,
         }
     }
 
