@@ -39,6 +39,14 @@ use crate::names;
 pub use owner::{OwnerConfig, PartitionOwner};
 pub use place::{owner_of, partition_of};
 
+/// A replica id for this process: `{base}-{8 hex}`, `base` the host's consumer name. Unique
+/// per process, not only per host: two processes on one host, or a restarted process whose
+/// predecessor's lease has not expired yet, are two replicas.
+pub fn replica_id(base: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{base}-{}", &random[..8])
+}
+
 /// Where the edges put an inbound message: the single `alfred-ingest` stream without
 /// partitions, else its conversation's partition stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
