@@ -9,7 +9,7 @@
 //! Postgres down) is retried on the next tick; a lease acquired whose fence could not be raised
 //! is released again, so no reader ever runs without its fence in place.
 //!
-//! Each reader gets a [`LeaseHold`] valid until the last renewal's *send* time plus four fifths
+//! Each reader gets a [`Ownership`] valid until the last renewal's *send* time plus four fifths
 //! of the TTL: a replica that stops renewing (paused, cut off from Redis) has readers that stop
 //! reading before its lease can expire and move.
 //!
@@ -27,7 +27,7 @@ use super::place::owner_of;
 use crate::bus::Bus;
 use crate::names;
 use crate::store::{Fence, Store};
-use crate::stream_reader::{Delivery, LeaseHold, ReaderConfig};
+use crate::stream_reader::{Delivery, Ownership, ReaderConfig};
 
 /// What a partition owner is built from.
 #[derive(Clone)]
@@ -104,7 +104,7 @@ impl actix::Supervised for PartitionOwner {
 /// One owned partition: its lease and its reader.
 struct Owned {
     token: u64,
-    hold: LeaseHold,
+    hold: Ownership,
     reader: tokio::task::JoinHandle<()>,
 }
 
@@ -290,7 +290,7 @@ impl Owner {
                 return;
             }
         };
-        let hold = LeaseHold::new(fence, self.valid_until(sent));
+        let hold = Ownership::new(fence, self.valid_until(sent));
         let reader = ReaderConfig {
             stream,
             consumer,

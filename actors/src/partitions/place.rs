@@ -44,7 +44,7 @@ pub fn partition_of(platform: Platform, conversation: &str, partitions: u32) -> 
 }
 
 /// The owner of `partition` among `replicas` (rendezvous hashing); `None` with no replica.
-pub fn owner_of<'a>(partition: u32, replicas: &'a [String]) -> Option<&'a str> {
+pub fn owner_of(partition: u32, replicas: &[String]) -> Option<&str> {
     replicas
         .iter()
         .map(|replica| {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::LeaseHold;
+use super::ownership::Ownership;
 use crate::bus::Bus;
 use crate::metrics::Metrics;
 
@@ -35,7 +35,7 @@ pub struct ReaderConfig {
     /// The partition lease this reader reads under (`INGEST_PARTITIONS`): its deliveries carry
     /// the lease's fence, and while the lease is not surely held the reader reads, claims and
     /// hands back nothing. `None`: a stream without partitions.
-    pub lease: Option<LeaseHold>,
+    pub lease: Option<Ownership>,
 }
 
 impl std::fmt::Debug for ReaderConfig {
@@ -50,7 +50,7 @@ impl std::fmt::Debug for ReaderConfig {
             .field("claim_idle", &self.claim_idle)
             .field("max_deliveries", &self.max_deliveries)
             .field("pause_key", &self.pause_key)
-            .field("fence", &self.lease.as_ref().map(LeaseHold::fence))
+            .field("fence", &self.lease.as_ref().map(Ownership::fence))
             .finish_non_exhaustive()
     }
 }

@@ -42,7 +42,7 @@
 //!   restart starts a fresh one. Entries in flight at a stop stay pending and come back first.
 //!
 //! * Partitions (`INGEST_PARTITIONS`): a reader of a partition reads under its lease
-//!   ([`LeaseHold`]). Each delivery carries the lease's fence, which the commit checks. While
+//!   ([`Ownership`]). Each delivery carries the lease's fence, which the commit checks. While
 //!   the lease is not surely held the reader stands down: it settles what it handed out
 //!   (acknowledging only what was committed), forgets its held entries and reads, claims, holds
 //!   and dead-letters nothing; a handler answering [`DeliveryError::Fenced`] marks the lease
@@ -60,13 +60,13 @@ mod batch;
 mod config;
 mod delivery;
 mod in_flight;
-mod lease;
+mod ownership;
 
 use actix::{Actor, AsyncContext, Context, Recipient, SpawnHandle};
 
 pub use config::ReaderConfig;
 pub use delivery::{DeadLetter, Delivery, DeliveryError};
-pub use lease::LeaseHold;
+pub use ownership::Ownership;
 
 /// The reader's loop without an actor around it, for an owner that starts and stops readers
 /// itself (the partition owner): runs until the future is dropped.

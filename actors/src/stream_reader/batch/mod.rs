@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::in_flight::{Answered, Dispatched, InFlight, Request};
-use super::{Delivery, DeliveryError, LeaseHold, ReaderConfig};
+use super::ownership::Ownership;
+use super::{Delivery, DeliveryError, ReaderConfig};
 use crate::bus::{BusError, ReadFrom, StreamEntry};
 use crate::streams::PAUSE_CHECK;
 
@@ -320,7 +321,7 @@ impl Reader {
     /// Whether the reader may read: no lease (a stream without partitions), or its lease is
     /// surely held.
     fn holds_lease(&self) -> bool {
-        self.config.lease.as_ref().is_none_or(LeaseHold::is_held)
+        self.config.lease.as_ref().is_none_or(Ownership::is_held)
     }
 
     /// One round without the lease: settles what is in flight (acknowledging only what was
@@ -472,7 +473,7 @@ impl Reader {
                     stream: self.config.stream.clone(),
                     entry: entry.clone(),
                     last: entry.deliveries >= max,
-                    fence: self.config.lease.as_ref().map(LeaseHold::fence),
+                    fence: self.config.lease.as_ref().map(Ownership::fence),
                 };
                 Box::pin(self.handler.send(delivery).instrument(span)) as Request
             })

@@ -15,7 +15,7 @@ use crate::store::Fence;
 
 /// Shared between the partition's owner (which renews) and its reader (which checks).
 #[derive(Debug, Clone)]
-pub struct LeaseHold {
+pub struct Ownership {
     fence: Fence,
     state: Arc<Mutex<State>>,
 }
@@ -26,10 +26,10 @@ struct State {
     lost: bool,
 }
 
-impl LeaseHold {
+impl Ownership {
     /// A lease acquired with `fence`, held surely until `valid_until`.
-    pub fn new(fence: Fence, valid_until: Instant) -> LeaseHold {
-        LeaseHold {
+    pub fn new(fence: Fence, valid_until: Instant) -> Ownership {
+        Ownership {
             fence,
             state: Arc::new(Mutex::new(State {
                 valid_until,
