@@ -5,13 +5,21 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use actix::{Actor, Context, Handler};
 
 use alfred_actors::bus::{Bus, ReadFrom};
 use alfred_actors::messages::Platform;
+use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
 use alfred_actors::skill::ReplyOnly;
 use alfred_actors::store::{Commit, Fence, InboxKey, PgStore, ReplyTarget, Store, StoreError};
+use alfred_actors::stream_reader::{
+    Delivery, DeliveryError, Ownership, ReaderConfig, StreamReader,
+};
 use alfred_testkit::buses::{grouped_stream, redis_bus};
 use alfred_testkit::db::TestDb;
 use alfred_testkit::redis::unique_prefix;
@@ -285,4 +293,100 @@ async fn the_fence_never_goes_back() {
         .await;
     assert!(matches!(allowed, Ok(Commit::Done(_))), "{allowed:?}");
     db.drop().await;
+}
+
+/// Answers every delivery `Fenced`, as the orchestrator does when the commit is refused;
+/// counts them and remembers the fences they carried.
+struct Fenced {
+    deliveries: Arc<AtomicUsize>,
+    fences: Arc<std::sync::Mutex<Vec<Option<Fence>>>>,
+}
+
+impl Actor for Fenced {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery> for Fenced {
+    type Result = Result<(), DeliveryError>;
+
+    fn handle(&mut self, delivery: Delivery, _: &mut Context<Self>) -> Self::Result {
+        self.deliveries.fetch_add(1, Ordering::SeqCst);
+        self.fences.lock().unwrap().push(delivery.fence);
+        Err(DeliveryError::Fenced("the partition moved".to_owned()))
+    }
+}
+
+#[actix_rt::test]
+async fn a_fenced_delivery_is_left_pending_uncounted_for_the_new_owner_and_its_reader_gives_up_the_partition(
+) {
+    let bus = redis_bus();
+    let prefix = unique_prefix();
+    let stream = names::ingest_partition_stream(&prefix, 0);
+    let fence = Fence {
+        partition: 0,
+        token: 1,
+    };
+    let ownership = Ownership::new(fence, std::time::Instant::now() + LONG);
+    let config = ReaderConfig {
+        bus: bus.clone(),
+        stream: stream.clone(),
+        group: GROUP.to_owned(),
+        consumer: "old-p0".to_owned(),
+        dead_stream: format!("{prefix}dead"),
+        batch: 10,
+        block: Duration::from_millis(100),
+        claim_idle: Duration::from_millis(200),
+        max_deliveries: 1,
+        metrics: Metrics::new().unwrap(),
+        pause_key: None,
+        lease: Some(ownership.clone()),
+    };
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    bus.publish(&stream, "m0").await.unwrap();
+    let deliveries = Arc::new(AtomicUsize::new(0));
+    let fences = Arc::default();
+    let handler = Fenced {
+        deliveries: deliveries.clone(),
+        fences: Arc::clone(&fences),
+    }
+    .start();
+    let _reader = StreamReader::new(config, handler.recipient()).start();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ownership.is_held() {
+        assert!(
+            Instant::now() < deadline,
+            "the reader never gave the partition up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(deliveries.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *fences.lock().unwrap(),
+        vec![Some(fence)],
+        "delivered with its fence"
+    );
+    // Its last delivery (max_deliveries 1), yet neither dead-lettered nor acknowledged: it is
+    // still pending, and the new owner takes it over.
+    assert_eq!(bus.len(&format!("{prefix}dead")).await.unwrap(), 0);
+    assert_eq!(
+        bus.take_over_pending(&stream, GROUP, "new-p0")
+            .await
+            .unwrap(),
+        1
+    );
+    let pending = bus
+        .read(
+            &stream,
+            GROUP,
+            "new-p0",
+            ReadFrom::Pending,
+            10,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload, "m0");
 }
