@@ -308,6 +308,7 @@ fn public_server(
             let webhook = WhatsAppWebhook::new(
                 WebhookSettings {
                     key_prefix: runtime.prefix.clone(),
+                    ingest_partitions: settings.tuning.ingest_partitions,
                     app_secret: whatsapp.app_secret.clone(),
                     verify_token: whatsapp.verify_token.clone(),
                     phone_number_id: whatsapp.phone_id.clone(),
@@ -367,6 +368,7 @@ fn slack_edge(
     let edge = SlackEdge::new(
         SlackEdgeSettings {
             key_prefix: runtime.prefix.clone(),
+            ingest_partitions: settings.tuning.ingest_partitions,
             signing_secret: slack.signing_secret.clone(),
             api_url: slack.api_url.clone(),
             body_limit: settings.tuning.webhook_body_limit,

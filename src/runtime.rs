@@ -5,6 +5,8 @@
 //! ├── skills (one_for_one): skill/grocery, skill/ping, …
 //! ├── orchestrator
 //! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»)
+//! ├── ingest-partitions                    (INGEST_PARTITIONS: leases, one reader per owned
+//! │                                         partition «alfred-ingest:{pN}»)
 //! ├── outbound-sender
 //! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
 //! ├── outbox-relay
@@ -34,6 +36,7 @@ use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
 use alfred_actors::orchestrator::{Orchestrator, OrchestratorDeps, RoutedSkill};
 use alfred_actors::outbound::{OutboundSender, SenderDeps, SenderPolicy};
+use alfred_actors::partitions::{self, IngestRoute, OwnerConfig, PartitionOwner};
 use alfred_actors::relay::{OutboxRelay, RelayConfig};
 use alfred_actors::scheduler::store::JobStore;
 use alfred_actors::scheduler::{ScheduledJob, Scheduler, SchedulerDeps};
@@ -175,6 +178,11 @@ impl Runtime {
                 orchestrator.clone().recipient(),
             );
         }
+        if settings.tuning.ingest_partitions > 0 {
+            // The readers of the single stream above keep running: they drain what it held
+            // before partitions were turned on (the partition readers wait for that).
+            wiring.spawn_partition_owner(orchestrator.clone().recipient());
+        }
         let sender = wiring.spawn_sender(clients);
         wiring.spawn_reader(
             "outbox-reader-0".to_owned(),
@@ -314,7 +322,38 @@ impl Wiring<'_> {
             max_deliveries: of.max_deliveries,
             metrics: self.metrics.clone(),
             pause_key: Some(of.stream.pause_key),
+            lease: None,
         }
+    }
+
+    /// The owner of this replica's ingest partitions (`INGEST_PARTITIONS`): a member of the
+    /// live set, holding leases and running one reader per owned partition.
+    fn spawn_partition_owner(&self, handler: Recipient<Delivery>) {
+        let tuning = &self.settings.tuning;
+        let replica = partitions::replica_id(&consumer_base(self.settings));
+        let reader = self.reader(ReaderOf {
+            stream: ControlledStream::ingest(self.prefix, self.settings.instance.as_str()),
+            consumer: replica.clone(),
+            batch: tuning.ingest_batch,
+            claim_idle: tuning.ingest_claim_idle,
+            max_deliveries: tuning.ingest_max_deliveries,
+        });
+        let config = OwnerConfig {
+            bus: self.bus.clone(),
+            store: self.store.clone(),
+            prefix: self.prefix.to_owned(),
+            partitions: tuning.ingest_partitions,
+            replica,
+            lease: tuning.ingest_lease,
+            legacy_stream: Some(reader.stream.clone()),
+            reader,
+        };
+        self.root.spawn(
+            ChildSpec::new("ingest-partitions", move || {
+                PartitionOwner::new(config.clone(), handler.clone())
+            })
+            .restart(Restart::Permanent),
+        );
     }
 
     fn spawn_reader(&self, name: String, config: ReaderConfig, handler: Recipient<Delivery>) {
@@ -365,20 +404,34 @@ impl Wiring<'_> {
     }
 
     fn spawn_janitor(&self) {
+        // The partition streams are trimmed and their stale consumers (former replicas')
+        // removed like the single stream's.
+        let partitions = IngestRoute::new(self.prefix, self.settings.tuning.ingest_partitions)
+            .partition_streams();
+        let ingest_group =
+            ControlledStream::ingest(self.prefix, self.settings.instance.as_str()).group;
         let config = JanitorConfig {
             bus: self.bus.clone(),
             store: self.store.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
-            streams: vec![
+            streams: [
                 self.key(names::INGEST_STREAM),
                 self.key(names::OUTBOX_STREAM),
-            ],
+            ]
+            .into_iter()
+            .chain(partitions.clone())
+            .collect(),
             retention: self.settings.tuning.retention,
             interval: self.settings.tuning.janitor_interval,
             groups: ControlledStream::all(self.prefix, self.settings.instance.as_str())
                 .into_iter()
                 .map(|controlled| (controlled.stream, controlled.group))
+                .chain(
+                    partitions
+                        .into_iter()
+                        .map(|stream| (stream, ingest_group.clone())),
+                )
                 .collect(),
             stale_consumer_idle: self.settings.tuning.stale_consumer_idle,
         };

@@ -14,6 +14,8 @@
 //! * [`llm`] — the optional LLM for plain language: tool calls, validated by the skills;
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
+//! * [`partitions`] — partitioned ingest (`INGEST_PARTITIONS`): placement, leases with
+//!   fencing tokens, one reader per owned partition;
 //! * [`relay`], [`scheduler`], [`janitor`] — republishing, scheduled jobs, retention;
 //! * [`streams`] — the streams operators control: pause and resume, health;
 //! * [`dead_letters`] — listing, replaying and discarding dead letters (admin API and CLI);
@@ -37,6 +39,7 @@ pub mod metrics;
 pub mod names;
 pub mod orchestrator;
 pub mod outbound;
+pub mod partitions;
 pub mod relay;
 pub mod scheduler;
 pub mod sequencer;

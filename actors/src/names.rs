@@ -27,6 +27,15 @@ pub const LLM_BUDGET: &str = "alfred-llm-budget";
 /// A stream's pause flag (a plain key, no expiry), `{STREAM_PAUSED}:{stream}` e.g.
 /// `home:alfred-paused:alfred-ingest`; see [`streams`](crate::streams).
 pub const STREAM_PAUSED: &str = "alfred-paused";
+/// Live replicas of an instance (a sorted set: member = replica id, score = last heartbeat in
+/// Redis's milliseconds), with `INGEST_PARTITIONS`; see [`partitions`](crate::partitions).
+pub const INGEST_REPLICAS: &str = "alfred-ingest-replicas";
+/// The lease of one ingest partition (a plain key `"{owner} {token}"` with a TTL),
+/// `alfred-ingest-lease:{p3}`.
+pub const INGEST_LEASE: &str = "alfred-ingest-lease";
+/// The fencing counter of one ingest partition (`INCR`ed on every acquisition of its lease),
+/// `alfred-ingest-fence:{p3}`.
+pub const INGEST_FENCE: &str = "alfred-ingest-fence";
 /// The single field of a stream entry that holds the serialized envelope.
 pub const PAYLOAD_FIELD: &str = "payload";
 
@@ -38,6 +47,28 @@ pub fn key(prefix: &str, name: &str) -> String {
 /// The pause flag of the stream `name` (e.g. [`INGEST_STREAM`]) of one instance.
 pub fn paused_key(prefix: &str, name: &str) -> String {
     format!("{prefix}{STREAM_PAUSED}:{name}")
+}
+
+/// The Redis Cluster hash tag of ingest partition `partition`: `{p3}`. Every key of one
+/// partition (its stream, lease and fencing counter) ends with it, so that they hash to one slot
+/// and one script may touch them all.
+pub fn partition_tag(partition: u32) -> String {
+    format!("{{p{partition}}}")
+}
+
+/// The stream of ingest partition `partition` of one instance: `home:alfred-ingest:{p3}`.
+pub fn ingest_partition_stream(prefix: &str, partition: u32) -> String {
+    format!("{prefix}{INGEST_STREAM}:{}", partition_tag(partition))
+}
+
+/// The lease key of ingest partition `partition`: `home:alfred-ingest-lease:{p3}`.
+pub fn ingest_lease_key(prefix: &str, partition: u32) -> String {
+    format!("{prefix}{INGEST_LEASE}:{}", partition_tag(partition))
+}
+
+/// The fencing counter of ingest partition `partition`: `home:alfred-ingest-fence:{p3}`.
+pub fn ingest_fence_key(prefix: &str, partition: u32) -> String {
+    format!("{prefix}{INGEST_FENCE}:{}", partition_tag(partition))
 }
 
 /// The key prefix of one instance: `REDIS_KEY_PREFIX`, then the instance and a colon. Every key
@@ -71,5 +102,22 @@ mod tests {
         }
         assert_eq!(group("biz", INGEST_GROUP), "biz:alfred-orchestrators");
         assert_ne!(group("home", OUTBOX_GROUP), group("biz", OUTBOX_GROUP));
+    }
+
+    #[test]
+    fn a_partitions_keys_share_one_hash_tag() {
+        let prefix = instance_prefix("t1:", "home");
+        assert_eq!(
+            ingest_partition_stream(&prefix, 3),
+            "t1:home:alfred-ingest:{p3}"
+        );
+        assert_eq!(
+            ingest_lease_key(&prefix, 3),
+            "t1:home:alfred-ingest-lease:{p3}"
+        );
+        assert_eq!(
+            ingest_fence_key(&prefix, 3),
+            "t1:home:alfred-ingest-fence:{p3}"
+        );
     }
 }

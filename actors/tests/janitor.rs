@@ -29,6 +29,7 @@ fn key(id: &str) -> InboxKey {
         platform: Platform::Slack,
         message_id: id.to_owned(),
         person_at: None,
+        fence: None,
     }
 }
 

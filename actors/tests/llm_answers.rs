@@ -25,6 +25,7 @@ fn key(id: &str) -> InboxKey {
         platform: Platform::WhatsApp,
         message_id: id.to_owned(),
         person_at: None,
+        fence: None,
     }
 }
 

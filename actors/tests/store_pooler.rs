@@ -61,6 +61,7 @@ fn key(i: usize) -> InboxKey {
         platform: Platform::WhatsApp,
         message_id: format!("wamid.POOL{i}"),
         person_at: None,
+        fence: None,
     }
 }
 

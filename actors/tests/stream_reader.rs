@@ -67,6 +67,7 @@ impl Harness {
             max_deliveries: 3,
             metrics: Metrics::new().unwrap(),
             pause_key: None,
+            lease: None,
         };
         Harness {
             bus,

@@ -17,6 +17,7 @@ use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::messages::{InboundEnvelope, Platform};
 use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
+use alfred_actors::partitions::IngestRoute;
 use prometheus::IntCounter;
 use serde::Serialize;
 
@@ -37,6 +38,8 @@ pub(crate) struct Ingest {
     bus: Arc<dyn Bus>,
     platform: Platform,
     ingest_stream: String,
+    /// Which stream each envelope goes to (its partition's with `INGEST_PARTITIONS`).
+    route: IngestRoute,
     dead_stream: String,
     /// `alfred_messages_ingested_total{platform}`.
     ingested: IntCounter,
@@ -45,10 +48,12 @@ pub(crate) struct Ingest {
 }
 
 impl Ingest {
-    /// The streams under `key_prefix` (`REDIS_KEY_PREFIX`) for requests from `platform`.
+    /// The streams under `key_prefix` (`REDIS_KEY_PREFIX`) for requests from `platform`, in
+    /// `partitions` partitions (0: the single `alfred-ingest`).
     pub(crate) fn new(
         bus: Arc<dyn Bus>,
         key_prefix: &str,
+        partitions: u32,
         platform: Platform,
         metrics: &Metrics,
     ) -> Self {
@@ -56,6 +61,7 @@ impl Ingest {
             bus,
             platform,
             ingest_stream: names::key(key_prefix, names::INGEST_STREAM),
+            route: IngestRoute::new(key_prefix, partitions),
             dead_stream: names::key(key_prefix, names::INGEST_DEAD_STREAM),
             ingested: metrics.ingested.with_label_values(&[platform.as_str()]),
             dead_lettered: metrics
@@ -74,16 +80,27 @@ impl Ingest {
         if envelopes.is_empty() {
             return Ok(());
         }
-        let payloads = envelopes
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(IngestError::Encode)?;
-        self.bus
-            .publish_many(&self.ingest_stream, &payloads)
-            .await
-            .map_err(IngestError::Unavailable)?;
-        self.ingested.inc_by(payloads.len() as u64);
+        // One round trip per stream, each keeping the batch's order (without partitions, one
+        // stream). Should a later stream fail, the platform retries the whole request and the
+        // inbox absorbs the envelopes stored already.
+        let mut by_stream: Vec<(String, Vec<String>)> = Vec::new();
+        for envelope in envelopes {
+            let payload = serde_json::to_string(envelope).map_err(IngestError::Encode)?;
+            let stream = self
+                .route
+                .stream_for(envelope.platform, &envelope.conversation);
+            match by_stream.iter_mut().find(|(known, _)| *known == stream) {
+                Some((_, payloads)) => payloads.push(payload),
+                None => by_stream.push((stream, vec![payload])),
+            }
+        }
+        for (stream, payloads) in &by_stream {
+            self.bus
+                .publish_many(stream, payloads)
+                .await
+                .map_err(IngestError::Unavailable)?;
+            self.ingested.inc_by(payloads.len() as u64);
+        }
         Ok(())
     }
 

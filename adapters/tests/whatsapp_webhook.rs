@@ -52,6 +52,7 @@ fn harness(body_limit: usize) -> Harness {
     let metrics = Metrics::new().unwrap();
     let settings = WebhookSettings {
         key_prefix: PREFIX.into(),
+        ingest_partitions: 0,
         app_secret: APP_SECRET.into(),
         verify_token: VERIFY_TOKEN.into(),
         phone_number_id: PHONE_ID.into(),
@@ -343,6 +344,7 @@ async fn a_signed_notification_with_only_statuses_is_stored_for_delivery_trackin
 async fn an_empty_app_secret_is_refused() {
     let settings = WebhookSettings {
         key_prefix: PREFIX.into(),
+        ingest_partitions: 0,
         app_secret: "".into(),
         verify_token: VERIFY_TOKEN.into(),
         phone_number_id: PHONE_ID.into(),

@@ -36,6 +36,7 @@ impl Harness {
         let prefix = unique_prefix();
         let settings = WebhookSettings {
             key_prefix: prefix.clone(),
+            ingest_partitions: 0,
             app_secret: APP_SECRET.into(),
             verify_token: "verify".into(),
             phone_number_id: PHONE_ID.into(),

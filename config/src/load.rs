@@ -118,6 +118,13 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         },
     );
     let tuning = tuning(&mut r);
+    if tuning.ingest_partitions > 0 && stores.is_none() {
+        // Leases live in Redis and fences in Postgres; one ephemeral process needs neither.
+        r.problem(
+            "INGEST_PARTITIONS",
+            "needs REDIS_URL and DATABASE_URL: partition leases live in Redis and their fences in Postgres",
+        );
+    }
     if let Some(llm) = &llm {
         // A message waits for the LLM while its entry stays pending; claimed by another reader
         // in the meantime, it would be handled twice at once (answered once, but the LLM asked
@@ -646,6 +653,8 @@ fn tuning(r: &mut Reader) -> Tuning {
     Tuning {
         webhook_body_limit: r.number_or("WEBHOOK_BODY_LIMIT", defaults::WEBHOOK_BODY_LIMIT, 1),
         ingest_readers: r.number_or("INGEST_READERS", defaults::INGEST_READERS, 1),
+        ingest_partitions: r.number_or("INGEST_PARTITIONS", defaults::INGEST_PARTITIONS, 0),
+        ingest_lease: r.millis_or("INGEST_LEASE_MS", defaults::INGEST_LEASE_MS),
         ingest_batch: r.number_or("INGEST_BATCH", defaults::INGEST_BATCH, 1),
         ingest_claim_idle: r.millis_or("INGEST_CLAIM_IDLE_MS", defaults::INGEST_CLAIM_IDLE_MS),
         ingest_max_deliveries: r.number_or(

@@ -39,6 +39,13 @@ pub mod defaults {
     /// conversation's messages in order: two readers hand their entries to the orchestrator
     /// independently, so a later message could overtake an earlier one read by the other.
     pub const INGEST_READERS: usize = 1;
+    /// `INGEST_PARTITIONS`: 0 (unset) runs the single `alfred-ingest` stream as before; `N ≥ 1`
+    /// runs `N` partition streams, each read by one replica at a time under a lease with a
+    /// fencing token (needs Redis and Postgres).
+    pub const INGEST_PARTITIONS: u32 = 0;
+    /// `INGEST_LEASE_MS`: the TTL of a partition lease and of a replica's heartbeat; a dead
+    /// replica's partitions move within about this long.
+    pub const INGEST_LEASE_MS: u64 = 10_000;
     /// `INGEST_BATCH`: entries per `XREADGROUP`.
     pub const INGEST_BATCH: usize = 100;
     /// `INGEST_CLAIM_IDLE_MS`: idle time after which a dead consumer's entry is claimed; longer
@@ -139,6 +146,8 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
     "WEBHOOK_BODY_LIMIT",
     "INGEST_READERS",
+    "INGEST_PARTITIONS",
+    "INGEST_LEASE_MS",
     "INGEST_BATCH",
     "INGEST_CLAIM_IDLE_MS",
     "INGEST_MAX_DELIVERIES",
@@ -500,6 +509,10 @@ pub struct Tuning {
     pub webhook_body_limit: usize,
     /// `INGEST_READERS`: stream readers in the ingest consumer group.
     pub ingest_readers: usize,
+    /// `INGEST_PARTITIONS`: partition streams of ingest; 0 = the single stream (no leases).
+    pub ingest_partitions: u32,
+    /// `INGEST_LEASE_MS`: partition lease and replica heartbeat TTL.
+    pub ingest_lease: Duration,
     /// `INGEST_BATCH`: entries read per `XREADGROUP`.
     pub ingest_batch: usize,
     /// `INGEST_CLAIM_IDLE_MS`: idle time before another consumer's pending entry is claimed.
@@ -536,6 +549,8 @@ impl Default for Tuning {
         Self {
             webhook_body_limit: defaults::WEBHOOK_BODY_LIMIT,
             ingest_readers: defaults::INGEST_READERS,
+            ingest_partitions: defaults::INGEST_PARTITIONS,
+            ingest_lease: Duration::from_millis(defaults::INGEST_LEASE_MS),
             ingest_batch: defaults::INGEST_BATCH,
             ingest_claim_idle: Duration::from_millis(defaults::INGEST_CLAIM_IDLE_MS),
             ingest_max_deliveries: defaults::INGEST_MAX_DELIVERIES,

@@ -596,3 +596,21 @@ fn a_bad_limit_or_a_burst_without_a_rate_names_the_variable() {
     let err = fail(&[("SENDER_RATE_PER_MINUTE", "0"), ("SENDER_BURST", "10")]);
     assert!(err.names("SENDER_BURST"), "{err}");
 }
+
+#[test]
+fn ingest_partitions_are_off_by_default_and_need_the_durable_stores() {
+    let defaults = load(&[]);
+    let partitioned = load(&[
+        ("REDIS_URL", "redis://cache"),
+        ("DATABASE_URL", "postgres://db/alfred"),
+        ("INGEST_PARTITIONS", "4"),
+        ("INGEST_LEASE_MS", "3000"),
+    ]);
+    let ephemeral = fail(&[("INGEST_PARTITIONS", "4")]);
+
+    assert_eq!(defaults.tuning.ingest_partitions, 0);
+    assert_eq!(defaults.tuning.ingest_lease, Duration::from_secs(10));
+    assert_eq!(partitioned.tuning.ingest_partitions, 4);
+    assert_eq!(partitioned.tuning.ingest_lease, Duration::from_secs(3));
+    assert!(ephemeral.names("INGEST_PARTITIONS"), "{ephemeral}");
+}

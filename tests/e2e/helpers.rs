@@ -203,7 +203,7 @@ impl Backends {
         client
     }
 
-    async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
+    pub async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
         let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
         client.get_multiplexed_async_connection().await.unwrap()
     }

@@ -27,6 +27,7 @@ mod limits;
 mod llm;
 mod order;
 mod outage;
+mod partitions;
 mod playground;
 mod postgres_tls;
 mod readiness;

@@ -216,6 +216,66 @@ pub trait Bus: Send + Sync + 'static {
     async fn delete_value(&self, _key: &str) -> Result<(), BusError> {
         Ok(())
     }
+    /// Acquires the lease `lease` for `owner` for `ttl`, drawing a fencing token from the counter
+    /// `counter` in the same atomic step (see [`partitions`](crate::partitions)): `Some(token)`
+    /// when `owner` holds it now — a new token, greater than every earlier one, when it was
+    /// free; its own token, with the TTL restarted, when it held it already — and `None` when
+    /// someone else holds it. The default has no leases (an error: partitions need Redis).
+    async fn acquire_lease(
+        &self,
+        _lease: &str,
+        _counter: &str,
+        _owner: &str,
+        _ttl: Duration,
+    ) -> Result<Option<u64>, BusError> {
+        Err(BusError::Other("this bus has no leases".to_owned()))
+    }
+    /// Restarts the TTL of a lease `owner` holds under `token`; `false` when it no longer holds
+    /// it (expired, taken by another).
+    async fn renew_lease(
+        &self,
+        _lease: &str,
+        _owner: &str,
+        _token: u64,
+        _ttl: Duration,
+    ) -> Result<bool, BusError> {
+        Ok(false)
+    }
+    /// Gives a lease up, only if `owner` still holds it under `token`; returns whether it did.
+    async fn release_lease(
+        &self,
+        _lease: &str,
+        _owner: &str,
+        _token: u64,
+    ) -> Result<bool, BusError> {
+        Ok(false)
+    }
+    /// Records that `member` is alive now in the set `members` and returns every member seen
+    /// within `ttl` (by the bus's clock), the caller included.
+    async fn heartbeat(
+        &self,
+        _members: &str,
+        member: &str,
+        _ttl: Duration,
+    ) -> Result<Vec<String>, BusError> {
+        Ok(vec![member.to_owned()])
+    }
+    /// Removes `member` from the set `members` (a replica leaving on shutdown).
+    async fn leave(&self, _members: &str, _member: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+    /// Gives **every** pending entry of `group` to `consumer`, whatever its idle time, without
+    /// counting a delivery (`XAUTOCLAIM … 0 … JUSTID` to the end): a partition's new owner
+    /// takes its predecessor's entries before reading new ones. Returns how many. The default
+    /// takes none.
+    async fn take_over_pending(
+        &self,
+        _stream: &str,
+        _group: &str,
+        _consumer: &str,
+    ) -> Result<u64, BusError> {
+        Ok(0)
+    }
     /// The consumers of `group` on `stream` with their pending counts and idle times, by
     /// name; empty when the stream or the group does not exist. The default knows none (for
     /// test doubles).

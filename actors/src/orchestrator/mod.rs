@@ -48,7 +48,7 @@ use tracing::Instrument;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::sequencer::Sequencer;
 use crate::skill::ReplyOnly;
-use crate::store::{Commit, InboxKey, ReplyTarget};
+use crate::store::{Commit, Fence, InboxKey, ReplyTarget, StoreError};
 use crate::stream_reader::{Delivery, DeliveryError};
 
 pub use deps::{OrchestratorDeps, RoutedSkill};
@@ -114,6 +114,7 @@ impl Handler<Delivery> for Orchestrator {
         let waiting = Rc::clone(&self.waiting);
         let entry = EntryId::parse(&delivery.entry.id);
         let last = delivery.last;
+        let fence = delivery.fence;
         let deps = self.deps.clone();
         let me = ctx.address();
         let span = tracing::info_span!(
@@ -146,7 +147,7 @@ impl Handler<Delivery> for Orchestrator {
                         "an earlier message of this conversation is not handled yet".to_owned(),
                     ))
                 } else {
-                    process(&deps, envelope).await
+                    process(&deps, envelope, fence).await
                 };
                 if let Some(entry) = entry {
                     let mut waiting = waiting.borrow_mut();
@@ -155,7 +156,11 @@ impl Handler<Delivery> for Orchestrator {
                         Err(DeliveryError::Retry(_)) if !last => {
                             waiting.failed(key, entry, Instant::now());
                         }
-                        Err(DeliveryError::Unavailable(_) | DeliveryError::Deferred(_)) => {}
+                        Err(
+                            DeliveryError::Unavailable(_)
+                            | DeliveryError::Deferred(_)
+                            | DeliveryError::Fenced(_),
+                        ) => {}
                         // Handled, or given up (dead-lettered): the next may go.
                         _ => waiting.done(key, entry),
                     }
@@ -176,7 +181,11 @@ impl Handler<Delivery> for Orchestrator {
 }
 
 /// Decides, commits and publishes one message.
-async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(), DeliveryError> {
+async fn process(
+    deps: &OrchestratorDeps,
+    envelope: InboundEnvelope,
+    fence: Option<Fence>,
+) -> Result<(), DeliveryError> {
     if let InboundKind::Status {
         message_id,
         status,
@@ -202,6 +211,7 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
         platform: envelope.platform,
         message_id: envelope.message_id.clone(),
         person_at: envelope.kind.is_from_person().then(|| deps.clock.now()),
+        fence,
     };
     let target = ReplyTarget {
         platform: envelope.platform,
@@ -222,6 +232,10 @@ async fn process(deps: &OrchestratorDeps, envelope: InboundEnvelope) -> Result<(
             return Ok(());
         }
         Ok(Commit::Done(replies)) => replies,
+        Err(error @ StoreError::Fenced { .. }) => {
+            tracing::info!(%error, "The partition moved to another replica; its new owner handles the message.");
+            return Err(DeliveryError::Fenced(error.to_string()));
+        }
         Err(error) => {
             if !error.is_unavailable() {
                 tracing::warn!(%error, "Could not commit the message's effect; it will be retried.");

@@ -246,6 +246,7 @@ async fn record_missed(
         platform: job.platform,
         message_id: id.to_owned(),
         person_at: None,
+        fence: None,
     };
     match deps.jobs_store.was_run(&key).await {
         Ok(true) => true,

@@ -18,6 +18,18 @@ pub struct InboxKey {
     /// it, with the conversation, as the start of WhatsApp's 24-hour customer-service window
     /// (see `Tx::last_message_from_person`).
     pub person_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The ingest partition the message was read from and the fencing token its reader's lease
+    /// was acquired with (`INGEST_PARTITIONS`); `None` without partitions and for job runs
+    /// checked outside a commit. A commit whose token is older than the partition's latest is
+    /// refused ([`StoreError::Fenced`]).
+    pub fence: Option<Fence>,
+}
+
+/// An ingest partition and a fencing token of its lease (see [`partitions`](crate::partitions)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fence {
+    pub partition: u32,
+    pub token: u64,
 }
 
 /// Where the replies of an effect go.
@@ -128,6 +140,14 @@ pub trait Store: Send + Sync + 'static {
         effect: Box<dyn Effect>,
         target: ReplyTarget,
     ) -> Result<Commit, StoreError>;
+
+    /// Raises the partition's fencing token to `fence.token` (never lowers it), so that from
+    /// now on every commit under an older token is refused. Called by a partition's new owner
+    /// before it reads the partition. The default fences nothing (the memory store serves one
+    /// process, which never runs partitions).
+    async fn advance_fence(&self, _fence: Fence) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Records that these outbox rows reached `alfred-outbox`.
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;

@@ -10,6 +10,14 @@ pub enum StoreError {
     Pool(String),
     #[error("{0}")]
     Other(String),
+    /// The commit's fencing token is older than its partition's latest: another replica owns
+    /// the partition now, and this one must not commit (nothing was applied).
+    #[error("ingest partition {partition} is fenced: token {token} is older than {latest}")]
+    Fenced {
+        partition: u32,
+        token: u64,
+        latest: u64,
+    },
 }
 
 impl StoreError {
@@ -22,7 +30,7 @@ impl StoreError {
         match self {
             StoreError::Pool(_) => true,
             StoreError::Db(error) => is_connection_error(error),
-            StoreError::Other(_) => false,
+            StoreError::Other(_) | StoreError::Fenced { .. } => false,
         }
     }
 }

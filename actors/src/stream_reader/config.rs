@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ownership::Ownership;
 use crate::bus::Bus;
 use crate::metrics::Metrics;
 
@@ -31,6 +32,10 @@ pub struct ReaderConfig {
     /// The stream's pause flag ([`streams`](crate::streams)): while the key exists the reader
     /// reads and claims nothing. `None`: the stream cannot be paused.
     pub pause_key: Option<String>,
+    /// The partition lease this reader reads under (`INGEST_PARTITIONS`): its deliveries carry
+    /// the lease's fence, and while the lease is not surely held the reader reads, claims and
+    /// hands back nothing. `None`: a stream without partitions.
+    pub lease: Option<Ownership>,
 }
 
 impl std::fmt::Debug for ReaderConfig {
@@ -45,6 +50,7 @@ impl std::fmt::Debug for ReaderConfig {
             .field("claim_idle", &self.claim_idle)
             .field("max_deliveries", &self.max_deliveries)
             .field("pause_key", &self.pause_key)
+            .field("fence", &self.lease.as_ref().map(Ownership::fence))
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,7 @@
 //! What a reader hands its handler, what the handler answers, and what a dead-letter entry holds.
 
 use crate::bus::StreamEntry;
+use crate::store::Fence;
 
 /// One stream entry handed to the handler. The handler answers once the entry's effect is
 /// durable; only then is the entry acknowledged.
@@ -15,6 +16,10 @@ pub struct Delivery {
     /// [`DeliveryError::Unavailable`] or [`DeliveryError::Deferred`]) the entry is
     /// dead-lettered instead of delivered again.
     pub last: bool,
+    /// The ingest partition and the fencing token of the lease it was read under
+    /// (`INGEST_PARTITIONS`): the handler commits with it, so that a reader whose lease moved
+    /// on commits nothing. `None` for a stream without partitions.
+    pub fence: Option<Fence>,
 }
 
 /// Why a handler could not handle an entry.
@@ -39,6 +44,13 @@ pub enum DeliveryError {
     /// delivers it again, after the earlier one, once it has been idle for the claim-idle time.
     #[error("deferred: {0}")]
     Deferred(String),
+    /// The commit was refused because the reader's partition lease has moved on to another
+    /// replica (its fencing token is older than the partition's latest): the reader has lost
+    /// the partition. The entry is left exactly as it is — pending, not counted, not held or
+    /// handed back — for the new owner, which takes every pending entry over; the reader stops
+    /// reading.
+    #[error("fenced: {0}")]
+    Fenced(String),
 }
 
 /// The payload of a dead-letter entry (serialized as JSON in the entry's `payload` field).

@@ -41,6 +41,13 @@
 //! * The loop runs as a future of the actor's context: stopping the actor stops the loop; a
 //!   restart starts a fresh one. Entries in flight at a stop stay pending and come back first.
 //!
+//! * Partitions (`INGEST_PARTITIONS`): a reader of a partition reads under its lease
+//!   ([`Ownership`]). Each delivery carries the lease's fence, which the commit checks. While
+//!   the lease is not surely held the reader stands down: it settles what it handed out
+//!   (acknowledging only what was committed), forgets its held entries and reads, claims, holds
+//!   and dead-letters nothing; a handler answering [`DeliveryError::Fenced`] marks the lease
+//!   lost. Its pending entries are the new owner's to take over.
+//!
 //! A dead-letter entry's payload is a JSON [`DeadLetter`]. The reader knows nothing about what
 //! the payloads mean.
 //!
@@ -53,11 +60,19 @@ mod batch;
 mod config;
 mod delivery;
 mod in_flight;
+mod ownership;
 
 use actix::{Actor, AsyncContext, Context, Recipient, SpawnHandle};
 
 pub use config::ReaderConfig;
 pub use delivery::{DeadLetter, Delivery, DeliveryError};
+pub use ownership::Ownership;
+
+/// The reader's loop without an actor around it, for an owner that starts and stops readers
+/// itself (the partition owner): runs until the future is dropped.
+pub async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
+    batch::run(config, handler).await;
+}
 
 /// The reader actor. Its work is one loop, spawned into its context when it starts.
 pub struct StreamReader {

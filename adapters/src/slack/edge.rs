@@ -49,6 +49,9 @@ pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
 pub struct SlackEdgeSettings {
     /// Prefix of the stream keys (`REDIS_KEY_PREFIX`).
     pub key_prefix: String,
+    /// `INGEST_PARTITIONS`: 0 stores on the single `alfred-ingest`, `N` on the partition of
+    /// each message's conversation.
+    pub ingest_partitions: u32,
     /// `SLACK_SIGNING_SECRET`.
     pub signing_secret: SecretString,
     /// `SLACK_API_URL`: response URLs on its host are accepted besides `hooks.slack.com`.
@@ -137,7 +140,13 @@ impl SlackEdge {
     ) -> Result<Self, SigningKeyError> {
         let verifier = SlackVerifier::new(&settings.signing_secret)?;
         Ok(SlackEdge {
-            ingest: Ingest::new(bus, &settings.key_prefix, Platform::Slack, metrics),
+            ingest: Ingest::new(
+                bus,
+                &settings.key_prefix,
+                settings.ingest_partitions,
+                Platform::Slack,
+                metrics,
+            ),
             verifier,
             clock,
             response_urls,

@@ -41,6 +41,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub struct WebhookSettings {
     /// Prefix of the stream keys (`REDIS_KEY_PREFIX`).
     pub key_prefix: String,
+    /// `INGEST_PARTITIONS`: 0 stores on the single `alfred-ingest`, `N` on the partition of
+    /// each message's conversation.
+    pub ingest_partitions: u32,
     /// `APP_SECRET`: the key of `X-Hub-Signature-256`.
     pub app_secret: SecretString,
     /// `VERIFY_TOKEN`: the token Meta echoes in the verify handshake.
@@ -118,7 +121,13 @@ impl WhatsAppWebhook {
     ) -> Result<Self, SignatureKeyError> {
         let verifier = SignatureVerifier::new(&settings.app_secret)?;
         Ok(WhatsAppWebhook {
-            ingest: Ingest::new(bus, &settings.key_prefix, Platform::WhatsApp, metrics),
+            ingest: Ingest::new(
+                bus,
+                &settings.key_prefix,
+                settings.ingest_partitions,
+                Platform::WhatsApp,
+                metrics,
+            ),
             verifier,
             verify_token: settings.verify_token,
             phone_number_id: settings.phone_number_id,

@@ -71,6 +71,7 @@ pub fn harness_serving(
     let response_urls = ResponseUrls::new();
     let settings = SlackEdgeSettings {
         key_prefix: PREFIX.into(),
+        ingest_partitions: 0,
         signing_secret: secret.into(),
         api_url: API_URL.into(),
         body_limit: 64 * 1024,

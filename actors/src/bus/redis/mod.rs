@@ -29,6 +29,7 @@
 mod bucket;
 mod connection;
 mod consumers;
+mod lease;
 mod range;
 mod reply;
 mod tls;
@@ -589,6 +590,75 @@ impl Bus for RedisBus {
     async fn count_up(&self, key: &str, ttl: Duration) -> Result<u64, BusError> {
         let mut conn = self.command().await?;
         bucket::count_up(&mut conn, key, ttl).await
+    }
+
+    async fn acquire_lease(
+        &self,
+        lease: &str,
+        counter: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<u64>, BusError> {
+        let mut conn = self.command().await?;
+        lease::acquire(&mut conn, lease, counter, owner, ttl).await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &str,
+        owner: &str,
+        token: u64,
+        ttl: Duration,
+    ) -> Result<bool, BusError> {
+        let mut conn = self.command().await?;
+        lease::renew(&mut conn, lease, owner, token, ttl).await
+    }
+
+    async fn release_lease(&self, lease: &str, owner: &str, token: u64) -> Result<bool, BusError> {
+        let mut conn = self.command().await?;
+        lease::release(&mut conn, lease, owner, token).await
+    }
+
+    async fn heartbeat(
+        &self,
+        members: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<Vec<String>, BusError> {
+        let mut conn = self.command().await?;
+        lease::heartbeat(&mut conn, members, member, ttl).await
+    }
+
+    async fn leave(&self, members: &str, member: &str) -> Result<(), BusError> {
+        let mut conn = self.command().await?;
+        let _: Value = redis::cmd("ZREM")
+            .arg(members)
+            .arg(member)
+            .query_async(&mut *conn)
+            .await
+            .map_err(from_redis_error)?;
+        Ok(())
+    }
+
+    async fn take_over_pending(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+    ) -> Result<u64, BusError> {
+        let mut conn = self.command().await?;
+        match lease::take_over_pending(&mut conn, stream, group, consumer).await {
+            Ok(taken) => Ok(taken),
+            Err(error) => match classify(error) {
+                // No group, so nothing pending: create it for the reader.
+                Failure::NoGroup => {
+                    drop(conn);
+                    self.create_group(stream, group).await?;
+                    Ok(0)
+                }
+                other => Err(other.into_bus()),
+            },
+        }
     }
 
     async fn put_value(&self, key: &str, value: &str) -> Result<(), BusError> {

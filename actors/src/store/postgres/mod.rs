@@ -25,6 +25,7 @@
 
 mod batch;
 mod coalesce;
+mod fence;
 mod group;
 mod llm_answers;
 mod rows;
@@ -38,7 +39,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::Type;
 
-use super::{Claimed, Commit, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store};
+use super::{Claimed, Commit, Fence, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store};
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
 use crate::store::StoreError;
@@ -402,6 +403,11 @@ impl Store for PgStore {
             }
         }
         Ok(purged)
+    }
+
+    async fn advance_fence(&self, fence: Fence) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        fence::advance(&client, fence).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

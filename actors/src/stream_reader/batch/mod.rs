@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::in_flight::{Answered, Dispatched, InFlight, Request};
+use super::ownership::Ownership;
 use super::{Delivery, DeliveryError, ReaderConfig};
 use crate::bus::{BusError, ReadFrom, StreamEntry};
 use crate::streams::PAUSE_CHECK;
@@ -24,6 +25,9 @@ const IN_FLIGHT_BATCHES: usize = 4;
 /// Last errors kept for entries left pending; beyond this many the memory is cleared (the
 /// dead letter then says how often the entry was delivered instead of its last error).
 const MAX_REMEMBERED_ERRORS: usize = 10_000;
+
+/// How often a reader without its partition's lease looks again (the owner stops it soon).
+const LEASE_CHECK: Duration = Duration::from_millis(50);
 
 /// Runs until the future is dropped (the actor stops).
 pub(super) async fn run(config: ReaderConfig, handler: Recipient<Delivery>) {
@@ -199,6 +203,9 @@ impl Reader {
         while let Some(batch) = self.in_flight.try_next_answered() {
             self.settle(batch).await?;
         }
+        if !self.holds_lease() {
+            return self.stand_down().await;
+        }
         if self.check_pause().await? {
             return self.hold_off().await;
         }
@@ -308,6 +315,28 @@ impl Reader {
         } else if let Some(batch) = self.in_flight.next_answered().await {
             self.settle(batch).await?;
         }
+        Ok(())
+    }
+
+    /// Whether the reader may read: no lease (a stream without partitions), or its lease is
+    /// surely held.
+    fn holds_lease(&self) -> bool {
+        self.config.lease.as_ref().is_none_or(Ownership::is_held)
+    }
+
+    /// One round without the lease: settles what is in flight (acknowledging only what was
+    /// committed), forgets held entries, and starts again from its own pending entries should
+    /// the lease come back (a late renewal). Reads and claims nothing.
+    async fn stand_down(&mut self) -> Result<(), StepError> {
+        self.drain().await?;
+        if !self.held.is_empty() || self.waiting_since.is_some() {
+            tracing::info!(stream = %self.config.stream, consumer = %self.config.consumer, held = self.held.len(), "The partition's lease is not held; the reader leaves its entries to the partition's owner.");
+        }
+        self.held.clear();
+        self.waiting_since = None;
+        self.held_attempts = 0;
+        self.pending_first = true;
+        tokio::time::sleep(LEASE_CHECK).await;
         Ok(())
     }
 
@@ -444,6 +473,7 @@ impl Reader {
                     stream: self.config.stream.clone(),
                     entry: entry.clone(),
                     last: entry.deliveries >= max,
+                    fence: self.config.lease.as_ref().map(Ownership::fence),
                 };
                 Box::pin(self.handler.send(delivery).instrument(span)) as Request
             })
@@ -506,6 +536,15 @@ impl Reader {
                     left_pending += 1;
                     continue;
                 }
+                Ok(Err(DeliveryError::Fenced(error))) => {
+                    // The partition moved on: leave the entry exactly as it is, for its owner.
+                    if let Some(lease) = &self.config.lease {
+                        lease.lose();
+                    }
+                    tracing::debug!(entry_id = %entry.id, %error, "Delivery fenced; the entry is left to the partition's owner.");
+                    left_pending += 1;
+                    continue;
+                }
                 Ok(Err(DeliveryError::Retry(error))) => error,
                 Err(mailbox) => {
                     mailbox_failures += 1;
@@ -527,6 +566,11 @@ impl Reader {
             }
         }
 
+        if !self.holds_lease() {
+            // Only what was committed is acknowledged; everything else is the owner's now.
+            self.finish(acks, Vec::new()).await?;
+            return Ok(Outcome { left_pending });
+        }
         if let Some(error) = last_unavailable {
             self.hold(held, error);
         }

@@ -160,6 +160,9 @@ async fn commit_one(
     statements: &Statements,
     job: &Job,
 ) -> Result<Outcome, StoreError> {
+    if let Some(refused) = super::fence::check(tx, job.inbox.fence).await? {
+        return Ok(Err(refused));
+    }
     let Job {
         inbox,
         effect,

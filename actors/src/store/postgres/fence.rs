@@ -1,0 +1,61 @@
+//! Fencing of ingest partitions in Postgres (see [`partitions`](crate::partitions)): the
+//! latest fencing token of each partition in `ingest_partition_fences`, raised by a new owner
+//! ([`advance`]) and checked inside every group commit of the partition's messages ([`check`]).
+//!
+//! Why here and not only in Redis: a lease tells a replica it *may* read, but a replica paused
+//! (GC, SIGSTOP, a VM migration) past its lease wakes up with its batch in hand and does not
+//! know. The commit is where effects become real, so the commit is where an old token is
+//! refused. The check takes a share lock on the partition's row and the advance updates it, so
+//! the two are serialized: a commit that checked before the advance committed first (its
+//! message is then a duplicate for the new owner), one that checks after it sees the new token.
+
+use crate::store::{Fence, StoreError};
+use deadpool_postgres::Transaction;
+
+const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
+
+const ADVANCE: &str = "INSERT INTO ingest_partition_fences (partition, token) VALUES ($1, $2) \
+     ON CONFLICT (partition) DO UPDATE \
+     SET token = GREATEST(ingest_partition_fences.token, EXCLUDED.token)";
+
+fn params(fence: Fence) -> Result<(i32, i64), StoreError> {
+    let partition = i32::try_from(fence.partition)
+        .map_err(|_| StoreError::Other(format!("partition {} out of range", fence.partition)))?;
+    let token = i64::try_from(fence.token)
+        .map_err(|_| StoreError::Other(format!("fencing token {} out of range", fence.token)))?;
+    Ok((partition, token))
+}
+
+/// Inside a commit's transaction: `Some(refusal)` when `fence` is older than its partition's
+/// latest token. No fence (no partitions), or a partition never fenced: nothing to check.
+pub(super) async fn check(
+    tx: &Transaction<'_>,
+    fence: Option<Fence>,
+) -> Result<Option<StoreError>, StoreError> {
+    let Some(fence) = fence else {
+        return Ok(None);
+    };
+    let (partition, _) = params(fence)?;
+    let statement = tx.prepare_cached(CHECK).await?;
+    let latest: Option<i64> = tx
+        .query_opt(&statement, &[&partition])
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    let latest = latest.map_or(0, |token| u64::try_from(token).unwrap_or(0));
+    Ok((latest > fence.token).then_some(StoreError::Fenced {
+        partition: fence.partition,
+        token: fence.token,
+        latest,
+    }))
+}
+
+/// Raises the partition's token to `fence.token`, never lowering it.
+pub(super) async fn advance(
+    client: &tokio_postgres::Client,
+    fence: Fence,
+) -> Result<(), StoreError> {
+    let (partition, token) = params(fence)?;
+    client.execute(ADVANCE, &[&partition, &token]).await?;
+    Ok(())
+}

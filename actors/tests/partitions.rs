@@ -1,0 +1,392 @@
+//! Partitioned ingest (`INGEST_PARTITIONS`): leases with fencing tokens, replica heartbeats and
+//! the take-over of pending entries on the real Redis; the fence in the real Postgres, refusing
+//! a stale owner's commit directly at the store.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Context, Handler};
+
+use alfred_actors::bus::{Bus, ReadFrom};
+use alfred_actors::messages::Platform;
+use alfred_actors::metrics::Metrics;
+use alfred_actors::names;
+use alfred_actors::skill::ReplyOnly;
+use alfred_actors::store::{Commit, Fence, InboxKey, PgStore, ReplyTarget, Store, StoreError};
+use alfred_actors::stream_reader::{
+    Delivery, DeliveryError, Ownership, ReaderConfig, StreamReader,
+};
+use alfred_testkit::buses::{grouped_stream, redis_bus};
+use alfred_testkit::db::TestDb;
+use alfred_testkit::redis::unique_prefix;
+use tokio::time::Instant;
+
+const LONG: Duration = Duration::from_secs(60);
+const GROUP: &str = "group";
+
+/// The lease and counter keys of partition 3 under a fresh prefix.
+fn lease_keys() -> (String, String) {
+    let prefix = unique_prefix();
+    (
+        names::ingest_lease_key(&prefix, 3),
+        names::ingest_fence_key(&prefix, 3),
+    )
+}
+
+/// Polls `acquire` for `owner` until it holds the lease (deadline 10 s); returns its token.
+async fn acquire_eventually(bus: &dyn Bus, lease: &str, counter: &str, owner: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(token) = bus
+            .acquire_lease(lease, counter, owner, LONG)
+            .await
+            .unwrap()
+        {
+            return token;
+        }
+        assert!(Instant::now() < deadline, "{owner} never acquired {lease}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_and_its_token_grows_with_every_acquisition() {
+    let bus = redis_bus();
+    let (lease, counter) = lease_keys();
+
+    let first = bus
+        .acquire_lease(&lease, &counter, "a", LONG)
+        .await
+        .unwrap();
+    let again = bus
+        .acquire_lease(&lease, &counter, "a", LONG)
+        .await
+        .unwrap();
+    let other = bus
+        .acquire_lease(&lease, &counter, "b", LONG)
+        .await
+        .unwrap();
+
+    assert_eq!(first, Some(1));
+    assert_eq!(again, first, "re-acquiring one's own lease keeps its token");
+    assert_eq!(other, None, "a held lease is not given to another owner");
+
+    assert!(bus.release_lease(&lease, "a", 1).await.unwrap());
+    let next = bus
+        .acquire_lease(&lease, &counter, "b", LONG)
+        .await
+        .unwrap();
+    assert_eq!(next, Some(2));
+    assert!(
+        !bus.release_lease(&lease, "a", 1).await.unwrap(),
+        "a former holder cannot release its successor's lease"
+    );
+    assert!(!bus.renew_lease(&lease, "a", 1, LONG).await.unwrap());
+    assert!(bus.renew_lease(&lease, "b", 2, LONG).await.unwrap());
+}
+
+#[tokio::test]
+async fn an_expired_lease_goes_to_the_next_owner_with_a_greater_token_and_cannot_be_renewed() {
+    let bus = redis_bus();
+    let (lease, counter) = lease_keys();
+    let short = Duration::from_millis(300);
+    let first = bus
+        .acquire_lease(&lease, &counter, "a", short)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Once "a" stops renewing, its lease expires and "b" gets it.
+    let second = acquire_eventually(&*bus, &lease, &counter, "b").await;
+
+    assert!(second > first, "{second} after {first}");
+    assert!(!bus.renew_lease(&lease, "a", first, LONG).await.unwrap());
+    assert_eq!(
+        bus.acquire_lease(&lease, &counter, "a", LONG)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_renewed_lease_outlives_its_first_ttl() {
+    let bus = redis_bus();
+    let (lease, counter) = lease_keys();
+    let ttl = Duration::from_secs(1);
+    let token = bus
+        .acquire_lease(&lease, &counter, "a", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Renewed every 100 ms for two and a half TTLs: never free for "b".
+    let until = Instant::now() + ttl * 5 / 2;
+    while Instant::now() < until {
+        assert!(bus.renew_lease(&lease, "a", token, ttl).await.unwrap());
+        assert_eq!(
+            bus.acquire_lease(&lease, &counter, "b", ttl).await.unwrap(),
+            None
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_heartbeat_lists_live_replicas_and_forgets_silent_ones() {
+    let bus = redis_bus();
+    let members = names::key(&unique_prefix(), names::INGEST_REPLICAS);
+    let ttl = Duration::from_millis(500);
+
+    bus.heartbeat(&members, "a", ttl).await.unwrap();
+    let both = bus.heartbeat(&members, "b", ttl).await.unwrap();
+    assert_eq!(both, vec!["a".to_owned(), "b".to_owned()]);
+
+    // "a" falls silent: "b" stops seeing it once its heartbeat is older than the TTL.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let live = bus.heartbeat(&members, "b", ttl).await.unwrap();
+        if live == vec!["b".to_owned()] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a is still listed: {live:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bus.leave(&members, "b").await.unwrap();
+    assert_eq!(
+        bus.heartbeat(&members, "c", ttl).await.unwrap(),
+        vec!["c".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn a_new_owner_takes_over_every_pending_entry_whatever_its_idle_time_in_order() {
+    let bus = redis_bus();
+    let stream = grouped_stream(&*bus, GROUP).await;
+    for i in 0..5 {
+        bus.publish(&stream, &format!("m{i}")).await.unwrap();
+    }
+    let read = bus
+        .read(&stream, GROUP, "old", ReadFrom::New, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 5);
+
+    let taken = bus.take_over_pending(&stream, GROUP, "new").await.unwrap();
+
+    assert_eq!(taken, 5);
+    let pending = bus
+        .read(&stream, GROUP, "new", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    let payloads: Vec<&str> = pending.iter().map(|e| e.payload.as_str()).collect();
+    assert_eq!(payloads, ["m0", "m1", "m2", "m3", "m4"]);
+    // Taken over without counting: this read of the pending list is the second delivery.
+    assert!(pending.iter().all(|entry| entry.deliveries == 2));
+    let old = bus
+        .read(&stream, GROUP, "old", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(old.is_empty());
+}
+
+fn key(id: &str, fence: Fence) -> InboxKey {
+    InboxKey {
+        platform: Platform::WhatsApp,
+        message_id: id.to_owned(),
+        person_at: None,
+        fence: Some(fence),
+    }
+}
+
+fn target() -> ReplyTarget {
+    ReplyTarget {
+        platform: Platform::WhatsApp,
+        account: "phone-1".into(),
+        to: "4915112345678".into(),
+        to_group: false,
+        thread: None,
+        reply_to: Some("wamid.in".into()),
+        traceparent: None,
+    }
+}
+
+fn reply() -> Box<ReplyOnly> {
+    Box::new(ReplyOnly(vec!["ok".to_owned()]))
+}
+
+#[tokio::test]
+async fn a_commit_under_a_stale_fencing_token_is_refused_and_leaves_nothing() {
+    let db = TestDb::create_migrated().await;
+    let store = PgStore::connect(db.url()).unwrap();
+    let old = Fence {
+        partition: 3,
+        token: 7,
+    };
+    let new = Fence {
+        partition: 3,
+        token: 8,
+    };
+    store.advance_fence(old).await.unwrap();
+    let before = store.commit(key("wamid.1", old), reply(), target()).await;
+    assert!(matches!(before, Ok(Commit::Done(_))), "{before:?}");
+
+    // The partition moves on: its new owner raises the fence.
+    store.advance_fence(new).await.unwrap();
+    let stale = store.commit(key("wamid.2", old), reply(), target()).await;
+
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::Fenced {
+                partition: 3,
+                token: 7,
+                latest: 8
+            })
+        ),
+        "{stale:?}"
+    );
+    // Nothing of it was kept: the new owner's commit of the same message is not a duplicate.
+    let owner = store.commit(key("wamid.2", new), reply(), target()).await;
+    assert!(
+        matches!(owner, Ok(Commit::Done(ref rows)) if rows.len() == 1),
+        "{owner:?}"
+    );
+    // Other partitions are not fenced by it.
+    let elsewhere = Fence {
+        partition: 4,
+        token: 1,
+    };
+    let other = store
+        .commit(key("wamid.3", elsewhere), reply(), target())
+        .await;
+    assert!(matches!(other, Ok(Commit::Done(_))), "{other:?}");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_fence_never_goes_back() {
+    let db = TestDb::create_migrated().await;
+    let store = PgStore::connect(db.url()).unwrap();
+    let fence = |token| Fence {
+        partition: 0,
+        token,
+    };
+    store.advance_fence(fence(5)).await.unwrap();
+
+    // A late advance with an older token (a slow former owner) does not lower it.
+    store.advance_fence(fence(3)).await.unwrap();
+
+    let refused = store
+        .commit(key("wamid.1", fence(4)), reply(), target())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Fenced { latest: 5, .. })),
+        "{refused:?}"
+    );
+    let allowed = store
+        .commit(key("wamid.1", fence(5)), reply(), target())
+        .await;
+    assert!(matches!(allowed, Ok(Commit::Done(_))), "{allowed:?}");
+    db.drop().await;
+}
+
+/// Answers every delivery `Fenced`, as the orchestrator does when the commit is refused;
+/// counts them and remembers the fences they carried.
+struct Fenced {
+    deliveries: Arc<AtomicUsize>,
+    fences: Arc<std::sync::Mutex<Vec<Option<Fence>>>>,
+}
+
+impl Actor for Fenced {
+    type Context = Context<Self>;
+}
+
+impl Handler<Delivery> for Fenced {
+    type Result = Result<(), DeliveryError>;
+
+    fn handle(&mut self, delivery: Delivery, _: &mut Context<Self>) -> Self::Result {
+        self.deliveries.fetch_add(1, Ordering::SeqCst);
+        self.fences.lock().unwrap().push(delivery.fence);
+        Err(DeliveryError::Fenced("the partition moved".to_owned()))
+    }
+}
+
+#[actix_rt::test]
+async fn a_fenced_delivery_is_left_pending_uncounted_for_the_new_owner_and_its_reader_gives_up_the_partition(
+) {
+    let bus = redis_bus();
+    let prefix = unique_prefix();
+    let stream = names::ingest_partition_stream(&prefix, 0);
+    let fence = Fence {
+        partition: 0,
+        token: 1,
+    };
+    let ownership = Ownership::new(fence, std::time::Instant::now() + LONG);
+    let config = ReaderConfig {
+        bus: bus.clone(),
+        stream: stream.clone(),
+        group: GROUP.to_owned(),
+        consumer: "old-p0".to_owned(),
+        dead_stream: format!("{prefix}dead"),
+        batch: 10,
+        block: Duration::from_millis(100),
+        claim_idle: Duration::from_millis(200),
+        max_deliveries: 1,
+        metrics: Metrics::new().unwrap(),
+        pause_key: None,
+        lease: Some(ownership.clone()),
+    };
+    bus.ensure_group(&stream, GROUP).await.unwrap();
+    bus.publish(&stream, "m0").await.unwrap();
+    let deliveries = Arc::new(AtomicUsize::new(0));
+    let fences = Arc::default();
+    let handler = Fenced {
+        deliveries: deliveries.clone(),
+        fences: Arc::clone(&fences),
+    }
+    .start();
+    let _reader = StreamReader::new(config, handler.recipient()).start();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ownership.is_held() {
+        assert!(
+            Instant::now() < deadline,
+            "the reader never gave the partition up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(deliveries.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *fences.lock().unwrap(),
+        vec![Some(fence)],
+        "delivered with its fence"
+    );
+    // Its last delivery (max_deliveries 1), yet neither dead-lettered nor acknowledged: it is
+    // still pending, and the new owner takes it over.
+    assert_eq!(bus.len(&format!("{prefix}dead")).await.unwrap(), 0);
+    assert_eq!(
+        bus.take_over_pending(&stream, GROUP, "new-p0")
+            .await
+            .unwrap(),
+        1
+    );
+    let pending = bus
+        .read(
+            &stream,
+            GROUP,
+            "new-p0",
+            ReadFrom::Pending,
+            10,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payload, "m0");
+}
