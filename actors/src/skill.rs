@@ -260,12 +260,20 @@ impl From<String> for Reply {
 }
 
 /// A state change plus the replies it produces, applied inside the message's transaction.
-pub trait Effect: Send + 'static {
+///
+/// `apply` takes the effect by reference: a store may apply it more than once, each time in a
+/// transaction it then rolls back, before the attempt that commits (the Postgres store runs a
+/// batch of messages optimistically and, when one of them fails, again with a savepoint per
+/// message; docs/adr/2026-12-02-set-based-group-commits.md). So everything an effect does must
+/// go through `tx`; anything outside the transaction (a metric, a log that says "done")
+/// belongs in [`Effect::committed`].
+pub trait Effect: Send + Sync + 'static {
     /// Applies the change and returns the replies to send.
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>>;
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>>;
+
+    /// Called once, after the transaction in which this effect applied committed (the store's
+    /// `commit` then answers `Done`); never for a duplicate or a failed message.
+    fn committed(&self) {}
 }
 
 /// Applies `effect`, turning a panic inside it into an error of this one message.
@@ -275,10 +283,7 @@ pub trait Effect: Send + 'static {
 /// otherwise take the whole batch down with it. Caught, it fails only its own message, whose
 /// changes the store rolls back; the message is delivered again and dead-lettered after
 /// `INGEST_MAX_DELIVERIES`, where an operator finds it.
-pub async fn apply_effect(
-    effect: Box<dyn Effect>,
-    tx: &mut Tx<'_>,
-) -> Result<Vec<Reply>, StoreError> {
+pub async fn apply_effect(effect: &dyn Effect, tx: &mut Tx<'_>) -> Result<Vec<Reply>, StoreError> {
     use futures::FutureExt;
     match std::panic::AssertUnwindSafe(effect.apply(tx))
         .catch_unwind()
@@ -301,11 +306,8 @@ pub async fn apply_effect(
 pub struct ReplyOnly(pub Vec<String>);
 
 impl Effect for ReplyOnly {
-    fn apply<'a>(
-        self: Box<Self>,
-        _tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
-        Box::pin(async move { Ok(self.0.into_iter().map(Reply::text).collect()) })
+    fn apply<'a>(&'a self, _tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(self.0.iter().cloned().map(Reply::text).collect()) })
     }
 }
 

@@ -52,10 +52,7 @@ fn accepted(command: &str) -> LlmAnswer {
 struct Fails;
 
 impl Effect for Fails {
-    fn apply<'a>(
-        self: Box<Self>,
-        _tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, _tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async { Err(StoreError::Other("deadlock detected".to_owned())) })
     }
 }
@@ -117,6 +114,48 @@ mod behaviour {
         );
     }
 
+    /// Look-ups asked at the same moment (which the Postgres store answers with one statement)
+    /// each get their own key's answer, in order.
+    pub async fn look_ups_asked_together_each_get_their_own_answer(store: &mut impl Store) {
+        let whatsapp = Platform::WhatsApp;
+        let effect = Box::new(ReplyOnly(vec!["Done.".to_owned()]));
+        let done = store.commit(key("wamid.h"), effect, target()).await;
+        assert!(matches!(done, Ok(Commit::Done(_))));
+        store
+            .keep_llm_answer(whatsapp, "wamid.i", &accepted("add eggs"))
+            .await
+            .unwrap();
+
+        let asked = [
+            (whatsapp, "wamid.n"),
+            (whatsapp, "wamid.h"),
+            (whatsapp, "wamid.i"),
+            (Platform::Slack, "wamid.h"),
+            (whatsapp, "wamid.h"),
+            (whatsapp, "wamid.i"),
+        ];
+        let store = &*store;
+        let priors = futures::future::join_all(
+            asked
+                .iter()
+                .map(|(platform, id)| async move { store.prior(*platform, id).await.unwrap() }),
+        )
+        .await;
+
+        let interpreted = Prior::Interpreted(accepted("add eggs"));
+        assert_eq!(
+            priors,
+            vec![
+                Prior::New,
+                Prior::Handled,
+                interpreted.clone(),
+                Prior::New,
+                Prior::Handled,
+                interpreted,
+            ]
+        );
+    }
+
     pub async fn purge_forgets_answers_kept_before_the_cutoff(store: &mut impl Store) {
         store
             .keep_llm_answer(Platform::WhatsApp, "wamid.3", &accepted("add milk"))
@@ -146,6 +185,7 @@ alfred_testkit::for_both_stores! {
     scenarios: behaviour::[
         a_kept_answer_survives_a_failed_commit_and_is_gone_once_handled,
         the_first_answer_kept_stays,
+        look_ups_asked_together_each_get_their_own_answer,
         purge_forgets_answers_kept_before_the_cutoff,
     ],
 }

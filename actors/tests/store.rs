@@ -85,10 +85,11 @@ struct Bump {
     gate: Option<Gate>,
 }
 
-/// Holds an effect inside its transaction until released.
+/// Holds an effect inside its transaction until released (the first time it applies: a store
+/// may apply an effect again after rolling an attempt back).
 struct Gate {
     entered: tokio::sync::watch::Sender<bool>,
-    release: tokio::sync::oneshot::Receiver<()>,
+    release: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 fn bump() -> Box<Bump> {
@@ -100,14 +101,14 @@ fn bump() -> Box<Bump> {
 }
 
 impl Effect for Bump {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
-            if let Some(gate) = self.gate {
+            if let Some(gate) = &self.gate {
                 gate.entered.send_replace(true);
-                gate.release.await.unwrap();
+                let release = gate.release.lock().unwrap().take();
+                if let Some(release) = release {
+                    release.await.unwrap();
+                }
             }
             let n: i64 = match tx {
                 Tx::Pg(tx) => tx
@@ -134,10 +135,7 @@ impl Effect for Bump {
 struct Panics;
 
 impl Effect for Panics {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             match tx {
                 Tx::Pg(tx) => {
@@ -470,7 +468,7 @@ mod behaviour {
             fail: false,
             gate: Some(Gate {
                 entered,
-                release: release_rx,
+                release: Mutex::new(Some(release_rx)),
             }),
         });
         let mut second_entered = entered_rx.clone();
@@ -540,10 +538,7 @@ mod behaviour {
 struct ReadActivity;
 
 impl Effect for ReadActivity {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let last = tx
                 .last_message_from_person(Platform::WhatsApp, "4915112345678")

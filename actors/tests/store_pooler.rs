@@ -1,6 +1,9 @@
 //! The Postgres store through a transaction-mode PgBouncer with the statement cache off
 //! (`DATABASE_STATEMENT_CACHE=off`): consecutive transactions of one connection land on
 //! different server connections, and nothing may rely on a statement prepared by name.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
@@ -20,10 +23,7 @@ const LEASE: Duration = Duration::from_secs(3600);
 struct CachedBump;
 
 impl Effect for CachedBump {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let Tx::Pg(pg) = tx else {
                 return Err(StoreError::Other("a Postgres test".into()));
@@ -35,6 +35,23 @@ impl Effect for CachedBump {
             tx.last_message_from_person(Platform::WhatsApp, "4915112345678")
                 .await?;
             Ok(vec![Reply::text(format!("count is {n}"))])
+        })
+    }
+}
+
+/// Bumps the counter like [`CachedBump`], then runs a statement that fails: its batch rolls
+/// back and runs again with savepoints, still through the pooler.
+struct BumpThenFail;
+
+impl Effect for BumpThenFail {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            CachedBump.apply(tx).await?;
+            let Tx::Pg(pg) = tx else {
+                return Err(StoreError::Other("a Postgres test".into()));
+            };
+            pg.execute("SELECT 1 / 0", &[]).await?;
+            Ok(Vec::new())
         })
     }
 }
@@ -60,8 +77,9 @@ fn target() -> ReplyTarget {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_their_promises() {
+/// A fresh database with the counter, a private PgBouncer in transaction mode in front of it,
+/// and a store through it with the statement cache off; also a store on the database itself.
+async fn through_a_pooler() -> (TestDb, PgStore, PrivatePgBouncer, PgStore) {
     statements::set_statement_cache(false);
     let db = TestDb::create_migrated().await;
     let admin = PgStore::connect(db.url()).unwrap();
@@ -79,6 +97,21 @@ async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_t
     let user: tokio_postgres::Config = test_database_url().parse().unwrap();
     let url = bouncer.url(user.get_user().unwrap_or("postgres"), db.name());
     let store = PgStore::connect(&url).unwrap();
+    (db, admin, bouncer, store)
+}
+
+async fn counter(admin: &PgStore) -> i64 {
+    let client = admin.pool().get().await.unwrap();
+    client
+        .query_one("SELECT n FROM pooled_counter", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_their_promises() {
+    let (_db, admin, _bouncer, store) = through_a_pooler().await;
 
     let commits = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), target()));
     let first = futures::future::join_all(commits).await;
@@ -112,11 +145,7 @@ async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_t
         sent.unwrap();
     }
     let client = admin.pool().get().await.unwrap();
-    let counter: i64 = client
-        .query_one("SELECT n FROM pooled_counter", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let counter = counter(&admin).await;
     let sent: i64 = client
         .query_one("SELECT count(*) FROM outbox WHERE state = 'sent'", &[])
         .await
@@ -127,4 +156,35 @@ async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_t
         "each message's effect applied once"
     );
     assert_eq!(sent, MESSAGES as i64, "each reply recorded as sent");
+}
+
+#[tokio::test]
+async fn through_a_transaction_pooler_a_failing_message_fails_alone_and_its_batch_commits() {
+    let (_db, admin, _bouncer, store) = through_a_pooler().await;
+
+    // Every fifth message fails: its batch is rolled back and runs again with savepoints.
+    let fails = |i: usize| i % 5 == 2;
+    let commits = (0..MESSAGES).map(|i| {
+        let effect: Box<dyn Effect> = if fails(i) {
+            Box::new(BumpThenFail)
+        } else {
+            Box::new(CachedBump)
+        };
+        store.commit(key(i), effect, target())
+    });
+    let outcomes = futures::future::join_all(commits).await;
+
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Err(_) if fails(i) => {}
+            Ok(Commit::Done(envelopes)) if !fails(i) => assert_eq!(envelopes.len(), 1),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    let good = (0..MESSAGES).filter(|i| !fails(*i)).count() as i64;
+    assert_eq!(counter(&admin).await, good, "failed messages left nothing");
+    // The pooler's server connections hold no statement left behind: a redelivery of a failed
+    // message, on whichever server connection, commits.
+    let again = store.commit(key(2), Box::new(CachedBump), target()).await;
+    assert!(matches!(again, Ok(Commit::Done(_))), "{again:?}");
 }

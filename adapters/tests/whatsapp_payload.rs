@@ -141,6 +141,23 @@ fn every_media_type_becomes_a_media_envelope() {
     }
 }
 
+/// Found by fuzzing (fuzz/fuzz_targets/whatsapp_payload.rs): without serde_json's exact float
+/// parsing, a coordinate read back from the ingest stream differed in its last bit.
+#[test]
+fn a_location_survives_the_ingest_streams_encoding_exactly() {
+    let envelopes =
+        parse(from_anna().location(ANNA, "Anna", "wamid.L2", 52.520008, 13.40222222222222));
+    let envelope = &envelopes[0];
+
+    let stored = serde_json::to_string(envelope).unwrap();
+    let read: InboundEnvelope = serde_json::from_str(&stored).unwrap();
+
+    assert_eq!(&read, envelope);
+    assert!(
+        matches!(read.kind, InboundKind::Location { longitude, .. } if longitude == 13.40222222222222)
+    );
+}
+
 #[test]
 fn a_location_becomes_a_location_envelope() {
     let kind = only_kind(from_anna().location(ANNA, "Anna", "wamid.L1", 52.52, 13.405));

@@ -84,6 +84,39 @@ fn a_deal_twice_in_one_file_is_refused_naming_both_lines() {
     assert!(errors[0].reason.contains("line 2"), "{}", errors[0].reason);
 }
 
+/// Found by fuzzing (fuzz/fuzz_targets/crm_import.rs): the CSV reader ends a row at a lone
+/// carriage return too, but counts only line feeds, so every row of such a file was "line 1";
+/// and its offsets fall before a row's `\r\n` or blank lines, naming the line before.
+#[test]
+fn rows_of_a_file_with_carriage_return_line_endings_are_named_by_their_own_line() {
+    let csv = HEADER.replace('\n', "\r") + ",Jane,,,,,,,\rAcme,,,,,,,,\r,Kim,,,,,,,\r";
+
+    let errors = row_errors(&csv);
+
+    let lines: Vec<u64> = errors.iter().map(|error| error.line).collect();
+    assert_eq!(lines, vec![2, 4]);
+}
+
+#[test]
+fn rows_after_a_quoted_line_break_and_crlf_endings_keep_their_lines() {
+    let csv = HEADER.replace('\n', "\r\n") + "\"Acme\r\nInc\",,,,,,,,\r\n,Kim,,,,,,,\r\n";
+
+    let errors = row_errors(&csv);
+
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 4);
+}
+
+#[test]
+fn rows_after_blank_lines_are_named_by_their_own_line() {
+    let csv = HEADER.to_owned() + "\n\n,Kim,,,,,,,\n";
+
+    let errors = row_errors(&csv);
+
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 4);
+}
+
 #[test]
 fn a_header_without_the_documented_columns_is_refused() {
     match crm::parse_csv(b"company,deal\nAcme,x\n") {

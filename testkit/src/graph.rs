@@ -10,6 +10,10 @@
 //! (`sent`) to Alfred, echoing the message's `biz_opaque_callback_data`, retried until Alfred
 //! answers 200 (Meta retries for days; the fake for a minute).
 //!
+//! For the chaos suite it also misbehaves like Meta on a bad day: [`FakeGraph::set_delay`] makes
+//! every answer slow, and a storm is [`FakeGraph::fail_next`] with 429 or 5xx. Each request
+//! records when it arrived ([`RecordedRequest::at`]), for webhook-to-send latencies.
+//!
 //! The server runs on 127.0.0.1:0 in its own thread and actix system, so a test on any runtime
 //! (tokio or actix) can use it; dropping the [`FakeGraph`] stops it.
 
@@ -38,6 +42,8 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The wamid the fake returned, for successful sends.
     pub wamid: Option<String>,
+    /// When the request arrived (before any [`FakeGraph::set_delay`]).
+    pub at: Instant,
 }
 
 impl RecordedRequest {
@@ -79,12 +85,16 @@ struct State {
     script: Mutex<VecDeque<ScriptedResponse>>,
     next_id: AtomicU64,
     statuses: Mutex<Option<StatusTarget>>,
+    /// How long every answer waits (milliseconds; 0: none).
+    delay_ms: AtomicU64,
 }
 
 /// Where and how status callbacks are delivered.
 #[derive(Clone)]
 struct StatusTarget {
-    webhook_url: String,
+    /// Tried in turn, starting with the next one after each failure (replicas behind a
+    /// balancer: one of them down must not keep a callback from the others).
+    webhook_urls: Vec<String>,
     app_secret: String,
 }
 
@@ -123,10 +133,22 @@ impl FakeGraph {
     /// From now on, follows every accepted send with a signed `sent` status callback to
     /// `webhook_url` (Alfred's `POST /webhook`), as Meta does.
     pub fn send_statuses_to(&self, webhook_url: &str, app_secret: &str) {
+        self.send_statuses_to_any(&[webhook_url.to_owned()], app_secret);
+    }
+
+    /// Like [`FakeGraph::send_statuses_to`] for several replicas: each callback goes to one of
+    /// `webhook_urls`, moving on to the next after a failure.
+    pub fn send_statuses_to_any(&self, webhook_urls: &[String], app_secret: &str) {
         *self.state.statuses.lock().unwrap() = Some(StatusTarget {
-            webhook_url: webhook_url.to_owned(),
+            webhook_urls: webhook_urls.to_vec(),
             app_secret: app_secret.to_owned(),
         });
+    }
+
+    /// Makes every answer from now on wait `delay` before it is sent (zero: answer at once).
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Answers the next `n` sends with `status` and `body` (and `Retry-After` when given).
@@ -189,6 +211,7 @@ async fn messages(
     body: web::Bytes,
     state: web::Data<State>,
 ) -> HttpResponse {
+    let at = Instant::now();
     let (version, phone_id) = path.into_inner();
     let bearer = bearer_token(&request);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -236,7 +259,12 @@ async fn messages(
         body,
         status,
         wamid,
+        at,
     });
+    let delay = state.delay_ms.load(Ordering::Relaxed);
+    if delay > 0 {
+        actix_rt::time::sleep(Duration::from_millis(delay)).await;
+    }
     response
 }
 
@@ -245,9 +273,12 @@ async fn deliver_status(target: StatusTarget, notification: String) {
     let signature = crate::whatsapp::sign(&target.app_secret, notification.as_bytes());
     let client = awc::Client::default();
     let until = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < until {
+    let mut turn = 0usize;
+    while Instant::now() < until && !target.webhook_urls.is_empty() {
+        let url = &target.webhook_urls[turn % target.webhook_urls.len()];
+        turn += 1;
         let sent = client
-            .post(&target.webhook_url)
+            .post(url)
             .insert_header(("content-type", "application/json"))
             .insert_header(("x-hub-signature-256", signature.as_str()))
             .send_body(notification.clone())

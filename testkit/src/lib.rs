@@ -15,6 +15,8 @@
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
 //! * [`redis_tls`] — private TLS-only `redis-server`s with a test CA (and client certificates);
 //! * [`postgres`] — private Postgres clusters for tests that stop one;
+//! * [`fault_proxy`] — a TCP proxy that adds latency and cuts connections (Alfred ↔ Redis or
+//!   Postgres), for the chaos suite;
 //! * [`fake_server`] — the start-up the fake HTTP servers share, and [`fake_server::poll_until`].
 //!
 //! [`free_port`] finds a free port; [`eventually`] waits for an effect with a deadline.
@@ -29,6 +31,7 @@ pub mod certs;
 pub mod db;
 pub mod dovecot;
 pub mod fake_server;
+pub mod fault_proxy;
 pub mod graph;
 pub mod llm;
 pub mod pgbouncer;

@@ -4,6 +4,8 @@
 //! Tests on the shared server never flush it: each owns the keys under its [`unique_prefix`].
 //! A test that must stop Redis starts its own [`PrivateRedis`] (no persistence, a free port,
 //! a temporary directory) so that other tests running in parallel are not disturbed.
+//! [`PrivateRedis::start_with_aof`] starts one with `appendonly yes`, as production runs, so
+//! that a restart keeps the streams (the chaos suite restarts Redis under load).
 
 use crate::free_port;
 use std::ffi::OsStr;
@@ -23,11 +25,13 @@ pub fn unique_prefix() -> String {
     format!("t-{}:", uuid::Uuid::new_v4().simple())
 }
 
-/// A private `redis-server` without persistence, killed when dropped.
+/// A private `redis-server` (without persistence unless started with AOF), killed when dropped.
 pub struct PrivateRedis {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// `appendonly yes`: the data survives [`PrivateRedis::start_again`].
+    aof: bool,
 }
 
 impl PrivateRedis {
@@ -35,6 +39,16 @@ impl PrivateRedis {
     ///
     /// Panics with what to install when `redis-server` is not on the `PATH`.
     pub fn start() -> PrivateRedis {
+        PrivateRedis::start_persistent(false)
+    }
+
+    /// Like [`PrivateRedis::start`], with `appendonly yes` (fsync every second): stopping and
+    /// starting it again keeps every write it acknowledged, as a production Redis does.
+    pub fn start_with_aof() -> PrivateRedis {
+        PrivateRedis::start_persistent(true)
+    }
+
+    fn start_persistent(aof: bool) -> PrivateRedis {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("alfred-redis-{}", uuid::Uuid::new_v4().simple()));
@@ -44,6 +58,7 @@ impl PrivateRedis {
             port,
             dir,
             child: None,
+            aof,
         };
         redis.spawn();
         redis
@@ -59,7 +74,8 @@ impl PrivateRedis {
         self.port
     }
 
-    /// Kills the server and waits for it to exit. Its data is lost (no persistence).
+    /// Kills the server (SIGKILL) and waits for it to exit. Its data is lost unless it runs
+    /// with AOF: what it acknowledged was written to the append-only file before the answer.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -67,7 +83,8 @@ impl PrivateRedis {
         }
     }
 
-    /// Starts the server again on the same port (empty) and waits until it answers `PING`.
+    /// Starts the server again on the same port (empty, or with its AOF data) and waits until
+    /// it answers `PING` (after loading the AOF).
     pub fn start_again(&mut self) {
         self.stop();
         self.spawn();
@@ -76,7 +93,14 @@ impl PrivateRedis {
     fn spawn(&mut self) {
         let log = self.dir.join("redis.log");
         let port = self.port.to_string();
-        let child = redis_server(&self.dir, &log, &[OsStr::new("--port"), OsStr::new(&port)]);
+        let appendonly = if self.aof { "yes" } else { "no" };
+        let args = [
+            OsStr::new("--port"),
+            OsStr::new(&port),
+            OsStr::new("--appendonly"),
+            OsStr::new(appendonly),
+        ];
+        let child = redis_server(&self.dir, &log, &args);
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !answers_ping(self.port) {
@@ -96,12 +120,13 @@ impl PrivateRedis {
 }
 
 /// Starts a private `redis-server` without persistence, writing its log to `log`, with `args`
-/// (the ports, TLS files) on top; panics with an install hint when there is none on the PATH.
+/// (the ports, TLS files, `--appendonly yes`) on top, later options winning; panics with an
+/// install hint when there is none on the PATH.
 pub(crate) fn redis_server(dir: &Path, log: &Path, args: &[&OsStr]) -> Child {
     let child = Command::new("redis-server")
-        .args(args)
-        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--bind", "127.0.0.1"])
+        .args(args)
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")

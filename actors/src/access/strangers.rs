@@ -70,7 +70,7 @@ pub struct StrangerRefusal {
 
 impl StrangerRefusal {
     /// The day's count including this message.
-    async fn count(self, tx: &mut Tx<'_>) -> Result<i32, StoreError> {
+    async fn count(&self, tx: &mut Tx<'_>) -> Result<i32, StoreError> {
         match tx {
             Tx::Pg(tx) => {
                 let statement = tx.prepare_cached(COUNT).await?;
@@ -87,7 +87,7 @@ impl StrangerRefusal {
                 // Only today's counts matter: older days are forgotten as soon as they pass.
                 counts.retain(|_, (day, _)| *day >= self.day);
                 let entry = counts
-                    .entry((self.platform, self.conversation))
+                    .entry((self.platform, self.conversation.clone()))
                     .or_insert((self.day, 0));
                 entry.1 += 1;
                 Ok(entry.1)
@@ -97,10 +97,7 @@ impl StrangerRefusal {
 }
 
 impl Effect for StrangerRefusal {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let count = self.count(tx).await?;
             Ok(if count == 1 {

@@ -147,7 +147,7 @@ impl Store for MemStore {
             tx.slot::<Activity>(ACTIVITY_SLOT)?
                 .insert((inbox.platform, target.to.clone()), at);
         }
-        let replies = crate::skill::apply_effect(effect, &mut Tx::Mem(&mut tx)).await?;
+        let replies = crate::skill::apply_effect(effect.as_ref(), &mut Tx::Mem(&mut tx)).await?;
 
         // The effect succeeded: from here on nothing fails, so the commit is all or nothing.
         inner.slots = tx.into_slots();
@@ -171,6 +171,7 @@ impl Store for MemStore {
             inner.outbox.insert(envelope.outbox_id, row);
             envelopes.push(envelope);
         }
+        effect.committed();
         Ok(Commit::Done(envelopes))
     }
 

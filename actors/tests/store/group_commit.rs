@@ -1,5 +1,6 @@
-//! Group commit in `PgStore`: concurrent commits share one transaction, each message inside its
-//! own savepoint, and keep exactly the outcome they would have had alone.
+//! Group commit in `PgStore`: concurrent commits share one transaction — set-based, or, when a
+//! message of the batch failed, again with each message inside its own savepoint — and keep
+//! exactly the outcome they would have had alone.
 
 use alfred_actors::messages::OutboundBody;
 
@@ -32,10 +33,7 @@ enum Failure {
 }
 
 impl Effect for Record {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let Tx::Pg(tx) = tx else {
                 panic!("these tests run on Postgres");
@@ -205,5 +203,403 @@ async fn marking_rows_published_does_not_wait_for_a_row_another_session_holds() 
         .await,
         1,
         "the free row was marked, the held one skipped"
+    );
+}
+
+// ---- The set-based mode and its fallback to savepoints ----
+
+/// How a [`Probe`] fails.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fails {
+    Never,
+    /// Returns an error every time it applies.
+    Returns,
+    /// Runs a statement that errors, every time.
+    Statement,
+    /// Panics every time.
+    Panics,
+    /// Returns an error the first time it applies only (a transient failure).
+    FirstTime,
+}
+
+/// Records its message and transaction like [`Record`], after taking the advisory locks
+/// `locks` in order (first waiting at `gate`, if any), and answers `replies` times. Counts how
+/// often it was applied and reported committed.
+struct Probe {
+    message: String,
+    replies: usize,
+    fails: Fails,
+    locks: Vec<i64>,
+    gate: Option<Gate>,
+    applied: AtomicUsize,
+    committed: AtomicUsize,
+}
+
+impl Probe {
+    fn new(message: &str, fails: Fails) -> Arc<Probe> {
+        Probe::with(message, 1, fails, Vec::new(), None)
+    }
+
+    fn with(
+        message: &str,
+        replies: usize,
+        fails: Fails,
+        locks: Vec<i64>,
+        gate: Option<Gate>,
+    ) -> Arc<Probe> {
+        Arc::new(Probe {
+            message: message.to_owned(),
+            replies,
+            fails,
+            locks,
+            gate,
+            applied: AtomicUsize::new(0),
+            committed: AtomicUsize::new(0),
+        })
+    }
+
+    fn applied(&self) -> usize {
+        self.applied.load(Ordering::SeqCst)
+    }
+
+    fn committed(&self) -> usize {
+        self.committed.load(Ordering::SeqCst)
+    }
+}
+
+/// A [`Probe`] shared with the test, which reads its counts after the commit.
+struct Shared(Arc<Probe>);
+
+impl Effect for Shared {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        let probe = &self.0;
+        Box::pin(async move {
+            let first = probe.applied.fetch_add(1, Ordering::SeqCst) == 0;
+            let Tx::Pg(tx) = tx else {
+                panic!("these tests run on Postgres");
+            };
+            for (i, lock) in probe.locks.iter().enumerate() {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[lock])
+                    .await?;
+                if let (0, Some(gate)) = (i, &probe.gate) {
+                    gate.entered.send_replace(true);
+                    let release = gate.release.lock().unwrap().take();
+                    if let Some(release) = release {
+                        release.await.unwrap();
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT INTO test_applied VALUES ($1, txid_current())",
+                &[&probe.message],
+            )
+            .await?;
+            match probe.fails {
+                Fails::Returns => return Err(StoreError::Other("the effect failed".into())),
+                Fails::FirstTime if first => {
+                    return Err(StoreError::Other("the effect failed once".into()))
+                }
+                Fails::Statement => {
+                    tx.execute("SELECT 1 / 0", &[]).await?;
+                }
+                Fails::Panics => panic!("a bug in the effect"),
+                Fails::Never | Fails::FirstTime => {}
+            }
+            Ok((0..probe.replies)
+                .map(|n| Reply::text(format!("{} reply {n}", probe.message)))
+                .collect())
+        })
+    }
+
+    fn committed(&self) {
+        self.0.committed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Commits every `(id, probe)` at once (queued before any batch runs, so up to the batch limit
+/// they share one batch: the test runtime has one thread).
+async fn commit_together(
+    store: &PgStore,
+    messages: &[(&str, &Arc<Probe>)],
+) -> Vec<Result<Commit, StoreError>> {
+    let commits = messages
+        .iter()
+        .map(|(id, probe)| store.commit(key(id), Box::new(Shared(Arc::clone(probe))), quoting(id)));
+    futures::future::join_all(commits).await
+}
+
+/// The texts of a `Done` outcome's replies, each checked to quote `id`.
+fn done_texts(id: &str, outcome: &Result<Commit, StoreError>) -> Vec<String> {
+    match outcome {
+        Ok(Commit::Done(envelopes)) => envelopes
+            .iter()
+            .map(|envelope| {
+                assert_eq!(
+                    envelope.reply_to.as_deref(),
+                    Some(id),
+                    "{id}'s reply quotes it"
+                );
+                text(envelope).to_owned()
+            })
+            .collect(),
+        other => panic!("{id}: expected Done, got {other:?}"),
+    }
+}
+
+/// What the outbox holds for each of `envelopes`' ids: the store's envelopes name the rows it
+/// inserted for them.
+async fn outbox_texts(store: &PgStore, outcome: &Result<Commit, StoreError>) -> Vec<String> {
+    let Ok(Commit::Done(envelopes)) = outcome else {
+        panic!("expected Done, got {outcome:?}");
+    };
+    let client = store.pool().get().await.unwrap();
+    let mut texts = Vec::new();
+    for envelope in envelopes {
+        let row = client
+            .query_one(
+                "SELECT body->>'text', reply_to FROM outbox WHERE id = $1",
+                &[&envelope.outbox_id],
+            )
+            .await
+            .unwrap();
+        let reply_to: Option<String> = row.get(1);
+        assert_eq!(reply_to, envelope.reply_to);
+        texts.push(row.get(0));
+    }
+    texts
+}
+
+async fn applied_rows(store: &PgStore, message: &str) -> i64 {
+    let client = store.pool().get().await.unwrap();
+    client
+        .query_one(
+            "SELECT count(*) FROM test_applied WHERE message = $1",
+            &[&message],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn inbox_rows(store: &PgStore, message_id: &str) -> i64 {
+    let client = store.pool().get().await.unwrap();
+    client
+        .query_one(
+            "SELECT count(*) FROM inbox WHERE message_id = $1",
+            &[&message_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_batch_without_failures_commits_in_one_transaction_applying_each_new_effect_once() {
+    let store = pg_with(APPLIED).await;
+    let earlier = Probe::new("wamid.earlier", Fails::Never);
+    let outcome = commit_together(&store, &[("wamid.earlier", &earlier)]).await;
+    assert_eq!(done_texts("wamid.earlier", &outcome[0]).len(), 1);
+
+    // Messages answering 0, 1, 2 or 3 times (the outbox ids must go back to the right
+    // message, in order), a redelivery of an earlier message, and one key twice.
+    let ids: Vec<String> = (0..12).map(|n| format!("wamid.{n}")).collect();
+    let probes: Vec<Arc<Probe>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| Probe::with(id, n % 4, Fails::Never, Vec::new(), None))
+        .collect();
+    let redelivered = Probe::new("wamid.earlier", Fails::Never);
+    let second_copy = Probe::new("wamid.5", Fails::Never);
+    let mut batch: Vec<(&str, &Arc<Probe>)> = ids.iter().map(String::as_str).zip(&probes).collect();
+    batch.insert(3, ("wamid.earlier", &redelivered));
+    batch.push(("wamid.5", &second_copy));
+    let outcomes = commit_together(&store, &batch).await;
+
+    for (outcome, (id, probe)) in outcomes.iter().zip(&batch) {
+        if std::ptr::eq(*probe, &redelivered) || std::ptr::eq(*probe, &second_copy) {
+            assert!(
+                matches!(outcome, Ok(Commit::Duplicate)),
+                "{id}: {outcome:?}"
+            );
+            assert_eq!(
+                probe.applied(),
+                0,
+                "{id}: a duplicate's effect is not applied"
+            );
+            assert_eq!(probe.committed(), 0);
+            continue;
+        }
+        let expected: Vec<String> = (0..probe.replies)
+            .map(|n| format!("{id} reply {n}"))
+            .collect();
+        assert_eq!(done_texts(id, outcome), expected);
+        assert_eq!(outbox_texts(&store, outcome).await, expected);
+        assert_eq!(probe.applied(), 1, "{id}: applied once, no second attempt");
+        assert_eq!(probe.committed(), 1, "{id}: reported committed once");
+    }
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(DISTINCT xid) FROM test_applied WHERE message <> 'wamid.earlier'"
+        )
+        .await,
+        1,
+        "one batch, one transaction"
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM inbox").await, 13);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM outbox").await,
+        1 + (0..12).map(|n| n % 4).sum::<i64>()
+    );
+}
+
+#[tokio::test]
+async fn failing_messages_fail_alone_and_leave_nothing_while_the_rest_of_their_batch_commits() {
+    let store = pg_with(APPLIED).await;
+    // The set-based attempt applies effects up to the first failure (the transient one), rolls
+    // back, and the batch runs again with savepoints: the effects before it apply twice.
+    let kinds = [
+        Fails::Never,
+        Fails::Never,
+        Fails::FirstTime,
+        Fails::Never,
+        Fails::Returns,
+        Fails::Never,
+        Fails::Statement,
+        Fails::Panics,
+        Fails::Never,
+    ];
+    let ids: Vec<String> = (0..kinds.len()).map(|n| format!("wamid.{n}")).collect();
+    let probes: Vec<Arc<Probe>> = ids
+        .iter()
+        .zip(kinds)
+        .map(|(id, fails)| Probe::new(id, fails))
+        .collect();
+    let batch: Vec<(&str, &Arc<Probe>)> = ids.iter().map(String::as_str).zip(&probes).collect();
+    let outcomes = commit_together(&store, &batch).await;
+
+    for (n, ((outcome, (id, probe)), fails)) in outcomes.iter().zip(&batch).zip(kinds).enumerate() {
+        match fails {
+            Fails::Never | Fails::FirstTime => {
+                let expected = vec![format!("{id} reply 0")];
+                assert_eq!(done_texts(id, outcome), expected);
+                assert_eq!(outbox_texts(&store, outcome).await, expected);
+                assert_eq!(applied_rows(&store, id).await, 1, "{id}: its effect once");
+                assert_eq!(
+                    probe.applied(),
+                    if n <= 2 { 2 } else { 1 },
+                    "{id}: applied in the set-based attempt up to the first failure, then \
+                     again with savepoints"
+                );
+                assert_eq!(probe.committed(), 1);
+            }
+            Fails::Returns | Fails::Statement | Fails::Panics => {
+                assert!(outcome.is_err(), "{id} ({fails:?}): {outcome:?}");
+                assert_eq!(probe.applied(), 1, "{id}: after the first failure");
+                assert_eq!(applied_rows(&store, id).await, 0, "{id}: nothing stays");
+                assert_eq!(inbox_rows(&store, id).await, 0, "{id}: not marked handled");
+                assert_eq!(probe.committed(), 0);
+            }
+        }
+    }
+    if let Err(error) = &outcomes[7] {
+        assert!(error.to_string().contains("panicked"), "{error}");
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM inbox").await, 6);
+    assert_eq!(count(&store, "SELECT count(*) FROM outbox").await, 6);
+    assert_eq!(
+        count(&store, "SELECT count(DISTINCT xid) FROM test_applied").await,
+        1,
+        "the batch committed in one transaction"
+    );
+
+    // A failed message is new to its redelivery.
+    let again = Probe::new("wamid.4", Fails::Never);
+    let outcome = commit_together(&store, &[("wamid.4", &again)]).await;
+    assert_eq!(done_texts("wamid.4", &outcome[0]), vec!["wamid.4 reply 0"]);
+}
+
+#[tokio::test]
+async fn a_message_failing_alone_is_rolled_back_without_a_second_attempt() {
+    let store = pg_with(APPLIED).await;
+    let failing = Probe::new("wamid.1", Fails::Statement);
+    let outcome = commit_together(&store, &[("wamid.1", &failing)]).await;
+
+    assert!(outcome[0].is_err(), "{:?}", outcome[0]);
+    assert_eq!(failing.applied(), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM test_applied").await, 0);
+    assert_eq!(count(&store, "SELECT count(*) FROM inbox").await, 0);
+}
+
+#[tokio::test]
+async fn the_same_key_twice_in_a_batch_is_applied_by_the_second_copy_when_the_first_fails() {
+    let store = pg_with(APPLIED).await;
+    let first = Probe::new("wamid.1", Fails::Returns);
+    let second = Probe::new("wamid.1", Fails::Never);
+    let other = Probe::new("wamid.2", Fails::Never);
+    let outcomes = commit_together(
+        &store,
+        &[
+            ("wamid.1", &first),
+            ("wamid.1", &second),
+            ("wamid.2", &other),
+        ],
+    )
+    .await;
+
+    assert!(outcomes[0].is_err(), "{:?}", outcomes[0]);
+    assert_eq!(done_texts("wamid.1", &outcomes[1]), vec!["wamid.1 reply 0"]);
+    assert_eq!(done_texts("wamid.2", &outcomes[2]), vec!["wamid.2 reply 0"]);
+    assert_eq!(applied_rows(&store, "wamid.1").await, 1);
+    assert_eq!(inbox_rows(&store, "wamid.1").await, 1);
+    assert_eq!((first.committed(), second.committed()), (0, 1));
+}
+
+#[tokio::test]
+async fn two_batches_locking_in_opposite_orders_both_commit_after_the_deadlock_victim_runs_again() {
+    let store = pg_with(APPLIED).await;
+    let url = store.db().unwrap().url().to_owned();
+    let (entered, mut entered_rx) = tokio::sync::watch::channel(false);
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    // Batch x locks 1 (and waits there), then 2; batch y locks 2, then 1.
+    let x1 = Probe::with(
+        "x1",
+        1,
+        Fails::Never,
+        vec![1],
+        Some(Gate {
+            entered,
+            release: Mutex::new(Some(release_rx)),
+        }),
+    );
+    let x2 = Probe::with("x2", 1, Fails::Never, vec![2], None);
+    let y1 = Probe::with("y1", 1, Fails::Never, vec![2], None);
+    let y2 = Probe::with("y2", 1, Fails::Never, vec![1], None);
+
+    let mut y_entered = entered_rx.clone();
+    let x_batch = [("x1", &x1), ("x2", &x2)];
+    let (x, y, ()) = tokio::join!(
+        commit_together(&store, &x_batch),
+        async {
+            // Once x holds lock 1: y takes 2, then waits for 1.
+            y_entered.wait_for(|inside| *inside).await.unwrap();
+            commit_together(&store, &[("y1", &y1), ("y2", &y2)]).await
+        },
+        async {
+            entered_rx.wait_for(|inside| *inside).await.unwrap();
+            postgres::a_session_waits_on_a_lock(&url).await;
+            // x goes on to lock 2, which y holds: a deadlock, and Postgres aborts one of them.
+            release.send(()).unwrap();
+        }
+    );
+
+    for (id, outcome) in [("x1", &x[0]), ("x2", &x[1]), ("y1", &y[0]), ("y2", &y[1])] {
+        assert_eq!(done_texts(id, outcome), vec![format!("{id} reply 0")]);
+        assert_eq!(applied_rows(&store, id).await, 1);
+    }
+    let attempts: Vec<usize> = [&x1, &x2, &y1, &y2].iter().map(|p| p.applied()).collect();
+    assert!(
+        attempts == [1, 1, 2, 2] || attempts == [2, 2, 1, 1],
+        "one batch, the deadlock's victim, ran again: {attempts:?}"
     );
 }

@@ -13,7 +13,7 @@ struct BadStatement;
 
 impl Effect for BadStatement {
     fn apply<'a>(
-        self: Box<Self>,
+        &'a self,
         tx: &'a mut Tx<'_>,
     ) -> BoxFuture<'a, Result<Vec<alfred_actors::skill::Reply>, StoreError>> {
         Box::pin(async move {

@@ -200,7 +200,7 @@ async fn two_concurrent_commits_of_one_key_apply_once_in_postgres() {
 
 /// Returns once a session of the test's database waits on a lock: the second commit's inbox
 /// insert waiting for the first transaction.
-async fn a_session_waits_on_a_lock(url: &str) {
+pub(super) async fn a_session_waits_on_a_lock(url: &str) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();

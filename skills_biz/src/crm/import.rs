@@ -125,11 +125,19 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<Record>, ImportError> {
     let mut records = Vec::new();
     let mut errors = Vec::new();
     let mut seen = Seen::default();
+    let mut lines = Lines::new(data);
     for (i, result) in reader.records().enumerate() {
         let (line, fields) = match result {
-            Ok(fields) => (fields.position().map_or(i as u64 + 2, |p| p.line()), fields),
+            Ok(fields) => (
+                fields
+                    .position()
+                    .map_or(i as u64 + 2, |p| lines.line_at(p.byte())),
+                fields,
+            ),
             Err(error) => {
-                let line = error.position().map_or(i as u64 + 2, |p| p.line());
+                let line = error
+                    .position()
+                    .map_or(i as u64 + 2, |p| lines.line_at(p.byte()));
                 errors.push(RowError {
                     line,
                     reason: format!("unreadable CSV ({error})"),
@@ -160,6 +168,53 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<Record>, ImportError> {
         Ok(records)
     } else {
         Err(ImportError::Rows(errors))
+    }
+}
+
+/// The line each row starts on. The CSV reader's own count knows only `\n`, so it named every
+/// row of a file with `\r` line endings (older spreadsheets on the Mac) line 1, and its offsets
+/// point just after the previous row's first line-ending byte, so a `\r\n` file or blank lines
+/// put rows a line or more too early. Here `\r\n`, `\n` and a lone `\r` each end a line, and
+/// a row starts at its first byte that is not a line ending.
+struct Lines<'a> {
+    data: &'a [u8],
+    /// Bytes before this offset are counted.
+    at: usize,
+    /// The line of offset `at` (the header is line 1).
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Lines {
+            data,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the row the reader places at `byte`. Rows come in order, so counting
+    /// resumes where it stopped.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        while matches!(self.data.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        for i in self.at..start {
+            let ends_line = match self.data[i] {
+                b'\r' => true,
+                // The `\n` of a `\r\n` was counted with its `\r`.
+                b'\n' => i == 0 || self.data[i - 1] != b'\r',
+                _ => false,
+            };
+            if ends_line {
+                self.line += 1;
+            }
+        }
+        self.at = self.at.max(start);
+        self.line
     }
 }
 

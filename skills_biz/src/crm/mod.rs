@@ -116,20 +116,20 @@ pub struct CrmEffect {
 }
 
 impl CrmEffect {
-    async fn run(self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
-        Ok(match self.query {
+    async fn run(&self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
+        Ok(match &self.query {
             CrmQuery::Contact(asked) => {
-                let found = store::contacts(tx, &name_key(&asked)).await?;
+                let found = store::contacts(tx, &name_key(asked)).await?;
                 if found.is_empty() {
-                    reply::no_contact(&asked)
+                    reply::no_contact(asked)
                 } else {
                     reply::contacts(&found)
                 }
             }
             CrmQuery::OpenDeals { company } => {
-                let key = name_key(&company);
+                let key = name_key(company);
                 match store::company(tx, &key).await? {
-                    None => reply::no_company(&company),
+                    None => reply::no_company(company),
                     Some(name) => {
                         let deals = store::deals(tx, &DealFilter::Company(key)).await?;
                         reply::company_deals(&name, &deals)
@@ -137,14 +137,14 @@ impl CrmEffect {
                 }
             }
             CrmQuery::Closing(period) => {
-                let (from, to, word) = span(self.today, period);
+                let (from, to, word) = span(self.today, *period);
                 let deals = store::deals(tx, &DealFilter::ClosingBetween(from, to)).await?;
                 reply::closing(word, from, to, &deals)
             }
             CrmQuery::Over { amount, currency } => {
-                let filter = DealFilter::Over(amount, currency.clone());
+                let filter = DealFilter::Over(*amount, currency.clone());
                 let deals = store::deals(tx, &filter).await?;
-                reply::over(amount, currency.as_deref(), &deals)
+                reply::over(*amount, currency.as_deref(), &deals)
             }
             CrmQuery::Mine => match store::owner(tx, &self.asker).await? {
                 None => reply::unknown_owner(&self.asker),
@@ -176,10 +176,7 @@ pub fn span(today: NaiveDate, period: Period) -> (NaiveDate, NaiveDate, &'static
 }
 
 impl Effect for CrmEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
     }
 }

@@ -121,11 +121,11 @@ pub struct InboxEffect {
 }
 
 impl InboxEffect {
-    async fn run(self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
+    async fn run(&self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
         let Tx::Pg(tx) = tx else {
             return Ok(reply::NOT_SET_UP.to_owned());
         };
-        Ok(match self.command {
+        Ok(match &self.command {
             InboxCommand::Summary => {
                 if !store::anything_read(tx).await? {
                     return Ok(reply::NOTHING_READ.to_owned());
@@ -139,18 +139,15 @@ impl InboxEffect {
                 reply::set_aside_list(total, &items)
             }
             InboxCommand::Done(ids) => {
-                let done = store::mark_done(tx, &ids, self.now, &self.reader).await?;
-                reply::done(&done, &ids)
+                let done = store::mark_done(tx, ids, self.now, &self.reader).await?;
+                reply::done(&done, ids)
             }
         })
     }
 }
 
 impl Effect for InboxEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let text = self.run(tx).await?;
             Ok(vec![Reply::text(text)])

@@ -208,10 +208,7 @@ fn replies(outbound: Outbound) -> Vec<Reply> {
 }
 
 impl Effect for BriefingEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(replies(self.run(tx).await?)) })
     }
 }

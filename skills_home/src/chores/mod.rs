@@ -202,7 +202,7 @@ impl ChoreEffect {
         }
     }
 
-    async fn run(self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
+    async fn run(&self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
         let today = local_today(self.now, self.tz);
         let household = self.household.as_str();
         match &self.command {
@@ -401,10 +401,7 @@ fn pick<'a>(chores: &'a [Chore], query: &str) -> Result<&'a Chore, String> {
 }
 
 impl Effect for ChoreEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
     }
 }

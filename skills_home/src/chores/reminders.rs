@@ -149,10 +149,7 @@ impl ReminderEffect {
 }
 
 impl Effect for ReminderEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move {
             let reminders =
                 due_reminders(tx, &self.household, self.now, self.tz, self.quiet_hours).await?;

@@ -141,13 +141,13 @@ impl GroceryEffect {
         }
     }
 
-    async fn run(self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
+    async fn run(&self, tx: &mut Tx<'_>) -> Result<String, StoreError> {
         let GroceryEffect {
             household,
             who,
             now,
             command,
-        } = self;
+        } = self.clone();
         let h = household.as_str();
         // Showing the list changes nothing and need not wait for the household's lock.
         let rows = match command {
@@ -226,10 +226,7 @@ async fn undo(
 }
 
 impl Effect for GroceryEffect {
-    fn apply<'a>(
-        self: Box<Self>,
-        tx: &'a mut Tx<'_>,
-    ) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
     }
 }

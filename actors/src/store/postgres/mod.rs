@@ -12,11 +12,10 @@
 //! * The relay re-publishes a row at most once per lease (`published_at` remembers when it was
 //!   last put on the stream), so a slow sender is not flooded with copies of the same row.
 //!
-//! `mark_published`, `claim_outbox` and `record_send(Sent)` are coalesced: the calls waiting at
+//! `mark_published`, `claim_outbox`, `record_send(Sent)` and `prior` are coalesced: the calls waiting at
 //! the same moment run as one statement over all their ids (see `batch`), which saves a
 //! statement and a commit per message under load and changes nothing for a single call.
-//! `commit`s waiting at the same moment share one transaction, a savepoint per message
-//! (see `group`).
+//! `commit`s waiting at the same moment share one transaction, set-based (see `group`).
 //!
 //! Hot-path statements are prepared once per connection (`prepare_cached`), unless the
 //! statement cache is off for a transaction-mode pooler (see `statements`). Connections come
@@ -75,6 +74,7 @@ pub struct PgStore {
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
     sent: Arc<batch::Batcher<(i64, Option<String>), ()>>,
+    priors: Arc<batch::Batcher<(Platform, String), Prior>>,
     /// `DATABASE_URL`'s TLS and first host, to explain a failed connection.
     tls: Option<(tls::TlsPolicy, String)>,
 }
@@ -245,6 +245,7 @@ impl PgStore {
             published: Arc::new(coalesce::mark_published(pool.clone())),
             claims: Arc::new(coalesce::claims(pool.clone())),
             sent: Arc::new(coalesce::record_sent(pool.clone())),
+            priors: Arc::new(llm_answers::priors(pool.clone())),
             pool,
             tls: None,
         }
@@ -416,7 +417,7 @@ impl Store for PgStore {
     }
 
     async fn prior(&self, platform: Platform, message_id: &str) -> Result<Prior, StoreError> {
-        llm_answers::prior(&self.client().await?, platform, message_id).await
+        self.priors.call((platform, message_id.to_owned())).await
     }
 
     async fn keep_llm_answer(

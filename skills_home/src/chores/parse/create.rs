@@ -296,14 +296,27 @@ pub(super) fn member(token: &Token) -> Option<Member> {
         && low
             .chars()
             .all(|c| c.is_alphabetic() || c == '\'' || c == '-');
-    if !name_like || NOT_NAMES.contains(&low) || weekday_mask(low).is_some() {
+    // A possessive is not a name: "Sam's did the bins" must not credit someone called "Sam's"
+    // (whom "Sam's done the bins" could then never be read back as).
+    if !name_like || NOT_NAMES.contains(&low) || weekday_mask(low).is_some() || low.ends_with("'s")
+    {
         return None;
     }
     Some(Member::Named(capitalized(token.text())))
 }
 
-/// Words that end a list of members rather than name one.
+/// Words that end a list of members rather than name one, and the one-word politeness the
+/// grammar drops at either end of a message ("hey", "please": "Hey did the bins" is the
+/// sender's, so "Hey's done the bins" must not credit a "Hey").
 const NOT_NAMES: &[&str] = &[
+    "hey",
+    "ok",
+    "okay",
+    "alfred",
+    "please",
+    "pls",
+    "thanks",
+    "thx",
     "and",
     "or",
     "then",

@@ -237,7 +237,12 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         &["i", "completed"],
         &["i've", "completed"],
     ];
-    if let Some(rest) = after_any(t, MINE) {
+    if let Some(mut rest) = after_any(t, MINE) {
+        // "done with the dishes", "did with the dishes": no name starts with "with", so the
+        // canonical "done {chore}" reads back as the same chore.
+        while let Some(after) = after_any(rest, &[&["with"]]) {
+            rest = after;
+        }
         if is_praise(rest) {
             return None;
         }
@@ -246,8 +251,12 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
             by: Member::Me,
         });
     }
-    // "dishes done", "the dishes are done", "mark dishes as done"
-    let marked = after_any(t, &[&["mark"]]).unwrap_or(t);
+    // "dishes done", "the dishes are done", "mark dishes as done" (and "… today": the time
+    // words go first, as `chore_name` drops them everywhere else)
+    let mut marked = after_any(t, &[&["mark"]]).unwrap_or(t);
+    while let Some(rest) = before_any(marked, WHEN) {
+        marked = rest;
+    }
     if let Some(name) = before_any(
         marked,
         &[
@@ -366,14 +375,15 @@ fn skip_or_swap(t: &[Token]) -> Option<ChoreCommand> {
     })
 }
 
-/// A chore's name as referred to: time words and a trailing "chore" dropped; `None` when
+/// A chore's name as referred to: trailing time words, "chore" and thanks dropped; `None` when
 /// nothing is left or it holds a separator (a list is never one chore).
 fn chore_name(tokens: &[Token]) -> Option<String> {
+    // Until none is left at the end, so that a name never ends in one and reads back as itself.
     let mut tokens = tokens;
-    while let Some(rest) = before_any(tokens, WHEN) {
-        tokens = rest;
-    }
-    if let Some(rest) = before_any(tokens, &[&["chore"]]) {
+    while let Some(rest) = before_any(tokens, WHEN)
+        .or_else(|| before_any(tokens, &[&["chore"]]))
+        .or_else(|| before_any(tokens, SUFFIXES))
+    {
         tokens = rest;
     }
     if tokens.is_empty() || tokens.iter().any(|t| matches!(t, Token::Sep)) {

@@ -1,38 +1,66 @@
 //! Group commit of message transactions: the `commit`s of [`PgStore`](super::PgStore) waiting
-//! at the same moment run in one Postgres transaction, one `SAVEPOINT` per message.
+//! at the same moment run in one Postgres transaction, set-based: one statement inserts all
+//! their inbox rows, their effects run, one statement inserts all their outbox rows, one
+//! `COMMIT`. When any message fails, the batch runs again with one `SAVEPOINT` per message
+//! (docs/adr/2026-12-02-set-based-group-commits.md).
 //!
 //! Why: Postgres' CPU limits the pipeline on a small box, and a transaction per message costs
 //! a `BEGIN`, a `COMMIT` (a WAL flush) and their round trips each. Under load the orchestrator
 //! commits hundreds of messages of different conversations concurrently; taking those that are
 //! waiting into one transaction shares the commit among them. Under light load a batch holds
-//! one message, so latency does not grow.
+//! one message, so latency does not grow. Statements per row and a savepoint per message (two
+//! round trips and a subtransaction each) were what was left of a message's cost in the
+//! batch; on the happy path they are gone.
 //!
-//! Each message keeps the semantics it had alone (DESIGN.md §3):
-//! * its inbox row, its effect and its outbox rows are applied inside its own savepoint; a
-//!   duplicate key (`ON CONFLICT DO NOTHING` inserted nothing), a failed effect or a failed
-//!   outbox insert rolls back to that savepoint only, so one message never takes the others
-//!   down (and a message that failed leaves nothing behind, as a rollback would);
-//! * every caller is answered only after the batch's `COMMIT` returned: `Done` means its rows
-//!   are durable. When the `BEGIN`, a savepoint command or the `COMMIT` fails, every message of
-//!   the batch gets the error and nothing of the batch is committed (with the connection lost
-//!   during `COMMIT` the outcome is unknown, exactly as for a single transaction: a redelivery
-//!   then finds the inbox row, and the relay publishes the committed replies).
-//! * The same key twice in one batch: the second finds the first's row (its own transaction)
-//!   and is a duplicate, unless the first rolled back to its savepoint.
+//! Two modes, the same semantics for each message (DESIGN.md §3):
+//! * **Set-based** (first, optimistic): `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
+//!   RETURNING` tells which messages are new; a key that appears twice in the batch is sent
+//!   once, and its later copies are duplicates (the first commits with the batch, or the batch
+//!   is run again). The new messages' effects run one after the other in batch order; their
+//!   replies go in with one `INSERT`, whose ids come back with the reply's position
+//!   (`WITH ORDINALITY`, ids drawn in the statement), so each message gets its own envelopes.
+//!   If every message applied, the batch commits. If one failed — an effect's error, a panic
+//!   (caught by `apply_effect`), a failed statement, a deadlock — the whole transaction rolls
+//!   back: nothing of it stays, and a batch of one message reports that message's error.
+//! * **With savepoints** (a batch of several where one failed): each message's inbox row,
+//!   effect and outbox rows run inside its own savepoint; a duplicate key (`ON CONFLICT DO
+//!   NOTHING` inserted nothing), a failed effect or a failed outbox insert rolls back to that
+//!   savepoint only, so one message never takes the others down (and a message that failed
+//!   leaves nothing behind, as a rollback would). The same key twice: the second finds the
+//!   first's row (its own transaction) and is a duplicate, unless the first rolled back to its
+//!   savepoint. Effects are applied by reference (`Effect::apply(&self)`), so they can be run a
+//!   second time; what they do outside the transaction waits for `Effect::committed`, called
+//!   once a message's rows committed.
 //!
-//! Round trips: the savepoint travels with the inbox insert and its release with the outbox
-//! inserts (tokio-postgres pipelines requests issued together), so a message costs two round
-//! trips plus its effect's, and the batch one `BEGIN` and one `COMMIT`.
+//! In both modes every caller is answered only after the batch's `COMMIT` returned: `Done` means
+//! its rows are durable. When the `BEGIN`, a savepoint command or the `COMMIT` fails, every
+//! message of the batch gets the error and nothing of the batch is committed (with the
+//! connection lost during `COMMIT` the outcome is unknown, exactly as for a single transaction:
+//! a redelivery then finds the inbox row, and the relay publishes the committed replies). A
+//! failed `COMMIT` is never retried with savepoints.
+//!
+//! Round trips of the set-based mode: `BEGIN`, the inbox insert, each effect's own, the outbox
+//! insert (none without replies), `COMMIT` — whatever the batch's size. With the statement
+//! cache off (a transaction pooler) the two inserts go unnamed, parse-bind-execute in one round
+//! trip each (`query_typed`), so nothing is left to close before the transaction ends.
 //!
 //! Batches are bounded below 64 messages: a transaction with more subtransactions than
-//! Postgres caches per backend (64) makes every other session's snapshots slower.
+//! Postgres caches per backend (64) makes every other session's snapshots slower (this now
+//! matters only in the savepoint mode).
 //! Several workers run batches at once (each on its own pooled connection): a message's
 //! effect costs several round trips, so one batch at a time would leave Postgres idle while
 //! it waits on Alfred, and a batch waiting on a lock (messages of one household in two
-//! batches) does not stall the pipeline.
+//! batches) does not stall the pipeline. Inbox rows are inserted in key order, so two batches
+//! never deadlock on them (redeliveries of the same messages).
 //! Two batches that lock two households in opposite orders deadlock; Postgres aborts one
-//! statement after `deadlock_timeout`, which rolls back that one message's savepoint (the
-//! message is retried) and lets both batches finish.
+//! statement after `deadlock_timeout`. In the set-based mode that rolls the victim's whole
+//! batch back, which releases its locks and lets the other batch finish; the victim runs again
+//! with savepoints, where its messages wait for the locks instead.
+
+mod job;
+mod set_based;
+
+pub(super) use job::{Job, Outcome};
 
 use std::sync::Arc;
 
@@ -42,9 +70,7 @@ use tokio_postgres::Statement;
 
 use super::batch::Batcher;
 use super::get;
-use crate::skill::Effect;
-use crate::store::{Commit, InboxKey, ReplyTarget};
-use crate::store::{StoreError, Tx};
+use crate::store::{Commit, StoreError, Tx};
 
 /// Most messages in one transaction (see the module doc for the bound).
 const MAX_BATCH: usize = 32;
@@ -65,16 +91,6 @@ const ROLLBACK_AND_RELEASE: &str = "ROLLBACK TO SAVEPOINT message; RELEASE SAVEP
 
 type Param = dyn ToSql + Sync;
 
-/// One message's commit, as `Store::commit` received it.
-pub(super) struct Job {
-    pub(super) inbox: InboxKey,
-    pub(super) effect: Box<dyn Effect>,
-    pub(super) target: ReplyTarget,
-}
-
-/// What one message's caller learns.
-pub(super) type Outcome = Result<Commit, StoreError>;
-
 /// The group-commit queue of a store on `pool`.
 pub(super) fn commits(pool: Pool) -> Batcher<Job, Outcome> {
     let workers = WORKERS.min(pool.status().max_size / 2).max(1);
@@ -88,15 +104,33 @@ pub(super) fn commits(pool: Pool) -> Batcher<Job, Outcome> {
     )
 }
 
+/// Runs `jobs` in one transaction: set-based, or with a savepoint per message when one of
+/// several failed. `Err` fails the whole batch (nothing committed); otherwise one outcome per
+/// job, in order, after the `COMMIT`.
+async fn commit_batch(pool: &Pool, jobs: Vec<Job>) -> Result<Vec<Outcome>, StoreError> {
+    let mut client = get(pool).await?;
+    let outcomes = match set_based::commit(&mut client, &jobs).await? {
+        Some(outcomes) => outcomes,
+        None => commit_with_savepoints(&mut client, &jobs).await?,
+    };
+    for (job, outcome) in jobs.iter().zip(&outcomes) {
+        if let Ok(Commit::Done(_)) = outcome {
+            job.effect.committed();
+        }
+    }
+    Ok(outcomes)
+}
+
 struct Statements {
     inbox: Statement,
     outbox: Statement,
 }
 
-/// Runs `jobs` in one transaction. `Err` fails the whole batch (nothing committed); otherwise
-/// one outcome per job, in order, after the `COMMIT`.
-async fn commit_batch(pool: &Pool, jobs: Vec<Job>) -> Result<Vec<Outcome>, StoreError> {
-    let mut client = get(pool).await?;
+/// The savepoint mode: each message in its own savepoint.
+async fn commit_with_savepoints(
+    client: &mut deadpool_postgres::Client,
+    jobs: &[Job],
+) -> Result<Vec<Outcome>, StoreError> {
     let tx = client.transaction().await?;
     let outcomes = run_batch(&tx, jobs).await;
     // With the statement cache off, every statement of the transaction is closed before its
@@ -108,7 +142,7 @@ async fn commit_batch(pool: &Pool, jobs: Vec<Job>) -> Result<Vec<Outcome>, Store
     Ok(outcomes)
 }
 
-async fn run_batch(tx: &Transaction<'_>, jobs: Vec<Job>) -> Result<Vec<Outcome>, StoreError> {
+async fn run_batch(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     let statements = Statements {
         inbox: tx.prepare_cached(INSERT_INBOX).await?,
         outbox: tx.prepare_cached(INSERT_OUTBOX).await?,
@@ -124,7 +158,7 @@ async fn run_batch(tx: &Transaction<'_>, jobs: Vec<Job>) -> Result<Vec<Outcome>,
 async fn commit_one(
     tx: &Transaction<'_>,
     statements: &Statements,
-    job: Job,
+    job: &Job,
 ) -> Result<Outcome, StoreError> {
     if let Some(refused) = super::fence::check(tx, job.inbox.fence).await? {
         return Ok(Err(refused));
@@ -150,7 +184,7 @@ async fn commit_one(
         return Ok(Ok(Commit::Duplicate));
     }
 
-    let replies = match crate::skill::apply_effect(effect, &mut Tx::Pg(tx)).await {
+    let replies = match crate::skill::apply_effect(effect.as_ref(), &mut Tx::Pg(tx)).await {
         Ok(replies) => replies,
         Err(error) => return undo(tx, error).await,
     };
