@@ -96,6 +96,12 @@ pub(super) async fn commit(
 
 /// The batch inside its transaction; `Err` as soon as anything fails (the caller rolls back).
 async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
+    // Partitions (`INGEST_PARTITIONS`): a stale owner's message fails the attempt, so a batch
+    // of several runs again with savepoints, where it alone is refused (see `fence`).
+    let fences = jobs.iter().map(|job| job.inbox.fence);
+    if let Some(refused) = crate::store::postgres::fence::check_batch(tx, fences).await? {
+        return Err(refused);
+    }
     let new = insert_inbox(tx, jobs).await?;
 
     // The new messages' effects, in batch order; `None`: a duplicate.
