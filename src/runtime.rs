@@ -452,7 +452,7 @@ impl Wiring<'_> {
             bus: self.bus.clone(),
             jobs_store,
             clock: self.clock.clone(),
-            ingest_stream: self.key(names::INGEST_STREAM),
+            ingest: IngestRoute::new(self.prefix, self.settings.tuning.ingest_partitions),
             jobs,
             tick: SCHEDULER_TICK,
         };

@@ -268,15 +268,22 @@ async fn a_commit_under_a_stale_fencing_token_is_refused_and_leaves_nothing() {
     db.drop().await;
 }
 
-#[tokio::test]
-async fn the_fence_never_goes_back() {
+fn fence_of(partition: u32, token: u64) -> Fence {
+    Fence { partition, token }
+}
+
+/// A store on a fresh database whose partition `fence.partition` is fenced at `fence.token`.
+async fn fenced_store(fence: Fence) -> (TestDb, PgStore) {
     let db = TestDb::create_migrated().await;
     let store = PgStore::connect(db.url()).unwrap();
-    let fence = |token| Fence {
-        partition: 0,
-        token,
-    };
-    store.advance_fence(fence(5)).await.unwrap();
+    store.advance_fence(fence).await.unwrap();
+    (db, store)
+}
+
+#[tokio::test]
+async fn the_fence_never_goes_back() {
+    let fence = |token| fence_of(0, token);
+    let (db, store) = fenced_store(fence(5)).await;
 
     // A late advance with an older token (a slow former owner) does not lower it.
     store.advance_fence(fence(3)).await.unwrap();
@@ -389,4 +396,36 @@ async fn a_fenced_delivery_is_left_pending_uncounted_for_the_new_owner_and_its_r
         .unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].payload, "m0");
+}
+
+#[tokio::test]
+async fn a_stale_message_among_concurrent_commits_is_refused_alone() {
+    let fence = |token| fence_of(1, token);
+    let (db, store) = fenced_store(fence(2)).await;
+
+    // Committed at once, so that the group commit takes them into one batch when it can.
+    let commits = (0..8).map(|i| {
+        let token = if i == 3 { 1 } else { 2 };
+        store.commit(key(&format!("wamid.{i}"), fence(token)), reply(), target())
+    });
+    let outcomes = futures::future::join_all(commits).await;
+
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 3 {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(StoreError::Fenced {
+                        token: 1,
+                        latest: 2,
+                        ..
+                    })
+                ),
+                "{outcome:?}"
+            );
+        } else {
+            assert!(matches!(outcome, Ok(Commit::Done(_))), "{i}: {outcome:?}");
+        }
+    }
+    db.drop().await;
 }

@@ -24,6 +24,9 @@ fn partitioned(hostname: &str) -> Vec<(&'static str, String)> {
         ("INGEST_LEASE_MS", "1500".to_owned()),
         // The killed replica's outbox entries are claimed by the survivor within the test.
         ("OUTBOX_CLAIM_IDLE_MS", "1000".to_owned()),
+        // Longer than a partition move, so that a `sent` callback stored on the killed
+        // replica's partition is handled before the reply it confirms would be sent again.
+        ("OUTBOUND_CLAIM_LEASE_MS", "6000".to_owned()),
     ]
 }
 
@@ -209,6 +212,11 @@ async fn a_killed_replicas_partitions_are_taken_over_and_nothing_is_lost_or_answ
         drop(process);
     }
     let mut doomed = doomed.expect("the second replica came to own a partition");
+    // Graph's `sent` callbacks (which tell a reply whose sender was killed mid-send from one
+    // never sent) go to the replica that lives; the process pointed them at itself.
+    backends
+        .graph
+        .send_statuses_to(&format!("{}/webhook", survivor.base), APP_SECRET);
     let http = reqwest::Client::new();
 
     let mut accepted = Vec::new();

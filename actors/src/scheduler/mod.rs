@@ -2,9 +2,9 @@
 //! zone, fired once per due time even with several replicas and across restarts.
 //!
 //! Every `tick` the scheduler looks at each job's run for the household's local yesterday and
-//! today. A run whose due instant has passed is published on `alfred-ingest` as an
-//! [`InboundKind::Job`] envelope with the deterministic message id
-//! `job:{job}:{household}:{local date}`, so the orchestrator's inbox makes it exactly-once: two
+//! today. A run whose due instant has passed is published on `alfred-ingest` (with
+//! `INGEST_PARTITIONS`, on its conversation's partition) as an [`InboundKind::Job`] envelope
+//! with the deterministic message id `job:{job}:{household}:{local date}`, so the orchestrator's inbox makes it exactly-once: two
 //! replicas (or a restarted process) may publish the same run, and only the first commit
 //! counts. A run is published only within its catch-up window after the due instant; today's
 //! run further in the past that the inbox does not hold is recorded once as missed, for
@@ -28,6 +28,7 @@ use chrono_tz::Tz;
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::messages::{InboundEnvelope, InboundKind, Platform, Sender};
+use crate::partitions::IngestRoute;
 use crate::store::InboxKey;
 use store::{JobStore, MissedJob};
 
@@ -109,8 +110,9 @@ pub struct SchedulerDeps {
     pub bus: Arc<dyn Bus>,
     pub jobs_store: Arc<dyn JobStore>,
     pub clock: Arc<dyn Clock>,
-    /// The prefixed `alfred-ingest` key.
-    pub ingest_stream: String,
+    /// Where a due run goes: `alfred-ingest`, or its conversation's partition
+    /// (`INGEST_PARTITIONS`).
+    pub ingest: IngestRoute,
     pub jobs: Vec<ScheduledJob>,
     /// How often due runs are looked for.
     pub tick: Duration,
@@ -223,7 +225,10 @@ async fn publish(
             return false;
         }
     };
-    match deps.bus.publish(&deps.ingest_stream, &payload).await {
+    let stream = deps
+        .ingest
+        .stream_for(envelope.platform, &envelope.conversation);
+    match deps.bus.publish(&stream, &payload).await {
         Ok(_) => {
             tracing::info!(job = %job.job, household = %job.household, run = %date, "Job run is due; handed to the orchestrator.");
             true

@@ -14,6 +14,9 @@ use deadpool_postgres::Transaction;
 
 const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
 
+const CHECK_MANY: &str = "SELECT partition, token FROM ingest_partition_fences \
+     WHERE partition = ANY($1) ORDER BY partition FOR SHARE";
+
 const ADVANCE: &str = "INSERT INTO ingest_partition_fences (partition, token) VALUES ($1, $2) \
      ON CONFLICT (partition) DO UPDATE \
      SET token = GREATEST(ingest_partition_fences.token, EXCLUDED.token)";
@@ -48,6 +51,43 @@ pub(super) async fn check(
         token: fence.token,
         latest,
     }))
+}
+
+/// Inside a set-based batch's transaction: the first refusal among `fences` (one statement for
+/// the batch's partitions, their rows share-locked in partition order), or `None`. No fence at
+/// all (no partitions): no statement. The caller rolls the batch back on a refusal and runs
+/// it again with a savepoint per message, where [`check`] refuses each stale message alone.
+pub(super) async fn check_batch(
+    tx: &Transaction<'_>,
+    fences: impl Iterator<Item = Option<Fence>>,
+) -> Result<Option<StoreError>, StoreError> {
+    let fences: Vec<Fence> = fences.flatten().collect();
+    if fences.is_empty() {
+        return Ok(None);
+    }
+    let mut partitions = fences
+        .iter()
+        .map(|fence| params(*fence).map(|(partition, _)| partition))
+        .collect::<Result<Vec<i32>, StoreError>>()?;
+    partitions.sort_unstable();
+    partitions.dedup();
+    let statement = tx.prepare_cached(CHECK_MANY).await?;
+    let rows = tx.query(&statement, &[&partitions]).await?;
+    for row in rows {
+        let partition: i32 = row.try_get(0)?;
+        let latest = u64::try_from(row.try_get::<_, i64>(1)?).unwrap_or(0);
+        let stale = fences
+            .iter()
+            .find(|fence| i32::try_from(fence.partition) == Ok(partition) && fence.token < latest);
+        if let Some(fence) = stale {
+            return Ok(Some(StoreError::Fenced {
+                partition: fence.partition,
+                token: fence.token,
+                latest,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Raises the partition's token to `fence.token`, never lowering it.

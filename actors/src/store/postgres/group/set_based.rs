@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use super::job::{Job, Outcome};
 use crate::skill::Reply;
 use crate::store::postgres::statements::{before_commit, statement_cache};
-use crate::store::{Commit, Fence, StoreError, Tx};
+use crate::store::{Commit, StoreError, Tx};
 
 /// The batch's inbox rows, in key order (two batches holding the same keys lock them in the
 /// same order); returns the keys that were new.
@@ -96,17 +96,11 @@ pub(super) async fn commit(
 
 /// The batch inside its transaction; `Err` as soon as anything fails (the caller rolls back).
 async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
-    // A message read under an older fencing token than its partition's latest must not commit
-    // (partitioned ingest, see `fence`): such a batch fails here, and the savepoint mode then
-    // refuses just that message. Each partition of the batch is checked once, under a share
-    // lock held to the commit, so a new owner's advance waits for it.
-    let mut fences: Vec<Fence> = jobs.iter().filter_map(|job| job.inbox.fence).collect();
-    fences.sort_by_key(|fence| (fence.partition, fence.token));
-    fences.dedup();
-    for fence in fences {
-        if let Some(refused) = crate::store::postgres::fence::check(tx, Some(fence)).await? {
-            return Err(refused);
-        }
+    // Partitions (`INGEST_PARTITIONS`): a stale owner's message fails the attempt, so a batch
+    // of several runs again with savepoints, where it alone is refused (see `fence`).
+    let fences = jobs.iter().map(|job| job.inbox.fence);
+    if let Some(refused) = crate::store::postgres::fence::check_batch(tx, fences).await? {
+        return Err(refused);
     }
     let new = insert_inbox(tx, jobs).await?;
 
