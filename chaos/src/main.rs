@@ -8,7 +8,7 @@
 //! `--json`); exits 1 when the run failed.
 //!
 //! Layout: [`cluster`] starts and hurts the system, [`load`] sends the messages, [`faults`]
-//! schedules the faults, [`check`] judges, [`report`] tells. The design is in
+//! schedules the faults, [`mod@check`] judges, [`report`] tells. The design is in
 //! `docs/adr/2026-12-02-chaos-suite.md`; `scripts/chaos.sh` runs the full form.
 
 mod check;
