@@ -65,7 +65,9 @@ def strip_test_modules(text):
 
 def expand_use(tree):
     """`a::{b, c::{d, e as f}, self}` -> [(path, alias)]."""
-    tree = re.sub(r"\s+", "", tree)
+    # Spaces matter only around `as` (`e as f`); elsewhere they go, so `a :: { b }` reads `a::{b}`.
+    tree = re.sub(r"\s+", " ", tree)
+    tree = re.sub(r"\s*(::|[{},])\s*", r"\1", tree).strip()
     results = []
 
     def walk(prefix, t):
@@ -83,8 +85,8 @@ def expand_use(tree):
                     walk(segments, part)
             return
         alias = None
-        if "as" in t and re.search(r"[A-Za-z0-9_]as[A-Za-z_]", t):
-            t, alias = re.split(r"(?<=[A-Za-z0-9_])as(?=[A-Za-z_])", t, maxsplit=1)
+        if re.search(r" as ", t):
+            t, alias = (part.strip() for part in t.split(" as ", 1))
         segments = prefix + [s for s in t.split("::") if s]
         if segments and segments[-1] == "self":
             segments = segments[:-1]
