@@ -7,38 +7,16 @@
 
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{Effect, Reply, ReplyOnly};
-use alfred_actors::store::{
-    Commit, InboxKey, LlmAnswer, MemStore, PgStore, Prior, ReplyTarget, Store, StoreError, Tx,
-};
+use alfred_actors::store::{Commit, LlmAnswer, MemStore, PgStore, Prior, Store, StoreError, Tx};
 use alfred_testkit::db::TestDb;
 use alfred_testkit::stores::Backend;
+use alfred_testkit::stores::{whatsapp_inbox_key as key, whatsapp_reply_target as target};
 use futures::future::BoxFuture;
 
 async fn pg() -> Backend<PgStore> {
     let db = TestDb::create_migrated().await;
     let store = PgStore::connect(db.url()).unwrap();
     Backend::on_postgres(store, db)
-}
-
-fn key(id: &str) -> InboxKey {
-    InboxKey {
-        platform: Platform::WhatsApp,
-        message_id: id.to_owned(),
-        person_at: None,
-        fence: None,
-    }
-}
-
-fn target() -> ReplyTarget {
-    ReplyTarget {
-        platform: Platform::WhatsApp,
-        account: "phone-1".into(),
-        to: "4915112345678".into(),
-        to_group: false,
-        thread: None,
-        reply_to: None,
-        traceparent: None,
-    }
 }
 
 fn accepted(command: &str) -> LlmAnswer {

@@ -16,13 +16,14 @@ use alfred_actors::messages::Platform;
 use alfred_actors::metrics::Metrics;
 use alfred_actors::names;
 use alfred_actors::skill::ReplyOnly;
-use alfred_actors::store::{Commit, Fence, InboxKey, PgStore, ReplyTarget, Store, StoreError};
+use alfred_actors::store::{Commit, Fence, InboxKey, PgStore, Store, StoreError};
 use alfred_actors::stream_reader::{
     Delivery, DeliveryError, Ownership, ReaderConfig, StreamReader,
 };
 use alfred_testkit::buses::{grouped_stream, redis_bus};
 use alfred_testkit::db::TestDb;
 use alfred_testkit::redis::unique_prefix;
+use alfred_testkit::stores::whatsapp_reply_target as target;
 use tokio::time::Instant;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -200,18 +201,6 @@ fn key(id: &str, fence: Fence) -> InboxKey {
         message_id: id.to_owned(),
         person_at: None,
         fence: Some(fence),
-    }
-}
-
-fn target() -> ReplyTarget {
-    ReplyTarget {
-        platform: Platform::WhatsApp,
-        account: "phone-1".into(),
-        to: "4915112345678".into(),
-        to_group: false,
-        thread: None,
-        reply_to: Some("wamid.in".into()),
-        traceparent: None,
     }
 }
 

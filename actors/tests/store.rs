@@ -26,6 +26,7 @@ use alfred_actors::store::{
 use alfred_actors::store::{StoreError, Tx};
 use alfred_testkit::db::TestDb;
 use alfred_testkit::stores::Backend;
+use alfred_testkit::stores::{whatsapp_inbox_key as key, whatsapp_reply_target as target};
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 
@@ -54,27 +55,6 @@ async fn pg_with(sql: &str) -> Backend<PgStore> {
 async fn execute(store: &PgStore, sql: &str) {
     let client = store.pool().get().await.unwrap();
     client.batch_execute(sql).await.unwrap();
-}
-
-fn key(id: &str) -> InboxKey {
-    InboxKey {
-        platform: Platform::WhatsApp,
-        message_id: id.to_owned(),
-        person_at: None,
-        fence: None,
-    }
-}
-
-fn target() -> ReplyTarget {
-    ReplyTarget {
-        platform: Platform::WhatsApp,
-        account: "phone-1".into(),
-        to: "4915112345678".into(),
-        to_group: false,
-        thread: None,
-        reply_to: Some("wamid.in".into()),
-        traceparent: None,
-    }
 }
 
 /// Increments a counter in the store (a table, or a slot in memory) and answers with the new

@@ -10,9 +10,10 @@ use std::time::Duration;
 use alfred_actors::messages::Platform;
 use alfred_actors::skill::{Effect, Reply};
 use alfred_actors::store::postgres::{statements, PgStore};
-use alfred_actors::store::{Commit, InboxKey, ReplyTarget, SendResult, Store, StoreError, Tx};
+use alfred_actors::store::{Commit, InboxKey, SendResult, Store, StoreError, Tx};
 use alfred_testkit::db::{test_database_url, TestDb};
 use alfred_testkit::pgbouncer::PrivatePgBouncer;
+use alfred_testkit::stores::{whatsapp_inbox_key, whatsapp_reply_target as target};
 use futures::future::BoxFuture;
 
 const MESSAGES: usize = 60;
@@ -57,24 +58,7 @@ impl Effect for BumpThenFail {
 }
 
 fn key(i: usize) -> InboxKey {
-    InboxKey {
-        platform: Platform::WhatsApp,
-        message_id: format!("wamid.POOL{i}"),
-        person_at: None,
-        fence: None,
-    }
-}
-
-fn target() -> ReplyTarget {
-    ReplyTarget {
-        platform: Platform::WhatsApp,
-        account: "phone-1".into(),
-        to: "4915112345678".into(),
-        to_group: false,
-        thread: None,
-        reply_to: Some("wamid.in".into()),
-        traceparent: None,
-    }
+    whatsapp_inbox_key(&format!("wamid.POOL{i}"))
 }
 
 /// A fresh database with the counter, a private PgBouncer in transaction mode in front of it,

@@ -15,8 +15,9 @@
 
 use std::ops::{Deref, DerefMut};
 
+use alfred_actors::messages::Platform;
 use alfred_actors::skill::{Effect, Reply};
-use alfred_actors::store::{migrate, MemTx, PgStore, StoreError, Tx};
+use alfred_actors::store::{migrate, InboxKey, MemTx, PgStore, ReplyTarget, StoreError, Tx};
 // A pooled connection's wrapper, as the runtime's effects get it (`Tx::Pg` holds its
 // transaction, with the per-connection statement cache); it derefs to tokio-postgres's client.
 use deadpool_postgres::ClientWrapper as Client;
@@ -295,6 +296,30 @@ impl TestDb {
 
     fn store(&self) -> PgStore {
         PgStore::connect(self.url()).expect("the test database's URL")
+    }
+}
+
+/// The inbox key of the WhatsApp message `id` (no person time, no partition fence), as the
+/// store tests commit it.
+pub fn whatsapp_inbox_key(id: &str) -> InboxKey {
+    InboxKey {
+        platform: Platform::WhatsApp,
+        message_id: id.to_owned(),
+        person_at: None,
+        fence: None,
+    }
+}
+
+/// Where the store tests' replies go: a WhatsApp direct chat, quoting `wamid.in`.
+pub fn whatsapp_reply_target() -> ReplyTarget {
+    ReplyTarget {
+        platform: Platform::WhatsApp,
+        account: "phone-1".into(),
+        to: "4915112345678".into(),
+        to_group: false,
+        thread: None,
+        reply_to: Some("wamid.in".into()),
+        traceparent: None,
     }
 }
 
