@@ -118,7 +118,9 @@ async fn an_expired_lease_goes_to_the_next_owner_with_a_greater_token_and_cannot
 async fn a_renewed_lease_outlives_its_first_ttl() {
     let bus = redis_bus();
     let (lease, counter) = lease_keys();
-    let ttl = Duration::from_secs(1);
+    // Long against the renewal interval, so a loaded box stalling this test for a while does
+    // not let the lease lapse between two renewals.
+    let ttl = Duration::from_secs(3);
     let token = bus
         .acquire_lease(&lease, &counter, "a", ttl)
         .await
