@@ -370,6 +370,7 @@ impl Wiring<'_> {
         let deps = SenderDeps {
             store: self.store.clone(),
             bus: self.bus.clone(),
+            stream: self.key(names::OUTBOX_STREAM),
             dead_stream: self.key(names::OUTBOX_DEAD_STREAM),
             clients,
             policy: SenderPolicy {

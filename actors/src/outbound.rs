@@ -5,10 +5,15 @@
 //! 1. claim the outbox row with a conditional update ([`Store::claim_outbox`]); no claim means
 //!    the row was already sent, is dead, or someone else is sending it — a duplicate stream
 //!    entry (a relay republish, a redelivery) therefore never causes a second send;
-//! 2. send it with the platform's [`ChannelClient`], one recipient's replies in commit order;
+//! 2. send it with the platform's [`ChannelClient`], one recipient's replies in commit order:
+//!    a row whose recipient has an earlier row still in flight (waiting for a retry, relayed
+//!    late, being sent by another replica) is not claimed but held, and republished by whoever
+//!    finishes the earlier row (step 3) — so no reply overtakes an earlier one, across retries,
+//!    crashes and replicas;
 //! 3. record the result: `sent`; `retry` with the next attempt time (exponential back-off with
 //!    jitter, or the platform's `Retry-After`) — the relay republishes the row when it is due;
-//!    or `dead` with the reason, also written to `alfred-outbox:dead` for operators.
+//!    or `dead` with the reason, also written to `alfred-outbox:dead` for operators. A row
+//!    finished (sent or dead) releases the recipient's next row if a claim held it.
 //!
 //! With `OUTBOUND_ENABLED=false`, or for a platform without a client, replies are logged instead
 //! of sent and recorded as sent, so bring-up never spams real users.
@@ -66,6 +71,8 @@ pub type ClientFactory = Arc<dyn Fn() -> HashMap<Platform, Rc<dyn ChannelClient>
 pub struct SenderDeps {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
+    /// The prefixed `alfred-outbox` key, where rows held behind a finished one are republished.
+    pub stream: String,
     /// The prefixed `alfred-outbox:dead` key.
     pub dead_stream: String,
     pub clients: ClientFactory,
@@ -135,8 +142,9 @@ impl Handler<Delivery> for OutboundSender {
         crate::trace::set_parent(&span, queued.traceparent.as_deref());
         Box::pin(
             async move {
-                // Order matters, outcome does not: a reply that failed is retried later by the
-                // relay, and the next one need not wait for it.
+                // In-process order saves a held claim in the common case; the outcome does not
+                // matter here: if this reply failed, the next one's claim finds it in flight and
+                // holds it (the store keeps the order across retries and replicas).
                 let _ = turn.wait().await;
                 let result = send_once(&deps, &clients, queued.outbox_id).await;
                 me.do_send(TurnEnded {
@@ -226,10 +234,40 @@ async fn record(
     result: SendResult,
 ) -> Result<(), DeliveryError> {
     // If recording fails the row stays claimed; after the lease the relay hands it out again.
-    deps.store
+    let released = deps
+        .store
         .record_send(outbox_id, result)
         .await
-        .map_err(|error| store_failure(format!("could not record the send: {error}"), &error))
+        .map_err(|error| store_failure(format!("could not record the send: {error}"), &error))?;
+    republish(deps, &released).await;
+    Ok(())
+}
+
+/// Publishes the rows a finished send released (the next reply of the same recipient, held
+/// while this one was in flight) and marks them published. A failure is only logged: a held
+/// row whose predecessor is finished is due for the relay's next pass.
+async fn republish(deps: &SenderDeps, released: &[OutboundEnvelope]) {
+    if released.is_empty() {
+        return;
+    }
+    let payloads: Result<Vec<String>, _> = released.iter().map(serde_json::to_string).collect();
+    let published = match payloads {
+        Ok(payloads) => deps
+            .bus
+            .publish_many(&deps.stream, &payloads)
+            .await
+            .map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = published {
+        tracing::warn!(%error, "Could not republish the next reply of the recipient; the relay will.");
+        return;
+    }
+    let ids: Vec<i64> = released.iter().map(|envelope| envelope.outbox_id).collect();
+    if let Err(error) = deps.store.mark_published(&ids).await {
+        // Harmless: the relay may publish the row once more, and the claim sends it once.
+        tracing::debug!(%error, "Could not mark the republished reply as published.");
+    }
 }
 
 /// `Unavailable` when the store could not be reached (the reader then waits for it without

@@ -129,7 +129,21 @@ impl Effect for Panics {
 }
 
 async fn done(store: &impl Store, id: &str, effect: Box<Bump>) -> Vec<OutboundEnvelope> {
-    match store.commit(key(id), effect, target()).await.unwrap() {
+    done_to(store, id, &target().to, effect).await
+}
+
+/// Like [`done`], answering another recipient (each recipient's replies are sent in order).
+async fn done_to(
+    store: &impl Store,
+    id: &str,
+    to: &str,
+    effect: Box<Bump>,
+) -> Vec<OutboundEnvelope> {
+    let target = ReplyTarget {
+        to: to.to_owned(),
+        ..target()
+    };
+    match store.commit(key(id), effect, target).await.unwrap() {
         Commit::Done(envelopes) => envelopes,
         Commit::Duplicate => panic!("{id} was taken for a duplicate"),
     }
@@ -346,7 +360,7 @@ mod behaviour {
 
     pub async fn a_sent_or_dead_row_is_neither_claimed_nor_relayed(store: &impl Store) {
         let sent = done(store, "wamid.1", bump()).await[0].outbox_id;
-        let dead = done(store, "wamid.2", bump()).await[0].outbox_id;
+        let dead = done_to(store, "wamid.2", "4917000000001", bump()).await[0].outbox_id;
         for id in [sent, dead] {
             store.claim_outbox(id, HOUR).await.unwrap().unwrap();
         }
@@ -378,7 +392,7 @@ mod behaviour {
 
     pub async fn a_retry_is_relayed_and_claimable_once_its_time_has_come(store: &impl Store) {
         let due = done(store, "wamid.1", bump()).await[0].outbox_id;
-        let later = done(store, "wamid.2", bump()).await[0].outbox_id;
+        let later = done_to(store, "wamid.2", "4917000000001", bump()).await[0].outbox_id;
         store.mark_published(&[due, later]).await.unwrap();
         for id in [due, later] {
             store.claim_outbox(id, HOUR).await.unwrap().unwrap();
@@ -409,6 +423,78 @@ mod behaviour {
                 .unwrap()
                 .attempts,
             2
+        );
+    }
+
+    pub async fn a_reply_waits_until_the_earlier_reply_to_its_recipient_is_sent(
+        store: &impl Store,
+    ) {
+        let first = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let second = done(store, "wamid.2", bump()).await[0].outbox_id;
+        let other = done_to(store, "wamid.3", "4917000000001", bump()).await[0].outbox_id;
+        store.mark_published(&[first, second, other]).await.unwrap();
+
+        assert!(
+            store.claim_outbox(second, HOUR).await.unwrap().is_none(),
+            "held: the first reply to the same person is not sent yet"
+        );
+        assert!(
+            store.claim_outbox(other, HOUR).await.unwrap().is_some(),
+            "another recipient does not wait"
+        );
+        assert!(
+            due_ids(store, HOUR, HOUR).await.is_empty(),
+            "a held row is not relayed while the earlier one is in flight"
+        );
+        store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+        let retry = SendResult::Retry {
+            error: "HTTP 429".into(),
+            next_attempt_in: NOW,
+        };
+        assert!(store.record_send(first, retry).await.unwrap().is_empty());
+        assert!(
+            store.claim_outbox(second, HOUR).await.unwrap().is_none(),
+            "a reply waiting for its retry keeps the next one waiting"
+        );
+
+        store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+        let sent = SendResult::Sent { provider_id: None };
+        let released = store.record_send(first, sent).await.unwrap();
+
+        let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
+        assert_eq!(released, [second], "sending the first releases the second");
+        assert_eq!(
+            store.claim_outbox(second, HOUR).await.unwrap().unwrap().attempts,
+            1
+        );
+    }
+
+    pub async fn a_dead_reply_releases_the_next_and_a_missed_release_is_relayed(
+        store: &impl Store,
+    ) {
+        let first = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let second = done(store, "wamid.2", bump()).await[0].outbox_id;
+        let third = done(store, "wamid.3", bump()).await[0].outbox_id;
+        store.mark_published(&[first, second, third]).await.unwrap();
+        store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+        assert!(store.claim_outbox(second, HOUR).await.unwrap().is_none());
+        assert!(store.claim_outbox(third, HOUR).await.unwrap().is_none());
+
+        let dead = SendResult::Dead {
+            reason: "131026: undeliverable".into(),
+        };
+        let released = store.record_send(first, dead).await.unwrap();
+
+        let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
+        assert_eq!(released, [second], "only the next one may go");
+        // The sender died before republishing it: the relay does, at once (no grace).
+        assert_eq!(due_ids(store, HOUR, HOUR).await, [second]);
+        store.mark_published(&[second]).await.unwrap();
+        assert!(due_ids(store, HOUR, HOUR).await.is_empty(), "released once");
+        assert!(store.claim_outbox(second, HOUR).await.unwrap().is_some());
+        assert!(
+            store.claim_outbox(third, HOUR).await.unwrap().is_none(),
+            "still behind the second"
         );
     }
 
@@ -551,6 +637,8 @@ alfred_testkit::for_both_stores! {
         a_claimed_row_cannot_be_claimed_again,
         a_sent_or_dead_row_is_neither_claimed_nor_relayed,
         a_retry_is_relayed_and_claimable_once_its_time_has_come,
+        a_reply_waits_until_the_earlier_reply_to_its_recipient_is_sent,
+        a_dead_reply_releases_the_next_and_a_missed_release_is_relayed,
         an_abandoned_claim_is_relayed_and_taken_over,
         a_published_row_is_not_relayed_again_within_the_lease,
         an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,

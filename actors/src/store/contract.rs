@@ -162,15 +162,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<OutboundEnvelope>, StoreError>;
 
     /// Claims a row for sending with a conditional update; `None` when it is already sent,
-    /// dead, or being sent by someone else.
+    /// dead, or being sent by someone else — or when an earlier row to the same recipient
+    /// (platform, account, recipient; earlier = smaller outbox id) is still in flight: one
+    /// recipient's replies are sent in the order they were committed. Such a row is *held*:
+    /// [`Store::record_send`] of the earlier row returns it to be republished, and the relay
+    /// republishes it should that be missed.
     async fn claim_outbox(
         &self,
         outbox_id: i64,
         lease: Duration,
     ) -> Result<Option<Claimed>, StoreError>;
 
-    /// Records the result of a send attempt of a claimed row.
-    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError>;
+    /// Records the result of a send attempt of a claimed row. When the row is finished (sent
+    /// or dead), returns the next row of its recipient if a claim held it (see
+    /// [`Store::claim_outbox`]): the caller publishes it to `alfred-outbox` and marks it
+    /// published.
+    async fn record_send(
+        &self,
+        outbox_id: i64,
+        result: SendResult,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError>;
 
     /// The platform reported (a status callback) that it accepted the message of this row.
     /// A row whose send was never recorded — the sender died between the HTTP call and

@@ -44,6 +44,8 @@ struct Row {
     published_at: Option<Instant>,
     claimed_at: Option<Instant>,
     next_attempt_at: Option<Instant>,
+    /// A claim found an earlier row of the same recipient in flight (the `held_at` column).
+    held: bool,
 }
 
 impl Row {
@@ -68,6 +70,18 @@ impl Row {
             State::Sending => older(self.claimed_at, lease) && not_published_within_lease,
             State::Dead => false,
         }
+    }
+
+    /// Whether `other` goes to the same recipient (the order of `PgStore`'s
+    /// `earlier_in_flight!`).
+    fn same_recipient(&self, other: &Row) -> bool {
+        let (a, b) = (&self.envelope, &other.envelope);
+        a.platform == b.platform && a.account == b.account && a.to == b.to
+    }
+
+    /// Not yet finished: pending, being sent or waiting for a retry (sent rows are removed).
+    fn in_flight(&self) -> bool {
+        self.state != State::Dead
     }
 
     /// The claim rule of `PgStore`'s `CLAIM`.
@@ -95,6 +109,27 @@ struct Inner {
 }
 
 /// The in-memory store.
+impl Inner {
+    /// Whether a row before `id` to the same recipient as `row` is still in flight.
+    fn earlier_in_flight(&self, id: i64, row: &Row) -> bool {
+        self.outbox
+            .range(..id)
+            .any(|(_, earlier)| earlier.in_flight() && earlier.same_recipient(row))
+    }
+
+    /// The row `id` is finished (sent or dead; already removed when sent, so `recipient` is
+    /// passed): the next row of the recipient in flight, if a claim held it.
+    fn released(&self, id: i64, recipient: &Row) -> Vec<OutboundEnvelope> {
+        self.outbox
+            .range(id + 1..)
+            .map(|(_, row)| row)
+            .find(|row| row.in_flight() && row.same_recipient(recipient))
+            .filter(|row| row.held)
+            .map(|row| vec![row.envelope.clone()])
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Default)]
 pub struct MemStore {
     inner: Mutex<Inner>,
@@ -167,6 +202,7 @@ impl Store for MemStore {
                 published_at: None,
                 claimed_at: None,
                 next_attempt_at: None,
+                held: false,
             };
             inner.outbox.insert(envelope.outbox_id, row);
             envelopes.push(envelope);
@@ -181,6 +217,7 @@ impl Store for MemStore {
         for id in outbox_ids {
             if let Some(row) = inner.outbox.get_mut(id) {
                 row.published_at = Some(now);
+                row.held = false;
             }
         }
         Ok(())
@@ -196,10 +233,15 @@ impl Store for MemStore {
         let now = Instant::now();
         Ok(inner
             .outbox
-            .values()
-            .filter(|row| row.due(now, grace, lease))
+            .iter()
+            .filter(|(id, row)| {
+                row.due(now, grace, lease)
+                    || (row.state == State::Pending
+                        && row.held
+                        && !inner.earlier_in_flight(**id, row))
+            })
             .take(limit)
-            .map(|row| row.envelope.clone())
+            .map(|(_, row)| row.envelope.clone())
             .collect())
     }
 
@@ -210,28 +252,42 @@ impl Store for MemStore {
     ) -> Result<Option<Claimed>, StoreError> {
         let mut inner = self.inner.lock().await;
         let now = Instant::now();
-        let Some(row) = inner.outbox.get_mut(&outbox_id) else {
+        let Some(row) = inner.outbox.get(&outbox_id) else {
             return Ok(None);
         };
         if !row.claimable(now, lease) {
             return Ok(None);
         }
+        let held = inner.earlier_in_flight(outbox_id, row);
+        let Some(row) = inner.outbox.get_mut(&outbox_id) else {
+            return Ok(None);
+        };
+        if held {
+            row.held = true;
+            return Ok(None);
+        }
         row.state = State::Sending;
         row.attempts += 1;
         row.claimed_at = Some(now);
+        row.held = false;
         Ok(Some(Claimed {
             envelope: row.envelope.clone(),
             attempts: row.attempts,
         }))
     }
 
-    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError> {
+    async fn record_send(
+        &self,
+        outbox_id: i64,
+        result: SendResult,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
         let mut inner = self.inner.lock().await;
         let now = Instant::now();
         match result {
-            SendResult::Sent { .. } => {
-                inner.outbox.remove(&outbox_id);
-            }
+            SendResult::Sent { .. } => match inner.outbox.remove(&outbox_id) {
+                Some(row) => Ok(inner.released(outbox_id, &row)),
+                None => Ok(Vec::new()),
+            },
             // Errors are the sender's to log; the ephemeral store keeps only what the state
             // machine needs.
             SendResult::Retry {
@@ -243,14 +299,19 @@ impl Store for MemStore {
                         row.next_attempt_at = Some(now + next_attempt_in);
                     }
                 }
+                Ok(Vec::new())
             }
             SendResult::Dead { .. } => {
-                if let Some(row) = inner.outbox.get_mut(&outbox_id) {
-                    row.state = State::Dead;
+                let Some(row) = inner.outbox.get_mut(&outbox_id) else {
+                    return Ok(Vec::new());
+                };
+                row.state = State::Dead;
+                match inner.outbox.get(&outbox_id) {
+                    Some(row) => Ok(inner.released(outbox_id, row)),
+                    None => Ok(Vec::new()),
                 }
             }
         }
-        Ok(())
     }
 
     async fn confirm_sent(&self, outbox_id: i64, _provider_id: &str) -> Result<bool, StoreError> {

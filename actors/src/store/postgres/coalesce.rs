@@ -11,6 +11,7 @@ use tokio_postgres::types::{ToSql, Type};
 use super::batch::Batcher;
 use super::statements;
 use super::{envelope, get, MARK_PUBLISHED};
+use crate::messages::OutboundEnvelope;
 use crate::store::Claimed;
 use crate::store::StoreError;
 
@@ -20,22 +21,40 @@ const MAX_BATCH: usize = 256;
 const DEADLOCK_ATTEMPTS: u32 = 3;
 
 /// Claims rows for sending: `$1` ids, `$2` their leases in seconds. Claims pending rows, due
-/// retries and abandoned claims (claimed longer than the lease ago).
-const CLAIM_MANY: &str =
-    "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, claimed_at = now() \
-     FROM unnest($1::int8[], $2::float8[]) AS c(id, lease) \
-     WHERE o.id = c.id AND ( \
-         o.state = 'pending' \
-      OR (o.state = 'retry' AND o.next_attempt_at <= now()) \
-      OR (o.state = 'sending' AND o.claimed_at <= now() - c.lease * interval '1 second')) \
-     RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
-               o.to_group, o.thread, o.attempts";
+/// retries and abandoned claims (claimed longer than the lease ago) — unless an earlier row of
+/// the same recipient is still in flight: such a row is not claimed but *held* (`held_at`), to
+/// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay). Both
+/// updates read the statement's snapshot, so the two sets are disjoint.
+const CLAIM_MANY: &str = concat!(
+    "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[]) AS c(id, lease)), \
+     held AS (UPDATE outbox o SET held_at = now() FROM c \
+         WHERE o.id = c.id AND ",
+    claimable!(),
+    " AND ",
+    earlier_in_flight!("o"),
+    " RETURNING o.id) \
+     UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, claimed_at = now(), \
+         held_at = NULL \
+     FROM c WHERE o.id = c.id AND ",
+    claimable!(),
+    " AND NOT ",
+    earlier_in_flight!("o"),
+    " RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
+               o.to_group, o.thread, o.attempts"
+);
 
-/// Records rows as sent: `$1` ids, `$2` their provider ids. A sent row stays sent whatever a
-/// late or duplicate report says.
-const RECORD_SENT_MANY: &str = "UPDATE outbox o \
-     SET state = 'sent', sent_at = now(), provider_id = r.provider_id, last_error = NULL \
-     FROM unnest($1::int8[], $2::text[]) AS r(id, provider_id) WHERE o.id = r.id";
+/// Records rows as sent: `$1` ids, `$2` their provider ids, and returns the rows this
+/// releases (`released!`), each with the id of the row that released it last. A sent row
+/// stays sent whatever a late or duplicate report says.
+const RECORD_SENT_MANY: &str = concat!(
+    "WITH r AS (SELECT * FROM unnest($1::int8[], $2::text[]) AS r(id, provider_id)), \
+     done AS (UPDATE outbox o \
+         SET state = 'sent', sent_at = now(), provider_id = r.provider_id, last_error = NULL \
+         FROM r WHERE o.id = r.id \
+         RETURNING o.id AS done_id, o.platform AS done_platform, o.account AS done_account, \
+                   o.recipient AS done_recipient) ",
+    released!()
+);
 
 pub(super) fn mark_published(pool: Pool) -> Batcher<Vec<i64>, ()> {
     Batcher::new(
@@ -63,19 +82,18 @@ pub(super) fn claims(pool: Pool) -> Batcher<(i64, f64), Option<Claimed>> {
     )
 }
 
-pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), ()> {
+pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), Vec<OutboundEnvelope>> {
     Batcher::new(
         MAX_BATCH,
         Arc::new(move |requests: Vec<(i64, Option<String>)>| {
             let pool = pool.clone();
             Box::pin(async move {
-                let count = requests.len();
                 let (ids, provider_ids): (Vec<i64>, Vec<Option<String>>) =
                     requests.into_iter().unzip();
                 let client = get(&pool).await?;
                 let params: [&(dyn ToSql + Sync); 2] = [&ids, &provider_ids];
-                retry_deadlock(|| {
-                    statements::execute(
+                let rows = retry_deadlock(|| {
+                    statements::query(
                         &client,
                         RECORD_SENT_MANY,
                         &[Type::INT8_ARRAY, Type::TEXT_ARRAY],
@@ -83,10 +101,28 @@ pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), ()> {
                     )
                 })
                 .await?;
-                Ok(vec![(); count])
+                let mut released = released_by(&rows)?;
+                // A row named twice releases its successor once, for its first request.
+                Ok(ids
+                    .iter()
+                    .map(|id| released.remove(id).unwrap_or_default())
+                    .collect())
             })
         }),
     )
+}
+
+/// The rows a `released!()` statement returned, by the id of the row that released them.
+pub(super) fn released_by(
+    rows: &[tokio_postgres::Row],
+) -> Result<HashMap<i64, Vec<OutboundEnvelope>>, StoreError> {
+    let mut released: HashMap<i64, Vec<OutboundEnvelope>> = HashMap::new();
+    for row in rows {
+        // After the envelope's columns (see `envelope_columns!`).
+        let by: i64 = row.try_get(9)?;
+        released.entry(by).or_default().push(envelope(row)?);
+    }
+    Ok(released)
 }
 
 /// Claims many rows in one statement. A row named twice is claimed once, by its first request:

@@ -24,7 +24,6 @@
 //! They are encrypted as `DATABASE_URL`'s `sslmode` says (see `tls`).
 
 mod batch;
-mod coalesce;
 mod fence;
 mod group;
 mod llm_answers;
@@ -73,7 +72,7 @@ pub struct PgStore {
     commits: Arc<batch::Batcher<group::Job, group::Outcome>>,
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
-    sent: Arc<batch::Batcher<(i64, Option<String>), ()>>,
+    sent: Arc<batch::Batcher<(i64, Option<String>), Vec<OutboundEnvelope>>>,
     priors: Arc<batch::Batcher<(Platform, String), Prior>>,
     /// `DATABASE_URL`'s TLS and first host, to explain a failed connection.
     tls: Option<(tls::TlsPolicy, String)>,
@@ -98,7 +97,60 @@ macro_rules! envelope_columns {
     };
 }
 
-// After `envelope_columns!`, which it uses.
+/// The claim rule, for an outbox row `o` and its claim `c` (lease in seconds): pending, a due
+/// retry, or a claim abandoned for longer than the lease.
+macro_rules! claimable {
+    () => {
+        "(o.state = 'pending' \
+          OR (o.state = 'retry' AND o.next_attempt_at <= now()) \
+          OR (o.state = 'sending' AND o.claimed_at <= now() - c.lease * interval '1 second'))"
+    };
+}
+
+/// Whether an earlier row (smaller id) to the same recipient as the outbox row `$row` is
+/// still in flight: then `$row` must wait, so that one recipient's replies go out in the order
+/// they were committed (outbox_in_flight_recipient_idx answers it).
+macro_rules! earlier_in_flight {
+    ($row:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM outbox p WHERE p.platform = ",
+            $row,
+            ".platform AND p.account = ",
+            $row,
+            ".account AND p.recipient = ",
+            $row,
+            ".recipient AND p.id < ",
+            $row,
+            ".id AND p.state IN ('pending', 'sending', 'retry'))"
+        )
+    };
+}
+
+/// Completes a statement whose CTE `done(done_id, done_platform, done_account, done_recipient)`
+/// holds rows just finished (sent or dead): selects, for each, the next row of its recipient
+/// still in flight if a claim held it — that row may go now. Columns: `envelope_columns!`, then
+/// the finished row's id. The CTE's update is not visible here, so two finished rows of one
+/// recipient release only the row after the later one.
+macro_rules! released {
+    () => {
+        concat!(
+            "SELECT n.id, n.platform, n.account, n.recipient, n.reply_to, n.body, n.traceparent, \
+                    n.to_group, n.thread, d.done_id \
+             FROM done d CROSS JOIN LATERAL ( \
+                 SELECT ",
+            envelope_columns!(),
+            ", held_at FROM outbox n \
+                 WHERE n.platform = d.done_platform AND n.account = d.done_account \
+                   AND n.recipient = d.done_recipient AND n.id > d.done_id \
+                   AND n.state IN ('pending', 'sending', 'retry') \
+                 ORDER BY n.id LIMIT 1) n \
+             WHERE n.held_at IS NOT NULL"
+        )
+    };
+}
+
+// After the macros above, which they use.
+mod coalesce;
 mod dead_letters;
 
 /// `$1` grace and `$2` lease in seconds, `$3` limit. A row is due when
@@ -107,11 +159,15 @@ mod dead_letters;
 ///   sender claiming it (the stream entry was lost);
 /// * in retry, its next attempt time has passed, and it was not published since then;
 /// * sending, claimed longer than `lease` ago (the sender died), and not re-published within
-///   the lease.
+///   the lease;
+/// * pending and held by a claim (an earlier row of its recipient was in flight), and no
+///   earlier row is in flight any more: its release was missed (the releasing sender died, or
+///   finished in the instant the claim looked). Held rows behind one still in flight are not
+///   due, so a long retry does not make the relay republish them every pass.
 const DUE_FOR_RELAY: &str = concat!(
     "SELECT ",
     envelope_columns!(),
-    " FROM outbox \
+    " FROM outbox o \
      WHERE state IN ('pending', 'sending', 'retry') AND ( \
          (state = 'pending' AND published_at IS NULL \
              AND created_at <= now() - $1::float8 * interval '1 second') \
@@ -121,8 +177,10 @@ const DUE_FOR_RELAY: &str = concat!(
                   OR published_at <= now() - $2::float8 * interval '1 second')) \
       OR (state = 'sending' AND claimed_at <= now() - $2::float8 * interval '1 second' \
              AND (published_at IS NULL \
-                  OR published_at <= now() - $2::float8 * interval '1 second'))) \
-     ORDER BY id LIMIT $3"
+                  OR published_at <= now() - $2::float8 * interval '1 second')) \
+      OR (state = 'pending' AND held_at IS NOT NULL AND NOT ",
+    earlier_in_flight!("o"),
+    ")) ORDER BY id LIMIT $3"
 );
 
 const CONFIRM_SENT: &str = "UPDATE outbox \
@@ -133,8 +191,14 @@ const RECORD_DELIVERY_FAILURE: &str =
 const RECORD_RETRY: &str = "UPDATE outbox \
      SET state = 'retry', last_error = $2, next_attempt_at = now() + $3::float8 * interval '1 second' \
      WHERE id = $1 AND state = 'sending'";
-const RECORD_DEAD: &str =
-    "UPDATE outbox SET state = 'dead', last_error = $2 WHERE id = $1 AND state <> 'sent'";
+/// Records a row as dead (`$1` id, `$2` reason) and returns what that releases (`released!`).
+const RECORD_DEAD: &str = concat!(
+    "WITH done AS (UPDATE outbox o SET state = 'dead', last_error = $2 \
+         WHERE o.id = $1 AND o.state <> 'sent' \
+         RETURNING o.id AS done_id, o.platform AS done_platform, o.account AS done_account, \
+                   o.recipient AS done_recipient) ",
+    released!()
+);
 
 /// Longest error text kept in `last_error`.
 const MAX_ERROR_LEN: usize = 2000;
@@ -310,13 +374,19 @@ impl Store for PgStore {
         self.claims.call((outbox_id, lease.as_secs_f64())).await
     }
 
-    async fn record_send(&self, outbox_id: i64, result: SendResult) -> Result<(), StoreError> {
-        if let SendResult::Sent { provider_id } = result {
-            return self.sent.call((outbox_id, provider_id)).await;
-        }
-        let client = self.client().await?;
+    async fn record_send(
+        &self,
+        outbox_id: i64,
+        result: SendResult,
+    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
+        let client = match result {
+            SendResult::Sent { provider_id } => {
+                return self.sent.call((outbox_id, provider_id)).await;
+            }
+            _ => self.client().await?,
+        };
         match result {
-            SendResult::Sent { .. } => {}
+            SendResult::Sent { .. } => Ok(Vec::new()),
             SendResult::Retry {
                 error,
                 next_attempt_in,
@@ -330,18 +400,22 @@ impl Store for PgStore {
                     &[&outbox_id, &error, &delay],
                 )
                 .await?;
+                // The row stays in flight: nothing behind it may go yet.
+                Ok(Vec::new())
             }
             SendResult::Dead { reason } => {
-                statements::execute(
+                let rows = statements::query(
                     &client,
                     RECORD_DEAD,
                     &[Type::INT8, Type::TEXT],
                     &[&outbox_id, &truncate(reason)],
                 )
                 .await?;
+                Ok(coalesce::released_by(&rows)?
+                    .remove(&outbox_id)
+                    .unwrap_or_default())
             }
         }
-        Ok(())
     }
 
     async fn confirm_sent(&self, outbox_id: i64, provider_id: &str) -> Result<bool, StoreError> {
