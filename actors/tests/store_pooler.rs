@@ -97,9 +97,14 @@ async fn counter(admin: &PgStore) -> i64 {
 async fn through_a_transaction_pooler_concurrent_commits_claims_and_sends_keep_their_promises() {
     let (_db, admin, _bouncer, store) = through_a_pooler().await;
 
-    let commits = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), target()));
+    // One person each: one person's replies are claimed one after the other (in order).
+    let person = |i: usize| alfred_actors::store::ReplyTarget {
+        to: format!("4915100{i:06}"),
+        ..target()
+    };
+    let commits = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), person(i)));
     let first = futures::future::join_all(commits).await;
-    let again = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), target()));
+    let again = (0..MESSAGES).map(|i| store.commit(key(i), Box::new(CachedBump), person(i)));
     let second = futures::future::join_all(again).await;
 
     let mut ids = Vec::new();
