@@ -464,7 +464,12 @@ mod behaviour {
         let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
         assert_eq!(released, [second], "sending the first releases the second");
         assert_eq!(
-            store.claim_outbox(second, HOUR).await.unwrap().unwrap().attempts,
+            store
+                .claim_outbox(second, HOUR)
+                .await
+                .unwrap()
+                .unwrap()
+                .attempts,
             1
         );
     }

@@ -34,6 +34,37 @@ async fn a_graph_api_500_then_200_delivers_the_reply_exactly_once() {
 }
 
 #[actix_rt::test]
+async fn a_reply_waiting_for_a_retry_is_not_overtaken_by_the_next_reply_to_the_same_person() {
+    let app = TestApp::spawn().await;
+    app.backends.graph.fail_next(
+        1,
+        429,
+        FakeGraph::error_body(130429, "Rate limit hit"),
+        Some(1),
+    );
+    let first = whatsapp::text_message(PHONE_ID, "15550006667", "Lee", "wamid.FIRST", "add bread");
+    let second = whatsapp::text_message(PHONE_ID, "15550006667", "Lee", "wamid.NEXT", "add milk");
+
+    app.post_signed(&first).await;
+    app.backends.graph.wait_for_requests(1, DEADLINE).await;
+    // The first reply now waits for its retry (Retry-After: 1 s); the second is committed
+    // and published meanwhile, and must wait behind it.
+    app.post_signed(&second).await;
+
+    app.backends.graph.wait_for_requests(3, DEADLINE).await;
+    app.quiescent().await;
+    let delivered: Vec<_> = app
+        .backends
+        .graph
+        .delivered()
+        .iter()
+        .map(|send| send.reply_to().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(delivered, ["wamid.FIRST", "wamid.NEXT"], "in message order");
+    assert_eq!(app.backends.graph.requests().len(), 3, "one 429, two sends");
+}
+
+#[actix_rt::test]
 async fn a_permanent_graph_error_is_dead_lettered_with_the_reason_and_not_retried() {
     let app = TestApp::spawn().await;
     app.backends.graph.fail_next(
