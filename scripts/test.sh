@@ -444,9 +444,9 @@ else
 fi
 # The chaos suite, short form (the full form is scripts/chaos.sh): three replicas of the debug
 # build on a private Redis (AOF) and Postgres behind fault proxies, 300 webhooks from 30
-# conversations round-robin, a kill -9 and a cut of every Redis and Postgres connection; fails on
-# a lost or doubled message, a poison message not dead-lettered, or anything stuck. Replies out
-# of order are reported, not required (several replicas do not keep order yet: issue 12).
+# conversations round-robin, on 8 ingest partitions with a 3 s lease, a kill -9 and a cut of every
+# Redis and Postgres connection; fails on a lost or doubled message, a poison message not
+# dead-lettered, anything stuck, or a conversation whose replies went out of order.
 # ALFRED_TEST_CHAOS=0 skips it.
 if [[ ${ALFRED_TEST_CHAOS:-1} == 0 ]]; then
     log "chaos suite skipped (ALFRED_TEST_CHAOS=0)"
@@ -456,7 +456,7 @@ else
     chaos_target=${CARGO_TARGET_DIR:-target}
     run "$chaos_target/debug/alfred-chaos" --alfred "$chaos_target/debug/alfred" \
         --replicas 3 --messages 300 --conversations 30 --rate 30 --faults kill,proxy-cut \
-        --claim-idle-ms 5000 --settle-secs 90
+        --claim-idle-ms 5000 --partitions 8 --lease-ms 3000 --require-order --settle-secs 120
 fi
 # Every fuzz target for a short bounded time, from the checked-in corpus (scripts/fuzz.sh: what
 # they find goes to a temporary directory, so the checkout stays clean; a failing input is kept

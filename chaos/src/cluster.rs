@@ -36,6 +36,10 @@ pub struct Settings {
     /// `INGEST_CLAIM_IDLE_MS` and `OUTBOX_CLAIM_IDLE_MS`: how long a stalled replica's entries
     /// wait before another claims them (today's "lease").
     pub claim_idle_ms: u64,
+    /// `INGEST_PARTITIONS` (0: the single ingest stream).
+    pub partitions: u32,
+    /// `INGEST_LEASE_MS`.
+    pub lease_ms: u64,
     /// Where the replicas' logs go.
     pub work: PathBuf,
 }
@@ -151,6 +155,8 @@ impl Cluster {
             .env("GRAPH_API_URL", self.graph.url())
             .env("INGEST_CLAIM_IDLE_MS", &claim_idle)
             .env("OUTBOX_CLAIM_IDLE_MS", &claim_idle)
+            .env("INGEST_PARTITIONS", self.settings.partitions.to_string())
+            .env("INGEST_LEASE_MS", self.settings.lease_ms.to_string())
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -68,6 +68,13 @@ struct Cli {
     /// Alfred's INGEST_CLAIM_IDLE_MS and OUTBOX_CLAIM_IDLE_MS.
     #[arg(long, default_value_t = 30_000)]
     claim_idle_ms: u64,
+    /// Alfred's INGEST_PARTITIONS: ingest partitions with one owner each (0: the single
+    /// `alfred-ingest` stream, which keeps no order across replicas).
+    #[arg(long, default_value_t = 8)]
+    partitions: u32,
+    /// Alfred's INGEST_LEASE_MS: how long a stopped replica's partitions stay unread.
+    #[arg(long, default_value_t = 10_000)]
+    lease_ms: u64,
     /// Fail the run when a conversation's replies come out of order.
     #[arg(long)]
     require_order: bool,
@@ -112,6 +119,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         alfred: cli.alfred.clone(),
         replicas: cli.replicas.max(1),
         claim_idle_ms: cli.claim_idle_ms,
+        partitions: cli.partitions,
+        lease_ms: cli.lease_ms,
         work: work.clone(),
     })
     .await?;
