@@ -395,7 +395,7 @@ async fn whatsapp_off() -> HttpResponse {
 fn stream_controls(settings: &Settings, runtime: &Runtime) -> StreamControls {
     let instance = settings.instance.as_str();
     let readers = |stream: &ControlledStream| match stream.name {
-        "ingest" => settings.tuning.ingest_readers.max(1),
+        "ingest" => crate::runtime::single_stream_readers(settings),
         _ => 1,
     };
     StreamControls {

@@ -4,9 +4,12 @@
 //! root (one_for_one)
 //! ├── skills (one_for_one): skill/grocery, skill/ping, …
 //! ├── orchestrator
-//! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»)
-//! ├── ingest-partitions                    (INGEST_PARTITIONS: leases, one reader per owned
-//! │                                         partition «alfred-ingest:{pN}»)
+//! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»: INGEST_READERS of
+//! │                                         them with INGEST_PARTITIONS=0, else one draining
+//! │                                         what a single-stream run left)
+//! ├── ingest-partitions                    (INGEST_PARTITIONS, default 8 with Redis and
+//! │                                         Postgres: leases, one reader per owned partition
+//! │                                         «alfred-ingest:{pN}»)
 //! ├── outbound-sender
 //! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
 //! ├── outbox-relay
@@ -171,7 +174,14 @@ impl Runtime {
             .collect();
         let skills = wiring.spawn_skills(skills);
         let orchestrator = wiring.spawn_orchestrator(skills, llm.clone());
-        for i in 0..settings.tuning.ingest_readers.max(1) {
+        if settings.tuning.ingest_partitions > 0 && settings.tuning.ingest_readers > 1 {
+            tracing::info!(
+                ingest_readers = settings.tuning.ingest_readers,
+                partitions = settings.tuning.ingest_partitions,
+                "INGEST_READERS does not apply with partitions: each owned partition has its own reader, and one reader drains the single stream."
+            );
+        }
+        for i in 0..single_stream_readers(&settings) {
             wiring.spawn_reader(
                 format!("ingest-reader-{i}"),
                 wiring.ingest_reader(i),
@@ -510,6 +520,20 @@ impl Wiring<'_> {
 
 /// A status shown to operators as JSON (e.g. `GET /admin/inbox`).
 pub type StatusReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Readers of the single `alfred-ingest` stream in this process. Without partitions,
+/// `INGEST_READERS` (more than one gives up per-conversation order). With partitions the
+/// single stream only holds what an earlier single-stream run left (and what an older replica
+/// still writes during a rolling deploy): one reader drains it in order, whatever
+/// `INGEST_READERS` says, and every owned partition gets its own reader — so readers never
+/// share a conversation and order holds with any number of them.
+pub fn single_stream_readers(settings: &Settings) -> usize {
+    if settings.tuning.ingest_partitions == 0 {
+        settings.tuning.ingest_readers.max(1)
+    } else {
+        1
+    }
+}
 
 /// How long a stream read waits for new entries (the Redis client's response timeout is
 /// longer).
