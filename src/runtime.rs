@@ -96,6 +96,9 @@ pub struct Runtime {
     pub inbox_status: Option<StatusReport>,
     /// The dead letters operators act on (durable mode only).
     pub dead_letters: Option<Arc<DeadLetters>>,
+    /// This process's replica id among the ingest partitions' owners (`{HOSTNAME}-{8 hex}`);
+    /// `None` without partitions.
+    pub partition_replica: Option<String>,
 }
 
 /// What every actor's dependencies are built from.
@@ -141,8 +144,14 @@ impl Runtime {
             dead_letters,
         } = crate::stores::connect(&settings).await?;
         let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
-        let dead_letters = dead_letters
-            .map(|store| Arc::new(DeadLetters::new(bus.clone(), store, prefix.clone())));
+        let dead_letters = dead_letters.map(|store| {
+            Arc::new(DeadLetters::new(
+                bus.clone(),
+                store,
+                prefix.clone(),
+                settings.tuning.ingest_partitions,
+            ))
+        });
         // Plain language: text no skill's grammar understands goes to the LLM when configured.
         let llm = settings
             .llm
@@ -188,11 +197,11 @@ impl Runtime {
                 orchestrator.clone().recipient(),
             );
         }
-        if settings.tuning.ingest_partitions > 0 {
-            // The readers of the single stream above keep running: they drain what it held
-            // before partitions were turned on (the partition readers wait for that).
-            wiring.spawn_partition_owner(orchestrator.clone().recipient());
-        }
+        // The reader of the single stream above keeps running with partitions: it drains
+        // what that stream held before they were turned on (the partition readers wait for
+        // that).
+        let partition_replica = (settings.tuning.ingest_partitions > 0)
+            .then(|| wiring.spawn_partition_owner(orchestrator.clone().recipient()));
         let sender = wiring.spawn_sender(clients);
         wiring.spawn_reader(
             "outbox-reader-0".to_owned(),
@@ -218,7 +227,16 @@ impl Runtime {
             jobs_store,
             inbox_status,
             dead_letters,
+            partition_replica,
         })
+    }
+}
+
+impl Runtime {
+    /// Where this instance's edges put an inbound message: its conversation's partition
+    /// stream, or the single `alfred-ingest` with `INGEST_PARTITIONS=0`.
+    pub fn ingest_route(&self) -> IngestRoute {
+        IngestRoute::new(&self.prefix, self.settings.tuning.ingest_partitions)
     }
 }
 
@@ -337,8 +355,9 @@ impl Wiring<'_> {
     }
 
     /// The owner of this replica's ingest partitions (`INGEST_PARTITIONS`): a member of the
-    /// live set, holding leases and running one reader per owned partition.
-    fn spawn_partition_owner(&self, handler: Recipient<Delivery>) {
+    /// live set, holding leases and running one reader per owned partition. Returns its
+    /// replica id.
+    fn spawn_partition_owner(&self, handler: Recipient<Delivery>) -> String {
         let tuning = &self.settings.tuning;
         let replica = partitions::replica_id(&consumer_base(self.settings));
         let reader = self.reader(ReaderOf {
@@ -353,7 +372,7 @@ impl Wiring<'_> {
             store: self.store.clone(),
             prefix: self.prefix.to_owned(),
             partitions: tuning.ingest_partitions,
-            replica,
+            replica: replica.clone(),
             lease: tuning.ingest_lease,
             legacy_stream: Some(reader.stream.clone()),
             reader,
@@ -364,6 +383,7 @@ impl Wiring<'_> {
             })
             .restart(Restart::Permanent),
         );
+        replica
     }
 
     fn spawn_reader(&self, name: String, config: ReaderConfig, handler: Recipient<Delivery>) {

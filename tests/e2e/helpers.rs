@@ -568,13 +568,52 @@ impl Backends {
             .collect()
     }
 
+    /// The names of every ingest stream a test's Alfred may write: the single `alfred-ingest`
+    /// and the partition streams of the default `INGEST_PARTITIONS` (a test with fewer
+    /// partitions uses a prefix of them; a stream never written counts as empty).
+    pub fn ingest_streams(&self) -> Vec<String> {
+        let partitions = (0..alfred_config::defaults::INGEST_PARTITIONS)
+            .map(|p| alfred_actors::names::ingest_partition_stream("", p));
+        std::iter::once(alfred_actors::names::INGEST_STREAM.to_owned())
+            .chain(partitions)
+            .collect()
+    }
+
+    /// Entries ever added to the ingest streams, single and partitioned together: what the
+    /// edges stored, wherever the placement put it.
+    pub async fn ingest_len(&self) -> u64 {
+        let mut total = 0;
+        for stream in self.ingest_streams() {
+            total += self.stream_len(&stream).await;
+        }
+        total
+    }
+
+    /// `(pending, lag)` of the ingest group over every ingest stream, summed.
+    pub async fn ingest_backlog(&self) -> (u64, u64) {
+        let mut total = (0, 0);
+        for stream in self.ingest_streams() {
+            let (pending, lag) = self.group_backlog(&stream, "alfred-orchestrators").await;
+            total = (total.0 + pending, total.1 + lag);
+        }
+        total
+    }
+
+    /// `(idle ms, deliveries)` of each entry pending in the ingest group, over every ingest
+    /// stream.
+    pub async fn ingest_pending_entries(&self) -> Vec<(u64, u64)> {
+        let mut all = Vec::new();
+        for stream in self.ingest_streams() {
+            all.extend(self.pending_entries(&stream, "alfred-orchestrators").await);
+        }
+        all
+    }
+
     /// Waits until every ingest entry is handled and acknowledged and every reply is final
     /// (sent or dead): nothing is left that could still produce a send.
     pub async fn quiescent(&self) {
         eventually("the system to settle", || async {
-            let ingest = self
-                .group_backlog("alfred-ingest", "alfred-orchestrators")
-                .await;
+            let ingest = self.ingest_backlog().await;
             let outbox = self.group_backlog("alfred-outbox", "alfred-senders").await;
             let states = self.outbox_states().await;
             let open = states

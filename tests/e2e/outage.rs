@@ -40,10 +40,7 @@ async fn messages_received_during_a_postgres_outage_are_answered_once_in_order_w
     // along that they are held without a single counted redelivery.
     let outage = Instant::now();
     eventually("the outage to outlast the dead-letter time", || async {
-        let pending = app
-            .backends
-            .pending_entries("alfred-ingest", "alfred-orchestrators")
-            .await;
+        let pending = app.backends.ingest_pending_entries().await;
         assert!(
             pending.iter().all(|(_, deliveries)| *deliveries == 1),
             "an attempt during the outage counted as a delivery: {pending:?}"
