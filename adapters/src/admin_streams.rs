@@ -110,19 +110,32 @@ pub(crate) struct StreamView {
     pub readers_paused_here: i64,
 }
 
-/// Every controlled stream's view, read from the bus now.
+/// Every controlled stream's view, read from the bus now. With partitions, the `ingest`
+/// readers here are the single stream's and one per partition this replica owns, and those
+/// holding off for a pause are counted over all of them (the ingest pause holds them all).
 pub(crate) async fn views(controls: &StreamControls) -> Result<Vec<StreamView>, BusError> {
+    let partitions = partition_views(controls).await?;
+    let paused_gauge = |key: &str| {
+        controls
+            .metrics
+            .stream_paused
+            .with_label_values(&[key])
+            .get()
+    };
     let mut views = Vec::with_capacity(controls.streams.len());
     for (stream, readers) in &controls.streams {
-        views.push(StreamView {
+        let mut view = StreamView {
             health: stream_health(&*controls.bus, stream).await?,
             readers_here: *readers,
-            readers_paused_here: controls
-                .metrics
-                .stream_paused
-                .with_label_values(&[stream.stream.as_str()])
-                .get(),
-        });
+            readers_paused_here: paused_gauge(&stream.stream),
+        };
+        if stream.name == "ingest" {
+            for partition in partitions.iter().filter(|p| p.owned_here) {
+                view.readers_here += 1;
+                view.readers_paused_here += paused_gauge(&partition.health.key);
+            }
+        }
+        views.push(view);
     }
     Ok(views)
 }

@@ -90,6 +90,9 @@ impl Backends {
             // Short enough that a failed entry is delivered again within a test's deadline.
             ("INGEST_CLAIM_IDLE_MS", "400".to_owned()),
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
+            // Partitions are on by default: a killed Alfred's partitions move to the one that
+            // restarts within a test's deadline.
+            ("INGEST_LEASE_MS", "3000".to_owned()),
             ("RELAY_INTERVAL_MS", "200".to_owned()),
             // A reply whose sender died mid-send is sent again after this, unless the fake
             // Graph API's status callback proved it was delivered.
