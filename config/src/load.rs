@@ -119,6 +119,19 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     );
     let mut tuning = tuning(&mut r);
     tuning.ingest_partitions = ingest_partitions(&mut r, stores.is_some());
+    if tuning.ingest_partitions > 0 && tuning.outbound_claim_lease <= tuning.ingest_lease * 2 {
+        // A killed replica's partitions move within about 4/3 of the lease; until then the
+        // platform's `sent` callbacks waiting there cannot prove its last sends were delivered,
+        // and a claim lease that ran out first would send those replies again.
+        r.problem(
+            "OUTBOUND_CLAIM_LEASE_MS",
+            format!(
+                "is {} ms, which must be more than twice INGEST_LEASE_MS ({} ms) with partitions: a reply whose sender was killed would be sent again before the delivery callback on its partition is read",
+                tuning.outbound_claim_lease.as_millis(),
+                tuning.ingest_lease.as_millis()
+            ),
+        );
+    }
     if let Some(llm) = &llm {
         // A message waits for the LLM while its entry stays pending; claimed by another reader
         // in the meantime, it would be handled twice at once (answered once, but the LLM asked

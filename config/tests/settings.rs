@@ -628,3 +628,27 @@ fn ingest_partitions_are_on_by_default_with_the_durable_stores_and_off_in_epheme
     );
     assert!(ephemeral.names("INGEST_PARTITIONS"), "{ephemeral}");
 }
+
+#[test]
+fn with_partitions_the_claim_lease_outlasts_a_partition_move() {
+    let durable = [
+        ("REDIS_URL", "redis://cache"),
+        ("DATABASE_URL", "postgres://db/alfred"),
+    ];
+    let short = fail(&[
+        durable[0],
+        durable[1],
+        ("INGEST_LEASE_MS", "5000"),
+        ("OUTBOUND_CLAIM_LEASE_MS", "8000"),
+    ]);
+    let single_stream = load(&[
+        durable[0],
+        durable[1],
+        ("INGEST_PARTITIONS", "0"),
+        ("INGEST_LEASE_MS", "5000"),
+        ("OUTBOUND_CLAIM_LEASE_MS", "8000"),
+    ]);
+
+    assert!(short.names("OUTBOUND_CLAIM_LEASE_MS"), "{short}");
+    assert_eq!(single_stream.tuning.ingest_partitions, 0);
+}

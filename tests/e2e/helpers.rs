@@ -92,11 +92,12 @@ impl Backends {
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
             // Partitions are on by default: a killed Alfred's partitions move to the one that
             // restarts within a test's deadline.
-            ("INGEST_LEASE_MS", "3000".to_owned()),
+            ("INGEST_LEASE_MS", "1500".to_owned()),
             ("RELAY_INTERVAL_MS", "200".to_owned()),
             // A reply whose sender died mid-send is sent again after this, unless the fake
-            // Graph API's status callback proved it was delivered.
-            ("OUTBOUND_CLAIM_LEASE_MS", "3000".to_owned()),
+            // Graph API's status callback proved it was delivered: longer than a partition
+            // move, since the callback waits on the killed Alfred's partition until it moves.
+            ("OUTBOUND_CLAIM_LEASE_MS", "6000".to_owned()),
             ("REDIS_URL", self.redis_url.clone()),
             ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("LOG_FORMAT", "pretty".to_owned()),
@@ -631,5 +632,18 @@ impl Backends {
 impl TestApp {
     pub async fn quiescent(&self) {
         self.backends.quiescent().await;
+    }
+
+    /// Waits until this Alfred owns every ingest partition (its readers run): what a test
+    /// that takes a store away from a running Alfred starts from.
+    pub async fn owns_every_partition(&self) {
+        eventually("this Alfred to own every partition", || async {
+            let listed: serde_json::Value =
+                self.admin_get("/admin/streams").await.json().await.ok()?;
+            let partitions = listed["partitions"].as_array()?;
+            (!partitions.is_empty() && partitions.iter().all(|p| p["owned_here"] == true))
+                .then_some(())
+        })
+        .await;
     }
 }

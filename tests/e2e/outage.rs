@@ -26,6 +26,8 @@ async fn messages_received_during_a_postgres_outage_are_answered_once_in_order_w
         ("15550008801", "Ada", "wamid.OUT5", "add eggs"),
     ];
 
+    // A running Alfred: its partitions acquired (which needs Postgres, for their fences).
+    app.owns_every_partition().await;
     postgres.stop();
     for (from, name, wamid, text) in messages {
         let body = whatsapp::text_message(PHONE_ID, from, name, wamid, text);
