@@ -92,12 +92,13 @@ impl Backends {
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
             // Partitions are on by default: a killed Alfred's partitions move to the one that
             // restarts within a test's deadline.
-            ("INGEST_LEASE_MS", "1500".to_owned()),
+            // Long enough that a box loaded by the whole suite does not starve a renewal.
+            ("INGEST_LEASE_MS", "3000".to_owned()),
             ("RELAY_INTERVAL_MS", "200".to_owned()),
             // A reply whose sender died mid-send is sent again after this, unless the fake
             // Graph API's status callback proved it was delivered: longer than a partition
             // move, since the callback waits on the killed Alfred's partition until it moves.
-            ("OUTBOUND_CLAIM_LEASE_MS", "6000".to_owned()),
+            ("OUTBOUND_CLAIM_LEASE_MS", "8000".to_owned()),
             ("REDIS_URL", self.redis_url.clone()),
             ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("LOG_FORMAT", "pretty".to_owned()),
@@ -529,7 +530,8 @@ impl Backends {
     }
 
     /// `(pending, lag)` of a consumer group: entries delivered but not acknowledged, and
-    /// entries not yet delivered.
+    /// entries not yet delivered. A stream whose group is not there yet (a partition no
+    /// reader has taken yet) has everything undelivered.
     pub async fn group_backlog(&self, stream: &str, group: &str) -> (u64, u64) {
         let mut conn = self.redis().await;
         let groups: Vec<std::collections::HashMap<String, deadpool_redis::redis::Value>> =
@@ -543,7 +545,7 @@ impl Backends {
         let Some(info) = groups.into_iter().find(|info| {
             matches!(info.get("name"), Some(deadpool_redis::redis::Value::BulkString(name)) if name == group.as_bytes())
         }) else {
-            return (0, 0);
+            return (0, self.stream_len(stream).await);
         };
         let number = |key: &str| match info.get(key) {
             Some(deadpool_redis::redis::Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
