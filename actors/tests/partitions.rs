@@ -178,6 +178,12 @@ async fn a_new_owner_takes_over_every_pending_entry_whatever_its_idle_time_in_or
         .await
         .unwrap();
     assert_eq!(read.len(), 5);
+    // The old owner read them twice (after a restart, say): two deliveries each.
+    let again = bus
+        .read(&stream, GROUP, "old", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|entry| entry.deliveries == 2));
 
     let taken = bus.take_over_pending(&stream, GROUP, "new").await.unwrap();
 
@@ -188,8 +194,20 @@ async fn a_new_owner_takes_over_every_pending_entry_whatever_its_idle_time_in_or
         .unwrap();
     let payloads: Vec<&str> = pending.iter().map(|e| e.payload.as_str()).collect();
     assert_eq!(payloads, ["m0", "m1", "m2", "m3", "m4"]);
-    // Taken over without counting: this read of the pending list is the second delivery.
-    assert!(pending.iter().all(|entry| entry.deliveries == 2));
+    // A move counts no delivery, not even the new owner's re-read of its pending list: an
+    // entry moved INGEST_MAX_DELIVERIES times is never dead-lettered for it.
+    assert!(
+        pending.iter().all(|entry| entry.deliveries == 2),
+        "{pending:?}"
+    );
+    let later = bus
+        .read(&stream, GROUP, "new", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        later.iter().all(|entry| entry.deliveries == 3),
+        "the new owner's own deliveries still count: {later:?}"
+    );
     let old = bus
         .read(&stream, GROUP, "old", ReadFrom::Pending, 10, Duration::ZERO)
         .await
