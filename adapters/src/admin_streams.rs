@@ -72,7 +72,7 @@ pub(crate) async fn partition_views(
     let health = partitions_health(
         &*controls.bus,
         &partitions.prefix,
-        &partitions.route,
+        partitions.route.partitions(),
         &partitions.group,
     )
     .await?;

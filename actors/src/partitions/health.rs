@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 
-use super::IngestRoute;
 use crate::bus::{Bus, BusError};
 use crate::names;
 use crate::streams::ConsumerView;
@@ -38,16 +37,17 @@ pub struct PartitionHealth {
     pub consumers: Vec<ConsumerView>,
 }
 
-/// Every partition of `route`, in partition order (none without partitions), as read by
-/// `group`. `prefix` is the instance's key prefix ([`names::instance_prefix`]).
+/// Each of the `partitions` partitions (`INGEST_PARTITIONS`), in partition order (none with
+/// 0), as read by `group`. `prefix` is the instance's key prefix ([`names::instance_prefix`]).
 pub async fn partitions_health(
     bus: &dyn Bus,
     prefix: &str,
-    route: &IngestRoute,
+    partitions: u32,
     group: &str,
 ) -> Result<Vec<PartitionHealth>, BusError> {
-    let mut all = Vec::with_capacity(route.partition_streams().len());
-    for (partition, key) in (0..).zip(route.partition_streams()) {
+    let mut all = Vec::new();
+    for partition in 0..partitions {
+        let key = names::ingest_partition_stream(prefix, partition);
         all.push(partition_health(bus, prefix, partition, key, group).await?);
     }
     Ok(all)
