@@ -305,7 +305,8 @@ impl Owner {
                 return;
             }
         };
-        let hold = Ownership::new(fence, self.valid_until(sent));
+        let hold = Ownership::new(fence, self.valid_until(sent))
+            .with_lease(lease.clone(), format!("{} {token}", config.replica));
         let reader = ReaderConfig {
             stream,
             consumer,

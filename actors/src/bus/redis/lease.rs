@@ -215,3 +215,47 @@ pub(super) async fn take_over_pending(
         cursor = next;
     }
 }
+
+/// `KEYS`: stream, lease. `ARGV`: group, consumer, holder (`"{replica} {token}"`), ids….
+/// `XCLAIM … 0 ids JUSTID` (no delivery counted) only while the lease holds `holder`; 1 when
+/// done, 0 when the lease is someone else's or gone. The stream and the lease share the
+/// partition's hash tag, so the script stays in one slot on Redis Cluster.
+const KEEP_WHILE_HELD: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+  return 0
+end
+if #ARGV < 4 then
+  return 1
+end
+local args = {KEYS[1], ARGV[1], ARGV[2], 0}
+for i = 4, #ARGV do
+  args[#args + 1] = ARGV[i]
+end
+args[#args + 1] = 'JUSTID'
+redis.call('XCLAIM', unpack(args))
+return 1
+"#;
+
+/// See [`Bus::keep_pending_while_held`](crate::bus::Bus::keep_pending_while_held).
+pub(super) async fn keep_pending_while_held(
+    conn: &mut Connection,
+    keys: [&str; 2],
+    group: &str,
+    consumer: &str,
+    holder: &str,
+    ids: &[String],
+) -> Result<bool, redis::RedisError> {
+    let [stream, lease] = keys;
+    let kept: i64 = redis::cmd("EVAL")
+        .arg(KEEP_WHILE_HELD)
+        .arg(2)
+        .arg(stream)
+        .arg(lease)
+        .arg(group)
+        .arg(consumer)
+        .arg(holder)
+        .arg(ids)
+        .query_async(&mut **conn)
+        .await?;
+    Ok(kept == 1)
+}
