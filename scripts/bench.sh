@@ -204,7 +204,8 @@ run_ingest() {
     if [[ $phase == ingest ]]; then
         local readers
         readers=$(curl -fsS -H "Authorization: Bearer $admin_key" \
-            "http://127.0.0.1:$admin_port/admin/actors" | grep -o '"ingest-reader-[0-9]*"' \
+            "http://127.0.0.1:$admin_port/admin/actors" \
+            | grep -o '"ingest-reader-[0-9]*"\|"ingest-partitions"' \
             | tr -d '"' | sort -u)
         for reader in $readers; do admin "$reader" stop; done
         log "stopped $(wc -w <<<"$readers") ingest readers: webhook and Redis only"
@@ -213,8 +214,13 @@ run_ingest() {
         ingest --seconds "${BENCH_SECONDS:-10}" --warmup "${BENCH_WARMUP:-2}")
     log "${cmd[*]}"
     "${cmd[@]}"
-    printf '  ingest stream length after the run: %s\n' \
-        "$(redis xlen "${prefix}home:alfred-ingest")"
+    # The single stream and, with partitions (the default), each partition stream.
+    local length=0 key
+    while read -r key; do
+        [[ -n $key ]] && length=$((length + $(redis xlen "$key")))
+    done < <(echo "${prefix}home:alfred-ingest"
+        redis --scan --pattern "${prefix}home:alfred-ingest:{p*}")
+    printf '  ingest streams length after the run: %s\n' "$length"
     stop_alfred
     drop_data
 }

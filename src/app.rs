@@ -19,7 +19,7 @@ use alfred_actors::streams::ControlledStream;
 use alfred_adapters::admin::{self, Admin};
 use alfred_adapters::admin_auth::AdminKeys;
 use alfred_adapters::admin_page;
-use alfred_adapters::admin_streams::StreamControls;
+use alfred_adapters::admin_streams::{PartitionControls, StreamControls};
 use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
@@ -395,7 +395,7 @@ async fn whatsapp_off() -> HttpResponse {
 fn stream_controls(settings: &Settings, runtime: &Runtime) -> StreamControls {
     let instance = settings.instance.as_str();
     let readers = |stream: &ControlledStream| match stream.name {
-        "ingest" => settings.tuning.ingest_readers.max(1),
+        "ingest" => crate::runtime::single_stream_readers(settings),
         _ => 1,
     };
     StreamControls {
@@ -409,6 +409,15 @@ fn stream_controls(settings: &Settings, runtime: &Runtime) -> StreamControls {
             })
             .collect(),
         replica: crate::runtime::consumer_base(settings),
+        partitions: runtime
+            .partition_replica
+            .clone()
+            .map(|replica| PartitionControls {
+                prefix: runtime.prefix.clone(),
+                route: runtime.ingest_route(),
+                group: ControlledStream::ingest(&runtime.prefix, instance).group,
+                replica,
+            }),
     }
 }
 

@@ -1,12 +1,12 @@
 //! `alfred chat`: an interactive console. You type as a family member; Alfred's replies are
 //! printed. It runs the same actor system in-process — webhook aside, every message takes the
-//! real path: `alfred-ingest`, orchestrator, skill, the exactly-once commit, `alfred-outbox`,
+//! real path: the ingest stream, orchestrator, skill, the exactly-once commit, `alfred-outbox`,
 //! the sender — with a console channel client instead of the Graph API.
 //!
 //! The playground ([`crate::playground`]) is the same in a browser; both share what makes a
 //! local chat: who a typed name speaks as ([`LocalSpeaker`]), the channel clients that keep
-//! replies in the process ([`local_clients`]) and the hand-over to `alfred-ingest`
-//! ([`hand_over`]).
+//! replies in the process ([`local_clients`]) and the hand-over to the ingest stream of the
+//! message's conversation ([`hand_over`]).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -20,7 +20,7 @@ use alfred_actors::bus::Bus;
 use alfred_actors::channel::{ChannelClient, SendError, SendReceipt};
 use alfred_actors::clock::Clock;
 use alfred_actors::messages::{InboundEnvelope, InboundKind, OutboundEnvelope, Platform, Sender};
-use alfred_actors::names;
+use alfred_actors::partitions::IngestRoute;
 use alfred_config::{ClockSetting, Settings};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -66,6 +66,8 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
     // messages and, having no Graph API client, only print their replies.
     if settings.stores.take().is_some() {
         eprintln!("(alfred chat runs in memory; REDIS_URL and DATABASE_URL are not used)");
+        // Their default partitions came with them: one process on the memory bus keeps order.
+        settings.tuning.ingest_partitions = 0;
     }
     let printed = Arc::new(AtomicU64::new(0));
     let counter = printed.clone();
@@ -111,8 +113,12 @@ pub async fn run(mut settings: Settings, user: String, simulated_time: bool) -> 
             continue;
         }
         sequence += 1;
-        if let Err(error) =
-            hand_over(runtime.bus.as_ref(), &runtime.prefix, &speaker.says(text)).await
+        if let Err(error) = hand_over(
+            runtime.bus.as_ref(),
+            &runtime.ingest_route(),
+            &speaker.says(text),
+        )
+        .await
         {
             println!("(could not hand the message to Alfred: {error:#})");
         }
@@ -141,14 +147,15 @@ pub fn local_clients(client: Rc<dyn ChannelClient>) -> HashMap<Platform, Rc<dyn 
     clients
 }
 
-/// Puts a locally typed message on the `alfred-ingest` of the instance whose key prefix is
-/// `prefix` ([`Runtime::prefix`]), where it takes the path of any other.
+/// Puts a locally typed message where the edges would put it ([`Runtime::ingest_route`]: its
+/// conversation's partition, or the single `alfred-ingest`), where it takes the path of any
+/// other.
 pub async fn hand_over(
     bus: &dyn Bus,
-    prefix: &str,
+    route: &IngestRoute,
     envelope: &InboundEnvelope,
 ) -> anyhow::Result<()> {
-    let ingest = names::key(prefix, names::INGEST_STREAM);
+    let ingest = route.stream_for(envelope.platform, &envelope.conversation);
     let payload = serde_json::to_string(envelope).context("Failed to encode the message")?;
     bus.publish(&ingest, &payload)
         .await

@@ -226,5 +226,10 @@ async fn connect(settings: &Settings) -> anyhow::Result<DeadLetters> {
         .await
         .context("Failed to apply migrations")?;
     let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
-    Ok(DeadLetters::new(Arc::new(bus), Arc::new(store), prefix))
+    Ok(DeadLetters::new(
+        Arc::new(bus),
+        Arc::new(store),
+        prefix,
+        settings.tuning.ingest_partitions,
+    ))
 }

@@ -13,14 +13,28 @@ use anyhow::Context as _;
 /// The Redis bus on `url` with the settings' TLS files; for `rediss://`, checked once.
 pub async fn connect_redis(settings: &Settings, url: &str) -> anyhow::Result<RedisBus> {
     let tls = &settings.redis_tls;
-    let bus = RedisBus::connect_with_tls(url, RedisBusConfig::default(), tls)
-        .context("Failed to set up Redis")?;
+    let config = RedisBusConfig {
+        reader_pool_size: reader_pool_size(settings),
+        ..RedisBusConfig::default()
+    };
+    let bus = RedisBus::connect_with_tls(url, config, tls).context("Failed to set up Redis")?;
     if url.trim_start().starts_with("rediss://") {
         if let Err(problem) = bus.check_tls().await {
             anyhow::bail!(explain(&problem, tls));
         }
     }
     Ok(bus)
+}
+
+/// Connections for blocking reads: each reader holds one while it blocks, so at least every
+/// reader this process may run — the single stream's, the outbox's and, with partitions, one
+/// per partition (a replica alone owns them all) — with the default as the floor.
+fn reader_pool_size(settings: &Settings) -> usize {
+    let partitions = usize::try_from(settings.tuning.ingest_partitions).unwrap_or(usize::MAX);
+    let readers = crate::runtime::single_stream_readers(settings)
+        .saturating_add(partitions)
+        .saturating_add(1);
+    readers.max(RedisBusConfig::default().reader_pool_size)
 }
 
 /// The variable to change, what is wrong, and what to do.

@@ -4,9 +4,12 @@
 //! root (one_for_one)
 //! ├── skills (one_for_one): skill/grocery, skill/ping, …
 //! ├── orchestrator
-//! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»)
-//! ├── ingest-partitions                    (INGEST_PARTITIONS: leases, one reader per owned
-//! │                                         partition «alfred-ingest:{pN}»)
+//! ├── ingest-reader-0 … ingest-reader-N   (consumers of «alfred-ingest»: INGEST_READERS of
+//! │                                         them with INGEST_PARTITIONS=0, else one draining
+//! │                                         what a single-stream run left)
+//! ├── ingest-partitions                    (INGEST_PARTITIONS, default 8 with Redis and
+//! │                                         Postgres: leases, one reader per owned partition
+//! │                                         «alfred-ingest:{pN}»)
 //! ├── outbound-sender
 //! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
 //! ├── outbox-relay
@@ -93,6 +96,9 @@ pub struct Runtime {
     pub inbox_status: Option<StatusReport>,
     /// The dead letters operators act on (durable mode only).
     pub dead_letters: Option<Arc<DeadLetters>>,
+    /// This process's replica id among the ingest partitions' owners (`{HOSTNAME}-{8 hex}`);
+    /// `None` without partitions.
+    pub partition_replica: Option<String>,
 }
 
 /// What every actor's dependencies are built from.
@@ -138,8 +144,14 @@ impl Runtime {
             dead_letters,
         } = crate::stores::connect(&settings).await?;
         let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
-        let dead_letters = dead_letters
-            .map(|store| Arc::new(DeadLetters::new(bus.clone(), store, prefix.clone())));
+        let dead_letters = dead_letters.map(|store| {
+            Arc::new(DeadLetters::new(
+                bus.clone(),
+                store,
+                prefix.clone(),
+                settings.tuning.ingest_partitions,
+            ))
+        });
         // Plain language: text no skill's grammar understands goes to the LLM when configured.
         let llm = settings
             .llm
@@ -171,18 +183,25 @@ impl Runtime {
             .collect();
         let skills = wiring.spawn_skills(skills);
         let orchestrator = wiring.spawn_orchestrator(skills, llm.clone());
-        for i in 0..settings.tuning.ingest_readers.max(1) {
+        if settings.tuning.ingest_partitions > 0 && settings.tuning.ingest_readers > 1 {
+            tracing::info!(
+                ingest_readers = settings.tuning.ingest_readers,
+                partitions = settings.tuning.ingest_partitions,
+                "INGEST_READERS does not apply with partitions: each owned partition has its own reader, and one reader drains the single stream."
+            );
+        }
+        for i in 0..single_stream_readers(&settings) {
             wiring.spawn_reader(
                 format!("ingest-reader-{i}"),
                 wiring.ingest_reader(i),
                 orchestrator.clone().recipient(),
             );
         }
-        if settings.tuning.ingest_partitions > 0 {
-            // The readers of the single stream above keep running: they drain what it held
-            // before partitions were turned on (the partition readers wait for that).
-            wiring.spawn_partition_owner(orchestrator.clone().recipient());
-        }
+        // The reader of the single stream above keeps running with partitions: it drains
+        // what that stream held before they were turned on (the partition readers wait for
+        // that).
+        let partition_replica = (settings.tuning.ingest_partitions > 0)
+            .then(|| wiring.spawn_partition_owner(orchestrator.clone().recipient()));
         let sender = wiring.spawn_sender(clients);
         wiring.spawn_reader(
             "outbox-reader-0".to_owned(),
@@ -208,7 +227,16 @@ impl Runtime {
             jobs_store,
             inbox_status,
             dead_letters,
+            partition_replica,
         })
+    }
+}
+
+impl Runtime {
+    /// Where this instance's edges put an inbound message: its conversation's partition
+    /// stream, or the single `alfred-ingest` with `INGEST_PARTITIONS=0`.
+    pub fn ingest_route(&self) -> IngestRoute {
+        IngestRoute::new(&self.prefix, self.settings.tuning.ingest_partitions)
     }
 }
 
@@ -327,8 +355,9 @@ impl Wiring<'_> {
     }
 
     /// The owner of this replica's ingest partitions (`INGEST_PARTITIONS`): a member of the
-    /// live set, holding leases and running one reader per owned partition.
-    fn spawn_partition_owner(&self, handler: Recipient<Delivery>) {
+    /// live set, holding leases and running one reader per owned partition. Returns its
+    /// replica id.
+    fn spawn_partition_owner(&self, handler: Recipient<Delivery>) -> String {
         let tuning = &self.settings.tuning;
         let replica = partitions::replica_id(&consumer_base(self.settings));
         let reader = self.reader(ReaderOf {
@@ -343,7 +372,7 @@ impl Wiring<'_> {
             store: self.store.clone(),
             prefix: self.prefix.to_owned(),
             partitions: tuning.ingest_partitions,
-            replica,
+            replica: replica.clone(),
             lease: tuning.ingest_lease,
             legacy_stream: Some(reader.stream.clone()),
             reader,
@@ -354,6 +383,7 @@ impl Wiring<'_> {
             })
             .restart(Restart::Permanent),
         );
+        replica
     }
 
     fn spawn_reader(&self, name: String, config: ReaderConfig, handler: Recipient<Delivery>) {
@@ -511,6 +541,20 @@ impl Wiring<'_> {
 
 /// A status shown to operators as JSON (e.g. `GET /admin/inbox`).
 pub type StatusReport = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Readers of the single `alfred-ingest` stream in this process. Without partitions,
+/// `INGEST_READERS` (more than one gives up per-conversation order). With partitions the
+/// single stream only holds what an earlier single-stream run left (and what an older replica
+/// still writes during a rolling deploy): one reader drains it in order, whatever
+/// `INGEST_READERS` says, and every owned partition gets its own reader — so readers never
+/// share a conversation and order holds with any number of them.
+pub fn single_stream_readers(settings: &Settings) -> usize {
+    if settings.tuning.ingest_partitions == 0 {
+        settings.tuning.ingest_readers.max(1)
+    } else {
+        1
+    }
+}
 
 /// How long a stream read waits for new entries (the Redis client's response timeout is
 /// longer).

@@ -178,6 +178,12 @@ async fn a_new_owner_takes_over_every_pending_entry_whatever_its_idle_time_in_or
         .await
         .unwrap();
     assert_eq!(read.len(), 5);
+    // The old owner read them twice (after a restart, say): two deliveries each.
+    let again = bus
+        .read(&stream, GROUP, "old", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|entry| entry.deliveries == 2));
 
     let taken = bus.take_over_pending(&stream, GROUP, "new").await.unwrap();
 
@@ -188,8 +194,20 @@ async fn a_new_owner_takes_over_every_pending_entry_whatever_its_idle_time_in_or
         .unwrap();
     let payloads: Vec<&str> = pending.iter().map(|e| e.payload.as_str()).collect();
     assert_eq!(payloads, ["m0", "m1", "m2", "m3", "m4"]);
-    // Taken over without counting: this read of the pending list is the second delivery.
-    assert!(pending.iter().all(|entry| entry.deliveries == 2));
+    // A move counts no delivery, not even the new owner's re-read of its pending list: an
+    // entry moved INGEST_MAX_DELIVERIES times is never dead-lettered for it.
+    assert!(
+        pending.iter().all(|entry| entry.deliveries == 2),
+        "{pending:?}"
+    );
+    let later = bus
+        .read(&stream, GROUP, "new", ReadFrom::Pending, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        later.iter().all(|entry| entry.deliveries == 3),
+        "the new owner's own deliveries still count: {later:?}"
+    );
     let old = bus
         .read(&stream, GROUP, "old", ReadFrom::Pending, 10, Duration::ZERO)
         .await
@@ -419,4 +437,79 @@ async fn a_stale_message_among_concurrent_commits_is_refused_alone() {
         }
     }
     db.drop().await;
+}
+
+#[tokio::test]
+async fn a_former_owner_cannot_take_back_held_entries_once_its_lease_moved() {
+    let bus = redis_bus();
+    let stream = grouped_stream(&*bus, GROUP).await;
+    let (lease, counter) = lease_keys();
+    bus.publish(&stream, "m0").await.unwrap();
+    let old_token = acquire_eventually(&*bus, &lease, &counter, "old").await;
+    let read = bus
+        .read(&stream, GROUP, "old-p3", ReadFrom::New, 10, Duration::ZERO)
+        .await
+        .unwrap();
+    let ids = vec![read[0].id.clone()];
+    // The old owner pauses past its lease; the new one acquires it and takes the entry over.
+    bus.release_lease(&lease, "old", old_token).await.unwrap();
+    let new_token = acquire_eventually(&*bus, &lease, &counter, "new").await;
+    bus.take_over_pending(&stream, GROUP, "new-p3")
+        .await
+        .unwrap();
+
+    // The old owner wakes and keeps its held entry alive, as its reader does every round.
+    let stale = bus
+        .keep_pending_while_held(
+            &stream,
+            GROUP,
+            "old-p3",
+            &ids,
+            &lease,
+            &format!("old {old_token}"),
+        )
+        .await
+        .unwrap();
+    let current = bus
+        .keep_pending_while_held(
+            &stream,
+            GROUP,
+            "new-p3",
+            &ids,
+            &lease,
+            &format!("new {new_token}"),
+        )
+        .await
+        .unwrap();
+
+    assert!(!stale, "the former owner's keep-alive is refused");
+    assert!(current, "the owner's keep-alive is done");
+    let old = bus
+        .read(
+            &stream,
+            GROUP,
+            "old-p3",
+            ReadFrom::Pending,
+            10,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert!(old.is_empty(), "nothing went back to the former owner");
+    let new = bus
+        .read(
+            &stream,
+            GROUP,
+            "new-p3",
+            ReadFrom::Pending,
+            10,
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(
+        new[0].deliveries, 1,
+        "neither the move nor the keep-alive counted a delivery"
+    );
 }

@@ -3,7 +3,11 @@
 //! * `GET /admin/streams` — per stream (`ingest`, `outbox`): key, group, length, lag,
 //!   pending, age of the oldest pending entry, the group's consumers with their pending counts
 //!   and idle times, the dead-letter count, whether it is paused (since when, by whom), and how
-//!   many of this replica's readers of it are holding off for the pause;
+//!   many of this replica's readers of it are holding off for the pause; and per ingest
+//!   partition (`partitions`, empty with `INGEST_PARTITIONS=0`): its stream, the replica
+//!   holding its lease and the lease's fencing token, the latest token drawn, length, lag,
+//!   pending, its consumers, and whether this replica (`partition_replica`) owns it (the
+//!   `ingest` pause holds the partitions too);
 //! * `POST /admin/streams/{ingest|outbox}/pause`, `…/resume` — sets or clears the stream's
 //!   pause flag on the bus, which every replica's readers honour within about a second (see
 //!   [`alfred_actors::streams`]); answers the new state; 404 for another stream or action.
@@ -17,6 +21,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse};
 use alfred_actors::bus::{Bus, BusError};
 use alfred_actors::metrics::Metrics;
+use alfred_actors::partitions::{partitions_health, IngestRoute, PartitionHealth};
 use alfred_actors::streams::{self, stream_health, ControlledStream, Paused, StreamHealth};
 use serde::Serialize;
 use serde_json::json;
@@ -31,6 +36,53 @@ pub struct StreamControls {
     pub streams: Vec<(ControlledStream, usize)>,
     /// This replica's name (`HOSTNAME`), recorded with a pause.
     pub replica: String,
+    /// The ingest partitions, shown with their owners; `None` with `INGEST_PARTITIONS=0`.
+    pub partitions: Option<PartitionControls>,
+}
+
+/// What the streams endpoints show of the ingest partitions.
+#[derive(Debug, Clone)]
+pub struct PartitionControls {
+    /// The instance's key prefix (leases and fencing counters are read under it).
+    pub prefix: String,
+    /// The partition streams.
+    pub route: IngestRoute,
+    /// The ingest consumer group.
+    pub group: String,
+    /// This process's replica id among the partitions' owners (`{HOSTNAME}-{8 hex}`).
+    pub replica: String,
+}
+
+/// One partition as the admin API and the admin page show it: its health and owner, and
+/// whether this replica is that owner.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PartitionView {
+    #[serde(flatten)]
+    pub health: PartitionHealth,
+    pub owned_here: bool,
+}
+
+/// Every partition's view, read from the bus now (none without partitions).
+pub(crate) async fn partition_views(
+    controls: &StreamControls,
+) -> Result<Vec<PartitionView>, BusError> {
+    let Some(partitions) = &controls.partitions else {
+        return Ok(Vec::new());
+    };
+    let health = partitions_health(
+        &*controls.bus,
+        &partitions.prefix,
+        partitions.route.partitions(),
+        &partitions.group,
+    )
+    .await?;
+    Ok(health
+        .into_iter()
+        .map(|health| PartitionView {
+            owned_here: health.owner.as_deref() == Some(partitions.replica.as_str()),
+            health,
+        })
+        .collect())
 }
 
 impl StreamControls {
@@ -58,19 +110,32 @@ pub(crate) struct StreamView {
     pub readers_paused_here: i64,
 }
 
-/// Every controlled stream's view, read from the bus now.
+/// Every controlled stream's view, read from the bus now. With partitions, the `ingest`
+/// readers here are the single stream's and one per partition this replica owns, and those
+/// holding off for a pause are counted over all of them (the ingest pause holds them all).
 pub(crate) async fn views(controls: &StreamControls) -> Result<Vec<StreamView>, BusError> {
+    let partitions = partition_views(controls).await?;
+    let paused_gauge = |key: &str| {
+        controls
+            .metrics
+            .stream_paused
+            .with_label_values(&[key])
+            .get()
+    };
     let mut views = Vec::with_capacity(controls.streams.len());
     for (stream, readers) in &controls.streams {
-        views.push(StreamView {
+        let mut view = StreamView {
             health: stream_health(&*controls.bus, stream).await?,
             readers_here: *readers,
-            readers_paused_here: controls
-                .metrics
-                .stream_paused
-                .with_label_values(&[stream.stream.as_str()])
-                .get(),
-        });
+            readers_paused_here: paused_gauge(&stream.stream),
+        };
+        if stream.name == "ingest" {
+            for partition in partitions.iter().filter(|p| p.owned_here) {
+                view.readers_here += 1;
+                view.readers_paused_here += paused_gauge(&partition.health.key);
+            }
+        }
+        views.push(view);
     }
     Ok(views)
 }
@@ -78,10 +143,17 @@ pub(crate) async fn views(controls: &StreamControls) -> Result<Vec<StreamView>, 
 /// `GET /admin/streams`, for an authorized request.
 #[tracing::instrument(name = "admin_list_streams", skip_all)]
 pub(crate) async fn list(controls: &StreamControls) -> HttpResponse {
-    match views(controls).await {
-        Ok(listed) => {
-            HttpResponse::Ok().json(json!({ "replica": controls.replica, "streams": listed }))
-        }
+    let listed = match views(controls).await {
+        Ok(listed) => listed,
+        Err(error) => return unavailable(&error),
+    };
+    match partition_views(controls).await {
+        Ok(partitions) => HttpResponse::Ok().json(json!({
+            "replica": controls.replica,
+            "partition_replica": controls.partitions.as_ref().map(|p| &p.replica),
+            "streams": listed,
+            "partitions": partitions,
+        })),
         Err(error) => unavailable(&error),
     }
 }

@@ -229,6 +229,11 @@ async fn leftovers(cluster: &Cluster) -> anyhow::Result<Leftovers> {
             _ => {}
         }
     }
+    // Partitioned ingest (the default): what waits on each partition counts as ingest too.
+    for partition in streams["partitions"].as_array().into_iter().flatten() {
+        left.ingest_pending += partition["pending"].as_u64().unwrap_or(0);
+        left.ingest_lag += partition["lag"].as_u64().unwrap_or(0);
+    }
     let (client, connection) =
         tokio_postgres::connect(&cluster.database_url(), tokio_postgres::NoTls).await?;
     tokio::spawn(connection);

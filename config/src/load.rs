@@ -117,12 +117,19 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
             _ => None,
         },
     );
-    let tuning = tuning(&mut r);
-    if tuning.ingest_partitions > 0 && stores.is_none() {
-        // Leases live in Redis and fences in Postgres; one ephemeral process needs neither.
+    let mut tuning = tuning(&mut r);
+    tuning.ingest_partitions = ingest_partitions(&mut r, stores.is_some());
+    if tuning.ingest_partitions > 0 && tuning.outbound_claim_lease <= tuning.ingest_lease * 2 {
+        // A killed replica's partitions move within about 4/3 of the lease; until then the
+        // platform's `sent` callbacks waiting there cannot prove its last sends were delivered,
+        // and a claim lease that ran out first would send those replies again.
         r.problem(
-            "INGEST_PARTITIONS",
-            "needs REDIS_URL and DATABASE_URL: partition leases live in Redis and their fences in Postgres",
+            "OUTBOUND_CLAIM_LEASE_MS",
+            format!(
+                "is {} ms, which must be more than twice INGEST_LEASE_MS ({} ms) with partitions: a reply whose sender was killed would be sent again before the delivery callback on its partition is read",
+                tuning.outbound_claim_lease.as_millis(),
+                tuning.ingest_lease.as_millis()
+            ),
         );
     }
     if let Some(llm) = &llm {
@@ -653,7 +660,8 @@ fn tuning(r: &mut Reader) -> Tuning {
     Tuning {
         webhook_body_limit: r.number_or("WEBHOOK_BODY_LIMIT", defaults::WEBHOOK_BODY_LIMIT, 1),
         ingest_readers: r.number_or("INGEST_READERS", defaults::INGEST_READERS, 1),
-        ingest_partitions: r.number_or("INGEST_PARTITIONS", defaults::INGEST_PARTITIONS, 0),
+        // Its default depends on the stores: see `ingest_partitions`.
+        ingest_partitions: 0,
         ingest_lease: r.millis_or("INGEST_LEASE_MS", defaults::INGEST_LEASE_MS),
         ingest_batch: r.number_or("INGEST_BATCH", defaults::INGEST_BATCH, 1),
         ingest_claim_idle: r.millis_or("INGEST_CLAIM_IDLE_MS", defaults::INGEST_CLAIM_IDLE_MS),
@@ -689,6 +697,26 @@ fn tuning(r: &mut Reader) -> Tuning {
         stale_consumer_idle: r
             .millis_or("STALE_CONSUMER_IDLE_MS", defaults::STALE_CONSUMER_IDLE_MS),
     }
+}
+
+/// `INGEST_PARTITIONS`: on by default ([`defaults::INGEST_PARTITIONS`]) with durable stores,
+/// off in ephemeral mode; an explicit `0` keeps the single stream (the rollback), an explicit
+/// `N ≥ 1` without the durable stores is a problem.
+fn ingest_partitions(r: &mut Reader, durable: bool) -> u32 {
+    let default = if durable {
+        defaults::INGEST_PARTITIONS
+    } else {
+        0
+    };
+    let partitions = r.number_or("INGEST_PARTITIONS", default, 0);
+    if partitions > 0 && !durable {
+        // Leases live in Redis and fences in Postgres; one ephemeral process needs neither.
+        r.problem(
+            "INGEST_PARTITIONS",
+            "needs REDIS_URL and DATABASE_URL: partition leases live in Redis and their fences in Postgres; unset it (or set 0) in ephemeral mode",
+        );
+    }
+    partitions
 }
 
 /// An admin key shorter than [`defaults::ADMIN_API_KEY_MIN_CHARS`] is a problem; its length is

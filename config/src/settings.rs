@@ -39,10 +39,15 @@ pub mod defaults {
     /// conversation's messages in order: two readers hand their entries to the orchestrator
     /// independently, so a later message could overtake an earlier one read by the other.
     pub const INGEST_READERS: usize = 1;
-    /// `INGEST_PARTITIONS`: 0 (unset) runs the single `alfred-ingest` stream as before; `N ≥ 1`
-    /// runs `N` partition streams, each read by one replica at a time under a lease with a
-    /// fencing token (needs Redis and Postgres).
-    pub const INGEST_PARTITIONS: u32 = 0;
+    /// `INGEST_PARTITIONS` when Redis and Postgres are configured: `N` partition streams, each
+    /// read by one replica at a time under a lease with a fencing token, so that any number of
+    /// replicas keeps each conversation in order. Eight spreads a conversation load over up to
+    /// eight replicas (a partition is the unit of balance: more replicas than partitions would
+    /// idle) while each replica holds few leases (renewed every third of the lease, one Redis
+    /// call each) and each partition reader still gets full batches. It can never be changed
+    /// once replicas run on it without draining (the placement depends on it), so it is fixed
+    /// generously. `0` is the single `alfred-ingest` stream of before (the rollback).
+    pub const INGEST_PARTITIONS: u32 = 8;
     /// `INGEST_LEASE_MS`: the TTL of a partition lease and of a replica's heartbeat; a dead
     /// replica's partitions move within about this long.
     pub const INGEST_LEASE_MS: u64 = 10_000;
@@ -510,6 +515,8 @@ pub struct Tuning {
     /// `INGEST_READERS`: stream readers in the ingest consumer group.
     pub ingest_readers: usize,
     /// `INGEST_PARTITIONS`: partition streams of ingest; 0 = the single stream (no leases).
+    /// Defaults to [`defaults::INGEST_PARTITIONS`] with Redis and Postgres, to 0 in ephemeral
+    /// mode (one process on the in-memory bus keeps order without partitions).
     pub ingest_partitions: u32,
     /// `INGEST_LEASE_MS`: partition lease and replica heartbeat TTL.
     pub ingest_lease: Duration,
@@ -549,7 +556,8 @@ impl Default for Tuning {
         Self {
             webhook_body_limit: defaults::WEBHOOK_BODY_LIMIT,
             ingest_readers: defaults::INGEST_READERS,
-            ingest_partitions: defaults::INGEST_PARTITIONS,
+            // Without stores (as here: nothing says there are any) partitions are off.
+            ingest_partitions: 0,
             ingest_lease: Duration::from_millis(defaults::INGEST_LEASE_MS),
             ingest_batch: defaults::INGEST_BATCH,
             ingest_claim_idle: Duration::from_millis(defaults::INGEST_CLAIM_IDLE_MS),

@@ -598,19 +598,57 @@ fn a_bad_limit_or_a_burst_without_a_rate_names_the_variable() {
 }
 
 #[test]
-fn ingest_partitions_are_off_by_default_and_need_the_durable_stores() {
-    let defaults = load(&[]);
-    let partitioned = load(&[
+fn ingest_partitions_are_on_by_default_with_the_durable_stores_and_off_in_ephemeral_mode() {
+    let durable = [
         ("REDIS_URL", "redis://cache"),
         ("DATABASE_URL", "postgres://db/alfred"),
+    ];
+    let ephemeral_defaults = load(&[]);
+    let durable_defaults = load(&durable);
+    let partitioned = load(&[
+        durable[0],
+        durable[1],
         ("INGEST_PARTITIONS", "4"),
         ("INGEST_LEASE_MS", "3000"),
     ]);
+    let rolled_back = load(&[durable[0], durable[1], ("INGEST_PARTITIONS", "0")]);
     let ephemeral = fail(&[("INGEST_PARTITIONS", "4")]);
 
-    assert_eq!(defaults.tuning.ingest_partitions, 0);
-    assert_eq!(defaults.tuning.ingest_lease, Duration::from_secs(10));
+    assert_eq!(ephemeral_defaults.tuning.ingest_partitions, 0);
+    assert_eq!(durable_defaults.tuning.ingest_partitions, 8);
+    assert_eq!(
+        durable_defaults.tuning.ingest_lease,
+        Duration::from_secs(10)
+    );
     assert_eq!(partitioned.tuning.ingest_partitions, 4);
     assert_eq!(partitioned.tuning.ingest_lease, Duration::from_secs(3));
+    assert_eq!(
+        rolled_back.tuning.ingest_partitions, 0,
+        "0 is the single stream"
+    );
     assert!(ephemeral.names("INGEST_PARTITIONS"), "{ephemeral}");
+}
+
+#[test]
+fn with_partitions_the_claim_lease_outlasts_a_partition_move() {
+    let durable = [
+        ("REDIS_URL", "redis://cache"),
+        ("DATABASE_URL", "postgres://db/alfred"),
+    ];
+    let short = fail(&[
+        durable[0],
+        durable[1],
+        ("INGEST_LEASE_MS", "5000"),
+        ("OUTBOUND_CLAIM_LEASE_MS", "8000"),
+    ]);
+    let single_stream = load(&[
+        durable[0],
+        durable[1],
+        ("INGEST_PARTITIONS", "0"),
+        ("INGEST_LEASE_MS", "5000"),
+        ("OUTBOUND_CLAIM_LEASE_MS", "8000"),
+    ]);
+
+    assert!(short.names("OUTBOUND_CLAIM_LEASE_MS"), "{short}");
+    assert_eq!(single_stream.tuning.ingest_partitions, 0);
 }

@@ -13,6 +13,7 @@ use alfred_config::Settings;
 use super::feed::Feed;
 use crate::chat::local_clients;
 use crate::runtime::{ClientFactory, Runtime};
+use alfred_actors::partitions::IngestRoute;
 
 /// The playground of a running Alfred: the feed, and what a message is handed to.
 pub struct Playground {
@@ -20,8 +21,8 @@ pub struct Playground {
     pub(super) settings: Settings,
     pub(super) bus: Arc<dyn Bus>,
     pub(super) store: Arc<dyn Store>,
-    /// The instance's key prefix ([`Runtime::prefix`]).
-    pub(super) prefix: String,
+    /// Where a typed message goes ([`Runtime::ingest_route`]).
+    pub(super) ingest: IngestRoute,
     /// How long `POST /playground/messages` waits for the replies.
     pub(super) reply_deadline: Duration,
 }
@@ -51,7 +52,7 @@ impl Playground {
             settings: runtime.settings.clone(),
             bus: runtime.bus.clone(),
             store: runtime.store.clone(),
-            prefix: runtime.prefix.clone(),
+            ingest: runtime.ingest_route(),
             reply_deadline: REPLY_DEADLINE + llm_wait,
         }
     }

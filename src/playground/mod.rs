@@ -8,7 +8,7 @@
 //!
 //! How a message goes: `POST /playground/messages` turns `{"from", "text"}` into an inbound
 //! envelope ([`LocalSpeaker`](crate::chat::LocalSpeaker): a household member in their own chat, or a console user) and
-//! puts it on `alfred-ingest`; from there it takes the path of every message — orchestrator,
+//! puts it on the ingest stream of its conversation; from there it takes the path of every message — orchestrator,
 //! skill, the exactly-once commit, `alfred-outbox`, the sender. The sender's client for the
 //! console and WhatsApp is the [`Feed`], where the handler finds the replies to its message
 //! and the page finds everything else Alfred sends, briefings and reminders included.

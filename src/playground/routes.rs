@@ -127,7 +127,7 @@ async fn post_message(
     let message = playground
         .feed
         .record_message(speaker.name(), text, &envelope.message_id);
-    if let Err(why) = hand_over(playground.bus.as_ref(), &playground.prefix, &envelope).await {
+    if let Err(why) = hand_over(playground.bus.as_ref(), &playground.ingest, &envelope).await {
         tracing::error!(
             error = format!("{why:#}"),
             "The playground could not hand a message to Alfred."

@@ -115,10 +115,17 @@ async fn the_admin_pauses_ingest_from_the_page_sees_the_backlog_and_resumes_it()
         "/admin/page/streams?done=pause&stream=ingest"
     );
     assert!(paused(&app, "ingest").await);
-    // The readers honour a pause within about a second: the message is sent once they hold off.
-    eventually("the ingest reader to hold off", || async {
+    // The readers honour a pause within about a second: the message is sent once they all
+    // hold off (the single stream's and, partitions being on, each partition's), which the
+    // page shows as "N holding off" beside its N readers.
+    app.owns_every_partition().await;
+    eventually("the ingest readers to hold off", || async {
         let (_, page) = admin.get(&app, &http, "/admin/page/streams").await;
-        page.contains("1 holding off").then_some(())
+        let readers = 1 + alfred_config::defaults::INGEST_PARTITIONS;
+        page.contains(&format!(
+            "{readers}<br><span class=\"kind\">{readers} holding off"
+        ))
+        .then_some(())
     })
     .await;
     let body = whatsapp::text_message(PHONE_ID, "15550004242", "Kim", "wamid.PAUSED", "add jam");

@@ -279,6 +279,25 @@ async fn a_message_that_failed_every_delivery_is_answered_exactly_once_after_its
     assert_eq!(replay["outcome"], "replayed", "{replay}");
     let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
     assert_eq!(sends[0].body["text"]["body"], "fixed vase");
+    // Partitions are on by default: the replay went to the conversation's partition, where
+    // its later messages are, not to the single stream.
+    let partition = alfred_actors::partitions::partition_of(
+        alfred_actors::messages::Platform::WhatsApp,
+        "15550005151",
+        alfred_config::defaults::INGEST_PARTITIONS,
+    );
+    let partition_stream = alfred_actors::names::ingest_partition_stream("", partition);
+    let on_partition = app
+        .backends
+        .stream_entries_with_ids(&partition_stream)
+        .await;
+    assert!(
+        on_partition
+            .iter()
+            .any(|(entry, _)| Some(entry.as_str()) == replay["new_id"].as_str()),
+        "the replay {replay} is on {partition_stream}: {on_partition:?}"
+    );
+    assert_eq!(app.backends.stream_len("alfred-ingest").await, 0);
 
     let again = app.dead_act("ingest", id, "replay").await;
     assert_eq!(again["outcome"], "already_replayed", "{again}");

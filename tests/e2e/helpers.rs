@@ -90,10 +90,15 @@ impl Backends {
             // Short enough that a failed entry is delivered again within a test's deadline.
             ("INGEST_CLAIM_IDLE_MS", "400".to_owned()),
             ("INGEST_MAX_DELIVERIES", "3".to_owned()),
+            // Partitions are on by default: a killed Alfred's partitions move to the one that
+            // restarts within a test's deadline.
+            // Long enough that a box loaded by the whole suite does not starve a renewal.
+            ("INGEST_LEASE_MS", "3000".to_owned()),
             ("RELAY_INTERVAL_MS", "200".to_owned()),
             // A reply whose sender died mid-send is sent again after this, unless the fake
-            // Graph API's status callback proved it was delivered.
-            ("OUTBOUND_CLAIM_LEASE_MS", "3000".to_owned()),
+            // Graph API's status callback proved it was delivered: longer than a partition
+            // move, since the callback waits on the killed Alfred's partition until it moves.
+            ("OUTBOUND_CLAIM_LEASE_MS", "8000".to_owned()),
             ("REDIS_URL", self.redis_url.clone()),
             ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("LOG_FORMAT", "pretty".to_owned()),
@@ -525,7 +530,8 @@ impl Backends {
     }
 
     /// `(pending, lag)` of a consumer group: entries delivered but not acknowledged, and
-    /// entries not yet delivered.
+    /// entries not yet delivered. A stream whose group is not there yet (a partition no
+    /// reader has taken yet) has everything undelivered.
     pub async fn group_backlog(&self, stream: &str, group: &str) -> (u64, u64) {
         let mut conn = self.redis().await;
         let groups: Vec<std::collections::HashMap<String, deadpool_redis::redis::Value>> =
@@ -539,7 +545,7 @@ impl Backends {
         let Some(info) = groups.into_iter().find(|info| {
             matches!(info.get("name"), Some(deadpool_redis::redis::Value::BulkString(name)) if name == group.as_bytes())
         }) else {
-            return (0, 0);
+            return (0, self.stream_len(stream).await);
         };
         let number = |key: &str| match info.get(key) {
             Some(deadpool_redis::redis::Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
@@ -568,13 +574,52 @@ impl Backends {
             .collect()
     }
 
+    /// The names of every ingest stream a test's Alfred may write: the single `alfred-ingest`
+    /// and the partition streams of the default `INGEST_PARTITIONS` (a test with fewer
+    /// partitions uses a prefix of them; a stream never written counts as empty).
+    pub fn ingest_streams(&self) -> Vec<String> {
+        let partitions = (0..alfred_config::defaults::INGEST_PARTITIONS)
+            .map(|p| alfred_actors::names::ingest_partition_stream("", p));
+        std::iter::once(alfred_actors::names::INGEST_STREAM.to_owned())
+            .chain(partitions)
+            .collect()
+    }
+
+    /// Entries ever added to the ingest streams, single and partitioned together: what the
+    /// edges stored, wherever the placement put it.
+    pub async fn ingest_len(&self) -> u64 {
+        let mut total = 0;
+        for stream in self.ingest_streams() {
+            total += self.stream_len(&stream).await;
+        }
+        total
+    }
+
+    /// `(pending, lag)` of the ingest group over every ingest stream, summed.
+    pub async fn ingest_backlog(&self) -> (u64, u64) {
+        let mut total = (0, 0);
+        for stream in self.ingest_streams() {
+            let (pending, lag) = self.group_backlog(&stream, "alfred-orchestrators").await;
+            total = (total.0 + pending, total.1 + lag);
+        }
+        total
+    }
+
+    /// `(idle ms, deliveries)` of each entry pending in the ingest group, over every ingest
+    /// stream.
+    pub async fn ingest_pending_entries(&self) -> Vec<(u64, u64)> {
+        let mut all = Vec::new();
+        for stream in self.ingest_streams() {
+            all.extend(self.pending_entries(&stream, "alfred-orchestrators").await);
+        }
+        all
+    }
+
     /// Waits until every ingest entry is handled and acknowledged and every reply is final
     /// (sent or dead): nothing is left that could still produce a send.
     pub async fn quiescent(&self) {
         eventually("the system to settle", || async {
-            let ingest = self
-                .group_backlog("alfred-ingest", "alfred-orchestrators")
-                .await;
+            let ingest = self.ingest_backlog().await;
             let outbox = self.group_backlog("alfred-outbox", "alfred-senders").await;
             let states = self.outbox_states().await;
             let open = states
@@ -589,5 +634,18 @@ impl Backends {
 impl TestApp {
     pub async fn quiescent(&self) {
         self.backends.quiescent().await;
+    }
+
+    /// Waits until this Alfred owns every ingest partition (its readers run): what a test
+    /// that takes a store away from a running Alfred starts from.
+    pub async fn owns_every_partition(&self) {
+        eventually("this Alfred to own every partition", || async {
+            let listed: serde_json::Value =
+                self.admin_get("/admin/streams").await.json().await.ok()?;
+            let partitions = listed["partitions"].as_array()?;
+            (!partitions.is_empty() && partitions.iter().all(|p| p["owned_here"] == true))
+                .then_some(())
+        })
+        .await;
     }
 }

@@ -28,6 +28,7 @@ mod llm;
 mod order;
 mod outage;
 mod partitions;
+mod partitions_default;
 mod playground;
 mod postgres_tls;
 mod readiness;

@@ -26,6 +26,8 @@ async fn messages_received_during_a_postgres_outage_are_answered_once_in_order_w
         ("15550008801", "Ada", "wamid.OUT5", "add eggs"),
     ];
 
+    // A running Alfred: its partitions acquired (which needs Postgres, for their fences).
+    app.owns_every_partition().await;
     postgres.stop();
     for (from, name, wamid, text) in messages {
         let body = whatsapp::text_message(PHONE_ID, from, name, wamid, text);
@@ -40,10 +42,7 @@ async fn messages_received_during_a_postgres_outage_are_answered_once_in_order_w
     // along that they are held without a single counted redelivery.
     let outage = Instant::now();
     eventually("the outage to outlast the dead-letter time", || async {
-        let pending = app
-            .backends
-            .pending_entries("alfred-ingest", "alfred-orchestrators")
-            .await;
+        let pending = app.backends.ingest_pending_entries().await;
         assert!(
             pending.iter().all(|(_, deliveries)| *deliveries == 1),
             "an attempt during the outage counted as a delivery: {pending:?}"

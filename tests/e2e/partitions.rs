@@ -40,7 +40,7 @@ fn message(i: usize) -> (String, String) {
 
 /// The message ids each conversation's replies answer, in the order they were committed
 /// (outbox ids follow the commits).
-async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
+pub async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
     let rows = backends
         .pg()
         .await

@@ -245,7 +245,7 @@ async fn real_processes_restarted_at_the_due_minute_and_a_second_replica_send_on
     let _restarted = AlfredProcess::start_with(&backends, port, &replica("home-a")).await;
     let _second = AlfredProcess::start_with(&backends, free_port(), &replica("home-b")).await;
     eventually("both to have handled the run again", || async {
-        let ingest = backends.stream_len("alfred-ingest").await;
+        let ingest = backends.ingest_len().await;
         // One run published by each of the three schedulers.
         (ingest >= 3).then_some(())
     })

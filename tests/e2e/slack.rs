@@ -109,7 +109,7 @@ async fn an_app_mention_ping_gets_exactly_one_pong_even_when_slack_retries_the_e
         "a mention in a channel is answered in a thread under it"
     );
     assert_eq!(replies[0].bearer.as_deref(), Some(BOT_TOKEN));
-    assert_eq!(app.backends.stream_len("alfred-ingest").await, 2);
+    assert_eq!(app.backends.ingest_len().await, 2);
     assert_eq!(
         slack.requests().len(),
         1,
@@ -122,7 +122,7 @@ async fn an_app_mention_ping_gets_exactly_one_pong_even_when_slack_retries_the_e
 async fn alfred_ping_is_answered_pong_in_the_same_response_and_stores_nothing() {
     let slack = FakeSlack::start().await;
     let app = biz_app(&slack).await;
-    let before = app.backends.stream_len("alfred-ingest").await;
+    let before = app.backends.ingest_len().await;
     let command = SlashCommand::alfred(TEAM, CHANNEL, "ping", &slack.response_url());
 
     let response = post_slack(&app, "commands", &command.form(), None).await;
@@ -133,7 +133,7 @@ async fn alfred_ping_is_answered_pong_in_the_same_response_and_stores_nothing() 
         answer,
         json!({ "response_type": "ephemeral", "text": "pong" })
     );
-    assert_eq!(app.backends.stream_len("alfred-ingest").await, before);
+    assert_eq!(app.backends.ingest_len().await, before);
     assert!(slack.requests().is_empty());
 }
 
@@ -267,7 +267,7 @@ async fn a_signed_event_from_another_workspace_is_answered_by_nothing_and_stored
         slack.requests()
     );
     assert_eq!(
-        app.backends.stream_len("alfred-ingest").await,
+        app.backends.ingest_len().await,
         1,
         "only our workspace's event reached the ingest stream"
     );

@@ -87,9 +87,13 @@ async fn second_replica(first: &TestApp, extra: &[(&str, String)]) -> TestApp {
     TestApp::spawn_on(backends, extra, Vec::new()).await
 }
 
+/// A replica on the single `alfred-ingest` stream (`INGEST_PARTITIONS=0`, the rollback mode):
+/// these tests look at that stream's own entries, consumers and janitor. The partitions'
+/// view is `partitions_admin.rs`.
 fn replica(name: &str) -> Vec<(&'static str, String)> {
     vec![
         ("HOSTNAME", name.to_owned()),
+        ("INGEST_PARTITIONS", "0".to_owned()),
         // Longer than handling the backlog takes, so the replica that reads it keeps it.
         ("INGEST_CLAIM_IDLE_MS", "4000".to_owned()),
     ]

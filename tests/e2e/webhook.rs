@@ -68,14 +68,14 @@ async fn a_tampered_signature_gets_403_and_nothing_is_stored() {
     let body = whatsapp::text_message(PHONE_ID, "15550001111", "Dana", "wamid.T1", "add bananas");
     let signature = whatsapp::sign(APP_SECRET, body.as_bytes());
     let tampered = body.replace("bananas", "caviar");
-    let before = app.backends.stream_len("alfred-ingest").await;
+    let before = app.backends.ingest_len().await;
 
     let tampered_response = app.post_webhook(&tampered, Some(signature)).await;
     let unsigned_response = app.post_webhook(&body, None).await;
 
     assert_eq!(tampered_response.status(), 403);
     assert_eq!(unsigned_response.status(), 403);
-    assert_eq!(app.backends.stream_len("alfred-ingest").await, before);
+    assert_eq!(app.backends.ingest_len().await, before);
 }
 
 #[actix_rt::test]

@@ -121,6 +121,23 @@ pub trait Bus: Send + Sync + 'static {
     ) -> Result<(), BusError> {
         Ok(())
     }
+    /// [`Bus::keep_pending`], but only while the lease key `lease` still holds `holder`
+    /// (`"{replica} {token}"`), checked in the same atomic step: a partition reader paused
+    /// past its lease must not take back entries its partition's new owner took over. `false`
+    /// (nothing done) when the lease is not held. The default keeps them and answers `true`
+    /// (a bus without leases).
+    async fn keep_pending_while_held(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        _lease: &str,
+        _holder: &str,
+    ) -> Result<bool, BusError> {
+        self.keep_pending(stream, group, consumer, ids).await?;
+        Ok(true)
+    }
     /// Hands pending entries back for a later claim **without counting** the delivery just
     /// made: each `(id, deliveries)` gets its delivery counter set back to `deliveries - 1`
     /// (`XCLAIM … RETRYCOUNT n JUSTID`) and its idle time restarted, so a claim delivers it

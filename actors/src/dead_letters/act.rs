@@ -192,12 +192,25 @@ impl DeadLetters {
     ) -> Result<(&'static str, Option<String>), DeadLetterError> {
         let live = self.live_key(stream);
         match &entry.origin {
-            Origin::Inbound { payload, message } => {
+            Origin::Inbound {
+                payload,
+                message,
+                conversation,
+            } => {
                 if let Some((platform, message_id)) = message {
                     if self.store.answered(*platform, message_id).await? {
                         return Ok(("already_answered", None));
                     }
                 }
+                // Back onto its conversation's partition (where its later messages are), or
+                // the single stream without partitions. A payload that no longer parses has
+                // no conversation: the single stream's reader still reads it.
+                let live = match conversation {
+                    Some((platform, conversation)) => {
+                        self.ingest.stream_for(*platform, conversation)
+                    }
+                    None => live,
+                };
                 let new_id = self.bus.publish(&live, payload).await?;
                 Ok(("replayed", Some(new_id)))
             }

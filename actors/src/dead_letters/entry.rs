@@ -28,10 +28,12 @@ pub const PREVIEW_CHARS: usize = 240;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     /// An ingest entry: its payload goes back onto the ingest stream. `message` is the
-    /// envelope's inbox key when it parses (to tell whether it was answered since).
+    /// envelope's inbox key when it parses (to tell whether it was answered since), and
+    /// `conversation` its conversation (which partition it goes back to).
     Inbound {
         payload: String,
         message: Option<(Platform, String)>,
+        conversation: Option<(Platform, String)>,
     },
     /// A reply: its outbox row is made sendable again.
     Reply { outbox_id: i64 },
@@ -106,6 +108,9 @@ impl DeadEntry {
                     .as_ref()
                     .map(|envelope| format!("{}:{}", envelope.platform, envelope.conversation));
                 self.origin = Origin::Inbound {
+                    conversation: envelope
+                        .as_ref()
+                        .map(|envelope| (envelope.platform, envelope.conversation.clone())),
                     message: envelope.map(|envelope| (envelope.platform, envelope.message_id)),
                     payload,
                 };

@@ -8,6 +8,7 @@ use super::store::{AuditRecord, DeadLetterStore};
 use super::stream::{DeadLetterError, DeadStream, MAX_LIMIT};
 use crate::bus::Bus;
 use crate::names;
+use crate::partitions::IngestRoute;
 
 /// The dead-letter service of one instance.
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct DeadLetters {
     pub(super) store: Arc<dyn DeadLetterStore>,
     /// The instance's key prefix ([`names::instance_prefix`]).
     prefix: String,
+    /// Where a replayed message goes: its conversation's partition (`INGEST_PARTITIONS`).
+    pub(super) ingest: IngestRoute,
 }
 
 impl std::fmt::Debug for DeadLetters {
@@ -27,9 +30,21 @@ impl std::fmt::Debug for DeadLetters {
 }
 
 impl DeadLetters {
-    /// The service on `bus` and `store` for the instance whose keys start with `prefix`.
-    pub fn new(bus: Arc<dyn Bus>, store: Arc<dyn DeadLetterStore>, prefix: String) -> Self {
-        DeadLetters { bus, store, prefix }
+    /// The service on `bus` and `store` for the instance whose keys start with `prefix`, with
+    /// its `INGEST_PARTITIONS` (0: the single stream), so that a replayed message goes where
+    /// the edges would put it.
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn DeadLetterStore>,
+        prefix: String,
+        partitions: u32,
+    ) -> Self {
+        DeadLetters {
+            bus,
+            store,
+            ingest: IngestRoute::new(&prefix, partitions),
+            prefix,
+        }
     }
 
     pub(super) fn dead_key(&self, stream: DeadStream) -> String {

@@ -28,14 +28,17 @@
 //! A partition's keys share a Redis Cluster hash tag (`{pN}`, see [`names::partition_tag`]).
 //!
 //! Layout: `place` the two hashes; `owner` the actor that holds leases and runs readers;
-//! [`IngestRoute`] here, what the edges use to choose a stream.
+//! `health` what the admin API shows of each partition (owner, token, lag); [`IngestRoute`]
+//! here, what the edges use to choose a stream.
 
+pub mod health;
 pub mod owner;
 pub mod place;
 
 use crate::messages::Platform;
 use crate::names;
 
+pub use health::{partitions_health, PartitionHealth};
 pub use owner::{OwnerConfig, PartitionOwner};
 pub use place::{owner_of, partition_of};
 

@@ -5,9 +5,11 @@
 //! (a lease found lost stops its reader at once); computes the owners of all partitions
 //! ([`owner_of`]); releases those it holds but should not (stopping their readers first); and
 //! acquires those it should own and does not — raising the fence in Postgres and taking every
-//! pending entry of the partition over before starting the reader. A step that fails (Redis or
-//! Postgres down) is retried on the next tick; a lease acquired whose fence could not be raised
-//! is released again, so no reader ever runs without its fence in place.
+//! pending entry of the partition over before starting the reader (renewing the leases it
+//! holds on the way whenever a third of the lease has passed, so that a slow start-up under
+//! load never lets the first partitions' leases lapse while it takes the last). A step that
+//! fails (Redis or Postgres down) is retried on the next tick; a lease acquired whose fence
+//! could not be raised is released again, so no reader ever runs without its fence in place.
 //!
 //! Each reader gets a [`Ownership`] valid until the last renewal's *send* time plus four fifths
 //! of the TTL: a replica that stops renewing (paused, cut off from Redis) has readers that stop
@@ -119,7 +121,6 @@ struct Owner {
 }
 
 async fn run(config: OwnerConfig, handler: Recipient<Delivery>) {
-    let every = (config.lease / 3).max(Duration::from_millis(10));
     let mut owner = Owner {
         members: names::key(&config.prefix, names::INGEST_REPLICAS),
         legacy_drained: config.legacy_stream.is_none(),
@@ -127,6 +128,7 @@ async fn run(config: OwnerConfig, handler: Recipient<Delivery>) {
         handler,
         owned: BTreeMap::new(),
     };
+    let every = owner.renew_every();
     loop {
         owner.tick().await;
         tokio::time::sleep(every).await;
@@ -177,11 +179,24 @@ impl Owner {
                 return;
             }
         }
+        let mut renewed = sent;
         for partition in wanted {
             if !self.owned.contains_key(&partition) {
                 self.take(partition).await;
             }
+            // Taking a partition over is several round trips to Redis and Postgres; under load
+            // taking all of them can outlast a lease, so the leases already held are renewed
+            // on the way, as often as a tick would.
+            if renewed.elapsed() >= self.renew_every() {
+                renewed = Instant::now();
+                self.renew(renewed).await;
+            }
         }
+    }
+
+    /// How often held leases are renewed: a third of the lease.
+    fn renew_every(&self) -> Duration {
+        (self.config.lease / 3).max(Duration::from_millis(10))
     }
 
     /// Renews every held lease; a lost one stops its reader.
@@ -290,7 +305,8 @@ impl Owner {
                 return;
             }
         };
-        let hold = Ownership::new(fence, self.valid_until(sent));
+        let hold = Ownership::new(fence, self.valid_until(sent))
+            .with_lease(lease.clone(), format!("{} {token}", config.replica));
         let reader = ReaderConfig {
             stream,
             consumer,

@@ -17,6 +17,9 @@ use crate::store::Fence;
 #[derive(Debug, Clone)]
 pub struct Ownership {
     fence: Fence,
+    /// The lease key in Redis and the value it holds while this lease is held
+    /// (`"{replica} {token}"`), for the steps that must check it atomically.
+    lease: Option<(String, String)>,
     state: Arc<Mutex<State>>,
 }
 
@@ -31,11 +34,25 @@ impl Ownership {
     pub fn new(fence: Fence, valid_until: Instant) -> Ownership {
         Ownership {
             fence,
+            lease: None,
             state: Arc::new(Mutex::new(State {
                 valid_until,
                 lost: false,
             })),
         }
+    }
+
+    /// The same ownership, whose lease is the key `lease` holding `holder` in Redis.
+    pub fn with_lease(mut self, lease: String, holder: String) -> Ownership {
+        self.lease = Some((lease, holder));
+        self
+    }
+
+    /// The lease key and the value it holds while held, when known.
+    pub fn lease(&self) -> Option<(&str, &str)> {
+        self.lease
+            .as_ref()
+            .map(|(key, holder)| (key.as_str(), holder.as_str()))
     }
 
     /// The partition and the token deliveries commit with.

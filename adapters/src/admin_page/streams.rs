@@ -1,6 +1,7 @@
 //! The streams (`GET /admin/page/streams`): per stream (ingest, outbox) what
 //! `GET /admin/streams` returns — length, lag, pending, the oldest pending entry's age, the
-//! consumers, the dead letters, the pause — and for the admin role Pause and Resume buttons
+//! consumers, the dead letters, the pause, and each ingest partition's owner, fencing token and
+//! backlog — and for the admin role Pause and Resume buttons
 //! (`POST /admin/page/streams`, the same switch as `POST /admin/streams/{stream}/{action}`).
 
 use actix_web::http::StatusCode;
@@ -14,7 +15,7 @@ use super::nav;
 use super::session::Session;
 use crate::admin::Admin;
 use crate::admin_auth::Role;
-use crate::admin_streams::{self, StreamView, Switch};
+use crate::admin_streams::{self, PartitionView, StreamView, Switch};
 
 /// The notice after a button (`?done=pause&stream=ingest`).
 #[derive(Debug, Deserialize)]
@@ -43,7 +44,12 @@ pub async fn show(
         Ok(session) => session,
         Err(login) => return *login,
     };
-    let views = admin_streams::views(&admin.streams).await;
+    let views = match admin_streams::views(&admin.streams).await {
+        Ok(views) => admin_streams::partition_views(&admin.streams)
+            .await
+            .map(|partitions| (views, partitions)),
+        Err(error) => Err(error),
+    };
     if let Err(error) = &views {
         tracing::error!(%error, "Could not read the streams for the admin page.");
     }
@@ -63,9 +69,12 @@ pub async fn show(
         }
         @match &views {
             Err(_) => p.notice.error role="alert" { "Redis is unavailable; the streams cannot be read now." },
-            Ok(views) => {
+            Ok((views, partitions)) => {
                 p.hint { "Replica " (admin.streams.replica) ". A pause holds every replica's readers of the stream within about a second; what arrives meanwhile waits in the stream, in order." }
                 (summary(views, &session))
+                @if let Some(controls) = &admin.streams.partitions {
+                    (partitions_table(partitions, &controls.replica))
+                }
                 @for view in views { (consumers(view)) }
             }
         }
@@ -158,6 +167,50 @@ fn summary(views: &[StreamView], session: &Session) -> Markup {
                             @if view.readers_paused_here > 0 { br; span.kind { (view.readers_paused_here) " holding off" } }
                         }
                         @if session.role == Role::Admin { td { (button(health.stream, health.paused, session)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The ingest partitions: each one's stream, owner, fencing token and backlog.
+fn partitions_table(partitions: &[PartitionView], replica: &str) -> Markup {
+    html! {
+        h2 { "Ingest partitions" }
+        table #partitions {
+            caption.hint { "Each partition is read by the replica holding its lease; commits carry the lease's fencing token, and Postgres refuses an older one. This replica is " (replica) ". A partition without an owner is taken within about a lease time; the ingest pause holds every partition." }
+            thead { tr {
+                th scope="col" { "Partition" } th scope="col" { "Owner" } th scope="col" { "Token" }
+                th scope="col" { "Length" } th scope="col" { "Lag" } th scope="col" { "Pending" }
+                th scope="col" { "Oldest pending" }
+            } }
+            tbody {
+                @for view in partitions {
+                    @let health = &view.health;
+                    tr data-partition=(health.partition) {
+                        th scope="row" { (health.partition) br; span.kind { (health.key) } }
+                        td.owner {
+                            @match &health.owner {
+                                Some(owner) => {
+                                    (owner)
+                                    @if view.owned_here { br; span.kind { "this replica" } }
+                                }
+                                None => span.state.state-restarting { "no owner" },
+                            }
+                        }
+                        td.num.token {
+                            @match health.token { Some(token) => (token), None => "—" }
+                            @if health.token != Some(health.latest_token) && health.latest_token > 0 {
+                                br; span.kind { "latest " (health.latest_token) }
+                            }
+                        }
+                        td.num.length { (health.length) }
+                        td.num.lag { @match health.lag { Some(lag) => (lag), None => "unknown" } }
+                        td.num.pending { (health.pending) }
+                        td.num.oldest {
+                            @match health.oldest_pending_age_secs { Some(secs) => (age(secs)), None => "—" }
+                        }
                     }
                 }
             }

@@ -151,8 +151,29 @@ pub(super) async fn heartbeat(
         .map_err(from_redis_error)
 }
 
-/// See [`Bus::take_over_pending`](crate::bus::Bus::take_over_pending): `XAUTOCLAIM … 0 …
-/// JUSTID` from the start of the pending list until the cursor comes back to `0-0`.
+/// `KEYS`: stream. `ARGV`: group, consumer, cursor, count. One batch of the take-over:
+/// `XAUTOCLAIM … 0 cursor COUNT n JUSTID` (which counts no delivery), then each claimed entry's
+/// delivery count lowered by one (`XCLAIM … RETRYCOUNT count-1 JUSTID`), so that the new
+/// owner's re-read of its pending list, which Redis counts as a delivery, leaves the count as
+/// it was before the move: a partition moving `INGEST_MAX_DELIVERIES` times never
+/// dead-letters an entry. Returns the next cursor and how many were taken.
+const TAKE_OVER: &str = r#"
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'COUNT', ARGV[4], 'JUSTID')
+local ids = claimed[2]
+for _, id in ipairs(ids) do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if pending[1] then
+    local count = tonumber(pending[1][4])
+    if count > 0 then
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'RETRYCOUNT', count - 1, 'JUSTID')
+    end
+  end
+end
+return {claimed[1], #ids}
+"#;
+
+/// See [`Bus::take_over_pending`](crate::bus::Bus::take_over_pending): [`TAKE_OVER`] from the
+/// start of the pending list until the cursor comes back to `0-0`.
 pub(super) async fn take_over_pending(
     conn: &mut Connection,
     stream: &str,
@@ -162,37 +183,79 @@ pub(super) async fn take_over_pending(
     let mut cursor = "0-0".to_owned();
     let mut taken = 0u64;
     loop {
-        let value: Value = redis::cmd("XAUTOCLAIM")
+        let value: Value = redis::cmd("EVAL")
+            .arg(TAKE_OVER)
+            .arg(1)
             .arg(stream)
             .arg(group)
             .arg(consumer)
-            .arg(0)
             .arg(&cursor)
-            .arg("COUNT")
             .arg(1000)
-            .arg("JUSTID")
             .query_async(&mut **conn)
             .await?;
-        let (next, ids) = match value {
-            Value::Array(mut parts) if parts.len() >= 2 => {
-                let ids = parts.swap_remove(1);
+        let (next, count) = match value {
+            Value::Array(parts) if parts.len() >= 2 => {
                 let next = match &parts[0] {
                     Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
                     Value::SimpleString(text) => text.clone(),
                     _ => "0-0".to_owned(),
                 };
-                let count = match ids {
-                    Value::Array(ids) => ids.len() as u64,
+                let count = match parts[1] {
+                    Value::Int(n) => u64::try_from(n).unwrap_or(0),
                     _ => 0,
                 };
                 (next, count)
             }
             _ => ("0-0".to_owned(), 0),
         };
-        taken += ids;
+        taken += count;
         if next == "0-0" {
             return Ok(taken);
         }
         cursor = next;
     }
+}
+
+/// `KEYS`: stream, lease. `ARGV`: group, consumer, holder (`"{replica} {token}"`), ids….
+/// `XCLAIM … 0 ids JUSTID` (no delivery counted) only while the lease holds `holder`; 1 when
+/// done, 0 when the lease is someone else's or gone. The stream and the lease share the
+/// partition's hash tag, so the script stays in one slot on Redis Cluster.
+const KEEP_WHILE_HELD: &str = r#"
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then
+  return 0
+end
+if #ARGV < 4 then
+  return 1
+end
+local args = {KEYS[1], ARGV[1], ARGV[2], 0}
+for i = 4, #ARGV do
+  args[#args + 1] = ARGV[i]
+end
+args[#args + 1] = 'JUSTID'
+redis.call('XCLAIM', unpack(args))
+return 1
+"#;
+
+/// See [`Bus::keep_pending_while_held`](crate::bus::Bus::keep_pending_while_held).
+pub(super) async fn keep_pending_while_held(
+    conn: &mut Connection,
+    keys: [&str; 2],
+    group: &str,
+    consumer: &str,
+    holder: &str,
+    ids: &[String],
+) -> Result<bool, redis::RedisError> {
+    let [stream, lease] = keys;
+    let kept: i64 = redis::cmd("EVAL")
+        .arg(KEEP_WHILE_HELD)
+        .arg(2)
+        .arg(stream)
+        .arg(lease)
+        .arg(group)
+        .arg(consumer)
+        .arg(holder)
+        .arg(ids)
+        .query_async(&mut **conn)
+        .await?;
+    Ok(kept == 1)
 }

@@ -640,6 +640,35 @@ impl Bus for RedisBus {
         Ok(())
     }
 
+    async fn keep_pending_while_held(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        ids: &[String],
+        lease: &str,
+        holder: &str,
+    ) -> Result<bool, BusError> {
+        let mut conn = self.command().await?;
+        match lease::keep_pending_while_held(
+            &mut conn,
+            [stream, lease],
+            group,
+            consumer,
+            holder,
+            ids,
+        )
+        .await
+        {
+            Ok(kept) => Ok(kept),
+            Err(error) => match classify(error) {
+                // No group, no pending entry: there is nothing to keep.
+                Failure::NoGroup => Ok(true),
+                other => Err(other.into_bus()),
+            },
+        }
+    }
+
     async fn take_over_pending(
         &self,
         stream: &str,

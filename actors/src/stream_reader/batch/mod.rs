@@ -389,12 +389,49 @@ impl Reader {
         }
         if !self.held.is_empty() {
             let ids: Vec<String> = self.held.iter().map(|entry| entry.id.clone()).collect();
-            config
-                .bus
-                .keep_pending(&config.stream, &config.group, &config.consumer, &ids)
-                .await?;
+            self.keep_held(&ids).await?;
         }
         tokio::time::sleep_until(self.next_pause_check).await;
+        Ok(())
+    }
+
+    /// Keeps the held entries `ids` pending for this reader without counting a delivery
+    /// ([`Bus::keep_pending`](crate::bus::Bus::keep_pending)). A partition reader does so only
+    /// while its lease in Redis still holds its token, checked in the same step: paused past
+    /// its lease (between its own check and this call), it would otherwise take back entries
+    /// the new owner had taken over, which that owner would claim again only after the
+    /// claim-idle time, behind later entries. A lease found gone is lost for good.
+    async fn keep_held(&self, ids: &[String]) -> Result<(), StepError> {
+        let config = &self.config;
+        let lease = config
+            .lease
+            .as_ref()
+            .and_then(|hold| hold.lease().map(|lease| (hold, lease)));
+        match lease {
+            None => {
+                config
+                    .bus
+                    .keep_pending(&config.stream, &config.group, &config.consumer, ids)
+                    .await?;
+            }
+            Some((hold, (key, holder))) => {
+                let kept = config
+                    .bus
+                    .keep_pending_while_held(
+                        &config.stream,
+                        &config.group,
+                        &config.consumer,
+                        ids,
+                        key,
+                        holder,
+                    )
+                    .await?;
+                if !kept {
+                    tracing::warn!(stream = %config.stream, consumer = %config.consumer, "The partition's lease moved; its held entries are left to the new owner.");
+                    hold.lose();
+                }
+            }
+        }
         Ok(())
     }
 
@@ -414,12 +451,8 @@ impl Reader {
     /// half the claim-idle time, so the other readers of the group never find them idle long
     /// enough to claim them (and count a delivery) while this one waits.
     async fn redeliver_held(&mut self) -> Result<(), StepError> {
-        let config = &self.config;
         let ids: Vec<String> = self.held.iter().map(|entry| entry.id.clone()).collect();
-        config
-            .bus
-            .keep_pending(&config.stream, &config.group, &config.consumer, &ids)
-            .await?;
+        self.keep_held(&ids).await?;
         let delay = backoff(self.held_attempts).min(self.claim_every);
         tokio::time::sleep(delay).await;
         self.held_attempts = self.held_attempts.saturating_add(1);
