@@ -24,25 +24,6 @@ fn message(i: usize) -> (String, String) {
     (wamid, body)
 }
 
-/// The message ids each conversation's replies answer, in the order they were committed
-/// (outbox ids follow the commits).
-async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
-    let rows = backends
-        .pg()
-        .await
-        .query(
-            "SELECT recipient, reply_to FROM outbox WHERE reply_to IS NOT NULL ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap();
-    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for row in rows {
-        order.entry(row.get(0)).or_default().push(row.get(1));
-    }
-    order
-}
-
 /// The accepted message ids of each conversation, in the order they were accepted.
 fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>> {
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -101,21 +101,31 @@ async fn all_answered(backends: &Backends, accepted: &Accepted) {
     partitions_quiescent(backends, PARTITIONS).await;
 }
 
-/// Exactly once, and each conversation's replies received in message order.
-fn assert_answered_once_in_order(backends: &Backends, accepted: &Accepted) {
+/// Exactly once, and each conversation's replies committed and received in message order.
+async fn assert_answered_once_in_order(backends: &Backends, accepted: &Accepted) {
     assert_eq!(
         answered(&[&backends.graph]),
         accepted.ids(),
         "each accepted message answered exactly once"
     );
-    // NOTE: a reply relayed after a kill -9 (or waiting for a 429 retry) can today be
-    // overtaken at the Graph API by the next reply of its conversation; the lead is fixing the
-    // outbox to keep per-recipient send order. Should this fail with the replies complete but
-    // two of a conversation swapped, that is the cause.
+    assert_eq!(
+        committed_order(backends).await,
+        accepted.by_conversation(),
+        "each conversation's replies committed in message order"
+    );
+    // KNOWN TO FAIL until the outbox keeps per-recipient send order (the lead's fix, issue
+    // 12): committed in order, a reply can still be sent after the next one of its
+    // conversation when its `alfred-outbox` entry is stranded at a sender that cannot send —
+    // taken by the blocking read of a replica that is SIGSTOPped (the read stays open in Redis
+    // and gets the next entry), or held by one killed or stopping — and is claimed by another
+    // sender only after `OUTBOX_CLAIM_IDLE_MS`, while the next reply is sent at once. Seen
+    // here: `REPL2.0` of a conversation on the paused replica's partition claimed 1.4 s after
+    // it was published, `REPL2.1` sent 10 ms after it was.
     assert_eq!(
         received_order(&backends.graph),
         accepted.by_conversation(),
-        "each conversation's replies received by the Graph API in message order"
+        "each conversation's replies received by the Graph API in message order (see KNOWN TO \
+         FAIL above)"
     );
 }
 
@@ -277,7 +287,7 @@ async fn three_replicas_one_killed_and_one_paused_past_its_lease_answer_every_me
         conversations.len() * 7,
         "a replica accepted every message"
     );
-    assert_answered_once_in_order(backends, &accepted);
+    assert_answered_once_in_order(backends, &accepted).await;
 }
 
 #[actix_rt::test]
@@ -354,5 +364,5 @@ async fn a_replica_joining_and_leaving_rebalances_the_partitions_and_nothing_is_
         conversations.len() * (round + 3),
         "a replica accepted every message"
     );
-    assert_answered_once_in_order(backends, &accepted);
+    assert_answered_once_in_order(backends, &accepted).await;
 }

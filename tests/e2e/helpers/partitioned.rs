@@ -156,6 +156,25 @@ pub fn answered(graphs: &[&FakeGraph]) -> Vec<String> {
     answered
 }
 
+/// The message ids each conversation's replies answer, in the order they were committed
+/// (outbox ids follow the commits).
+pub async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
+    let rows = backends
+        .pg()
+        .await
+        .query(
+            "SELECT recipient, reply_to FROM outbox WHERE reply_to IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        order.entry(row.get(0)).or_default().push(row.get(1));
+    }
+    order
+}
+
 /// The message ids each recipient's replies answered, in the order the Graph API received
 /// them: the order a person sees.
 pub fn received_order(graph: &FakeGraph) -> BTreeMap<String, Vec<String>> {
