@@ -456,10 +456,14 @@ impl AlfredProcess {
         for (key, value) in backends.env(&settings) {
             command.env(key, value);
         }
+        let (stdout, stderr) = output(port);
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            command.env("RUST_LOG", filter);
+        }
         let child = command
             .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let process = AlfredProcess {
@@ -523,6 +527,17 @@ impl AlfredProcess {
     pub async fn metric(&self, series: &str) -> u64 {
         metric_at(&reqwest::Client::new(), &self.base, series).await
     }
+}
+
+/// Where an `alfred` process's output goes: nowhere, or with `ALFRED_E2E_LOG_DIR` set (to
+/// see what a replica did when a multi-process test fails) to `{dir}/{port}.log`, at the
+/// level of `RUST_LOG` when set.
+fn output(port: u16) -> (Stdio, Stdio) {
+    let Ok(dir) = std::env::var("ALFRED_E2E_LOG_DIR") else {
+        return (Stdio::null(), Stdio::null());
+    };
+    let file = std::fs::File::create(format!("{dir}/{port}.log")).unwrap();
+    (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
 }
 
 impl Drop for AlfredProcess {

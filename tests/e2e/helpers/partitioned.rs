@@ -196,6 +196,8 @@ pub struct RoundRobin {
     bases: Vec<String>,
     next: usize,
     http: reqwest::Client,
+    /// Posts refused or failed and posted again to the next replica.
+    pub retried: usize,
 }
 
 impl RoundRobin {
@@ -209,6 +211,7 @@ impl RoundRobin {
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap(),
+            retried: 0,
         }
     }
 
@@ -237,6 +240,7 @@ impl RoundRobin {
             if response.is_ok_and(|r| r.status() == 200) {
                 return true;
             }
+            self.retried += 1;
         }
         false
     }
