@@ -11,6 +11,14 @@
 //!
 //! The replicas are an in-process Alfred (never harmed; the fake Graph API's `sent` callbacks
 //! go to it) and `alfred` processes, which can be killed and stopped.
+//!
+//! So that the paused replica surely has work in hand when it stops (not only entries read),
+//! the test holds `inbox` locked while it posts: every replica's messages wait at their first
+//! look at the inbox, before any commit. Once the replica to pause is seen waiting there
+//! (`pg_stat_activity`, its sessions named), it is stopped and the lock released: its look-up
+//! completes in Postgres while it sleeps ("not handled yet"), its lease lapses, the new owner
+//! raises the fence and answers the messages, and on waking the replica commits them under its
+//! old token — which Postgres refuses.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
