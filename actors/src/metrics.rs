@@ -67,6 +67,11 @@ pub struct Metrics {
     /// CRM or the work inbox, asked by someone else; `rate_limited`, `too_long`, `llm_budget`).
     /// Refusals are never dead letters.
     pub refused: IntCounterVec,
+    /// `alfred_fenced_commits_total`: ingest entries whose commit Postgres refused because the
+    /// entry's partition has a newer owner (`INGEST_PARTITIONS`: the fencing token the entry was
+    /// read under is older than the partition's latest). Each is left to the new owner; a rise
+    /// shows a replica that was paused or cut off past its lease and woke with work in hand.
+    pub fenced_commits: IntCounter,
 }
 
 impl Metrics {
@@ -221,7 +226,12 @@ impl Metrics {
         registry.register(Box::new(stream_paused.clone()))?;
         registry.register(Box::new(stream_dead_letters.clone()))?;
         registry.register(Box::new(stream_consumers.clone()))?;
+        let fenced_commits = IntCounter::new(
+            "alfred_fenced_commits_total",
+            "Ingest entries whose commit was refused because their partition has a newer owner.",
+        )?;
         registry.register(Box::new(refused.clone()))?;
+        registry.register(Box::new(fenced_commits.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -243,6 +253,7 @@ impl Metrics {
             stream_dead_letters,
             stream_consumers,
             refused,
+            fenced_commits,
         })
     }
 

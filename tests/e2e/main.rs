@@ -33,6 +33,7 @@ mod playground;
 mod postgres_tls;
 mod readiness;
 mod redis_tls;
+mod replicas;
 mod schedule;
 mod slack;
 mod slack_escaping;

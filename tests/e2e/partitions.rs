@@ -9,26 +9,12 @@
 use std::collections::BTreeMap;
 
 use alfred_testkit::graph::FakeGraph;
-use alfred_testkit::{free_port, whatsapp};
+use alfred_testkit::whatsapp;
 
 use crate::helpers::*;
 
 const PARTITIONS: u32 = 4;
 const CONVERSATIONS: usize = 8;
-
-/// Partitions on, with a short lease so that a dead replica's partitions move within a test.
-fn partitioned(hostname: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("HOSTNAME", hostname.to_owned()),
-        ("INGEST_PARTITIONS", PARTITIONS.to_string()),
-        ("INGEST_LEASE_MS", "1500".to_owned()),
-        // The killed replica's outbox entries are claimed by the survivor within the test.
-        ("OUTBOX_CLAIM_IDLE_MS", "1000".to_owned()),
-        // Longer than a partition move, so that a `sent` callback stored on the killed
-        // replica's partition is handled before the reply it confirms would be sent again.
-        ("OUTBOUND_CLAIM_LEASE_MS", "6000".to_owned()),
-    ]
-}
 
 /// The `i`-th message: conversation `i % 8`, an item to add.
 fn message(i: usize) -> (String, String) {
@@ -36,25 +22,6 @@ fn message(i: usize) -> (String, String) {
     let wamid = format!("wamid.PART{i:03}");
     let body = whatsapp::text_message(PHONE_ID, &from, "Kid", &wamid, &format!("add item{i}"));
     (wamid, body)
-}
-
-/// The message ids each conversation's replies answer, in the order they were committed
-/// (outbox ids follow the commits).
-pub async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
-    let rows = backends
-        .pg()
-        .await
-        .query(
-            "SELECT recipient, reply_to FROM outbox WHERE reply_to IS NOT NULL ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap();
-    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for row in rows {
-        order.entry(row.get(0)).or_default().push(row.get(1));
-    }
-    order
 }
 
 /// The accepted message ids of each conversation, in the order they were accepted.
@@ -67,73 +34,15 @@ fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>>
     order
 }
 
-/// Every partition stream's group has handled everything, and every reply is final.
-async fn partitions_quiescent(backends: &Backends) {
-    eventually("every partition to be worked off", || async {
-        for p in 0..PARTITIONS {
-            let stream = format!("alfred-ingest:{{p{p}}}");
-            if backends
-                .group_backlog(&stream, "alfred-orchestrators")
-                .await
-                != (0, 0)
-            {
-                return None;
-            }
-        }
-        Some(())
-    })
-    .await;
-    backends.quiescent().await;
-}
-
-/// The owners (lease holders' replica ids) of the partitions, by partition.
-async fn lease_holders(backends: &Backends) -> Vec<Option<String>> {
-    let mut conn = backends.redis().await;
-    let prefix = alfred_actors::names::instance_prefix(&backends.prefix, backends.instance);
-    let mut holders = Vec::new();
-    for p in 0..PARTITIONS {
-        let value: Option<String> = deadpool_redis::redis::cmd("GET")
-            .arg(alfred_actors::names::ingest_lease_key(&prefix, p))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        holders.push(value.and_then(|v| v.rsplit_once(' ').map(|(owner, _)| owner.to_owned())));
-    }
-    holders
-}
-
-/// The live replicas' ids, as the partition owners see them.
-async fn live_replicas(backends: &Backends) -> Vec<String> {
-    let mut conn = backends.redis().await;
-    let prefix = alfred_actors::names::instance_prefix(&backends.prefix, backends.instance);
-    deadpool_redis::redis::cmd("ZRANGE")
-        .arg(alfred_actors::names::key(
-            &prefix,
-            alfred_actors::names::INGEST_REPLICAS,
-        ))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut conn)
-        .await
-        .unwrap()
-}
-
-/// Sorted message ids the Graph API was asked to answer.
-fn answered(graphs: &[&FakeGraph]) -> Vec<String> {
-    let mut answered: Vec<String> = graphs
-        .iter()
-        .flat_map(|graph| graph.requests())
-        .map(|send| send.reply_to().unwrap().to_owned())
-        .collect();
-    answered.sort();
-    answered
-}
-
 #[actix_rt::test]
 async fn two_replicas_on_four_partitions_answer_every_message_once_and_each_conversation_in_order()
 {
-    let first =
-        TestApp::spawn_on(Backends::new().await, &partitioned("replica-a"), Vec::new()).await;
+    let first = TestApp::spawn_on(
+        Backends::new().await,
+        &partitioned("replica-a", PARTITIONS),
+        Vec::new(),
+    )
+    .await;
     let backends = Backends {
         db: first.backends.db.clone(),
         prefix: first.backends.prefix.clone(),
@@ -141,7 +50,8 @@ async fn two_replicas_on_four_partitions_answer_every_message_once_and_each_conv
         graph: FakeGraph::start().await,
         instance: first.backends.instance,
     };
-    let second = TestApp::spawn_on(backends, &partitioned("replica-b"), Vec::new()).await;
+    let second =
+        TestApp::spawn_on(backends, &partitioned("replica-b", PARTITIONS), Vec::new()).await;
 
     let mut accepted = Vec::new();
     for i in 0..48 {
@@ -155,7 +65,7 @@ async fn two_replicas_on_four_partitions_answer_every_message_once_and_each_conv
         (sent >= accepted.len()).then_some(())
     })
     .await;
-    partitions_quiescent(&first.backends).await;
+    partitions_quiescent(&first.backends, PARTITIONS).await;
 
     let mut expected: Vec<String> = accepted.iter().map(|(_, wamid)| wamid.clone()).collect();
     expected.sort();
@@ -178,40 +88,18 @@ async fn two_replicas_on_four_partitions_answer_every_message_once_and_each_conv
 
 #[actix_rt::test]
 async fn a_killed_replicas_partitions_are_taken_over_and_nothing_is_lost_or_answered_twice() {
-    let survivor =
-        TestApp::spawn_on(Backends::new().await, &partitioned("survivor"), Vec::new()).await;
+    let survivor = TestApp::spawn_on(
+        Backends::new().await,
+        &partitioned("survivor", PARTITIONS),
+        Vec::new(),
+    )
+    .await;
     let backends = &survivor.backends;
-    let port = free_port();
-    // A replica that owns at least one partition (its id is random: start again until it does).
-    let mut doomed = None;
-    for _ in 0..8 {
-        let process = AlfredProcess::start_with(backends, port, &partitioned("doomed")).await;
-        let owns = eventually(
-            "the partitions to be balanced over both replicas",
-            || async {
-                let live = live_replicas(backends).await;
-                let holders = lease_holders(backends).await;
-                let balanced = live.len() == 2
-                    && (0..PARTITIONS).all(|p| {
-                        holders[p as usize].as_deref()
-                            == alfred_actors::partitions::owner_of(p, &live)
-                    });
-                balanced.then(|| {
-                    holders
-                        .iter()
-                        .flatten()
-                        .any(|holder| holder.starts_with("doomed-"))
-                })
-            },
-        )
-        .await;
-        if owns {
-            doomed = Some(process);
-            break;
-        }
-        drop(process);
-    }
-    let mut doomed = doomed.expect("the second replica came to own a partition");
+    // A replica that owns at least one partition.
+    let (mut doomed, _) = start_replica_until(backends, "doomed", PARTITIONS, 2, |holders| {
+        !held_by(holders, "doomed").is_empty()
+    })
+    .await;
     // Graph's `sent` callbacks (which tell a reply whose sender was killed mid-send from one
     // never sent) go to the replica that lives; the process pointed them at itself.
     backends
@@ -246,7 +134,7 @@ async fn a_killed_replicas_partitions_are_taken_over_and_nothing_is_lost_or_answ
         }
     }
     let taken_over = eventually("the survivor to own every partition", || async {
-        let holders = lease_holders(backends).await;
+        let holders = lease_holders(backends, PARTITIONS).await;
         holders
             .iter()
             .all(|holder| {
@@ -261,7 +149,7 @@ async fn a_killed_replicas_partitions_are_taken_over_and_nothing_is_lost_or_answ
         .graph
         .wait_for_requests(accepted.len(), DEADLINE)
         .await;
-    partitions_quiescent(backends).await;
+    partitions_quiescent(backends, PARTITIONS).await;
 
     assert_eq!(taken_over.len(), PARTITIONS as usize);
     let mut expected: Vec<String> = accepted.iter().map(|(_, wamid)| wamid.clone()).collect();

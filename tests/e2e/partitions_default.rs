@@ -16,7 +16,7 @@ use alfred_testkit::{free_port, whatsapp};
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::partitions::committed_order;
+use crate::helpers::committed_order;
 
 const ADA: &str = "15550007001";
 const BO: &str = "15550007002";

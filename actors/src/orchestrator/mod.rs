@@ -233,6 +233,7 @@ async fn process(
         }
         Ok(Commit::Done(replies)) => replies,
         Err(error @ StoreError::Fenced { .. }) => {
+            deps.metrics.fenced_commits.inc();
             tracing::info!(%error, "The partition moved to another replica; its new owner handles the message.");
             return Err(DeliveryError::Fenced(error.to_string()));
         }

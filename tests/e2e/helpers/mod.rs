@@ -4,7 +4,9 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod partitioned;
+
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Once;
 
 use alfred::app::App;
@@ -33,6 +35,7 @@ pub const ADMIN_KEY: &str = CREDENTIALS.admin_key;
 
 use crate::support::{env_with, home_env, Credentials};
 pub use crate::support::{eventually, DEADLINE};
+pub use partitioned::*;
 
 fn init_logs() {
     static ONCE: Once = Once::new();
@@ -344,14 +347,7 @@ impl TestApp {
     /// The value of `series` (a name and its labels, as `/metrics` prints them, e.g.
     /// `alfred_llm_requests_total{result="failed"}`) in `/metrics`; 0 while it is absent.
     pub async fn metric(&self, series: &str) -> u64 {
-        let url = format!("{}/metrics", self.base);
-        let text = self.http.get(url).send().await.unwrap().text().await;
-        let prefix = format!("{series} ");
-        text.unwrap()
-            .lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .and_then(|value| value.trim().parse().ok())
-            .unwrap_or(0)
+        metric_at(&self.http, &self.base, series).await
     }
 
     /// The JSON entry of one actor in `/admin/actors`, searched through the whole tree.
@@ -407,6 +403,18 @@ impl EphemeralApp {
     }
 }
 
+/// The value of `series` in the `/metrics` of the Alfred at `base`; 0 while it is absent.
+async fn metric_at(http: &reqwest::Client, base: &str, series: &str) -> u64 {
+    let url = format!("{base}/metrics");
+    let text = http.get(url).send().await.unwrap().text().await;
+    let prefix = format!("{series} ");
+    text.unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn find_actor(node: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
     match node {
         serde_json::Value::Object(map) => {
@@ -453,10 +461,14 @@ impl AlfredProcess {
         for (key, value) in backends.env(&settings) {
             command.env(key, value);
         }
+        let (stdout, stderr) = output(port);
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            command.env("RUST_LOG", filter);
+        }
         let child = command
             .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let process = AlfredProcess {
@@ -484,6 +496,53 @@ impl AlfredProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// `SIGSTOP`: the process freezes where it is, as in a long GC pause or a VM migration,
+    /// until [`AlfredProcess::resume`]; its sockets stay open. (Dropping a stopped process
+    /// still kills it: `SIGKILL` reaches a stopped process.)
+    pub fn stop(&self) {
+        self.signal("STOP");
+    }
+
+    /// `SIGCONT`: a stopped process carries on from where it was.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    /// `SIGTERM` (a graceful stop, as a rolling deploy does), then waits until it has exited.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        let child = &mut self.child;
+        eventually("alfred to exit after SIGTERM", || {
+            let exited = child.try_wait().unwrap();
+            async move { exited }
+        })
+        .await
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -s {name} failed: {status}");
+    }
+
+    /// The value of `series` in the process's `/metrics` (see [`TestApp::metric`]).
+    pub async fn metric(&self, series: &str) -> u64 {
+        metric_at(&reqwest::Client::new(), &self.base, series).await
+    }
+}
+
+/// Where an `alfred` process's output goes: nowhere, or with `ALFRED_E2E_LOG_DIR` set (to
+/// see what a replica did when a multi-process test fails) to `{dir}/{port}.log`, at the
+/// level of `RUST_LOG` when set.
+fn output(port: u16) -> (Stdio, Stdio) {
+    let Ok(dir) = std::env::var("ALFRED_E2E_LOG_DIR") else {
+        return (Stdio::null(), Stdio::null());
+    };
+    let file = std::fs::File::create(format!("{dir}/{port}.log")).unwrap();
+    (Stdio::from(file.try_clone().unwrap()), Stdio::from(file))
 }
 
 impl Drop for AlfredProcess {
