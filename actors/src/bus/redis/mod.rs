@@ -27,6 +27,7 @@
 //! some consumer group still has pending or has not been given yet, never further.
 
 mod bucket;
+mod cluster;
 mod connection;
 mod consumers;
 mod lease;
@@ -41,14 +42,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
-use deadpool_redis::{Connection, Pool};
 
 use super::{
     Admission, Bus, BusError, ConsumerHealth, GroupHealth, ReadFrom, StreamEntry, TokenBucket,
 };
 use alfred_config::RedisTls;
+pub use cluster::cluster_nodes;
 pub use connection::RedisBusConfig;
-use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
+use connection::{
+    classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection, RedisConnection,
+    RedisPool, Target,
+};
 use reply::RawEntry;
 pub use tls::TlsProblem;
 use writer::Writer;
@@ -56,8 +60,8 @@ use writer::Writer;
 /// The Redis Streams bus. Cheap to clone; clones share pools and writer.
 #[derive(Clone)]
 pub struct RedisBus {
-    commands: Pool,
-    readers: Pool,
+    commands: RedisPool,
+    readers: RedisPool,
     writer: Writer,
     response_timeout: Duration,
 }
@@ -94,9 +98,18 @@ impl RedisBus {
                 "RedisBus::connect must be called inside a Tokio runtime".to_owned(),
             ));
         }
-        let info = tls::connection_info(url, tls)?;
-        let commands = pool(&info, &config, config.pool_size + config.writers)?;
-        let readers = pool(&info, &config, config.reader_pool_size)?;
+        let target = match cluster_nodes(url) {
+            Some(nodes) => {
+                let (nodes, certificates) = tls::cluster_nodes_info(&nodes, tls)?;
+                Target::Cluster {
+                    nodes,
+                    certificates,
+                }
+            }
+            None => Target::Single(tls::connection_info(url, tls)?),
+        };
+        let commands = pool(&target, &config, config.pool_size + config.writers, false)?;
+        let readers = pool(&target, &config, config.reader_pool_size, true)?;
         let writer = Writer::spawn(
             commands.clone(),
             config.writers,
@@ -119,7 +132,7 @@ impl RedisBus {
         tls::check(&self.commands).await
     }
 
-    async fn command(&self) -> Result<Connection, BusError> {
+    async fn command(&self) -> Result<RedisConnection, BusError> {
         self.commands.get().await.map_err(from_pool_error)
     }
 
@@ -127,7 +140,7 @@ impl RedisBus {
     /// left to do (`BUSYGROUP`: the group exists; `NOGROUP`: no group, so no pending entry).
     async fn run_unless(&self, cmd: &redis::Cmd, done: &str) -> Result<(), BusError> {
         let mut conn = self.command().await?;
-        let ran: Result<Value, RedisError> = cmd.query_async(&mut *conn).await;
+        let ran: Result<Value, RedisError> = cmd.query_async(&mut conn).await;
         match ran {
             Ok(_) => Ok(()),
             Err(error) if error.code() == Some(done) => Ok(()),
@@ -214,8 +227,10 @@ impl RedisBus {
                 "reader connection missing".to_owned(),
             )));
         };
-        conn.set_response_timeout(block + self.response_timeout);
-        let value: Value = match cmd.query_async(&mut **conn).await {
+        let value = match conn
+            .query_blocking(&cmd, block + self.response_timeout)
+            .await
+        {
             Ok(value) => value,
             Err(error) => {
                 let failure = classify(error);
@@ -267,7 +282,7 @@ impl RedisBus {
             .arg(count)
             .arg(consumer);
         let mut conn = self.command().await?;
-        let results: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let results: Vec<Value> = pipe.query_async(&mut conn).await.map_err(classify)?;
         let [read, pending] = results.as_slice() else {
             return Err(Failure::Bus(BusError::Other(
                 "unexpected reply to a pending read".to_owned(),
@@ -311,7 +326,7 @@ impl RedisBus {
                 .arg(&cursor)
                 .arg("COUNT")
                 .arg(count - claimed.len())
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(classify)?;
             let (next, entries) = reply::autoclaim_reply(&value);
@@ -335,7 +350,7 @@ impl RedisBus {
                 .arg(1)
                 .arg(consumer);
         }
-        let rows: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let rows: Vec<Value> = pipe.query_async(&mut conn).await.map_err(classify)?;
         let counts: HashMap<String, u64> = rows.iter().flat_map(reply::pending_counts).collect();
         let (entries, deleted) = split_deleted(claimed, &counts);
         if !deleted.is_empty() {
@@ -492,7 +507,7 @@ impl Bus for RedisBus {
             .arg(value)
             .arg("PX")
             .arg(millis)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -502,7 +517,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         redis::cmd("GET")
             .arg(key)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)
     }
@@ -527,7 +542,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         redis::cmd("XLEN")
             .arg(stream)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)
     }
@@ -541,7 +556,7 @@ impl Bus for RedisBus {
         let info: Result<Value, RedisError> = redis::cmd("XINFO")
             .arg("GROUPS")
             .arg(stream)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await;
         let info = match info {
             Ok(info) => info,
@@ -558,7 +573,7 @@ impl Bus for RedisBus {
             let summary: Value = redis::cmd("XPENDING")
                 .arg(stream)
                 .arg(group)
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(from_redis_error)?;
             // Entry ids carry Redis's clock; Alfred's may differ by a little.
@@ -576,7 +591,7 @@ impl Bus for RedisBus {
     async fn ping(&self) -> Result<(), BusError> {
         let mut conn = self.command().await?;
         let _: Value = redis::cmd("PING")
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -634,7 +649,7 @@ impl Bus for RedisBus {
         let _: Value = redis::cmd("ZREM")
             .arg(members)
             .arg(member)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -666,7 +681,7 @@ impl Bus for RedisBus {
         let _: Value = redis::cmd("SET")
             .arg(key)
             .arg(value)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -676,7 +691,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         let _: Value = redis::cmd("DEL")
             .arg(key)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
