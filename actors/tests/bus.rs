@@ -1,5 +1,6 @@
 //! The bus contract, written once and run against both implementations (`redis_bus::…` on the
-//! test Redis, `memory_bus::…` in process), plus what only Redis can show: a lost consumer
+//! test Redis, `memory_bus::…` in process, and the Redis bus on a private Redis Cluster,
+//! `cluster_bus::…`), plus what only Redis can show: a lost consumer
 //! group and an outage.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
@@ -160,6 +161,51 @@ async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>)
     }
 }
 
+/// Publishes to many streams at once (which the writer may coalesce into one batch): each
+/// stream gets its own entries, in order, with the ids its publisher was given. On a Redis
+/// Cluster the streams' hash tags put them in different slots, so one transaction for the
+/// whole batch would fail with CROSSSLOT.
+async fn concurrent_publishes_to_many_streams_each_land_in_their_own_stream(bus: Arc<dyn Bus>) {
+    let base = stream();
+    let streams: Vec<String> = (0..8).map(|n| format!("{base}:{{s{n}}}")).collect();
+    for stream in &streams {
+        bus.ensure_group(stream, GROUP).await.unwrap();
+    }
+    let publishers: Vec<_> = (0..40)
+        .map(|task| {
+            let (bus, stream) = (bus.clone(), streams[task % streams.len()].clone());
+            tokio::spawn(async move {
+                let batch: Vec<String> = (0..3).map(|n| format!("{task}:{n}")).collect();
+                (task, bus.publish_many(&stream, &batch).await.unwrap())
+            })
+        })
+        .collect();
+    let mut published = std::collections::BTreeMap::new();
+    for publisher in publishers {
+        let (task, ids) = publisher.await.unwrap();
+        published.insert(task, ids);
+    }
+
+    for (n, stream) in streams.iter().enumerate() {
+        let read = bus
+            .read(stream, GROUP, "c1", ReadFrom::New, 1000, LONG)
+            .await
+            .unwrap();
+        let tasks: Vec<usize> = (0..40).filter(|task| task % streams.len() == n).collect();
+        assert_eq!(read.len(), tasks.len() * 3, "{stream}");
+        for chunk in read.chunks(3) {
+            let task: usize = chunk[0].payload.split(':').next().unwrap().parse().unwrap();
+            assert_eq!(task % streams.len(), n, "an entry landed in another stream");
+            let expected: Vec<String> = (0..3).map(|i| format!("{task}:{i}")).collect();
+            assert_eq!(
+                payloads(chunk),
+                expected.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            assert_eq!(&ids(chunk), &published[&task]);
+        }
+    }
+}
+
 async fn group_health_counts_pending_and_undelivered_entries_and_ages_the_oldest(
     bus: Arc<dyn Bus>,
 ) {
@@ -205,6 +251,7 @@ for_both_buses!(
     kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted,
     a_blocking_read_is_woken_by_a_publish,
     concurrent_batches_each_stay_contiguous_and_in_order,
+    concurrent_publishes_to_many_streams_each_land_in_their_own_stream,
 );
 
 #[tokio::test]

@@ -203,9 +203,55 @@ impl Backends {
         client
     }
 
-    pub async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
-        let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
-        client.get_multiplexed_async_connection().await.unwrap()
+    /// A connection to the test's Redis, or to its Redis Cluster when `redis_url` lists nodes.
+    pub async fn redis(&self) -> TestRedis {
+        match alfred_actors::bus::redis::cluster_nodes(&self.redis_url) {
+            Some(nodes) => {
+                let client = deadpool_redis::redis::cluster::ClusterClient::new(nodes).unwrap();
+                TestRedis::Cluster(client.get_async_connection().await.unwrap())
+            }
+            None => {
+                let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
+                TestRedis::Single(client.get_multiplexed_async_connection().await.unwrap())
+            }
+        }
+    }
+}
+
+/// A test's own connection to a single Redis or a Redis Cluster.
+pub enum TestRedis {
+    Single(deadpool_redis::redis::aio::MultiplexedConnection),
+    Cluster(deadpool_redis::redis::cluster_async::ClusterConnection),
+}
+
+impl deadpool_redis::redis::aio::ConnectionLike for TestRedis {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a deadpool_redis::redis::Cmd,
+    ) -> deadpool_redis::redis::RedisFuture<'a, deadpool_redis::redis::Value> {
+        match self {
+            TestRedis::Single(conn) => conn.req_packed_command(cmd),
+            TestRedis::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a deadpool_redis::redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> deadpool_redis::redis::RedisFuture<'a, Vec<deadpool_redis::redis::Value>> {
+        match self {
+            TestRedis::Single(conn) => conn.req_packed_commands(cmd, offset, count),
+            TestRedis::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            TestRedis::Single(conn) => conn.get_db(),
+            TestRedis::Cluster(conn) => conn.get_db(),
+        }
     }
 }
 

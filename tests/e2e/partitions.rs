@@ -13,11 +13,11 @@ use alfred_testkit::{free_port, whatsapp};
 
 use crate::helpers::*;
 
-const PARTITIONS: u32 = 4;
-const CONVERSATIONS: usize = 8;
+pub(crate) const PARTITIONS: u32 = 4;
+pub(crate) const CONVERSATIONS: usize = 8;
 
 /// Partitions on, with a short lease so that a dead replica's partitions move within a test.
-fn partitioned(hostname: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn partitioned(hostname: &str) -> Vec<(&'static str, String)> {
     vec![
         ("HOSTNAME", hostname.to_owned()),
         ("INGEST_PARTITIONS", PARTITIONS.to_string()),
@@ -31,7 +31,7 @@ fn partitioned(hostname: &str) -> Vec<(&'static str, String)> {
 }
 
 /// The `i`-th message: conversation `i % 8`, an item to add.
-fn message(i: usize) -> (String, String) {
+pub(crate) fn message(i: usize) -> (String, String) {
     let from = format!("1555200{:04}", i % CONVERSATIONS);
     let wamid = format!("wamid.PART{i:03}");
     let body = whatsapp::text_message(PHONE_ID, &from, "Kid", &wamid, &format!("add item{i}"));
@@ -40,7 +40,7 @@ fn message(i: usize) -> (String, String) {
 
 /// The message ids each conversation's replies answer, in the order they were committed
 /// (outbox ids follow the commits).
-async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
+pub(crate) async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
     let rows = backends
         .pg()
         .await
@@ -58,7 +58,7 @@ async fn committed_order(backends: &Backends) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The accepted message ids of each conversation, in the order they were accepted.
-fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>> {
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, wamid) in accepted {
         let from = format!("1555200{:04}", i % CONVERSATIONS);
@@ -68,7 +68,7 @@ fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>>
 }
 
 /// Every partition stream's group has handled everything, and every reply is final.
-async fn partitions_quiescent(backends: &Backends) {
+pub(crate) async fn partitions_quiescent(backends: &Backends) {
     eventually("every partition to be worked off", || async {
         for p in 0..PARTITIONS {
             let stream = format!("alfred-ingest:{{p{p}}}");
@@ -87,7 +87,7 @@ async fn partitions_quiescent(backends: &Backends) {
 }
 
 /// The owners (lease holders' replica ids) of the partitions, by partition.
-async fn lease_holders(backends: &Backends) -> Vec<Option<String>> {
+pub(crate) async fn lease_holders(backends: &Backends) -> Vec<Option<String>> {
     let mut conn = backends.redis().await;
     let prefix = alfred_actors::names::instance_prefix(&backends.prefix, backends.instance);
     let mut holders = Vec::new();
@@ -103,7 +103,7 @@ async fn lease_holders(backends: &Backends) -> Vec<Option<String>> {
 }
 
 /// The live replicas' ids, as the partition owners see them.
-async fn live_replicas(backends: &Backends) -> Vec<String> {
+pub(crate) async fn live_replicas(backends: &Backends) -> Vec<String> {
     let mut conn = backends.redis().await;
     let prefix = alfred_actors::names::instance_prefix(&backends.prefix, backends.instance);
     deadpool_redis::redis::cmd("ZRANGE")
@@ -119,7 +119,7 @@ async fn live_replicas(backends: &Backends) -> Vec<String> {
 }
 
 /// Sorted message ids the Graph API was asked to answer.
-fn answered(graphs: &[&FakeGraph]) -> Vec<String> {
+pub(crate) fn answered(graphs: &[&FakeGraph]) -> Vec<String> {
     let mut answered: Vec<String> = graphs
         .iter()
         .flat_map(|graph| graph.requests())
