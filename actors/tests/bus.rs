@@ -363,3 +363,25 @@ async fn a_streams_entries_are_read_newest_first_from_a_cursor_and_deleted_by_id
         .is_empty());
     assert_eq!(bus.len(&stream).await.unwrap(), 4);
 }
+
+#[tokio::test]
+async fn a_single_node_url_of_a_cluster_node_tells_the_operator_to_list_the_nodes() {
+    let cluster = alfred_testkit::redis_cluster::RedisCluster::start();
+    let one_node = format!("redis://127.0.0.1:{}", cluster.ports()[0]);
+    let bus = RedisBus::connect(&one_node).unwrap();
+    let base = stream();
+    let mut errors = Vec::new();
+    // Ten hash tags over three masters: some of them live on another node.
+    for n in 0..10 {
+        if let Err(error) = bus.len(&format!("{base}:{{s{n}}}")).await {
+            errors.push(error.to_string());
+        }
+    }
+    assert!(!errors.is_empty(), "some keys belong to other nodes");
+    for error in errors {
+        assert!(
+            error.contains("list the cluster's nodes, comma-separated"),
+            "{error}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Alfred on a Redis Cluster (a private three-master cluster, `REDIS_URL` listing its nodes)
 //! with partitioned ingest: the WhatsApp path answers each message once, and three replicas
-//! (the real binary, one killed `-9` midway) answer every accepted message once and each
-//! conversation in order. The partitions' keys hash to slots on different masters, so the
+//! (the real binary, one killed `-9` midway, one stopped past its lease and resumed) answer
+//! every accepted message once and each conversation in order. The partitions' keys hash to slots on different masters, so the
 //! streams, leases and fences really are spread over the cluster.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
@@ -84,8 +84,47 @@ async fn the_whatsapp_path_on_a_redis_cluster_answers_each_message_once() {
     );
 }
 
+/// Posts message `i` to `replica`; whether it was accepted.
+async fn post(
+    http: &reqwest::Client,
+    replica: &AlfredProcess,
+    i: usize,
+) -> Option<(usize, String)> {
+    let (wamid, body) = message(i);
+    let response = http
+        .post(format!("{}/webhook", replica.base))
+        .header(
+            "x-hub-signature-256",
+            whatsapp::sign(APP_SECRET, body.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    response
+        .is_ok_and(|r| r.status() == 200)
+        .then_some((i, wamid))
+}
+
+/// Waits until every partition's lease is held by a replica whose id starts with one of `owners`.
+async fn held_only_by(backends: &Backends, owners: &[&str]) {
+    eventually("the partitions to move to the live replicas", || async {
+        let holders = lease_holders(backends).await;
+        holders
+            .iter()
+            .all(|holder| {
+                holder
+                    .as_deref()
+                    .is_some_and(|h| owners.iter().any(|owner| h.starts_with(owner)))
+            })
+            .then_some(())
+    })
+    .await;
+}
+
 #[actix_rt::test]
-async fn three_replicas_on_a_redis_cluster_answer_every_message_once_and_in_order() {
+async fn three_replicas_on_a_redis_cluster_one_killed_one_stopped_answer_every_message_once_and_in_order(
+) {
     let cluster = RedisCluster::start();
     let backends = on_cluster(&cluster).await;
     let mut replicas = Vec::new();
@@ -105,53 +144,38 @@ async fn three_replicas_on_a_redis_cluster_answer_every_message_once_and_in_orde
         },
     )
     .await;
-    // The `sent` callbacks go to a replica that lives throughout.
+    // The `sent` callbacks go to the replica that is never stopped.
     backends
         .graph
         .send_statuses_to(&format!("{}/webhook", replicas[0].base), APP_SECRET);
 
     let http = reqwest::Client::new();
     let mut accepted = Vec::new();
-    for i in 0..48 {
-        let (wamid, body) = message(i);
-        // Round-robin over the three, then over the two left once the third is killed.
-        let live = if i < 24 { 3 } else { 2 };
-        let response = http
-            .post(format!("{}/webhook", replicas[i % live].base))
-            .header(
-                "x-hub-signature-256",
-                whatsapp::sign(APP_SECRET, body.as_bytes()),
-            )
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        if response.map(|r| r.status() == 200).unwrap_or(false) {
-            accepted.push((i, wamid));
-        }
-        if i == 23 {
+    // Round-robin over the three; then c is killed (-9) and the rest go round-robin over a
+    // and b.
+    for i in 0..32 {
+        let live = if i < 16 { 3 } else { 2 };
+        accepted.extend(post(&http, &replicas[i % live], i).await);
+        if i == 15 {
             replicas[2].kill();
         }
     }
-    eventually("the two survivors to own every partition", || async {
-        let holders = lease_holders(&backends).await;
-        holders
-            .iter()
-            .all(|holder| {
-                holder
-                    .as_deref()
-                    .is_some_and(|h| !h.starts_with("cluster-c"))
-            })
-            .then_some(())
-    })
-    .await;
+    // b is stopped (SIGSTOP) until its leases have lapsed and a holds every partition, takes
+    // the rest alone, and b resumes: whatever b still commits is refused by the fence.
+    replicas[1].signal("STOP");
+    held_only_by(&backends, &["cluster-a"]).await;
+    for i in 32..48 {
+        accepted.extend(post(&http, &replicas[0], i).await);
+    }
+    replicas[1].signal("CONT");
+
     backends
         .graph
         .wait_for_requests(accepted.len(), DEADLINE)
         .await;
     partitions_quiescent(&backends).await;
 
-    assert!(accepted.len() >= 24, "the replicas accepted the messages");
+    assert!(accepted.len() >= 32, "the replicas accepted the messages");
     assert_eq!(
         answered(&[&backends.graph]),
         expected(&accepted),

@@ -520,6 +520,16 @@ impl AlfredProcess {
         process
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// `kill -9`: no chance to finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
