@@ -385,3 +385,41 @@ async fn a_single_node_url_of_a_cluster_node_tells_the_operator_to_list_the_node
         );
     }
 }
+
+#[tokio::test]
+async fn with_a_cluster_master_down_its_slots_are_unavailable_and_the_others_keep_working() {
+    let mut cluster = alfred_testkit::redis_cluster::RedisCluster::start();
+    let bus = RedisBus::connect(&cluster.url()).unwrap();
+    let base = stream();
+    let streams: Vec<String> = (0..10).map(|n| format!("{base}:{{s{n}}}")).collect();
+    for stream in &streams {
+        bus.publish(stream, "before").await.unwrap();
+    }
+    cluster.kill_node(0);
+
+    let (mut worked, mut unavailable) = (0, 0);
+    for stream in &streams {
+        // Bounded by the bus's own timeouts; the guard only keeps a hang from stalling the suite.
+        let published = tokio::time::timeout(Duration::from_secs(60), bus.publish(stream, "after"))
+            .await
+            .expect("a publish to a cluster with a master down returns");
+        match published {
+            Ok(_) => worked += 1,
+            Err(BusError::Unavailable(_)) => unavailable += 1,
+            Err(other) => panic!("{stream}: not reported as unavailable: {other}"),
+        }
+    }
+    assert!(
+        unavailable > 0,
+        "some of ten hash tags live on the killed master"
+    );
+    assert!(worked > 0, "the other masters keep taking writes");
+    // Readiness follows the cluster's own verdict, given once the other nodes have missed the
+    // master for their node timeout.
+    alfred_testkit::eventually(
+        "readiness to report the cluster failed",
+        LONG * 6,
+        || async { matches!(bus.ping().await, Err(BusError::Unavailable(_))).then_some(()) },
+    )
+    .await;
+}

@@ -108,6 +108,14 @@ impl RedisCluster {
         &self.ports
     }
 
+    /// Kills master `index` (SIGKILL). With no replicas its slots have no server until the
+    /// test ends: commands for them fail, the others' keep working.
+    pub fn kill_node(&mut self, index: usize) {
+        let child = &mut self.children[index];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     fn wait_for(&mut self, deadline: Duration, what: &str, ready: impl Fn(u16) -> bool) {
         let until = Instant::now() + deadline;
         while !self.ports.iter().all(|port| ready(*port)) {

@@ -285,6 +285,12 @@ pub(crate) fn from_redis_error(error: RedisError) -> BusError {
         );
     if unavailable {
         BusError::Unavailable(error.to_string())
+    } else if aborted_by_the_slot_map(&error) {
+        // A transaction sent to a node that does not serve its slot: on a cluster, the slot's
+        // master is down or moved and the client's map is stale (later commands refresh it).
+        BusError::Unavailable(format!(
+            "{error} (a Redis Cluster master is down or its slots moved; if REDIS_URL names a single node of a cluster, list the cluster's nodes, comma-separated)"
+        ))
     } else if error.kind() == ErrorKind::Server(ServerErrorKind::Moved) {
         // Only a single-node client sees MOVED: the cluster client follows it.
         BusError::Other(format!(
@@ -293,6 +299,26 @@ pub(crate) fn from_redis_error(error: RedisError) -> BusError {
     } else {
         BusError::Other(error.to_string())
     }
+}
+
+/// A `MULTI … EXEC` that Redis aborted because a command in it was for a slot this node does
+/// not serve (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`): the cluster client follows redirects
+/// of single commands but not of the commands queued in a transaction.
+fn aborted_by_the_slot_map(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::ExecAbort)
+        && error.clone().into_server_errors().is_some_and(|errors| {
+            errors.iter().any(|(_, error)| {
+                matches!(
+                    error.kind(),
+                    Some(
+                        ServerErrorKind::Moved
+                            | ServerErrorKind::Ask
+                            | ServerErrorKind::TryAgain
+                            | ServerErrorKind::ClusterDown
+                    )
+                )
+            })
+        })
 }
 
 pub(crate) fn from_pool_error(error: PoolError) -> BusError {

@@ -590,6 +590,9 @@ impl Bus for RedisBus {
 
     async fn ping(&self) -> Result<(), BusError> {
         let mut conn = self.command().await?;
+        if self.commands.is_cluster() {
+            return cluster::check_state(&mut conn).await;
+        }
         let _: Value = redis::cmd("PING")
             .query_async(&mut conn)
             .await
