@@ -25,9 +25,6 @@ use deadpool_redis::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{self, ConnectionInfo, RedisError, TlsCertificates, Value};
 
-use super::connection::from_redis_error;
-use crate::bus::BusError;
-
 /// A pool of cluster connections. Each pooled connection is a [`ClusterConnection`] of its own
 /// (one multiplexed connection per node), used by one caller at a time like a single-node one.
 pub(super) type Pool = managed::Pool<Manager>;
@@ -100,24 +97,14 @@ impl managed::Manager for Manager {
     }
 }
 
-/// Readiness of a cluster: `CLUSTER INFO` of one node says `cluster_state:ok`. A `PING` would not
+/// Whether `CLUSTER INFO` of one node says `cluster_state:ok` (readiness on a cluster). A `PING` would not
 /// do: the client sends it only to the masters it is connected to, so it answers while a master
 /// is down. The nodes declare the cluster failed once a master has been unreachable for
 /// `cluster-node-timeout` with no replica to take over: from then on until it is back (or
-/// replaced), this reports the cluster unavailable.
-pub(super) async fn check_state(conn: &mut impl ConnectionLike) -> Result<(), BusError> {
-    let info: String = redis::cmd("CLUSTER")
-        .arg("INFO")
-        .query_async(conn)
-        .await
-        .map_err(from_redis_error)?;
-    if info.lines().any(|line| line.trim() == "cluster_state:ok") {
-        Ok(())
-    } else {
-        Err(BusError::Unavailable(
-            "the Redis Cluster reports cluster_state:fail: a master is unreachable with no replica to take over, or slots are unassigned (see CLUSTER INFO and CLUSTER NODES)".to_owned(),
-        ))
-    }
+/// replaced), this is `false`.
+pub(super) async fn state_ok(conn: &mut impl ConnectionLike) -> Result<bool, RedisError> {
+    let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(conn).await?;
+    Ok(info.lines().any(|line| line.trim() == "cluster_state:ok"))
 }
 
 /// The node URLs of a cluster `REDIS_URL` (two or more, comma-separated), or `None` for a

@@ -591,7 +591,13 @@ impl Bus for RedisBus {
     async fn ping(&self) -> Result<(), BusError> {
         let mut conn = self.command().await?;
         if self.commands.is_cluster() {
-            return cluster::check_state(&mut conn).await;
+            return match cluster::state_ok(&mut conn).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(BusError::Unavailable(
+                    "the Redis Cluster reports cluster_state:fail: a master is unreachable with no replica to take over, or slots are unassigned (see CLUSTER INFO and CLUSTER NODES)".to_owned(),
+                )),
+                Err(error) => Err(from_redis_error(error)),
+            };
         }
         let _: Value = redis::cmd("PING")
             .query_async(&mut conn)
