@@ -164,8 +164,8 @@ async fn three_replicas_on_a_redis_cluster_one_killed_one_stopped_answer_every_m
     // b is stopped (SIGSTOP) until its leases have lapsed and a holds every partition, a takes
     // the rest alone, and b resumes. b is stopped between commits: a replica stopped inside a
     // commit holds the fence row's share lock, and the new owner's raise of the fence waits
-    // for it until it resumes (by design, see docs/runtime-semantics.md), which this test
-    // does not wait for.
+    // for it until it resumes (`FOR SHARE` in actors/src/store/postgres/fence.rs); that case is
+    // the same on one Redis and not what this test is about.
     backends
         .graph
         .wait_for_requests(accepted.len(), DEADLINE)

@@ -13,6 +13,10 @@
 //! * the **batching writer** (`writer`): a few tasks each owning a connection, coalescing
 //!   concurrent publishes into one `MULTI … EXEC` pipeline.
 //!
+//! Each pool is of a single Redis or, when `REDIS_URL` lists several nodes, of a Redis Cluster
+//! (`cluster`, `connection::RedisPool`); every command below is written once for both, and
+//! keeps to one hash slot (see docs/adr/2026-12-02-redis-cluster.md).
+//!
 //! Construction does no I/O: the process starts with Redis down and `/readyz` reports it.
 //! With `rediss://` every connection is TLS (`tls`), and [`RedisBus::check_tls`] lets start-up
 //! tell a certificate problem (permanent: stop) from an outage (wait).
