@@ -86,8 +86,10 @@ if [[ $services_only != 1 ]]; then
         cargo clippy --version >/dev/null 2>&1 || missing_other+=("clippy: rustup component add clippy")
     fi
 fi
-# Tests start private redis-servers of their own (outage tests), so it is needed in every case.
+# Tests start private redis-servers of their own (outage tests), so it is needed in every case;
+# the Redis Cluster tests join three of them with redis-cli (package redis-tools).
 command -v redis-server >/dev/null || need_apt redis-server
+command -v redis-cli >/dev/null || need_apt redis-tools
 # The import-circle check is a Python script.
 if [[ $services_only != 1 ]]; then command -v python3 >/dev/null || need_apt python3; fi
 PSQL=$(pg_tool psql) || need_apt postgresql-client

@@ -1,5 +1,6 @@
 //! The bus contract, written once and run against both implementations (`redis_bus::…` on the
-//! test Redis, `memory_bus::…` in process), plus what only Redis can show: a lost consumer
+//! test Redis, `memory_bus::…` in process, and the Redis bus on a private Redis Cluster,
+//! `cluster_bus::…`), plus what only Redis can show: a lost consumer
 //! group and an outage.
 // Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
 // failed unwrap or expect only fails the test that called it, with its message.
@@ -160,6 +161,51 @@ async fn concurrent_batches_each_stay_contiguous_and_in_order(bus: Arc<dyn Bus>)
     }
 }
 
+/// Publishes to many streams at once (which the writer may coalesce into one batch): each
+/// stream gets its own entries, in order, with the ids its publisher was given. On a Redis
+/// Cluster the streams' hash tags put them in different slots, so one transaction for the
+/// whole batch would fail with CROSSSLOT.
+async fn concurrent_publishes_to_many_streams_each_land_in_their_own_stream(bus: Arc<dyn Bus>) {
+    let base = stream();
+    let streams: Vec<String> = (0..8).map(|n| format!("{base}:{{s{n}}}")).collect();
+    for stream in &streams {
+        bus.ensure_group(stream, GROUP).await.unwrap();
+    }
+    let publishers: Vec<_> = (0..40)
+        .map(|task| {
+            let (bus, stream) = (bus.clone(), streams[task % streams.len()].clone());
+            tokio::spawn(async move {
+                let batch: Vec<String> = (0..3).map(|n| format!("{task}:{n}")).collect();
+                (task, bus.publish_many(&stream, &batch).await.unwrap())
+            })
+        })
+        .collect();
+    let mut published = std::collections::BTreeMap::new();
+    for publisher in publishers {
+        let (task, ids) = publisher.await.unwrap();
+        published.insert(task, ids);
+    }
+
+    for (n, stream) in streams.iter().enumerate() {
+        let read = bus
+            .read(stream, GROUP, "c1", ReadFrom::New, 1000, LONG)
+            .await
+            .unwrap();
+        let tasks: Vec<usize> = (0..40).filter(|task| task % streams.len() == n).collect();
+        assert_eq!(read.len(), tasks.len() * 3, "{stream}");
+        for chunk in read.chunks(3) {
+            let task: usize = chunk[0].payload.split(':').next().unwrap().parse().unwrap();
+            assert_eq!(task % streams.len(), n, "an entry landed in another stream");
+            let expected: Vec<String> = (0..3).map(|i| format!("{task}:{i}")).collect();
+            assert_eq!(
+                payloads(chunk),
+                expected.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            assert_eq!(&ids(chunk), &published[&task]);
+        }
+    }
+}
+
 async fn group_health_counts_pending_and_undelivered_entries_and_ages_the_oldest(
     bus: Arc<dyn Bus>,
 ) {
@@ -205,6 +251,7 @@ for_both_buses!(
     kept_entries_move_to_the_keeper_look_fresh_and_are_not_counted,
     a_blocking_read_is_woken_by_a_publish,
     concurrent_batches_each_stay_contiguous_and_in_order,
+    concurrent_publishes_to_many_streams_each_land_in_their_own_stream,
 );
 
 #[tokio::test]
@@ -315,4 +362,64 @@ async fn a_streams_entries_are_read_newest_first_from_a_cursor_and_deleted_by_id
         .unwrap()
         .is_empty());
     assert_eq!(bus.len(&stream).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn a_single_node_url_of_a_cluster_node_tells_the_operator_to_list_the_nodes() {
+    let cluster = alfred_testkit::redis_cluster::RedisCluster::start();
+    let one_node = format!("redis://127.0.0.1:{}", cluster.ports()[0]);
+    let bus = RedisBus::connect(&one_node).unwrap();
+    let base = stream();
+    let mut errors = Vec::new();
+    // Ten hash tags over three masters: some of them live on another node.
+    for n in 0..10 {
+        if let Err(error) = bus.len(&format!("{base}:{{s{n}}}")).await {
+            errors.push(error.to_string());
+        }
+    }
+    assert!(!errors.is_empty(), "some keys belong to other nodes");
+    for error in errors {
+        assert!(
+            error.contains("list the cluster's nodes, comma-separated"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_cluster_master_down_its_slots_are_unavailable_and_the_others_keep_working() {
+    let mut cluster = alfred_testkit::redis_cluster::RedisCluster::start();
+    let bus = RedisBus::connect(&cluster.url()).unwrap();
+    let base = stream();
+    let streams: Vec<String> = (0..10).map(|n| format!("{base}:{{s{n}}}")).collect();
+    for stream in &streams {
+        bus.publish(stream, "before").await.unwrap();
+    }
+    cluster.kill_node(0);
+
+    let (mut worked, mut unavailable) = (0, 0);
+    for stream in &streams {
+        // Bounded by the bus's own timeouts; the guard only keeps a hang from stalling the suite.
+        let published = tokio::time::timeout(Duration::from_secs(60), bus.publish(stream, "after"))
+            .await
+            .expect("a publish to a cluster with a master down returns");
+        match published {
+            Ok(_) => worked += 1,
+            Err(BusError::Unavailable(_)) => unavailable += 1,
+            Err(other) => panic!("{stream}: not reported as unavailable: {other}"),
+        }
+    }
+    assert!(
+        unavailable > 0,
+        "some of ten hash tags live on the killed master"
+    );
+    assert!(worked > 0, "the other masters keep taking writes");
+    // Readiness follows the cluster's own verdict, given once the other nodes have missed the
+    // master for their node timeout.
+    alfred_testkit::eventually(
+        "readiness to report the cluster failed",
+        LONG * 6,
+        || async { matches!(bus.ping().await, Err(BusError::Unavailable(_))).then_some(()) },
+    )
+    .await;
 }

@@ -367,11 +367,7 @@ fn addr(r: &mut Reader, name: &str, default: &str) -> SocketAddr {
 fn stores(r: &mut Reader) -> Option<StoreSettings> {
     let redis_set = r.secret_is_set("REDIS_URL");
     let database_set = r.secret_is_set("DATABASE_URL");
-    let redis_url = checked_url(
-        r,
-        "REDIS_URL",
-        &["redis://", "rediss://", "unix://", "redis+unix://"],
-    );
+    let redis_url = checked_redis_url(r);
     let database_url = checked_url(r, "DATABASE_URL", &["postgres://", "postgresql://"]);
     match (redis_set, database_set) {
         (true, false) => r.problem(
@@ -414,6 +410,40 @@ fn check_libpq_parameters(r: &mut Reader, url: &SecretString) {
             }
         }
     }
+}
+
+/// `REDIS_URL`: one URL (a single Redis), or the nodes of a Redis Cluster, comma-separated, each
+/// `redis://` or `rediss://` (a cluster hands out TCP addresses, never sockets) and all alike.
+fn checked_redis_url(r: &mut Reader) -> Option<SecretString> {
+    use secrecy::ExposeSecret;
+    let url = checked_url(
+        r,
+        "REDIS_URL",
+        &["redis://", "rediss://", "unix://", "redis+unix://"],
+    )?;
+    let nodes: Vec<&str> = url
+        .expose_secret()
+        .split(',')
+        .map(str::trim)
+        .filter(|node| !node.is_empty())
+        .collect();
+    if nodes.len() < 2 {
+        return Some(url);
+    }
+    let scheme = |node: &str| {
+        ["redis://", "rediss://"]
+            .into_iter()
+            .find(|scheme| node.starts_with(scheme))
+    };
+    let first = nodes.first().and_then(|node| scheme(node));
+    if first.is_none() || nodes.iter().any(|node| scheme(node) != first) {
+        r.problem(
+            "REDIS_URL",
+            "lists several nodes (a Redis Cluster): each must start with redis://, or each with rediss://",
+        );
+        return None;
+    }
+    Some(url)
 }
 
 /// A secret URL whose scheme is checked without ever echoing the value (it may hold a password).

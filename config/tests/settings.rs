@@ -174,6 +174,29 @@ fn both_store_urls_make_the_process_durable() {
 }
 
 #[test]
+fn a_redis_url_listing_nodes_is_a_cluster_whose_nodes_share_one_tcp_scheme() {
+    let cluster = "redis://:pw@10.0.0.1:7000,redis://:pw@10.0.0.2:7000, redis://:pw@10.0.0.3:7000";
+    let s = load(&[
+        ("REDIS_URL", cluster),
+        ("DATABASE_URL", "postgres://alfred:pw@db/alfred"),
+    ]);
+    assert_eq!(s.stores.unwrap().redis_url.expose_secret(), cluster);
+    for mixed in [
+        "redis://10.0.0.1:7000,rediss://10.0.0.2:7000",
+        "redis://10.0.0.1:7000,unix:///run/redis.sock",
+        "redis://10.0.0.1:7000,10.0.0.2:7000",
+    ] {
+        let err = fail(&[
+            ("REDIS_URL", mixed),
+            ("DATABASE_URL", "postgres://alfred:pw@db/alfred"),
+        ]);
+        assert!(err.names("REDIS_URL"), "{mixed}: {err}");
+        // The URL may hold a password: the message never quotes it.
+        assert!(!err.to_string().contains("10.0.0.1"), "{err}");
+    }
+}
+
+#[test]
 fn one_store_url_alone_is_an_error_naming_the_missing_one() {
     let err = fail(&[("REDIS_URL", "redis://127.0.0.1")]);
     assert_eq!(err.problems.len(), 1);

@@ -4,7 +4,8 @@
 //!
 //! The contract tests are written once as `async fn test(bus: Arc<dyn Bus>)` and generated for
 //! the test Redis (`redis_bus::…`) and the in-process bus (`memory_bus::…`), so the two
-//! implementations cannot drift apart unnoticed.
+//! implementations cannot drift apart unnoticed; and once more, one after another, on a private
+//! Redis Cluster (`cluster_bus::…`), so that no command of the bus leaves one slot.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,6 +22,11 @@ use crate::redis::{test_redis_url, unique_prefix};
 /// A bus on the shared test Redis.
 pub fn redis_bus() -> Arc<dyn Bus> {
     Arc::new(RedisBus::connect(&test_redis_url()).unwrap())
+}
+
+/// A bus on a private Redis Cluster (`REDIS_URL` listing its nodes).
+pub fn cluster_bus(cluster: &crate::redis_cluster::RedisCluster) -> Arc<dyn Bus> {
+    Arc::new(RedisBus::connect(&cluster.url()).unwrap())
 }
 
 /// An in-process bus.
@@ -94,6 +100,15 @@ macro_rules! for_both_buses {
         }
         mod memory_bus {
             $(#[tokio::test] async fn $test() { super::$test($crate::buses::memory_bus()).await })*
+        }
+        /// The same tests on a private three-master Redis Cluster, one after another on one
+        /// cluster (starting a cluster per test would cost more than the tests).
+        mod cluster_bus {
+            #[tokio::test]
+            async fn every_contract_test_on_a_redis_cluster() {
+                let cluster = $crate::redis_cluster::RedisCluster::start();
+                $(super::$test($crate::buses::cluster_bus(&cluster)).await;)*
+            }
         }
     };
 }

@@ -13,6 +13,7 @@
 //!   a skill's effects see ([`stores::TestStore`]), and databases with the real migrations;
 //! * [`request`] — skill requests as the orchestrator builds them;
 //! * [`redis`] — a Redis key prefix per test, and private `redis-server`s for tests that stop one;
+//! * [`redis_cluster`] — a private three-master Redis Cluster on loopback ports;
 //! * [`redis_tls`] — private TLS-only `redis-server`s with a test CA (and client certificates);
 //! * [`postgres`] — private Postgres clusters for tests that stop one;
 //! * [`fault_proxy`] — a TCP proxy that adds latency and cuts connections (Alfred ↔ Redis or
@@ -37,6 +38,7 @@ pub mod llm;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
+pub mod redis_cluster;
 pub mod redis_tls;
 pub mod request;
 pub mod slack;

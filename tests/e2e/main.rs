@@ -14,6 +14,7 @@ mod admin_page_ops;
 mod briefing;
 mod browser;
 mod chores;
+mod cluster;
 mod crash;
 mod crm_cli;
 mod dead_cli;

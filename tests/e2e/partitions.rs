@@ -13,11 +13,11 @@ use alfred_testkit::whatsapp;
 
 use crate::helpers::*;
 
-const PARTITIONS: u32 = 4;
-const CONVERSATIONS: usize = 8;
+pub(crate) const PARTITIONS: u32 = 4;
+pub(crate) const CONVERSATIONS: usize = 8;
 
 /// The `i`-th message: conversation `i % 8`, an item to add.
-fn message(i: usize) -> (String, String) {
+pub(crate) fn message(i: usize) -> (String, String) {
     let from = format!("1555200{:04}", i % CONVERSATIONS);
     let wamid = format!("wamid.PART{i:03}");
     let body = whatsapp::text_message(PHONE_ID, &from, "Kid", &wamid, &format!("add item{i}"));
@@ -25,7 +25,7 @@ fn message(i: usize) -> (String, String) {
 }
 
 /// The accepted message ids of each conversation, in the order they were accepted.
-fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn accepted_order(accepted: &[(usize, String)]) -> BTreeMap<String, Vec<String>> {
     let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, wamid) in accepted {
         let from = format!("1555200{:04}", i % CONVERSATIONS);

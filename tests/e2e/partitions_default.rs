@@ -15,8 +15,8 @@ use alfred_actors::streams::ControlledStream;
 use alfred_testkit::{free_port, whatsapp};
 use serde_json::Value;
 
-use crate::helpers::*;
 use crate::helpers::committed_order;
+use crate::helpers::*;
 
 const ADA: &str = "15550007001";
 const BO: &str = "15550007002";

@@ -211,9 +211,55 @@ impl Backends {
         client
     }
 
-    pub async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
-        let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
-        client.get_multiplexed_async_connection().await.unwrap()
+    /// A connection to the test's Redis, or to its Redis Cluster when `redis_url` lists nodes.
+    pub async fn redis(&self) -> TestRedis {
+        match alfred_actors::bus::redis::cluster_nodes(&self.redis_url) {
+            Some(nodes) => {
+                let client = deadpool_redis::redis::cluster::ClusterClient::new(nodes).unwrap();
+                TestRedis::Cluster(client.get_async_connection().await.unwrap())
+            }
+            None => {
+                let client = deadpool_redis::redis::Client::open(self.redis_url.as_str()).unwrap();
+                TestRedis::Single(client.get_multiplexed_async_connection().await.unwrap())
+            }
+        }
+    }
+}
+
+/// A test's own connection to a single Redis or a Redis Cluster.
+pub enum TestRedis {
+    Single(deadpool_redis::redis::aio::MultiplexedConnection),
+    Cluster(deadpool_redis::redis::cluster_async::ClusterConnection),
+}
+
+impl deadpool_redis::redis::aio::ConnectionLike for TestRedis {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a deadpool_redis::redis::Cmd,
+    ) -> deadpool_redis::redis::RedisFuture<'a, deadpool_redis::redis::Value> {
+        match self {
+            TestRedis::Single(conn) => conn.req_packed_command(cmd),
+            TestRedis::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a deadpool_redis::redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> deadpool_redis::redis::RedisFuture<'a, Vec<deadpool_redis::redis::Value>> {
+        match self {
+            TestRedis::Single(conn) => conn.req_packed_commands(cmd, offset, count),
+            TestRedis::Cluster(conn) => conn.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            TestRedis::Single(conn) => conn.get_db(),
+            TestRedis::Cluster(conn) => conn.get_db(),
+        }
     }
 }
 
@@ -491,6 +537,16 @@ impl AlfredProcess {
         process
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// `kill -9`: no chance to finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -518,14 +574,6 @@ impl AlfredProcess {
             async move { exited }
         })
         .await
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args(["-s", name, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -s {name} failed: {status}");
     }
 
     /// The value of `series` in the process's `/metrics` (see [`TestApp::metric`]).

@@ -17,8 +17,8 @@
 
 use std::time::Duration;
 
+use super::connection::RedisConnection;
 use deadpool_redis::redis;
-use deadpool_redis::Connection;
 
 use super::from_redis_error;
 use crate::bus::{Admission, BusError, TokenBucket};
@@ -81,7 +81,7 @@ fn millis(duration: Duration) -> u64 {
 
 /// Takes one token from the bucket `key`; see the module doc.
 pub(super) async fn take_token(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     key: &str,
     bucket: &TokenBucket,
 ) -> Result<Admission, BusError> {
@@ -93,7 +93,7 @@ pub(super) async fn take_token(
         .arg(bucket.burst.max(1))
         .arg(millis(bucket.notice_every))
         .arg(millis(bucket.memory()))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)?;
     Ok(if admitted == 1 {
@@ -107,7 +107,7 @@ pub(super) async fn take_token(
 
 /// Adds one to the counter `key`; see the module doc.
 pub(super) async fn count_up(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     key: &str,
     ttl: Duration,
 ) -> Result<u64, BusError> {
@@ -116,7 +116,7 @@ pub(super) async fn count_up(
         .arg(1)
         .arg(key)
         .arg(millis(ttl))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)
 }

@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
+use super::connection::RedisConnection;
 use deadpool_redis::redis::{self, RedisError, Value};
-use deadpool_redis::Connection;
 
 use super::{from_redis_error, reply};
 use crate::bus::{BusError, ConsumerHealth};
@@ -46,7 +46,7 @@ fn missing(error: &RedisError) -> bool {
 
 /// `XINFO CONSUMERS`; empty for a missing stream or group.
 pub(super) async fn list(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     stream: &str,
     group: &str,
 ) -> Result<Vec<ConsumerHealth>, BusError> {
@@ -54,7 +54,7 @@ pub(super) async fn list(
         .arg("CONSUMERS")
         .arg(stream)
         .arg(group)
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await;
     let info = match info {
         Ok(info) => info,
@@ -73,7 +73,7 @@ pub(super) async fn list(
 
 /// Removes the consumers with nothing pending idle for at least `idle`; see the module doc.
 pub(super) async fn remove_idle(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     stream: &str,
     group: &str,
     idle: Duration,
@@ -85,7 +85,7 @@ pub(super) async fn remove_idle(
         .arg(stream)
         .arg(group)
         .arg(idle_ms)
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)
 }

@@ -15,8 +15,8 @@
 
 use std::time::Duration;
 
+use super::connection::RedisConnection;
 use deadpool_redis::redis::{self, Value};
-use deadpool_redis::Connection;
 
 use super::connection::from_redis_error;
 use crate::bus::BusError;
@@ -76,7 +76,7 @@ fn millis(duration: Duration) -> u64 {
 
 /// See [`Bus::acquire_lease`](crate::bus::Bus::acquire_lease).
 pub(super) async fn acquire(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     lease: &str,
     counter: &str,
     owner: &str,
@@ -89,7 +89,7 @@ pub(super) async fn acquire(
         .arg(counter)
         .arg(owner)
         .arg(millis(ttl))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)?;
     Ok((token > 0).then_some(token))
@@ -97,7 +97,7 @@ pub(super) async fn acquire(
 
 /// See [`Bus::renew_lease`](crate::bus::Bus::renew_lease).
 pub(super) async fn renew(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     lease: &str,
     owner: &str,
     token: u64,
@@ -109,7 +109,7 @@ pub(super) async fn renew(
         .arg(lease)
         .arg(format!("{owner} {token}"))
         .arg(millis(ttl))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)?;
     Ok(renewed == 1)
@@ -117,7 +117,7 @@ pub(super) async fn renew(
 
 /// See [`Bus::release_lease`](crate::bus::Bus::release_lease).
 pub(super) async fn release(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     lease: &str,
     owner: &str,
     token: u64,
@@ -127,7 +127,7 @@ pub(super) async fn release(
         .arg(1)
         .arg(lease)
         .arg(format!("{owner} {token}"))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)?;
     Ok(released == 1)
@@ -135,7 +135,7 @@ pub(super) async fn release(
 
 /// See [`Bus::heartbeat`](crate::bus::Bus::heartbeat).
 pub(super) async fn heartbeat(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     members: &str,
     member: &str,
     ttl: Duration,
@@ -146,7 +146,7 @@ pub(super) async fn heartbeat(
         .arg(members)
         .arg(member)
         .arg(millis(ttl))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)
 }
@@ -175,7 +175,7 @@ return {claimed[1], #ids}
 /// See [`Bus::take_over_pending`](crate::bus::Bus::take_over_pending): [`TAKE_OVER`] from the
 /// start of the pending list until the cursor comes back to `0-0`.
 pub(super) async fn take_over_pending(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     stream: &str,
     group: &str,
     consumer: &str,
@@ -191,7 +191,7 @@ pub(super) async fn take_over_pending(
             .arg(consumer)
             .arg(&cursor)
             .arg(1000)
-            .query_async(&mut **conn)
+            .query_async(&mut *conn)
             .await?;
         let (next, count) = match value {
             Value::Array(parts) if parts.len() >= 2 => {
@@ -238,7 +238,7 @@ return 1
 
 /// See [`Bus::keep_pending_while_held`](crate::bus::Bus::keep_pending_while_held).
 pub(super) async fn keep_pending_while_held(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     keys: [&str; 2],
     group: &str,
     consumer: &str,
@@ -255,7 +255,7 @@ pub(super) async fn keep_pending_while_held(
         .arg(consumer)
         .arg(holder)
         .arg(ids)
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await?;
     Ok(kept == 1)
 }

@@ -13,6 +13,10 @@
 //! * the **batching writer** (`writer`): a few tasks each owning a connection, coalescing
 //!   concurrent publishes into one `MULTI … EXEC` pipeline.
 //!
+//! Each pool is of a single Redis or, when `REDIS_URL` lists several nodes, of a Redis Cluster
+//! (`cluster`, `connection::RedisPool`); every command below is written once for both, and
+//! keeps to one hash slot (see docs/adr/2026-12-02-redis-cluster.md).
+//!
 //! Construction does no I/O: the process starts with Redis down and `/readyz` reports it.
 //! With `rediss://` every connection is TLS (`tls`), and [`RedisBus::check_tls`] lets start-up
 //! tell a certificate problem (permanent: stop) from an outage (wait).
@@ -27,6 +31,7 @@
 //! some consumer group still has pending or has not been given yet, never further.
 
 mod bucket;
+mod cluster;
 mod connection;
 mod consumers;
 mod lease;
@@ -41,14 +46,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, RedisError, Value};
-use deadpool_redis::{Connection, Pool};
 
 use super::{
     Admission, Bus, BusError, ConsumerHealth, GroupHealth, ReadFrom, StreamEntry, TokenBucket,
 };
 use alfred_config::RedisTls;
+pub use cluster::cluster_nodes;
 pub use connection::RedisBusConfig;
-use connection::{classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection};
+use connection::{
+    classify, from_pool_error, from_redis_error, pool, Failure, ReaderConnection, RedisConnection,
+    RedisPool, Target,
+};
 use reply::RawEntry;
 pub use tls::TlsProblem;
 use writer::Writer;
@@ -56,8 +64,8 @@ use writer::Writer;
 /// The Redis Streams bus. Cheap to clone; clones share pools and writer.
 #[derive(Clone)]
 pub struct RedisBus {
-    commands: Pool,
-    readers: Pool,
+    commands: RedisPool,
+    readers: RedisPool,
     writer: Writer,
     response_timeout: Duration,
 }
@@ -94,9 +102,18 @@ impl RedisBus {
                 "RedisBus::connect must be called inside a Tokio runtime".to_owned(),
             ));
         }
-        let info = tls::connection_info(url, tls)?;
-        let commands = pool(&info, &config, config.pool_size + config.writers)?;
-        let readers = pool(&info, &config, config.reader_pool_size)?;
+        let target = match cluster_nodes(url) {
+            Some(nodes) => {
+                let (nodes, certificates) = tls::cluster_nodes_info(&nodes, tls)?;
+                Target::Cluster {
+                    nodes,
+                    certificates,
+                }
+            }
+            None => Target::Single(tls::connection_info(url, tls)?),
+        };
+        let commands = pool(&target, &config, config.pool_size + config.writers, false)?;
+        let readers = pool(&target, &config, config.reader_pool_size, true)?;
         let writer = Writer::spawn(
             commands.clone(),
             config.writers,
@@ -119,7 +136,7 @@ impl RedisBus {
         tls::check(&self.commands).await
     }
 
-    async fn command(&self) -> Result<Connection, BusError> {
+    async fn command(&self) -> Result<RedisConnection, BusError> {
         self.commands.get().await.map_err(from_pool_error)
     }
 
@@ -127,7 +144,7 @@ impl RedisBus {
     /// left to do (`BUSYGROUP`: the group exists; `NOGROUP`: no group, so no pending entry).
     async fn run_unless(&self, cmd: &redis::Cmd, done: &str) -> Result<(), BusError> {
         let mut conn = self.command().await?;
-        let ran: Result<Value, RedisError> = cmd.query_async(&mut *conn).await;
+        let ran: Result<Value, RedisError> = cmd.query_async(&mut conn).await;
         match ran {
             Ok(_) => Ok(()),
             Err(error) if error.code() == Some(done) => Ok(()),
@@ -214,8 +231,10 @@ impl RedisBus {
                 "reader connection missing".to_owned(),
             )));
         };
-        conn.set_response_timeout(block + self.response_timeout);
-        let value: Value = match cmd.query_async(&mut **conn).await {
+        let value = match conn
+            .query_blocking(&cmd, block + self.response_timeout)
+            .await
+        {
             Ok(value) => value,
             Err(error) => {
                 let failure = classify(error);
@@ -267,7 +286,7 @@ impl RedisBus {
             .arg(count)
             .arg(consumer);
         let mut conn = self.command().await?;
-        let results: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let results: Vec<Value> = pipe.query_async(&mut conn).await.map_err(classify)?;
         let [read, pending] = results.as_slice() else {
             return Err(Failure::Bus(BusError::Other(
                 "unexpected reply to a pending read".to_owned(),
@@ -311,7 +330,7 @@ impl RedisBus {
                 .arg(&cursor)
                 .arg("COUNT")
                 .arg(count - claimed.len())
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(classify)?;
             let (next, entries) = reply::autoclaim_reply(&value);
@@ -335,7 +354,7 @@ impl RedisBus {
                 .arg(1)
                 .arg(consumer);
         }
-        let rows: Vec<Value> = pipe.query_async(&mut *conn).await.map_err(classify)?;
+        let rows: Vec<Value> = pipe.query_async(&mut conn).await.map_err(classify)?;
         let counts: HashMap<String, u64> = rows.iter().flat_map(reply::pending_counts).collect();
         let (entries, deleted) = split_deleted(claimed, &counts);
         if !deleted.is_empty() {
@@ -492,7 +511,7 @@ impl Bus for RedisBus {
             .arg(value)
             .arg("PX")
             .arg(millis)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -502,7 +521,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         redis::cmd("GET")
             .arg(key)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)
     }
@@ -527,7 +546,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         redis::cmd("XLEN")
             .arg(stream)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)
     }
@@ -541,7 +560,7 @@ impl Bus for RedisBus {
         let info: Result<Value, RedisError> = redis::cmd("XINFO")
             .arg("GROUPS")
             .arg(stream)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await;
         let info = match info {
             Ok(info) => info,
@@ -558,7 +577,7 @@ impl Bus for RedisBus {
             let summary: Value = redis::cmd("XPENDING")
                 .arg(stream)
                 .arg(group)
-                .query_async(&mut *conn)
+                .query_async(&mut conn)
                 .await
                 .map_err(from_redis_error)?;
             // Entry ids carry Redis's clock; Alfred's may differ by a little.
@@ -575,8 +594,17 @@ impl Bus for RedisBus {
 
     async fn ping(&self) -> Result<(), BusError> {
         let mut conn = self.command().await?;
+        if self.commands.is_cluster() {
+            return match cluster::state_ok(&mut conn).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(BusError::Unavailable(
+                    "the Redis Cluster reports cluster_state:fail: a master is unreachable with no replica to take over, or slots are unassigned (see CLUSTER INFO and CLUSTER NODES)".to_owned(),
+                )),
+                Err(error) => Err(from_redis_error(error)),
+            };
+        }
         let _: Value = redis::cmd("PING")
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -634,7 +662,7 @@ impl Bus for RedisBus {
         let _: Value = redis::cmd("ZREM")
             .arg(members)
             .arg(member)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -695,7 +723,7 @@ impl Bus for RedisBus {
         let _: Value = redis::cmd("SET")
             .arg(key)
             .arg(value)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())
@@ -705,7 +733,7 @@ impl Bus for RedisBus {
         let mut conn = self.command().await?;
         let _: Value = redis::cmd("DEL")
             .arg(key)
-            .query_async(&mut *conn)
+            .query_async(&mut conn)
             .await
             .map_err(from_redis_error)?;
         Ok(())

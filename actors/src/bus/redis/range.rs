@@ -3,8 +3,8 @@
 //! [`Bus::delete_entries`](crate::bus::Bus::delete_entries)): what an operator needs to look
 //! through and tidy the dead-letter streams, which no group reads.
 
+use super::connection::RedisConnection;
 use deadpool_redis::redis::{self, Value};
-use deadpool_redis::Connection;
 
 use super::from_redis_error;
 use super::reply::{self, RawEntry};
@@ -13,7 +13,7 @@ use crate::bus::BusError;
 /// `XREVRANGE stream end start COUNT count`: `end` and `start` in Redis's range syntax (`+`,
 /// `-`, an id, an exclusive `(id`, or a millisecond time standing for its first or last id).
 pub(super) async fn newest_first(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     stream: &str,
     start: &str,
     end: &str,
@@ -25,7 +25,7 @@ pub(super) async fn newest_first(
         .arg(start)
         .arg("COUNT")
         .arg(count.max(1))
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)?;
     Ok(reply::entries(&value)
@@ -36,7 +36,7 @@ pub(super) async fn newest_first(
 
 /// `XDEL stream ids…`: how many of `ids` were there and are gone.
 pub(super) async fn delete(
-    conn: &mut Connection,
+    conn: &mut RedisConnection,
     stream: &str,
     ids: &[String],
 ) -> Result<u64, BusError> {
@@ -46,7 +46,7 @@ pub(super) async fn delete(
     redis::cmd("XDEL")
         .arg(stream)
         .arg(ids)
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)
 }

@@ -28,7 +28,9 @@ use deadpool_redis::redis::{
     self, ClientTlsConfig, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError,
     TlsCertificates,
 };
-use deadpool_redis::{Pool, PoolError};
+use deadpool_redis::PoolError;
+
+use super::connection::RedisPool;
 use rustls::{AlertDescription, CertificateError};
 
 use crate::bus::BusError;
@@ -52,6 +54,49 @@ pub(super) fn connection_info(url: &str, tls: &RedisTls) -> Result<ConnectionInf
         // The redis crate's own web roots (the `tls-rustls-webpki-roots` feature).
         return Ok(info);
     }
+    let client = redis::Client::build_with_tls(info, certificates(tls))
+        // The settings checked the files; what is left is said without their content.
+        .map_err(|error| {
+            BusError::Other(format!("cannot set up TLS for Redis: {:?}", error.kind()))
+        })?;
+    Ok(client.get_connection_info().clone())
+}
+
+/// The nodes of a cluster `REDIS_URL` and, for `rediss://` with TLS files, the certificates
+/// every node connection uses (the cluster client takes them once, not per node). The nodes must
+/// agree on the scheme. Errors never quote a URL.
+pub(super) fn cluster_nodes_info(
+    nodes: &[&str],
+    tls: &RedisTls,
+) -> Result<(Vec<ConnectionInfo>, Option<TlsCertificates>), BusError> {
+    let secure = nodes
+        .iter()
+        .filter(|node| node.starts_with("rediss://"))
+        .count();
+    if secure != 0 && secure != nodes.len() {
+        return Err(BusError::Other(
+            "the Redis Cluster nodes in REDIS_URL mix redis:// and rediss://: use one scheme for all"
+                .to_owned(),
+        ));
+    }
+    if secure == 0 && !tls.is_empty() {
+        return Err(BusError::Other(
+            "TLS files are given for a Redis URL that is not rediss://".to_owned(),
+        ));
+    }
+    let infos = nodes
+        .iter()
+        .map(|node| node.into_connection_info())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| {
+            BusError::Other("a Redis Cluster node in REDIS_URL is not a valid URL".to_owned())
+        })?;
+    let certificates = (!tls.is_empty()).then(|| certificates(tls));
+    Ok((infos, certificates))
+}
+
+/// The roots (the web roots, then `REDIS_CA_FILE`'s) and the client certificate of the settings.
+fn certificates(tls: &RedisTls) -> TlsCertificates {
     let root_cert = tls.ca.as_ref().map(|ca| {
         let mut pem = web_roots_pem();
         pem.push_str(&ca.pem);
@@ -62,16 +107,10 @@ pub(super) fn connection_info(url: &str, tls: &RedisTls) -> Result<ConnectionInf
         client_cert: client.cert.pem.clone().into_bytes(),
         client_key: client.key_pem.expose_secret().as_bytes().to_vec(),
     });
-    let client = redis::Client::build_with_tls(
-        info,
-        TlsCertificates {
-            client_tls,
-            root_cert,
-        },
-    )
-    // The settings checked the files; what is left is said without their content.
-    .map_err(|error| BusError::Other(format!("cannot set up TLS for Redis: {:?}", error.kind())))?;
-    Ok(client.get_connection_info().clone())
+    TlsCertificates {
+        client_tls,
+        root_cert,
+    }
 }
 
 /// The web PKI roots as PEM, for the redis crate, which takes roots only in that form.
@@ -153,11 +192,11 @@ impl Error for TlsProblem {}
 /// Opens one connection of `pool` and sends `PING`: `Err` only for a TLS failure that will
 /// not go away by itself (see the module doc). A server that cannot be reached, or any other
 /// failure, is `Ok`: the process starts and waits for Redis as it always has.
-pub(super) async fn check(pool: &Pool) -> Result<(), TlsProblem> {
+pub(super) async fn check(pool: &RedisPool) -> Result<(), TlsProblem> {
     let failure = match pool.get().await {
         Ok(mut conn) => {
             let ping: Result<redis::Value, RedisError> =
-                redis::cmd("PING").query_async(&mut *conn).await;
+                redis::cmd("PING").query_async(&mut conn).await;
             match ping {
                 Ok(_) => return Ok(()),
                 Err(error) => error,

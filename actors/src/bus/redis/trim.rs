@@ -21,8 +21,8 @@
 //! sending it each time costs nothing worth the extra round trips of managing its SHA by hand.
 //! Redis caches it by body either way.
 
+use super::connection::RedisConnection;
 use deadpool_redis::redis;
-use deadpool_redis::Connection;
 
 use super::from_redis_error;
 use crate::bus::BusError;
@@ -98,12 +98,15 @@ return redis.call('XTRIM', stream, 'MINID', '=', keep)
 "#;
 
 /// Runs the trim script on `stream`; see the module doc.
-pub(super) async fn trim_handled(conn: &mut Connection, stream: &str) -> Result<u64, BusError> {
+pub(super) async fn trim_handled(
+    conn: &mut RedisConnection,
+    stream: &str,
+) -> Result<u64, BusError> {
     redis::cmd("EVAL")
         .arg(TRIM_HANDLED)
         .arg(1)
         .arg(stream)
-        .query_async(&mut **conn)
+        .query_async(&mut *conn)
         .await
         .map_err(from_redis_error)
 }

@@ -11,13 +11,17 @@
 //! is all-or-nothing as far as connection failures go (an interrupted `MULTI` is discarded by
 //! Redis); a command error inside the transaction (e.g. `WRONGTYPE`) fails only the job it
 //! belongs to.
+//!
+//! On a Redis Cluster a transaction must stay within one slot, and the streams of one batch may
+//! live on different masters: the batch is then written as one transaction per stream, one
+//! after another (a job names one stream, so each job still lands in one transaction).
 
 use std::sync::Arc;
 
 use deadpool_redis::redis::{self, Value};
-use deadpool_redis::{Connection, Pool};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use super::connection::{RedisConnection, RedisPool};
 use super::{from_pool_error, from_redis_error, reply};
 use crate::bus::BusError;
 use crate::names::PAYLOAD_FIELD;
@@ -38,7 +42,7 @@ pub(super) struct Writer {
 impl Writer {
     /// Spawns `workers` worker tasks on the current Tokio runtime.
     pub(super) fn spawn(
-        pool: Pool,
+        pool: RedisPool,
         workers: usize,
         max_batch_entries: usize,
         queue_capacity: usize,
@@ -81,8 +85,8 @@ impl Writer {
 }
 
 /// A worker: takes everything queued (up to the batch limit), writes it, answers, repeats.
-async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, pool: Pool, max_batch_entries: usize) {
-    let mut connection: Option<Connection> = None;
+async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, pool: RedisPool, max_batch_entries: usize) {
+    let mut connection: Option<RedisConnection> = None;
     loop {
         let batch = {
             // Only the worker holding the lock collects; the others are writing meanwhile.
@@ -103,11 +107,33 @@ async fn run(queue: Arc<Mutex<mpsc::Receiver<Job>>>, pool: Pool, max_batch_entri
             }
             batch
         };
-        write(&pool, &mut connection, batch).await;
+        if pool.is_cluster() {
+            for batch in per_stream(batch) {
+                write(&pool, &mut connection, batch).await;
+            }
+        } else {
+            write(&pool, &mut connection, batch).await;
+        }
     }
 }
 
-async fn write(pool: &Pool, connection: &mut Option<Connection>, batch: Vec<Job>) {
+/// The batch split into one batch per stream, streams in order of first appearance and jobs in
+/// their order: what a Redis Cluster can take as single-slot transactions.
+fn per_stream(batch: Vec<Job>) -> Vec<Vec<Job>> {
+    let mut split: Vec<Vec<Job>> = Vec::new();
+    for job in batch {
+        match split
+            .iter_mut()
+            .find(|jobs| jobs.first().is_some_and(|first| first.stream == job.stream))
+        {
+            Some(jobs) => jobs.push(job),
+            None => split.push(vec![job]),
+        }
+    }
+    split
+}
+
+async fn write(pool: &RedisPool, connection: &mut Option<RedisConnection>, batch: Vec<Job>) {
     let mut pipe = redis::pipe();
     pipe.atomic().ignore_errors();
     for job in &batch {
@@ -142,7 +168,7 @@ async fn write(pool: &Pool, connection: &mut Option<Connection>, batch: Vec<Job>
             // Take the broken connection out of the pool for good; the next checkout creates
             // a healthy one, which is how a Redis restart heals.
             if let Some(conn) = connection.take() {
-                drop(Connection::take(conn));
+                conn.discard();
             }
         }
         if !retry {
