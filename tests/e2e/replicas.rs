@@ -121,19 +121,15 @@ async fn assert_answered_once_in_order(backends: &Backends, accepted: &Accepted)
         accepted.by_conversation(),
         "each conversation's replies committed in message order"
     );
-    // KNOWN TO FAIL until the outbox keeps per-recipient send order (the lead's fix, issue
-    // 12): committed in order, a reply can still be sent after the next one of its
-    // conversation when its `alfred-outbox` entry is stranded at a sender that cannot send —
-    // taken by the blocking read of a replica that is SIGSTOPped (the read stays open in Redis
-    // and gets the next entry), or held by one killed or stopping — and is claimed by another
-    // sender only after `OUTBOX_CLAIM_IDLE_MS`, while the next reply is sent at once. Seen
-    // here: `REPL2.0` of a conversation on the paused replica's partition claimed 1.4 s after
-    // it was published, `REPL2.1` sent 10 ms after it was.
+    // As the Graph API received them: a reply whose `alfred-outbox` entry is stranded at a
+    // sender that cannot send (taken by the blocking read of the SIGSTOPped replica, or held
+    // by the killed one) is claimed by another sender only after `OUTBOX_CLAIM_IDLE_MS`; the
+    // next reply of its conversation is held behind it meanwhile (the outbox's per-recipient
+    // order), not sent at once.
     assert_eq!(
         received_order(&backends.graph),
         accepted.by_conversation(),
-        "each conversation's replies received by the Graph API in message order (see KNOWN TO \
-         FAIL above)"
+        "each conversation's replies received by the Graph API in message order"
     );
 }
 

@@ -82,7 +82,10 @@ pub(super) fn claims(pool: Pool) -> Batcher<(i64, f64), Option<Claimed>> {
     )
 }
 
-pub(super) fn record_sent(pool: Pool) -> Batcher<(i64, Option<String>), Vec<OutboundEnvelope>> {
+/// `record_send(Sent)` coalesced: (outbox id, provider id) in, the rows each release out.
+pub(super) type RecordSent = Batcher<(i64, Option<String>), Vec<OutboundEnvelope>>;
+
+pub(super) fn record_sent(pool: Pool) -> RecordSent {
     Batcher::new(
         MAX_BATCH,
         Arc::new(move |requests: Vec<(i64, Option<String>)>| {

@@ -72,7 +72,7 @@ pub struct PgStore {
     commits: Arc<batch::Batcher<group::Job, group::Outcome>>,
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
-    sent: Arc<batch::Batcher<(i64, Option<String>), Vec<OutboundEnvelope>>>,
+    sent: Arc<coalesce::RecordSent>,
     priors: Arc<batch::Batcher<(Platform, String), Prior>>,
     /// `DATABASE_URL`'s TLS and first host, to explain a failed connection.
     tls: Option<(tls::TlsPolicy, String)>,
