@@ -272,7 +272,9 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         ],
     ) {
         let verb = name.first().map(Token::low).unwrap_or("");
-        if !OTHER_VERBS.contains(&verb) && !name.is_empty() {
+        // A name that reads as praise ("very Mma is done") could never be marked done by its
+        // canonical text ("done very Mma" is chat, see `is_praise`): not a chore either way.
+        if !OTHER_VERBS.contains(&verb) && !name.is_empty() && !is_praise(name) {
             return chore_name(name).map(|chore| ChoreCommand::Done {
                 chore,
                 by: Member::Me,
