@@ -195,6 +195,17 @@ async fn a_mail_delivered_to_the_imap_server_is_summarised_once_even_after_a_res
     let answer = slash(&alfred.base, &slack, "inbox").await;
     assert!(answer.contains("Signed contract"), "{answer}");
     assert!(answer.contains("Send Ana the signed contract"), "{answer}");
+    // The answer's send recorded before the kill: a reply killed between its HTTP call and
+    // its record is sent again after the claim lease (Slack has no receipts), and, one
+    // channel's replies going out in order, ahead of the next answer — another test's matter.
+    eventually("the answer's send to be recorded", || async {
+        let states = backends.outbox_states().await;
+        states
+            .iter()
+            .all(|(state, _)| state == "sent")
+            .then_some(())
+    })
+    .await;
 
     // kill -9, and as if it came before the poll saved its cursor: the restarted poller reads
     // the mailbox from its first mail. The same mail also arrives a second time (a copy with
