@@ -8,8 +8,8 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use alfred_testkit::free_port;
 use alfred_testkit::redis_cluster::RedisCluster;
-use alfred_testkit::{free_port, whatsapp};
 
 use crate::helpers::*;
 use crate::partitions::{accepted_order, message, PARTITIONS};
@@ -89,18 +89,8 @@ async fn post(
     i: usize,
 ) -> Option<(usize, String)> {
     let (wamid, body) = message(i);
-    let response = http
-        .post(format!("{}/webhook", replica.base))
-        .header(
-            "x-hub-signature-256",
-            whatsapp::sign(APP_SECRET, body.as_bytes()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await;
-    response
-        .is_ok_and(|r| r.status() == 200)
+    post_signed_to(http, &replica.base, &body)
+        .await
         .then_some((i, wamid))
 }
 

@@ -116,17 +116,7 @@ async fn a_killed_replicas_partitions_are_taken_over_and_nothing_is_lost_or_answ
         } else {
             survivor.base.clone()
         };
-        let response = http
-            .post(format!("{base}/webhook"))
-            .header(
-                "x-hub-signature-256",
-                whatsapp::sign(APP_SECRET, body.as_bytes()),
-            )
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        if response.map(|r| r.status() == 200).unwrap_or(false) {
+        if post_signed_to(&http, &base, &body).await {
             accepted.push((i, wamid));
         }
         if i == 20 {

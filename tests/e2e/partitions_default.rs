@@ -37,18 +37,7 @@ async fn set_ingest_pause(backends: &Backends) {
 /// A signed WhatsApp text from `from` posted to the Alfred at `base`; whether it was accepted.
 async fn post_to(base: &str, from: &str, wamid: &str, text: &str) -> bool {
     let body = whatsapp::text_message(PHONE_ID, from, "Kid", wamid, text);
-    reqwest::Client::new()
-        .post(format!("{base}/webhook"))
-        .header(
-            "x-hub-signature-256",
-            whatsapp::sign(APP_SECRET, body.as_bytes()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map(|r| r.status() == 200)
-        .unwrap_or(false)
+    post_signed_to(&reqwest::Client::new(), base, &body).await
 }
 
 /// The JSON of `GET /admin/streams`.

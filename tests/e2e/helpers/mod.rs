@@ -350,7 +350,7 @@ impl TestApp {
         }
     }
 
-    /// POSTs a body to `/webhook` with a valid signature.
+    /// POSTs a body to `/webhook` with a valid signature (see also [`post_signed_to`]).
     pub async fn post_signed(&self, body: &str) -> reqwest::Response {
         self.post_webhook(body, Some(whatsapp::sign(APP_SECRET, body.as_bytes())))
             .await
@@ -476,6 +476,22 @@ fn find_actor(node: &serde_json::Value, name: &str) -> Option<serde_json::Value>
 
 /// A free TCP port on the loopback interface.
 pub use alfred_testkit::free_port;
+
+/// POSTs the WhatsApp webhook `body`, validly signed, to the Alfred at `base`
+/// (`http://127.0.0.1:port`): whether it was accepted (200). A refused connection or a
+/// time-out is "not accepted", as for a platform that retries elsewhere.
+pub async fn post_signed_to(http: &reqwest::Client, base: &str, body: &str) -> bool {
+    http.post(format!("{base}/webhook"))
+        .header(
+            "x-hub-signature-256",
+            whatsapp::sign(APP_SECRET, body.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .is_ok_and(|response| response.status() == 200)
+}
 
 /// The real `alfred` binary, for tests that kill the process.
 pub struct AlfredProcess {

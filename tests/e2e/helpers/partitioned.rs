@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use alfred_testkit::free_port;
 use alfred_testkit::graph::FakeGraph;
-use alfred_testkit::{free_port, whatsapp};
 
-use super::{eventually, AlfredProcess, Backends, APP_SECRET};
+use super::{eventually, AlfredProcess, Backends};
 
 /// `INGEST_LEASE_MS` of the replica tests, in milliseconds: short, so that a dead or paused
 /// replica's partitions move within a test.
@@ -226,18 +226,7 @@ impl RoundRobin {
         for _ in 0..self.bases.len() {
             let base = &self.bases[self.next % self.bases.len()];
             self.next += 1;
-            let response = self
-                .http
-                .post(format!("{base}/webhook"))
-                .header(
-                    "x-hub-signature-256",
-                    whatsapp::sign(APP_SECRET, body.as_bytes()),
-                )
-                .header("content-type", "application/json")
-                .body(body.to_owned())
-                .send()
-                .await;
-            if response.is_ok_and(|r| r.status() == 200) {
+            if super::post_signed_to(&self.http, base, body).await {
                 return true;
             }
             self.retried += 1;
