@@ -29,6 +29,11 @@
 #   CARGO_FUZZ_VERSION     the cargo-fuzz installed when missing (default 0.13.2)
 #   ALFRED_FUZZ_TIMEOUT    seconds one input may take before it counts as a hang (default 10)
 #   ALFRED_FUZZ_RSS_MB     memory limit of a run in MiB (default 2048)
+#   ALFRED_FUZZ_SEED       libFuzzer's random seed (default: a new one each run). With a fixed
+#                          seed, a run mutates the same inputs in the same order, so a short run
+#                          (the test script's) explores what a longer run with that seed has
+#                          already been through: see docs/adr/2026-12-02-fuzzing-in-the-test-script.md.
+#                          Each run prints its seed, so a failure can be replayed either way.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -48,6 +53,9 @@ esac
 which=${1:-all}
 seconds=${2:-60}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive whole number, not '$seconds'"
+seed=${ALFRED_FUZZ_SEED:-}
+[[ -z $seed || $seed =~ ^[1-9][0-9]*$ ]] \
+    || die "ALFRED_FUZZ_SEED must be a positive whole number, not '$seed'"
 if [[ $which != all ]]; then
     printf '%s\n' "${targets[@]}" | grep -qx -- "$which" \
         || die "no fuzz target '$which' (one of: ${targets[*]})"
@@ -92,14 +100,15 @@ for target in "${targets[@]}"; do
     # New inputs go to the first directory (the temporary one); the checked-in corpus is read.
     fuzz run --sanitizer none "$target" "$found" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout="${ALFRED_FUZZ_TIMEOUT:-10}" \
-        -rss_limit_mb="${ALFRED_FUZZ_RSS_MB:-2048}" -print_final_stats=1 \
+        -rss_limit_mb="${ALFRED_FUZZ_RSS_MB:-2048}" -print_final_stats=1 ${seed:+-seed="$seed"} \
         >"$work/$target.log" 2>&1 || status=$?
+    used_seed=$(sed -n 's/^INFO: Seed: *//p' "$work/$target.log" | head -n 1)
     if ((status != 0)); then
         tail -n 80 "$work/$target.log" >&2
-        die "fuzz target $target failed; the input is under fuzz/artifacts/$target/ (see the command above to reproduce it)"
+        die "fuzz target $target failed (seed ${used_seed:-?}); the input is under fuzz/artifacts/$target/ (see the command above to reproduce it)"
     fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$target.log" | tail -n 1)
-    log "$target: ${runs:-?} inputs in ${seconds}s, no failure; $(find "$found" -type f | wc -l) new inputs found"
+    log "$target: ${runs:-?} inputs in ${seconds}s (seed ${used_seed:-?}), no failure; $(find "$found" -type f | wc -l) new inputs found"
     if ((keep)); then
         log "merging the inputs that add coverage into fuzz/corpus/$target"
         fuzz run --sanitizer none "$target" "fuzz/corpus/$target" "$found" -- -merge=1 \

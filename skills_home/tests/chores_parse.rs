@@ -370,6 +370,9 @@ fn no_chore_name_starts_with_with() {
         "did with the bins",
         "done with the bins",
         "done with with the bins",
+        // Found by fuzzing too: the same in the other forms ("with  d'oms  done").
+        "with the bins done",
+        "with the bins are done",
     ] {
         assert_eq!(
             parse(text),
@@ -397,4 +400,25 @@ fn a_name_that_opens_like_praise_is_no_chore_in_either_form() {
             by: Member::Me
         })
     );
+}
+
+/// Found by fuzzing: "with  d'oms  done" named a chore "with d'oms", whose canonical text
+/// "done with d'oms" reads as "d'oms" — every form of marking done reads the name one way.
+#[test]
+fn every_form_of_marking_done_reads_the_name_the_same_way() {
+    assert_eq!(
+        parse("with  d'oms  done"),
+        Some(ChoreCommand::Done {
+            chore: "d'oms".to_owned(),
+            by: Member::Me
+        })
+    );
+    assert_eq!(
+        parse("Sam did with the bins"),
+        Some(ChoreCommand::Done {
+            chore: "the bins".to_owned(),
+            by: Member::Named("Sam".to_owned())
+        })
+    );
+    assert_eq!(parse("Sam did very well"), None);
 }

@@ -237,16 +237,8 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         &["i", "completed"],
         &["i've", "completed"],
     ];
-    if let Some(mut rest) = after_any(t, MINE) {
-        // "done with the dishes", "did with the dishes": no name starts with "with", so the
-        // canonical "done {chore}" reads back as the same chore.
-        while let Some(after) = after_any(rest, &[&["with"]]) {
-            rest = after;
-        }
-        if is_praise(rest) {
-            return None;
-        }
-        return chore_name(rest).map(|chore| ChoreCommand::Done {
+    if let Some(rest) = after_any(t, MINE) {
+        return done_chore(rest).map(|chore| ChoreCommand::Done {
             chore,
             by: Member::Me,
         });
@@ -272,10 +264,8 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         ],
     ) {
         let verb = name.first().map(Token::low).unwrap_or("");
-        // A name that reads as praise ("very Mma is done") could never be marked done by its
-        // canonical text ("done very Mma" is chat, see `is_praise`): not a chore either way.
-        if !OTHER_VERBS.contains(&verb) && !name.is_empty() && !is_praise(name) {
-            return chore_name(name).map(|chore| ChoreCommand::Done {
+        if !OTHER_VERBS.contains(&verb) && !name.is_empty() {
+            return done_chore(name).map(|chore| ChoreCommand::Done {
                 chore,
                 by: Member::Me,
             });
@@ -304,10 +294,22 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
         )?;
         (create::member(who)?, rest)
     };
+    done_chore(rest).map(|chore| ChoreCommand::Done { chore, by })
+}
+
+/// The chore named in any of the forms of marking done ("done with the dishes", "the dishes
+/// are done", "Sam did the dishes"), read the same way in each so that the canonical text the
+/// tools produce ("done {chore}", "{name} did {chore}") reads back as the same chore: a leading
+/// "with" is dropped (so no name starts with it), and a name that opens like praise ("very
+/// Mma", as in "done very well") is chat, not a chore.
+fn done_chore(mut rest: &[Token]) -> Option<String> {
+    while let Some(after) = after_any(rest, &[&["with"]]) {
+        rest = after;
+    }
     if is_praise(rest) {
         return None;
     }
-    chore_name(rest).map(|chore| ChoreCommand::Done { chore, by })
+    chore_name(rest)
 }
 
 /// What follows "did" or "finished" in praise or chat rather than a chore: "Sam did great",
