@@ -27,6 +27,8 @@ use alfred_testkit::stores::whatsapp_reply_target as target;
 use tokio::time::Instant;
 
 const LONG: Duration = Duration::from_secs(60);
+/// How long a test's fence raise waits for commits in flight under an older token.
+const WAIT: Duration = Duration::from_secs(5);
 const GROUP: &str = "group";
 
 /// The lease and counter keys of partition 3 under a fresh prefix.
@@ -240,12 +242,12 @@ async fn a_commit_under_a_stale_fencing_token_is_refused_and_leaves_nothing() {
         partition: 3,
         token: 8,
     };
-    store.advance_fence(old).await.unwrap();
+    store.advance_fence(old, WAIT).await.unwrap();
     let before = store.commit(key("wamid.1", old), reply(), target()).await;
     assert!(matches!(before, Ok(Commit::Done(_))), "{before:?}");
 
     // The partition moves on: its new owner raises the fence.
-    store.advance_fence(new).await.unwrap();
+    store.advance_fence(new, WAIT).await.unwrap();
     let stale = store.commit(key("wamid.2", old), reply(), target()).await;
 
     assert!(
@@ -285,7 +287,7 @@ fn fence_of(partition: u32, token: u64) -> Fence {
 async fn fenced_store(fence: Fence) -> (TestDb, PgStore) {
     let db = TestDb::create_migrated().await;
     let store = PgStore::connect(db.url()).unwrap();
-    store.advance_fence(fence).await.unwrap();
+    store.advance_fence(fence, WAIT).await.unwrap();
     (db, store)
 }
 
@@ -295,7 +297,7 @@ async fn the_fence_never_goes_back() {
     let (db, store) = fenced_store(fence(5)).await;
 
     // A late advance with an older token (a slow former owner) does not lower it.
-    store.advance_fence(fence(3)).await.unwrap();
+    store.advance_fence(fence(3), WAIT).await.unwrap();
 
     let refused = store
         .commit(key("wamid.1", fence(4)), reply(), target())
@@ -512,4 +514,123 @@ async fn a_former_owner_cannot_take_back_held_entries_once_its_lease_moved() {
         new[0].deliveries, 1,
         "neither the move nor the keep-alive counted a delivery"
     );
+}
+
+/// An effect that, inside its commit's transaction, says so and then waits to be resumed: a
+/// replica paused (SIGSTOP) in the middle of a group commit, its connection idle in a
+/// transaction that share-locks its partition's fence row.
+struct PausedInside {
+    inside: Arc<tokio::sync::Notify>,
+    resume: Arc<tokio::sync::Notify>,
+}
+
+impl alfred_actors::skill::Effect for PausedInside {
+    fn apply<'a>(
+        &'a self,
+        _tx: &'a mut alfred_actors::store::Tx<'_>,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<alfred_actors::skill::Reply>, StoreError>> {
+        Box::pin(async move {
+            self.inside.notify_one();
+            self.resume.notified().await;
+            Ok(vec![alfred_actors::skill::Reply::text("late".to_owned())])
+        })
+    }
+}
+
+/// A replica paused inside a commit must not hold its partition back for as long as it is
+/// paused: the server ends its transaction once it has been idle for the commit's limit, which
+/// releases the fence row, and the new owner's raise goes through; the paused commit, resumed,
+/// commits nothing, and the new owner's commit of the same message is not a duplicate.
+#[tokio::test]
+async fn a_commit_paused_inside_its_transaction_does_not_hold_the_fence_back() {
+    let fence = |token| fence_of(0, token);
+    let (db, store) = fenced_store(fence(5)).await;
+    let inside = Arc::new(tokio::sync::Notify::new());
+    let resume = Arc::new(tokio::sync::Notify::new());
+    let paused = tokio::spawn({
+        let store = store.clone();
+        let effect = Box::new(PausedInside {
+            inside: inside.clone(),
+            resume: resume.clone(),
+        });
+        async move {
+            store
+                .commit(key("wamid.1", fence(5)), effect, target())
+                .await
+        }
+    });
+    inside.notified().await;
+
+    // The new owner raises the fence: each try waits a little, fails while the paused commit
+    // holds the row, and goes through once the server has ended that transaction.
+    let deadline = Instant::now() + LONG;
+    loop {
+        match store
+            .advance_fence(fence(6), Duration::from_millis(200))
+            .await
+        {
+            Ok(()) => break,
+            Err(error) => assert!(
+                Instant::now() < deadline,
+                "the fence could not be raised past a paused commit: {error}"
+            ),
+        }
+    }
+    resume.notify_one();
+    let late = paused.await.unwrap();
+    assert!(!matches!(late, Ok(Commit::Done(_))), "{late:?}");
+
+    let owner = store
+        .commit(key("wamid.1", fence(6)), reply(), target())
+        .await;
+    assert!(
+        matches!(owner, Ok(Commit::Done(ref rows)) if rows.len() == 1),
+        "{owner:?}"
+    );
+    db.drop().await;
+}
+
+/// The new owner's raise never waits longer than it asked while a commit under the old token
+/// holds the fence row (here a session that keeps it share-locked and never goes idle-limited):
+/// it fails with a clear error, so its caller gives the lease back and renews the others, and
+/// it goes through once that commit ends.
+#[tokio::test]
+async fn a_fence_raise_waits_only_as_long_as_asked_for_a_commit_in_flight() {
+    let fence = |token| fence_of(2, token);
+    let (db, store) = fenced_store(fence(1)).await;
+    let (holder, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    holder
+        .batch_execute(
+            "BEGIN; SELECT token FROM ingest_partition_fences WHERE partition = 2 FOR SHARE",
+        )
+        .await
+        .unwrap();
+
+    let held = store
+        .advance_fence(fence(2), Duration::from_millis(100))
+        .await;
+    let Err(StoreError::Other(message)) = held else {
+        panic!("a raise past a held fence row: {held:?}");
+    };
+    assert!(
+        message.contains("ingest partition 2") && message.contains("did not end within 100 ms"),
+        "{message}"
+    );
+
+    holder.batch_execute("COMMIT").await.unwrap();
+    store
+        .advance_fence(fence(2), Duration::from_millis(100))
+        .await
+        .unwrap();
+    let stale = store
+        .commit(key("wamid.9", fence(1)), reply(), target())
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Fenced { latest: 2, .. })),
+        "{stale:?}"
+    );
+    db.drop().await;
 }

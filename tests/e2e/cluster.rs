@@ -152,9 +152,9 @@ async fn three_replicas_on_a_redis_cluster_one_killed_one_stopped_answer_every_m
     }
     // b is stopped (SIGSTOP) until its leases have lapsed and a holds every partition, a takes
     // the rest alone, and b resumes. b is stopped between commits: a replica stopped inside a
-    // commit holds the fence row's share lock, and the new owner's raise of the fence waits
-    // for it until it resumes (`FOR SHARE` in actors/src/store/postgres/fence.rs); that case is
-    // the same on one Redis and not what this test is about.
+    // commit holds the fence row's share lock until Postgres ends its idle transaction (5 s,
+    // see actors/src/store/postgres/fence.rs and its test in actors/tests/partitions.rs); that
+    // case is the same on one Redis and not what this test is about.
     backends
         .graph
         .wait_for_requests(accepted.len(), DEADLINE)

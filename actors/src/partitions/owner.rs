@@ -275,12 +275,16 @@ impl Owner {
             }
         };
         let fence = Fence { partition, token };
+        // A commit of the previous owner still in flight holds the fence back; waiting for it
+        // longer than a tick would stop this loop renewing the leases it holds (and, paused,
+        // that owner may hold it long): give the lease back and try again next tick.
+        let wait = self.renew_every();
         let stream = names::ingest_partition_stream(&config.prefix, partition);
         let consumer = format!("{}-p{partition}", config.replica);
         let ready = async {
             config
                 .store
-                .advance_fence(fence)
+                .advance_fence(fence, wait)
                 .await
                 .map_err(|e| e.to_string())?;
             config

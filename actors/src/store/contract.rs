@@ -143,9 +143,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Raises the partition's fencing token to `fence.token` (never lowers it), so that from
     /// now on every commit under an older token is refused. Called by a partition's new owner
-    /// before it reads the partition. The default fences nothing (the memory store serves one
-    /// process, which never runs partitions).
-    async fn advance_fence(&self, _fence: Fence) -> Result<(), StoreError> {
+    /// before it reads the partition. A commit in flight under the old token holds the fence
+    /// back until it ends (it is then first, and its messages duplicates for the new owner);
+    /// this waits at most `wait` for it and then fails, so the caller can give the lease back
+    /// and try again rather than stall (a paused replica can hold a commit open). The default
+    /// fences nothing (the memory store serves one process, which never runs partitions).
+    async fn advance_fence(&self, _fence: Fence, _wait: Duration) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -8,9 +8,20 @@
 //! refused. The check takes a share lock on the partition's row and the advance updates it, so
 //! the two are serialized: a commit that checked before the advance committed first (its
 //! message is then a duplicate for the new owner), one that checks after it sees the new token.
+//!
+//! A replica paused *inside* a commit holds that share lock while it is paused. The new owner
+//! waits for it only a little ([`advance`] with a lock timeout; the owner gives the lease back
+//! and tries again next tick, renewing its other leases meanwhile), and every commit's
+//! transaction sets `idle_in_transaction_session_timeout` (the group commit's
+//! [`COMMIT_IDLE_LIMIT`](super::group)): the server ends a transaction left idle that long,
+//! which releases the lock; the paused replica finds its connection gone when it wakes, and
+//! nothing of its batch was committed.
+
+use std::time::Duration;
 
 use crate::store::{Fence, StoreError};
 use deadpool_postgres::Transaction;
+use tokio_postgres::error::SqlState;
 
 const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
 
@@ -90,12 +101,30 @@ pub(super) async fn check_batch(
     Ok(None)
 }
 
-/// Raises the partition's token to `fence.token`, never lowering it.
+/// Raises the partition's token to `fence.token`, never lowering it, waiting at most `wait`
+/// for the commits in flight under the old token (they share-lock the row, see [`check`]).
 pub(super) async fn advance(
-    client: &tokio_postgres::Client,
+    client: &mut deadpool_postgres::Client,
     fence: Fence,
+    wait: Duration,
 ) -> Result<(), StoreError> {
     let (partition, token) = params(fence)?;
-    client.execute(ADVANCE, &[&partition, &token]).await?;
+    let tx = client.transaction().await?;
+    // A whole number of milliseconds, at least one (0 would mean "wait for ever").
+    let millis = wait.as_millis().clamp(1, i32::MAX as u128);
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = {millis}"))
+        .await?;
+    match tx.execute(ADVANCE, &[&partition, &token]).await {
+        Ok(_) => {}
+        Err(error) if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            return Err(StoreError::Other(format!(
+                "a commit under an older token of ingest partition {} did not end within {} ms \
+                 (its previous owner paused or slow?); its fence stays at the old token",
+                fence.partition, millis
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -479,9 +479,9 @@ impl Store for PgStore {
         Ok(purged)
     }
 
-    async fn advance_fence(&self, fence: Fence) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        fence::advance(&client, fence).await
+    async fn advance_fence(&self, fence: Fence, wait: Duration) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        fence::advance(&mut client, fence, wait).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

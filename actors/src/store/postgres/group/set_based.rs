@@ -99,7 +99,13 @@ async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreEr
     // Partitions (`INGEST_PARTITIONS`): a stale owner's message fails the attempt, so a batch
     // of several runs again with savepoints, where it alone is refused (see `fence`).
     let fences = jobs.iter().map(|job| job.inbox.fence);
-    if let Some(refused) = crate::store::postgres::fence::check_batch(tx, fences).await? {
+    // Pipelined with the fence check: sent together, one wait.
+    let (limit, fenced) = futures::join!(
+        tx.batch_execute(super::COMMIT_IDLE_LIMIT),
+        crate::store::postgres::fence::check_batch(tx, fences)
+    );
+    limit?;
+    if let Some(refused) = fenced? {
         return Err(refused);
     }
     let new = insert_inbox(tx, jobs).await?;
