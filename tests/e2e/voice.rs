@@ -303,3 +303,39 @@ async fn a_download_that_does_not_match_metas_checksum_is_not_transcribed() {
     assert!(app.backends.grocery_items().await.is_empty());
     assert_eq!(transcriptions(&app, "checksum_mismatch").await, 1);
 }
+
+#[actix_rt::test]
+async fn a_biz_whatsapp_number_hears_voice_notes_too_and_its_access_rules_still_apply() {
+    let transcriber = FakeTranscriber::start().await;
+    transcriber.answer_always(Heard::Text("Deals over 1000.".to_owned()));
+    let app = spawn_listening(
+        &transcriber,
+        &[
+            ("INSTANCE", "biz".to_owned()),
+            ("CRM_READERS", format!("+{DANA}")),
+        ],
+    )
+    .await;
+    app.backends
+        .pg()
+        .await
+        .batch_execute(
+            "WITH company AS (INSERT INTO companies (name_key, name) VALUES ('globex', 'Globex') \
+             RETURNING id) \
+             INSERT INTO deals (company_id, name_key, name, stage, open, amount, currency) \
+             SELECT id, 'big renewal', 'Big Renewal', 'proposal', true, 5000, 'EUR' FROM company",
+        )
+        .await
+        .unwrap();
+    let file = MediaFile::voice_note(ogg(2_000));
+    app.backends.graph.add_media(MEDIA_ID, file.clone());
+
+    let text = send_voice_note(&app, "wamid.B1", &file).await;
+
+    assert!(text.starts_with("🎤 \"Deals over 1000.\" →"), "{text}");
+    assert!(
+        text.contains("Big Renewal") && text.contains("Globex"),
+        "a CRM reader's spoken question is answered like a typed one: {text}"
+    );
+    assert_eq!(transcriber.requests().len(), 1);
+}
