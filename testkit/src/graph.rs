@@ -98,6 +98,8 @@ struct State {
     /// Media metadata look-ups and downloads received (whatever they were answered).
     media_lookups: Mutex<Vec<MediaRequest>>,
     media_downloads: Mutex<Vec<MediaRequest>>,
+    /// The host (and port) media URLs name instead of the fake's own.
+    media_host: Mutex<Option<String>>,
 }
 
 /// A file the fake serves as Meta serves media.
@@ -246,6 +248,12 @@ impl FakeGraph {
             .insert(media_id.to_owned(), file);
     }
 
+    /// Makes the metadata name download URLs on `host` (`name:port`) instead of the fake's own
+    /// address, as a compromised or spoofed answer could.
+    pub fn set_media_host(&self, host: &str) {
+        *self.state.media_host.lock().unwrap() = Some(host.to_owned());
+    }
+
     /// The media metadata look-ups received so far (`GET /{version}/{media-id}`).
     pub fn media_lookups(&self) -> Vec<MediaRequest> {
         self.state.media_lookups.lock().unwrap().clone()
@@ -352,7 +360,12 @@ async fn media_lookup(
     let Some(file) = state.media.lock().unwrap().get(&media_id).cloned() else {
         return HttpResponse::NotFound().json(FakeGraph::error_body(100, "Invalid parameter"));
     };
-    let host = request.connection_info().host().to_owned();
+    let host = state
+        .media_host
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| request.connection_info().host().to_owned());
     HttpResponse::Ok().json(json!({
         "messaging_product": "whatsapp",
         "url": format!("http://{host}/fake-media/{media_id}?ext=1&hash=ARfake"),
