@@ -131,10 +131,18 @@ pub fn bounded(text: &str) -> String {
     }
 }
 
-/// The first line of the reply to a voice note: what was heard, marked as a transcript, so
-/// that a misheard word is seen (`🎤 "add milk" →`).
+/// The longest part of a transcript quoted back in a reply, in characters: the reply must stay
+/// within WhatsApp's 4096 characters with the skill's answer after it.
+pub const MAX_QUOTED_CHARS: usize = 300;
+
+/// The start of the reply to a voice note: what was heard, marked as a transcript, so that a
+/// misheard word is seen (`🎤 "add milk" →`); a long transcript is quoted up to
+/// [`MAX_QUOTED_CHARS`] characters and `…`.
 pub fn heard_prefix(transcript: &str) -> String {
-    format!("🎤 \"{transcript}\" →")
+    match transcript.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("🎤 \"{}…\" →", transcript[..cut].trim_end()),
+        None => format!("🎤 \"{transcript}\" →"),
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +213,14 @@ mod tests {
     fn a_long_transcript_is_cut_at_a_character_boundary() {
         let long = "é".repeat(MAX_TRANSCRIPT_CHARS + 10);
         assert_eq!(bounded(&long).chars().count(), MAX_TRANSCRIPT_CHARS);
+    }
+
+    #[test]
+    fn a_long_transcript_is_quoted_back_shortened() {
+        assert_eq!(heard_prefix("add milk"), "🎤 \"add milk\" →");
+        let long = heard_prefix(&"a".repeat(MAX_QUOTED_CHARS * 3));
+        assert!(long.ends_with("…\" →"), "{long}");
+        assert_eq!(long.chars().count(), MAX_QUOTED_CHARS + 7);
     }
 
     #[test]

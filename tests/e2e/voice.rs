@@ -339,3 +339,24 @@ async fn a_biz_whatsapp_number_hears_voice_notes_too_and_its_access_rules_still_
     );
     assert_eq!(transcriber.requests().len(), 1);
 }
+
+#[actix_rt::test]
+async fn a_transcript_longer_than_the_text_cap_is_not_acted_on() {
+    let transcriber = FakeTranscriber::start().await;
+    transcriber.answer_always(Heard::Text(
+        "add milk and eggs and bread and butter and cheese".to_owned(),
+    ));
+    let app = spawn_listening(&transcriber, &[("MAX_TEXT_CHARS", "20".to_owned())]).await;
+    let file = MediaFile::voice_note(ogg(2_000));
+    app.backends.graph.add_media(MEDIA_ID, file.clone());
+
+    let text = send_voice_note(&app, "wamid.V10", &file).await;
+
+    assert!(text.contains("at most 20 characters"), "{text}");
+    assert!(app.backends.grocery_items().await.is_empty());
+    assert_eq!(
+        app.metric("alfred_refused_total{reason=\"too_long\"}")
+            .await,
+        1
+    );
+}

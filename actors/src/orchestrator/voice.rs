@@ -23,6 +23,7 @@ use futures::future::BoxFuture;
 use super::routing::route;
 use super::status::store_failure;
 use super::OrchestratorDeps;
+use crate::limits::too_long_reply;
 use crate::messages::InboundEnvelope;
 use crate::skill::{Effect, Reply, ReplyOnly, ReplyTo};
 use crate::store::{Prior, StoreError, Tx};
@@ -50,6 +51,12 @@ pub(super) async fn voice_note(
         Heard::Handled => return Ok(None),
         Heard::Reply(reply) => return Ok(Some(Box::new(ReplyOnly(vec![reply.to_owned()])))),
     };
+    // A spoken message is held to the same cap as a typed one (`MAX_TEXT_CHARS`).
+    if let Some(max) = deps.limiter.too_long(&transcript) {
+        tracing::info!(max, "A transcript over MAX_TEXT_CHARS was not read.");
+        deps.metrics.refused.with_label_values(&["too_long"]).inc();
+        return Ok(Some(Box::new(ReplyOnly(vec![too_long_reply(max)]))));
+    }
     let effect = route(deps, envelope, command_text(&transcript))
         .await?
         .unwrap_or_else(|| Box::new(ReplyOnly(Vec::new())));
