@@ -159,6 +159,9 @@ impl Runtime {
             .map(alfred_adapters::llm::from_settings)
             .transpose()
             .context("Invalid LLM settings")?;
+        // Voice notes: fetched from the Graph API and transcribed when TRANSCRIBE_URL is set.
+        let voice = alfred_adapters::voice::from_settings(&settings)
+            .context("Invalid voice-note settings (TRANSCRIBE_*)")?;
 
         let root = Supervisor::new(
             "root",
@@ -182,7 +185,7 @@ impl Runtime {
             .chain(instance_skills(&settings))
             .collect();
         let skills = wiring.spawn_skills(skills);
-        let orchestrator = wiring.spawn_orchestrator(skills, llm.clone());
+        let orchestrator = wiring.spawn_orchestrator(skills, llm.clone(), voice);
         if settings.tuning.ingest_partitions > 0 && settings.tuning.ingest_readers > 1 {
             tracing::info!(
                 ingest_readers = settings.tuning.ingest_readers,
@@ -287,6 +290,7 @@ impl Wiring<'_> {
         &self,
         skills: Vec<RoutedSkill>,
         llm: Option<Llm>,
+        voice: Option<alfred_actors::voice::Voice>,
     ) -> actix::Addr<Orchestrator> {
         let deps = OrchestratorDeps {
             store: self.store.clone(),
@@ -302,6 +306,7 @@ impl Wiring<'_> {
             },
             clock: self.clock.clone(),
             llm,
+            voice,
             limiter: Limiter::new(self.bus.clone(), self.prefix, self.settings.limits),
             metrics: self.metrics.clone(),
         };

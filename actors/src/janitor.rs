@@ -142,15 +142,25 @@ impl Janitor {
                         .with_label_values(&["llm_answers"])
                         .inc_by(swept.purged.llm_answers);
                     removed
+                        .with_label_values(&["transcripts"])
+                        .inc_by(swept.purged.transcripts);
+                    removed
                         .with_label_values(&["refusals"])
                         .inc_by(swept.purged.refusals);
                     let purged = &swept.purged;
-                    if purged.inbox + purged.outbox + purged.llm_answers + purged.refusals > 0 {
+                    if purged.inbox
+                        + purged.outbox
+                        + purged.llm_answers
+                        + purged.transcripts
+                        + purged.refusals
+                        > 0
+                    {
                         tracing::info!(
                             stream_entries = swept.stream_entries,
                             inbox = swept.purged.inbox,
                             outbox = swept.purged.outbox,
                             llm_answers = swept.purged.llm_answers,
+                            transcripts = swept.purged.transcripts,
                             refusals = swept.purged.refusals,
                             "Purged what finished before the retention period."
                         );

@@ -12,6 +12,7 @@
 //!   transaction effects see ([`store::Tx`]) and the store's one error ([`store::StoreError`]);
 //! * [`channel`] — the outbound client contract implemented by the adapters;
 //! * [`llm`] — the optional LLM for plain language: tool calls, validated by the skills;
+//! * [`voice`] — voice notes: fetched and transcribed, then handled like typed text;
 //! * [`supervision`] — child runner, supervisors, restart strategies;
 //! * [`stream_reader`], [`orchestrator`], [`outbound`] — the actors of the message path;
 //! * [`partitions`] — partitioned ingest (`INGEST_PARTITIONS`): placement, leases with
@@ -49,3 +50,4 @@ pub mod stream_reader;
 pub mod streams;
 pub mod supervision;
 pub mod trace;
+pub mod voice;

@@ -111,6 +111,10 @@ pub enum InboundKind {
         mime_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
+        /// Hex SHA-256 of the file as the platform gave it (WhatsApp's `sha256`), checked
+        /// against the downloaded bytes before a voice note is transcribed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
     },
     Location {
         latitude: f64,

@@ -31,6 +31,14 @@ pub struct Metrics {
     /// `alfred_llm_requests_total{result}`: plain-language requests put to the LLM
     /// (`accepted`, `refused`, `no_call`, `failed`, `timeout`).
     pub llm_requests: IntCounterVec,
+    /// `alfred_transcriptions_total{outcome}`: voice notes, by how their transcription ended
+    /// (`transcribed`; `reused`: a redelivery found the kept transcript; `unconfigured`: no
+    /// `TRANSCRIBE_URL`; `too_large`, `download_failed`, `checksum_mismatch`, `failed`,
+    /// `empty`, `timeout`).
+    pub transcriptions: IntCounterVec,
+    /// `alfred_transcription_duration_seconds{outcome}`: time to fetch and transcribe one voice
+    /// note (download included), by the same outcome (only attempts that were made).
+    pub transcription_duration: HistogramVec,
     /// `alfred_inbox_polls_total{result}`: polls of the work inbox (`ok`, `failed`).
     pub inbox_polls: IntCounterVec,
     /// `alfred_inbox_mails_total{result}`: mails taken in (`stored`, `duplicate`, `set_aside`,
@@ -38,7 +46,8 @@ pub struct Metrics {
     pub inbox_mails: IntCounterVec,
     /// `alfred_janitor_removed_total{what}`: what the janitor removed (`stream_entries`,
     /// `stale_consumers`: former replicas' consumers with nothing pending, `inbox`,
-    /// `llm_answers`, `outbox`, `refusals`: strangers' daily refusal counters).
+    /// `llm_answers`, `transcripts`: voice notes' kept transcripts, `outbox`, `refusals`:
+    /// strangers' daily refusal counters).
     pub janitor_removed: IntCounterVec,
     /// `alfred_stream_pending{stream}`: entries of the stream delivered to its consumer group
     /// and not yet acknowledged, as its reader last sampled (every half claim-idle time).
@@ -138,6 +147,21 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let transcriptions = IntCounterVec::new(
+            Opts::new(
+                "alfred_transcriptions_total",
+                "Voice notes, by how their transcription ended.",
+            ),
+            &["outcome"],
+        )?;
+        let transcription_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "alfred_transcription_duration_seconds",
+                "Time to download and transcribe one voice note, by outcome.",
+            )
+            .buckets(vec![0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0]),
+            &["outcome"],
+        )?;
         let inbox_polls = IntCounterVec::new(
             Opts::new(
                 "alfred_inbox_polls_total",
@@ -217,6 +241,8 @@ impl Metrics {
         registry.register(Box::new(outbound_sends.clone()))?;
         registry.register(Box::new(relayed.clone()))?;
         registry.register(Box::new(llm_requests.clone()))?;
+        registry.register(Box::new(transcriptions.clone()))?;
+        registry.register(Box::new(transcription_duration.clone()))?;
         registry.register(Box::new(inbox_polls.clone()))?;
         registry.register(Box::new(inbox_mails.clone()))?;
         registry.register(Box::new(janitor_removed.clone()))?;
@@ -243,6 +269,8 @@ impl Metrics {
             outbound_sends,
             relayed,
             llm_requests,
+            transcriptions,
+            transcription_duration,
             inbox_polls,
             inbox_mails,
             janitor_removed,

@@ -2,7 +2,9 @@
 //!
 //! Home reaches the Graph API; Biz reaches Slack (the Web API and `hooks.slack.com` for
 //! `response_url` replies) and the Graph API when its WhatsApp number is configured; either
-//! reaches its LLM and its OTLP collector when configured. Clients check every request's URL
+//! reaches its LLM and its OTLP collector when configured; with voice notes on
+//! (`TRANSCRIBE_URL`), also the transcription server and Meta's media host
+//! (`lookaside.fbsbx.com`, where the Graph API's media URLs point). Clients check every request's URL
 //! before sending ([`Allowlist::check`]); a request to any other host fails loudly: an error
 //! naming the host, logged at ERROR. This module knows hosts, not platforms' payloads.
 
@@ -63,6 +65,10 @@ impl Allowlist {
         }
         if let Some(otlp) = &settings.otlp_endpoint {
             urls.push(otlp);
+        }
+        if let (Some(transcribe), Some(_)) = (&settings.transcribe, &settings.whatsapp) {
+            urls.push(&transcribe.base_url);
+            list.hosts.insert(crate::voice::MEDIA_HOST.to_owned());
         }
         list.hosts
             .extend(urls.into_iter().filter_map(|url| host_of(url).ok()));
@@ -177,6 +183,23 @@ mod tests {
         assert!(list.check("http://ollama.internal:11434/api/chat").is_ok());
         assert!(list.check("http://OTEL:4318/v1/traces").is_ok());
         assert!(list.check("http://evil.example/api/chat").is_err());
+    }
+
+    #[test]
+    fn voice_notes_add_the_transcription_server_and_metas_media_host() {
+        let mut vars = WHATSAPP.to_vec();
+        let before = Allowlist::for_settings(&settings(&vars));
+        assert!(before
+            .check("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+            .is_err());
+        vars.push(("TRANSCRIBE_URL", "http://whisper.internal:8080/v1"));
+        let list = Allowlist::for_settings(&settings(&vars));
+        assert!(list
+            .check("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+            .is_ok());
+        assert!(list
+            .check("http://whisper.internal:8080/v1/audio/transcriptions")
+            .is_ok());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! * [`admin_page`] — the operators' web page on the same listener, `/admin/`;
 //! * [`allowlist`] — the hosts outbound requests may reach, checked before each request;
 //! * [`imap`] — the work inbox's IMAP client (implicit TLS, fetch new mail by UID);
-//! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language.
+//! * [`llm`] — LLM clients with tool calling (Ollama, OpenAI-compatible) for plain language;
+//! * [`voice`] — voice notes: the Graph API's media download and an OpenAI-compatible
+//!   transcription.
 //!
 //! Adapters turn platform wire formats into the typed envelopes of `alfred_actors::messages`
 //! and back. They must not know about skills, the orchestrator or the store: inbound, they only
@@ -29,4 +31,5 @@ pub mod llm;
 mod outbound_http;
 mod signed_request;
 pub mod slack;
+pub mod voice;
 pub mod whatsapp;

@@ -130,6 +130,7 @@ fn every_media_type_becomes_a_media_envelope() {
             media_id,
             mime_type,
             caption,
+            sha256,
         } = kind
         else {
             panic!("{media_type} parsed as {kind:?}");
@@ -138,6 +139,11 @@ fn every_media_type_becomes_a_media_envelope() {
         assert_eq!(media_id, "1234567890123456");
         assert!(mime_type.is_some());
         assert_eq!(caption.as_deref(), Some("receipt"));
+        assert_eq!(
+            sha256.as_deref(),
+            Some("c2hhMjU2"),
+            "Meta's checksum is kept"
+        );
     }
 }
 

@@ -30,6 +30,6 @@ pub use redis_tls::RedisTls;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{
     defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
-    SenderLimits, Settings, SlackSettings, StoreSettings, Strangers, Tuning, WhatsAppSettings,
-    BIZ_ONLY, HOME_ONLY, SECRET_VARIABLES, VARIABLES,
+    SenderLimits, Settings, SlackSettings, StoreSettings, Strangers, TranscribeSettings, Tuning,
+    WhatsAppSettings, BIZ_ONLY, HOME_ONLY, SECRET_VARIABLES, VARIABLES,
 };

@@ -9,8 +9,8 @@ use crate::error::ConfigError;
 use crate::reader::{file_var, Reader};
 use crate::settings::{
     defaults, ClockSetting, ImapSettings, ImapTls, Instance, LlmProvider, LlmSettings, LogFormat,
-    SenderLimits, Settings, SlackSettings, StoreSettings, Strangers, Tuning, WhatsAppSettings,
-    SECRET_VARIABLES, VARIABLES,
+    SenderLimits, Settings, SlackSettings, StoreSettings, Strangers, TranscribeSettings, Tuning,
+    WhatsAppSettings, SECRET_VARIABLES, VARIABLES,
 };
 
 impl Settings {
@@ -103,6 +103,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
     let whatsapp = whatsapp(&mut r);
     let slack = slack(&mut r);
     let llm = llm(&mut r);
+    let transcribe = transcribe(&mut r, whatsapp.is_some());
     let imap = imap(&mut r, stores.is_some());
     let outbound_enabled = r.bool_or("OUTBOUND_ENABLED", defaults::OUTBOUND_ENABLED);
     let otlp_endpoint = r.http_url("OTEL_EXPORTER_OTLP_ENDPOINT");
@@ -143,6 +144,21 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
                     "is {} ms, which must be longer than LLM_TIMEOUT_MS ({} ms): a message waiting for the LLM would be claimed and handled a second time",
                     tuning.ingest_claim_idle.as_millis(),
                     llm.timeout.as_millis()
+                ),
+            );
+        }
+    }
+    if let Some(transcribe) = &transcribe {
+        // A voice note waits for its download, its transcription and then maybe the LLM while
+        // its entry stays pending: the same reason as for the LLM above.
+        let waits = transcribe.timeout + llm.as_ref().map_or(Duration::ZERO, |llm| llm.timeout);
+        if tuning.ingest_claim_idle <= waits {
+            r.problem(
+                "INGEST_CLAIM_IDLE_MS",
+                format!(
+                    "is {} ms, which must be longer than TRANSCRIBE_TIMEOUT_MS plus LLM_TIMEOUT_MS ({} ms): a voice note waiting for its transcript would be claimed and handled a second time",
+                    tuning.ingest_claim_idle.as_millis(),
+                    waits.as_millis()
                 ),
             );
         }
@@ -193,6 +209,7 @@ fn load(mut r: Reader) -> Result<Settings, ConfigError> {
         whatsapp,
         slack,
         llm,
+        transcribe,
         imap,
         outbound_enabled,
         otlp_endpoint,
@@ -684,6 +701,51 @@ fn llm(r: &mut Reader) -> Option<LlmSettings> {
         );
     }
     None
+}
+
+/// Voice notes' transcription: on with `TRANSCRIBE_URL`; its other settings need it, and it
+/// needs WhatsApp (the only platform whose voice notes Alfred fetches).
+fn transcribe(r: &mut Reader, whatsapp: bool) -> Option<TranscribeSettings> {
+    let url_set = r.plain("TRANSCRIBE_URL").is_some();
+    let base_url = r.http_url("TRANSCRIBE_URL");
+    let api_key = r.secret("TRANSCRIBE_API_KEY");
+    let model = r.plain("TRANSCRIBE_MODEL");
+    let max_bytes = r.number_or("TRANSCRIBE_MAX_BYTES", defaults::TRANSCRIBE_MAX_BYTES, 1);
+    let timeout = r.millis_or("TRANSCRIBE_TIMEOUT_MS", defaults::TRANSCRIBE_TIMEOUT_MS);
+    if !url_set {
+        for name in [
+            "TRANSCRIBE_API_KEY",
+            "TRANSCRIBE_MODEL",
+            "TRANSCRIBE_MAX_BYTES",
+            "TRANSCRIBE_TIMEOUT_MS",
+        ] {
+            let set = if name == "TRANSCRIBE_API_KEY" {
+                r.secret_is_set(name)
+            } else {
+                r.plain(name).is_some()
+            };
+            if set {
+                r.problem(
+                    name,
+                    "needs TRANSCRIBE_URL, the speech-to-text server's base URL (e.g. https://api.openai.com/v1)",
+                );
+            }
+        }
+        return None;
+    }
+    if !whatsapp {
+        r.problem(
+            "TRANSCRIBE_URL",
+            "needs WhatsApp (META_TOKEN, PHONE_ID, VERIFY_TOKEN, APP_SECRET): voice notes are fetched from the Graph API",
+        );
+    }
+    Some(TranscribeSettings {
+        base_url: base_url?,
+        api_key,
+        model: model.unwrap_or_else(|| defaults::TRANSCRIBE_MODEL.to_owned()),
+        max_bytes,
+        timeout,
+    })
 }
 
 fn tuning(r: &mut Reader) -> Tuning {

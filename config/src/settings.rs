@@ -31,6 +31,13 @@ pub mod defaults {
     pub const OPENAI_MODEL: &str = "gpt-4o-mini";
     /// `LLM_TIMEOUT_MS`: how long one LLM request may take before the user gets help instead.
     pub const LLM_TIMEOUT_MS: u64 = 8_000;
+    /// `TRANSCRIBE_MODEL`: OpenAI's Whisper; local servers take their own names.
+    pub const TRANSCRIBE_MODEL: &str = "whisper-1";
+    /// `TRANSCRIBE_MAX_BYTES`: the largest voice note downloaded (5 MiB: an Opus voice note
+    /// of several minutes; a larger one is refused by its announced size, or while read).
+    pub const TRANSCRIBE_MAX_BYTES: usize = 5 * 1024 * 1024;
+    /// `TRANSCRIBE_TIMEOUT_MS`: download and transcription of one voice note together.
+    pub const TRANSCRIBE_TIMEOUT_MS: u64 = 15_000;
     /// `OUTBOUND_ENABLED`.
     pub const OUTBOUND_ENABLED: bool = true;
     /// `WEBHOOK_BODY_LIMIT` in bytes (1 MiB; Meta's batches are far smaller).
@@ -146,6 +153,11 @@ pub const VARIABLES: &[&str] = &[
     "OPENAI_BASE_URL",
     "LLM_MODEL",
     "LLM_TIMEOUT_MS",
+    "TRANSCRIBE_URL",
+    "TRANSCRIBE_API_KEY",
+    "TRANSCRIBE_MODEL",
+    "TRANSCRIBE_MAX_BYTES",
+    "TRANSCRIBE_TIMEOUT_MS",
     "OUTBOUND_ENABLED",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "LOG_FORMAT",
@@ -227,6 +239,7 @@ pub const SECRET_VARIABLES: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "OPENAI_API_KEY",
+    "TRANSCRIBE_API_KEY",
     "IMAP_PASSWORD",
 ];
 
@@ -315,6 +328,8 @@ pub struct Settings {
     pub slack: Option<SlackSettings>,
     /// The LLM for what the grammar cannot parse, when configured.
     pub llm: Option<LlmSettings>,
+    /// The transcription of voice notes, when configured.
+    pub transcribe: Option<TranscribeSettings>,
     /// The work inbox (Biz), when configured.
     pub imap: Option<ImapSettings>,
     /// `OUTBOUND_ENABLED`: `false` logs replies instead of sending them.
@@ -507,6 +522,23 @@ pub enum LlmProvider {
     },
 }
 
+/// The speech-to-text server for voice notes: OpenAI's or any server with the same
+/// `POST {TRANSCRIBE_URL}/audio/transcriptions` (a local Whisper server, a hosted one).
+#[derive(Debug, Clone)]
+pub struct TranscribeSettings {
+    /// `TRANSCRIBE_URL` without a trailing slash: the base URL, like `OPENAI_BASE_URL`
+    /// (`https://api.openai.com/v1`); `/audio/transcriptions` is appended.
+    pub base_url: String,
+    /// `TRANSCRIBE_API_KEY`: sent as a bearer token when set (a local server needs none).
+    pub api_key: Option<SecretString>,
+    /// `TRANSCRIBE_MODEL`.
+    pub model: String,
+    /// `TRANSCRIBE_MAX_BYTES`: larger voice notes are refused, never downloaded whole.
+    pub max_bytes: usize,
+    /// `TRANSCRIBE_TIMEOUT_MS`: download and transcription together.
+    pub timeout: Duration,
+}
+
 /// Runtime tuning. Every field has a default in [`defaults`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tuning {
@@ -593,11 +625,12 @@ impl Settings {
     }
 
     /// A one-line, secret-free summary for the start-up log, e.g.
-    /// `instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off admin=off outbound=on`.
+    /// `instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off transcribe=off
+    /// admin=off outbound=on`.
     pub fn summary(&self) -> String {
         let on = |b: bool| if b { "on" } else { "off" };
         format!(
-            "instance={} mode={} whatsapp={} slack={} imap={} llm={} admin={} outbound={}",
+            "instance={} mode={} whatsapp={} slack={} imap={} llm={} transcribe={} admin={} outbound={}",
             self.instance,
             if self.is_ephemeral() {
                 "ephemeral"
@@ -608,6 +641,7 @@ impl Settings {
             on(self.slack.is_some()),
             on(self.imap.is_some()),
             on(self.llm.is_some()),
+            on(self.transcribe.is_some()),
             on(self.admin_enabled()),
             on(self.outbound_enabled),
         )

@@ -60,12 +60,14 @@ fn every_secret_accepts_a_file() {
     pairs.push(("IMAP_HOST", "imap.example.com"));
     pairs.push(("IMAP_USER", "owner@example.com"));
     pairs.push(("INBOX_READERS", "U024BE7LH"));
+    pairs.push(("TRANSCRIBE_URL", "http://whisper:8000/v1"));
 
     let s = load(&pairs);
     let stores = s.stores.unwrap();
     let wa = s.whatsapp.unwrap();
     let slack = s.slack.unwrap();
     let imap = s.imap.unwrap();
+    let transcribe_key = s.transcribe.and_then(|t| t.api_key).unwrap();
     let Some(LlmProvider::OpenAi { api_key, .. }) = s.llm.map(|l| l.provider) else {
         panic!("OPENAI_API_KEY_FILE did not configure OpenAI");
     };
@@ -81,6 +83,7 @@ fn every_secret_accepts_a_file() {
         ("SLACK_SIGNING_SECRET", slack.signing_secret),
         ("OPENAI_API_KEY", api_key),
         ("IMAP_PASSWORD", imap.password),
+        ("TRANSCRIBE_API_KEY", transcribe_key),
     ];
     assert_eq!(read.len(), SECRET_VARIABLES.len());
     for (name, secret) in read {

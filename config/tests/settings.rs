@@ -40,7 +40,7 @@ fn no_configuration_at_all_starts_home_in_ephemeral_mode_with_documented_default
     assert_eq!(t.relay_interval, Duration::from_millis(1_000));
     assert_eq!(
         s.summary(),
-        "instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off admin=off outbound=on"
+        "instance=home mode=ephemeral whatsapp=off slack=off imap=off llm=off transcribe=off admin=off outbound=on"
     );
 }
 
@@ -553,6 +553,42 @@ fn the_claim_idle_time_must_outlast_the_llm_timeout() {
     // Without an LLM the claim idle time is free, and the defaults fit together.
     load(&[("INGEST_CLAIM_IDLE_MS", "400")]);
     load(&[("OLLAMA_URL", "http://ollama:11434")]);
+}
+
+#[test]
+fn voice_notes_need_transcribe_url_and_whatsapp_and_have_defaults() {
+    let mut pairs = WHATSAPP.to_vec();
+    pairs.push(("TRANSCRIBE_URL", "http://whisper:8000/v1/"));
+    let t = load(&pairs).transcribe.unwrap();
+    assert_eq!(t.base_url, "http://whisper:8000/v1");
+    assert!(t.api_key.is_none());
+    assert_eq!(t.model, "whisper-1");
+    assert_eq!(t.max_bytes, 5 * 1024 * 1024);
+    assert_eq!(t.timeout, std::time::Duration::from_millis(15_000));
+
+    pairs.push(("TRANSCRIBE_API_KEY", "sk-voice"));
+    pairs.push(("TRANSCRIBE_MODEL", "Systran/faster-whisper-small"));
+    pairs.push(("TRANSCRIBE_MAX_BYTES", "1000"));
+    pairs.push(("TRANSCRIBE_TIMEOUT_MS", "2000"));
+    let t = load(&pairs).transcribe.unwrap();
+    assert_eq!(t.api_key.unwrap().expose_secret(), "sk-voice");
+    assert_eq!(t.model, "Systran/faster-whisper-small");
+    assert_eq!(t.max_bytes, 1000);
+    assert_eq!(t.timeout, std::time::Duration::from_millis(2000));
+    assert!(load(&[]).transcribe.is_none());
+
+    // Orphaned settings, no WhatsApp, a bad URL, a claim time shorter than the wait.
+    assert!(fail(&[("TRANSCRIBE_MODEL", "whisper-1")]).names("TRANSCRIBE_MODEL"));
+    assert!(fail(&[("TRANSCRIBE_API_KEY", "k")]).names("TRANSCRIBE_API_KEY"));
+    assert!(fail(&[("TRANSCRIBE_URL", "http://whisper:8000/v1")]).names("TRANSCRIBE_URL"));
+    let mut bad = WHATSAPP.to_vec();
+    bad.push(("TRANSCRIBE_URL", "whisper"));
+    assert!(fail(&bad).names("TRANSCRIBE_URL"));
+    let mut slow = WHATSAPP.to_vec();
+    slow.push(("TRANSCRIBE_URL", "http://whisper:8000/v1"));
+    slow.push(("INGEST_CLAIM_IDLE_MS", "10000"));
+    let err = fail(&slow);
+    assert!(err.to_string().contains("TRANSCRIBE_TIMEOUT_MS"), "{err}");
 }
 
 #[test]

@@ -14,10 +14,16 @@
 //! every answer slow, and a storm is [`FakeGraph::fail_next`] with 429 or 5xx. Each request
 //! records when it arrived ([`RecordedRequest::at`]), for webhook-to-send latencies.
 //!
+//! It serves media too, as Meta does for a voice note or a photo: a file added with
+//! [`FakeGraph::add_media`] is described by `GET /{version}/{media-id}` (`{"messaging_product",
+//! "url", "mime_type", "sha256", "file_size", "id"}`, with the bearer token required) and
+//! downloaded from that `url` (on the fake itself, bearer token required too). Both are counted
+//! ([`FakeGraph::media_lookups`], [`FakeGraph::media_downloads`]).
+//!
 //! The server runs on 127.0.0.1:0 in its own thread and actix system, so a test on any runtime
 //! (tokio or actix) can use it; dropping the [`FakeGraph`] stops it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -87,6 +93,46 @@ struct State {
     statuses: Mutex<Option<StatusTarget>>,
     /// How long every answer waits (milliseconds; 0: none).
     delay_ms: AtomicU64,
+    /// Files served by the media endpoints, by media id.
+    media: Mutex<HashMap<String, MediaFile>>,
+    /// Media metadata look-ups and downloads received (whatever they were answered).
+    media_lookups: Mutex<Vec<MediaRequest>>,
+    media_downloads: Mutex<Vec<MediaRequest>>,
+    /// The host (and port) media URLs name instead of the fake's own.
+    media_host: Mutex<Option<String>>,
+}
+
+/// A file the fake serves as Meta serves media.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    pub bytes: Vec<u8>,
+    pub mime_type: String,
+    /// The `sha256` of the metadata: the bytes' hex SHA-256 unless overridden.
+    pub sha256: String,
+    /// The `file_size` of the metadata: the bytes' length unless overridden (a lie, to test
+    /// that a download is capped while it is read).
+    pub file_size: u64,
+}
+
+impl MediaFile {
+    /// An OGG/Opus voice note with these bytes, described truthfully.
+    pub fn voice_note(bytes: Vec<u8>) -> MediaFile {
+        use sha2::Digest;
+        MediaFile {
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            file_size: bytes.len() as u64,
+            bytes,
+            mime_type: "audio/ogg; codecs=opus".to_owned(),
+        }
+    }
+}
+
+/// A request to the media endpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaRequest {
+    pub media_id: String,
+    /// The token of `Authorization: Bearer …`, if any.
+    pub bearer: Option<String>,
 }
 
 /// Where and how status callbacks are delivered.
@@ -119,7 +165,9 @@ impl FakeGraph {
             config
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(1024 * 1024))
-                .route("/{version}/{phone_id}/messages", web::post().to(messages));
+                .route("/{version}/{phone_id}/messages", web::post().to(messages))
+                .route("/fake-media/{media_id}", web::get().to(media_download))
+                .route("/{version}/{media_id}", web::get().to(media_lookup));
         })
         .await;
         FakeGraph { state, server }
@@ -189,6 +237,31 @@ impl FakeGraph {
     /// Polls until at least `n` requests arrived or `deadline` passed; returns all requests.
     pub async fn wait_for_requests(&self, n: usize, deadline: Duration) -> Vec<RecordedRequest> {
         poll_until(deadline, || self.requests(), |requests| requests.len() >= n).await
+    }
+
+    /// Serves `file` as media `media_id` from now on.
+    pub fn add_media(&self, media_id: &str, file: MediaFile) {
+        self.state
+            .media
+            .lock()
+            .unwrap()
+            .insert(media_id.to_owned(), file);
+    }
+
+    /// Makes the metadata name download URLs on `host` (`name:port`) instead of the fake's own
+    /// address, as a compromised or spoofed answer could.
+    pub fn set_media_host(&self, host: &str) {
+        *self.state.media_host.lock().unwrap() = Some(host.to_owned());
+    }
+
+    /// The media metadata look-ups received so far (`GET /{version}/{media-id}`).
+    pub fn media_lookups(&self) -> Vec<MediaRequest> {
+        self.state.media_lookups.lock().unwrap().clone()
+    }
+
+    /// The media downloads received so far (`GET` of a metadata's `url`).
+    pub fn media_downloads(&self) -> Vec<MediaRequest> {
+        self.state.media_downloads.lock().unwrap().clone()
     }
 
     /// Meta's error body: `{"error":{"message","type","code","error_data","fbtrace_id"}}`.
@@ -266,6 +339,64 @@ async fn messages(
         actix_rt::time::sleep(Duration::from_millis(delay)).await;
     }
     response
+}
+
+/// `GET /{version}/{media-id}`: the file's metadata, with a download URL on this fake.
+async fn media_lookup(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<State>,
+) -> HttpResponse {
+    let (_version, media_id) = path.into_inner();
+    let bearer = bearer_token(&request);
+    state.media_lookups.lock().unwrap().push(MediaRequest {
+        media_id: media_id.clone(),
+        bearer: bearer.clone(),
+    });
+    if bearer.is_none() {
+        return HttpResponse::Unauthorized()
+            .json(FakeGraph::error_body(190, "Invalid OAuth access token"));
+    }
+    let Some(file) = state.media.lock().unwrap().get(&media_id).cloned() else {
+        return HttpResponse::NotFound().json(FakeGraph::error_body(100, "Invalid parameter"));
+    };
+    let host = state
+        .media_host
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| request.connection_info().host().to_owned());
+    HttpResponse::Ok().json(json!({
+        "messaging_product": "whatsapp",
+        "url": format!("http://{host}/fake-media/{media_id}?ext=1&hash=ARfake"),
+        "mime_type": file.mime_type,
+        "sha256": file.sha256,
+        "file_size": file.file_size,
+        "id": media_id
+    }))
+}
+
+/// `GET` of a media URL: the bytes.
+async fn media_download(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<State>,
+) -> HttpResponse {
+    let media_id = path.into_inner();
+    let bearer = bearer_token(&request);
+    state.media_downloads.lock().unwrap().push(MediaRequest {
+        media_id: media_id.clone(),
+        bearer: bearer.clone(),
+    });
+    if bearer.is_none() {
+        return HttpResponse::Unauthorized().finish();
+    }
+    match state.media.lock().unwrap().get(&media_id) {
+        Some(file) => HttpResponse::Ok()
+            .content_type(file.mime_type.clone())
+            .body(file.bytes.clone()),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 /// Posts one signed status notification until it is accepted, for at most a minute.

@@ -4,6 +4,7 @@
 //!   recording bus that can be told to fail;
 //! * [`graph`] — a fake WhatsApp Graph API that speaks the real wire format;
 //! * [`llm`] — a fake LLM speaking Ollama's and OpenAI's tool-calling wire formats;
+//! * [`transcribe`] — a fake speech-to-text server speaking OpenAI's `/audio/transcriptions`;
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
 //! * [`slack`] — a fake Slack Web API (`chat.postMessage`, response URLs) and signed Slack
 //!   requests;
@@ -43,6 +44,7 @@ pub mod redis_tls;
 pub mod request;
 pub mod slack;
 pub mod stores;
+pub mod transcribe;
 pub mod whatsapp;
 
 /// A port nobody listens on right now (the OS picks it). Another process may take it before

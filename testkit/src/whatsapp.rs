@@ -165,6 +165,26 @@ impl Notification {
         self.message(from, name, wamid, media_type, content)
     }
 
+    /// A voice note (`audio` with `voice: true`), as Meta sends one recorded in the chat:
+    /// `sha256` is what Meta says of the file (the fake Graph API's media are described by
+    /// their hex SHA-256).
+    pub fn voice_note(
+        self,
+        from: &str,
+        name: &str,
+        wamid: &str,
+        media_id: &str,
+        sha256: &str,
+    ) -> Self {
+        let content = json!({
+            "mime_type": "audio/ogg; codecs=opus",
+            "sha256": sha256,
+            "id": media_id,
+            "voice": true
+        });
+        self.message(from, name, wamid, "audio", content)
+    }
+
     /// A shared location.
     pub fn location(
         self,

@@ -40,4 +40,5 @@ mod slack;
 mod slack_escaping;
 mod streams;
 mod supervision;
+mod voice;
 mod webhook;

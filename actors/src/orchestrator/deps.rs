@@ -13,6 +13,7 @@ use crate::llm::Llm;
 use crate::metrics::Metrics;
 use crate::skill::{Routed, SkillRequest, SkillRoute};
 use crate::store::Store;
+use crate::voice::Voice;
 
 /// Everything the orchestrator needs; cloned into each (re)started incarnation.
 #[derive(Clone)]
@@ -36,6 +37,9 @@ pub struct OrchestratorDeps {
     pub strangers: StrangerPolicy,
     /// The optional LLM for text no skill's grammar understands; `None` answers help.
     pub llm: Option<Llm>,
+    /// The optional transcription of voice notes (`TRANSCRIBE_URL`); `None` answers a voice
+    /// note with a short "type it, please".
+    pub voice: Option<Voice>,
     /// The per-sender limits (`SENDER_RATE_PER_MINUTE`, `LLM_DAILY_BUDGET`, `MAX_TEXT_CHARS`).
     pub limiter: Limiter,
     pub metrics: Metrics,

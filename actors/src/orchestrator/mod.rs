@@ -12,8 +12,10 @@
 //!    [`SkillRequest`](crate::skill::SkillRequest); text no skill understands goes to the LLM
 //!    when one is configured (its tool call counts only as the command text the skill's own
 //!    grammar accepts, see [`crate::llm`]) and otherwise gets help built from the skills' own
-//!    help lines; other message kinds get a short explanation — never silence. The LLM is
-//!    asked at most once per message (see `interpret`);
+//!    help lines; a voice note in a direct chat is transcribed (at most once per message,
+//!    see `voice`) and its transcript routed like text; other message kinds get a short
+//!    explanation — never silence. The LLM is asked at most once per message (see
+//!    `interpret`);
 //! 5. commit the effect with the inbox mark and the outbox rows in one transaction
 //!    ([`Store::commit`](crate::store::Store::commit)); a duplicate platform message id means
 //!    "already done";
@@ -28,7 +30,8 @@
 //!
 //! Layout: this file holds the actor and the commit-and-publish path; `deps` what it is built
 //! from; `gate` the per-sender limits; `routing` decides what a message means (skill grammar,
-//! help, group prefixes, scheduled jobs) and `interpret` asks the LLM about plain language;
+//! help, group prefixes, scheduled jobs), `interpret` asks the LLM about plain language and
+//! `voice` transcribes voice notes;
 //! `status` handles the platform's status callbacks about our replies.
 
 mod deps;
@@ -36,6 +39,7 @@ mod gate;
 mod interpret;
 mod routing;
 mod status;
+mod voice;
 mod waiting;
 
 use std::cell::RefCell;

@@ -1,5 +1,6 @@
 //! Deciding what a message means: scheduled job runs, group-prefix handling, the skills'
-//! deterministic grammars, the optional LLM for plain language (`interpret`), the access rules
+//! deterministic grammars, the optional LLM for plain language (`interpret`), voice notes
+//! transcribed and routed like text (`voice`), the access rules
 //! (who may use each skill, and a stranger's refusal; see [`crate::access`]) and the help reply.
 //!
 //! Everything here ends in an [`Effect`] (or `None`: handled without a reply); committing it
@@ -8,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::interpret::plain_language;
+use super::voice::voice_note;
 use super::{OrchestratorDeps, RoutedSkill};
 use crate::access::counted::Counted;
 use crate::access::{strangers, Asker, Refusal};
@@ -15,6 +17,7 @@ use crate::households::addressed_text;
 use crate::messages::{InboundEnvelope, InboundKind};
 use crate::skill::{Effect, ReplyOnly, Routed, SkillRequest};
 use crate::stream_reader::DeliveryError;
+use crate::voice::VoiceNote;
 
 /// The reply to a media message, location or anything else that is not text.
 pub const NOT_TEXT_REPLY: &str =
@@ -35,7 +38,8 @@ pub(super) async fn decide(
     }
     if envelope.is_group {
         // In a group Alfred speaks only when spoken to: anything without an invoke prefix,
-        // media included, is someone else's conversation.
+        // media included, is someone else's conversation. A voice note cannot carry a typed
+        // prefix, so in a group it is never fetched nor transcribed.
         let addressed = match &envelope.kind {
             InboundKind::Text { body } => addressed_text(body, &deps.invoke_prefixes),
             _ => None,
@@ -61,9 +65,31 @@ pub(super) async fn decide(
     if let Some(refusal) = refuse_stranger(deps, envelope) {
         return Ok(Some(refusal));
     }
+    if let Some(note) = voice_note_of(&envelope.kind) {
+        return voice_note(deps, envelope, note).await;
+    }
     match text {
         Some(text) => route(deps, envelope, text).await,
         None => Ok(Some(Box::new(ReplyOnly(vec![NOT_TEXT_REPLY.to_owned()])))),
+    }
+}
+
+/// The voice note an `audio` message carries (WhatsApp sends voice notes and audio files
+/// alike as `audio`).
+fn voice_note_of(kind: &InboundKind) -> Option<VoiceNote> {
+    match kind {
+        InboundKind::Media {
+            media_type,
+            media_id,
+            mime_type,
+            sha256,
+            ..
+        } if media_type == "audio" => Some(VoiceNote {
+            media_id: media_id.clone(),
+            mime_type: mime_type.clone(),
+            sha256: sha256.clone(),
+        }),
+        _ => None,
     }
 }
 
@@ -105,7 +131,7 @@ fn refused(
 }
 
 /// Routes text addressed to Alfred to the first skill that understands it, or answers help.
-async fn route(
+pub(super) async fn route(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
     text: String,

@@ -203,8 +203,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Forgets what was finished before `before`: inbox keys handled before it (platforms
-    /// stop retrying within days, so a key that old de-duplicates nothing), LLM answers kept
-    /// before it, outbox rows sent before it, and strangers' refusal counters of days before
+    /// stop retrying within days, so a key that old de-duplicates nothing), LLM answers and
+    /// voice-note transcripts kept before it, outbox rows sent before it, and strangers' refusal counters of days before
     /// it. Dead rows are kept for operators; rows in flight are never touched. Works in
     /// bounded batches, so a large backlog does not hold long locks. Returns what it removed.
     async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<Purged, StoreError>;
@@ -226,6 +226,26 @@ pub trait Store: Send + Sync + 'static {
         platform: Platform,
         message_id: &str,
         answer: &LlmAnswer,
+    ) -> Result<(), StoreError>;
+
+    /// The transcript kept for a voice note, if it was transcribed before (a redelivery, a
+    /// duplicate webhook): read before the audio is fetched, so it is transcribed at most once.
+    /// With the store down it fails, before anything is downloaded.
+    async fn transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Keeps a voice note's transcript (text only, at most
+    /// [`MAX_TRANSCRIPT_CHARS`](crate::voice::MAX_TRANSCRIPT_CHARS) characters; the audio is
+    /// never stored), right after it was transcribed and before the message's effect commits.
+    /// The first transcript kept for a message stays. Purged with the inbox keys.
+    async fn keep_transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        transcript: &str,
     ) -> Result<(), StoreError>;
 }
 
@@ -259,6 +279,8 @@ pub struct Purged {
     pub outbox: u64,
     /// Kept LLM answers.
     pub llm_answers: u64,
+    /// Kept transcripts of voice notes.
+    pub transcripts: u64,
     /// Strangers' daily refusal counters (`stranger_refusals`, see `crate::access::strangers`).
     pub refusals: u64,
 }

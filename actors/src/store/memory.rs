@@ -102,6 +102,8 @@ struct Inner {
     inbox: HashMap<(Platform, String), chrono::DateTime<chrono::Utc>>,
     /// What the LLM answered for messages, by (platform, message id), with when it answered.
     llm_answers: HashMap<(Platform, String), (LlmAnswer, chrono::DateTime<chrono::Utc>)>,
+    /// Voice notes' transcripts by (platform, message id), with when they were kept.
+    transcripts: HashMap<(Platform, String), (String, chrono::DateTime<chrono::Utc>)>,
     slots: HashMap<&'static str, Box<dyn MemSlot>>,
     /// Rows not yet sent, by outbox id. Sent rows are removed.
     outbox: BTreeMap<i64, Row>,
@@ -343,9 +345,14 @@ impl Store for MemStore {
         inner
             .llm_answers
             .retain(|_, (_, answered_at)| *answered_at >= before);
+        let transcripts = inner.transcripts.len();
+        inner
+            .transcripts
+            .retain(|_, (_, kept_at)| *kept_at >= before);
         Ok(Purged {
             inbox: (was - inner.inbox.len()) as u64,
             llm_answers: (answers - inner.llm_answers.len()) as u64,
+            transcripts: (transcripts - inner.transcripts.len()) as u64,
             // Sent rows are dropped at once here; dead ones are kept.
             outbox: 0,
             // Only the current day's counters are kept in memory (`access::strangers`).
@@ -380,6 +387,33 @@ impl Store for MemStore {
             .llm_answers
             .entry((platform, message_id.to_owned()))
             .or_insert_with(|| (answer.clone(), chrono::Utc::now()));
+        Ok(())
+    }
+
+    async fn transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let inner = self.inner.lock().await;
+        Ok(inner
+            .transcripts
+            .get(&(platform, message_id.to_owned()))
+            .map(|(text, _)| text.clone()))
+    }
+
+    async fn keep_transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        transcript: &str,
+    ) -> Result<(), StoreError> {
+        let text = crate::voice::bounded(transcript);
+        let mut inner = self.inner.lock().await;
+        inner
+            .transcripts
+            .entry((platform, message_id.to_owned()))
+            .or_insert_with(|| (text, chrono::Utc::now()));
         Ok(())
     }
 }

@@ -225,6 +225,9 @@ struct Media {
     mime_type: Option<String>,
     #[serde(default)]
     caption: Option<String>,
+    /// Meta's hex SHA-256 of the file, checked when the file is downloaded.
+    #[serde(default)]
+    sha256: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +371,7 @@ impl Media {
             media_id: self.id,
             mime_type: self.mime_type,
             caption: self.caption,
+            sha256: self.sha256,
         }
     }
 }

@@ -30,6 +30,7 @@ mod llm_answers;
 mod rows;
 pub mod statements;
 mod tls;
+mod transcripts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -459,6 +460,7 @@ impl Store for PgStore {
         for (count, sql) in [
             (&mut purged.inbox, PURGE_INBOX),
             (&mut purged.llm_answers, llm_answers::PURGE),
+            (&mut purged.transcripts, transcripts::PURGE),
             (&mut purged.outbox, PURGE_OUTBOX),
             (&mut purged.refusals, PURGE_REFUSALS),
         ] {
@@ -501,6 +503,23 @@ impl Store for PgStore {
         answer: &LlmAnswer,
     ) -> Result<(), StoreError> {
         llm_answers::keep(&self.client().await?, platform, message_id, answer).await
+    }
+
+    async fn transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        transcripts::find(&self.client().await?, platform, message_id).await
+    }
+
+    async fn keep_transcript(
+        &self,
+        platform: Platform,
+        message_id: &str,
+        transcript: &str,
+    ) -> Result<(), StoreError> {
+        transcripts::keep(&self.client().await?, platform, message_id, transcript).await
     }
 }
 
