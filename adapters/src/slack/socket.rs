@@ -70,6 +70,8 @@ const MAX_FRAME: usize = 1024 * 1024;
 const RESPONSE_LIMIT: usize = 64 * 1024;
 /// After this long without a frame, Alfred pings the connection.
 const PING_AFTER: Duration = Duration::from_secs(30);
+/// How long a closing connection waits for Slack's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// After this long without any frame (pongs included), the connection is taken for dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(90);
 
@@ -692,12 +694,27 @@ impl Connection {
         let _ = self.send(Message::Ping(bytes::Bytes::new())).await;
     }
 
-    /// Says goodbye; errors do not matter any more.
+    /// Closes the connection as the WebSocket protocol wants: a close frame, then reading
+    /// until Slack's close frame comes back (or [`CLOSE_WAIT`] passes). An envelope that still
+    /// arrives now is not acknowledged, so Slack delivers it again on another connection.
+    /// Errors do not matter any more.
     async fn close(&mut self) {
-        let _ = self
+        if self
             .framed
             .send(Message::Close(Some(CloseReason::from(CloseCode::Normal))))
-            .await;
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(frame)) = self.framed.next().await {
+                if matches!(frame, Frame::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 
