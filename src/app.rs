@@ -402,7 +402,7 @@ fn slack_edge(
             &runtime.metrics,
             Some(Allowlist::for_settings(settings)),
         )
-        .start();
+        .start_under(&runtime.root);
     }
     Ok(Some(edge))
 }

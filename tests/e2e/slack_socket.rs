@@ -214,6 +214,12 @@ async fn a_refresh_requested_disconnect_opens_the_new_connection_first_and_loses
             >= 1
     );
     assert_eq!(app.metric("alfred_slack_socket_connections").await, 2);
+    for slot in ["slack-socket-0", "slack-socket-1"] {
+        assert!(
+            app.actor(slot).await.is_some(),
+            "{slot} runs under the supervision tree"
+        );
+    }
 }
 
 #[actix_rt::test]
@@ -235,4 +241,74 @@ async fn alfred_ping_over_socket_mode_is_answered_in_the_acknowledgement() {
     );
     assert_eq!(app.backends.ingest_len().await, before);
     assert!(slack.requests().is_empty());
+}
+
+#[actix_rt::test]
+async fn an_envelope_that_cannot_be_understood_is_dead_lettered_like_an_http_one_and_acknowledged()
+{
+    let slack = FakeSlack::start().await;
+    let app = socket_app(&slack).await;
+    let sockets = both_sockets(&slack).await;
+    // An event callback without its workspace: the Events API edge keeps such a body too.
+    let unreadable = json!({
+        "type": "event_callback",
+        "token": "secret-verification-token",
+        "event_id": "Ev0BROKEN",
+        "event": { "type": "app_mention", "text": "<@U0ALFRED1> ping" },
+    })
+    .to_string();
+
+    slack
+        .send_envelope(sockets[0], &events_api_envelope("env-bad", &unreadable, 0))
+        .await;
+
+    acked(&slack, "env-bad", 1).await;
+    let dead = app.backends.stream_entries("alfred-ingest:dead").await;
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let entry = format!("{:?}", dead[0]);
+    assert!(
+        entry.contains("team_id"),
+        "the reason names what is missing: {entry}"
+    );
+    assert!(entry.contains("Ev0BROKEN"), "the body is kept: {entry}");
+    assert!(!entry.contains("secret-verification-token"), "{entry}");
+    assert!(slack.requests().is_empty());
+}
+
+#[actix_rt::test]
+async fn a_refused_app_token_is_tried_again_with_back_off_and_nothing_is_opened() {
+    let slack = FakeSlack::start().await;
+    let blank = String::new;
+    let app = TestApp::spawn_with(
+        &[
+            ("INSTANCE", "biz".into()),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN.into()),
+            ("SLACK_APP_TOKEN", "xapp-1-not-the-apps-token".into()),
+            ("SLACK_API_URL", slack.api_url()),
+            ("META_TOKEN", blank()),
+            ("PHONE_ID", blank()),
+            ("VERIFY_TOKEN", blank()),
+            ("APP_SECRET", blank()),
+            ("GRAPH_API_URL", blank()),
+            ("GRAPH_API_VERSION", blank()),
+        ],
+        Vec::new(),
+    )
+    .await;
+
+    // Two connections, each tried again after its back-off.
+    let opens = eventually("apps.connections.open to be tried again", || async {
+        let opens = slack.connection_opens();
+        (opens.len() >= 2 * 2).then_some(opens)
+    })
+    .await;
+    assert!(opens
+        .iter()
+        .all(|token| token.as_deref() == Some("xapp-1-not-the-apps-token")));
+    assert_eq!(slack.sockets_accepted(), 0);
+    assert!(
+        app.metric("alfred_slack_socket_reconnects_total{reason=\"failed\"}")
+            .await
+            >= 2
+    );
 }

@@ -32,8 +32,10 @@
 //!   then with a doubling back-off capped at `backoff_max` while opening fails (a wrong token,
 //!   Slack unreachable).
 //!
-//! Each connection runs as a local task (awc is not `Send`) that never ends and never
-//! panics: every failure is logged, counted and followed by a reconnect. Metrics:
+//! Each connection is an actor of its own (`slack-socket-0`, `slack-socket-1`) under the
+//! supervision tree, on the main arbiter (awc is not `Send`). Its loop never ends and never
+//! returns an error: every failure is logged, counted and followed by a reconnect; should it
+//! panic all the same, the supervisor restarts it (its socket, dropped, is replaced). Metrics:
 //! `alfred_slack_socket_connections`, `alfred_slack_socket_envelopes_total{type}`,
 //! `alfred_slack_socket_acks_total`, `alfred_slack_socket_reconnects_total{reason}`.
 
@@ -41,10 +43,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::prelude::*;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::{StatusCode, Uri};
 use alfred_actors::channel::SendError;
 use alfred_actors::metrics::Metrics;
+use alfred_actors::supervision::{ChildSpec, Restart, Supervisor};
 use awc::ws::{CloseCode, CloseReason, Frame, Message};
 use awc::BoxedSocket;
 use futures::{SinkExt as _, StreamExt as _};
@@ -155,17 +159,23 @@ impl SocketMode {
         }
     }
 
-    /// Starts the connections, each a local task on the current arbiter that lives as long as
-    /// the arbiter. Must run inside an actix system.
-    pub fn start(self) {
+    /// Starts the [`CONNECTIONS`] connection actors under `supervisor`, on the current
+    /// arbiter. Must run inside an actix system.
+    pub fn start_under(self, supervisor: &Supervisor) {
         tracing::info!(
             connections = CONNECTIONS,
             "Slack Socket Mode: opening connections to Slack (SLACK_APP_TOKEN)."
         );
         let this = Rc::new(self);
         for slot in 0..CONNECTIONS {
-            let this = this.clone();
-            actix_web::rt::spawn(async move { this.keep_open(slot).await });
+            let mode = this.clone();
+            supervisor.spawn(
+                ChildSpec::new(format!("slack-socket-{slot}"), move || SocketConnection {
+                    mode: mode.clone(),
+                    slot,
+                })
+                .restart(Restart::Permanent),
+            );
         }
     }
 
@@ -557,6 +567,27 @@ impl SocketMode {
                 Ok(None)
             }
         }
+    }
+}
+
+/// One Socket Mode connection, kept open for as long as the actor lives.
+pub struct SocketConnection {
+    mode: Rc<SocketMode>,
+    slot: usize,
+}
+
+impl Actor for SocketConnection {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let mode = self.mode.clone();
+        let slot = self.slot;
+        // The loop never ends; should it, the actor stops and its supervisor starts another.
+        ctx.spawn(
+            async move { mode.keep_open(slot).await }
+                .into_actor(self)
+                .map(|(), _, ctx| ctx.stop()),
+        );
     }
 }
 
