@@ -75,7 +75,9 @@ const RESPONSE_LIMIT: usize = 64 * 1024;
 /// After this long without a frame, Alfred pings the connection.
 const PING_AFTER: Duration = Duration::from_secs(30);
 /// How long a closing connection waits for Slack's close frame.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// Slack is known to leave the TCP connection open after the close handshake, so this stays
+/// short.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// After this long without any frame (pongs included), the connection is taken for dead.
 const SILENCE_LIMIT: Duration = Duration::from_secs(90);
 
