@@ -28,9 +28,10 @@
 //!   one still read and acknowledged meanwhile, and closed once the new one is up;
 //! * on `"link_disabled"` (Socket Mode was turned off for the app): logged as an error, tried
 //!   again at the longest back-off;
-//! * when it drops (closed, reset, or silent past [`SILENCE_LIMIT`] despite pings): at once,
-//!   then with a doubling back-off capped at `backoff_max` while opening fails (a wrong token,
-//!   Slack unreachable).
+//! * when it drops (closed, reset, or silent past [`SILENCE_LIMIT`] despite pings): at once
+//!   when it had been up for [`HEALTHY_AFTER`], else after a back-off; opening failures (a
+//!   wrong token, Slack unreachable) back off too, from `backoff_min`, doubling, capped at
+//!   `backoff_max`.
 //!
 //! Each connection is an actor of its own (`slack-socket-0`, `slack-socket-1`) under the
 //! supervision tree, on the main arbiter (awc is not `Send`). Its loop never ends and never
@@ -56,6 +57,7 @@ use prometheus::{IntCounter, IntCounterVec, IntGauge};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tracing::Instrument as _;
 
 use super::commands::{CommandReply, SlashCommand};
 use super::edge::{could_not_read, SlackEdge};
@@ -74,6 +76,8 @@ const MAX_FRAME: usize = 1024 * 1024;
 const RESPONSE_LIMIT: usize = 64 * 1024;
 /// After this long without a frame, Alfred pings the connection.
 const PING_AFTER: Duration = Duration::from_secs(30);
+/// A connection that lived this long was healthy: its drop resets the back-off.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 /// How long a closing connection waits for Slack's close frame.
 /// Slack is known to leave the TCP connection open after the close handshake, so this stays
 /// short.
@@ -194,7 +198,6 @@ impl SocketMode {
                         if failures > 0 {
                             tracing::info!(slot, "Slack Socket Mode connection open again.");
                         }
-                        failures = 0;
                         connection
                     }
                     Err(error) => {
@@ -222,8 +225,11 @@ impl SocketMode {
                     }
                 },
             };
+            let opened_at = tokio::time::Instant::now();
             match self.serve(connection).await {
                 Ended::Disconnect { connection, reason } => {
+                    // Slack's own request: the connection was good.
+                    failures = 0;
                     self.counters
                         .reconnects
                         .with_label_values(&[reason.label()])
@@ -240,16 +246,31 @@ impl SocketMode {
                     }
                     tracing::info!(slot, reason = reason.label(), "Slack asked to replace a Socket Mode connection; opening the new one before closing the old.");
                     ready = self.replace(&client, slot, connection).await;
+                    if ready.is_none() {
+                        failures = 1;
+                        tokio::time::sleep(self.backoff(failures)).await;
+                    }
                 }
                 Ended::Dropped => {
                     self.counters
                         .reconnects
                         .with_label_values(&["dropped"])
                         .inc();
+                    // A connection that drops soon after opening counts as a failure, so one
+                    // that Slack (or a proxy) keeps cutting is not reopened in a tight loop.
+                    let pause = if opened_at.elapsed() >= HEALTHY_AFTER {
+                        failures = 0;
+                        Duration::ZERO
+                    } else {
+                        failures = failures.saturating_add(1);
+                        self.backoff(failures)
+                    };
                     tracing::warn!(
                         slot,
+                        retry_in = ?pause,
                         "A Slack Socket Mode connection dropped; reconnecting."
                     );
+                    tokio::time::sleep(pause).await;
                 }
             }
         }
@@ -268,15 +289,16 @@ impl SocketMode {
         &self,
         client: &awc::Client,
         slot: usize,
-        mut old: Connection,
+        old: Connection,
     ) -> Option<Connection> {
         let opening = self.open(client, slot);
         tokio::pin!(opening);
-        let mut old_open = true;
+        // `None` once the old connection ended by itself (no longer counted as open).
+        let mut old = Some(old);
         loop {
             tokio::select! {
                 opened = &mut opening => {
-                    if old_open {
+                    if let Some(old) = old.as_mut() {
                         old.close().await;
                     }
                     return match opened {
@@ -288,17 +310,18 @@ impl SocketMode {
                         }
                     };
                 }
-                step = old.next_step(), if old_open => {
+                step = next_step_of(&mut old), if old.is_some() => {
+                    let Some(connection) = old.as_mut() else { continue };
                     match step {
                         Step::Frame(frame) => {
                             // Envelopes still arriving on the old connection are taken in and
                             // acknowledged; a second disconnect notice changes nothing.
-                            if let Handled::Ended = self.handle(&mut old, frame).await {
-                                old_open = false;
+                            if let Handled::Ended = self.handle(connection, frame).await {
+                                old = None;
                             }
                         }
-                        Step::Silent => old.ping().await,
-                        Step::Ended => old_open = false,
+                        Step::Silent => connection.ping().await,
+                        Step::Ended => old = None,
                     }
                 }
             }
@@ -507,7 +530,10 @@ impl SocketMode {
                     );
                 }
                 let payload = incoming.payload.map(RawValue::get).unwrap_or("null");
-                match self.take_in(kind, payload).await {
+                // A span of its own, as the HTTP edge's requests have: the stored envelope
+                // carries its trace onward.
+                let span = tracing::info_span!("slack_socket_envelope", envelope_type = %kind);
+                match self.take_in(kind, payload).instrument(span).await {
                     Ok(answer) => {
                         let ack = Ack {
                             envelope_id: &envelope_id,
@@ -598,6 +624,14 @@ impl std::fmt::Debug for SocketMode {
         f.debug_struct("SocketMode")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+/// The next step of `connection`, or never when there is none.
+async fn next_step_of(connection: &mut Option<Connection>) -> Step {
+    match connection {
+        Some(connection) => connection.next_step().await,
+        None => std::future::pending().await,
     }
 }
 
