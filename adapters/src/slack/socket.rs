@@ -346,7 +346,7 @@ impl SocketMode {
     /// Opens one connection: `apps.connections.open`, then the WebSocket.
     async fn open(&self, client: &awc::Client, slot: usize) -> Result<Connection, OpenError> {
         let url = self.connections_open(client).await?;
-        self.check_socket_url(&url)?;
+        check_socket_url(&url, &self.settings.api_url)?;
         let (_, framed) = client
             .ws(url.as_str())
             .max_frame_size(MAX_FRAME)
@@ -433,37 +433,6 @@ impl SocketMode {
                     permanent,
                 })
             }
-        }
-    }
-
-    /// The socket URL must be `wss://` on Slack's hosts (a subdomain of `slack.com`), or on
-    /// `SLACK_API_URL`'s own host (a local Slack stand-in, where `ws://` is allowed when the
-    /// API URL is plain `http://` too).
-    fn check_socket_url(&self, url: &str) -> Result<(), OpenError> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|_| OpenError::Refused("an unparsable URL".to_owned()))?;
-        let host = uri.host().unwrap_or_default().to_ascii_lowercase();
-        let api: Option<Uri> = self.settings.api_url.parse().ok();
-        let api_host = api
-            .as_ref()
-            .and_then(Uri::host)
-            .map(str::to_ascii_lowercase);
-        let api_plain = api.as_ref().and_then(Uri::scheme_str) == Some("http");
-        let scheme = uri.scheme_str().unwrap_or_default();
-        let on_api_host = api_host.as_deref() == Some(host.as_str());
-        let on_slack = host == "slack.com" || host.ends_with(".slack.com");
-        let allowed = match scheme {
-            "wss" => on_slack || on_api_host,
-            "ws" => on_api_host && api_plain,
-            _ => false,
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(OpenError::Refused(format!(
-                "{scheme}://{host} (only wss:// on slack.com, or SLACK_API_URL's host)"
-            )))
         }
     }
 
@@ -624,6 +593,37 @@ impl std::fmt::Debug for SocketMode {
         f.debug_struct("SocketMode")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+/// The socket URL must be `wss://` on Slack's hosts (a subdomain of `slack.com`), or on
+/// `SLACK_API_URL`'s own host (a local Slack stand-in, where `ws://` is allowed when the
+/// API URL is plain `http://` too).
+fn check_socket_url(url: &str, api_url: &str) -> Result<(), OpenError> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|_| OpenError::Refused("an unparsable URL".to_owned()))?;
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    let api: Option<Uri> = api_url.parse().ok();
+    let api_host = api
+        .as_ref()
+        .and_then(Uri::host)
+        .map(str::to_ascii_lowercase);
+    let api_plain = api.as_ref().and_then(Uri::scheme_str) == Some("http");
+    let scheme = uri.scheme_str().unwrap_or_default();
+    let on_api_host = api_host.as_deref() == Some(host.as_str());
+    let on_slack = host == "slack.com" || host.ends_with(".slack.com");
+    let allowed = match scheme {
+        "wss" => on_slack || on_api_host,
+        "ws" => on_api_host && api_plain,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(OpenError::Refused(format!(
+            "{scheme}://{host} (only wss:// on slack.com, or SLACK_API_URL's host)"
+        )))
     }
 }
 
@@ -863,6 +863,20 @@ mod tests {
             serde_json::to_value(&answered).unwrap(),
             serde_json::json!({"envelope_id":"e2","payload":{"response_type":"ephemeral","text":"pong"}})
         );
+    }
+
+    #[test]
+    fn only_slack_hosts_over_tls_or_the_api_hosts_stand_in_are_connected_to() {
+        let slack = "https://slack.com/api";
+        assert!(check_socket_url("wss://wss-primary.slack.com/link/?ticket=t", slack).is_ok());
+        assert!(check_socket_url("ws://wss-primary.slack.com/link/?ticket=t", slack).is_err());
+        assert!(check_socket_url("wss://evil.example/link/?ticket=t", slack).is_err());
+        assert!(check_socket_url("wss://slack.com.evil.example/", slack).is_err());
+        let fake = "http://127.0.0.1:4010/api";
+        assert!(check_socket_url("ws://127.0.0.1:4010/socket/1", fake).is_ok());
+        assert!(check_socket_url("ws://127.0.0.2:4010/socket/1", fake).is_err());
+        // A TLS API URL never hands out a plain socket.
+        assert!(check_socket_url("ws://slack.com/socket", slack).is_err());
     }
 
     #[test]
