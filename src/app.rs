@@ -23,8 +23,8 @@ use alfred_adapters::admin_streams::{PartitionControls, StreamControls};
 use alfred_adapters::allowlist::Allowlist;
 use alfred_adapters::health::{self, Readiness};
 use alfred_adapters::slack::{
-    self, ResponseUrls, SlackClient, SlackClientSettings, SlackEdge, SlackEdgeSettings,
-    WorkspaceLearner, Workspaces,
+    self, ResponseUrls, SlackClient, SlackClientSettings, SlackEdge, SlackEdgeSettings, SocketMode,
+    SocketSettings, WorkspaceLearner, Workspaces,
 };
 use alfred_adapters::whatsapp::{
     self, GraphClient, GraphSettings, WebhookSettings, WhatsAppWebhook,
@@ -333,7 +333,10 @@ fn public_server(
             .configure(|cfg| health::configure(cfg, readiness.clone(), metrics.clone()))
             .configure(|cfg| playground::configure(cfg, playground.clone()));
         let app = match &slack_edge {
-            Some(edge) => app.configure(|cfg| slack::configure(cfg, edge.clone())),
+            Some(edge) if edge.serves_http() => {
+                app.configure(|cfg| slack::configure(cfg, edge.clone()))
+            }
+            Some(_) => app.route("/slack/{endpoint}", web::route().to(slack_http_off)),
             None => app.route("/slack/{endpoint}", web::route().to(slack_off)),
         };
         match &webhook {
@@ -353,8 +356,10 @@ fn public_server(
     Ok((server.run(), port))
 }
 
-/// The Slack edge when Slack is configured. Request timestamps are checked against the
-/// system clock, never the runtime's (possibly manual) one: Slack signs with real time.
+/// The Slack edge when Slack is configured, and Socket Mode started on it when
+/// `SLACK_APP_TOKEN` is set (its envelopes are stored by the edge's own code). Request
+/// timestamps are checked against the system clock, never the runtime's (possibly manual) one:
+/// Slack signs with real time.
 fn slack_edge(
     settings: &Settings,
     runtime: &Runtime,
@@ -362,7 +367,7 @@ fn slack_edge(
     workspaces: Option<Workspaces>,
 ) -> anyhow::Result<Option<web::Data<SlackEdge>>> {
     let (Some(slack), Some(workspaces)) = (&settings.slack, workspaces) else {
-        tracing::info!("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET); /slack/* answers 404.");
+        tracing::info!("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET or SLACK_APP_TOKEN); /slack/* answers 404.");
         return Ok(None);
     };
     let edge = SlackEdge::new(
@@ -380,11 +385,36 @@ fn slack_edge(
         response_urls,
     )
     .context("Invalid SLACK_SIGNING_SECRET")?;
-    Ok(Some(web::Data::new(edge)))
+    let edge = web::Data::new(edge);
+    if !edge.serves_http() {
+        tracing::info!("SLACK_SIGNING_SECRET is not set: the Events API over HTTP is off (/slack/* answers 404); events arrive over Socket Mode.");
+    }
+    if let Some(app_token) = &slack.app_token {
+        SocketMode::new(
+            SocketSettings {
+                api_url: slack.api_url.clone(),
+                app_token: app_token.clone(),
+                timeout: settings.tuning.outbound_timeout,
+                backoff_min: slack::socket::DEFAULT_BACKOFF_MIN,
+                backoff_max: slack::socket::DEFAULT_BACKOFF_MAX,
+            },
+            edge.clone().into_inner(),
+            &runtime.metrics,
+            Some(Allowlist::for_settings(settings)),
+        )
+        .start_under(&runtime.root);
+    }
+    Ok(Some(edge))
 }
 
 async fn slack_off() -> HttpResponse {
     HttpResponse::NotFound().body("Slack is not configured on this Alfred.")
+}
+
+async fn slack_http_off() -> HttpResponse {
+    HttpResponse::NotFound().body(
+        "Slack events reach this Alfred over Socket Mode; the Events API over HTTP is off (SLACK_SIGNING_SECRET is not set).",
+    )
 }
 
 async fn whatsapp_off() -> HttpResponse {

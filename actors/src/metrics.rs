@@ -3,7 +3,8 @@
 //! Names follow Prometheus conventions (`_total` for counters, base units in the name).
 
 use prometheus::{
-    GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 /// All of Alfred's metrics. Cheap to clone (the collectors are reference counted).
@@ -81,6 +82,19 @@ pub struct Metrics {
     /// read under is older than the partition's latest). Each is left to the new owner; a rise
     /// shows a replica that was paused or cut off past its lease and woke with work in hand.
     pub fenced_commits: IntCounter,
+    /// `alfred_slack_socket_connections`: Slack Socket Mode WebSockets open now (two while all
+    /// is well; one during a reconnect; 0 without `SLACK_APP_TOKEN`).
+    pub slack_socket_connections: IntGauge,
+    /// `alfred_slack_socket_envelopes_total{type}`: envelopes Slack sent over Socket Mode, by
+    /// envelope type (`events_api`, `slash_commands`, `interactive`, …).
+    pub slack_socket_envelopes: IntCounterVec,
+    /// `alfred_slack_socket_acks_total`: envelopes acknowledged (each after it was stored, or
+    /// known to need nothing stored); fewer than received means Slack will deliver some again.
+    pub slack_socket_acks: IntCounter,
+    /// `alfred_slack_socket_reconnects_total{reason}`: Socket Mode connections replaced
+    /// (`refresh_requested`, `warning`, `link_disabled`, `dropped`, `failed`: a connection
+    /// that could not be opened).
+    pub slack_socket_reconnects: IntCounterVec,
 }
 
 impl Metrics {
@@ -258,6 +272,32 @@ impl Metrics {
         )?;
         registry.register(Box::new(refused.clone()))?;
         registry.register(Box::new(fenced_commits.clone()))?;
+        let slack_socket_connections = IntGauge::new(
+            "alfred_slack_socket_connections",
+            "Slack Socket Mode WebSocket connections open now.",
+        )?;
+        let slack_socket_envelopes = IntCounterVec::new(
+            Opts::new(
+                "alfred_slack_socket_envelopes_total",
+                "Envelopes received over Slack Socket Mode, by envelope type.",
+            ),
+            &["type"],
+        )?;
+        let slack_socket_acks = IntCounter::new(
+            "alfred_slack_socket_acks_total",
+            "Slack Socket Mode envelopes acknowledged.",
+        )?;
+        let slack_socket_reconnects = IntCounterVec::new(
+            Opts::new(
+                "alfred_slack_socket_reconnects_total",
+                "Slack Socket Mode connections replaced, by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(slack_socket_connections.clone()))?;
+        registry.register(Box::new(slack_socket_envelopes.clone()))?;
+        registry.register(Box::new(slack_socket_acks.clone()))?;
+        registry.register(Box::new(slack_socket_reconnects.clone()))?;
         Ok(Metrics {
             registry,
             http_requests,
@@ -282,6 +322,10 @@ impl Metrics {
             stream_consumers,
             refused,
             fenced_commits,
+            slack_socket_connections,
+            slack_socket_envelopes,
+            slack_socket_acks,
+            slack_socket_reconnects,
         })
     }
 

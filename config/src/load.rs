@@ -537,17 +537,47 @@ fn is_graph_version(raw: &str) -> bool {
 }
 
 fn slack(r: &mut Reader) -> Option<SlackSettings> {
+    use secrecy::ExposeSecret;
     let api_url = r.http_url_or("SLACK_API_URL", defaults::SLACK_API_URL);
-    let members = [
-        ("SLACK_BOT_TOKEN", r.secret_is_set("SLACK_BOT_TOKEN")),
-        (
+    let bot_token_set = r.secret_is_set("SLACK_BOT_TOKEN");
+    let signing_secret_set = r.secret_is_set("SLACK_SIGNING_SECRET");
+    let app_token_set = r.secret_is_set("SLACK_APP_TOKEN");
+    // Events come over HTTP (signed with the signing secret), over Socket Mode (the app
+    // token), or both; replies always need the bot token.
+    let given: Vec<&str> = [
+        ("SLACK_SIGNING_SECRET", signing_secret_set),
+        ("SLACK_APP_TOKEN", app_token_set),
+    ]
+    .iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| *name)
+    .collect();
+    if !bot_token_set && !given.is_empty() {
+        r.problem(
+            "SLACK_BOT_TOKEN",
+            format!(
+                "is required for Slack because {} is set: replies are posted with it",
+                given.join(", ")
+            ),
+        );
+    }
+    if bot_token_set && given.is_empty() {
+        r.problem(
             "SLACK_SIGNING_SECRET",
-            r.secret_is_set("SLACK_SIGNING_SECRET"),
-        ),
-    ];
-    require_all(r, "Slack", &members);
+            "is required for Slack because SLACK_BOT_TOKEN is set: set it for the Events API over HTTP, or set SLACK_APP_TOKEN (xapp-…) for Socket Mode instead",
+        );
+    }
     let bot_token = r.secret("SLACK_BOT_TOKEN");
     let signing_secret = r.secret("SLACK_SIGNING_SECRET");
+    let app_token = r.secret("SLACK_APP_TOKEN");
+    if let Some(token) = &app_token {
+        if !token.expose_secret().starts_with("xapp-") {
+            r.problem(
+                "SLACK_APP_TOKEN",
+                "is not an app-level token: it must start with xapp- (Slack app settings, Basic Information, App-Level Tokens, with the connections:write scope)",
+            );
+        }
+    }
     let team_ids = id_list(r, "SLACK_TEAM_IDS");
     if let Some(bad) = team_ids.iter().find(|id| !is_slack_team_id(id)) {
         r.problem(
@@ -555,9 +585,13 @@ fn slack(r: &mut Reader) -> Option<SlackSettings> {
             format!("names {bad:?}, which is not a Slack workspace id (T followed by letters and digits, e.g. T024BE7LD)"),
         );
     }
+    if signing_secret.is_none() && app_token.is_none() {
+        return None;
+    }
     Some(SlackSettings {
         bot_token: bot_token?,
-        signing_secret: signing_secret?,
+        signing_secret,
+        app_token,
         api_url,
         team_ids,
     })

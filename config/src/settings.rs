@@ -148,6 +148,7 @@ pub const VARIABLES: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_API_URL",
+    "SLACK_APP_TOKEN",
     "OLLAMA_URL",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
@@ -213,6 +214,7 @@ pub const BIZ_ONLY: &[&str] = &[
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_API_URL",
+    "SLACK_APP_TOKEN",
     "IMAP_HOST",
     "IMAP_PORT",
     "IMAP_TLS",
@@ -238,6 +240,7 @@ pub const SECRET_VARIABLES: &[&str] = &[
     "APP_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
     "OPENAI_API_KEY",
     "TRANSCRIBE_API_KEY",
     "IMAP_PASSWORD",
@@ -447,8 +450,12 @@ impl WhatsAppSettings {
 pub struct SlackSettings {
     /// `SLACK_BOT_TOKEN`.
     pub bot_token: SecretString,
-    /// `SLACK_SIGNING_SECRET`: the key of the v0 request signature.
-    pub signing_secret: SecretString,
+    /// `SLACK_SIGNING_SECRET`: the key of the v0 request signature; `None` with Socket Mode
+    /// alone, and then the Events API over HTTP (`/slack/*`) is off.
+    pub signing_secret: Option<SecretString>,
+    /// `SLACK_APP_TOKEN` (`xapp-…`): Socket Mode, events over a WebSocket Alfred opens, so no
+    /// public URL is needed. `None`: events arrive over HTTP only.
+    pub app_token: Option<SecretString>,
     /// `SLACK_API_URL` without a trailing slash.
     pub api_url: String,
     /// `SLACK_TEAM_IDS`: the workspaces whose requests are answered; empty means the bot

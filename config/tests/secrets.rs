@@ -44,6 +44,7 @@ fn every_secret_accepts_a_file() {
     let content = |name: &str| match name {
         "REDIS_URL" => "redis://:from-file@cache".to_owned(),
         "DATABASE_URL" => "postgres://u:from-file@db/alfred".to_owned(),
+        "SLACK_APP_TOKEN" => "xapp-from-file".to_owned(),
         other => format!("{other}-from-file"),
     };
     let files: Vec<(String, TempFile)> = SECRET_VARIABLES
@@ -80,7 +81,8 @@ fn every_secret_accepts_a_file() {
         ("VERIFY_TOKEN", wa.verify_token),
         ("APP_SECRET", wa.app_secret),
         ("SLACK_BOT_TOKEN", slack.bot_token),
-        ("SLACK_SIGNING_SECRET", slack.signing_secret),
+        ("SLACK_SIGNING_SECRET", slack.signing_secret.unwrap()),
+        ("SLACK_APP_TOKEN", slack.app_token.unwrap()),
         ("OPENAI_API_KEY", api_key),
         ("IMAP_PASSWORD", imap.password),
         ("TRANSCRIBE_API_KEY", transcribe_key),

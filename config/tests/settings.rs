@@ -264,6 +264,35 @@ fn slack_needs_both_its_secrets_and_defaults_its_api_url() {
 }
 
 #[test]
+fn slack_socket_mode_needs_an_app_token_and_no_signing_secret() {
+    let s = load(&[
+        ("INSTANCE", "biz"),
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_APP_TOKEN", "xapp-1-A0APP-1-abc"),
+    ]);
+    let slack = s.slack.unwrap();
+    assert!(slack.signing_secret.is_none());
+    assert_eq!(
+        slack.app_token.unwrap().expose_secret(),
+        "xapp-1-A0APP-1-abc"
+    );
+
+    let err = fail(&[
+        ("INSTANCE", "biz"),
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+    ]);
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].variable, "SLACK_APP_TOKEN");
+    assert!(err.problems[0].message.contains("xapp-"), "{err}");
+    assert!(!err.to_string().contains("xoxb-not"), "{err}");
+
+    let err = fail(&[("INSTANCE", "biz"), ("SLACK_APP_TOKEN", "xapp-1")]);
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].variable, "SLACK_BOT_TOKEN");
+}
+
+#[test]
 fn the_llm_is_ollama_or_openai_with_provider_defaults() {
     let llm = load(&[("OLLAMA_URL", "http://127.0.0.1:11434")])
         .llm

@@ -8,6 +8,8 @@
 //! * [`whatsapp`] — realistic webhook payloads and their `X-Hub-Signature-256`;
 //! * [`slack`] — a fake Slack Web API (`chat.postMessage`, response URLs) and signed Slack
 //!   requests;
+//! * [`slack_socket`] — the fake Slack's Socket Mode: `apps.connections.open`, WebSockets that
+//!   take envelopes from the test and record acknowledgements;
 //! * [`dovecot`] — private Dovecot IMAP servers over TLS (a test CA), with APPEND to deliver mail;
 //! * [`db`] — a fresh Postgres database per test;
 //! * [`stores`] — [`for_both_stores!`], one scenario as a test on each store backend, the store
@@ -43,6 +45,7 @@ pub mod redis_cluster;
 pub mod redis_tls;
 pub mod request;
 pub mod slack;
+pub mod slack_socket;
 pub mod stores;
 pub mod transcribe;
 pub mod whatsapp;

@@ -6,7 +6,8 @@
 //!   `{"ok":false,"error":"not_authed"}`, without a channel `channel_not_found`; scripted answers
 //!   ([`FakeSlack::fail_next`], [`FakeSlack::push_response`]) are used once, in order;
 //! * `POST /response/{id}` — a slash command's `response_url`: records the JSON and answers
-//!   `ok` (as `hooks.slack.com` does).
+//!   `ok` (as `hooks.slack.com` does);
+//! * Socket Mode: `apps.connections.open` and its WebSockets (see [`crate::slack_socket`]).
 //!
 //! [`sign`] computes `X-Slack-Signature` for a timestamp and body; [`event_callback`],
 //! [`app_mention`], [`direct_message`], [`url_verification`] and [`SlashCommand`] build bodies
@@ -241,7 +242,7 @@ pub struct ScriptedAnswer {
 }
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     requests: Mutex<Vec<SlackRequest>>,
     script: Mutex<VecDeque<ScriptedAnswer>>,
     next_ts: AtomicU64,
@@ -250,11 +251,13 @@ struct State {
     auth_tests: Mutex<Vec<Option<String>>>,
     /// Whether `auth.test` answers `invalid_auth`.
     refuse_token: std::sync::atomic::AtomicBool,
+    /// Socket Mode: connections handed out, open sockets, acknowledgements.
+    pub(crate) socket: crate::slack_socket::SocketState,
 }
 
 /// The running fake. Stops when dropped.
 pub struct FakeSlack {
-    state: Arc<State>,
+    pub(crate) state: Arc<State>,
     server: RunningServer,
 }
 
@@ -268,7 +271,8 @@ impl FakeSlack {
                 .app_data(data.clone())
                 .route("/api/chat.postMessage", web::post().to(post_message))
                 .route("/api/auth.test", web::post().to(auth_test))
-                .route("/response/{id}", web::post().to(response_url));
+                .route("/response/{id}", web::post().to(response_url))
+                .configure(crate::slack_socket::configure);
         })
         .await;
         FakeSlack { state, server }

@@ -38,6 +38,7 @@ mod replicas;
 mod schedule;
 mod slack;
 mod slack_escaping;
+mod slack_socket;
 mod streams;
 mod supervision;
 mod voice;

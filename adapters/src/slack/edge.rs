@@ -14,6 +14,12 @@
 //! (see [`super::workspaces`]): events and commands from another workspace, and events by a
 //! person of another workspace in a shared channel, are answered 200 with nothing stored or
 //! said, and counted in `alfred_refused_total{reason}`.
+//!
+//! What follows the signature check — parse, workspace check, store or dead-letter, and the
+//! slash command's decision — is [`SlackEdge::accept_events`] and [`SlackEdge::accept_command`],
+//! which Socket Mode ([`super::socket`]) calls too: an event is stored, de-duplicated and
+//! dead-lettered the same way whichever way it came. Without `SLACK_SIGNING_SECRET` (Socket
+//! Mode alone) the edge has no verifier and its HTTP routes are not mounted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +58,8 @@ pub struct SlackEdgeSettings {
     /// `INGEST_PARTITIONS`: 0 stores on the single `alfred-ingest`, `N` on the partition of
     /// each message's conversation.
     pub ingest_partitions: u32,
-    /// `SLACK_SIGNING_SECRET`.
-    pub signing_secret: SecretString,
+    /// `SLACK_SIGNING_SECRET`; `None` with Socket Mode alone (no HTTP routes then).
+    pub signing_secret: Option<SecretString>,
     /// `SLACK_API_URL`: response URLs on its host are accepted besides `hooks.slack.com`.
     pub api_url: String,
     /// Largest accepted body in bytes (`WEBHOOK_BODY_LIMIT`).
@@ -70,7 +76,9 @@ const WORKSPACE_WAIT: Duration = Duration::from_secs(2);
 pub struct SlackEdge {
     /// `alfred-ingest` and its dead-letter stream, for Slack.
     ingest: Ingest,
-    verifier: SlackVerifier,
+    /// `None` without a signing secret: then [`configure`] must not be used (every request
+    /// would be refused as unsigned).
+    verifier: Option<SlackVerifier>,
     /// The time requests' timestamps are checked against (fixed in tests).
     clock: Arc<dyn Clock>,
     response_urls: ResponseUrls,
@@ -130,7 +138,7 @@ impl ResponseError for SlackError {
 }
 
 impl SlackEdge {
-    /// Builds the edge; fails when the signing secret cannot key the signature check.
+    /// Builds the edge; fails when the signing secret (if any) cannot key the signature check.
     pub fn new(
         settings: SlackEdgeSettings,
         bus: Arc<dyn Bus>,
@@ -138,7 +146,11 @@ impl SlackEdge {
         clock: Arc<dyn Clock>,
         response_urls: ResponseUrls,
     ) -> Result<Self, SigningKeyError> {
-        let verifier = SlackVerifier::new(&settings.signing_secret)?;
+        let verifier = settings
+            .signing_secret
+            .as_ref()
+            .map(SlackVerifier::new)
+            .transpose()?;
         Ok(SlackEdge {
             ingest: Ingest::new(
                 bus,
@@ -183,9 +195,18 @@ impl SlackEdge {
         self.clock.now().timestamp()
     }
 
+    /// Whether requests over HTTP can be checked (a signing secret is configured).
+    pub fn serves_http(&self) -> bool {
+        self.verifier.is_some()
+    }
+
     fn verify(&self, request: &HttpRequest, body: &[u8]) -> Result<(), SlackError> {
         let header = |name| request.headers().get(name).map(|value| value.as_bytes());
-        self.verifier
+        let Some(verifier) = &self.verifier else {
+            // Not mounted without a verifier; should it be, nothing unsigned gets in.
+            return Err(SlackError::Unauthorized(SignatureError::Missing));
+        };
+        verifier
             .verify(
                 header(TIMESTAMP_HEADER),
                 header(SIGNATURE_HEADER),
@@ -207,26 +228,38 @@ impl SlackEdge {
             tracing::Span::current().record("retry_num", retry.as_str());
             tracing::info!(retry_num = %retry, "Slack delivered an event again; the inbox keeps the reply single.");
         }
-        let traceparent = alfred_actors::trace::current_traceparent();
-        match parse_events(body, self.now(), traceparent.as_deref()) {
-            Ok(EventsRequest::UrlVerification { challenge }) => {
+        match self.accept_events(body).await? {
+            Some(challenge) => {
                 tracing::info!("Answered Slack's URL verification.");
                 Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
             }
+            None => Ok(HttpResponse::Ok().finish()),
+        }
+    }
+
+    /// Takes in one Events API body whose origin is established (signed, or from Socket
+    /// Mode): parse, workspace check, store on `alfred-ingest` (or keep it on the dead letter
+    /// when it cannot be understood). `Ok` means nothing is lost and Slack may be told so;
+    /// `Ok(Some(challenge))` is the URL verification handshake's answer. An error means
+    /// nothing was stored and Slack must deliver the event again.
+    pub async fn accept_events(&self, body: &[u8]) -> Result<Option<String>, SlackError> {
+        let traceparent = alfred_actors::trace::current_traceparent();
+        match parse_events(body, self.now(), traceparent.as_deref()) {
+            Ok(EventsRequest::UrlVerification { challenge }) => Ok(Some(challenge)),
             Ok(EventsRequest::Envelopes { envelopes, teams }) => {
                 // Only what would be stored is checked: an ignored event stores nothing anyway.
                 if let (Some(team_id), false) = (&teams.team_id, envelopes.is_empty()) {
                     if !self.admitted(team_id, teams.user_team.as_deref()).await? {
-                        return Ok(HttpResponse::Ok().finish());
+                        return Ok(None);
                     }
                 }
                 tracing::Span::current().record("envelopes", envelopes.len());
                 self.ingest.store(&envelopes).await?;
-                Ok(HttpResponse::Ok().finish())
+                Ok(None)
             }
             Err(reason) => {
                 self.dead_letter(body, &reason.to_string()).await?;
-                Ok(HttpResponse::Ok().finish())
+                Ok(None)
             }
         }
     }
@@ -247,17 +280,31 @@ impl SlackEdge {
             Ok(command) => command,
             Err(reason) => {
                 self.dead_letter(body, &reason).await?;
-                let sorry = CommandReply::ephemeral("Sorry, I could not read that command.");
-                return Ok(HttpResponse::Ok().json(sorry));
+                return Ok(HttpResponse::Ok().json(could_not_read()));
             }
         };
-        // Nothing is said to another workspace, not even `pong`: an empty 200 posts nothing.
+        match self.accept_command(command).await? {
+            Some(reply) => Ok(HttpResponse::Ok().json(reply)),
+            // Nothing is said to another workspace, not even `pong`: an empty 200 posts
+            // nothing.
+            None => Ok(HttpResponse::Ok().finish()),
+        }
+    }
+
+    /// Takes in one slash command whose origin is established (signed, or from Socket Mode):
+    /// the workspace check, then `ping`/`help` answered at once or the command stored and
+    /// deferred. `Ok(None)`: refused (another workspace), answer nothing; `Ok(Some(reply))`:
+    /// the immediate answer. An error means nothing was stored and Slack must try again.
+    pub async fn accept_command(
+        &self,
+        command: commands::SlashCommand,
+    ) -> Result<Option<CommandReply>, SlackError> {
         if !self.admitted(&command.team_id, None).await? {
-            return Ok(HttpResponse::Ok().finish());
+            return Ok(None);
         }
         let traceparent = alfred_actors::trace::current_traceparent();
         match commands::decide(command, self.now(), traceparent.as_deref()) {
-            CommandAction::Answer(reply) => Ok(HttpResponse::Ok().json(reply)),
+            CommandAction::Answer(reply) => Ok(Some(reply)),
             CommandAction::Defer {
                 envelope,
                 response_url,
@@ -274,18 +321,23 @@ impl SlackEdge {
                 self.ingest.store(std::slice::from_ref(&envelope)).await?;
                 // The acknowledgement is always the caller's alone; the answer is what may be
                 // public.
-                Ok(HttpResponse::Ok().json(CommandReply::ephemeral(ON_IT)))
+                Ok(Some(CommandReply::ephemeral(ON_IT)))
             }
         }
     }
 
     /// Keeps a signed body that cannot be understood, with the reason, for an operator.
-    async fn dead_letter(&self, body: &[u8], reason: &str) -> Result<(), SlackError> {
+    pub async fn dead_letter(&self, body: &[u8], reason: &str) -> Result<(), SlackError> {
         tracing::warn!(error = %reason, bytes = body.len(), "Dead-lettered a signed Slack request that cannot be understood.");
         // Kept for an operator, without what could still act in the channel.
         let body = super::text::redact(body);
         Ok(self.ingest.dead_letter(&body, reason).await?)
     }
+}
+
+/// The answer to a slash command that cannot be read (it is dead-lettered).
+pub fn could_not_read() -> CommandReply {
+    CommandReply::ephemeral("Sorry, I could not read that command.")
 }
 
 impl std::fmt::Debug for SlackEdge {

@@ -11,6 +11,8 @@
 //! * [`pacer`] — [`ChannelPacer`], the one-message-per-second-per-channel bookkeeping;
 //! * [`text`] — replies escaped for Slack (no `<!channel>` from users' words), and dead
 //!   letters stripped of `token` and `response_url`.
+//! * [`socket`] — Socket Mode (`SLACK_APP_TOKEN`): two WebSockets Alfred opens to Slack,
+//!   whose envelopes go through the edge's own storing path, acknowledged once stored;
 //! * [`workspaces`] — the workspaces whose requests are answered (`SLACK_TEAM_IDS`, or the bot
 //!   token's own from `auth.test`), checked by the edge before anything is stored.
 //!
@@ -24,6 +26,7 @@ pub mod events;
 pub mod pacer;
 pub mod response_url;
 pub mod signature;
+pub mod socket;
 pub mod text;
 pub mod workspaces;
 
@@ -33,4 +36,5 @@ pub use edge::{configure, SlackEdge, SlackEdgeSettings, SlackError, COMMANDS_PAT
 pub use pacer::ChannelPacer;
 pub use response_url::{ResponseUrl, ResponseUrls};
 pub use signature::{SignatureError, SlackVerifier};
+pub use socket::{SocketMode, SocketSettings};
 pub use workspaces::{WorkspaceLearner, Workspaces};

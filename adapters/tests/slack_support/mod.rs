@@ -72,7 +72,7 @@ pub fn harness_serving(
     let settings = SlackEdgeSettings {
         key_prefix: PREFIX.into(),
         ingest_partitions: 0,
-        signing_secret: secret.into(),
+        signing_secret: Some(secret.into()),
         api_url: API_URL.into(),
         body_limit: 64 * 1024,
         workspaces,
