@@ -422,3 +422,30 @@ fn every_form_of_marking_done_reads_the_name_the_same_way() {
     );
     assert_eq!(parse("Sam did very well"), None);
 }
+
+/// Found by fuzzing: "completed's done b" named a member "completed", whose canonical text
+/// "completed did b" reads as the sender's own "completed …": a name that opens one of the
+/// sender's phrases is no member's.
+#[test]
+fn a_member_is_never_named_like_the_senders_own_done_phrases() {
+    for text in ["completed's done b", "finished did the bins", "did has done the bins"] {
+        assert!(
+            !matches!(
+                parse(text),
+                Some(ChoreCommand::Done {
+                    by: Member::Named(_),
+                    ..
+                })
+            ),
+            "{text}: {:?}",
+            parse(text)
+        );
+    }
+    assert_eq!(
+        parse("Sam's done the bins"),
+        Some(ChoreCommand::Done {
+            chore: "the bins".to_owned(),
+            by: Member::Named("Sam".to_owned())
+        })
+    );
+}

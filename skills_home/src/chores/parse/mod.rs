@@ -273,6 +273,14 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
     }
     // "Sam did the bins", "Sam has done the bins", "Sam's done the bins"
     let (who, rest) = t.split_first()?;
+    // A name that opens one of the sender's own phrases above could not be written back as
+    // "{name} did {chore}" ("completed did the bins" is "completed …" by the sender): no
+    // member is called that ("completed's done the bins" is no chore).
+    let low = who.low();
+    let name = low.strip_suffix("'s").unwrap_or(low);
+    if MINE.iter().any(|phrase| phrase.first() == Some(&name)) {
+        return None;
+    }
     let (by, rest) = if let Some(name) = who.low().strip_suffix("'s") {
         let rest = after_any(rest, &[&["done"], &["finished"]])?;
         let token = Token::Word {
