@@ -1,0 +1,268 @@
+//! Reminders through the whole app on real Redis and Postgres: set in the chat, sent by the
+//! scheduler at their time — once with two Alfreds on the same stores and once across a
+//! restart at the due minute —, held until the end of quiet hours, sent to a member's own chat
+//! ("remind Sam …", as the approved template outside WhatsApp's 24-hour window), and not at all
+//! once cancelled.
+//!
+//! A negative ("not sent") is only asserted after a positive that the same scheduler tick must
+//! have produced (another reminder due at the same moment was sent), never after a sleep.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use alfred_testkit::whatsapp;
+
+use crate::helpers::*;
+
+const DANA: &str = "4917011111111";
+const SAM: &str = "4917022222222";
+const KIM: &str = "4917033333333";
+
+/// Thursday 2026-11-26, 09:00 in Berlin.
+const START: &str = "2026-11-26T08:00:00Z";
+
+/// The Smiths in Berlin (Dana, Sam; quiet hours 21:30–07:30) and, with `extra`, more TOML.
+fn households(extra: &str) -> Vec<(&'static str, String)> {
+    let dir = std::env::temp_dir().join(format!("alfred-reminders-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("households.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[household]]\nid = \"smiths\"\ntimezone = \"Europe/Berlin\"\n\
+             members = [{{ name = \"Dana\", whatsapp = \"{DANA}\" }}, {{ name = \"Sam\", whatsapp = \"{SAM}\" }}]\n\
+             [household.chores]\nquiet_hours = \"21:30-07:30\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    vec![("HOUSEHOLDS_FILE", path.display().to_string())]
+}
+
+/// A second household without quiet hours, whose reminders show a scheduler tick happened.
+const JONESES: &str = "[[household]]\nid = \"joneses\"\ntimezone = \"Europe/Berlin\"\n\
+                       members = [{ name = \"Kim\", whatsapp = \"4917033333333\" }]\n";
+
+/// `from` writes `text`; returns Alfred's answer.
+async fn say(app: &TestApp, from: &str, wamid: &str, text: &str) -> String {
+    let before = app.backends.graph.requests().len();
+    app.post_signed(&whatsapp::text_message(
+        PHONE_ID,
+        from,
+        "Dana Smith",
+        wamid,
+        text,
+    ))
+    .await;
+    let sends = app
+        .backends
+        .graph
+        .wait_for_requests(before + 1, DEADLINE)
+        .await;
+    sends
+        .last()
+        .and_then(|s| s.text().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Every text sent by these Alfreds' fake Graph APIs.
+fn texts(apps: &[&TestApp]) -> Vec<String> {
+    apps.iter()
+        .flat_map(|app| app.backends.graph.requests())
+        .filter_map(|r| r.text().map(str::to_owned))
+        .collect()
+}
+
+fn count(apps: &[&TestApp], text: &str) -> usize {
+    texts(apps).iter().filter(|t| t.as_str() == text).count()
+}
+
+/// Waits until `text` was sent by one of `apps`.
+async fn sent(apps: &[&TestApp], text: &str) {
+    eventually(&format!("{text:?} to be sent"), || async {
+        (count(apps, text) > 0).then_some(())
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_reminder_in_two_minutes_is_sent_once_at_that_time() {
+    let app = TestApp::spawn_at(START, &households(""), Vec::new()).await;
+
+    let set = say(
+        &app,
+        DANA,
+        "wamid.R1",
+        "remind me in 2 minutes to water the plants",
+    )
+    .await;
+    say(&app, DANA, "wamid.R2", "remind me in 1 minute to feed the cat").await;
+    app.set_clock("2026-11-26T08:01:30Z").await;
+    sent(&[&app], "⏰ Reminder: feed the cat").await;
+    app.quiescent().await;
+    let early = count(&[&app], "⏰ Reminder: water the plants");
+    app.set_clock("2026-11-26T08:02:30Z").await;
+    sent(&[&app], "⏰ Reminder: water the plants").await;
+    app.set_clock("2026-11-26T09:00:00Z").await;
+    say(&app, DANA, "wamid.R3", "reminders").await;
+    app.quiescent().await;
+
+    assert_eq!(
+        set,
+        "⏰ OK, I'll remind you to water the plants today at 09:02 (reminder 1)."
+    );
+    assert_eq!(early, 0, "not sent a minute early");
+    assert_eq!(count(&[&app], "⏰ Reminder: water the plants"), 1);
+    let sends = app.backends.graph.requests();
+    let reminder = sends
+        .iter()
+        .find(|s| s.text() == Some("⏰ Reminder: water the plants"))
+        .unwrap();
+    assert_eq!(reminder.to(), Some(DANA));
+    assert_eq!(reminder.reply_to(), None, "a reminder quotes nothing");
+    assert!(
+        texts(&[&app]).iter().any(|t| t.starts_with("No reminders")),
+        "both were sent, none is left: {:?}",
+        texts(&[&app])
+    );
+}
+
+#[actix_rt::test]
+async fn two_alfreds_on_the_same_stores_send_a_reminder_once() {
+    let settings = households("");
+    let first = TestApp::spawn_at(START, &settings, Vec::new()).await;
+    let backends_again = Backends {
+        db: first.backends.db.clone(),
+        prefix: first.backends.prefix.clone(),
+        redis_url: first.backends.redis_url.clone(),
+        graph: alfred_testkit::graph::FakeGraph::start().await,
+        instance: first.backends.instance,
+    };
+    let second = TestApp::spawn_on_at(backends_again, START, &settings, Vec::new()).await;
+    say(
+        &first,
+        DANA,
+        "wamid.T1",
+        "remind me in 2 minutes to water the plants",
+    )
+    .await;
+
+    // Both replicas' schedulers see the reminder due at the same moment.
+    first.set_clock("2026-11-26T08:02:30Z").await;
+    second.set_clock("2026-11-26T08:02:30Z").await;
+    sent(&[&first, &second], "⏰ Reminder: water the plants").await;
+    first.backends.quiescent().await;
+
+    assert_eq!(count(&[&first, &second], "⏰ Reminder: water the plants"), 1);
+}
+
+#[actix_rt::test]
+async fn an_alfred_restarted_at_the_due_minute_does_not_send_the_reminder_again() {
+    let settings = households("");
+    let first = TestApp::spawn_at(START, &settings, Vec::new()).await;
+    say(
+        &first,
+        DANA,
+        "wamid.S1",
+        "remind me in 2 minutes to water the plants",
+    )
+    .await;
+    first.set_clock("2026-11-26T08:02:10Z").await;
+    sent(&[&first], "⏰ Reminder: water the plants").await;
+    first.backends.quiescent().await;
+
+    // The same deployment comes up again within the due minute, with a fresh scheduler.
+    let backends_again = Backends {
+        db: first.backends.db.clone(),
+        prefix: first.backends.prefix.clone(),
+        redis_url: first.backends.redis_url.clone(),
+        graph: alfred_testkit::graph::FakeGraph::start().await,
+        instance: first.backends.instance,
+    };
+    let restarted =
+        TestApp::spawn_on_at(backends_again, "2026-11-26T08:02:20Z", &settings, Vec::new()).await;
+    say(&restarted, DANA, "wamid.S2", "remind me in 1 minute to feed the cat").await;
+    restarted.set_clock("2026-11-26T08:03:30Z").await;
+    sent(&[&first, &restarted], "⏰ Reminder: feed the cat").await;
+    restarted.backends.quiescent().await;
+
+    assert_eq!(
+        count(&[&first, &restarted], "⏰ Reminder: water the plants"),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn a_reminder_due_in_quiet_hours_is_sent_at_their_end() {
+    // Thursday 21:00 in Berlin; the Smiths' quiet hours start at 21:30, the Joneses have none.
+    let app = TestApp::spawn_at("2026-11-26T20:00:00Z", &households(JONESES), Vec::new()).await;
+    say(&app, DANA, "wamid.Q1", "remind me in 45 minutes to lock the door").await;
+    say(&app, KIM, "wamid.Q2", "remind me in 45 minutes to feed the cat").await;
+
+    app.set_clock("2026-11-26T21:00:00Z").await; // 22:00: both due, the Smiths' in quiet hours
+    sent(&[&app], "⏰ Reminder: feed the cat").await;
+    app.quiescent().await;
+    let in_quiet_hours = count(&[&app], "⏰ Reminder: lock the door");
+    app.set_clock("2026-11-27T06:30:10Z").await; // 07:30:10 on Friday: quiet hours are over
+    sent(&[&app], "⏰ Reminder: lock the door").await;
+    app.quiescent().await;
+
+    assert_eq!(in_quiet_hours, 0, "held in quiet hours");
+    assert_eq!(count(&[&app], "⏰ Reminder: lock the door"), 1);
+}
+
+#[actix_rt::test]
+async fn a_reminder_for_sam_goes_to_sams_chat_as_the_template_outside_the_window() {
+    let template = "[household.reminders]\n\
+                    template = { name = \"family_reminder\", language = \"en_US\" }\n";
+    let app = TestApp::spawn_at(START, &households(template), Vec::new()).await;
+
+    let set = say(
+        &app,
+        DANA,
+        "wamid.M1",
+        "remind Sam in 2 minutes to put the bins out",
+    )
+    .await;
+    say(&app, DANA, "wamid.M2", "remind me in 2 minutes to call grandma").await;
+    app.set_clock("2026-11-26T08:02:30Z").await;
+    let sends = app.backends.graph.wait_for_requests(4, DEADLINE).await;
+    app.quiescent().await;
+
+    assert_eq!(
+        set,
+        "⏰ OK, I'll remind Sam to put the bins out today at 09:02 (reminder 1)."
+    );
+    let to_sam: Vec<_> = sends.iter().filter(|s| s.to() == Some(SAM)).collect();
+    assert_eq!(to_sam.len(), 1, "{sends:?}");
+    // Sam never wrote: outside the 24-hour window, the approved template carries the text.
+    let body = &to_sam[0].body;
+    assert_eq!(body["type"], "template", "{body}");
+    assert_eq!(body["template"]["name"], "family_reminder");
+    assert_eq!(
+        body["template"]["components"][0]["parameters"][0]["text"],
+        "⏰ Sam, Dana asked me to remind you: put the bins out"
+    );
+    // Dana just wrote: free text to her.
+    assert_eq!(count(&[&app], "⏰ Reminder: call grandma"), 1);
+}
+
+#[actix_rt::test]
+async fn a_cancelled_reminder_is_not_sent() {
+    let app = TestApp::spawn_at(START, &households(""), Vec::new()).await;
+    say(
+        &app,
+        DANA,
+        "wamid.C1",
+        "remind me in 2 minutes to water the plants",
+    )
+    .await;
+    say(&app, DANA, "wamid.C2", "remind me in 3 minutes to feed the cat").await;
+    let cancelled = say(&app, DANA, "wamid.C3", "cancel reminder 1").await;
+
+    app.set_clock("2026-11-26T08:05:00Z").await;
+    sent(&[&app], "⏰ Reminder: feed the cat").await;
+    app.quiescent().await;
+
+    assert_eq!(cancelled, "Cancelled reminder 1: water the plants.");
+    assert_eq!(count(&[&app], "⏰ Reminder: water the plants"), 0);
+}
