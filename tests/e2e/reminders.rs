@@ -95,7 +95,13 @@ async fn a_reminder_in_two_minutes_is_sent_once_at_that_time() {
         "remind me in 2 minutes to water the plants",
     )
     .await;
-    say(&app, DANA, "wamid.R2", "remind me in 1 minute to feed the cat").await;
+    say(
+        &app,
+        DANA,
+        "wamid.R2",
+        "remind me in 1 minute to feed the cat",
+    )
+    .await;
     app.set_clock("2026-11-26T08:01:30Z").await;
     sent(&[&app], "⏰ Reminder: feed the cat").await;
     app.quiescent().await;
@@ -126,6 +132,58 @@ async fn a_reminder_in_two_minutes_is_sent_once_at_that_time() {
     );
 }
 
+/// `POST` to the admin API at `admin`.
+async fn admin_post(admin: &str, path: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{admin}{path}"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+}
+
+/// Waits until ingest is paused and every ingest reader of the Alfred at `admin` holds off.
+async fn ingest_held_off(admin: &str) {
+    eventually("the replica's ingest readers to hold off", || async {
+        let listed: serde_json::Value = reqwest::Client::new()
+            .get(format!("{admin}/admin/streams"))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let view = listed["streams"]
+            .as_array()?
+            .iter()
+            .find(|stream| stream["stream"] == "ingest")?
+            .clone();
+        (view["paused"] == true
+            && view["readers_here"].as_u64()? > 0
+            && view["readers_paused_here"] == view["readers_here"])
+            .then_some(())
+    })
+    .await;
+}
+
+/// How many times the run `message_id` was published on the ingest streams.
+async fn publications(backends: &Backends, message_id: &str) -> usize {
+    let needle = format!("\"message_id\":\"{message_id}\"");
+    let mut total = 0;
+    for stream in backends.ingest_streams() {
+        total += backends
+            .stream_entries(&stream)
+            .await
+            .iter()
+            .flatten()
+            .filter(|(_, value)| value.contains(&needle))
+            .count();
+    }
+    total
+}
+
 #[actix_rt::test]
 async fn two_alfreds_on_the_same_stores_send_a_reminder_once() {
     let settings = households("");
@@ -146,13 +204,26 @@ async fn two_alfreds_on_the_same_stores_send_a_reminder_once() {
     )
     .await;
 
-    // Both replicas' schedulers see the reminder due at the same moment.
+    // Ingest held, so that both replicas' schedulers publish the due run before either
+    // handles it: only the inbox (and the reminder's own state) can keep it to one message.
+    admin_post(&first.admin, "/admin/streams/ingest/pause").await;
+    ingest_held_off(&first.admin).await;
+    ingest_held_off(&second.admin).await;
     first.set_clock("2026-11-26T08:02:30Z").await;
     second.set_clock("2026-11-26T08:02:30Z").await;
+    let run = "reminder:1:2026-11-26T08:02:00Z";
+    eventually("both replicas to publish the run", || async {
+        (publications(&first.backends, run).await == 2).then_some(())
+    })
+    .await;
+    admin_post(&second.admin, "/admin/streams/ingest/resume").await;
     sent(&[&first, &second], "⏰ Reminder: water the plants").await;
     first.backends.quiescent().await;
 
-    assert_eq!(count(&[&first, &second], "⏰ Reminder: water the plants"), 1);
+    assert_eq!(
+        count(&[&first, &second], "⏰ Reminder: water the plants"),
+        1
+    );
 }
 
 #[actix_rt::test]
@@ -178,9 +249,20 @@ async fn an_alfred_restarted_at_the_due_minute_does_not_send_the_reminder_again(
         graph: alfred_testkit::graph::FakeGraph::start().await,
         instance: first.backends.instance,
     };
-    let restarted =
-        TestApp::spawn_on_at(backends_again, "2026-11-26T08:02:20Z", &settings, Vec::new()).await;
-    say(&restarted, DANA, "wamid.S2", "remind me in 1 minute to feed the cat").await;
+    let restarted = TestApp::spawn_on_at(
+        backends_again,
+        "2026-11-26T08:02:20Z",
+        &settings,
+        Vec::new(),
+    )
+    .await;
+    say(
+        &restarted,
+        DANA,
+        "wamid.S2",
+        "remind me in 1 minute to feed the cat",
+    )
+    .await;
     restarted.set_clock("2026-11-26T08:03:30Z").await;
     sent(&[&first, &restarted], "⏰ Reminder: feed the cat").await;
     restarted.backends.quiescent().await;
@@ -195,8 +277,20 @@ async fn an_alfred_restarted_at_the_due_minute_does_not_send_the_reminder_again(
 async fn a_reminder_due_in_quiet_hours_is_sent_at_their_end() {
     // Thursday 21:00 in Berlin; the Smiths' quiet hours start at 21:30, the Joneses have none.
     let app = TestApp::spawn_at("2026-11-26T20:00:00Z", &households(JONESES), Vec::new()).await;
-    say(&app, DANA, "wamid.Q1", "remind me in 45 minutes to lock the door").await;
-    say(&app, KIM, "wamid.Q2", "remind me in 45 minutes to feed the cat").await;
+    say(
+        &app,
+        DANA,
+        "wamid.Q1",
+        "remind me in 45 minutes to lock the door",
+    )
+    .await;
+    say(
+        &app,
+        KIM,
+        "wamid.Q2",
+        "remind me in 45 minutes to feed the cat",
+    )
+    .await;
 
     app.set_clock("2026-11-26T21:00:00Z").await; // 22:00: both due, the Smiths' in quiet hours
     sent(&[&app], "⏰ Reminder: feed the cat").await;
@@ -223,7 +317,13 @@ async fn a_reminder_for_sam_goes_to_sams_chat_as_the_template_outside_the_window
         "remind Sam in 2 minutes to put the bins out",
     )
     .await;
-    say(&app, DANA, "wamid.M2", "remind me in 2 minutes to call grandma").await;
+    say(
+        &app,
+        DANA,
+        "wamid.M2",
+        "remind me in 2 minutes to call grandma",
+    )
+    .await;
     app.set_clock("2026-11-26T08:02:30Z").await;
     let sends = app.backends.graph.wait_for_requests(4, DEADLINE).await;
     app.quiescent().await;
@@ -256,7 +356,13 @@ async fn a_cancelled_reminder_is_not_sent() {
         "remind me in 2 minutes to water the plants",
     )
     .await;
-    say(&app, DANA, "wamid.C2", "remind me in 3 minutes to feed the cat").await;
+    say(
+        &app,
+        DANA,
+        "wamid.C2",
+        "remind me in 3 minutes to feed the cat",
+    )
+    .await;
     let cancelled = say(&app, DANA, "wamid.C3", "cancel reminder 1").await;
 
     app.set_clock("2026-11-26T08:05:00Z").await;
