@@ -372,3 +372,65 @@ async fn a_cancelled_reminder_is_not_sent() {
     assert_eq!(cancelled, "Cancelled reminder 1: water the plants.");
     assert_eq!(count(&[&app], "⏰ Reminder: water the plants"), 0);
 }
+
+#[actix_rt::test]
+async fn a_daily_reminder_comes_back_each_day_and_can_be_snoozed() {
+    let app = TestApp::spawn_at(START, &households(""), Vec::new()).await;
+    let set = say(
+        &app,
+        DANA,
+        "wamid.D1",
+        "remind me every day at 9:05 to take the pills",
+    )
+    .await;
+
+    app.set_clock("2026-11-26T08:05:30Z").await;
+    sent(&[&app], "⏰ Reminder: take the pills").await;
+    let snoozed = say(&app, DANA, "wamid.D2", "snooze 10 min").await;
+    app.set_clock("2026-11-26T08:16:00Z").await;
+    eventually("the snoozed reminder", || async {
+        (count(&[&app], "⏰ Reminder: take the pills") == 2).then_some(())
+    })
+    .await;
+    app.set_clock("2026-11-27T08:05:30Z").await; // Friday 09:05:30
+    eventually("Friday's reminder", || async {
+        (count(&[&app], "⏰ Reminder: take the pills") == 3).then_some(())
+    })
+    .await;
+    let listed = say(&app, DANA, "wamid.D3", "reminders").await;
+    app.quiescent().await;
+
+    assert_eq!(
+        set,
+        "⏰ OK, I'll remind you to take the pills every day at 09:05, first today at 09:05 (reminder 1)."
+    );
+    assert_eq!(
+        snoozed,
+        "⏰ Snoozed: I'll remind you again today at 09:15 — take the pills (reminder 2)."
+    );
+    assert_eq!(
+        listed,
+        "Reminders:\n1. take the pills — every day at 09:05, next tomorrow at 09:05"
+    );
+    assert_eq!(count(&[&app], "⏰ Reminder: take the pills"), 3);
+}
+
+#[actix_rt::test]
+async fn todays_reminders_appear_in_the_briefing() {
+    let app = TestApp::spawn_at(START, &households(""), Vec::new()).await;
+    say(&app, DANA, "wamid.B1", "remind me at 5 to call grandma").await;
+    say(
+        &app,
+        DANA,
+        "wamid.B2",
+        "remind Sam tomorrow at 7 to put the bins out",
+    )
+    .await;
+
+    let briefing = say(&app, DANA, "wamid.B3", "briefing").await;
+
+    assert!(
+        briefing.ends_with("⏰ *Reminders*\n• 17:00 call grandma"),
+        "only today's: {briefing}"
+    );
+}
