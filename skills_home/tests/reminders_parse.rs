@@ -214,3 +214,58 @@ fn the_chores_and_grocery_grammars_leave_reminders_alone() {
         assert!(alfred_skills_home::chores::parse(text).is_none(), "{text}");
     }
 }
+
+mod tools {
+    use alfred_actors::llm::ToolCall;
+    use alfred_skills_home::reminders::tools::{command_for, specs, ADD, LIST, SNOOZE};
+    use serde_json::json;
+
+    fn call(name: &str, arguments: serde_json::Value) -> Option<String> {
+        command_for(&ToolCall {
+            name: name.to_owned(),
+            arguments,
+        })
+    }
+
+    #[test]
+    fn a_tool_call_becomes_the_sentence_a_person_would_type() {
+        assert_eq!(
+            call(
+                ADD,
+                json!({"text": "call grandma", "when": "tomorrow at 17:00"})
+            ),
+            Some("remind me to call grandma tomorrow at 17:00".to_owned())
+        );
+        assert_eq!(
+            call(
+                ADD,
+                json!({"text": "put the bins out", "when": "every Thursday at 7:00", "who": "sam"})
+            ),
+            Some("remind Sam to put the bins out every thursday at 7:00".to_owned())
+        );
+        assert_eq!(call(LIST, json!({})), Some("reminders".to_owned()));
+        assert_eq!(
+            call(SNOOZE, json!({"minutes": 15})),
+            Some("snooze 15 minutes".to_owned())
+        );
+        assert_eq!(specs().len(), 3);
+    }
+
+    #[test]
+    fn invalid_arguments_are_refused_so_the_grammar_has_the_last_word() {
+        for arguments in [
+            json!({"text": "call grandma", "when": "soonish"}),
+            json!({"text": "", "when": "in 5 minutes"}),
+            json!({"text": "a\u{0007}b", "when": "in 5 minutes"}),
+            json!({"text": "x", "when": "in 5 minutes", "who": "Sam Smith"}),
+            // The time would swallow the text's last word: the grammar reads it back differently.
+            json!({"text": "call mum on", "when": "friday at 8"}),
+            json!({"when": "in 5 minutes"}),
+        ] {
+            assert_eq!(call(ADD, arguments.clone()), None, "{arguments}");
+        }
+        assert_eq!(call(SNOOZE, json!({"minutes": 0})), None);
+        assert_eq!(call(SNOOZE, json!({"minutes": 100000})), None);
+        assert_eq!(call("reminders_cancel", json!({"number": 1})), None);
+    }
+}
