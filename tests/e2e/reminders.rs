@@ -434,3 +434,87 @@ async fn todays_reminders_appear_in_the_briefing() {
         "only today's: {briefing}"
     );
 }
+
+/// `alfred chat --simulated-time`, its standard output collected as it comes.
+struct Console {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Console {
+    fn start() -> Console {
+        use std::io::Read as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alfred"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("INSTANCE", "home")
+            .args(["chat", "--simulated-time"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = output.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        Console {
+            child,
+            stdin,
+            output,
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        use std::io::Write as _;
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn shows(&self, text: &str) -> usize {
+        self.output.lock().unwrap().matches(text).count()
+    }
+
+    async fn wait_for(&self, text: &str) {
+        eventually(&format!("the console to show {text:?}"), || async {
+            (self.shows(text) > 0).then_some(())
+        })
+        .await;
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[actix_rt::test]
+async fn in_the_console_a_reminder_fires_when_the_simulated_clock_passes_its_time() {
+    let mut console = Console::start();
+    console.type_line("remind me in 2 hours to water the plants");
+    console
+        .wait_for("I'll remind you to water the plants")
+        .await;
+    console.type_line("remind me in 3 hours to feed the cat");
+    console.wait_for("I'll remind you to feed the cat").await;
+
+    console.type_line("/time +150m");
+    console.wait_for("⏰ Reminder: water the plants").await;
+    console.type_line("reminders");
+    console.wait_for("2. feed the cat").await;
+
+    assert_eq!(console.shows("⏰ Reminder: water the plants"), 1);
+    assert_eq!(console.shows("⏰ Reminder: feed the cat"), 0, "not yet due");
+}
