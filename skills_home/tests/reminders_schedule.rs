@@ -1,5 +1,8 @@
 //! When reminders fall due: first occurrences, the next occurrence of a recurring reminder
 //! across DST changes, and quiet hours.
+// Helpers here are not `#[test]` functions, which clippy.toml lets unwrap; in a helper too a
+// failed unwrap or expect only fails the test that called it, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use alfred_skills_home::reminders::{first_due, next_after, send_at, Day, Repeat, When};
 use chrono::{DateTime, Duration, NaiveTime, Utc, Weekday};

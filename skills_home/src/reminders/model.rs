@@ -38,7 +38,7 @@ pub struct Reminder {
     /// The household's time zone when it was set: its local times are read in it.
     pub timezone: Tz,
     /// `None`: once.
-    pub repeat: Option<(Repeat, NaiveTime)>,
+    pub repeat: Option<Rule>,
     /// The pending occurrence.
     pub due: DateTime<Utc>,
     pub state: State,
@@ -86,9 +86,12 @@ pub struct NewReminder {
     pub conversation: String,
     pub is_group: bool,
     pub timezone: Tz,
-    pub repeat: Option<(Repeat, NaiveTime)>,
+    pub repeat: Option<Rule>,
     pub due: DateTime<Utc>,
 }
+
+/// A recurring reminder's rule and local time of day.
+pub type Rule = (Repeat, NaiveTime);
 
 /// The stored form of a rule: `daily` or `weekly:<mon…sun>`.
 pub fn repeat_key(repeat: Repeat) -> String {
@@ -114,11 +117,7 @@ pub fn instant_key(at: DateTime<Utc>) -> String {
 
 /// The first occurrence of a reminder set at `now` for `when`, and its rule when it repeats;
 /// `None` when the time asked for has already passed ("today at 9" at noon).
-pub fn first_due(
-    when: When,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Option<(DateTime<Utc>, Option<(Repeat, NaiveTime)>)> {
+pub fn first_due(when: When, now: DateTime<Utc>, tz: Tz) -> Option<(DateTime<Utc>, Option<Rule>)> {
     let today = now.with_timezone(&tz).date_naive();
     match when {
         When::In(delay) => Some((now.with_nanosecond(0)? + delay, None)),
