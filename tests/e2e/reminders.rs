@@ -518,3 +518,34 @@ async fn in_the_console_a_reminder_fires_when_the_simulated_clock_passes_its_tim
     assert_eq!(console.shows("⏰ Reminder: water the plants"), 1);
     assert_eq!(console.shows("⏰ Reminder: feed the cat"), 0, "not yet due");
 }
+
+#[actix_rt::test]
+async fn a_reminder_the_llm_proposes_is_set_through_the_grammar_and_sent() {
+    let llm = alfred_testkit::llm::FakeLlm::start().await;
+    llm.answer_always(alfred_testkit::llm::Answer::tool(
+        "reminders_add",
+        serde_json::json!({"text": "water the plants", "when": "in 2 minutes"}),
+    ));
+    let mut vars = households("");
+    vars.push(("OLLAMA_URL", llm.ollama_url()));
+    vars.push(("INGEST_CLAIM_IDLE_MS", "10000".to_owned()));
+    let app = TestApp::spawn_at(START, &vars, Vec::new()).await;
+
+    let set = say(
+        &app,
+        DANA,
+        "wamid.L1",
+        "could you nudge me about the plants in a couple of minutes",
+    )
+    .await;
+    app.set_clock("2026-11-26T08:02:30Z").await;
+    sent(&[&app], "⏰ Reminder: water the plants").await;
+
+    assert_eq!(
+        set,
+        "⏰ OK, I'll remind you to water the plants today at 09:02 (reminder 1)."
+    );
+    assert!(llm.requests()[0]
+        .tool_names()
+        .contains(&"reminders_add".to_owned()));
+}

@@ -9,9 +9,11 @@
 use std::sync::Arc;
 
 use alfred_actors::scheduler::{DueRun, DueRuns};
+use alfred_actors::store::postgres::statements;
 use alfred_actors::store::{MemStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::Type;
 
 use super::model::{instant_key, send_at, Reminder};
 use super::store::{reminder, ReminderState, COLUMNS, SLOT};
@@ -84,7 +86,9 @@ impl DueRuns for PgDueReminders {
             "SELECT {COLUMNS} FROM reminders WHERE state = 'active' AND due_at <= $1
              ORDER BY due_at LIMIT {BATCH}"
         );
-        let rows = client.query(&sql, &[&now]).await?;
+        // Outside a transaction: unnamed, typed, in one round trip, so that a transaction-mode
+        // pooler (DATABASE_STATEMENT_CACHE=false) cannot bind it on another server.
+        let rows = statements::query(&client, &sql, &[Type::TIMESTAMPTZ], &[&now]).await?;
         let found = rows
             .iter()
             .map(|row| Ok((row.try_get("household")?, reminder(row)?)))
