@@ -410,6 +410,25 @@ mod tests {
     }
 
     #[test]
+    fn a_reminder_template_is_read_with_the_text_as_its_one_parameter() {
+        let file = "[[household]]\nid = \"a\"\n[household.reminders]\n\
+                    template = { name = \"family_reminder\", language = \"en_US\" }\n";
+        let households = parse(file, Tz::UTC).unwrap();
+        let template = households[0]
+            .reminders
+            .as_ref()
+            .and_then(|r| r.template.clone())
+            .unwrap();
+        assert_eq!(template.name, "family_reminder");
+        assert_eq!(template.language, "en_US");
+        assert_eq!(template.parameters, vec!["text"]);
+        assert_eq!(parse(FILE, Tz::UTC).unwrap()[0].reminders, None);
+        // A misspelt key is refused, not ignored.
+        let typo = "[[household]]\nid = \"a\"\n[household.reminders]\ntemplat = 1\n";
+        assert!(parse(typo, Tz::UTC).is_err());
+    }
+
+    #[test]
     fn briefing_template_parameters_are_read_and_unknown_ones_reported() {
         let file = |parameters: &str| {
             format!(
