@@ -39,6 +39,10 @@ fn a_delay_before_or_after_the_text() {
         add(Target::Me, "call Mum", When::In(Duration::hours(1)))
     );
     assert_eq!(
+        parse("remind us in 1h to leave"),
+        add(Target::Me, "leave", When::In(Duration::hours(1)))
+    );
+    assert_eq!(
         parse("remind me to stretch in 1h"),
         add(Target::Me, "stretch", When::In(Duration::hours(1)))
     );

@@ -15,9 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::Type;
 
-use super::model::{instant_key, send_at, Reminder};
+use super::model::{instant_key, send_at, QuietHours, Reminder};
 use super::store::{reminder, ReminderState, COLUMNS, SLOT};
-use super::QuietHours;
 
 /// The job a reminder's occurrence runs as.
 pub const JOB: &str = "reminder";

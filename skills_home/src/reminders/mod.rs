@@ -33,7 +33,7 @@ use chrono::{DateTime, Days, NaiveTime, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
-pub use self::model::{first_due, next_after, send_at, NewReminder, Reminder, State};
+pub use self::model::{first_due, next_after, send_at, NewReminder, QuietHours, Reminder, State};
 pub use self::parse::{parse, Day, ReminderCommand, Repeat, Target, When};
 pub use self::store::{ReminderState, SLOT};
 
@@ -42,9 +42,6 @@ pub const NAME: &str = "reminders";
 
 /// The Postgres tables of this skill.
 pub const TABLES: [&str; 2] = ["reminders", "reminder_numbers"];
-
-/// Quiet hours (local `from`, `until`) by household id: reminders due then wait for their end.
-pub type QuietHours = HashMap<String, (NaiveTime, NaiveTime)>;
 
 /// Each household's members who can be reminded: (first name, WhatsApp id).
 pub type Members = HashMap<String, Vec<(String, Option<String>)>>;

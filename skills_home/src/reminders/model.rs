@@ -90,6 +90,9 @@ pub struct NewReminder {
     pub due: DateTime<Utc>,
 }
 
+/// Quiet hours (local `from`, `until`) by household id: reminders due then wait for their end.
+pub type QuietHours = std::collections::HashMap<String, (NaiveTime, NaiveTime)>;
+
 /// A recurring reminder's rule and local time of day.
 pub type Rule = (Repeat, NaiveTime);
 

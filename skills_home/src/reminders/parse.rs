@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! command  := "remind" who rest | list | cancel | snooze
-//! who      := "me" | NAME                       (a household member's first name)
+//! who      := "me" | "us" | NAME                (a household member's first name; "us": the
+//!                                               conversation it was asked in, like "me")
 //! rest     := when "to" WHAT | ["to" | "about"] WHAT when
 //! when     := "in" COUNT UNIT | "in" ("a" | "an") UNIT | "in" COUNT⋅UNIT   ("in 1h", "in 20min")
 //!           | ["today" | "tomorrow" | ["on"] WEEKDAY] "at" TIME
@@ -117,7 +118,7 @@ pub fn parse(text: &str) -> Option<ReminderCommand> {
 fn remind(words: &[&str], lower: &[&str]) -> Option<ReminderCommand> {
     let (who, rest, rest_lower) = match (words.split_first(), lower.split_first()) {
         (Some((who, rest)), Some((who_lower, rest_lower))) => (
-            if *who_lower == "me" {
+            if matches!(*who_lower, "me" | "us") {
                 Target::Me
             } else if is_name(who) && !KEYWORDS.contains(who_lower) {
                 Target::Named((*who).to_owned())
