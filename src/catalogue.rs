@@ -58,8 +58,9 @@ pub fn ensure_built_with(instance: Instance) -> anyhow::Result<()> {
     )
 }
 
-/// The Home skills' configuration: the households' briefing templates (sent outside WhatsApp's
-/// 24-hour window) and chore quiet hours, by household.
+/// The Home skills' configuration: the households' briefing and reminder templates (sent outside
+/// WhatsApp's 24-hour window), chore quiet hours (which reminders keep out of too) and members,
+/// by household.
 #[cfg(feature = "home")]
 fn home_config(settings: &Settings) -> alfred_skills_home::HomeSkillsConfig {
     use alfred_skills_home::briefing::{BriefingTemplate, TemplateField};
@@ -89,10 +90,81 @@ fn home_config(settings: &Settings) -> alfred_skills_home::HomeSkillsConfig {
             Some((household.id.clone(), quiet))
         })
         .collect();
+    let members = settings
+        .households
+        .iter()
+        .map(|household| {
+            let members = household
+                .members
+                .iter()
+                .map(|m| (m.name.clone(), m.whatsapp.clone()))
+                .collect();
+            (household.id.clone(), members)
+        })
+        .collect();
+    let reminder_templates = settings
+        .households
+        .iter()
+        .filter_map(|household| {
+            let template = household.reminders.as_ref()?.template.as_ref()?;
+            Some((
+                household.id.clone(),
+                alfred_skills_home::reminders::ReminderTemplate {
+                    name: template.name.clone(),
+                    language: template.language.clone(),
+                },
+            ))
+        })
+        .collect();
     alfred_skills_home::HomeSkillsConfig {
         briefing_templates,
         quiet_hours,
+        members,
+        reminder_templates,
     }
+}
+
+/// The skills' own due runs the scheduler looks for (the Home reminders), on the process's
+/// store: Postgres (`pool`) in durable mode, the in-memory store (`mem`) in ephemeral mode.
+pub fn instance_due_runs(
+    settings: &Settings,
+    pool: Option<&deadpool_postgres::Pool>,
+    mem: Option<&std::sync::Arc<alfred_actors::store::MemStore>>,
+) -> Vec<std::sync::Arc<dyn alfred_actors::scheduler::DueRuns>> {
+    match settings.instance {
+        Instance::Home => home_due_runs(settings, pool, mem),
+        Instance::Biz => Vec::new(),
+    }
+}
+
+#[cfg(feature = "home")]
+fn home_due_runs(
+    settings: &Settings,
+    pool: Option<&deadpool_postgres::Pool>,
+    mem: Option<&std::sync::Arc<alfred_actors::store::MemStore>>,
+) -> Vec<std::sync::Arc<dyn alfred_actors::scheduler::DueRuns>> {
+    use alfred_skills_home::reminders::due::{MemDueReminders, PgDueReminders};
+    let quiet_hours = home_config(settings).reminders().quiet_hours;
+    match (pool, mem) {
+        (Some(pool), _) => vec![std::sync::Arc::new(PgDueReminders::new(
+            pool.clone(),
+            quiet_hours,
+        ))],
+        (None, Some(mem)) => vec![std::sync::Arc::new(MemDueReminders::new(
+            mem.clone(),
+            quiet_hours,
+        ))],
+        (None, None) => Vec::new(),
+    }
+}
+
+#[cfg(not(feature = "home"))]
+fn home_due_runs(
+    _: &Settings,
+    _: Option<&deadpool_postgres::Pool>,
+    _: Option<&std::sync::Arc<alfred_actors::store::MemStore>>,
+) -> Vec<std::sync::Arc<dyn alfred_actors::scheduler::DueRuns>> {
+    Vec::new()
 }
 
 /// The Biz skills' configuration: who may read the work inbox (none without one) and who may

@@ -13,7 +13,7 @@
 //! ├── outbound-sender
 //! ├── outbox-reader-0                      (consumer of «alfred-outbox»)
 //! ├── outbox-relay
-//! └── scheduler                            (briefings, chore reminders)
+//! └── scheduler                            (briefings, chore reminders, reminders)
 //! ```
 //!
 //! Skills start first so the orchestrator can route to them; readers start after their
@@ -42,7 +42,7 @@ use alfred_actors::outbound::{OutboundSender, SenderDeps, SenderPolicy};
 use alfred_actors::partitions::{self, IngestRoute, OwnerConfig, PartitionOwner};
 use alfred_actors::relay::{OutboxRelay, RelayConfig};
 use alfred_actors::scheduler::store::JobStore;
-use alfred_actors::scheduler::{ScheduledJob, Scheduler, SchedulerDeps};
+use alfred_actors::scheduler::{DueRuns, ScheduledJob, Scheduler, SchedulerDeps};
 use alfred_actors::skill::{SkillActor, SkillEntry};
 use alfred_actors::store::Store;
 use alfred_actors::stream_reader::{Delivery, ReaderConfig, StreamReader};
@@ -142,6 +142,7 @@ impl Runtime {
             jobs: jobs_store,
             pool,
             dead_letters,
+            mem,
         } = crate::stores::connect(&settings).await?;
         let prefix = names::instance_prefix(&settings.redis_key_prefix, settings.instance.as_str());
         let dead_letters = dead_letters.map(|store| {
@@ -214,7 +215,8 @@ impl Runtime {
         wiring.spawn_relay();
         wiring.spawn_janitor();
         let jobs = crate::jobs::scheduled_jobs(&settings, extras.local_chats);
-        wiring.spawn_scheduler(jobs_store.clone(), jobs.clone());
+        let due_runs = crate::catalogue::instance_due_runs(&settings, pool.as_ref(), mem.as_ref());
+        wiring.spawn_scheduler(jobs_store.clone(), jobs.clone(), due_runs);
         let inbox_status = wiring.spawn_inbox_poller(pool.as_ref(), llm.as_ref());
 
         Ok(Runtime {
@@ -479,8 +481,13 @@ impl Wiring<'_> {
 
     /// The scheduler, when there is something to schedule: with no job it would only stop,
     /// which the supervision tree reports like a failure.
-    fn spawn_scheduler(&self, jobs_store: Arc<dyn JobStore>, jobs: Vec<ScheduledJob>) {
-        if jobs.is_empty() {
+    fn spawn_scheduler(
+        &self,
+        jobs_store: Arc<dyn JobStore>,
+        jobs: Vec<ScheduledJob>,
+        sources: Vec<Arc<dyn DueRuns>>,
+    ) {
+        if jobs.is_empty() && sources.is_empty() {
             tracing::info!("No scheduled jobs: morning briefings and chore reminders come from households with [household.briefing] or [household.chores] in HOUSEHOLDS_FILE.");
             return;
         }
@@ -490,6 +497,7 @@ impl Wiring<'_> {
             clock: self.clock.clone(),
             ingest: IngestRoute::new(self.prefix, self.settings.tuning.ingest_partitions),
             jobs,
+            sources,
             tick: SCHEDULER_TICK,
         };
         self.root.spawn(

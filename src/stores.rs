@@ -27,6 +27,9 @@ pub struct Stores {
     pub pool: Option<deadpool_postgres::Pool>,
     /// What the dead-letter service keeps in Postgres (durable mode only).
     pub dead_letters: Option<Arc<dyn DeadLetterStore>>,
+    /// The in-memory store in ephemeral mode, for what reads skills' state outside a message
+    /// (the scheduler's due reminders).
+    pub mem: Option<Arc<MemStore>>,
 }
 
 /// Connects the bus and the store: Redis and Postgres (migrated and claimed for this instance),
@@ -36,12 +39,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
         tracing::warn!(
             "EPHEMERAL MODE: no REDIS_URL/DATABASE_URL; messages and state live in memory and are lost when Alfred stops. Set both for production."
         );
+        let mem = Arc::new(MemStore::new());
         return Ok(Stores {
             bus: Arc::new(MemoryBus::new()),
-            store: Arc::new(MemStore::new()),
+            store: mem.clone(),
             jobs: Arc::new(MemJobStore::default()),
             pool: None,
             dead_letters: None,
+            mem: Some(mem),
         });
     };
     let bus = crate::redis_tls::connect_redis(settings, stores.redis_url.expose_secret()).await?;
@@ -60,6 +65,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
         dead_letters: Some(Arc::new(store.clone())),
         store: Arc::new(store),
         pool: Some(pool),
+        mem: None,
     })
 }
 

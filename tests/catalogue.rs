@@ -27,7 +27,7 @@ fn home_loads_the_home_catalogue_in_its_routing_order() {
         .collect();
 
     assert_eq!(names(&home), expected);
-    assert_eq!(names(&home), ["briefing", "chores", "grocery"]);
+    assert_eq!(names(&home), ["briefing", "reminders", "chores", "grocery"]);
 }
 
 #[test]

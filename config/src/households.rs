@@ -28,6 +28,16 @@ pub struct Household {
     pub briefing: Option<BriefingSettings>,
     /// Chore reminders, when configured.
     pub chores: Option<ChoreSettings>,
+    /// The reminders members set ("remind me …"), when anything about them is configured.
+    pub reminders: Option<ReminderSettings>,
+}
+
+/// `[household.reminders]`: reminders members set work without it; it only names the approved
+/// WhatsApp template a reminder goes out as outside the 24-hour window (its one body parameter
+/// is the reminder's text). Quiet hours are the household's `chores.quiet_hours`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderSettings {
+    pub template: Option<TemplateSettings>,
 }
 
 /// A member of a household and their platform ids.
@@ -105,6 +115,20 @@ struct RawHousehold {
     members: Vec<RawMember>,
     briefing: Option<RawBriefing>,
     chores: Option<RawChores>,
+    reminders: Option<RawReminders>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReminders {
+    template: Option<RawReminderTemplate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReminderTemplate {
+    name: String,
+    language: String,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +219,13 @@ pub fn parse(text: &str, default_timezone: Tz) -> Result<Vec<Household>, Vec<Str
                 .quiet_hours
                 .and_then(|q| quiet_hours(&at, &q, &mut problems)),
         });
+        let reminders = raw.reminders.map(|r| ReminderSettings {
+            template: r.template.map(|t| TemplateSettings {
+                name: t.name,
+                language: t.language,
+                parameters: vec!["text".to_owned()],
+            }),
+        });
         households.push(Household {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             id: raw.id,
@@ -203,6 +234,7 @@ pub fn parse(text: &str, default_timezone: Tz) -> Result<Vec<Household>, Vec<Str
             members,
             briefing,
             chores,
+            reminders,
         });
     }
     if problems.is_empty() {
@@ -375,6 +407,25 @@ mod tests {
                 "{expected} missing from {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_reminder_template_is_read_with_the_text_as_its_one_parameter() {
+        let file = "[[household]]\nid = \"a\"\n[household.reminders]\n\
+                    template = { name = \"family_reminder\", language = \"en_US\" }\n";
+        let households = parse(file, Tz::UTC).unwrap();
+        let template = households[0]
+            .reminders
+            .as_ref()
+            .and_then(|r| r.template.clone())
+            .unwrap();
+        assert_eq!(template.name, "family_reminder");
+        assert_eq!(template.language, "en_US");
+        assert_eq!(template.parameters, vec!["text"]);
+        assert_eq!(parse(FILE, Tz::UTC).unwrap()[0].reminders, None);
+        // A misspelt key is refused, not ignored.
+        let typo = "[[household]]\nid = \"a\"\n[household.reminders]\ntemplat = 1\n";
+        assert!(parse(typo, Tz::UTC).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod playground;
 mod postgres_tls;
 mod readiness;
 mod redis_tls;
+mod reminders;
 mod replicas;
 mod schedule;
 mod slack;

@@ -14,6 +14,11 @@
 //! Local times follow the household's IANA time zone: a due time skipped by a DST change fires
 //! at the first valid instant after it, and a repeated one at the earlier instant, so there is
 //! exactly one run per local day.
+//!
+//! Besides these daily jobs, skills may keep runs of their own that are not at a fixed time of
+//! day (a reminder "in 20 minutes"): each [`DueRuns`] source is asked every tick for the runs
+//! due now, and each is published the same way, with the deterministic message id the source
+//! gives it, so it too is handled once across replicas and restarts.
 
 pub mod store;
 
@@ -104,6 +109,58 @@ pub fn due_instant(date: NaiveDate, at: NaiveTime, tz: Tz) -> DateTime<Utc> {
     }
 }
 
+/// One run a [`DueRuns`] source found due: published as an [`InboundKind::Job`] envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRun {
+    /// The deterministic message id (and so inbox key) of this run, e.g.
+    /// `reminder:{id}:{due instant}`: every publication of the same run carries it.
+    pub message_id: String,
+    /// The job, which the skill whose route lists it runs.
+    pub job: String,
+    pub household: String,
+    /// What the skill needs to know which run this is.
+    pub run_key: String,
+    pub due: DateTime<Utc>,
+    /// The conversation the run's messages go to.
+    pub platform: Platform,
+    pub account: String,
+    pub conversation: String,
+    pub is_group: bool,
+}
+
+impl DueRun {
+    fn envelope(&self) -> InboundEnvelope {
+        InboundEnvelope {
+            platform: self.platform,
+            message_id: self.message_id.clone(),
+            account: self.account.clone(),
+            conversation: self.conversation.clone(),
+            is_group: self.is_group,
+            private: false,
+            thread: None,
+            sender: Sender {
+                id: "alfred".to_owned(),
+                name: Some("Alfred".to_owned()),
+            },
+            timestamp: self.due.timestamp(),
+            kind: InboundKind::Job {
+                job: self.job.clone(),
+                household: self.household.clone(),
+                run_key: self.run_key.clone(),
+            },
+            traceparent: None,
+        }
+    }
+}
+
+/// Runs a skill keeps in its own tables (reminders), asked for on every tick.
+#[async_trait::async_trait]
+pub trait DueRuns: Send + Sync + 'static {
+    /// Every run due at `now` that is still to be handled. A run returned again on a later
+    /// tick (not yet handled) is published again with the same id: the inbox keeps it once.
+    async fn due(&self, now: DateTime<Utc>) -> Result<Vec<DueRun>, crate::store::StoreError>;
+}
+
 /// Everything the scheduler needs; cloned into each (re)started incarnation.
 #[derive(Clone)]
 pub struct SchedulerDeps {
@@ -114,6 +171,8 @@ pub struct SchedulerDeps {
     /// (`INGEST_PARTITIONS`).
     pub ingest: IngestRoute,
     pub jobs: Vec<ScheduledJob>,
+    /// Skills' own runs (reminders).
+    pub sources: Vec<Arc<dyn DueRuns>>,
     /// How often due runs are looked for.
     pub tick: Duration,
 }
@@ -140,10 +199,14 @@ impl Actor for Scheduler {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        if self.deps.jobs.is_empty() {
+        if self.deps.jobs.is_empty() && self.deps.sources.is_empty() {
             return;
         }
-        tracing::info!(jobs = self.deps.jobs.len(), "Scheduler started.");
+        tracing::info!(
+            jobs = self.deps.jobs.len(),
+            sources = self.deps.sources.len(),
+            "Scheduler started."
+        );
         ctx.notify(Tick);
         ctx.run_interval(self.deps.tick, |_, ctx| ctx.notify(Tick));
     }
@@ -202,6 +265,27 @@ async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<Strin
             }
         }
     }
+    for source in &deps.sources {
+        let runs = match source.due(now).await {
+            Ok(runs) => runs,
+            Err(error) => {
+                tracing::warn!(%error, "Could not look for due runs; will try again.");
+                continue;
+            }
+        };
+        for run in runs {
+            if is_decided(decided, &run.message_id) {
+                continue;
+            }
+            if publish_envelope(deps, &run.envelope(), &run.job).await {
+                tracing::info!(job = %run.job, household = %run.household, run = %run.run_key, "A run is due; handed to the orchestrator.");
+                decided
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(run.message_id);
+            }
+        }
+    }
 }
 
 fn is_decided(decided: &std::sync::Mutex<HashSet<String>>, id: &str) -> bool {
@@ -218,7 +302,16 @@ async fn publish(
     due: DateTime<Utc>,
 ) -> bool {
     let envelope = job.envelope(date, due);
-    let payload = match serde_json::to_string(&envelope) {
+    let published = publish_envelope(deps, &envelope, &job.job).await;
+    if published {
+        tracing::info!(job = %job.job, household = %job.household, run = %date, "Job run is due; handed to the orchestrator.");
+    }
+    published
+}
+
+/// Publishes a run on its conversation's ingest stream; `false` when it must be tried again.
+async fn publish_envelope(deps: &SchedulerDeps, envelope: &InboundEnvelope, job: &str) -> bool {
+    let payload = match serde_json::to_string(envelope) {
         Ok(payload) => payload,
         Err(error) => {
             tracing::error!(%error, "Could not encode a job run.");
@@ -229,12 +322,9 @@ async fn publish(
         .ingest
         .stream_for(envelope.platform, &envelope.conversation);
     match deps.bus.publish(&stream, &payload).await {
-        Ok(_) => {
-            tracing::info!(job = %job.job, household = %job.household, run = %date, "Job run is due; handed to the orchestrator.");
-            true
-        }
+        Ok(_) => true,
         Err(error) => {
-            tracing::warn!(%error, job = %job.job, "Could not publish a due job run; will try again.");
+            tracing::warn!(%error, %job, "Could not publish a due job run; will try again.");
             false
         }
     }

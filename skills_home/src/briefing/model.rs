@@ -1,7 +1,7 @@
 //! What a briefing says: the data read for it ([`Briefing`]) and the fields a WhatsApp template's
 //! parameters are filled with ([`TemplateField`]), shared by `sources`, `render` and `delivery`.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 
 use crate::chores::DueChore;
 use crate::grocery::ListedItem;
@@ -14,8 +14,11 @@ pub struct Briefing {
     pub date: NaiveDate,
     /// Chores due today (not overdue), with whose turn it is.
     pub chores_today: Option<Vec<DueChore>>,
-    /// Reminders: for now, the overdue chores, most overdue first.
+    /// Reminders: the overdue chores, most overdue first.
     pub reminders: Option<Vec<DueChore>>,
+    /// Reminders members set that are due today (local time, text: "Sam: put the bins out"),
+    /// soonest first.
+    pub set_today: Option<Vec<(NaiveTime, String)>>,
     /// Items still to buy (bought ones left out), in order of addition.
     pub shopping: Option<Vec<ListedItem>>,
 }

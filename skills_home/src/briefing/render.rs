@@ -8,7 +8,7 @@
 //! | `{greeting}` | "Good morning! It's Thursday, 26 November 2026." (the household's local date) |
 //! | `{chores}` | one line per chore due today, with whose turn it is |
 //! | `{shopping}` | how many items are still to buy, then the items by aisle |
-//! | `{reminders}` | one line per overdue chore, with whose turn and how late |
+//! | `{reminders}` | one line per reminder set for today (its time and text), then one per overdue chore, with whose turn and how late |
 //!
 //! A section whose source failed reads [`UNAVAILABLE`]. Placeholders are filled in one pass,
 //! so text from the data (an item called "{chores}") is never itself expanded.
@@ -41,7 +41,7 @@ pub fn text(briefing: &Briefing) -> String {
             ("greeting", greeting(briefing.date)),
             ("chores", section(&briefing.chores_today, chores_today)),
             ("shopping", section(&briefing.shopping, shopping)),
-            ("reminders", section(&briefing.reminders, reminders)),
+            ("reminders", section(&reminder_rows(briefing), reminders)),
         ],
     )
 }
@@ -63,8 +63,14 @@ pub fn parameter(briefing: &Briefing, field: TemplateField) -> String {
             let names: Vec<String> = items.iter().map(ListedItem::render).collect();
             format!("{}: {}", count(items.len()), names.join(", "))
         }),
-        TemplateField::Reminders => one_line(&briefing.reminders, "none", |due| {
-            due.iter().map(chore_short).collect::<Vec<_>>().join(", ")
+        TemplateField::Reminders => one_line(&reminder_rows(briefing), "none", |rows| {
+            rows.iter()
+                .map(|row| match row {
+                    ReminderRow::Set(time, text) => format!("{} {text}", time.format("%H:%M")),
+                    ReminderRow::Overdue(due) => chore_short(due),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         }),
     };
     let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -133,18 +139,43 @@ fn chores_today(due: &[DueChore]) -> String {
     }))
 }
 
-fn reminders(overdue: &[DueChore]) -> String {
-    if overdue.is_empty() {
+/// One line of the Reminders section.
+enum ReminderRow<'a> {
+    /// A reminder a member set for today.
+    Set(chrono::NaiveTime, &'a str),
+    /// An overdue chore.
+    Overdue(&'a DueChore),
+}
+
+/// The Reminders section's rows: today's reminders, then overdue chores; `None` when either
+/// source could not be read.
+fn reminder_rows(briefing: &Briefing) -> Option<Vec<ReminderRow<'_>>> {
+    let (Some(set), Some(overdue)) = (&briefing.set_today, &briefing.reminders) else {
+        return None;
+    };
+    Some(
+        set.iter()
+            .map(|(time, text)| ReminderRow::Set(*time, text))
+            .chain(overdue.iter().map(ReminderRow::Overdue))
+            .collect(),
+    )
+}
+
+fn reminders(rows: &[ReminderRow<'_>]) -> String {
+    if rows.is_empty() {
         return "None.".to_owned();
     }
-    bullets(overdue.iter().map(|d| {
-        let late = match d.days_overdue {
-            1 => "1 day overdue".to_owned(),
-            n => format!("{n} days overdue"),
-        };
-        match &d.assignee {
-            Some(who) => format!("{} — {who}, {late}", d.chore),
-            None => format!("{} — {late}", d.chore),
+    bullets(rows.iter().map(|row| match row {
+        ReminderRow::Set(time, text) => format!("{} {text}", time.format("%H:%M")),
+        ReminderRow::Overdue(d) => {
+            let late = match d.days_overdue {
+                1 => "1 day overdue".to_owned(),
+                n => format!("{n} days overdue"),
+            };
+            match &d.assignee {
+                Some(who) => format!("{} — {who}, {late}", d.chore),
+                None => format!("{} — {late}", d.chore),
+            }
         }
     }))
 }

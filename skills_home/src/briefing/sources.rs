@@ -32,6 +32,10 @@ pub async fn gather(
     let items = grocery::items(tx, household).await;
     let items = settle(tx, "briefing_shopping", "shopping list", items).await?;
 
+    savepoint(tx, "SAVEPOINT briefing_reminders").await?;
+    let set_today = crate::reminders::reminders_today(tx, household, now, tz).await;
+    let set_today = settle(tx, "briefing_reminders", "reminders", set_today).await?;
+
     let (chores_today, overdue) = match due {
         Some(due) => {
             let (today, overdue): (Vec<_>, Vec<_>) =
@@ -44,6 +48,7 @@ pub async fn gather(
         date: local_today(now, tz),
         chores_today,
         reminders: overdue,
+        set_today,
         shopping: items.map(|items| items.into_iter().filter(|i| i.is_open()).collect()),
     })
 }
