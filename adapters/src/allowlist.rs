@@ -16,6 +16,10 @@ use alfred_config::{Instance, LlmProvider, Settings};
 /// The host Slack's `response_url`s point at.
 pub const SLACK_HOOKS_HOST: &str = "hooks.slack.com";
 
+/// The host Meta's media URLs point at (`https://lookaside.fbsbx.com/whatsapp_business/…`):
+/// allowed with voice notes on, which download from it.
+pub const MEDIA_HOST: &str = "lookaside.fbsbx.com";
+
 /// A request to a host outside the allowlist (or to a URL without a host).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("outbound request to {host} refused: not in this instance's allowlist ({allowed})")]
@@ -68,7 +72,7 @@ impl Allowlist {
         }
         if let (Some(transcribe), Some(_)) = (&settings.transcribe, &settings.whatsapp) {
             urls.push(&transcribe.base_url);
-            list.hosts.insert(crate::voice::MEDIA_HOST.to_owned());
+            list.hosts.insert(MEDIA_HOST.to_owned());
         }
         list.hosts
             .extend(urls.into_iter().filter_map(|url| host_of(url).ok()));

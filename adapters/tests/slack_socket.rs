@@ -42,7 +42,7 @@ async fn an_envelope_is_acknowledged_only_once_it_is_stored() {
         None,
     )
     .start_under(&root);
-    let sockets = slack.wait_for_open_sockets(2, DEADLINE).await;
+    let sockets = slack.socket().wait_for_open_sockets(2, DEADLINE).await;
     assert_eq!(sockets.len(), 2);
     let lost = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
     let next = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
@@ -51,12 +51,14 @@ async fn an_envelope_is_acknowledged_only_once_it_is_stored() {
     // after it, shows when the first was dealt with.
     harness.bus.fail_next_publishes(1);
     slack
+        .socket()
         .send_envelope(sockets[0], &events_api_envelope("env-lost", &lost, 0))
         .await;
     slack
+        .socket()
         .send_envelope(sockets[0], &events_api_envelope("env-next", &next, 0))
         .await;
-    let acks = poll_until(DEADLINE, || slack.acks(), |acks| !acks.is_empty()).await;
+    let acks = poll_until(DEADLINE, || slack.socket().acks(), |acks| !acks.is_empty()).await;
 
     assert_eq!(
         acks.iter()
@@ -69,11 +71,12 @@ async fn an_envelope_is_acknowledged_only_once_it_is_stored() {
 
     // Slack delivers the unacknowledged envelope again; now it is stored and acknowledged.
     slack
+        .socket()
         .send_envelope(sockets[1], &events_api_envelope("env-lost", &lost, 1))
         .await;
     let acks = poll_until(
         DEADLINE,
-        || slack.acks_of("env-lost"),
+        || slack.socket().acks_of("env-lost"),
         |acks| !acks.is_empty(),
     )
     .await;

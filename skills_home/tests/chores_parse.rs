@@ -428,7 +428,11 @@ fn every_form_of_marking_done_reads_the_name_the_same_way() {
 /// sender's phrases is no member's.
 #[test]
 fn a_member_is_never_named_like_the_senders_own_done_phrases() {
-    for text in ["completed's done b", "finished did the bins", "did has done the bins"] {
+    for text in [
+        "completed's done b",
+        "finished did the bins",
+        "did has done the bins",
+    ] {
         assert!(
             !matches!(
                 parse(text),

@@ -252,7 +252,7 @@ pub(crate) struct State {
     /// Whether `auth.test` answers `invalid_auth`.
     refuse_token: std::sync::atomic::AtomicBool,
     /// Socket Mode: connections handed out, open sockets, acknowledgements.
-    pub(crate) socket: crate::slack_socket::SocketState,
+    pub(crate) socket: Arc<crate::slack_socket::SocketState>,
 }
 
 /// The running fake. Stops when dropped.
@@ -266,9 +266,11 @@ impl FakeSlack {
     pub async fn start() -> FakeSlack {
         let state = Arc::new(State::default());
         let data = web::Data::from(state.clone());
+        let socket = web::Data::from(state.socket.clone());
         let server = RunningServer::start("fake-slack", "fake Slack API", 0, move |config| {
             config
                 .app_data(data.clone())
+                .app_data(socket.clone())
                 .route("/api/chat.postMessage", web::post().to(post_message))
                 .route("/api/auth.test", web::post().to(auth_test))
                 .route("/response/{id}", web::post().to(response_url))
@@ -276,6 +278,11 @@ impl FakeSlack {
         })
         .await;
         FakeSlack { state, server }
+    }
+
+    /// Socket Mode's side of the fake: connections, envelopes, acknowledgements.
+    pub fn socket(&self) -> &crate::slack_socket::SocketState {
+        &self.state.socket
     }
 
     /// The base URL to use as `SLACK_API_URL` (no trailing slash).
@@ -416,4 +423,28 @@ async fn response_url(
         ok: true,
     });
     HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// A `slash_commands` envelope: the command's fields as JSON, as Socket Mode sends them.
+pub fn slash_command_envelope(envelope_id: &str, command: &SlashCommand) -> Value {
+    json!({
+        "envelope_id": envelope_id,
+        "type": "slash_commands",
+        "accepts_response_payload": true,
+        "payload": {
+            "token": "xyzz0WbapA4vBCDEFasx0q6G",
+            "team_id": command.team_id,
+            "team_domain": "testteamnow",
+            "channel_id": command.channel_id,
+            "channel_name": "foobar",
+            "user_id": command.user_id,
+            "user_name": command.user_name,
+            "command": command.command,
+            "text": command.text,
+            "api_app_id": "A0APPID1",
+            "is_enterprise_install": "false",
+            "response_url": command.response_url,
+            "trigger_id": command.trigger_id,
+        },
+    })
 }

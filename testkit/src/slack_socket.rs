@@ -3,15 +3,15 @@
 //! * `POST /api/apps.connections.open` — checks the app token (`Authorization: Bearer xapp-…`,
 //!   [`SOCKET_APP_TOKEN`]; `not_authed` without one, `invalid_auth` for another) and answers
 //!   `{"ok":true,"url":"ws://127.0.0.1:{port}/socket/{id}?ticket=…"}`, as Slack answers with a
-//!   `wss://` URL; [`FakeSlack::hold_connection_opens`] keeps the answers back until
-//!   [`FakeSlack::release_connection_opens`], so a test can see what Alfred does meanwhile;
+//!   `wss://` URL; [`SocketState::hold_connection_opens`] keeps the answers back until
+//!   [`SocketState::release_connection_opens`], so a test can see what Alfred does meanwhile;
 //! * `GET /socket/{id}` — a WebSocket (actix-ws) that says `{"type":"hello",…}` first and then
 //!   records every acknowledgement (`{"envelope_id":…}`) with the connection it came on.
 //!
-//! The test pushes envelopes to a chosen connection ([`FakeSlack::send_envelope`], built with
-//! [`events_api_envelope`] or [`slash_command_envelope`]), asks for a new connection as Slack
-//! does ([`FakeSlack::send_disconnect`] with `refresh_requested`), or cuts one
-//! ([`FakeSlack::close_socket`]).
+//! The test pushes envelopes to a chosen connection ([`SocketState::send_envelope`], built with
+//! [`events_api_envelope`] or [`slash_command_envelope`](crate::slack::slash_command_envelope)), asks for a new connection as Slack
+//! does ([`SocketState::send_disconnect`] with `refresh_requested`), or cuts one
+//! ([`SocketState::close_socket`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use crate::fake_server::{bearer_token, poll_until};
-use crate::slack::{FakeSlack, SlashCommand, State};
 
 /// The app-level token the fake accepts for `apps.connections.open`.
 pub const SOCKET_APP_TOKEN: &str = "xapp-1-A0APPID1-1234567890-fakeslacksocketmode";
@@ -36,30 +35,6 @@ pub fn events_api_envelope(envelope_id: &str, body: &str, retry_attempt: u32) ->
         "payload": payload,
         "retry_attempt": retry_attempt,
         "retry_reason": if retry_attempt > 0 { "timeout" } else { "" },
-    })
-}
-
-/// A `slash_commands` envelope: the command's fields as JSON, as Socket Mode sends them.
-pub fn slash_command_envelope(envelope_id: &str, command: &SlashCommand) -> Value {
-    json!({
-        "envelope_id": envelope_id,
-        "type": "slash_commands",
-        "accepts_response_payload": true,
-        "payload": {
-            "token": "xyzz0WbapA4vBCDEFasx0q6G",
-            "team_id": command.team_id,
-            "team_domain": "testteamnow",
-            "channel_id": command.channel_id,
-            "channel_name": "foobar",
-            "user_id": command.user_id,
-            "user_name": command.user_name,
-            "command": command.command,
-            "text": command.text,
-            "api_app_id": "A0APPID1",
-            "is_enterprise_install": "false",
-            "response_url": command.response_url,
-            "trigger_id": command.trigger_id,
-        },
     })
 }
 
@@ -84,7 +59,7 @@ struct Socket {
 
 /// Socket Mode's part of the fake's state.
 #[derive(Default)]
-pub(crate) struct SocketState {
+pub struct SocketState {
     next_id: AtomicUsize,
     /// The bearer tokens of the `apps.connections.open` calls, answered or held.
     opens: Mutex<Vec<Option<String>>>,
@@ -103,25 +78,25 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         .route("/socket/{id}", web::get().to(socket));
 }
 
-impl FakeSlack {
-    /// Keeps `apps.connections.open` answers back until [`FakeSlack::release_connection_opens`].
+impl SocketState {
+    /// Keeps `apps.connections.open` answers back until [`SocketState::release_connection_opens`].
     pub fn hold_connection_opens(&self) {
-        self.state.socket.held.store(true, Ordering::SeqCst);
+        self.held.store(true, Ordering::SeqCst);
     }
 
     /// Answers the held `apps.connections.open` calls, and later ones at once.
     pub fn release_connection_opens(&self) {
-        self.state.socket.held.store(false, Ordering::SeqCst);
+        self.held.store(false, Ordering::SeqCst);
     }
 
     /// The bearer tokens of the `apps.connections.open` calls so far.
     pub fn connection_opens(&self) -> Vec<Option<String>> {
-        self.state.socket.opens.lock().unwrap().clone()
+        self.opens.lock().unwrap().clone()
     }
 
     /// The ids of the WebSockets open now, oldest first.
     pub fn open_sockets(&self) -> Vec<usize> {
-        let sockets = self.state.socket.sockets.lock().unwrap();
+        let sockets = self.sockets.lock().unwrap();
         sockets
             .iter()
             .filter(|socket| socket.open.load(Ordering::SeqCst))
@@ -131,12 +106,12 @@ impl FakeSlack {
 
     /// How many WebSockets were ever accepted.
     pub fn sockets_accepted(&self) -> usize {
-        self.state.socket.sockets.lock().unwrap().len()
+        self.sockets.lock().unwrap().len()
     }
 
     /// Whether Alfred closed socket `id` itself (rather than the fake, or not at all).
     pub fn closed_by_alfred(&self, id: usize) -> bool {
-        self.socket(id)
+        self.handle(id)
             .is_some_and(|socket| socket.closed_by_client.load(Ordering::SeqCst))
     }
 
@@ -147,7 +122,7 @@ impl FakeSlack {
 
     /// Every acknowledgement so far, in arrival order.
     pub fn acks(&self) -> Vec<SocketAck> {
-        self.state.socket.acks.lock().unwrap().clone()
+        self.acks.lock().unwrap().clone()
     }
 
     /// The acknowledgements of `envelope_id`.
@@ -176,13 +151,13 @@ impl FakeSlack {
 
     /// Closes socket `id` from Slack's side.
     pub async fn close_socket(&self, id: usize) {
-        let socket = self.socket(id).expect("a socket the fake accepted");
+        let socket = self.handle(id).expect("a socket the fake accepted");
         socket.open.store(false, Ordering::SeqCst);
         let _ = socket.session.close(None).await;
     }
 
-    fn socket(&self, id: usize) -> Option<SocketHandle> {
-        let sockets = self.state.socket.sockets.lock().unwrap();
+    fn handle(&self, id: usize) -> Option<SocketHandle> {
+        let sockets = self.sockets.lock().unwrap();
         sockets
             .iter()
             .find(|socket| socket.id == id)
@@ -194,7 +169,7 @@ impl FakeSlack {
     }
 
     async fn send_text(&self, id: usize, text: String) {
-        let mut socket = self.socket(id).expect("a socket the fake accepted");
+        let mut socket = self.handle(id).expect("a socket the fake accepted");
         assert!(socket.open.load(Ordering::SeqCst), "socket {id} is closed");
         socket
             .session
@@ -210,17 +185,17 @@ struct SocketHandle {
     closed_by_client: Arc<AtomicBool>,
 }
 
-async fn connections_open(request: HttpRequest, state: web::Data<State>) -> HttpResponse {
+async fn connections_open(request: HttpRequest, state: web::Data<SocketState>) -> HttpResponse {
     let bearer = bearer_token(&request);
-    state.socket.opens.lock().unwrap().push(bearer.clone());
-    while state.socket.held.load(Ordering::SeqCst) {
+    state.opens.lock().unwrap().push(bearer.clone());
+    while state.held.load(Ordering::SeqCst) {
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
     let answer = match bearer.as_deref() {
-        None => FakeSlack::error_body("not_authed"),
-        Some(token) if token != SOCKET_APP_TOKEN => FakeSlack::error_body("invalid_auth"),
+        None => error_body("not_authed"),
+        Some(token) if token != SOCKET_APP_TOKEN => error_body("invalid_auth"),
         Some(_) => {
-            let id = state.socket.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+            let id = state.next_id.fetch_add(1, Ordering::SeqCst) + 1;
             let host = request.connection_info().host().to_owned();
             json!({
                 "ok": true,
@@ -235,7 +210,7 @@ async fn socket(
     request: HttpRequest,
     path: web::Path<usize>,
     body: web::Payload,
-    state: web::Data<State>,
+    state: web::Data<SocketState>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = path.into_inner();
     let (response, mut session, mut messages) = actix_ws::handle(&request, body)?;
@@ -243,13 +218,13 @@ async fn socket(
     let closed_by_client = Arc::new(AtomicBool::new(false));
     let hello = json!({
         "type": "hello",
-        "num_connections": state.socket.sockets.lock().unwrap().len() + 1,
+        "num_connections": state.sockets.lock().unwrap().len() + 1,
         "debug_info": { "host": "applink-fake-1", "build_number": 1, "approximate_connection_time": 18060 },
         "connection_info": { "app_id": "A0APPID1" },
     });
     // Queued before the socket is listed, so hello is always the first frame.
     let _ = session.text(hello.to_string()).await;
-    state.socket.sockets.lock().unwrap().push(Socket {
+    state.sockets.lock().unwrap().push(Socket {
         id,
         session: session.clone(),
         open: open.clone(),
@@ -263,7 +238,7 @@ async fn socket(
                         continue;
                     };
                     if let Some(envelope_id) = ack.get("envelope_id").and_then(Value::as_str) {
-                        state.socket.acks.lock().unwrap().push(SocketAck {
+                        state.acks.lock().unwrap().push(SocketAck {
                             connection: id,
                             envelope_id: envelope_id.to_owned(),
                             payload: ack.get("payload").cloned(),
@@ -285,4 +260,9 @@ async fn socket(
         open.store(false, Ordering::SeqCst);
     });
     Ok(response)
+}
+
+/// Slack's error answer.
+fn error_body(error: &str) -> Value {
+    json!({ "ok": false, "error": error })
 }

@@ -9,10 +9,10 @@
 // failed unwrap or expect only fails the test that called it, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use alfred_testkit::slack::{app_mention, event_id, FakeSlack, SlackRequest, SlashCommand};
-use alfred_testkit::slack_socket::{
-    events_api_envelope, slash_command_envelope, SocketAck, SOCKET_APP_TOKEN,
+use alfred_testkit::slack::{
+    app_mention, event_id, slash_command_envelope, FakeSlack, SlackRequest, SlashCommand,
 };
+use alfred_testkit::slack_socket::{events_api_envelope, SocketAck, SOCKET_APP_TOKEN};
 use serde_json::json;
 
 use crate::helpers::{eventually, TestApp, DEADLINE};
@@ -46,7 +46,7 @@ async fn socket_app(slack: &FakeSlack) -> TestApp {
 
 /// The two connections Alfred keeps, once both are open.
 async fn both_sockets(slack: &FakeSlack) -> Vec<usize> {
-    let open = slack.wait_for_open_sockets(2, DEADLINE).await;
+    let open = slack.socket().wait_for_open_sockets(2, DEADLINE).await;
     assert_eq!(open.len(), 2, "Alfred keeps two Socket Mode connections");
     open
 }
@@ -54,7 +54,7 @@ async fn both_sockets(slack: &FakeSlack) -> Vec<usize> {
 /// Waits for the acknowledgements of `envelope_id` to number `n`.
 async fn acked(slack: &FakeSlack, envelope_id: &str, n: usize) -> Vec<SocketAck> {
     eventually(&format!("{n} ack(s) of {envelope_id}"), || async {
-        let acks = slack.acks_of(envelope_id);
+        let acks = slack.socket().acks_of(envelope_id);
         (acks.len() >= n).then_some(acks)
     })
     .await
@@ -84,6 +84,7 @@ async fn an_app_mention_envelope_is_acknowledged_and_answered_once_even_when_red
     let sockets = both_sockets(&slack).await;
     assert!(
         slack
+            .socket()
             .connection_opens()
             .iter()
             .all(|token| token.as_deref() == Some(SOCKET_APP_TOKEN)),
@@ -92,6 +93,7 @@ async fn an_app_mention_envelope_is_acknowledged_and_answered_once_even_when_red
     let body = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
 
     slack
+        .socket()
         .send_envelope(sockets[0], &events_api_envelope("env-1", &body, 0))
         .await;
 
@@ -109,14 +111,15 @@ async fn an_app_mention_envelope_is_acknowledged_and_answered_once_even_when_red
 
     // The connection drops; Alfred opens a new one, and Slack delivers the envelope again
     // there (as it does when it is not sure of the acknowledgement).
-    slack.close_socket(sockets[0]).await;
+    slack.socket().close_socket(sockets[0]).await;
     let reopened = eventually("a third connection", || async {
-        let open = slack.open_sockets();
-        (slack.sockets_accepted() >= 3 && open.len() == 2).then_some(open)
+        let open = slack.socket().open_sockets();
+        (slack.socket().sockets_accepted() >= 3 && open.len() == 2).then_some(open)
     })
     .await;
     let new = *reopened.iter().find(|id| !sockets.contains(id)).unwrap();
     slack
+        .socket()
         .send_envelope(new, &events_api_envelope("env-1", &body, 1))
         .await;
 
@@ -156,46 +159,52 @@ async fn a_refresh_requested_disconnect_opens_the_new_connection_first_and_loses
     let app = socket_app(&slack).await;
     let sockets = both_sockets(&slack).await;
     let (old, other) = (sockets[0], sockets[1]);
-    let opens_before = slack.connection_opens().len();
+    let opens_before = slack.socket().connection_opens().len();
 
     // Slack asks for a new connection, and delivers one more event on the old one before it
     // closes it, and one on the other connection.
-    slack.hold_connection_opens();
-    slack.send_disconnect(old, "refresh_requested").await;
+    slack.socket().hold_connection_opens();
+    slack
+        .socket()
+        .send_disconnect(old, "refresh_requested")
+        .await;
     let on_old = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
     let on_other = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
     slack
+        .socket()
         .send_envelope(old, &events_api_envelope("env-old", &on_old, 0))
         .await;
     slack
+        .socket()
         .send_envelope(other, &events_api_envelope("env-other", &on_other, 0))
         .await;
 
     // While the replacement is being opened, the old connection is still read and answered.
     eventually("the replacement to be asked for", || async {
-        (slack.connection_opens().len() > opens_before).then_some(())
+        (slack.socket().connection_opens().len() > opens_before).then_some(())
     })
     .await;
     assert_eq!(acked(&slack, "env-old", 1).await[0].connection, old);
     assert_eq!(acked(&slack, "env-other", 1).await[0].connection, other);
     assert!(
-        slack.open_sockets().contains(&old),
+        slack.socket().open_sockets().contains(&old),
         "the old connection must stay open until its replacement is"
     );
 
-    slack.release_connection_opens();
+    slack.socket().release_connection_opens();
     let open = eventually("the replacement open and the old one closed", || async {
-        let open = slack.open_sockets();
+        let open = slack.socket().open_sockets();
         (open.len() == 2 && !open.contains(&old)).then_some(open)
     })
     .await;
     assert!(
-        slack.closed_by_alfred(old),
+        slack.socket().closed_by_alfred(old),
         "Alfred closes the old connection itself"
     );
     let new = *open.iter().find(|id| **id != other).unwrap();
     let on_new = app_mention(TEAM, &event_id(), BOT, CHANNEL, ANNA, "ping");
     slack
+        .socket()
         .send_envelope(new, &events_api_envelope("env-new", &on_new, 0))
         .await;
     acked(&slack, "env-new", 1).await;
@@ -231,6 +240,7 @@ async fn alfred_ping_over_socket_mode_is_answered_in_the_acknowledgement() {
     let command = SlashCommand::alfred(TEAM, CHANNEL, "ping", &slack.response_url());
 
     slack
+        .socket()
         .send_envelope(sockets[1], &slash_command_envelope("env-cmd", &command))
         .await;
 
@@ -259,6 +269,7 @@ async fn an_envelope_that_cannot_be_understood_is_dead_lettered_like_an_http_one
     .to_string();
 
     slack
+        .socket()
         .send_envelope(sockets[0], &events_api_envelope("env-bad", &unreadable, 0))
         .await;
 
@@ -298,14 +309,14 @@ async fn a_refused_app_token_is_tried_again_with_back_off_and_nothing_is_opened(
 
     // Two connections, each tried again after its back-off.
     let opens = eventually("apps.connections.open to be tried again", || async {
-        let opens = slack.connection_opens();
+        let opens = slack.socket().connection_opens();
         (opens.len() >= 2 * 2).then_some(opens)
     })
     .await;
     assert!(opens
         .iter()
         .all(|token| token.as_deref() == Some("xapp-1-not-the-apps-token")));
-    assert_eq!(slack.sockets_accepted(), 0);
+    assert_eq!(slack.socket().sockets_accepted(), 0);
     assert!(
         app.metric("alfred_slack_socket_reconnects_total{reason=\"failed\"}")
             .await

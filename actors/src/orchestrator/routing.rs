@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::interpret::plain_language;
-use super::voice::voice_note;
+use super::voice::{self, voice_note, Spoken};
 use super::{OrchestratorDeps, RoutedSkill};
 use crate::access::counted::Counted;
 use crate::access::{strangers, Asker, Refusal};
@@ -66,7 +66,13 @@ pub(super) async fn decide(
         return Ok(Some(refusal));
     }
     if let Some(note) = voice_note_of(&envelope.kind) {
-        return voice_note(deps, envelope, note).await;
+        return match voice_note(deps, envelope, note).await? {
+            Spoken::Answered(effect) => Ok(effect),
+            Spoken::Route { command, heard } => {
+                let effect = route(deps, envelope, command).await?;
+                Ok(Some(voice::heard(effect, heard)))
+            }
+        };
     }
     match text {
         Some(text) => route(deps, envelope, text).await,

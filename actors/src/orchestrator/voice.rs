@@ -20,7 +20,6 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 
-use super::routing::route;
 use super::status::store_failure;
 use super::OrchestratorDeps;
 use crate::limits::too_long_reply;
@@ -40,30 +39,50 @@ enum Heard {
     Reply(&'static str),
 }
 
-/// The effect of a voice note in a direct chat.
+/// What a voice note in a direct chat comes to.
+pub(super) enum Spoken {
+    /// Answered without routing (not transcribed, too long) or nothing to do (`None`).
+    Answered(Option<Box<dyn Effect>>),
+    /// Heard: route `command` like typed text, then [`heard`] says what was heard.
+    Route { command: String, heard: String },
+}
+
+/// Transcribes a voice note in a direct chat (at most once per message), or answers it.
 pub(super) async fn voice_note(
     deps: &OrchestratorDeps,
     envelope: &InboundEnvelope,
     note: VoiceNote,
-) -> Result<Option<Box<dyn Effect>>, DeliveryError> {
+) -> Result<Spoken, DeliveryError> {
     let transcript = match listen(deps, envelope, &note).await? {
         Heard::Transcript(transcript) => transcript,
-        Heard::Handled => return Ok(None),
-        Heard::Reply(reply) => return Ok(Some(Box::new(ReplyOnly(vec![reply.to_owned()])))),
+        Heard::Handled => return Ok(Spoken::Answered(None)),
+        Heard::Reply(reply) => {
+            return Ok(Spoken::Answered(Some(Box::new(ReplyOnly(vec![
+                reply.to_owned()
+            ])))))
+        }
     };
     // A spoken message is held to the same cap as a typed one (`MAX_TEXT_CHARS`).
     if let Some(max) = deps.limiter.too_long(&transcript) {
         tracing::info!(max, "A transcript over MAX_TEXT_CHARS was not read.");
         deps.metrics.refused.with_label_values(&["too_long"]).inc();
-        return Ok(Some(Box::new(ReplyOnly(vec![too_long_reply(max)]))));
+        return Ok(Spoken::Answered(Some(Box::new(ReplyOnly(vec![
+            too_long_reply(max),
+        ])))));
     }
-    let effect = route(deps, envelope, command_text(&transcript))
-        .await?
-        .unwrap_or_else(|| Box::new(ReplyOnly(Vec::new())));
-    Ok(Some(Box::new(HeardEffect {
+    Ok(Spoken::Route {
+        command: command_text(&transcript),
         heard: heard_prefix(&transcript),
-        effect,
-    })))
+    })
+}
+
+/// The effect the transcript was routed to (`None`: none), its first reply to the
+/// conversation starting with what was heard (`heard`, from [`Spoken::Route`]).
+pub(super) fn heard(effect: Option<Box<dyn Effect>>, heard: String) -> Box<dyn Effect> {
+    Box::new(HeardEffect {
+        heard,
+        effect: effect.unwrap_or_else(|| Box::new(ReplyOnly(Vec::new()))),
+    })
 }
 
 /// The transcript as a command: a speech-to-text server writes sentences ("Add milk."), the

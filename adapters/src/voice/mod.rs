@@ -38,8 +38,7 @@ pub use self::multipart::{Form, Multipart, UnsafeHeader};
 use crate::allowlist::Allowlist;
 use crate::outbound_http;
 
-/// The host Meta's media URLs point at (`https://lookaside.fbsbx.com/whatsapp_business/…`).
-pub const MEDIA_HOST: &str = "lookaside.fbsbx.com";
+pub use crate::allowlist::MEDIA_HOST;
 /// Largest metadata or transcription answer read.
 const RESPONSE_LIMIT: usize = 256 * 1024;
 

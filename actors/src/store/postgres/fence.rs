@@ -12,8 +12,7 @@
 //! A replica paused *inside* a commit holds that share lock while it is paused. The new owner
 //! waits for it only a little ([`advance`] with a lock timeout; the owner gives the lease back
 //! and tries again next tick, renewing its other leases meanwhile), and every commit's
-//! transaction sets `idle_in_transaction_session_timeout` (the group commit's
-//! [`COMMIT_IDLE_LIMIT`](super::group)): the server ends a transaction left idle that long,
+//! transaction sets `idle_in_transaction_session_timeout` ([`COMMIT_IDLE_LIMIT`]): the server ends a transaction left idle that long,
 //! which releases the lock; the paused replica finds its connection gone when it wakes, and
 //! nothing of its batch was committed.
 
@@ -22,6 +21,15 @@ use std::time::Duration;
 use crate::store::{Fence, StoreError};
 use deadpool_postgres::Transaction;
 use tokio_postgres::error::SqlState;
+
+/// Sent first in every group commit's transaction: the server ends the transaction (and the
+/// session) when it sits idle, waiting for Alfred, longer than this. A healthy commit waits on
+/// Alfred only for its own next statement (effects touch nothing outside the transaction);
+/// five seconds idle means a paused or stalled process, whose locks — the partition's fence
+/// row, a household's advisory lock — would otherwise hold everyone else back until it woke
+/// (see the module doc). `SET LOCAL`: no session state is left behind (transaction poolers).
+pub(crate) const COMMIT_IDLE_LIMIT: &str =
+    "SET LOCAL idle_in_transaction_session_timeout = 5000";
 
 const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
 

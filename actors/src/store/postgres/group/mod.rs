@@ -85,14 +85,6 @@ const INSERT_OUTBOX: &str = "INSERT INTO outbox \
      (platform, account, recipient, reply_to, body, traceparent, to_group, thread) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
 
-/// Sent first in every group commit's transaction: the server ends the transaction (and the
-/// session) when it sits idle, waiting for Alfred, longer than this. A healthy commit waits on
-/// Alfred only for its own next statement (effects touch nothing outside the transaction);
-/// five seconds idle means a paused or stalled process, whose locks — the partition's fence
-/// row, a household's advisory lock — would otherwise hold everyone else back until it woke
-/// (see `fence`). `SET LOCAL`: no session state is left behind (transaction poolers).
-pub(super) const COMMIT_IDLE_LIMIT: &str = "SET LOCAL idle_in_transaction_session_timeout = 5000";
-
 const SAVEPOINT: &str = "SAVEPOINT message";
 const RELEASE: &str = "RELEASE SAVEPOINT message";
 const ROLLBACK_AND_RELEASE: &str = "ROLLBACK TO SAVEPOINT message; RELEASE SAVEPOINT message";
@@ -153,7 +145,7 @@ async fn commit_with_savepoints(
 async fn run_batch(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreError> {
     // Pipelined: sent together, one wait.
     let (limit, inbox, outbox) = futures::join!(
-        tx.batch_execute(COMMIT_IDLE_LIMIT),
+        tx.batch_execute(super::fence::COMMIT_IDLE_LIMIT),
         tx.prepare_cached(INSERT_INBOX),
         tx.prepare_cached(INSERT_OUTBOX)
     );

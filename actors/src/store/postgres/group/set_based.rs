@@ -101,7 +101,7 @@ async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreEr
     let fences = jobs.iter().map(|job| job.inbox.fence);
     // Pipelined with the fence check: sent together, one wait.
     let (limit, fenced) = futures::join!(
-        tx.batch_execute(super::COMMIT_IDLE_LIMIT),
+        tx.batch_execute(crate::store::postgres::fence::COMMIT_IDLE_LIMIT),
         crate::store::postgres::fence::check_batch(tx, fences)
     );
     limit?;
