@@ -9,7 +9,7 @@
 #   ./scripts/fuzz.sh --list                   the targets
 #
 # The targets: whatsapp_payload, whatsapp_signature, slack_events, slack_commands,
-# slack_signature, grocery_parse, chores_parse, crm_import, mail_parse (fuzz/README.md says what
+# slack_signature, grocery_parse, chores_parse, reminders_parse, crm_import, mail_parse (fuzz/README.md says what
 # each checks besides "does not panic").
 #
 # cargo-fuzz is installed with `cargo install cargo-fuzz --locked` (version $CARGO_FUZZ_VERSION)
@@ -42,7 +42,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 targets=(whatsapp_payload whatsapp_signature slack_events slack_commands slack_signature
-    grocery_parse chores_parse crm_import mail_parse)
+    grocery_parse chores_parse reminders_parse crm_import mail_parse)
 
 keep=0
 case ${1:-} in

@@ -34,7 +34,7 @@ use chrono_tz::Tz;
 use futures::future::BoxFuture;
 
 pub use self::model::{first_due, next_after, send_at, NewReminder, QuietHours, Reminder, State};
-pub use self::parse::{parse, Day, ReminderCommand, Repeat, Target, When};
+pub use self::parse::{parse, Day, ReminderCommand, Repeat, Target, When, MAX_TEXT_CHARS};
 pub use self::store::{ReminderState, SLOT};
 
 /// The skill's name; its actor is `skill/reminders`.

@@ -28,8 +28,7 @@ use tokio_postgres::error::SqlState;
 /// five seconds idle means a paused or stalled process, whose locks — the partition's fence
 /// row, a household's advisory lock — would otherwise hold everyone else back until it woke
 /// (see the module doc). `SET LOCAL`: no session state is left behind (transaction poolers).
-pub(crate) const COMMIT_IDLE_LIMIT: &str =
-    "SET LOCAL idle_in_transaction_session_timeout = 5000";
+pub(crate) const COMMIT_IDLE_LIMIT: &str = "SET LOCAL idle_in_transaction_session_timeout = 5000";
 
 const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
 
