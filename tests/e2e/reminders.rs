@@ -1,8 +1,8 @@
 //! Reminders through the whole app on real Redis and Postgres: set in the chat, sent by the
-//! scheduler at their time — once with two Alfreds on the same stores and once across a
-//! restart at the due minute —, held until the end of quiet hours, sent to a member's own chat
-//! ("remind Sam …", as the approved template outside WhatsApp's 24-hour window), and not at all
-//! once cancelled.
+//! scheduler at their time — once with two Alfreds on the same stores and once when the real
+//! binary is killed at the due minute (the run published, not handled) and started again —,
+//! held until the end of quiet hours, sent to a member's own chat ("remind Sam …", as the
+//! approved template outside WhatsApp's 24-hour window), and not at all once cancelled.
 //!
 //! A negative ("not sent") is only asserted after a positive that the same scheduler tick must
 //! have produced (another reminder due at the same moment was sent), never after a sleep.
@@ -226,50 +226,121 @@ async fn two_alfreds_on_the_same_stores_send_a_reminder_once() {
     );
 }
 
+/// The message ids of the reminder runs published on the ingest streams, one per publication.
+async fn reminder_runs(backends: &Backends) -> Vec<String> {
+    let mut runs = Vec::new();
+    for stream in backends.ingest_streams() {
+        for fields in backends.stream_entries(&stream).await {
+            let Some((_, payload)) = fields.iter().find(|(key, _)| key == "payload") else {
+                continue;
+            };
+            let envelope: serde_json::Value = serde_json::from_str(payload).unwrap();
+            if let Some(id) = envelope["message_id"].as_str() {
+                if id.starts_with("reminder:") {
+                    runs.push(id.to_owned());
+                }
+            }
+        }
+    }
+    runs
+}
+
+/// The real `alfred` binary on `backends` with `settings`, and the address of its admin API.
+async fn start_process(
+    backends: &Backends,
+    settings: &[(&'static str, String)],
+) -> (AlfredProcess, String) {
+    let admin = format!("127.0.0.1:{}", free_port());
+    let mut settings = settings.to_vec();
+    settings.push(("ADMIN_ADDR", admin.clone()));
+    let process = AlfredProcess::start_with(backends, free_port(), &settings).await;
+    (process, format!("http://{admin}"))
+}
+
+/// How long a test on the real clock waits for a reminder set "in 1 minute" to fall due and
+/// be published: the minute itself, a scheduler tick, and a loaded machine's slack.
+const REAL_MINUTE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(150);
+
 #[actix_rt::test]
-async fn an_alfred_restarted_at_the_due_minute_does_not_send_the_reminder_again() {
-    let settings = households("");
-    let first = TestApp::spawn_at(START, &settings, Vec::new()).await;
-    say(
-        &first,
-        DANA,
-        "wamid.S1",
-        "remind me in 2 minutes to water the plants",
-    )
-    .await;
-    first.set_clock("2026-11-26T08:02:10Z").await;
-    sent(&[&first], "⏰ Reminder: water the plants").await;
-    first.backends.quiescent().await;
+async fn a_reminder_published_when_alfred_is_killed_at_the_due_minute_is_sent_once_after_the_restart(
+) {
+    // The real binary (it can be killed) on the real clock (a manual one is refused with
+    // durable stores); Kim's household has no quiet hours, so the reminder is due whenever
+    // this runs.
+    let backends = Backends::new().await;
+    let settings = households(JONESES);
+    let (mut first, admin) = start_process(&backends, &settings).await;
+    let http = reqwest::Client::new();
+    let body = whatsapp::text_message(
+        PHONE_ID,
+        KIM,
+        "Kim Jones",
+        "wamid.K1",
+        "remind me in 1 minute to water the plants",
+    );
+    assert!(post_signed_to(&http, &first.base, &body).await);
+    let confirmation = backends.graph.wait_for_requests(1, DEADLINE).await;
 
-    // The same deployment comes up again within the due minute, with a fresh scheduler.
-    let backends_again = Backends {
-        db: first.backends.db.clone(),
-        prefix: first.backends.prefix.clone(),
-        redis_url: first.backends.redis_url.clone(),
-        graph: alfred_testkit::graph::FakeGraph::start().await,
-        instance: first.backends.instance,
-    };
-    let restarted = TestApp::spawn_on_at(
-        backends_again,
-        "2026-11-26T08:02:20Z",
-        &settings,
-        Vec::new(),
+    // Ingest held: the scheduler publishes the due run, and nothing handles it.
+    admin_post(&admin, "/admin/streams/ingest/pause").await;
+    ingest_held_off(&admin).await;
+    let published = alfred_testkit::eventually(
+        "the due run to be published",
+        REAL_MINUTE_DEADLINE,
+        || async { reminder_runs(&backends).await.first().cloned() },
     )
     .await;
-    say(
-        &restarted,
-        DANA,
-        "wamid.S2",
-        "remind me in 1 minute to feed the cat",
-    )
-    .await;
-    restarted.set_clock("2026-11-26T08:03:30Z").await;
-    sent(&[&first, &restarted], "⏰ Reminder: feed the cat").await;
-    restarted.backends.quiescent().await;
 
+    // kill -9 at the due minute; the same deployment comes up again on the same stores, its
+    // ingest still paused (the pause is in Redis).
+    first.kill();
+    let (restarted, admin) = start_process(&backends, &settings).await;
+    ingest_held_off(&admin).await;
+    eventually(
+        "the restarted scheduler to publish the run again",
+        || async { (reminder_runs(&backends).await.len() >= 2).then_some(()) },
+    )
+    .await;
+    let runs = reminder_runs(&backends).await;
+    admin_post(&admin, "/admin/streams/ingest/resume").await;
+    eventually("the reminder to be sent", || async {
+        let sends = backends.graph.requests();
+        sends
+            .iter()
+            .any(|s| s.text() == Some("⏰ Reminder: water the plants"))
+            .then_some(())
+    })
+    .await;
+    backends.quiescent().await;
+
+    assert!(
+        confirmation[0]
+            .text()
+            .is_some_and(|t| t.starts_with("⏰ OK, I'll remind you to water the plants")),
+        "{:?}",
+        confirmation[0].text()
+    );
+    let sends = backends.graph.requests();
+    let reminders: Vec<_> = sends
+        .iter()
+        .filter(|s| s.text() == Some("⏰ Reminder: water the plants"))
+        .collect();
+    assert_eq!(reminders.len(), 1, "{sends:?}");
+    assert_eq!(reminders[0].to(), Some(KIM));
+    // The second publication reached the orchestrator and its inbox dropped it (not only the
+    // reminder's own state, which the run's effect checks too).
+    assert!(
+        restarted
+            .metric("alfred_messages_processed_total{result=\"duplicate\"}")
+            .await
+            >= 1,
+        "the inbox dropped the run published again"
+    );
+    assert!(published.starts_with("reminder:1:"), "{published}");
     assert_eq!(
-        count(&[&first, &restarted], "⏰ Reminder: water the plants"),
-        1
+        runs,
+        vec![published.clone(), published],
+        "the same run, twice"
     );
 }
 
