@@ -453,3 +453,29 @@ fn a_member_is_never_named_like_the_senders_own_done_phrases() {
         })
     );
 }
+
+/// Found by fuzzing: "swap chore chore cho ss with Kim" named a chore "chore cho ss", whose
+/// canonical text "swap chore cho ss with Kim" reads as "cho ss": no name starts with "chore".
+#[test]
+fn no_chore_name_starts_with_chore() {
+    assert_eq!(
+        parse("swap chore chore cho ss with Kim"),
+        Some(ChoreCommand::Swap {
+            chore: "cho ss".to_owned(),
+            with: Member::Named("Kim".to_owned())
+        })
+    );
+    assert_eq!(
+        parse("skip chore chore dishes"),
+        Some(ChoreCommand::Skip {
+            chore: "dishes".to_owned()
+        })
+    );
+    assert_eq!(
+        parse("done with chore with dishes"),
+        Some(ChoreCommand::Done {
+            chore: "dishes".to_owned(),
+            by: Member::Me
+        })
+    );
+}

@@ -156,8 +156,9 @@ impl DueRun {
 /// Runs a skill keeps in its own tables (reminders), asked for on every tick.
 #[async_trait::async_trait]
 pub trait DueRuns: Send + Sync + 'static {
-    /// Every run due at `now` that is still to be handled. A run returned again on a later
-    /// tick (not yet handled) is published again with the same id: the inbox keeps it once.
+    /// Every run due at `now` that is still to be handled. A process publishes a run once
+    /// while it stays due; another replica or a restarted process publishes it again with the
+    /// same id, and the inbox keeps it once.
     async fn due(&self, now: DateTime<Utc>) -> Result<Vec<DueRun>, crate::store::StoreError>;
 }
 
@@ -180,8 +181,12 @@ pub struct SchedulerDeps {
 /// The scheduler actor.
 pub struct Scheduler {
     deps: SchedulerDeps,
-    /// Runs this incarnation published or found missed: decided, not looked at again.
+    /// Daily runs this incarnation published or found missed: decided, not looked at again.
     decided: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// Sources' runs this incarnation published, not published again while a source still
+    /// finds them due (not yet handled); forgotten once it no longer does, so this holds no
+    /// more than what is due now.
+    published: Arc<std::sync::Mutex<HashSet<String>>>,
     busy: bool,
 }
 
@@ -190,6 +195,7 @@ impl Scheduler {
         Scheduler {
             deps,
             decided: Arc::default(),
+            published: Arc::default(),
             busy: false,
         }
     }
@@ -227,15 +233,19 @@ impl Handler<Tick> for Scheduler {
         self.busy = true;
         let deps = self.deps.clone();
         let decided = self.decided.clone();
+        let published = self.published.clone();
         ctx.spawn(
-            async move { evaluate(&deps, &decided).await }
-                .into_actor(self)
-                .map(|(), actor, _| actor.busy = false),
+            async move {
+                evaluate(&deps, &decided).await;
+                publish_sources(&deps, &published).await;
+            }
+            .into_actor(self)
+            .map(|(), actor, _| actor.busy = false),
         );
     }
 }
 
-/// Publishes due runs and records missed ones.
+/// Publishes due daily runs and records missed ones.
 async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<String>>) {
     let now = deps.clock.now();
     for job in &deps.jobs {
@@ -265,26 +275,42 @@ async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<Strin
             }
         }
     }
+}
+
+/// Publishes the sources' due runs this incarnation has not published yet.
+async fn publish_sources(deps: &SchedulerDeps, published: &std::sync::Mutex<HashSet<String>>) {
+    let now = deps.clock.now();
+    let mut due_now = HashSet::new();
+    let mut complete = true;
     for source in &deps.sources {
         let runs = match source.due(now).await {
             Ok(runs) => runs,
             Err(error) => {
                 tracing::warn!(%error, "Could not look for due runs; will try again.");
+                complete = false;
                 continue;
             }
         };
         for run in runs {
-            if is_decided(decided, &run.message_id) {
+            due_now.insert(run.message_id.clone());
+            if is_decided(published, &run.message_id) {
                 continue;
             }
             if publish_envelope(deps, &run.envelope(), &run.job).await {
                 tracing::info!(job = %run.job, household = %run.household, run = %run.run_key, "A run is due; handed to the orchestrator.");
-                decided
+                published
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .insert(run.message_id);
             }
         }
+    }
+    // What no source finds due any more was handled: forget it.
+    if complete {
+        published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|id| due_now.contains(id));
     }
 }
 

@@ -28,8 +28,8 @@
 //!   one still read and acknowledged meanwhile, and closed once the new one is up;
 //! * on `"link_disabled"` (Socket Mode was turned off for the app): logged as an error, tried
 //!   again at the longest back-off;
-//! * when it drops (closed, reset, or silent past [`SILENCE_LIMIT`] despite pings): at once
-//!   when it had been up for [`HEALTHY_AFTER`], else after a back-off; opening failures (a
+//! * when it drops (closed, reset, or silent past `SILENCE_LIMIT` despite pings): at once
+//!   when it had been up for `HEALTHY_AFTER`, else after a back-off; opening failures (a
 //!   wrong token, Slack unreachable) back off too, from `backoff_min`, doubling, capped at
 //!   `backoff_max`.
 //!

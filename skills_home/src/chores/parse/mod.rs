@@ -311,7 +311,8 @@ fn done(t: &[Token]) -> Option<ChoreCommand> {
 /// "with" is dropped (so no name starts with it), and a name that opens like praise ("very
 /// Mma", as in "done very well") is chat, not a chore.
 fn done_chore(mut rest: &[Token]) -> Option<String> {
-    while let Some(after) = after_any(rest, &[&["with"]]) {
+    // "chore" too: `chore_name` drops it, and a "with" after it must go as well.
+    while let Some(after) = after_any(rest, &[&["with"], &["chore"]]) {
         rest = after;
     }
     if is_praise(rest) {
@@ -390,8 +391,13 @@ fn skip_or_swap(t: &[Token]) -> Option<ChoreCommand> {
 /// A chore's name as referred to: trailing time words, "chore" and thanks dropped; `None` when
 /// nothing is left or it holds a separator (a list is never one chore).
 fn chore_name(tokens: &[Token]) -> Option<String> {
-    // Until none is left at the end, so that a name never ends in one and reads back as itself.
+    // No name starts with "chore" ("swap chore dishes", "skip chore dishes" take one as part
+    // of the command), so that "swap {name} with Kim" reads back as the same name.
     let mut tokens = tokens;
+    while let Some(rest) = after_any(tokens, &[&["chore"]]) {
+        tokens = rest;
+    }
+    // Until none is left at the end, so that a name never ends in one and reads back as itself.
     while let Some(rest) = before_any(tokens, WHEN)
         .or_else(|| before_any(tokens, &[&["chore"]]))
         .or_else(|| before_any(tokens, SUFFIXES))
