@@ -487,9 +487,23 @@ impl Wiring<'_> {
         jobs: Vec<ScheduledJob>,
         sources: Vec<Arc<dyn DueRuns>>,
     ) {
-        if jobs.is_empty() && sources.is_empty() {
-            tracing::info!("No scheduled jobs: morning briefings and chore reminders come from households with [household.briefing] or [household.chores] in HOUSEHOLDS_FILE.");
-            return;
+        const HINT: &str = "morning briefings and chore reminders come from households with [household.briefing] or [household.chores] in HOUSEHOLDS_FILE";
+        // One INFO line says what the scheduler does, and what to configure when it has no
+        // job of its own (the Home reminders are the skill's, and need no configuration).
+        match (jobs.is_empty(), sources.is_empty()) {
+            (true, true) => {
+                tracing::info!("No scheduled jobs: {HINT}.");
+                return;
+            }
+            (true, false) => tracing::info!(
+                sources = sources.len(),
+                "Scheduler started for reminders only: {HINT}."
+            ),
+            (false, _) => tracing::info!(
+                jobs = jobs.len(),
+                sources = sources.len(),
+                "Scheduler started."
+            ),
         }
         let deps = SchedulerDeps {
             bus: self.bus.clone(),

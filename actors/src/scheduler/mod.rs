@@ -208,7 +208,9 @@ impl Actor for Scheduler {
         if self.deps.jobs.is_empty() && self.deps.sources.is_empty() {
             return;
         }
-        tracing::info!(
+        // The runtime says at INFO what the scheduler does; a restart is the supervisor's to
+        // report.
+        tracing::debug!(
             jobs = self.deps.jobs.len(),
             sources = self.deps.sources.len(),
             "Scheduler started."
