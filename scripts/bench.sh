@@ -68,6 +68,16 @@ for phase in $phases; do
     esac
 done
 
+# Checked before the build, used by the inner run.
+replicas=${BENCH_REPLICAS:-1}
+[[ $replicas =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPLICAS must be a whole number ≥ 1 (got '$replicas')"
+partitions=${BENCH_PARTITIONS:-}
+[[ -z $partitions && $replicas -gt 1 ]] && partitions=4
+[[ -z $partitions || $partitions =~ ^[0-9]+$ ]] || die "BENCH_PARTITIONS must be a whole number"
+if [[ $replicas -gt 1 && $partitions == 0 ]]; then
+    die "BENCH_REPLICAS > 1 needs partitions (BENCH_PARTITIONS ≥ 1): the single stream has no leases"
+fi
+
 # --- outer: build, then run the phases with the services of scripts/test.sh ----------------------
 if [[ -z ${ALFRED_BENCH_INNER:-} ]]; then
     if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
@@ -94,15 +104,6 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}
 bench=$target_dir/release/alfred-bench
 alfred=$target_dir/release/alfred
 work=$(mktemp -d /tmp/alfred-bench.XXXXXX)
-
-replicas=${BENCH_REPLICAS:-1}
-[[ $replicas =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPLICAS must be a whole number ≥ 1 (got '$replicas')"
-partitions=${BENCH_PARTITIONS:-}
-[[ -z $partitions && $replicas -gt 1 ]] && partitions=4
-[[ -z $partitions || $partitions =~ ^[0-9]+$ ]] || die "BENCH_PARTITIONS must be a whole number"
-if [[ $replicas -gt 1 && $partitions == 0 ]]; then
-    die "BENCH_REPLICAS > 1 needs partitions (BENCH_PARTITIONS ≥ 1): the single stream has no leases"
-fi
 
 # The running replicas: pid, HTTP port and admin port of replica i at index i.
 alfred_pids=()
