@@ -15,6 +15,19 @@
 #   e2e          webhook → orchestrator → Postgres → outbox → sender → fake Graph API, each
 #                message answered exactly once; at BENCH_RATE messages/s when set.
 #
+# Replicas (BENCH_REPLICAS > 1, ingest-full and e2e): N Alfreds on the same database and the
+# same Redis key prefix, replica i (from 0) on HTTP port BENCH_HTTP_PORT + 2i and admin port
+# BENCH_ADMIN_PORT + 2i, HOSTNAME bench-<pid>-r<i> (its stream consumers' names), all with
+# INGEST_PARTITIONS=BENCH_PARTITIONS. The load starts once every replica is ready and the
+# partition leases are where the rendezvous assignment over the live replicas puts them, with
+# every replica owning at least floor(partitions / replicas) (a replica short of that is
+# restarted under a new replica id, at most BENCH_BALANCE_TRIES times; then the run goes on
+# with the split it has, printed) — the steady state, not a rebalance. alfred-bench spreads its
+# connections round-robin over the replicas, so any replica receives webhooks of any
+# conversation, as behind a balancer; the fake Graph API counts the replies of all of them (the
+# exactly-once check holds across replicas). The ingest phase stays single-replica (it stops
+# the ingest readers through one replica's admin API): BENCH_REPLICAS is ignored there, and said.
+#
 # Environment (defaults in brackets):
 #   BENCH_CONNECTIONS [64]  BENCH_SECONDS [10]  BENCH_WARMUP [2]
 #   BENCH_SENDERS [5000]  distinct senders: 50,000 messages over 5,000 senders stay within the
@@ -22,6 +35,10 @@
 #                      (before issue 10's limits, rounds one to five used 1,000)
 #   BENCH_MESSAGES [50000]  BENCH_RATE [0: as fast as accepted]   BENCH_E2E_CONNECTIONS [64]
 #   BENCH_GRAPH_PORT [18080]  BENCH_HTTP_PORT [18000]  BENCH_ADMIN_PORT [18001]
+#   BENCH_REPLICAS [1] Alfred processes for ingest-full and e2e (see Replicas above)
+#   BENCH_PARTITIONS   INGEST_PARTITIONS of every replica [4 with BENCH_REPLICAS > 1; unset
+#                      with one replica: the product default, 8]
+#   BENCH_BALANCE_TRIES [8]  restarts of a replica owning too few partitions before the load
 #   BENCH_READERS [1]  Alfred's INGEST_READERS (the product default; one reader keeps several
 #                      batches in flight; more readers break per-conversation order)
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_BATCH=200)
@@ -51,6 +68,16 @@ for phase in $phases; do
     esac
 done
 
+# Checked before the build, used by the inner run.
+replicas=${BENCH_REPLICAS:-1}
+[[ $replicas =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPLICAS must be a whole number ≥ 1 (got '$replicas')"
+partitions=${BENCH_PARTITIONS:-}
+[[ -z $partitions && $replicas -gt 1 ]] && partitions=4
+[[ -z $partitions || $partitions =~ ^[0-9]+$ ]] || die "BENCH_PARTITIONS must be a whole number"
+if [[ $replicas -gt 1 && $partitions == 0 ]]; then
+    die "BENCH_REPLICAS > 1 needs partitions (BENCH_PARTITIONS ≥ 1): the single stream has no leases"
+fi
+
 # --- outer: build, then run the phases with the services of scripts/test.sh ----------------------
 if [[ -z ${ALFRED_BENCH_INNER:-} ]]; then
     if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
@@ -78,7 +105,10 @@ bench=$target_dir/release/alfred-bench
 alfred=$target_dir/release/alfred
 work=$(mktemp -d /tmp/alfred-bench.XXXXXX)
 
-alfred_pid=
+# The running replicas: pid, HTTP port and admin port of replica i at index i.
+alfred_pids=()
+http_ports=()
+admin_ports=()
 database=
 prefix=
 
@@ -114,13 +144,18 @@ fi
 
 redis() { "${redis_cli[@]}" "$@"; }
 
+# Stops every running replica: SIGTERM to all, then waits for each (SIGKILL after 5 s).
 stop_alfred() {
-    [[ -n $alfred_pid ]] || return 0
-    kill -TERM "$alfred_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$alfred_pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$alfred_pid" 2>/dev/null || true
-    wait "$alfred_pid" 2>/dev/null || true
-    alfred_pid=
+    local pid
+    for pid in "${alfred_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${alfred_pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    alfred_pids=()
+    http_ports=()
+    admin_ports=()
 }
 
 drop_data() {
@@ -150,67 +185,214 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts a fresh Alfred on its own database and key prefix; waits until /readyz answers 200.
+# Creates the phase's database and key prefix, starts `count` replicas on them and waits until
+# all are ready (and, with several, until the partitions are spread over them); prints each
+# one's idle memory.
 start_alfred() {
-    local phase=$1
+    local phase=$1 count=$2
     database="alfred_bench_$$_${phase//-/_}"
     prefix="bench-$$-$phase:"
     "$PSQL" "$admin_url" -w -Atq -c "CREATE DATABASE \"$database\"" >/dev/null
-    local database_url=${admin_url%/*}/$database?sslmode=$pg_sslmode
+    database_url=${admin_url%/*}/$database?sslmode=$pg_sslmode
     if [[ -n ${BENCH_PG_SOCKET:-} ]]; then
         # Alfred talks to Postgres over its Unix socket (same credentials, no TCP stack).
         local userinfo=${admin_url#*://}
         userinfo=${userinfo%%@*}
         database_url="postgresql://$userinfo@${BENCH_PG_SOCKET//\//%2F}/$database"
     fi
+    local i
+    for ((i = 0; i < count; i++)); do
+        http_ports[i]=$((http_port + 2 * i))
+        admin_ports[i]=$((admin_port + 2 * i))
+        spawn_replica "$phase" "$count" "$i"
+    done
+    for ((i = 0; i < count; i++)); do wait_ready "$phase" "$count" "$i"; done
+    if ((count > 1)); then balance_partitions "$phase" "$count"; fi
+    # Resident memory at rest, once start-up's allocations have settled.
+    sleep 3
+    if ((count == 1)); then
+        printf '  alfred idle: %s\n' "$(grep -E '^VmRSS' "/proc/${alfred_pids[0]}/status" | tr -s ' ')"
+    else
+        local kib total=0
+        for ((i = 0; i < count; i++)); do
+            kib=$(awk '/^VmRSS/ {print $2}' "/proc/${alfred_pids[i]}/status")
+            total=$((total + kib))
+            printf '  alfred r%d (pid %s) idle: VmRSS: %s kB\n' "$i" "${alfred_pids[i]}" "$kib"
+        done
+        printf '  alfred idle, %d replicas together: VmRSS: %s kB\n' "$count" "$total"
+    fi
+}
+
+# The log of replica `i` of a phase run with `count` replicas.
+replica_log() {
+    if (($2 == 1)); then echo "$work/alfred-$1.log"; else echo "$work/alfred-$1-r$3.log"; fi
+}
+
+# Starts replica `i` (in the background) on the phase's database and key prefix.
+spawn_replica() {
+    local phase=$1 count=$2 i=$3
+    local identity=()
+    # Several replicas on one host: each names its stream consumers after its own HOSTNAME.
+    ((count == 1)) || identity=(HOSTNAME="bench-$$-r$i")
     # shellcheck disable=SC2086 # BENCH_ENV is a list of VAR=value words.
-    env -i PATH="$PATH" HOME="$HOME" \
-        INSTANCE=home HTTP_ADDR="127.0.0.1:$http_port" \
-        ADMIN_ADDR="127.0.0.1:$admin_port" ADMIN_API_KEY="$admin_key" \
+    env -i PATH="$PATH" HOME="$HOME" "${identity[@]}" \
+        INSTANCE=home HTTP_ADDR="127.0.0.1:${http_ports[i]}" \
+        ADMIN_ADDR="127.0.0.1:${admin_ports[i]}" ADMIN_API_KEY="$admin_key" \
         REDIS_URL="$alfred_redis_url" DATABASE_URL="$database_url" REDIS_KEY_PREFIX="$prefix" \
         ${tls_redis_pid:+REDIS_CA_FILE="$work/ca.pem"} \
+        ${partitions:+INGEST_PARTITIONS="$partitions"} \
         META_TOKEN=bench-token PHONE_ID="$phone_id" VERIFY_TOKEN=bench-verify \
         APP_SECRET="$secret" GRAPH_API_URL="http://127.0.0.1:$graph_port" \
         LOG_FORMAT=json RUST_LOG="${RUST_LOG:-info}" INGEST_READERS="${BENCH_READERS:-1}" \
         ${BENCH_ENV:-} \
-        "$alfred" serve >"$work/alfred-$phase.log" 2>&1 &
-    alfred_pid=$!
+        "$alfred" serve >>"$(replica_log "$phase" "$count" "$i")" 2>&1 &
+    alfred_pids[i]=$!
+}
+
+# Waits until replica `i` answers /readyz with 200.
+wait_ready() {
+    local phase=$1 count=$2 i=$3
+    local pid=${alfred_pids[i]}
     for _ in $(seq 200); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$http_port/readyz" 2>/dev/null; then
-            log "alfred (pid $alfred_pid) is ready: database $database, key prefix $prefix"
-            # Resident memory at rest, once start-up's allocations have settled.
-            sleep 3
-            printf '  alfred idle: %s\n' "$(grep -E '^VmRSS' "/proc/$alfred_pid/status" | tr -s ' ')"
+        if curl -fsS -o /dev/null "http://127.0.0.1:${http_ports[i]}/readyz" 2>/dev/null; then
+            if ((count == 1)); then
+                log "alfred (pid $pid) is ready: database $database, key prefix $prefix"
+            else
+                log "alfred r$i (pid $pid, http ${http_ports[i]}, admin ${admin_ports[i]}) is ready: database $database, key prefix $prefix"
+            fi
             return 0
         fi
-        kill -0 "$alfred_pid" 2>/dev/null || break
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    tail -n 30 "$work/alfred-$phase.log" >&2
-    die "alfred did not become ready"
+    tail -n 30 "$(replica_log "$phase" "$count" "$i")" >&2
+    if ((count == 1)); then die "alfred did not become ready"; fi
+    die "alfred r$i did not become ready"
+}
+
+# Reads `/admin/streams` of every replica and compares the partition leases with the
+# rendezvous assignment over the replicas' ids (actors/src/partitions/place.rs, which never
+# changes). Prints `steady <min owned> <split>` once every partition is held by its assigned
+# replica, else `moving <split>`; `<split>` is `r0:0,2 r1:1,3`.
+partition_state() {
+    local count=$1 i
+    for ((i = 0; i < count; i++)); do
+        curl -fsS -H "Authorization: Bearer $admin_key" \
+            "http://127.0.0.1:${admin_ports[i]}/admin/streams" 2>/dev/null || echo '{}'
+        echo
+    done | python3 -c '
+import json, sys
+M = (1 << 64) - 1
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & M
+    return h
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M
+    return z ^ (z >> 31)
+views = [json.loads(line) for line in sys.stdin if line.strip()]
+ids = [v.get("partition_replica") for v in views]
+parts = views[0].get("partitions") or [] if views else []
+if None in ids or not parts:
+    print("moving (not every replica answers yet)")
+    sys.exit()
+def owner_of(p):
+    # Highest weight; equal 64-bit weights (the smaller id wins) do not occur in practice.
+    return max(ids, key=lambda r: mix(fnv(("%s/%d" % (r, p)).encode())))
+owned = {r: [] for r in ids}
+steady = True
+for part in parts:
+    p, owner = part["partition"], part.get("owner")
+    if owner in owned:
+        owned[owner].append(str(p))
+    steady = steady and owner == owner_of(p)
+split = " ".join("r%d:%s" % (i, ",".join(owned[r]) or "-") for i, r in enumerate(ids))
+least = min(len(v) for v in owned.values())
+print(("steady %d %s" % (least, split)) if steady else ("moving " + split))
+'
+}
+
+# Waits until the partitions are where the assignment over the live replicas puts them; while
+# some replica owns fewer than floor(partitions / replicas), restarts the one owning fewest
+# (a new replica id draws new rendezvous weights), at most BENCH_BALANCE_TRIES times.
+balance_partitions() {
+    local phase=$1 count=$2
+    local tries=${BENCH_BALANCE_TRIES:-8} fair=$((partitions / count)) state i
+    command -v python3 >/dev/null || die "BENCH_REPLICAS > 1 needs python3 (to check the partition split)"
+    while :; do
+        state=moving
+        # Leases move within about one lease TTL (10 s) of a join or a leave.
+        for _ in $(seq 300); do
+            state=$(partition_state "$count")
+            [[ $state == steady* ]] && break
+            sleep 0.1
+        done
+        [[ $state == steady* ]] || die "the partitions did not settle over the replicas: $state"
+        local least split
+        read -r _ least split <<<"$state"
+        if ((least >= fair)); then
+            log "partitions settled over $count replicas ($partitions partitions): $split"
+            return 0
+        fi
+        if ((tries == 0)); then
+            log "warning: uneven split after all BENCH_BALANCE_TRIES: $split; the run goes on with it"
+            return 0
+        fi
+        tries=$((tries - 1))
+        # The replica owning fewest: its restart moves the fewest leases.
+        i=0
+        local fewest=$partitions entry n
+        for entry in $split; do
+            n=${entry#*:}
+            if [[ $n == - ]]; then n=0; else n=$(tr ',' ' ' <<<"$n" | wc -w); fi
+            if ((n < fewest)); then fewest=$n; i=${entry%%:*}; i=${i#r}; fi
+        done
+        log "uneven split $split: restarting r$i under a new replica id ($tries tries left)"
+        local pid=${alfred_pids[i]}
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        spawn_replica "$phase" "$count" "$i"
+        wait_ready "$phase" "$count" "$i"
+    done
 }
 
 admin() {
     curl -fsS -X POST -H "Authorization: Bearer $admin_key" \
-        "http://127.0.0.1:$admin_port/admin/actors/$1/$2" >/dev/null
+        "http://127.0.0.1:${admin_ports[0]}/admin/actors/$1/$2" >/dev/null
 }
 
-bench_args=(--addr "127.0.0.1:$http_port" --secret "$secret" --phone-id "$phone_id"
-    --senders "${BENCH_SENDERS:-5000}")
+# alfred-bench's addresses and pids of the running replicas (comma-separated).
+bench_args() {
+    local addrs=() port
+    for port in "${http_ports[@]}"; do addrs+=("127.0.0.1:$port"); done
+    local IFS=,
+    printf '%s\n' --addr "${addrs[*]}" --pid "${alfred_pids[*]}" --secret "$secret" \
+        --phone-id "$phone_id" --senders "${BENCH_SENDERS:-5000}"
+}
 
 run_ingest() {
-    local phase=$1
-    start_alfred "$phase"
+    local phase=$1 count=$replicas
+    if [[ $phase == ingest && $replicas -gt 1 ]]; then
+        log "ingest phase: one replica (BENCH_REPLICAS=$replicas applies to ingest-full and e2e)"
+        count=1
+    fi
+    start_alfred "$phase" "$count"
     if [[ $phase == ingest ]]; then
         local readers
         readers=$(curl -fsS -H "Authorization: Bearer $admin_key" \
-            "http://127.0.0.1:$admin_port/admin/actors" \
+            "http://127.0.0.1:${admin_ports[0]}/admin/actors" \
             | grep -o '"ingest-reader-[0-9]*"\|"ingest-partitions"' \
             | tr -d '"' | sort -u)
         for reader in $readers; do admin "$reader" stop; done
         log "stopped $(wc -w <<<"$readers") ingest readers: webhook and Redis only"
     fi
-    local cmd=("$bench" "${bench_args[@]}" --connections "$connections" --pid "$alfred_pid"
+    local args
+    mapfile -t args < <(bench_args)
+    local cmd=("$bench" "${args[@]}" --connections "$connections"
         ingest --seconds "${BENCH_SECONDS:-10}" --warmup "${BENCH_WARMUP:-2}")
     log "${cmd[*]}"
     "${cmd[@]}"
@@ -226,9 +408,11 @@ run_ingest() {
 }
 
 run_e2e() {
-    start_alfred e2e
-    local cmd=("$bench" "${bench_args[@]}" --connections "${BENCH_E2E_CONNECTIONS:-64}"
-        --pid "$alfred_pid" e2e --messages "${BENCH_MESSAGES:-50000}"
+    start_alfred e2e "$replicas"
+    local args
+    mapfile -t args < <(bench_args)
+    local cmd=("$bench" "${args[@]}" --connections "${BENCH_E2E_CONNECTIONS:-64}"
+        e2e --messages "${BENCH_MESSAGES:-50000}"
         --rate "${BENCH_RATE:-0}" --graph-addr "127.0.0.1:$graph_port")
     log "${cmd[*]}"
     "${cmd[@]}"
@@ -241,6 +425,7 @@ run_e2e() {
 }
 
 log "machine: $(nproc) cores, $(uname -r); $(redis-server --version | cut -d' ' -f3)"
+((replicas == 1)) || log "replicas: $replicas, INGEST_PARTITIONS=$partitions"
 for phase in $phases; do
     case $phase in
         ingest | ingest-full) run_ingest "$phase" ;;

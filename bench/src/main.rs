@@ -7,7 +7,12 @@
 //!   sends `--messages` webhooks (at `--rate` per second, or as fast as they are accepted) and
 //!   waits for every reply; reports messages/s end to end, webhook-to-reply latency, and checks
 //!   that each accepted message was answered exactly once.
-//! * `--pid` samples the resident memory of the Alfred process during the run.
+//! * `--addr` takes several addresses (replicas sharing one Redis and one Postgres): the
+//!   connections are spread round-robin over them, so any replica receives webhooks of any
+//!   conversation, as behind a round-robin balancer; the exactly-once check counts replies from
+//!   all of them at the one fake Graph API.
+//! * `--pid` samples the resident memory of the Alfred processes during the run (each one's
+//!   peak, and their sum).
 //!
 //! Layout: [`request`] renders signed requests cheaply, [`client`] is a minimal HTTP/1.1
 //! keep-alive client over raw TCP (so that the load generator costs little CPU on the box it
@@ -34,9 +39,16 @@ use request::{Requests, Target};
 #[derive(Parser)]
 #[command(about = "Load generator for Alfred's WhatsApp webhook")]
 struct Cli {
-    /// Alfred's public address.
-    #[arg(long, default_value = "127.0.0.1:8000")]
-    addr: SocketAddr,
+    /// Alfred's public address. Several replicas: repeat the flag or separate the addresses
+    /// with commas (`--addr 127.0.0.1:18000,127.0.0.1:18002`); connection i goes to address
+    /// i mod n (round-robin, as behind a balancer).
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8000",
+        value_delimiter = ',',
+        required = false
+    )]
+    addr: Vec<SocketAddr>,
     /// Alfred's APP_SECRET.
     #[arg(long, default_value = "bench-app-secret")]
     secret: String,
@@ -49,9 +61,10 @@ struct Cli {
     /// Distinct senders (conversations) the messages come from.
     #[arg(long, default_value_t = 1000)]
     senders: u64,
-    /// Alfred's process id, to report its resident memory.
-    #[arg(long)]
-    pid: Option<u32>,
+    /// Alfred's process id, to report its resident memory. Several processes (replicas): repeat
+    /// the flag or separate the ids with commas; each one's peak is reported, and the sum.
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -108,9 +121,14 @@ fn load(cli: &Cli, limit: Option<u64>, rate: Option<f64>) -> Load {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_nanos() as u64);
     Load {
-        addr: cli.addr,
+        addrs: cli.addr.clone(),
         target: Target {
-            host: cli.addr.to_string(),
+            // Each connection names its own address (see `client`).
+            host: cli
+                .addr
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             phone_id: cli.phone_id.clone(),
             secret: cli.secret.clone(),
             senders: cli.senders,
@@ -140,12 +158,13 @@ async fn ingest(cli: &Cli, seconds: u64, warmup: u64) -> anyhow::Result<()> {
     if warmup > 0 {
         timed(&load(cli, None, None), warmup).await?;
     }
-    let sampler = cli.pid.map(RssSampler::start);
+    let sampler = RssSampler::start(&cli.pid);
     let (mut totals, elapsed) = timed(&load(cli, None, None), seconds).await?;
     let n = totals.latencies_us.len();
     println!(
-        "ingest, {} connections: {n} requests in {:.2} s = {:.0} requests/s",
+        "ingest, {} connections{}: {n} requests in {:.2} s = {:.0} requests/s",
         cli.connections,
+        over_addresses(cli),
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
@@ -154,9 +173,8 @@ async fn ingest(cli: &Cli, seconds: u64, warmup: u64) -> anyhow::Result<()> {
         "  statuses: {:?}  connection errors: {}",
         totals.statuses, totals.errors
     );
-    if let Some(sampler) = &sampler {
-        println!("{}", sampler.line());
-    }
+    print_per_address(cli, &totals);
+    print_memory(sampler.as_ref());
     Ok(())
 }
 
@@ -169,19 +187,21 @@ async fn e2e(
 ) -> anyhow::Result<()> {
     let (graph, bound) = graph::FakeGraph::start(graph_addr).await?;
     println!("fake Graph API on http://{bound}");
-    let sampler = cli.pid.map(RssSampler::start);
+    let sampler = RssSampler::start(&cli.pid);
     let load = load(cli, Some(messages), (rate > 0.0).then_some(rate));
     let started = Instant::now();
     let (mut totals, sent_in) = drive(&load, Arc::new(AtomicBool::new(false)), true).await?;
     let accepted = totals.ok();
     println!(
-        "e2e webhooks: {} sent in {:.2} s = {:.0}/s; statuses {:?}; connection errors {}",
+        "e2e webhooks{}: {} sent in {:.2} s = {:.0}/s; statuses {:?}; connection errors {}",
+        over_addresses(cli),
         totals.latencies_us.len(),
         sent_in.as_secs_f64(),
         totals.latencies_us.len() as f64 / sent_in.as_secs_f64(),
         totals.statuses,
         totals.errors
     );
+    print_per_address(cli, &totals);
     println!(
         "{}",
         latency_line("webhook latency", &mut totals.latencies_us)
@@ -236,8 +256,86 @@ async fn e2e(
         "{}",
         latency_line("webhook-to-reply latency", &mut reply_latencies)
     );
-    if let Some(sampler) = &sampler {
-        println!("{}", sampler.line());
-    }
+    print_memory(sampler.as_ref());
     Ok(())
+}
+
+/// ` over N addresses` with several addresses; nothing with one (the output of before).
+fn over_addresses(cli: &Cli) -> String {
+    match cli.addr.len() {
+        0 | 1 => String::new(),
+        n => format!(" over {n} addresses"),
+    }
+}
+
+/// With several addresses, the requests each one answered (round-robin: about equal).
+fn print_per_address(cli: &Cli, totals: &client::Totals) {
+    if cli.addr.len() < 2 {
+        return;
+    }
+    let counts: Vec<String> = cli
+        .addr
+        .iter()
+        .map(|addr| {
+            let answered = totals.per_addr.get(addr).copied().unwrap_or(0);
+            format!("{addr} {answered}")
+        })
+        .collect();
+    println!("  answered per address: {}", counts.join(", "));
+}
+
+fn print_memory(sampler: Option<&RssSampler>) {
+    for line in sampler.map(RssSampler::lines).unwrap_or_default() {
+        println!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_addresses_and_pids_are_given_by_commas_or_by_repeating_the_flag() {
+        let commas = Cli::try_parse_from([
+            "alfred-bench",
+            "--addr",
+            "127.0.0.1:18000,127.0.0.1:18002",
+            "--pid",
+            "10,11",
+            "ingest",
+        ])
+        .unwrap();
+        let repeated = Cli::try_parse_from([
+            "alfred-bench",
+            "--addr",
+            "127.0.0.1:18000",
+            "--addr",
+            "127.0.0.1:18002",
+            "--pid",
+            "10",
+            "--pid",
+            "11",
+            "ingest",
+        ])
+        .unwrap();
+        for cli in [&commas, &repeated] {
+            assert_eq!(
+                cli.addr,
+                vec![
+                    "127.0.0.1:18000".parse::<SocketAddr>().unwrap(),
+                    "127.0.0.1:18002".parse().unwrap()
+                ]
+            );
+            assert_eq!(cli.pid, vec![10, 11]);
+            assert_eq!(over_addresses(cli), " over 2 addresses");
+        }
+        let single = Cli::try_parse_from(["alfred-bench", "ingest"]).unwrap();
+        assert_eq!(single.addr, vec!["127.0.0.1:8000".parse().unwrap()]);
+        assert!(single.pid.is_empty());
+        assert_eq!(
+            over_addresses(&single),
+            "",
+            "one address: the output of before"
+        );
+    }
 }

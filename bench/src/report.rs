@@ -37,44 +37,88 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// Samples VmRSS every 100 ms and keeps the largest value, until dropped.
+/// Samples the VmRSS of each process every 100 ms and keeps each one's largest value, and the
+/// largest sum over all of them (replicas peak at different moments, so the peak of the sum can
+/// be below the sum of the peaks), until dropped.
 pub struct RssSampler {
-    pid: u32,
-    peak_kib: Arc<AtomicU64>,
+    pids: Vec<u32>,
+    peaks_kib: Arc<Vec<AtomicU64>>,
+    peak_total_kib: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
 impl RssSampler {
-    pub fn start(pid: u32) -> RssSampler {
-        let peak_kib = Arc::new(AtomicU64::new(0));
+    /// Samples `pids`; `None` without any.
+    pub fn start(pids: &[u32]) -> Option<RssSampler> {
+        if pids.is_empty() {
+            return None;
+        }
+        let peaks_kib: Arc<Vec<AtomicU64>> =
+            Arc::new(pids.iter().map(|_| AtomicU64::new(0)).collect());
+        let peak_total_kib = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (peak, done) = (peak_kib.clone(), stop.clone());
+        let (peaks, peak_total, done) = (peaks_kib.clone(), peak_total_kib.clone(), stop.clone());
+        let sampled = pids.to_vec();
         tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
-                if let Some(rss) = status_kib(pid, "VmRSS:") {
-                    peak.fetch_max(rss, Ordering::Relaxed);
+                let mut total = 0;
+                for (pid, peak) in sampled.iter().zip(peaks.iter()) {
+                    if let Some(rss) = status_kib(*pid, "VmRSS:") {
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                        total += rss;
+                    }
                 }
+                peak_total.fetch_max(total, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
-        RssSampler {
-            pid,
-            peak_kib,
+        Some(RssSampler {
+            pids: pids.to_vec(),
+            peaks_kib,
+            peak_total_kib,
             stop,
-        }
+        })
     }
 
-    /// `alfred RSS: now …, peak sampled during the run …, VmHWM …` in MiB.
-    pub fn line(&self) -> String {
+    /// One process: `alfred RSS: now …, peak sampled during the run …, VmHWM …` in MiB. Several:
+    /// that line for each (`alfred pid N RSS: …`), then their sums (`alfred RSS, N processes
+    /// together: …`).
+    pub fn lines(&self) -> Vec<String> {
         let mib = |kib: Option<u64>| {
             kib.map_or("?".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
         };
-        format!(
-            "  alfred RSS: now {}, peak during the run {}, VmHWM (peak since start) {}",
-            mib(status_kib(self.pid, "VmRSS:")),
-            mib(Some(self.peak_kib.load(Ordering::Relaxed))),
-            mib(status_kib(self.pid, "VmHWM:")),
-        )
+        let mut lines = Vec::with_capacity(self.pids.len() + 1);
+        let (mut now_sum, mut peak_sum, mut hwm_sum) = (Some(0), 0, Some(0));
+        for (pid, peak) in self.pids.iter().zip(self.peaks_kib.iter()) {
+            let now = status_kib(*pid, "VmRSS:");
+            let peak = peak.load(Ordering::Relaxed);
+            let hwm = status_kib(*pid, "VmHWM:");
+            now_sum = now_sum.zip(now).map(|(a, b)| a + b);
+            peak_sum += peak;
+            hwm_sum = hwm_sum.zip(hwm).map(|(a, b)| a + b);
+            let who = if self.pids.len() == 1 {
+                "alfred".to_owned()
+            } else {
+                format!("alfred pid {pid}")
+            };
+            lines.push(format!(
+                "  {who} RSS: now {}, peak during the run {}, VmHWM (peak since start) {}",
+                mib(now),
+                mib(Some(peak)),
+                mib(hwm),
+            ));
+        }
+        if self.pids.len() > 1 {
+            lines.push(format!(
+                "  alfred RSS, {} processes together: now {}, sum of the peaks {} (peak of the sum {}), sum of VmHWM {}",
+                self.pids.len(),
+                mib(now_sum),
+                mib(Some(peak_sum)),
+                mib(Some(self.peak_total_kib.load(Ordering::Relaxed))),
+                mib(hwm_sum),
+            ));
+        }
+        lines
     }
 }
 
