@@ -19,10 +19,8 @@
 # same Redis key prefix, replica i (from 0) on HTTP port BENCH_HTTP_PORT + 2i and admin port
 # BENCH_ADMIN_PORT + 2i, HOSTNAME bench-<pid>-r<i> (its stream consumers' names), all with
 # INGEST_PARTITIONS=BENCH_PARTITIONS. The load starts once every replica is ready and the
-# partition leases are where the rendezvous assignment over the live replicas puts them, with
-# every replica owning at least floor(partitions / replicas) (a replica short of that is
-# restarted under a new replica id, at most BENCH_BALANCE_TRIES times; then the run goes on
-# with the split it has, printed) — the steady state, not a rebalance. alfred-bench spreads its
+# partition leases are split evenly over the live replicas (printed) — the steady state, not a
+# rebalance. alfred-bench spreads its
 # connections round-robin over the replicas, so any replica receives webhooks of any
 # conversation, as behind a balancer; the fake Graph API counts the replies of all of them (the
 # exactly-once check holds across replicas). The ingest phase stays single-replica (it stops
@@ -38,7 +36,6 @@
 #   BENCH_REPLICAS [1] Alfred processes for ingest-full and e2e (see Replicas above)
 #   BENCH_PARTITIONS   INGEST_PARTITIONS of every replica [4 with BENCH_REPLICAS > 1; unset
 #                      with one replica: the product default, 8]
-#   BENCH_BALANCE_TRIES [8]  restarts of a replica owning too few partitions before the load
 #   BENCH_READERS [1]  Alfred's INGEST_READERS (the product default; one reader keeps several
 #                      batches in flight; more readers break per-conversation order)
 #   BENCH_ENV          extra VAR=value settings for Alfred, space-separated (e.g. INGEST_BATCH=200)
@@ -207,7 +204,7 @@ start_alfred() {
         spawn_replica "$phase" "$count" "$i"
     done
     for ((i = 0; i < count; i++)); do wait_ready "$phase" "$count" "$i"; done
-    if ((count > 1)); then balance_partitions "$phase" "$count"; fi
+    if ((count > 1)); then balance_partitions "$count"; fi
     # Resident memory at rest, once start-up's allocations have settled.
     sleep 3
     if ((count == 1)); then
@@ -270,10 +267,10 @@ wait_ready() {
     die "alfred r$i did not become ready"
 }
 
-# Reads `/admin/streams` of every replica and compares the partition leases with the
-# rendezvous assignment over the replicas' ids (actors/src/partitions/place.rs, which never
-# changes). Prints `steady <min owned> <split>` once every partition is held by its assigned
-# replica, else `moving <split>`; `<split>` is `r0:0,2 r1:1,3`.
+# Reads `/admin/streams` of every replica. Prints `steady <split>` once every partition is
+# held by one of the replicas and each holds floor or ceil(partitions / replicas) of them (the
+# product's assignment is that even, docs/runtime-semantics.md), else `moving <split>`;
+# `<split>` is `r0:0,2 r1:1,3`.
 partition_state() {
     local count=$1 i
     for ((i = 0; i < count; i++)); do
@@ -282,82 +279,37 @@ partition_state() {
         echo
     done | python3 -c '
 import json, sys
-M = (1 << 64) - 1
-def fnv(b):
-    h = 0xcbf29ce484222325
-    for x in b:
-        h = ((h ^ x) * 0x100000001b3) & M
-    return h
-def mix(z):
-    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M
-    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M
-    return z ^ (z >> 31)
 views = [json.loads(line) for line in sys.stdin if line.strip()]
 ids = [v.get("partition_replica") for v in views]
-parts = views[0].get("partitions") or [] if views else []
+parts = (views[0].get("partitions") or []) if views else []
 if None in ids or not parts:
     print("moving (not every replica answers yet)")
     sys.exit()
-def owner_of(p):
-    # Highest weight; equal 64-bit weights (the smaller id wins) do not occur in practice.
-    return max(ids, key=lambda r: mix(fnv(("%s/%d" % (r, p)).encode())))
 owned = {r: [] for r in ids}
-steady = True
 for part in parts:
-    p, owner = part["partition"], part.get("owner")
+    owner = part.get("owner")
     if owner in owned:
-        owned[owner].append(str(p))
-    steady = steady and owner == owner_of(p)
+        owned[owner].append(str(part["partition"]))
 split = " ".join("r%d:%s" % (i, ",".join(owned[r]) or "-") for i, r in enumerate(ids))
-least = min(len(v) for v in owned.values())
-print(("steady %d %s" % (least, split)) if steady else ("moving " + split))
+held = sum(len(v) for v in owned.values())
+floor, ceil = len(parts) // len(ids), -(-len(parts) // len(ids))
+even = all(floor <= len(v) <= ceil for v in owned.values())
+print(("steady " if held == len(parts) and even else "moving ") + split)
 '
 }
 
-# Waits until the partitions are where the assignment over the live replicas puts them; while
-# some replica owns fewer than floor(partitions / replicas), restarts the one owning fewest
-# (a new replica id draws new rendezvous weights), at most BENCH_BALANCE_TRIES times.
+# Waits until the partitions are split evenly over the live replicas, as the product assigns
+# them (leases move within about one lease TTL, 10 s, of a join or a leave).
 balance_partitions() {
-    local phase=$1 count=$2
-    local tries=${BENCH_BALANCE_TRIES:-8} fair=$((partitions / count)) state i
-    command -v python3 >/dev/null || die "BENCH_REPLICAS > 1 needs python3 (to check the partition split)"
-    while :; do
-        state=moving
-        # Leases move within about one lease TTL (10 s) of a join or a leave.
-        for _ in $(seq 300); do
-            state=$(partition_state "$count")
-            [[ $state == steady* ]] && break
-            sleep 0.1
-        done
-        [[ $state == steady* ]] || die "the partitions did not settle over the replicas: $state"
-        local least split
-        read -r _ least split <<<"$state"
-        if ((least >= fair)); then
-            log "partitions settled over $count replicas ($partitions partitions): $split"
-            return 0
-        fi
-        if ((tries == 0)); then
-            log "warning: uneven split after all BENCH_BALANCE_TRIES: $split; the run goes on with it"
-            return 0
-        fi
-        tries=$((tries - 1))
-        # The replica owning fewest: its restart moves the fewest leases.
-        i=0
-        local fewest=$partitions entry n
-        for entry in $split; do
-            n=${entry#*:}
-            if [[ $n == - ]]; then n=0; else n=$(tr ',' ' ' <<<"$n" | wc -w); fi
-            if ((n < fewest)); then fewest=$n; i=${entry%%:*}; i=${i#r}; fi
-        done
-        log "uneven split $split: restarting r$i under a new replica id ($tries tries left)"
-        local pid=${alfred_pids[i]}
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        spawn_replica "$phase" "$count" "$i"
-        wait_ready "$phase" "$count" "$i"
+    local count=$1 state=moving
+    command -v python3 >/dev/null || die "BENCH_REPLICAS > 1 needs python3 (to read the partition split)"
+    for _ in $(seq 300); do
+        state=$(partition_state "$count")
+        [[ $state == steady* ]] && break
+        sleep 0.1
     done
+    [[ $state == steady* ]] || die "the partitions did not settle over the replicas: $state"
+    log "partitions settled over $count replicas ($partitions partitions): ${state#steady }"
 }
 
 admin() {

@@ -128,7 +128,8 @@ async fn three_replicas_on_a_redis_cluster_one_killed_one_stopped_answer_every_m
             let holders = lease_holders(&backends, PARTITIONS).await;
             let balanced = live.len() == 3
                 && (0..PARTITIONS).all(|p| {
-                    holders[p as usize].as_deref() == alfred_actors::partitions::owner_of(p, &live)
+                    holders[p as usize].as_deref()
+                        == alfred_actors::partitions::owner_of(p, PARTITIONS, &live)
                 });
             balanced.then_some(())
         },

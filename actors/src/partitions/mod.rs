@@ -19,7 +19,7 @@
 //!   order, then new ones — so the order of a conversation survives the move.
 //! * **Membership and balance** ([`owner`]): each replica heartbeats into a sorted set
 //!   (`alfred-ingest-replicas`), computes every partition's owner from the live set by
-//!   rendezvous hashing ([`place::owner_of`]), acquires what it should own and releases what it
+//!   rendezvous hashing with bounded loads ([`place::owners`]), acquires what it should own and releases what it
 //!   should not. Join and leave rebalance within about one lease TTL.
 //! * **Migration** from the single stream: with partitions on, the replica still runs the
 //!   `alfred-ingest` readers of before; partition readers start only once that stream is drained
@@ -40,7 +40,7 @@ use crate::names;
 
 pub use health::{partitions_health, PartitionHealth};
 pub use owner::{OwnerConfig, PartitionOwner};
-pub use place::{owner_of, partition_of};
+pub use place::{owner_of, owners, partition_of};
 
 /// A replica id for this process: `{base}-{8 hex}`, `base` the host's consumer name. Unique
 /// per process, not only per host: two processes on one host, or a restarted process whose

@@ -3,7 +3,7 @@
 //!
 //! Every `lease / 3` it: heartbeats and reads the live replicas; renews each lease it holds
 //! (a lease found lost stops its reader at once); computes the owners of all partitions
-//! ([`owner_of`]); releases those it holds but should not (stopping their readers first); and
+//! ([`owners`]); releases those it holds but should not (stopping their readers first); and
 //! acquires those it should own and does not — raising the fence in Postgres and taking every
 //! pending entry of the partition over before starting the reader (renewing the leases it
 //! holds on the way whenever a third of the lease has passed, so that a slow start-up under
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use actix::{Actor, AsyncContext, Context, Recipient, SpawnHandle};
 
-use super::place::owner_of;
+use super::place::owners;
 use crate::bus::Bus;
 use crate::names;
 use crate::store::{Fence, Store};
@@ -161,8 +161,10 @@ impl Owner {
         };
         self.renew(sent).await;
         let Some(live) = live else { return };
-        let wanted: Vec<u32> = (0..self.config.partitions)
-            .filter(|p| owner_of(*p, &live) == Some(self.config.replica.as_str()))
+        let wanted: Vec<u32> = (0u32..)
+            .zip(owners(self.config.partitions, &live))
+            .filter(|(_, owner)| *owner == self.config.replica)
+            .map(|(p, _)| p)
             .collect();
         let unwanted: Vec<u32> = self
             .owned

@@ -82,7 +82,7 @@ pub async fn balanced_holders(
     (0..partitions)
         .map(|p| {
             let holder = holders[p as usize].as_deref()?;
-            (Some(holder) == alfred_actors::partitions::owner_of(p, &live))
+            (Some(holder) == alfred_actors::partitions::owner_of(p, partitions, &live))
                 .then(|| holder.to_owned())
         })
         .collect()
