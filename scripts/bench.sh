@@ -20,10 +20,9 @@
 # BENCH_ADMIN_PORT + 2i, HOSTNAME bench-<pid>-r<i> (its stream consumers' names), all with
 # INGEST_PARTITIONS=BENCH_PARTITIONS. The load starts once every replica is ready and the
 # partition leases are split evenly over the live replicas (printed) — the steady state, not a
-# rebalance. alfred-bench spreads its
-# connections round-robin over the replicas, so any replica receives webhooks of any
-# conversation, as behind a balancer; the fake Graph API counts the replies of all of them (the
-# exactly-once check holds across replicas). The ingest phase stays single-replica (it stops
+# rebalance. alfred-bench spreads its connections round-robin over the replicas, so any replica
+# receives webhooks of any conversation, as behind a balancer; the fake Graph API counts the
+# replies of all of them (the exactly-once check holds across replicas). The ingest phase stays single-replica (it stops
 # the ingest readers through one replica's admin API): BENCH_REPLICAS is ignored there, and said.
 #
 # Environment (defaults in brackets):

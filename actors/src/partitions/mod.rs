@@ -19,8 +19,9 @@
 //!   order, then new ones — so the order of a conversation survives the move.
 //! * **Membership and balance** ([`owner`]): each replica heartbeats into a sorted set
 //!   (`alfred-ingest-replicas`), computes every partition's owner from the live set by
-//!   rendezvous hashing with bounded loads ([`place::owners`]), acquires what it should own and releases what it
-//!   should not. Join and leave rebalance within about one lease TTL.
+//!   rendezvous hashing with bounded loads ([`place::owners`]: an even split), acquires what it
+//!   should own and releases what it should not. Join and leave rebalance within about one
+//!   lease TTL.
 //! * **Migration** from the single stream: with partitions on, the replica still runs the
 //!   `alfred-ingest` readers of before; partition readers start only once that stream is drained
 //!   (nothing undelivered, nothing pending). The edges write only to partitions from then on.
@@ -40,7 +41,7 @@ use crate::names;
 
 pub use health::{partitions_health, PartitionHealth};
 pub use owner::{OwnerConfig, PartitionOwner};
-pub use place::{owner_of, owners, partition_of};
+pub use place::{owners, partition_of};
 
 /// A replica id for this process: `{base}-{8 hex}`, `base` the host's consumer name. Unique
 /// per process, not only per host: two processes on one host, or a restarted process whose

@@ -79,11 +79,13 @@ pub async fn balanced_holders(
         return None;
     }
     let holders = lease_holders(backends, partitions).await;
-    (0..partitions)
-        .map(|p| {
-            let holder = holders[p as usize].as_deref()?;
-            (Some(holder) == alfred_actors::partitions::owner_of(p, partitions, &live))
-                .then(|| holder.to_owned())
+    let owners = alfred_actors::partitions::owners(partitions, &live);
+    holders
+        .iter()
+        .zip(owners)
+        .map(|(holder, owner)| {
+            let holder = holder.as_deref()?;
+            (holder == owner).then(|| holder.to_owned())
         })
         .collect()
 }
