@@ -274,6 +274,78 @@ pub trait Effect: Send + Sync + 'static {
     /// Called once, after the transaction in which this effect applied committed (the store's
     /// `commit` then answers `Done`); never for a duplicate or a failed message.
     fn committed(&self) {}
+
+    /// Whether effects of this kind can be applied together: the Postgres store's group commit
+    /// hands all of a batch's effects of one [`EffectBatch::kind`] to that applier at once, so
+    /// that they cost a few set-based statements per batch instead of several per message.
+    /// `None` (the default): applied one at a time with [`Effect::apply`].
+    fn batch(&self) -> Option<Batched<'_>> {
+        None
+    }
+}
+
+/// An effect offered to an [`EffectBatch`]: the applier, and the effect as it downcasts it.
+pub struct Batched<'a> {
+    pub applier: &'static dyn EffectBatch,
+    pub effect: &'a (dyn std::any::Any + Send + Sync),
+}
+
+/// Applies many effects of one kind in one go (see [`Effect::batch`]).
+///
+/// The contract: the outcome is the one [`Effect::apply`] would give applied to each effect in
+/// turn, in the order given, in the same transaction — each effect sees what the ones before
+/// it did. All or nothing: on `Err` the store rolls the whole transaction back and applies the
+/// effects again one by one (each in its own savepoint), so an applier may refuse a batch it
+/// cannot plan (and should, rather than guess). Like `apply`, it may run more than once.
+pub trait EffectBatch: Send + Sync + 'static {
+    /// The kind's name; effects are batched with others whose applier has the same name.
+    fn kind(&self) -> &'static str;
+
+    /// Applies `effects` (each the [`Batched::effect`] its effect gave); each one's replies, in
+    /// the same order.
+    fn apply_all<'a>(
+        &'a self,
+        effects: &'a [&'a (dyn std::any::Any + Send + Sync)],
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Reply>>, StoreError>>;
+}
+
+/// Applies `effects` with `applier`, turning a panic into an error of the batch (as
+/// [`apply_effect`] does for one effect), and checking that each effect got its replies.
+pub async fn apply_batch(
+    applier: &dyn EffectBatch,
+    effects: &[&(dyn std::any::Any + Send + Sync)],
+    tx: &mut Tx<'_>,
+) -> Result<Vec<Vec<Reply>>, StoreError> {
+    use futures::FutureExt;
+    let replies = match std::panic::AssertUnwindSafe(applier.apply_all(effects, tx))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result?,
+        Err(panic) => {
+            let reason = panic_reason(panic.as_ref());
+            tracing::error!(%reason, kind = applier.kind(), "A batch of effects panicked; it is rolled back.");
+            return Err(StoreError::Other(format!("the effects panicked: {reason}")));
+        }
+    };
+    if replies.len() != effects.len() {
+        return Err(StoreError::Other(format!(
+            "the {} batch answered {} of {} effects",
+            applier.kind(),
+            replies.len(),
+            effects.len()
+        )));
+    }
+    Ok(replies)
+}
+
+fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Applies `effect`, turning a panic inside it into an error of this one message.
@@ -291,11 +363,7 @@ pub async fn apply_effect(effect: &dyn Effect, tx: &mut Tx<'_>) -> Result<Vec<Re
     {
         Ok(result) => result,
         Err(panic) => {
-            let reason = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
+            let reason = panic_reason(panic.as_ref());
             tracing::error!(%reason, "A skill's effect panicked; its message is rolled back.");
             Err(StoreError::Other(format!("the effect panicked: {reason}")))
         }

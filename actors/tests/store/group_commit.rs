@@ -3,6 +3,7 @@
 //! exactly the outcome they would have had alone.
 
 use alfred_actors::messages::OutboundBody;
+use alfred_actors::skill::{Batched, EffectBatch};
 
 use super::*;
 
@@ -601,5 +602,203 @@ async fn two_batches_locking_in_opposite_orders_both_commit_after_the_deadlock_v
     assert!(
         attempts == [1, 1, 2, 2] || attempts == [2, 2, 1, 1],
         "one batch, the deadlock's victim, ran again: {attempts:?}"
+    );
+}
+
+/// An effect of a batchable kind: applied alone, it records its message like [`Record`]; with
+/// others of its kind, [`TEST_BATCH`] records them all in one statement and notes the batch in
+/// `log`. With `fails`, it fails either way.
+struct Batchable {
+    message: String,
+    fails: bool,
+    log: Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+fn batchable(message: &str, fails: bool, log: &Arc<Mutex<Vec<Vec<String>>>>) -> Box<Batchable> {
+    Box::new(Batchable {
+        message: message.to_owned(),
+        fails,
+        log: Arc::clone(log),
+    })
+}
+
+impl Effect for Batchable {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move {
+            let Tx::Pg(tx) = tx else {
+                panic!("these tests run on Postgres");
+            };
+            tx.execute(
+                "INSERT INTO test_applied VALUES ($1, txid_current())",
+                &[&self.message],
+            )
+            .await?;
+            if self.fails {
+                return Err(StoreError::Other(format!("{} failed", self.message)));
+            }
+            Ok(vec![Reply::text(format!("{} alone", self.message))])
+        })
+    }
+
+    fn batch(&self) -> Option<Batched<'_>> {
+        Some(Batched {
+            applier: &TEST_BATCH,
+            effect: self,
+        })
+    }
+}
+
+static TEST_BATCH: TestBatch = TestBatch;
+
+struct TestBatch;
+
+impl EffectBatch for TestBatch {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn apply_all<'a>(
+        &'a self,
+        effects: &'a [&'a (dyn std::any::Any + Send + Sync)],
+        tx: &'a mut Tx<'_>,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Reply>>, StoreError>> {
+        Box::pin(async move {
+            let effects: Vec<&Batchable> = effects
+                .iter()
+                .map(|effect| effect.downcast_ref::<Batchable>().unwrap())
+                .collect();
+            let messages: Vec<String> = effects.iter().map(|e| e.message.clone()).collect();
+            effects[0].log.lock().unwrap().push(messages.clone());
+            let Tx::Pg(tx) = tx else {
+                panic!("these tests run on Postgres");
+            };
+            tx.execute(
+                "INSERT INTO test_applied SELECT unnest($1::text[]), txid_current()",
+                &[&messages],
+            )
+            .await?;
+            if let Some(failing) = effects.iter().find(|effect| effect.fails) {
+                return Err(StoreError::Other(format!("{} failed", failing.message)));
+            }
+            let n = effects.len();
+            Ok((1..=n)
+                .map(|i| {
+                    vec![Reply::text(format!(
+                        "{} batched {i} of {n}",
+                        messages[i - 1]
+                    ))]
+                })
+                .collect())
+        })
+    }
+}
+
+/// Commits every `(id, effect)` at once (one batch, as in [`commit_together`]).
+async fn commit_effects(
+    store: &PgStore,
+    messages: Vec<(&str, Box<dyn Effect>)>,
+) -> Vec<Result<Commit, StoreError>> {
+    let commits = messages
+        .into_iter()
+        .map(|(id, effect)| store.commit(key(id), effect, quoting(id)));
+    futures::future::join_all(commits).await
+}
+
+#[tokio::test]
+async fn batchable_effects_are_applied_together_in_commit_order_and_the_others_one_by_one() {
+    let store = pg_with(APPLIED).await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let probes = [
+        Probe::new("p0", Fails::Never),
+        Probe::new("p1", Fails::Never),
+    ];
+    let earlier = commit_effects(&store, vec![("b1", batchable("b1", false, &log))]).await;
+    assert_eq!(
+        done_texts("b1", &earlier[0]),
+        ["b1 alone"],
+        "a batch of one"
+    );
+
+    let outcomes = commit_effects(
+        &store,
+        vec![
+            ("b0", batchable("b0", false, &log)),
+            ("p0", Box::new(Shared(Arc::clone(&probes[0])))),
+            ("b1", batchable("b1 again", false, &log)),
+            ("b2", batchable("b2", false, &log)),
+            ("p1", Box::new(Shared(Arc::clone(&probes[1])))),
+            ("b3", batchable("b3", false, &log)),
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        *log.lock().unwrap(),
+        [["b0", "b2", "b3"]],
+        "one call, in commit order, without the duplicate"
+    );
+    assert_eq!(done_texts("b0", &outcomes[0]), ["b0 batched 1 of 3"]);
+    assert_eq!(done_texts("p0", &outcomes[1]), ["p0 reply 0"]);
+    assert!(
+        matches!(outcomes[2], Ok(Commit::Duplicate)),
+        "{:?}",
+        outcomes[2]
+    );
+    assert_eq!(done_texts("b2", &outcomes[3]), ["b2 batched 2 of 3"]);
+    assert_eq!(done_texts("p1", &outcomes[4]), ["p1 reply 0"]);
+    assert_eq!(done_texts("b3", &outcomes[5]), ["b3 batched 3 of 3"]);
+    assert_eq!(
+        outbox_texts(&store, &outcomes[5]).await,
+        ["b3 batched 3 of 3"]
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(DISTINCT xid) FROM test_applied WHERE message <> 'b1'"
+        )
+        .await,
+        1,
+        "one transaction"
+    );
+    assert_eq!(probes[0].applied() + probes[1].applied(), 2);
+}
+
+#[tokio::test]
+async fn a_failing_batch_runs_again_one_effect_at_a_time_and_only_the_failing_message_fails() {
+    let store = pg_with(APPLIED).await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let probe = Probe::new("p0", Fails::Never);
+
+    let outcomes = commit_effects(
+        &store,
+        vec![
+            ("b0", batchable("b0", false, &log)),
+            ("b1", batchable("b1", true, &log)),
+            ("p0", Box::new(Shared(Arc::clone(&probe)))),
+            ("b2", batchable("b2", false, &log)),
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        *log.lock().unwrap(),
+        [["b0", "b1", "b2"]],
+        "tried once together"
+    );
+    assert_eq!(done_texts("b0", &outcomes[0]), ["b0 alone"]);
+    assert!(
+        matches!(&outcomes[1], Err(StoreError::Other(e)) if e == "b1 failed"),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(done_texts("p0", &outcomes[2]), ["p0 reply 0"]);
+    assert_eq!(done_texts("b2", &outcomes[3]), ["b2 alone"]);
+    for (message, rows) in [("b0", 1), ("b1", 0), ("p0", 1), ("b2", 1)] {
+        assert_eq!(applied_rows(&store, message).await, rows, "{message}");
+    }
+    assert_eq!(
+        inbox_rows(&store, "b1").await,
+        0,
+        "the failed message is not marked seen"
     );
 }

@@ -15,6 +15,7 @@
 //! the orchestrator's decision. Times come from `SkillRequest.now`, never the system clock.
 //! The skill keeps no state of its own (the list lives in the store), so a restart loses nothing.
 
+mod batch;
 mod category;
 mod convert;
 mod mem;
@@ -32,7 +33,7 @@ mod undo;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
+    Batched, Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
     SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
@@ -228,5 +229,12 @@ async fn undo(
 impl Effect for GroceryEffect {
     fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
         Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
+    }
+
+    fn batch(&self) -> Option<Batched<'_>> {
+        Some(Batched {
+            applier: &batch::BATCH,
+            effect: self,
+        })
     }
 }

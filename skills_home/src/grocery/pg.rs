@@ -16,6 +16,8 @@
 //! READ COMMITTED each takes its snapshot when it starts, so the load sees every change
 //! committed before the lock was granted.
 
+use std::collections::HashMap;
+
 use alfred_actors::store::StoreError;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
@@ -82,6 +84,62 @@ DELETE FROM grocery_changes WHERE id = (
     SELECT id FROM grocery_changes WHERE household = $1 AND actor = $2
     ORDER BY id DESC LIMIT 1)
 RETURNING actor, summary, made_at, before, after";
+
+/// Takes the households' locks, one after the other in the order given (sorted by the caller,
+/// so that two batches never wait on each other in a cycle).
+const LOCK_ALL_SQL: &str =
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k";
+
+const LOAD_ALL_SQL: &str = "SELECT household, id, name_key, name, quantity::text AS quantity, \
+                            unit, added_by, added_by_name, added_at, bought_by, bought_by_name, \
+                            bought_at \
+                            FROM grocery_items WHERE household = ANY($1) ORDER BY household, id";
+
+/// `$1` ids for new lines, drawn ahead of planning.
+const RESERVE_SQL: &str = "SELECT nextval(pg_get_serial_sequence('grocery_items', 'id')) \
+                           FROM generate_series(1, $1)";
+
+const DELETE_ALL_SQL: &str = "DELETE FROM grocery_items WHERE id = ANY($1) AND household = ANY($2)";
+
+/// Writes a batch's lines, each of its own household and under its own id (existing or
+/// reserved), in id order: lines that exist are updated before new ones go in, as one message
+/// after another would have (the open-line unique index is checked row by row).
+const UPSERT_ALL_SQL: &str = "
+INSERT INTO grocery_items AS g
+    (id, household, name_key, family, name, quantity, unit, added_by, added_by_name, added_at,
+     bought_by, bought_by_name, bought_at)
+SELECT r.id, r.household, r.name_key, r.family, r.name, r.quantity::numeric, r.unit,
+       r.added_by, r.added_by_name, r.added_at, r.bought_by, r.bought_by_name, r.bought_at
+FROM jsonb_to_recordset($1::jsonb) AS r(
+    id bigint, household text, name_key text, family text, name text, quantity text, unit text,
+    added_by text, added_by_name text, added_at timestamptz,
+    bought_by text, bought_by_name text, bought_at timestamptz)
+ORDER BY r.id
+ON CONFLICT (id) DO UPDATE SET
+    name_key = EXCLUDED.name_key, family = EXCLUDED.family, name = EXCLUDED.name,
+    quantity = EXCLUDED.quantity, unit = EXCLUDED.unit, added_by = EXCLUDED.added_by,
+    added_by_name = EXCLUDED.added_by_name, added_at = EXCLUDED.added_at,
+    bought_by = EXCLUDED.bought_by, bought_by_name = EXCLUDED.bought_by_name,
+    bought_at = EXCLUDED.bought_at
+    WHERE g.household = EXCLUDED.household";
+
+/// Records a batch's changes, in order (their ids order each member's history).
+const RECORD_ALL_SQL: &str = "
+INSERT INTO grocery_changes (household, actor, summary, made_at, before, after)
+SELECT household, actor, summary, made_at, before, after
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::jsonb[])
+    WITH ORDINALITY AS c(household, actor, summary, made_at, before, after, n)
+ORDER BY n";
+
+/// Keeps only the last `$3` changes of each (household, member) in `$1`, `$2` (run after
+/// `RECORD_ALL_SQL`, whose rows it sees).
+const TRIM_ALL_SQL: &str = "
+DELETE FROM grocery_changes c
+USING (SELECT DISTINCT household, actor FROM unnest($1::text[], $2::text[]) AS t(household, actor)) t
+WHERE c.household = t.household AND c.actor = t.actor AND c.id < (
+    SELECT min(id) FROM (
+        SELECT id FROM grocery_changes k WHERE k.household = t.household AND k.actor = t.actor
+        ORDER BY id DESC LIMIT $3) AS kept)";
 
 /// Takes the household's transaction-scoped lock (serializing its changes until the
 /// transaction ends), then reads its lines, in one round trip.
@@ -214,6 +272,174 @@ pub(crate) async fn pop(
     }))
 }
 
+/// What a batch found: each household's lines (households without lines are absent), and
+/// the ids reserved for new lines, ascending.
+pub(crate) struct Loaded {
+    pub lists: HashMap<String, Vec<ListedItem>>,
+    pub reserved: Vec<i64>,
+}
+
+/// Takes the locks of `locked` (sorted, distinct households), reads the lines of `households`
+/// and reserves `new_lines` ids, in one round trip.
+pub(crate) async fn lock_and_load_all(
+    tx: &Transaction<'_>,
+    locked: &[&str],
+    households: &[&str],
+    new_lines: i64,
+) -> Result<Loaded, StoreError> {
+    let (lock, load, reserve) = futures::try_join!(
+        tx.prepare_typed_cached(LOCK_ALL_SQL, &[Type::TEXT_ARRAY]),
+        tx.prepare_typed_cached(LOAD_ALL_SQL, &[Type::TEXT_ARRAY]),
+        tx.prepare_typed_cached(RESERVE_SQL, &[Type::INT8]),
+    )?;
+    let keys: Vec<String> = locked
+        .iter()
+        .map(|household| format!("{LOCK_PREFIX}{household}"))
+        .collect();
+    let lock = async {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        tx.query(&lock, &[&keys]).await
+    };
+    let reserve = async {
+        if new_lines == 0 {
+            return Ok(Vec::new());
+        }
+        tx.query(&reserve, &[&new_lines]).await
+    };
+    // Issued together in this order (pipelined); the load runs once the locks are granted.
+    let load_params: [&(dyn ToSql + Sync); 1] = [&households];
+    let (_, rows, ids) = futures::try_join!(lock, tx.query(&load, &load_params), reserve)?;
+    let mut lists: HashMap<String, Vec<ListedItem>> = HashMap::new();
+    for row in &rows {
+        lists
+            .entry(row.try_get("household")?)
+            .or_default()
+            .push(listed(row)?);
+    }
+    let mut reserved = ids
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    reserved.sort_unstable();
+    Ok(Loaded { lists, reserved })
+}
+
+/// A batch's writes: lines to delete and to write, each with its household, and the changes
+/// to record, in order.
+pub(crate) struct Writes<'a> {
+    pub delete: Vec<i64>,
+    pub upsert: Vec<(&'a str, &'a ListedItem)>,
+    pub changes: &'a [(String, Change)],
+}
+
+/// Deletes, writes and records a batch's changes, in one round trip.
+pub(crate) async fn write_all(
+    tx: &Transaction<'_>,
+    households: &[&str],
+    writes: Writes<'_>,
+) -> Result<(), StoreError> {
+    let lines = serde_json::to_value(
+        writes
+            .upsert
+            .iter()
+            .map(|(household, line)| HouseholdLine {
+                household,
+                line: line_json(line),
+            })
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|error| StoreError::Other(format!("grocery lines to JSON: {error}")))?;
+    let mut change_households = Vec::with_capacity(writes.changes.len());
+    let mut actors = Vec::with_capacity(writes.changes.len());
+    let mut summaries = Vec::with_capacity(writes.changes.len());
+    let mut made_at = Vec::with_capacity(writes.changes.len());
+    let mut befores = Vec::with_capacity(writes.changes.len());
+    let mut afters = Vec::with_capacity(writes.changes.len());
+    for (household, change) in writes.changes {
+        change_households.push(household.as_str());
+        actors.push(change.actor.as_str());
+        summaries.push(change.summary.as_str());
+        made_at.push(change.at);
+        befores.push(to_json(&change.before)?);
+        afters.push(to_json(&change.after)?);
+    }
+    let keep = i64::try_from(DEPTH).unwrap_or(i64::MAX);
+    let (delete, upsert, record, trim) = futures::try_join!(
+        tx.prepare_typed_cached(DELETE_ALL_SQL, &[Type::INT8_ARRAY, Type::TEXT_ARRAY]),
+        tx.prepare_typed_cached(UPSERT_ALL_SQL, &[Type::JSONB]),
+        tx.prepare_typed_cached(
+            RECORD_ALL_SQL,
+            &[
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TIMESTAMPTZ_ARRAY,
+                Type::JSONB_ARRAY,
+                Type::JSONB_ARRAY,
+            ],
+        ),
+        tx.prepare_typed_cached(
+            TRIM_ALL_SQL,
+            &[Type::TEXT_ARRAY, Type::TEXT_ARRAY, Type::INT8]
+        ),
+    )?;
+    let delete = async {
+        if writes.delete.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&delete, &[&writes.delete, &households]).await
+    };
+    let upsert = async {
+        if writes.upsert.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&upsert, &[&lines]).await
+    };
+    let recorded = !writes.changes.is_empty();
+    let record = async {
+        if !recorded {
+            return Ok(0);
+        }
+        let params: [&(dyn ToSql + Sync); 6] = [
+            &change_households,
+            &actors,
+            &summaries,
+            &made_at,
+            &befores,
+            &afters,
+        ];
+        tx.execute(&record, &params).await
+    };
+    let trim = async {
+        if !recorded {
+            return Ok(0);
+        }
+        tx.execute(&trim, &[&change_households, &actors, &keep])
+            .await
+    };
+    // Pipelined: `try_join` polls them in order and a first poll sends the statement, so
+    // Postgres runs them in this order (the trim sees the recorded rows).
+    let (deleted, upserted, _, _) = futures::try_join!(delete, upsert, record, trim)?;
+    let expected = (writes.delete.len(), writes.upsert.len());
+    if (deleted as usize, upserted as usize) != expected {
+        return Err(StoreError::Other(format!(
+            "a grocery batch deleted {deleted} of {} lines and wrote {upserted} of {}",
+            expected.0, expected.1
+        )));
+    }
+    Ok(())
+}
+
+/// A line with its household, for `UPSERT_ALL_SQL`.
+#[derive(Serialize)]
+struct HouseholdLine<'a> {
+    household: &'a str,
+    #[serde(flatten)]
+    line: LineJson,
+}
+
 /// A line as `jsonb_to_recordset` reads it, and as `grocery_changes` keeps it.
 #[derive(Debug, Serialize, Deserialize)]
 struct LineJson {
@@ -232,24 +458,25 @@ struct LineJson {
     bought_at: Option<DateTime<Utc>>,
 }
 
+fn line_json(line: &ListedItem) -> LineJson {
+    LineJson {
+        id: (line.id != 0).then_some(line.id),
+        name_key: line.key.clone(),
+        family: line.family().key().to_owned(),
+        name: line.name.clone(),
+        quantity: line.quantity.map(|q| q.to_string()),
+        unit: line.unit.key().to_owned(),
+        added_by: line.added_by.clone(),
+        added_by_name: line.added_by_name.clone(),
+        added_at: line.added_at,
+        bought_by: line.bought.as_ref().map(|b| b.by.clone()),
+        bought_by_name: line.bought.as_ref().map(|b| b.by_name.clone()),
+        bought_at: line.bought.as_ref().map(|b| b.at),
+    }
+}
+
 fn to_json(lines: &[ListedItem]) -> Result<serde_json::Value, StoreError> {
-    let lines: Vec<LineJson> = lines
-        .iter()
-        .map(|line| LineJson {
-            id: (line.id != 0).then_some(line.id),
-            name_key: line.key.clone(),
-            family: line.family().key().to_owned(),
-            name: line.name.clone(),
-            quantity: line.quantity.map(|q| q.to_string()),
-            unit: line.unit.key().to_owned(),
-            added_by: line.added_by.clone(),
-            added_by_name: line.added_by_name.clone(),
-            added_at: line.added_at,
-            bought_by: line.bought.as_ref().map(|b| b.by.clone()),
-            bought_by_name: line.bought.as_ref().map(|b| b.by_name.clone()),
-            bought_at: line.bought.as_ref().map(|b| b.at),
-        })
-        .collect();
+    let lines: Vec<LineJson> = lines.iter().map(line_json).collect();
     serde_json::to_value(lines)
         .map_err(|error| StoreError::Other(format!("grocery lines to JSON: {error}")))
 }

@@ -110,15 +110,7 @@ async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreEr
     }
     let new = insert_inbox(tx, jobs).await?;
 
-    // The new messages' effects, in batch order; `None`: a duplicate.
-    let mut applied: Vec<Option<Vec<Reply>>> = Vec::with_capacity(jobs.len());
-    for (job, new) in jobs.iter().zip(new) {
-        applied.push(if new {
-            Some(crate::skill::apply_effect(job.effect.as_ref(), &mut Tx::Pg(tx)).await?)
-        } else {
-            None
-        });
-    }
+    let applied = apply_effects(tx, jobs, &new).await?;
 
     let ids = insert_outbox(tx, jobs, &applied).await?;
     let mut ids = ids.into_iter();
@@ -140,6 +132,56 @@ async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreEr
         return Err(miscount("more"));
     }
     Ok(outcomes)
+}
+
+/// Applies the new messages' effects; for each job its replies, `None` for a duplicate.
+///
+/// Effects that can be batched ([`Effect::batch`](crate::skill::Effect::batch)) are applied
+/// together with the batch's other effects of their kind, in batch order, when the first of
+/// them comes up; the others one by one, in batch order. Effects of different kinds touch
+/// different tables, and the batch's messages are of different conversations, so any order
+/// that keeps each kind's own order is one they could have committed in.
+async fn apply_effects(
+    tx: &Transaction<'_>,
+    jobs: &[Job],
+    new: &[bool],
+) -> Result<Vec<Option<Vec<Reply>>>, StoreError> {
+    let mut applied: Vec<Option<Vec<Reply>>> = jobs.iter().map(|_| None).collect();
+    let mut done = vec![false; jobs.len()];
+    for i in 0..jobs.len() {
+        if !new[i] || done[i] {
+            continue;
+        }
+        let kind = jobs[i].effect.batch().map(|batched| batched.applier);
+        let members: Vec<usize> = match kind {
+            Some(applier) => (i..jobs.len())
+                .filter(|&j| {
+                    new[j]
+                        && jobs[j]
+                            .effect
+                            .batch()
+                            .is_some_and(|other| other.applier.kind() == applier.kind())
+                })
+                .collect(),
+            None => vec![i],
+        };
+        let replies = match kind {
+            Some(applier) if members.len() > 1 => {
+                let batched: Vec<_> = members
+                    .iter()
+                    .filter_map(|&j| jobs[j].effect.batch())
+                    .collect();
+                let effects: Vec<_> = batched.iter().map(|batched| batched.effect).collect();
+                crate::skill::apply_batch(applier, &effects, &mut Tx::Pg(tx)).await?
+            }
+            _ => vec![crate::skill::apply_effect(jobs[i].effect.as_ref(), &mut Tx::Pg(tx)).await?],
+        };
+        for (&j, replies) in members.iter().zip(replies) {
+            applied[j] = Some(replies);
+            done[j] = true;
+        }
+    }
+    Ok(applied)
 }
 
 /// Inserts the batch's inbox rows; for each job, whether its message is new. A key the batch
