@@ -671,3 +671,7 @@ mod outage;
 /// Group commit in `PgStore`.
 #[path = "store/group_commit.rs"]
 mod group_commit;
+
+/// The plans of the store's hot statements.
+#[path = "store/plans.rs"]
+mod plans;

@@ -292,3 +292,39 @@ async fn another_kind_of_effect_is_refused() {
 
     assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
 }
+
+/// The list's statements never read a whole table as Alfred's connections plan them, on tables
+/// grown to thousands of rows and never analyzed.
+#[tokio::test]
+async fn hot_statements_use_indexes_on_grown_tables() {
+    let db = TestDb::create_migrated().await;
+    db.connect()
+        .await
+        .batch_execute(
+            "INSERT INTO grocery_items (household, name_key, family, name, unit, added_by,
+                 added_by_name, added_at)
+                 SELECT 'key-' || n % 5000, 'item' || n / 5000, 'count', 'item', '', 'a', 'A',
+                        now()
+                 FROM generate_series(1, 10000) n;
+             INSERT INTO grocery_changes (household, actor, summary, made_at, before, after)
+                 SELECT 'key-' || n % 5000, 'key-' || n % 7, 'added', now(), '[]', '[]'
+                 FROM generate_series(1, 20000) n;",
+        )
+        .await
+        .unwrap();
+
+    let scans = alfred_testkit::plans::full_scans(
+        &db,
+        grocery::HOT_STATEMENTS,
+        &[grocery::TABLE, grocery::CHANGES_TABLE],
+    )
+    .await;
+
+    assert!(
+        scans.is_empty(),
+        "full scans:
+
+{}",
+        scans.join("\n\n")
+    );
+}

@@ -39,6 +39,7 @@ pub mod fault_proxy;
 pub mod graph;
 pub mod llm;
 pub mod pgbouncer;
+pub mod plans;
 pub mod postgres;
 pub mod redis;
 pub mod redis_cluster;

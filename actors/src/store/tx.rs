@@ -21,6 +21,9 @@ pub enum Tx<'a> {
     Mem(&'a mut MemTx),
 }
 
+pub(crate) const LAST_MESSAGE_FROM_PERSON: &str =
+    "SELECT max(person_at) FROM inbox WHERE platform = $1 AND conversation = $2";
+
 /// The in-memory slot where the store keeps when a person last wrote in each conversation.
 pub const ACTIVITY_SLOT: &str = "alfred:last-person-message";
 
@@ -37,11 +40,7 @@ impl Tx<'_> {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         match self {
             Tx::Pg(tx) => {
-                let statement = tx
-                    .prepare_cached(
-                        "SELECT max(person_at) FROM inbox WHERE platform = $1 AND conversation = $2",
-                    )
-                    .await?;
+                let statement = tx.prepare_cached(LAST_MESSAGE_FROM_PERSON).await?;
                 let row = tx
                     .query_one(&statement, &[&platform.as_str(), &conversation])
                     .await?;

@@ -58,6 +58,9 @@ pub const TABLE: &str = "grocery_items";
 /// The Postgres table holding every member's recent changes, for undo.
 pub const CHANGES_TABLE: &str = "grocery_changes";
 
+#[doc(hidden)]
+pub use self::pg::HOT_STATEMENTS;
+
 /// The skill's name; its actor is `skill/grocery`.
 pub const NAME: &str = "grocery";
 

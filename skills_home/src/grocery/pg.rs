@@ -90,16 +90,30 @@ RETURNING actor, summary, made_at, before, after";
 const LOCK_ALL_SQL: &str =
     "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k";
 
-const LOAD_ALL_SQL: &str = "SELECT household, id, name_key, name, quantity::text AS quantity, \
-                            unit, added_by, added_by_name, added_at, bought_by, bought_by_name, \
-                            bought_at \
-                            FROM grocery_items WHERE household = ANY($1) ORDER BY household, id";
+/// Each household's lines through the household index (`OFFSET 0` keeps the `LATERAL`
+/// subquery from being flattened into a join, which a plan made on an empty table runs as a
+/// hash join over the whole table; see `alfred_testkit::plans`).
+const LOAD_ALL_SQL: &str = "SELECT h.household, g.id, g.name_key, g.name, g.quantity, g.unit, \
+         g.added_by, g.added_by_name, g.added_at, g.bought_by, g.bought_by_name, g.bought_at \
+     FROM unnest($1::text[]) AS h (household) \
+     CROSS JOIN LATERAL (SELECT id, name_key, name, quantity::text AS quantity, unit, added_by, \
+             added_by_name, added_at, bought_by, bought_by_name, bought_at \
+         FROM grocery_items g WHERE g.household = h.household OFFSET 0) g \
+     ORDER BY h.household, g.id";
 
 /// `$1` ids for new lines, drawn ahead of planning.
 const RESERVE_SQL: &str = "SELECT nextval(pg_get_serial_sequence('grocery_items', 'id')) \
                            FROM generate_series(1, $1)";
 
-const DELETE_ALL_SQL: &str = "DELETE FROM grocery_items WHERE id = ANY($1) AND household = ANY($2)";
+/// Deletes lines by id, each found through the primary key (a `LATERAL … LIMIT 1` probe) and
+/// deleted by its tuple id: a join or `id = ANY($1)` is planned, on a table of some thousand
+/// lines not yet analyzed, as a scan of the whole table (`alfred_testkit::plans`). Tuple ids
+/// are safe here because the batch holds its households' locks: no other transaction changes
+/// their lines meanwhile. The household guard: never another household's line.
+const DELETE_ALL_SQL: &str = "DELETE FROM grocery_items WHERE ctid = ANY (ARRAY( \
+     SELECT g.ctid FROM unnest($1::int8[]) AS d (id) \
+     CROSS JOIN LATERAL (SELECT ctid FROM grocery_items g \
+         WHERE g.id = d.id AND g.household = ANY($2::text[]) LIMIT 1) g))";
 
 /// Writes a batch's lines, each of its own household and under its own id (existing or
 /// reserved), in id order: lines that exist are updated before new ones go in, as one message
@@ -132,14 +146,35 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], 
 ORDER BY n";
 
 /// Keeps only the last `$3` changes of each (household, member) in `$1`, `$2` (run after
-/// `RECORD_ALL_SQL`, whose rows it sees).
-const TRIM_ALL_SQL: &str = "
-DELETE FROM grocery_changes c
-USING (SELECT DISTINCT household, actor FROM unnest($1::text[], $2::text[]) AS t(household, actor)) t
-WHERE c.household = t.household AND c.actor = t.actor AND c.id < (
-    SELECT min(id) FROM (
-        SELECT id FROM grocery_changes k WHERE k.household = t.household AND k.actor = t.actor
-        ORDER BY id DESC LIMIT $3) AS kept)";
+/// `RECORD_ALL_SQL`, whose rows it sees). Each member's history is read backwards through its
+/// index, and the older rows deleted by tuple id (as in `DELETE_ALL_SQL`, and as safely: a
+/// household's history changes only under its lock).
+const TRIM_ALL_SQL: &str = "DELETE FROM grocery_changes WHERE ctid = ANY (ARRAY( \
+     SELECT old.ctid \
+     FROM (SELECT DISTINCT household, actor FROM unnest($1::text[], $2::text[]) \
+           AS t (household, actor)) t \
+     CROSS JOIN LATERAL (SELECT ctid FROM grocery_changes k \
+         WHERE k.household = t.household AND k.actor = t.actor \
+         ORDER BY k.id DESC OFFSET $3) old))";
+
+/// The statements run for every message or batch, for the test of their plans
+/// (`alfred_testkit::plans`).
+#[doc(hidden)]
+pub const HOT_STATEMENTS: &[&str] = &[
+    LOCK_SQL,
+    LOAD_SQL,
+    DELETE_SQL,
+    UPSERT_SQL,
+    RECORD_SQL,
+    POP_SQL,
+    LOCK_ALL_SQL,
+    LOAD_ALL_SQL,
+    RESERVE_SQL,
+    DELETE_ALL_SQL,
+    UPSERT_ALL_SQL,
+    RECORD_ALL_SQL,
+    TRIM_ALL_SQL,
+];
 
 /// Takes the household's transaction-scoped lock (serializing its changes until the
 /// transaction ends), then reads its lines, in one round trip.

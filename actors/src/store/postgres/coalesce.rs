@@ -25,7 +25,7 @@ const DEADLOCK_ATTEMPTS: u32 = 3;
 /// the same recipient is still in flight: such a row is not claimed but *held* (`held_at`), to
 /// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay). Both
 /// updates read the statement's snapshot, so the two sets are disjoint.
-const CLAIM_MANY: &str = concat!(
+pub(super) const CLAIM_MANY: &str = concat!(
     "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[]) AS c(id, lease)), \
      held AS (UPDATE outbox o SET held_at = now() FROM c \
          WHERE o.id = c.id AND ",
@@ -46,7 +46,7 @@ const CLAIM_MANY: &str = concat!(
 /// Records rows as sent: `$1` ids, `$2` their provider ids, and returns the rows this
 /// releases (`released!`), each with the id of the row that released it last. A sent row
 /// stays sent whatever a late or duplicate report says.
-const RECORD_SENT_MANY: &str = concat!(
+pub(super) const RECORD_SENT_MANY: &str = concat!(
     "WITH r AS (SELECT * FROM unnest($1::int8[], $2::text[]) AS r(id, provider_id)), \
      done AS (UPDATE outbox o \
          SET state = 'sent', sent_at = now(), provider_id = r.provider_id, last_error = NULL \

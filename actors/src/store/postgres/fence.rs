@@ -32,7 +32,7 @@ pub(crate) const COMMIT_IDLE_LIMIT: &str = "SET LOCAL idle_in_transaction_sessio
 
 const CHECK: &str = "SELECT token FROM ingest_partition_fences WHERE partition = $1 FOR SHARE";
 
-const CHECK_MANY: &str = "SELECT partition, token FROM ingest_partition_fences \
+pub(super) const CHECK_MANY: &str = "SELECT partition, token FROM ingest_partition_fences \
      WHERE partition = ANY($1) ORDER BY partition FOR SHARE";
 
 const ADVANCE: &str = "INSERT INTO ingest_partition_fences (partition, token) VALUES ($1, $2) \

@@ -23,12 +23,16 @@ const MAX_BATCH: usize = 256;
 
 /// `$1` platforms, `$2` message ids: for each key, in order, its position (from 1), whether the
 /// inbox holds it, and the kept answer if any (at most one: the key is `llm_answers`' primary
-/// key).
-const PRIORS: &str = "SELECT k.n, \
-     EXISTS (SELECT 1 FROM inbox i WHERE i.platform = k.platform AND i.message_id = k.message_id), \
-     a.outcome, a.command \
+/// key). Each key is probed through the primary keys (a `LATERAL` subquery with `LIMIT 1`
+/// cannot be turned into a join that hashes a whole table): planned on an empty inbox, an
+/// `EXISTS` became a hashed subplan that read the whole inbox on every call, for as long as the
+/// connection kept the plan (`alfred_testkit::plans`).
+pub(super) const PRIORS: &str = "SELECT k.n, i.handled IS NOT NULL, a.outcome, a.command \
      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (platform, message_id, n) \
-     LEFT JOIN llm_answers a ON a.platform = k.platform AND a.message_id = k.message_id \
+     LEFT JOIN LATERAL (SELECT true AS handled FROM inbox i \
+         WHERE i.platform = k.platform AND i.message_id = k.message_id LIMIT 1) i ON true \
+     LEFT JOIN LATERAL (SELECT a.outcome, a.command FROM llm_answers a \
+         WHERE a.platform = k.platform AND a.message_id = k.message_id LIMIT 1) a ON true \
      ORDER BY k.n";
 
 /// The first answer kept wins: two replicas that asked at once keep one of them.

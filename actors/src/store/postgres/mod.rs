@@ -150,6 +150,24 @@ macro_rules! released {
     };
 }
 
+/// The statements the pipeline runs for every message or batch under load, for the test that
+/// checks that none of their plans reads a whole table (actors/tests/store/plans.rs): planned
+/// while the tables were empty (a new deployment, before autovacuum's first `ANALYZE`) and
+/// cached with the connection, a plan that scans `inbox` or `outbox` gets slower with every
+/// message until the next `ANALYZE`.
+#[doc(hidden)]
+pub const HOT_STATEMENTS: &[&str] = &[
+    group::set_based::INSERT_INBOX,
+    group::set_based::INSERT_OUTBOX,
+    fence::CHECK_MANY,
+    rows::MARK_PUBLISHED,
+    coalesce::CLAIM_MANY,
+    coalesce::RECORD_SENT_MANY,
+    llm_answers::PRIORS,
+    DUE_FOR_RELAY,
+    super::tx::LAST_MESSAGE_FROM_PERSON,
+];
+
 // After the macros above, which they use.
 mod coalesce;
 mod dead_letters;
@@ -273,6 +291,13 @@ impl PgStore {
             },
         );
         let pool = Pool::builder(manager)
+            .post_create(deadpool_postgres::Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    statements::on_new_connection(client)
+                        .await
+                        .map_err(deadpool_postgres::HookError::Backend)
+                })
+            }))
             .max_size(options.max_connections)
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(options.connect_timeout))

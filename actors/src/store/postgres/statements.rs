@@ -94,6 +94,25 @@ pub async fn query_opt(
     }
 }
 
+/// Run once on every new pooled connection: with the cache on, its prepared statements are
+/// planned for each execution's parameters and the tables' sizes at that moment
+/// (`plan_cache_mode = force_custom_plan`), instead of once for all (Postgres' generic plan
+/// after five runs). A generic plan is kept until the table's statistics change, and one made
+/// while the tables were small — a new deployment, before autovacuum's first `ANALYZE` — reads
+/// whole tables (a hash join over `outbox`, a hashed subplan over `inbox`) on every call,
+/// slower with every message. The pipeline's statements run once per batch of messages, so
+/// planning each time costs little (BENCHMARKS.md, tenth round). With the cache off, statements
+/// are sent unnamed and planned each time anyway, and a transaction pooler would not keep a
+/// session setting.
+pub(super) async fn on_new_connection(client: &ClientWrapper) -> Result<(), Error> {
+    if statement_cache() {
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Call just before the transaction ends (`COMMIT`, or dropping it, which rolls back), after
 /// every statement handle of the transaction was dropped: with the cache off, the statements
 /// prepared in it are closed while the transaction still holds its server connection.

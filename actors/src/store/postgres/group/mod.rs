@@ -58,7 +58,7 @@
 //! with savepoints, where its messages wait for the locks instead.
 
 mod job;
-mod set_based;
+pub(super) mod set_based;
 
 pub(super) use job::{Job, Outcome};
 
