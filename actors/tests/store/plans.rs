@@ -6,14 +6,17 @@ use alfred_testkit::plans::full_scans;
 
 use super::*;
 
-/// A minute into a new deployment's life: the pipeline's tables hold thousands of rows,
-/// mostly sent, and autovacuum has not analyzed them yet.
+/// A minute into a new deployment's life, under more load than it sends: the pipeline's tables
+/// hold thousands of rows, a backlog of replies waits to be sent, and autovacuum has not
+/// analyzed the tables yet.
 const GROWN: &str = "
 INSERT INTO inbox (platform, message_id, conversation, person_at)
     SELECT 'whatsapp', 'wamid.' || n, 'c' || n % 1000, now() FROM generate_series(1, 20000) n;
+INSERT INTO outbox (platform, account, recipient, body)
+    SELECT 'whatsapp', 'account', 'c' || n % 5000, '{}' FROM generate_series(1, 40000) n;
 INSERT INTO outbox (platform, account, recipient, body, state, sent_at)
-    SELECT 'whatsapp', 'account', 'c' || n % 1000, '{}', 'sent', now()
-    FROM generate_series(1, 20000) n;
+    SELECT 'whatsapp', 'account', 'c' || n % 5000, '{}', 'sent', now()
+    FROM generate_series(1, 10000) n;
 INSERT INTO llm_answers (platform, message_id, outcome, command)
     SELECT 'whatsapp', 'wamid.' || n, 'command', 'list' FROM generate_series(1, 2000) n;";
 

@@ -23,23 +23,29 @@ const DEADLOCK_ATTEMPTS: u32 = 3;
 /// Claims rows for sending: `$1` ids, `$2` their leases in seconds. Claims pending rows, due
 /// retries and abandoned claims (claimed longer than the lease ago) — unless an earlier row of
 /// the same recipient is still in flight: such a row is not claimed but *held* (`held_at`), to
-/// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay). Both
-/// updates read the statement's snapshot, so the two sets are disjoint.
+/// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay).
+///
+/// Each row is first found through the primary key and locked (`locked`, in id order, so two
+/// claims of overlapping rows do not deadlock), and whether it is claimable is decided on the
+/// version locked; whether an earlier row is in flight reads the statement's snapshot. The two
+/// updates then change the rows by id, and their sets are disjoint. Found by probes rather
+/// than joined: planned before the table was analyzed, a join of the ids with the claimable
+/// rows read every in-flight row (the whole backlog, under load) on every claim.
 pub(super) const CLAIM_MANY: &str = concat!(
-    "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[]) AS c(id, lease)), \
-     held AS (UPDATE outbox o SET held_at = now() FROM c \
-         WHERE o.id = c.id AND ",
+    "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[]) AS c(id, lease) ORDER BY id), \
+     locked AS (SELECT o.id, ",
     claimable!(),
-    " AND ",
+    " AS claimable, ",
     earlier_in_flight!("o"),
-    " RETURNING o.id) \
+    " AS blocked \
+         FROM c CROSS JOIN LATERAL (SELECT * FROM outbox o WHERE o.id = c.id FOR UPDATE) o), \
+     held AS (UPDATE outbox o SET held_at = now() \
+         WHERE o.id = ANY (ARRAY(SELECT id FROM locked WHERE claimable AND blocked)) \
+         RETURNING o.id) \
      UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, claimed_at = now(), \
          held_at = NULL \
-     FROM c WHERE o.id = c.id AND ",
-    claimable!(),
-    " AND NOT ",
-    earlier_in_flight!("o"),
-    " RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
+     WHERE o.id = ANY (ARRAY(SELECT id FROM locked WHERE claimable AND NOT blocked)) \
+     RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
                o.to_group, o.thread, o.attempts"
 );
 

@@ -151,10 +151,10 @@ macro_rules! released {
 }
 
 /// The statements the pipeline runs for every message or batch under load, for the test that
-/// checks that none of their plans reads a whole table (actors/tests/store/plans.rs): planned
-/// while the tables were empty (a new deployment, before autovacuum's first `ANALYZE`) and
-/// cached with the connection, a plan that scans `inbox` or `outbox` gets slower with every
-/// message until the next `ANALYZE`.
+/// checks that none of their plans reads a whole table (actors/tests/store/plans.rs): a plan
+/// that scans `inbox` or `outbox` (or every reply in flight) gets slower with every message.
+/// (The relay's periodic `DUE_FOR_RELAY` is not one: it reads the rows in flight, which under a
+/// backlog are many, once per pass.)
 #[doc(hidden)]
 pub const HOT_STATEMENTS: &[&str] = &[
     group::set_based::INSERT_INBOX,
@@ -164,7 +164,6 @@ pub const HOT_STATEMENTS: &[&str] = &[
     coalesce::CLAIM_MANY,
     coalesce::RECORD_SENT_MANY,
     llm_answers::PRIORS,
-    DUE_FOR_RELAY,
     super::tx::LAST_MESSAGE_FROM_PERSON,
 ];
 
