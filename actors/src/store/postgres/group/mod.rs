@@ -47,13 +47,18 @@
 //! Batches are bounded below 64 messages: a transaction with more subtransactions than
 //! Postgres caches per backend (64) makes every other session's snapshots slower (this now
 //! matters only in the savepoint mode).
-//! Several workers run batches at once (each on its own pooled connection): a message's
-//! effect costs several round trips, so one batch at a time would leave Postgres idle while
-//! it waits on Alfred, and a batch waiting on a lock (messages of one household in two
-//! batches) does not stall the pipeline. Inbox rows are inserted in key order, so two batches
+//! Two workers run batches at once (each on its own pooled connection): one batch at a time
+//! would leave Postgres idle while it waits on Alfred, and a batch waiting on a lock (messages
+//! of one household in two batches) does not stall the pipeline. Not more: a worker takes
+//! whatever is queued when it is free, so the more workers, the smaller each batch and the
+//! more Postgres spends per message on each batch's fixed statements. With batched skill
+//! effects (`Effect::batch`) a batch's round trips no longer grow with its size, and two
+//! workers did ~1.5× the end-to-end throughput of eight for ~half of Postgres's CPU per
+//! message (BENCHMARKS.md, tenth round). Inbox rows are inserted in key order, so two batches
 //! never deadlock on them (redeliveries of the same messages).
-//! Two batches that lock two households in opposite orders deadlock; Postgres aborts one
-//! statement after `deadlock_timeout`. In the set-based mode that rolls the victim's whole
+//! Two batches that lock households in opposite orders deadlock (the shopping list's batches
+//! take theirs in sorted order; effects one at a time take theirs in batch order); Postgres
+//! aborts one statement after `deadlock_timeout`. In the set-based mode that rolls the victim's whole
 //! batch back, which releases its locks and lets the other batch finish; the victim runs again
 //! with savepoints, where its messages wait for the locks instead.
 
@@ -75,8 +80,9 @@ use crate::store::{Commit, StoreError, Tx};
 /// Most messages in one transaction (see the module doc for the bound).
 const MAX_BATCH: usize = 32;
 /// Batches in flight at once (at most half the pool: the other statements need connections
-/// too). Measured in BENCHMARKS.md: 4 → 8 gains ~30 % end to end on two cores.
-const WORKERS: usize = 8;
+/// too). Measured in BENCHMARKS.md: 8 → 2 gains ~30–75 % end to end on two cores now that the
+/// shopping list's effects are batched (with effects one at a time, 4 → 8 had gained ~30 %).
+const WORKERS: usize = 2;
 
 const INSERT_INBOX: &str = "INSERT INTO inbox (platform, message_id, conversation, person_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
