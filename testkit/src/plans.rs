@@ -17,7 +17,7 @@ const BATCH: usize = 100;
 
 /// Most rows one plan node may read from one of the tables: a batch's keys and their few
 /// rows each, far below any table's size.
-const MOST_ROWS: f64 = 1000.0;
+pub const MOST_ROWS: f64 = 1000.0;
 
 /// Each of `statements` whose plan reads more than [`MOST_ROWS`] rows of one of `tables` in
 /// one node (a sequential scan, a bitmap over a whole partial index, a hash of a table), with

@@ -15,7 +15,7 @@
 //! the orchestrator's decision. Times come from `SkillRequest.now`, never the system clock.
 //! The skill keeps no state of its own (the list lives in the store), so a restart loses nothing.
 
-mod batch;
+mod apply;
 mod category;
 mod convert;
 mod mem;
@@ -33,8 +33,7 @@ mod undo;
 use std::sync::Arc;
 
 use alfred_actors::skill::{
-    Batched, Effect, GrammarRoute, Reply, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest,
-    SkillRoute,
+    Effect, GrammarRoute, ReplyOnly, Skill, SkillError, SkillOutcome, SkillRequest, SkillRoute,
 };
 use alfred_actors::store::{StoreError, Tx};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -227,17 +226,4 @@ async fn undo(
             changed,
         },
     })
-}
-
-impl Effect for GroceryEffect {
-    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
-        Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
-    }
-
-    fn batch(&self) -> Option<Batched<'_>> {
-        Some(Batched {
-            applier: &batch::BATCH,
-            effect: self,
-        })
-    }
 }

@@ -14,7 +14,7 @@ use crate::store::{Commit, StoreError, Tx};
 
 /// The batch's inbox rows, in key order (two batches holding the same keys lock them in the
 /// same order); returns the keys that were new.
-pub(in crate::store::postgres) const INSERT_INBOX: &str =
+pub(crate) const INSERT_INBOX: &str =
     "INSERT INTO inbox (platform, message_id, conversation, person_at) \
      SELECT platform, message_id, conversation, person_at \
      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) \
@@ -34,7 +34,7 @@ const INBOX_TYPES: [Type; 4] = [
 /// The ids are drawn in the statement, next to the position, so the pairing does not depend
 /// on the order in which `INSERT … RETURNING` hands rows back. `r` is materialized once (it
 /// is read twice and calls `nextval`).
-pub(in crate::store::postgres) const INSERT_OUTBOX: &str = "WITH r AS ( \
+pub(crate) const INSERT_OUTBOX: &str = "WITH r AS ( \
        SELECT nextval('outbox_id_seq') AS id, r.* \
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], \
                    $7::bool[], $8::text[]) WITH ORDINALITY \

@@ -1,4 +1,5 @@
-//! The shopping list's effects a batch at a time, for the Postgres store's group commit
+//! How a [`GroceryEffect`] is applied: alone ([`Effect::apply`]: `GroceryEffect::run` in the
+//! message's transaction), or a batch at a time for the Postgres store's group commit
 //! ([`EffectBatch`]; docs/adr/2026-12-03-batched-skill-effects.md).
 //!
 //! One message's change costs Postgres five statements in three round trips (lock and load,
@@ -22,7 +23,7 @@
 use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 
-use alfred_actors::skill::{Effect, EffectBatch, Reply};
+use alfred_actors::skill::{Batched, Effect, EffectBatch, Reply};
 use alfred_actors::store::{MemTx, StoreError, Tx};
 use deadpool_postgres::Transaction;
 use futures::future::BoxFuture;
@@ -33,10 +34,23 @@ use super::pg;
 use super::report::ListedItem;
 use super::GroceryEffect;
 
-/// The applier of [`GroceryEffect`]s.
-pub(crate) static BATCH: GroceryBatch = GroceryBatch;
+impl Effect for GroceryEffect {
+    fn apply<'a>(&'a self, tx: &'a mut Tx<'_>) -> BoxFuture<'a, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(vec![Reply::text(self.run(tx).await?)]) })
+    }
 
-pub(crate) struct GroceryBatch;
+    fn batch(&self) -> Option<Batched<'_>> {
+        Some(Batched {
+            applier: &BATCH,
+            effect: self,
+        })
+    }
+}
+
+/// The applier of [`GroceryEffect`]s.
+static BATCH: GroceryBatch = GroceryBatch;
+
+struct GroceryBatch;
 
 impl EffectBatch for GroceryBatch {
     fn kind(&self) -> &'static str {
