@@ -139,9 +139,10 @@ async fn run(tx: &Transaction<'_>, jobs: &[Job]) -> Result<Vec<Outcome>, StoreEr
 ///
 /// Effects that can be batched ([`Effect::batch`](crate::skill::Effect::batch)) are applied
 /// together with the batch's other effects of their kind, in batch order, when the first of
-/// them comes up; the others one by one, in batch order. Effects of different kinds touch
-/// different tables, and the batch's messages are of different conversations, so any order
-/// that keeps each kind's own order is one they could have committed in.
+/// them comes up; the others one by one, in batch order. The batch's messages are of
+/// different conversations (a conversation's next message waits for its previous one's
+/// commit), so they are concurrent: any order that keeps each kind's own order is one they
+/// could have been committed in.
 async fn apply_effects(
     tx: &Transaction<'_>,
     jobs: &[Job],
