@@ -29,3 +29,17 @@ async fn hot_statements_use_indexes_on_grown_tables() {
 
     assert!(scans.is_empty(), "full scans:\n\n{}", scans.join("\n\n"));
 }
+
+#[tokio::test]
+async fn the_stores_connections_plan_each_call() {
+    let store = pg().await;
+    let client = store.pool().get().await.unwrap();
+
+    let mode: String = client
+        .query_one("SHOW plan_cache_mode", &[])
+        .await
+        .unwrap()
+        .get(0);
+
+    assert_eq!(mode, "force_custom_plan");
+}

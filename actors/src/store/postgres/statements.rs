@@ -104,13 +104,22 @@ pub async fn query_opt(
 /// planning each time costs little (BENCHMARKS.md, tenth round). With the cache off, statements
 /// are sent unnamed and planned each time anyway, and a transaction pooler would not keep a
 /// session setting.
+/// (`plan_cache_mode` is Postgres 12's; an older server does not know it, and keeps its
+/// generic plans.)
 pub(super) async fn on_new_connection(client: &ClientWrapper) -> Result<(), Error> {
-    if statement_cache() {
-        client
-            .batch_execute("SET plan_cache_mode = force_custom_plan")
-            .await?;
+    if !statement_cache() {
+        return Ok(());
     }
-    Ok(())
+    match client
+        .batch_execute("SET plan_cache_mode = force_custom_plan")
+        .await
+    {
+        Err(error) if error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_OBJECT) => {
+            tracing::debug!(%error, "This Postgres has no plan_cache_mode (before 12); generic plans stay.");
+            Ok(())
+        }
+        result => result,
+    }
 }
 
 /// Call just before the transaction ends (`COMMIT`, or dropping it, which rolls back), after
