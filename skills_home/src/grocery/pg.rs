@@ -42,10 +42,25 @@ const LOAD_SQL: &str = "SELECT id, name_key, name, quantity::text AS quantity, u
 
 const DELETE_SQL: &str = "DELETE FROM grocery_items WHERE household = $1 AND id = ANY($2)";
 
+/// The upserts' conflict clause: a line written under an id that exists overwrites the stored
+/// line, only in its own household (a macro so that the statements stay `&'static str`s).
+macro_rules! overwrite_stored_line {
+    () => {
+        "ON CONFLICT (id) DO UPDATE SET
+    name_key = EXCLUDED.name_key, family = EXCLUDED.family, name = EXCLUDED.name,
+    quantity = EXCLUDED.quantity, unit = EXCLUDED.unit, added_by = EXCLUDED.added_by,
+    added_by_name = EXCLUDED.added_by_name, added_at = EXCLUDED.added_at,
+    bought_by = EXCLUDED.bought_by, bought_by_name = EXCLUDED.bought_by_name,
+    bought_at = EXCLUDED.bought_at
+    WHERE g.household = EXCLUDED.household"
+    };
+}
+
 /// Inserts lines without an id under a new one, and writes lines with an id over the stored
 /// line (or inserts them again under that id: an undone remove). The household guard makes a
 /// wrong id fail loudly (the row count is checked) instead of touching another household.
-const UPSERT_SQL: &str = "
+const UPSERT_SQL: &str = concat!(
+    "
 INSERT INTO grocery_items AS g
     (id, household, name_key, family, name, quantity, unit, added_by, added_by_name, added_at,
      bought_by, bought_by_name, bought_at)
@@ -56,15 +71,12 @@ FROM jsonb_to_recordset($2::jsonb) AS r(
     id bigint, name_key text, family text, name text, quantity text, unit text,
     added_by text, added_by_name text, added_at timestamptz,
     bought_by text, bought_by_name text, bought_at timestamptz)
-ON CONFLICT (id) DO UPDATE SET
-    name_key = EXCLUDED.name_key, family = EXCLUDED.family, name = EXCLUDED.name,
-    quantity = EXCLUDED.quantity, unit = EXCLUDED.unit, added_by = EXCLUDED.added_by,
-    added_by_name = EXCLUDED.added_by_name, added_at = EXCLUDED.added_at,
-    bought_by = EXCLUDED.bought_by, bought_by_name = EXCLUDED.bought_by_name,
-    bought_at = EXCLUDED.bought_at
-    WHERE g.household = EXCLUDED.household
+",
+    overwrite_stored_line!(),
+    "
 RETURNING g.id, g.name_key, g.name, g.quantity::text AS quantity, g.unit, g.added_by,
-          g.added_by_name, g.added_at, g.bought_by, g.bought_by_name, g.bought_at";
+          g.added_by_name, g.added_at, g.bought_by, g.bought_by_name, g.bought_at"
+);
 
 /// Records a change and keeps only the member's last `$7 + 1` (the DELETE does not see the row
 /// the CTE inserts: both run on the statement's snapshot).
@@ -118,7 +130,8 @@ const DELETE_ALL_SQL: &str = "DELETE FROM grocery_items WHERE ctid = ANY (ARRAY(
 /// Writes a batch's lines, each of its own household and under its own id (existing or
 /// reserved), in id order: lines that exist are updated before new ones go in, as one message
 /// after another would have (the open-line unique index is checked row by row).
-const UPSERT_ALL_SQL: &str = "
+const UPSERT_ALL_SQL: &str = concat!(
+    "
 INSERT INTO grocery_items AS g
     (id, household, name_key, family, name, quantity, unit, added_by, added_by_name, added_at,
      bought_by, bought_by_name, bought_at)
@@ -129,13 +142,9 @@ FROM jsonb_to_recordset($1::jsonb) AS r(
     added_by text, added_by_name text, added_at timestamptz,
     bought_by text, bought_by_name text, bought_at timestamptz)
 ORDER BY r.id
-ON CONFLICT (id) DO UPDATE SET
-    name_key = EXCLUDED.name_key, family = EXCLUDED.family, name = EXCLUDED.name,
-    quantity = EXCLUDED.quantity, unit = EXCLUDED.unit, added_by = EXCLUDED.added_by,
-    added_by_name = EXCLUDED.added_by_name, added_at = EXCLUDED.added_at,
-    bought_by = EXCLUDED.bought_by, bought_by_name = EXCLUDED.bought_by_name,
-    bought_at = EXCLUDED.bought_at
-    WHERE g.household = EXCLUDED.household";
+",
+    overwrite_stored_line!()
+);
 
 /// Records a batch's changes, in order (their ids order each member's history).
 const RECORD_ALL_SQL: &str = "
@@ -176,6 +185,11 @@ pub const HOT_STATEMENTS: &[&str] = &[
     TRIM_ALL_SQL,
 ];
 
+/// The advisory lock key of a household's list (one message at a time and batches alike).
+fn lock_key(household: &str) -> String {
+    format!("{LOCK_PREFIX}{household}")
+}
+
 /// Takes the household's transaction-scoped lock (serializing its changes until the
 /// transaction ends), then reads its lines, in one round trip.
 pub(crate) async fn lock_and_load(
@@ -186,7 +200,7 @@ pub(crate) async fn lock_and_load(
         tx.prepare_typed_cached(LOCK_SQL, &[Type::TEXT]),
         tx.prepare_typed_cached(LOAD_SQL, &[Type::TEXT]),
     )?;
-    let key = format!("{LOCK_PREFIX}{household}");
+    let key = lock_key(household);
     // Issued together (pipelined); Postgres runs the load after the lock is granted.
     let (lock_params, load_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
         ([&key], [&household]);
@@ -327,10 +341,7 @@ pub(crate) async fn lock_and_load_all(
         tx.prepare_typed_cached(LOAD_ALL_SQL, &[Type::TEXT_ARRAY]),
         tx.prepare_typed_cached(RESERVE_SQL, &[Type::INT8]),
     )?;
-    let keys: Vec<String> = locked
-        .iter()
-        .map(|household| format!("{LOCK_PREFIX}{household}"))
-        .collect();
+    let keys: Vec<String> = locked.iter().map(|household| lock_key(household)).collect();
     let lock = async {
         if keys.is_empty() {
             return Ok(Vec::new());

@@ -16,8 +16,8 @@
 //! * **Set-based** (first, optimistic): `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
 //!   RETURNING` tells which messages are new; a key that appears twice in the batch is sent
 //!   once, and its later copies are duplicates (the first commits with the batch, or the batch
-//!   is run again). The new messages' effects run one after the other in batch order; their
-//!   replies go in with one `INSERT`, whose ids come back with the reply's position
+//!   is run again). The new messages' effects run in batch order (those of a kind that batches,
+//!   `Effect::batch`, all together when the first of them comes up); their replies go in with one `INSERT`, whose ids come back with the reply's position
 //!   (`WITH ORDINALITY`, ids drawn in the statement), so each message gets its own envelopes.
 //!   If every message applied, the batch commits. If one failed — an effect's error, a panic
 //!   (caught by `apply_effect`), a failed statement, a deadlock — the whole transaction rolls

@@ -149,9 +149,9 @@ async fn apply_effects(
     new: &[bool],
 ) -> Result<Vec<Option<Vec<Reply>>>, StoreError> {
     let mut applied: Vec<Option<Vec<Reply>>> = jobs.iter().map(|_| None).collect();
-    let mut done = vec![false; jobs.len()];
     for i in 0..jobs.len() {
-        if !new[i] || done[i] {
+        // Applied already: a member of an earlier effect's batch.
+        if !new[i] || applied[i].is_some() {
             continue;
         }
         let kind = jobs[i].effect.batch().map(|batched| batched.applier);
@@ -180,7 +180,6 @@ async fn apply_effects(
         };
         for (&j, replies) in members.iter().zip(replies) {
             applied[j] = Some(replies);
-            done[j] = true;
         }
     }
     Ok(applied)
