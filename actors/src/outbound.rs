@@ -264,7 +264,7 @@ async fn republish(deps: &SenderDeps, released: &[OutboundEnvelope]) {
         return;
     }
     let ids: Vec<i64> = released.iter().map(|envelope| envelope.outbox_id).collect();
-    if let Err(error) = deps.store.mark_published(&ids).await {
+    if let Err(error) = deps.store.mark_republished(&ids).await {
         // Harmless: the relay may publish the row once more, and the claim sends it once.
         tracing::debug!(%error, "Could not mark the republished reply as published.");
     }

@@ -5,7 +5,9 @@
 //! committed but unpublished; without the relay those replies would be lost. Every `interval`
 //! the relay asks the store for rows that are due ([`Store::due_for_relay`]: unpublished for
 //! longer than `grace`, retries whose time has come, claims abandoned for longer than `lease`),
-//! publishes them in one `publish_many` and marks them published.
+//! publishes them in one `publish_many` and marks them published (held rows whose release was
+//! missed as republished, which clears their holds; see [`Store::mark_published`] for why
+//! every other mark keeps a hold).
 //!
 //! Publishing a row twice is harmless: the sender claims a row before sending it, so a second
 //! stream entry for the same row is acknowledged without a second send. That is why a failure
@@ -24,8 +26,8 @@ use tracing::Instrument;
 use crate::bus::{Bus, BusError};
 use crate::metrics::Metrics;
 use crate::names;
-use crate::store::Store;
 use crate::store::StoreError;
+use crate::store::{Due, Store};
 
 /// Settings of the relay.
 #[derive(Debug, Clone)]
@@ -81,12 +83,15 @@ pub async fn relay_once(
     }
     let payloads = due
         .iter()
-        .map(serde_json::to_string)
+        .map(|row| serde_json::to_string(&row.envelope))
         .collect::<Result<Vec<_>, _>>()?;
     bus.publish_many(&config.stream, &payloads).await?;
-    let ids: Vec<i64> = due.iter().map(|envelope| envelope.outbox_id).collect();
-    store.mark_published(&ids).await?;
-    Ok(ids.len())
+    let (released, others): (Vec<&Due>, Vec<&Due>) = due.iter().partition(|row| row.held);
+    let ids =
+        |rows: Vec<&Due>| -> Vec<i64> { rows.iter().map(|row| row.envelope.outbox_id).collect() };
+    store.mark_republished(&ids(released)).await?;
+    store.mark_published(&ids(others)).await?;
+    Ok(due.len())
 }
 
 /// Runs one pass now and returns how many rows it published (for tests and operators).

@@ -17,7 +17,7 @@ use actix::Actor;
 use alfred_actors::bus::{Bus, BusError, ReadFrom, StreamEntry};
 use alfred_actors::messages::{OutboundBody, OutboundEnvelope, Platform};
 use alfred_actors::metrics::Metrics;
-use alfred_actors::relay::{OutboxRelay, RelayConfig, RelayNow};
+use alfred_actors::relay::{relay_once, OutboxRelay, RelayConfig, RelayNow};
 use alfred_actors::skill::{Effect, Reply};
 use alfred_actors::store::migrate::{self, Migration};
 use alfred_actors::store::{
@@ -158,7 +158,7 @@ fn text(envelope: &OutboundEnvelope) -> &str {
 
 async fn due_ids(store: &impl Store, grace: Duration, lease: Duration) -> Vec<i64> {
     let due = store.due_for_relay(grace, lease, 100).await.unwrap();
-    due.iter().map(|envelope| envelope.outbox_id).collect()
+    due.iter().map(|row| row.envelope.outbox_id).collect()
 }
 
 /// Behaviours every store shows.
@@ -331,7 +331,10 @@ mod behaviour {
 
         let relayed = store.due_for_relay(NOW, HOUR, 10).await.unwrap();
         assert_eq!(relayed.len(), 1);
-        assert_eq!(relayed[0].thread.as_deref(), Some("1700000100.000200"));
+        assert_eq!(
+            relayed[0].envelope.thread.as_deref(),
+            Some("1700000100.000200")
+        );
         let claimed = store
             .claim_outbox(replies[0].outbox_id, HOUR)
             .await
@@ -493,14 +496,70 @@ mod behaviour {
         let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
         assert_eq!(released, [second], "only the next one may go");
         // The sender died before republishing it: the relay does, at once (no grace).
-        assert_eq!(due_ids(store, HOUR, HOUR).await, [second]);
-        store.mark_published(&[second]).await.unwrap();
+        let due = store.due_for_relay(HOUR, HOUR, 100).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].envelope.outbox_id, second);
+        assert!(due[0].held, "due because its release was missed");
+        store.mark_republished(&[second]).await.unwrap();
         assert!(due_ids(store, HOUR, HOUR).await.is_empty(), "released once");
         assert!(store.claim_outbox(second, HOUR).await.unwrap().is_some());
         assert!(
             store.claim_outbox(third, HOUR).await.unwrap().is_none(),
             "still behind the second"
         );
+    }
+
+    /// The orchestrator marks its replies published after putting them on the stream, so a
+    /// sender may read an entry, and hold its row, before the mark: the hold must outlive the
+    /// mark, or the row would wait a whole lease for the relay (seen in the chaos suite).
+    pub async fn a_hold_outlives_the_late_mark_of_the_entry_that_caused_it(store: &impl Store) {
+        let first = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let second = done(store, "wamid.2", bump()).await[0].outbox_id;
+        let third = done(store, "wamid.3", bump()).await[0].outbox_id;
+        store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+        assert!(store.claim_outbox(second, HOUR).await.unwrap().is_none());
+        assert!(store.claim_outbox(third, HOUR).await.unwrap().is_none());
+        store.mark_published(&[first, second, third]).await.unwrap();
+
+        let sent = SendResult::Sent { provider_id: None };
+        let released = store.record_send(first, sent).await.unwrap();
+
+        let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
+        assert_eq!(released, [second], "the hold outlived the mark");
+        // Had the release been missed, the relay would publish the row at once.
+        assert_eq!(due_ids(store, HOUR, HOUR).await, [second]);
+        store.mark_republished(&[second]).await.unwrap();
+        store.claim_outbox(second, HOUR).await.unwrap().unwrap();
+        let sent = SendResult::Sent { provider_id: None };
+        let released = store.record_send(second, sent).await.unwrap();
+        let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
+        assert_eq!(released, [third], "the third's hold outlived both marks");
+    }
+
+    /// A row the relay publishes (never published: the orchestrator died before its XADD) may
+    /// be held by the claim of that very entry, while an earlier reply is in flight; the
+    /// relay's mark that follows keeps the hold.
+    pub async fn a_relayed_row_held_by_its_claim_is_released_later(store: &impl Store) {
+        let first = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let second = done(store, "wamid.2", bump()).await[0].outbox_id;
+        store.mark_published(&[first]).await.unwrap();
+        store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+
+        let due = store.due_for_relay(NOW, HOUR, 100).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].envelope.outbox_id, second);
+        assert!(!due[0].held, "never published, not held");
+        assert!(store.claim_outbox(second, HOUR).await.unwrap().is_none());
+        store.mark_published(&[second]).await.unwrap();
+
+        assert!(
+            due_ids(store, HOUR, HOUR).await.is_empty(),
+            "held behind the first"
+        );
+        let sent = SendResult::Sent { provider_id: None };
+        let released = store.record_send(first, sent).await.unwrap();
+        let released: Vec<i64> = released.iter().map(|row| row.outbox_id).collect();
+        assert_eq!(released, [second]);
     }
 
     pub async fn an_abandoned_claim_is_relayed_and_taken_over(store: &impl Store) {
@@ -644,6 +703,8 @@ alfred_testkit::for_both_stores! {
         a_retry_is_relayed_and_claimable_once_its_time_has_come,
         a_reply_waits_until_the_earlier_reply_to_its_recipient_is_sent,
         a_dead_reply_releases_the_next_and_a_missed_release_is_relayed,
+        a_hold_outlives_the_late_mark_of_the_entry_that_caused_it,
+        a_relayed_row_held_by_its_claim_is_released_later,
         an_abandoned_claim_is_relayed_and_taken_over,
         a_published_row_is_not_relayed_again_within_the_lease,
         an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,

@@ -62,7 +62,16 @@ pub struct Findings {
     pub latencies_during_faults_ms: Vec<f64>,
     /// A few examples of each miss, for the report.
     pub examples: Vec<String>,
+    /// The slowest answered messages (wamid, webhook-to-reply milliseconds), slowest first,
+    /// those over [`SLOW_MS`] only: the report shows their recipients' outbox rows.
+    pub slowest: Vec<(String, f64)>,
 }
+
+/// A reply this much later than its message is worth explaining in the report.
+pub const SLOW_MS: f64 = 10_000.0;
+
+/// How many of the slowest replies the report explains.
+const SLOWEST: usize = 3;
 
 /// Judges a run.
 pub fn check(
@@ -126,6 +135,9 @@ pub fn check(
         let latency = first.saturating_duration_since(outcome.first_sent);
         let ms = latency.as_secs_f64() * 1000.0;
         findings.latencies_ms.push(ms);
+        if ms > SLOW_MS {
+            findings.slowest.push((message.wamid(), ms));
+        }
         let during = windows
             .iter()
             .any(|window| outcome.first_sent >= window.start && outcome.first_sent <= window.end);
@@ -155,6 +167,8 @@ pub fn check(
     }
     findings.latencies_ms.sort_by(f64::total_cmp);
     findings.latencies_during_faults_ms.sort_by(f64::total_cmp);
+    findings.slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    findings.slowest.truncate(SLOWEST);
     findings
 }
 

@@ -158,7 +158,10 @@ impl Cluster {
             .env("INGEST_PARTITIONS", self.settings.partitions.to_string())
             .env("INGEST_LEASE_MS", self.settings.lease_ms.to_string())
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("CHAOS_RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

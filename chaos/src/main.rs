@@ -27,7 +27,7 @@ use check::{check, Send};
 use cluster::{Cluster, Settings};
 use faults::{Fault, Timing};
 use load::Plan;
-use report::{Leftovers, Report};
+use report::{Leftovers, Report, SlowReply};
 
 #[derive(Parser)]
 #[command(
@@ -171,13 +171,25 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         .collect();
     cluster.stop_all();
     let findings = check(&outcomes, &sends, &dead_reasons, &windows);
-    let report = Report::new(
+    let mut histories = Vec::new();
+    for (wamid, ms) in &findings.slowest {
+        match outbox_history(&cluster, wamid).await {
+            Ok(rows) => histories.push(SlowReply {
+                wamid: wamid.clone(),
+                latency_ms: *ms,
+                outbox: rows,
+            }),
+            Err(error) => eprintln!("chaos: cannot read the outbox rows of {wamid}: {error:#}"),
+        }
+    }
+    let mut report = Report::new(
         cluster.replica_count(),
         cli.require_order,
         windows,
         findings,
         leftovers,
     );
+    report.slow_replies = histories;
     print!("{}", report.text());
     if let Some(path) = &cli.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
@@ -248,6 +260,32 @@ async fn leftovers(cluster: &Cluster) -> anyhow::Result<Leftovers> {
     left.outbox_unsent = row.get(0);
     left.outbox_dead = row.get(1);
     Ok(left)
+}
+
+/// The outbox rows of the recipient of the reply to `wamid`, oldest first, each as one line:
+/// its state and attempts, and when it was created, published, claimed, held and sent, in
+/// seconds relative to the creation of the reply to `wamid` (what a slow reply waited for).
+async fn outbox_history(cluster: &Cluster, wamid: &str) -> anyhow::Result<Vec<String>> {
+    let (client, connection) =
+        tokio_postgres::connect(&cluster.database_url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "WITH slow AS (SELECT recipient, created_at FROM outbox WHERE reply_to = $1 \
+                           ORDER BY id LIMIT 1) \
+             SELECT format('#%s %s%s attempts %s: created %s published %s claimed %s held %s sent %s', \
+                        o.id, o.state, CASE WHEN o.reply_to = $1 THEN ' (this reply)' ELSE '' END, \
+                        o.attempts, \
+                        round(extract(epoch FROM o.created_at - s.created_at)::numeric, 2), \
+                        coalesce(round(extract(epoch FROM o.published_at - s.created_at)::numeric, 2)::text, '-'), \
+                        coalesce(round(extract(epoch FROM o.claimed_at - s.created_at)::numeric, 2)::text, '-'), \
+                        coalesce(round(extract(epoch FROM o.held_at - s.created_at)::numeric, 2)::text, '-'), \
+                        coalesce(round(extract(epoch FROM o.sent_at - s.created_at)::numeric, 2)::text, '-')) \
+             FROM outbox o JOIN slow s ON o.recipient = s.recipient ORDER BY o.id",
+            &[&wamid],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 /// Every reason in `alfred-ingest:dead`, through the admin API, page after page.

@@ -58,6 +58,16 @@ pub struct Report {
     pub leftovers: Leftovers,
     /// Why the run failed; empty when it passed.
     pub failures: Vec<String>,
+    /// The slowest replies and what they waited for.
+    pub slow_replies: Vec<SlowReply>,
+}
+
+/// A reply that came late, with its recipient's outbox rows (see `outbox_history`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowReply {
+    pub wamid: String,
+    pub latency_ms: f64,
+    pub outbox: Vec<String>,
 }
 
 impl Report {
@@ -110,6 +120,7 @@ impl Report {
             findings,
             leftovers,
             failures,
+            slow_replies: Vec::new(),
         }
     }
 
@@ -153,6 +164,15 @@ impl Report {
         );
         for example in &f.examples {
             out.push_str(&format!("  e.g. {example}\n"));
+        }
+        for slow in &self.slow_replies {
+            out.push_str(&format!(
+                "slow reply to {} after {:.0} ms; its recipient's outbox rows (times in s from this reply's creation):\n",
+                slow.wamid, slow.latency_ms
+            ));
+            for row in &slow.outbox {
+                out.push_str(&format!("    {row}\n"));
+            }
         }
         if self.passed() {
             out.push_str("PASS\n");

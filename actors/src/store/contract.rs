@@ -114,6 +114,16 @@ pub struct Claimed {
     pub attempts: u32,
 }
 
+/// An outbox row the relay must publish ([`Store::due_for_relay`]).
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub envelope: OutboundEnvelope,
+    /// A claim held the row (an earlier reply of its recipient was in flight) and nothing
+    /// holds it any more: its release was missed. Published again, it is marked with
+    /// [`Store::mark_republished`]; every other due row with [`Store::mark_published`].
+    pub held: bool,
+}
+
 /// What the sender learnt from one send attempt.
 #[derive(Debug, Clone)]
 pub enum SendResult {
@@ -152,17 +162,29 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Records that these outbox rows reached `alfred-outbox`.
+    /// Records that these outbox rows reached `alfred-outbox`. A hold a claim put on one of
+    /// them in the meantime stays (see [`Store::claim_outbox`]): the mark comes after the
+    /// publication it records, so the claim that held the row may well have read the very
+    /// entry being marked, and the hold is what gets the row published again once the earlier
+    /// reply is finished.
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
 
+    /// Records that these held rows, released (by [`Store::record_send`] of the reply before
+    /// them, or found by the relay), were published again: like [`Store::mark_published`],
+    /// and their holds are cleared, so that the relay does not publish them once more while
+    /// their new entries wait to be claimed. Nothing can hold them again: no earlier reply of
+    /// their recipient is in flight any more.
+    async fn mark_republished(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
+
     /// Outbox rows the relay must (re)publish: committed but never published and older than
-    /// `grace`, due retries, and claims abandoned for longer than `lease`.
+    /// `grace`, due retries, claims abandoned for longer than `lease`, and held rows whose
+    /// release was missed.
     async fn due_for_relay(
         &self,
         grace: Duration,
         lease: Duration,
         limit: usize,
-    ) -> Result<Vec<OutboundEnvelope>, StoreError>;
+    ) -> Result<Vec<Due>, StoreError>;
 
     /// Claims a row for sending with a conditional update; `None` when it is already sent,
     /// dead, or being sent by someone else — or when an earlier row to the same recipient

@@ -20,7 +20,9 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{Claimed, Commit, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget, SendResult, Store};
+use super::{
+    Claimed, Commit, Due, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget, SendResult, Store,
+};
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
 use crate::store::{Activity, MemSlot, MemTx, StoreError, Tx, ACTIVITY_SLOT};
@@ -155,6 +157,20 @@ impl MemStore {
         let inner = self.inner.lock().await;
         inner.slots.get(key)?.as_any().downcast_ref::<T>().cloned()
     }
+
+    /// `mark_published`, and with `release` `mark_republished`.
+    async fn mark(&self, outbox_ids: &[i64], release: bool) {
+        let mut inner = self.inner.lock().await;
+        let now = Instant::now();
+        for id in outbox_ids {
+            if let Some(row) = inner.outbox.get_mut(id) {
+                row.published_at = Some(now);
+                if release {
+                    row.held = false;
+                }
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -214,14 +230,12 @@ impl Store for MemStore {
     }
 
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {
-        let mut inner = self.inner.lock().await;
-        let now = Instant::now();
-        for id in outbox_ids {
-            if let Some(row) = inner.outbox.get_mut(id) {
-                row.published_at = Some(now);
-                row.held = false;
-            }
-        }
+        self.mark(outbox_ids, false).await;
+        Ok(())
+    }
+
+    async fn mark_republished(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {
+        self.mark(outbox_ids, true).await;
         Ok(())
     }
 
@@ -230,20 +244,21 @@ impl Store for MemStore {
         grace: Duration,
         lease: Duration,
         limit: usize,
-    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
+    ) -> Result<Vec<Due>, StoreError> {
         let inner = self.inner.lock().await;
         let now = Instant::now();
         Ok(inner
             .outbox
             .iter()
-            .filter(|(id, row)| {
-                row.due(now, grace, lease)
-                    || (row.state == State::Pending
-                        && row.held
-                        && !inner.earlier_in_flight(**id, row))
+            .filter_map(|(id, row)| {
+                let released =
+                    row.state == State::Pending && row.held && !inner.earlier_in_flight(*id, row);
+                (released || row.due(now, grace, lease)).then(|| Due {
+                    envelope: row.envelope.clone(),
+                    held: released,
+                })
             })
             .take(limit)
-            .map(|(_, row)| row.envelope.clone())
             .collect())
     }
 

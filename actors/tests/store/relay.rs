@@ -181,6 +181,36 @@ async fn the_relay_drains_a_backlog_larger_than_a_batch_without_waiting_for_the_
     published(&bus, 5, "the start-up pass to drain all five rows").await;
 }
 
+/// A held row whose release was missed (the releasing sender died) goes out on the next pass,
+/// once: the relay's mark clears the hold.
+async fn the_relay_publishes_a_held_row_whose_release_was_missed_once(store: &Arc<impl Store>) {
+    let first = done(&**store, "wamid.1", bump()).await[0].outbox_id;
+    let second = done(&**store, "wamid.2", bump()).await[0].outbox_id;
+    store.mark_published(&[first, second]).await.unwrap();
+    store.claim_outbox(first, HOUR).await.unwrap().unwrap();
+    assert!(store.claim_outbox(second, HOUR).await.unwrap().is_none());
+    let sent = SendResult::Sent { provider_id: None };
+    let _missed = store.record_send(first, sent).await.unwrap();
+    let bus = RecordingBus::default();
+
+    assert_eq!(
+        relay_once(&**store, &bus, &config(HOUR, 100))
+            .await
+            .unwrap(),
+        1
+    );
+    let published: OutboundEnvelope = serde_json::from_str(&bus.payloads()[0]).unwrap();
+    assert_eq!(published.outbox_id, second);
+    assert_eq!(
+        relay_once(&**store, &bus, &config(HOUR, 100))
+            .await
+            .unwrap(),
+        0,
+        "published once"
+    );
+    assert!(store.claim_outbox(second, HOUR).await.unwrap().is_some());
+}
+
 alfred_testkit::for_both_stores! {
     #[actix_rt::test]
     in_memory: Backend::in_memory(Arc::new(MemStore::new())),
@@ -189,6 +219,7 @@ alfred_testkit::for_both_stores! {
         the_relay_publishes_a_committed_row_that_was_never_published,
         the_relay_keeps_relaying_through_a_bus_outage,
         the_relay_drains_a_backlog_larger_than_a_batch_without_waiting_for_the_next_tick,
+        the_relay_publishes_a_held_row_whose_release_was_missed_once,
     ],
 }
 

@@ -1,5 +1,5 @@
-//! The coalesced statements of [`PgStore`](super::PgStore): `mark_published`, `claim_outbox`
-//! and `record_send(Sent)`, each run for every request waiting at the same moment at once (see
+//! The coalesced statements of [`PgStore`](super::PgStore): `mark_published`,
+//! `mark_republished`, `claim_outbox` and `record_send(Sent)`, each run for every request waiting at the same moment at once (see
 //! [`batch`](super::batch) for why that is equivalent to running them one by one).
 
 use std::collections::{HashMap, HashSet};
@@ -10,7 +10,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::batch::Batcher;
 use super::statements;
-use super::{envelope, get, MARK_PUBLISHED};
+use super::{envelope, get};
 use crate::messages::OutboundEnvelope;
 use crate::store::Claimed;
 use crate::store::StoreError;
@@ -62,7 +62,9 @@ pub(super) const RECORD_SENT_MANY: &str = concat!(
     released!()
 );
 
-pub(super) fn mark_published(pool: Pool) -> Batcher<Vec<i64>, ()> {
+/// `mark_published` or `mark_republished` coalesced: `statement` is `MARK_PUBLISHED` or
+/// `MARK_REPUBLISHED`.
+pub(super) fn mark(pool: Pool, statement: &'static str) -> Batcher<Vec<i64>, ()> {
     Batcher::new(
         MAX_BATCH,
         Arc::new(move |requests: Vec<Vec<i64>>| {
@@ -71,7 +73,7 @@ pub(super) fn mark_published(pool: Pool) -> Batcher<Vec<i64>, ()> {
                 let count = requests.len();
                 let ids: Vec<i64> = requests.into_iter().flatten().collect();
                 let client = get(&pool).await?;
-                statements::execute(&client, MARK_PUBLISHED, &[Type::INT8_ARRAY], &[&ids]).await?;
+                statements::execute(&client, statement, &[Type::INT8_ARRAY], &[&ids]).await?;
                 Ok(vec![(); count])
             })
         }),

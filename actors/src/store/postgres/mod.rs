@@ -39,11 +39,13 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::Type;
 
-use super::{Claimed, Commit, Fence, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store};
+use super::{
+    Claimed, Commit, Due, Fence, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store,
+};
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
 use crate::store::StoreError;
-use rows::{envelope, get, MARK_PUBLISHED};
+use rows::{envelope, get, MARK_PUBLISHED, MARK_REPUBLISHED};
 
 /// Pool settings of a [`PgStore`].
 #[derive(Debug, Clone)]
@@ -72,6 +74,7 @@ pub struct PgStore {
     pool: Pool,
     commits: Arc<batch::Batcher<group::Job, group::Outcome>>,
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
+    republished: Arc<batch::Batcher<Vec<i64>, ()>>,
     claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
     sent: Arc<coalesce::RecordSent>,
     priors: Arc<batch::Batcher<(Platform, String), Prior>>,
@@ -161,6 +164,7 @@ pub const HOT_STATEMENTS: &[&str] = &[
     group::set_based::INSERT_OUTBOX,
     fence::CHECK_MANY,
     rows::MARK_PUBLISHED,
+    rows::MARK_REPUBLISHED,
     coalesce::CLAIM_MANY,
     coalesce::RECORD_SENT_MANY,
     llm_answers::PRIORS,
@@ -181,13 +185,20 @@ mod dead_letters;
 /// * pending and held by a claim (an earlier row of its recipient was in flight), and no
 ///   earlier row is in flight any more: its release was missed (the releasing sender died, or
 ///   finished in the instant the claim looked). Held rows behind one still in flight are not
-///   due, so a long retry does not make the relay republish them every pass.
+///   due, so a long retry does not make the relay republish them every pass. The last column,
+///   `released`, says a row is due for this reason: the relay marks it with
+///   `MARK_REPUBLISHED`, which clears its hold (a row due for another reason keeps a hold a
+///   claim of the relayed entry may put on it).
 const DUE_FOR_RELAY: &str = concat!(
     "SELECT ",
     envelope_columns!(),
-    " FROM outbox o \
-     WHERE state IN ('pending', 'sending', 'retry') AND ( \
-         (state = 'pending' AND published_at IS NULL \
+    ", released FROM ( \
+         SELECT o.*, (o.state = 'pending' AND o.held_at IS NOT NULL AND NOT ",
+    earlier_in_flight!("o"),
+    ") AS released \
+         FROM outbox o WHERE o.state IN ('pending', 'sending', 'retry')) o \
+     WHERE released \
+      OR (state = 'pending' AND published_at IS NULL \
              AND created_at <= now() - $1::float8 * interval '1 second') \
       OR (state = 'pending' AND published_at <= now() - $2::float8 * interval '1 second') \
       OR (state = 'retry' AND next_attempt_at <= now() \
@@ -196,9 +207,7 @@ const DUE_FOR_RELAY: &str = concat!(
       OR (state = 'sending' AND claimed_at <= now() - $2::float8 * interval '1 second' \
              AND (published_at IS NULL \
                   OR published_at <= now() - $2::float8 * interval '1 second')) \
-      OR (state = 'pending' AND held_at IS NOT NULL AND NOT ",
-    earlier_in_flight!("o"),
-    ")) ORDER BY id LIMIT $3"
+     ORDER BY id LIMIT $3"
 );
 
 const CONFIRM_SENT: &str = "UPDATE outbox \
@@ -331,7 +340,8 @@ impl PgStore {
     pub fn from_pool(pool: Pool) -> PgStore {
         PgStore {
             commits: Arc::new(group::commits(pool.clone())),
-            published: Arc::new(coalesce::mark_published(pool.clone())),
+            published: Arc::new(coalesce::mark(pool.clone(), MARK_PUBLISHED)),
+            republished: Arc::new(coalesce::mark(pool.clone(), MARK_REPUBLISHED)),
             claims: Arc::new(coalesce::claims(pool.clone())),
             sent: Arc::new(coalesce::record_sent(pool.clone())),
             priors: Arc::new(llm_answers::priors(pool.clone())),
@@ -373,12 +383,19 @@ impl Store for PgStore {
         self.published.call(outbox_ids.to_vec()).await
     }
 
+    async fn mark_republished(&self, outbox_ids: &[i64]) -> Result<(), StoreError> {
+        if outbox_ids.is_empty() {
+            return Ok(());
+        }
+        self.republished.call(outbox_ids.to_vec()).await
+    }
+
     async fn due_for_relay(
         &self,
         grace: Duration,
         lease: Duration,
         limit: usize,
-    ) -> Result<Vec<OutboundEnvelope>, StoreError> {
+    ) -> Result<Vec<Due>, StoreError> {
         let client = self.client().await?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statements::query(
@@ -388,7 +405,15 @@ impl Store for PgStore {
             &[&grace.as_secs_f64(), &lease.as_secs_f64(), &limit],
         )
         .await?;
-        rows.iter().map(envelope).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(Due {
+                    envelope: envelope(row)?,
+                    // After the envelope's columns (see `DUE_FOR_RELAY`).
+                    held: row.try_get(9)?,
+                })
+            })
+            .collect()
     }
 
     async fn claim_outbox(

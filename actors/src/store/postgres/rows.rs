@@ -12,8 +12,15 @@ use crate::store::StoreError;
 /// the same rows in different orders deadlock (seen under load), and skipping is harmless —
 /// a row being claimed or sent no longer needs publishing, and one whose claim is later
 /// abandoned is due for the relay after the lease anyway.
-/// Publishing a held row is its release, so the mark clears `held_at`.
-pub(super) const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now(), held_at = NULL \
+/// A hold stays (`Store::mark_published`): the claim that held the row may have read the very
+/// entry this marks, and clearing the hold would hide the row from its release.
+pub(super) const MARK_PUBLISHED: &str = "UPDATE outbox SET published_at = now() \
+     WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1) FOR UPDATE SKIP LOCKED)";
+
+/// `MARK_PUBLISHED` for released rows published again (`Store::mark_republished`): the hold
+/// is cleared with the mark.
+pub(super) const MARK_REPUBLISHED: &str = "UPDATE outbox \
+     SET published_at = now(), held_at = NULL \
      WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1) FOR UPDATE SKIP LOCKED)";
 
 /// A pooled connection; a pool that cannot give one in time is an unavailable store.
