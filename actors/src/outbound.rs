@@ -2,9 +2,11 @@
 //!
 //! For each entry delivered by its [`StreamReader`](crate::stream_reader::StreamReader):
 //!
-//! 1. claim the outbox row with a conditional update ([`Store::claim_outbox`]); no claim means
-//!    the row was already sent, is dead, or someone else is sending it — a duplicate stream
-//!    entry (a relay republish, a redelivery) therefore never causes a second send;
+//! 1. claim the outbox row with a conditional update ([`Store::claim_outbox_as`]); no claim
+//!    means the row was already sent, is dead, or someone else is sending it — a duplicate
+//!    stream entry (a relay republish, a redelivery) therefore never causes a second send. A
+//!    claim that failed may have committed with its answer lost: the row's next attempt in
+//!    this process takes it over ([`ClaimAttempt`]) rather than wait out the lease;
 //! 2. send it with the platform's [`ChannelClient`], one recipient's replies in commit order:
 //!    a row whose recipient has an earlier row still in flight (waiting for a retry, relayed
 //!    late, being sent by another replica) is not claimed but held, and republished by whoever
@@ -18,6 +20,7 @@
 //! With `OUTBOUND_ENABLED=false`, or for a platform without a client, replies are logged instead
 //! of sent and recorded as sent, so bring-up never spams real users.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -33,7 +36,7 @@ use crate::messages::{OutboundEnvelope, Platform};
 use crate::metrics::Metrics;
 use crate::sequencer::Sequencer;
 use crate::store::StoreError;
-use crate::store::{SendResult, Store};
+use crate::store::{ClaimAttempt, SendResult, Store};
 use crate::stream_reader::{Delivery, DeliveryError};
 
 /// Sender policy.
@@ -85,6 +88,7 @@ pub struct OutboundSender {
     deps: SenderDeps,
     clients: Rc<HashMap<Platform, Rc<dyn ChannelClient>>>,
     recipients: Sequencer,
+    lost: Rc<RefCell<LostClaims>>,
 }
 
 impl OutboundSender {
@@ -94,7 +98,41 @@ impl OutboundSender {
             deps,
             clients,
             recipients: Sequencer::default(),
+            lost: Rc::default(),
         }
+    }
+}
+
+/// Rows whose claim attempts ended in an error, with the attempts' tokens: such a claim may
+/// have committed with its answer lost, and the row's next attempt takes it over (see
+/// [`ClaimAttempt`]). Kept per incarnation of the sender: after a restart, a lost claim waits
+/// out the lease as a dead sender's would.
+#[derive(Default)]
+struct LostClaims {
+    tokens: HashMap<i64, Vec<i64>>,
+}
+
+impl LostClaims {
+    /// Rows remembered at most; past it the memory starts again (those rows wait out the lease).
+    const MAX_ROWS: usize = 4096;
+    /// Tokens kept per row, the newest.
+    const MAX_TOKENS: usize = 8;
+
+    /// The attempt for `outbox_id`: a fresh token, and the tokens to take over.
+    fn attempt(&mut self, outbox_id: i64) -> ClaimAttempt {
+        ClaimAttempt::new(self.tokens.remove(&outbox_id).unwrap_or_default())
+    }
+
+    /// `attempt` ended in an error: it, and the claims it tried to take over, may hold the row.
+    fn remember(&mut self, outbox_id: i64, attempt: ClaimAttempt) {
+        if self.tokens.len() >= Self::MAX_ROWS && !self.tokens.contains_key(&outbox_id) {
+            self.tokens.clear();
+        }
+        let mut tokens = attempt.retake;
+        tokens.push(attempt.token);
+        let excess = tokens.len().saturating_sub(Self::MAX_TOKENS);
+        tokens.drain(..excess);
+        self.tokens.insert(outbox_id, tokens);
     }
 }
 
@@ -132,6 +170,7 @@ impl Handler<Delivery> for OutboundSender {
         let mut turn = self.recipients.enter(&recipient);
         let deps = self.deps.clone();
         let clients = self.clients.clone();
+        let lost = self.lost.clone();
         let me = ctx.address();
         let span = tracing::info_span!(
             "send",
@@ -146,7 +185,7 @@ impl Handler<Delivery> for OutboundSender {
                 // matter here: if this reply failed, the next one's claim finds it in flight and
                 // holds it (the store keeps the order across retries and replicas).
                 let _ = turn.wait().await;
-                let result = send_once(&deps, &clients, queued.outbox_id).await;
+                let result = send_once(&deps, &clients, &lost, queued.outbox_id).await;
                 me.do_send(TurnEnded {
                     recipient: turn.key().to_owned(),
                     ticket: turn.ticket(),
@@ -163,9 +202,15 @@ impl Handler<Delivery> for OutboundSender {
 async fn send_once(
     deps: &SenderDeps,
     clients: &HashMap<Platform, Rc<dyn ChannelClient>>,
+    lost: &RefCell<LostClaims>,
     outbox_id: i64,
 ) -> Result<(), DeliveryError> {
-    let claimed = match deps.store.claim_outbox(outbox_id, deps.policy.lease).await {
+    let attempt = lost.borrow_mut().attempt(outbox_id);
+    let claimed = match deps
+        .store
+        .claim_outbox_as(outbox_id, deps.policy.lease, &attempt)
+        .await
+    {
         Ok(Some(claimed)) => claimed,
         Ok(None) => {
             tracing::debug!("Outbox row already sent or being sent; skipping the duplicate entry.");
@@ -173,10 +218,14 @@ async fn send_once(
             return Ok(());
         }
         Err(error) => {
+            // The claim may have committed and only its answer been lost: the entry comes
+            // back (the reader holds it while the store is unavailable), and its next attempt
+            // takes this one's claim over instead of finding the row claimed by nobody.
+            lost.borrow_mut().remember(outbox_id, attempt);
             return Err(store_failure(
                 format!("could not claim outbox row: {error}"),
                 &error,
-            ))
+            ));
         }
     };
     let message = &claimed.envelope;
@@ -317,6 +366,26 @@ pub fn backoff(policy: &SenderPolicy, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_claims_token_is_offered_to_the_rows_next_attempt_once() {
+        let mut lost = LostClaims::default();
+        let first = lost.attempt(7);
+        assert!(first.retake.is_empty());
+        lost.remember(7, first.clone());
+
+        let second = lost.attempt(7);
+        assert_eq!(second.retake, [first.token]);
+        assert_ne!(second.token, first.token);
+        assert!(lost.attempt(7).retake.is_empty(), "taken with the attempt");
+        assert!(lost.attempt(8).retake.is_empty(), "another row's");
+
+        for _ in 0..20 {
+            let attempt = lost.attempt(7);
+            lost.remember(7, attempt);
+        }
+        assert_eq!(lost.attempt(7).retake.len(), LostClaims::MAX_TOKENS);
+    }
 
     #[test]
     fn backoff_doubles_from_the_minimum_and_stops_at_the_cap() {

@@ -21,7 +21,7 @@ use alfred_actors::relay::{relay_once, OutboxRelay, RelayConfig, RelayNow};
 use alfred_actors::skill::{Effect, Reply};
 use alfred_actors::store::migrate::{self, Migration};
 use alfred_actors::store::{
-    Commit, InboxKey, MemStore, PgStore, Purged, ReplyTarget, SendResult, Store,
+    ClaimAttempt, Commit, InboxKey, MemStore, PgStore, Purged, ReplyTarget, SendResult, Store,
 };
 use alfred_actors::store::{StoreError, Tx};
 use alfred_testkit::db::TestDb;
@@ -562,6 +562,56 @@ mod behaviour {
         assert_eq!(released, [second]);
     }
 
+    /// A claim whose answer was lost (the connection cut after it committed) is its claimer's
+    /// to take over with the attempt's token; nobody else's before the lease.
+    pub async fn a_claim_whose_answer_was_lost_is_taken_over_by_its_own_next_attempt(
+        store: &impl Store,
+    ) {
+        let id = done(store, "wamid.1", bump()).await[0].outbox_id;
+        let lost = ClaimAttempt::new(Vec::new());
+        store
+            .claim_outbox_as(id, HOUR, &lost)
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert!(store.claim_outbox(id, HOUR).await.unwrap().is_none());
+        let stranger = ClaimAttempt::new(vec![lost.token.wrapping_add(1)]);
+        assert!(
+            store
+                .claim_outbox_as(id, HOUR, &stranger)
+                .await
+                .unwrap()
+                .is_none(),
+            "another token takes nothing over"
+        );
+        let retake = ClaimAttempt::new(vec![lost.token]);
+        let taken_over = store
+            .claim_outbox_as(id, HOUR, &retake)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken_over.attempts, 2);
+        assert!(
+            store
+                .claim_outbox_as(id, HOUR, &ClaimAttempt::new(vec![lost.token]))
+                .await
+                .unwrap()
+                .is_none(),
+            "the row is claimed under the new token now"
+        );
+        let sent = SendResult::Sent { provider_id: None };
+        store.record_send(id, sent).await.unwrap();
+        assert!(
+            store
+                .claim_outbox_as(id, HOUR, &ClaimAttempt::new(vec![retake.token]))
+                .await
+                .unwrap()
+                .is_none(),
+            "a sent row is nobody's"
+        );
+    }
+
     pub async fn an_abandoned_claim_is_relayed_and_taken_over(store: &impl Store) {
         let id = done(store, "wamid.1", bump()).await[0].outbox_id;
         store.claim_outbox(id, NOW).await.unwrap().unwrap();
@@ -705,6 +755,7 @@ alfred_testkit::for_both_stores! {
         a_dead_reply_releases_the_next_and_a_missed_release_is_relayed,
         a_hold_outlives_the_late_mark_of_the_entry_that_caused_it,
         a_relayed_row_held_by_its_claim_is_released_later,
+        a_claim_whose_answer_was_lost_is_taken_over_by_its_own_next_attempt,
         an_abandoned_claim_is_relayed_and_taken_over,
         a_published_row_is_not_relayed_again_within_the_lease,
         an_effect_sees_when_a_person_last_wrote_and_can_write_to_a_direct_chat,

@@ -10,7 +10,12 @@
 //!   network path or a restarted load balancer would; the client sees a reset or an end of
 //!   stream mid-conversation. New connections are accepted again right away;
 //! * [`FaultProxy::set_refusing`] closes new connections as soon as they are accepted (the
-//!   path stays down) until it is turned off.
+//!   path stays down) until it is turned off;
+//! * [`FaultProxy::lose_answer_to`] loses the answer to one request: the next chunk a client
+//!   sends that contains a given text is forwarded, and the connection is closed as soon as
+//!   the upstream answers it, before the answer reaches the client — the request took effect
+//!   and its sender cannot know. (Meant for one request per connection at a time: Postgres
+//!   sends a statement's answer once it has committed, with `query_typed`'s single round trip.)
 //!
 //! Each connection is two tasks on the caller's tokio runtime (one per direction), watching a
 //! cut counter: a cut bumps the counter and every task of an older generation drops its
@@ -19,7 +24,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,6 +41,10 @@ struct Shared {
     cuts: watch::Sender<u64>,
     open: AtomicUsize,
     accepted: AtomicU64,
+    /// The text whose next request's answer is lost ([`FaultProxy::lose_answer_to`]).
+    lose: Mutex<Option<Vec<u8>>>,
+    /// Answers lost so far.
+    lost: AtomicU64,
 }
 
 /// A running proxy; it stops accepting (and closes its connections) when dropped.
@@ -58,6 +67,8 @@ impl FaultProxy {
             cuts,
             open: AtomicUsize::new(0),
             accepted: AtomicU64::new(0),
+            lose: Mutex::new(None),
+            lost: AtomicU64::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(FaultProxy {
@@ -86,6 +97,16 @@ impl FaultProxy {
     /// While `refusing`, closes each new connection as soon as it is accepted.
     pub fn set_refusing(&self, refusing: bool) {
         self.shared.refusing.store(refusing, Ordering::Relaxed);
+    }
+
+    /// Loses the answer to the next request containing `text` (once; see the module doc).
+    pub fn lose_answer_to(&self, text: &str) {
+        *lock(&self.shared.lose) = Some(text.as_bytes().to_vec());
+    }
+
+    /// Answers lost so far by [`FaultProxy::lose_answer_to`].
+    pub fn answers_lost(&self) -> u64 {
+        self.shared.lost.load(Ordering::Relaxed)
     }
 
     /// Connections open through the proxy now.
@@ -135,10 +156,22 @@ async fn connect(client: TcpStream, shared: Arc<Shared>) {
     cuts.mark_unchanged();
     let (client_read, client_write) = client.into_split();
     let (upstream_read, upstream_write) = upstream.into_split();
+    // Set once this connection's next answer is to be lost.
+    let losing = AtomicBool::new(false);
     let forward = async {
         tokio::join!(
-            pipe(client_read, upstream_write, &shared),
-            pipe(upstream_read, client_write, &shared),
+            pipe(
+                client_read,
+                upstream_write,
+                &shared,
+                Direction::Request(&losing)
+            ),
+            pipe(
+                upstream_read,
+                client_write,
+                &shared,
+                Direction::Answer(&losing)
+            ),
         )
     };
     tokio::select! {
@@ -149,14 +182,56 @@ async fn connect(client: TcpStream, shared: Arc<Shared>) {
     shared.open.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// Which way a pipe copies, with its connection's lost-answer flag.
+#[derive(Clone, Copy)]
+enum Direction<'a> {
+    /// Client to upstream: arms the flag on a request containing the text to lose.
+    Request(&'a AtomicBool),
+    /// Upstream to client: once the flag is armed, drops the answer and ends the connection.
+    Answer(&'a AtomicBool),
+}
+
+/// Locks a mutex, poisoned or not (the proxy's state stays valid either way).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Copies `from` to `to`, each chunk after the current latency; ends when either side does.
-async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, shared: &Shared) {
+async fn pipe(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: &Shared,
+    direction: Direction<'_>,
+) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         let read = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
+        match direction {
+            Direction::Request(losing) => {
+                let mut lose = lock(&shared.lose);
+                let matches = lose.as_deref().is_some_and(|text| {
+                    !text.is_empty()
+                        && buffer[..read]
+                            .windows(text.len())
+                            .any(|window| window == text)
+                });
+                if matches {
+                    *lose = None;
+                    losing.store(true, Ordering::SeqCst);
+                }
+            }
+            Direction::Answer(losing) => {
+                if losing.load(Ordering::SeqCst) {
+                    shared.lost.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
         let latency = shared.latency_ms.load(Ordering::Relaxed);
         if latency > 0 {
             tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -249,5 +324,25 @@ mod tests {
         proxy.set_refusing(false);
         let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
         assert_eq!(round_trip(&mut stream, b"back").await, b"back");
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_reaches_the_upstream_but_not_the_client_once() {
+        let proxy = FaultProxy::start(echo_server().await).await.unwrap();
+        let mut stream = TcpStream::connect(proxy.addr()).await.unwrap();
+        assert_eq!(round_trip(&mut stream, b"before").await, b"before");
+        proxy.lose_answer_to("CLAIM");
+
+        stream.write_all(b"a CLAIM here").await.unwrap();
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest))
+            .await
+            .expect("the connection stayed open");
+        assert!(read.is_err() || rest.is_empty(), "got {rest:?}");
+        // The echo answered (the request reached it), and only that answer was lost.
+        assert_eq!(proxy.answers_lost(), 1);
+
+        let mut again = TcpStream::connect(proxy.addr()).await.unwrap();
+        assert_eq!(round_trip(&mut again, b"CLAIM").await, b"CLAIM", "once");
     }
 }

@@ -1,6 +1,7 @@
 //! Outbound delivery: retries that end in one send, permanent errors that end in the
 //! dead-letter stream.
 
+use alfred_testkit::fault_proxy::FaultProxy;
 use alfred_testkit::graph::FakeGraph;
 use alfred_testkit::whatsapp;
 
@@ -156,4 +157,69 @@ async fn a_reply_the_platform_later_reports_failed_is_marked_dead_with_the_reaso
         app.backends.outbox_states().await,
         vec![("dead".to_owned(), 1)]
     );
+}
+
+/// A claim whose answer was lost (the connection cut after the claim committed) must not leave
+/// the reply claimed by nobody until the claim lease ends: the sender's next attempt takes its
+/// own claim over and sends the reply once.
+#[actix_rt::test]
+async fn a_claim_whose_answer_a_cut_connection_lost_is_taken_over_and_sent_once() {
+    let backends = Backends::new().await;
+    let config: tokio_postgres::Config = backends.db.url().parse().unwrap();
+    let upstream = match (&config.get_hosts()[0], config.get_ports().first()) {
+        (tokio_postgres::config::Host::Tcp(host), port) => {
+            format!("{host}:{}", port.copied().unwrap_or(5432))
+        }
+        other => panic!("the test database is not on TCP: {other:?}"),
+    };
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let user = config.get_user().unwrap_or("postgres");
+    let password = config
+        .get_password()
+        .map(|password| format!(":{}", String::from_utf8_lossy(password)))
+        .unwrap_or_default();
+    let url = format!(
+        "postgres://{user}{password}@{}/{}?sslmode=disable",
+        proxy.addr(),
+        backends.db.name()
+    );
+    let app = TestApp::spawn_on(
+        backends,
+        &[
+            ("DATABASE_URL", url),
+            // Unnamed statements: each claim carries its text, which the proxy looks for.
+            ("DATABASE_STATEMENT_CACHE", "off".to_owned()),
+            // Far beyond the test's deadline: the reply must not wait for the lease.
+            ("OUTBOUND_CLAIM_LEASE_MS", "600000".to_owned()),
+        ],
+        Vec::new(),
+    )
+    .await;
+    proxy.lose_answer_to("SET state = 'sending', attempts");
+    let body = whatsapp::text_message(PHONE_ID, "15550008888", "Ines", "wamid.LOST", "add figs");
+
+    app.post_signed(&body).await;
+
+    let sends = app.backends.graph.wait_for_requests(1, DEADLINE).await;
+    app.quiescent().await;
+    assert_eq!(proxy.answers_lost(), 1, "the claim's answer was lost");
+    assert_eq!(sends[0].body["context"]["message_id"], "wamid.LOST");
+    assert_eq!(app.backends.graph.requests().len(), 1, "sent once");
+    let attempts: i32 = app
+        .backends
+        .pg()
+        .await
+        .query_one(
+            "SELECT attempts FROM outbox WHERE reply_to = 'wamid.LOST'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 2, "the lost claim, then its takeover");
 }

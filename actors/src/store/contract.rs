@@ -114,6 +114,34 @@ pub struct Claimed {
     pub attempts: u32,
 }
 
+/// One attempt to claim an outbox row ([`Store::claim_outbox_as`]).
+///
+/// A claim is one conditional `UPDATE`; when the connection is cut after it committed and
+/// before its answer arrived, the claimer cannot know whether it holds the row, and a second
+/// claim would find the row `sending` under a claim nobody acts on — that row, and every later
+/// reply to the same person, would wait out the claim lease. So each attempt carries a random
+/// token, written with the claim, and the sender remembers the tokens of attempts that ended
+/// in an error: its next attempt may take over a row still claimed under one of them. Nobody
+/// sent under such a claim (its claimer never learnt it had one), so the takeover cannot send
+/// twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimAttempt {
+    /// Written with the claim; random, so no two attempts share one.
+    pub token: i64,
+    /// Tokens of this claimer's earlier attempts of the same row whose outcome it never learnt.
+    pub retake: Vec<i64>,
+}
+
+impl ClaimAttempt {
+    /// An attempt with a fresh random token that may take over claims made under `retake`.
+    pub fn new(retake: Vec<i64>) -> ClaimAttempt {
+        ClaimAttempt {
+            token: rand::random(),
+            retake,
+        }
+    }
+}
+
 /// An outbox row the relay must publish ([`Store::due_for_relay`]).
 #[derive(Debug, Clone)]
 pub struct Due {
@@ -192,10 +220,26 @@ pub trait Store: Send + Sync + 'static {
     /// recipient's replies are sent in the order they were committed. Such a row is *held*:
     /// [`Store::record_send`] of the earlier row returns it to be republished, and the relay
     /// republishes it should that be missed.
+    ///
+    /// A claim with a fresh token and nothing to take over: see [`Store::claim_outbox_as`].
     async fn claim_outbox(
         &self,
         outbox_id: i64,
         lease: Duration,
+    ) -> Result<Option<Claimed>, StoreError> {
+        self.claim_outbox_as(outbox_id, lease, &ClaimAttempt::new(Vec::new()))
+            .await
+    }
+
+    /// [`Store::claim_outbox`] as `attempt`: the claim records `attempt.token`, and a row
+    /// still claimed under one of `attempt.retake` is claimable too (the caller's own claim
+    /// whose answer it never got). A row named twice in the claims running at one moment is
+    /// claimed once, by its first attempt.
+    async fn claim_outbox_as(
+        &self,
+        outbox_id: i64,
+        lease: Duration,
+        attempt: &ClaimAttempt,
     ) -> Result<Option<Claimed>, StoreError>;
 
     /// Records the result of a send attempt of a claimed row. When the row is finished (sent

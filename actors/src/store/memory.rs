@@ -21,7 +21,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{
-    Claimed, Commit, Due, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget, SendResult, Store,
+    ClaimAttempt, Claimed, Commit, Due, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget,
+    SendResult, Store,
 };
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
@@ -48,6 +49,8 @@ struct Row {
     next_attempt_at: Option<Instant>,
     /// A claim found an earlier row of the same recipient in flight (the `held_at` column).
     held: bool,
+    /// The token of the last claim (the `claim_token` column).
+    claim_token: Option<i64>,
 }
 
 impl Row {
@@ -87,11 +90,16 @@ impl Row {
     }
 
     /// The claim rule of `PgStore`'s `CLAIM`.
-    fn claimable(&self, now: Instant, lease: Duration) -> bool {
+    fn claimable(&self, now: Instant, lease: Duration, retake: &[i64]) -> bool {
         match self.state {
             State::Pending => true,
             State::Retry => self.next_attempt_at.is_some_and(|at| at <= now),
-            State::Sending => self.claimed_at.is_some_and(|at| at + lease <= now),
+            State::Sending => {
+                self.claimed_at.is_some_and(|at| at + lease <= now)
+                    || self
+                        .claim_token
+                        .is_some_and(|token| retake.contains(&token))
+            }
             State::Dead => false,
         }
     }
@@ -221,6 +229,7 @@ impl Store for MemStore {
                 claimed_at: None,
                 next_attempt_at: None,
                 held: false,
+                claim_token: None,
             };
             inner.outbox.insert(envelope.outbox_id, row);
             envelopes.push(envelope);
@@ -262,17 +271,18 @@ impl Store for MemStore {
             .collect())
     }
 
-    async fn claim_outbox(
+    async fn claim_outbox_as(
         &self,
         outbox_id: i64,
         lease: Duration,
+        attempt: &ClaimAttempt,
     ) -> Result<Option<Claimed>, StoreError> {
         let mut inner = self.inner.lock().await;
         let now = Instant::now();
         let Some(row) = inner.outbox.get(&outbox_id) else {
             return Ok(None);
         };
-        if !row.claimable(now, lease) {
+        if !row.claimable(now, lease, &attempt.retake) {
             return Ok(None);
         }
         let held = inner.earlier_in_flight(outbox_id, row);
@@ -287,6 +297,7 @@ impl Store for MemStore {
         row.attempts += 1;
         row.claimed_at = Some(now);
         row.held = false;
+        row.claim_token = Some(attempt.token);
         Ok(Some(Claimed {
             envelope: row.envelope.clone(),
             attempts: row.attempts,

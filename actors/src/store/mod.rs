@@ -18,8 +18,8 @@ pub mod postgres;
 mod tx;
 
 pub use contract::{
-    Address, Claimed, Commit, Due, Fence, InboxKey, LlmAnswer, Prior, Purged, ReplyTarget,
-    SendResult, Store,
+    Address, ClaimAttempt, Claimed, Commit, Due, Fence, InboxKey, LlmAnswer, Prior, Purged,
+    ReplyTarget, SendResult, Store,
 };
 pub use error::StoreError;
 pub use memory::MemStore;

@@ -12,16 +12,18 @@ use super::batch::Batcher;
 use super::statements;
 use super::{envelope, get};
 use crate::messages::OutboundEnvelope;
-use crate::store::Claimed;
 use crate::store::StoreError;
+use crate::store::{ClaimAttempt, Claimed};
 
 /// Most requests coalesced into one statement.
 const MAX_BATCH: usize = 256;
 /// Runs of a statement chosen as a deadlock victim before its error is reported.
 const DEADLOCK_ATTEMPTS: u32 = 3;
 
-/// Claims rows for sending: `$1` ids, `$2` their leases in seconds. Claims pending rows, due
-/// retries and abandoned claims (claimed longer than the lease ago) — unless an earlier row of
+/// Claims rows for sending: `$1` ids, `$2` their leases in seconds, `$3` the attempts' tokens,
+/// `$4` the tokens of lost claims the attempts may take over (`ClaimAttempt`; one list for
+/// all). Claims pending rows, due retries, abandoned claims (claimed longer than the lease
+/// ago) and claims under a token of `$4` — unless an earlier row of
 /// the same recipient is still in flight: such a row is not claimed but *held* (`held_at`), to
 /// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay).
 ///
@@ -30,9 +32,11 @@ const DEADLOCK_ATTEMPTS: u32 = 3;
 /// version locked; whether an earlier row is in flight reads the statement's snapshot. The two
 /// updates then change the rows by id, and their sets are disjoint. Found by probes rather
 /// than joined: planned before the table was analyzed, a join of the ids with the claimable
-/// rows read every in-flight row (the whole backlog, under load) on every claim.
+/// rows read every in-flight row (the whole backlog, under load) on every claim. A row named
+/// twice takes the token of its first request (`n`), whose caller gets the claim.
 pub(super) const CLAIM_MANY: &str = concat!(
-    "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[]) AS c(id, lease) ORDER BY id), \
+    "WITH c AS (SELECT * FROM unnest($1::int8[], $2::float8[], $3::int8[]) \
+                   WITH ORDINALITY AS c(id, lease, token, n) ORDER BY id), \
      locked AS (SELECT o.id, ",
     claimable!(),
     " AS claimable, ",
@@ -43,8 +47,10 @@ pub(super) const CLAIM_MANY: &str = concat!(
          WHERE o.id = ANY (ARRAY(SELECT id FROM locked WHERE claimable AND blocked)) \
          RETURNING o.id) \
      UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, claimed_at = now(), \
-         held_at = NULL \
-     WHERE o.id = ANY (ARRAY(SELECT id FROM locked WHERE claimable AND NOT blocked)) \
+         held_at = NULL, claim_token = f.token \
+     FROM (SELECT DISTINCT ON (id) id, token FROM c ORDER BY id, n) f \
+     WHERE o.id = f.id \
+       AND o.id = ANY (ARRAY(SELECT id FROM locked WHERE claimable AND NOT blocked)) \
      RETURNING o.id, o.platform, o.account, o.recipient, o.reply_to, o.body, o.traceparent, \
                o.to_group, o.thread, o.attempts"
 );
@@ -80,10 +86,17 @@ pub(super) fn mark(pool: Pool, statement: &'static str) -> Batcher<Vec<i64>, ()>
     )
 }
 
-pub(super) fn claims(pool: Pool) -> Batcher<(i64, f64), Option<Claimed>> {
+/// One `claim_outbox_as` call: the row, the lease in seconds, the attempt.
+pub(super) struct Claim {
+    pub(super) id: i64,
+    pub(super) lease: f64,
+    pub(super) attempt: ClaimAttempt,
+}
+
+pub(super) fn claims(pool: Pool) -> Batcher<Claim, Option<Claimed>> {
     Batcher::new(
         MAX_BATCH,
-        Arc::new(move |requests: Vec<(i64, f64)>| {
+        Arc::new(move |requests: Vec<Claim>| {
             let pool = pool.clone();
             Box::pin(async move { claim_many(&pool, requests).await })
         }),
@@ -138,18 +151,27 @@ pub(super) fn released_by(
 
 /// Claims many rows in one statement. A row named twice is claimed once, by its first request:
 /// the later ones get `None`, as they would have, one after the other.
-async fn claim_many(
-    pool: &Pool,
-    requests: Vec<(i64, f64)>,
-) -> Result<Vec<Option<Claimed>>, StoreError> {
-    let (ids, leases): (Vec<i64>, Vec<f64>) = requests.iter().copied().unzip();
+async fn claim_many(pool: &Pool, requests: Vec<Claim>) -> Result<Vec<Option<Claimed>>, StoreError> {
+    let ids: Vec<i64> = requests.iter().map(|claim| claim.id).collect();
+    let leases: Vec<f64> = requests.iter().map(|claim| claim.lease).collect();
+    let tokens: Vec<i64> = requests.iter().map(|claim| claim.attempt.token).collect();
+    // One list for every request: a token is one random attempt's, so it matches no other row.
+    let retake: Vec<i64> = requests
+        .iter()
+        .flat_map(|claim| claim.attempt.retake.iter().copied())
+        .collect();
     let client = get(pool).await?;
-    let params: [&(dyn ToSql + Sync); 2] = [&ids, &leases];
+    let params: [&(dyn ToSql + Sync); 4] = [&ids, &leases, &tokens, &retake];
     let rows = retry_deadlock(|| {
         statements::query(
             &client,
             CLAIM_MANY,
-            &[Type::INT8_ARRAY, Type::FLOAT8_ARRAY],
+            &[
+                Type::INT8_ARRAY,
+                Type::FLOAT8_ARRAY,
+                Type::INT8_ARRAY,
+                Type::INT8_ARRAY,
+            ],
             &params,
         )
     })

@@ -40,7 +40,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::Type;
 
 use super::{
-    Claimed, Commit, Due, Fence, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult, Store,
+    ClaimAttempt, Claimed, Commit, Due, Fence, InboxKey, LlmAnswer, Prior, ReplyTarget, SendResult,
+    Store,
 };
 use crate::messages::{OutboundEnvelope, Platform};
 use crate::skill::Effect;
@@ -75,7 +76,7 @@ pub struct PgStore {
     commits: Arc<batch::Batcher<group::Job, group::Outcome>>,
     published: Arc<batch::Batcher<Vec<i64>, ()>>,
     republished: Arc<batch::Batcher<Vec<i64>, ()>>,
-    claims: Arc<batch::Batcher<(i64, f64), Option<Claimed>>>,
+    claims: Arc<batch::Batcher<coalesce::Claim, Option<Claimed>>>,
     sent: Arc<coalesce::RecordSent>,
     priors: Arc<batch::Batcher<(Platform, String), Prior>>,
     /// `DATABASE_URL`'s TLS and first host, to explain a failed connection.
@@ -102,12 +103,14 @@ macro_rules! envelope_columns {
 }
 
 /// The claim rule, for an outbox row `o` and its claim `c` (lease in seconds): pending, a due
-/// retry, or a claim abandoned for longer than the lease.
+/// retry, a claim abandoned for longer than the lease, or a claim made under one of the tokens
+/// in `$4` (the claimers' own attempts whose answers were lost; see `ClaimAttempt`).
 macro_rules! claimable {
     () => {
         "(o.state = 'pending' \
           OR (o.state = 'retry' AND o.next_attempt_at <= now()) \
-          OR (o.state = 'sending' AND o.claimed_at <= now() - c.lease * interval '1 second'))"
+          OR (o.state = 'sending' AND (o.claimed_at <= now() - c.lease * interval '1 second' \
+                                       OR o.claim_token = ANY ($4::int8[]))))"
     };
 }
 
@@ -416,12 +419,19 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn claim_outbox(
+    async fn claim_outbox_as(
         &self,
         outbox_id: i64,
         lease: Duration,
+        attempt: &ClaimAttempt,
     ) -> Result<Option<Claimed>, StoreError> {
-        self.claims.call((outbox_id, lease.as_secs_f64())).await
+        self.claims
+            .call(coalesce::Claim {
+                id: outbox_id,
+                lease: lease.as_secs_f64(),
+                attempt: attempt.clone(),
+            })
+            .await
     }
 
     async fn record_send(
