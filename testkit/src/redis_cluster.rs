@@ -18,6 +18,9 @@ use crate::redis::redis_server;
 /// Masters of the cluster.
 const MASTERS: usize = 3;
 
+/// Clusters launched at most when a node finds its port taken.
+const PORT_ATTEMPTS: u32 = 3;
+
 /// A running three-master Redis Cluster, stopped when dropped.
 pub struct RedisCluster {
     ports: Vec<u16>,
@@ -28,8 +31,58 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// Starts three masters, creates the cluster and waits until every node says
     /// `cluster_state:ok`. Panics with what to install when `redis-server` or `redis-cli` is
-    /// missing, and with the nodes' log directory when the cluster does not form.
+    /// missing, and with the ends of the nodes' logs when the cluster does not form.
     pub fn start() -> RedisCluster {
+        let mut attempt = 1;
+        let mut cluster = loop {
+            let mut cluster = RedisCluster::launch();
+            match cluster.wait_for(Duration::from_secs(10), "every node answers PING", |port| {
+                cli(port, &["PING"]).is_some_and(|reply| reply.trim() == "PONG")
+            }) {
+                Ok(()) => break cluster,
+                // A free port another test took between our probe and the server's bind.
+                Err(exited)
+                    if attempt < PORT_ATTEMPTS && exited.contains("Address already in use") =>
+                {
+                    attempt += 1;
+                }
+                Err(exited) => panic!("{exited}"),
+            }
+        };
+        let addresses: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run redis-cli: install it with redis-server");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&created.stdout),
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let formed = cluster.wait_for(
+            Duration::from_secs(20),
+            "cluster_state:ok on every node",
+            |port| {
+                cli(port, &["CLUSTER", "INFO"])
+                    .is_some_and(|info| info.contains("cluster_state:ok"))
+            },
+        );
+        if let Err(exited) = formed {
+            panic!("{exited}");
+        }
+        cluster
+    }
+
+    /// Starts the three servers on fresh free ports.
+    fn launch() -> RedisCluster {
         let dir = std::env::temp_dir().join(format!(
             "alfred-redis-cluster-{}",
             uuid::Uuid::new_v4().simple()
@@ -62,35 +115,6 @@ impl RedisCluster {
             cluster.children.push(redis_server(&node_dir, &log, &args));
             cluster.ports.push(port);
         }
-        cluster.wait_for(Duration::from_secs(10), "every node answers PING", |port| {
-            cli(port, &["PING"]).is_some_and(|reply| reply.trim() == "PONG")
-        });
-        let addresses: Vec<String> = cluster
-            .ports
-            .iter()
-            .map(|port| format!("127.0.0.1:{port}"))
-            .collect();
-        let created = Command::new("redis-cli")
-            .args(["--cluster", "create"])
-            .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run redis-cli: install it with redis-server");
-        assert!(
-            created.status.success(),
-            "redis-cli --cluster create failed: {}{}",
-            String::from_utf8_lossy(&created.stdout),
-            String::from_utf8_lossy(&created.stderr)
-        );
-        cluster.wait_for(
-            Duration::from_secs(20),
-            "cluster_state:ok on every node",
-            |port| {
-                cli(port, &["CLUSTER", "INFO"])
-                    .is_some_and(|info| info.contains("cluster_state:ok"))
-            },
-        );
         cluster
     }
 
@@ -116,24 +140,45 @@ impl RedisCluster {
         let _ = child.wait();
     }
 
-    fn wait_for(&mut self, deadline: Duration, what: &str, ready: impl Fn(u16) -> bool) {
+    /// The last lines of node `node`'s log (its directory is gone once the cluster is dropped).
+    fn log_tail(&self, node: usize) -> String {
+        let log = self.dir.join(format!("node-{node}")).join("redis.log");
+        let log = std::fs::read_to_string(log).unwrap_or_default();
+        let mut tail: Vec<&str> = log.lines().rev().take(5).collect();
+        tail.reverse();
+        tail.join("\n")
+    }
+
+    /// Polls until every node is `ready`; an error naming the node's exit status and the end of
+    /// its log when a server exits.
+    fn wait_for(
+        &mut self,
+        deadline: Duration,
+        what: &str,
+        ready: impl Fn(u16) -> bool,
+    ) -> Result<(), String> {
         let until = Instant::now() + deadline;
         while !self.ports.iter().all(|port| ready(*port)) {
-            for child in &mut self.children {
+            for (node, child) in self.children.iter_mut().enumerate() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "a cluster redis-server exited with {status}; see the logs under {}",
-                        self.dir.display()
-                    );
+                    return Err(format!(
+                        "a cluster redis-server exited with {status}; the end of its log:\n{}",
+                        self.log_tail(node)
+                    ));
                 }
             }
-            assert!(
-                Instant::now() < until,
-                "the Redis Cluster did not reach \"{what}\" within {deadline:?}; see the logs under {}",
-                self.dir.display()
-            );
+            if Instant::now() >= until {
+                let logs: Vec<String> = (0..self.children.len())
+                    .map(|node| format!("node {node}:\n{}", self.log_tail(node)))
+                    .collect();
+                panic!(
+                    "the Redis Cluster did not reach \"{what}\" within {deadline:?}; the ends of its logs:\n{}",
+                    logs.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 }
 
