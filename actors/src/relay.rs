@@ -26,8 +26,8 @@ use tracing::Instrument;
 use crate::bus::{Bus, BusError};
 use crate::metrics::Metrics;
 use crate::names;
+use crate::store::Store;
 use crate::store::StoreError;
-use crate::store::{Due, Store};
 
 /// Settings of the relay.
 #[derive(Debug, Clone)]
@@ -86,11 +86,13 @@ pub async fn relay_once(
         .map(|row| serde_json::to_string(&row.envelope))
         .collect::<Result<Vec<_>, _>>()?;
     bus.publish_many(&config.stream, &payloads).await?;
-    let (released, others): (Vec<&Due>, Vec<&Due>) = due.iter().partition(|row| row.held);
-    let ids =
-        |rows: Vec<&Due>| -> Vec<i64> { rows.iter().map(|row| row.envelope.outbox_id).collect() };
-    store.mark_republished(&ids(released)).await?;
-    store.mark_published(&ids(others)).await?;
+    let (mut released, mut others) = (Vec::new(), Vec::new());
+    for row in &due {
+        let ids = if row.held { &mut released } else { &mut others };
+        ids.push(row.envelope.outbox_id);
+    }
+    store.mark_republished(&released).await?;
+    store.mark_published(&others).await?;
     Ok(due.len())
 }
 
