@@ -7,7 +7,8 @@
 # Redis and Postgres that already answer on their standard ports (or at ALFRED_TEST_REDIS_URL /
 # ALFRED_TEST_DATABASE_URL), and otherwise starts private ones in a temporary directory. It exports
 # ALFRED_TEST_REDIS_URL and ALFRED_TEST_DATABASE_URL, then runs, failing fast:
-#   cargo fmt --check, cargo clippy -D warnings, no import circle between source files
+#   cargo fmt --check, cargo clippy -D warnings (the fuzz targets' too, with the fuzz phase),
+#   no import circle between source files
 #   (scripts/import-cycles.py), cargo doc -D warnings, the per-instance builds
 #   (cargo tree: no Home skill crate in the Biz build and the reverse; cargo check of each), the
 #   workspace tests, the fuzz targets for a short bounded time each (scripts/fuzz.sh; installs
@@ -405,6 +406,9 @@ threads=${ALFRED_TEST_THREADS:-$((cores < 2 ? 2 : cores))}
 
 log "cargo fmt --all -- --check"
 run cargo fmt --all -- --check
+# The fuzz targets are a crate of their own, outside the workspace (fuzz/Cargo.toml).
+log "cargo fmt --manifest-path fuzz/Cargo.toml -- --check (the fuzz targets)"
+run cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 run cargo clippy --workspace --all-targets -- -D warnings
@@ -472,6 +476,8 @@ else
     # through (its result does not depend on luck); new ground is broken by scripts/fuzz.sh's
     # longer runs with fresh seeds (docs/adr/2026-12-02-fuzzing-in-the-test-script.md).
     fuzz_seed=${ALFRED_FUZZ_SEED:-20261202}
+    log "cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings (the fuzz targets)"
+    run cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
     log "scripts/fuzz.sh all $fuzz_seconds (each fuzz target for ${fuzz_seconds}s, seed $fuzz_seed)"
     run env ALFRED_FUZZ_SEED="$fuzz_seed" ./scripts/fuzz.sh all "$fuzz_seconds"
 fi

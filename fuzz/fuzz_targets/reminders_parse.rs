@@ -10,13 +10,10 @@
 #![no_main]
 
 use alfred_skills_home::reminders::{
-    MAX_TEXT_CHARS,
-    first_due, next_after, parse, send_at, ReminderCommand, Target, When,
+    first_due, next_after, parse, send_at, ReminderCommand, Target, When, MAX_TEXT_CHARS,
 };
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-
-
 
 fn bounded(delay: Duration) {
     assert!(delay > Duration::zero(), "{delay:?}");
@@ -33,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     match command {
         ReminderCommand::Add { to, text, when } => {
             assert!(!text.trim().is_empty(), "empty text");
-            assert!(text.chars().count() <= MAX_TEXT_CHARS, "{} chars", text.chars().count());
+            assert!(
+                text.chars().count() <= MAX_TEXT_CHARS,
+                "{} chars",
+                text.chars().count()
+            );
             assert!(!text.contains(['\n', '\r']), "{text:?}");
             if let Target::Named(name) = &to {
                 assert!(!name.trim().is_empty(), "empty name");
