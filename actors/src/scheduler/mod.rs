@@ -182,6 +182,7 @@ pub struct SchedulerDeps {
 pub struct Scheduler {
     deps: SchedulerDeps,
     /// Daily runs this incarnation published or found missed: decided, not looked at again.
+    /// Only yesterday's and today's runs are ever looked at, so only theirs are kept.
     decided: Arc<std::sync::Mutex<HashSet<String>>>,
     /// Sources' runs this incarnation published, not published again while a source still
     /// finds them due (not yet handled); forgotten once it no longer does, so this holds no
@@ -250,12 +251,14 @@ impl Handler<Tick> for Scheduler {
 /// Publishes due daily runs and records missed ones.
 async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<String>>) {
     let now = deps.clock.now();
+    let mut looked_at = HashSet::new();
     for job in &deps.jobs {
         let today = now.with_timezone(&job.timezone).date_naive();
         let days = [today.checked_sub_days(Days::new(1)), Some(today)];
         for date in days.into_iter().flatten() {
             let due = due_instant(date, job.at, job.timezone);
             let id = job.run_id(date);
+            looked_at.insert(id.clone());
             if due > now || is_decided(decided, &id) {
                 continue;
             }
@@ -277,6 +280,17 @@ async fn evaluate(deps: &SchedulerDeps, decided: &std::sync::Mutex<HashSet<Strin
             }
         }
     }
+    forget_past(decided, &looked_at);
+}
+
+/// Forgets the decided runs of days no longer looked at (before yesterday): the set holds at
+/// most two runs per job however long the process runs. Were an older day looked at again (a
+/// clock set back), its run would be published again and refused by the inbox as a duplicate.
+fn forget_past(decided: &std::sync::Mutex<HashSet<String>>, looked_at: &HashSet<String>) {
+    decided
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .retain(|id| looked_at.contains(id));
 }
 
 /// Publishes the sources' due runs this incarnation has not published yet.
@@ -410,6 +424,26 @@ mod tests {
 
     fn time(s: &str) -> NaiveTime {
         NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+    }
+
+    #[test]
+    fn decided_runs_of_days_no_longer_looked_at_are_forgotten() {
+        let decided = std::sync::Mutex::new(HashSet::from([
+            "job:briefing:smith:2026-12-01".to_owned(),
+            "job:briefing:smith:2026-12-02".to_owned(),
+        ]));
+        let looked_at = HashSet::from([
+            "job:briefing:smith:2026-12-02".to_owned(),
+            "job:briefing:smith:2026-12-03".to_owned(),
+        ]);
+
+        forget_past(&decided, &looked_at);
+
+        let kept = decided.into_inner().unwrap();
+        assert_eq!(
+            kept,
+            HashSet::from(["job:briefing:smith:2026-12-02".to_owned()])
+        );
     }
 
     #[test]
