@@ -8,6 +8,7 @@ mod partitioned;
 
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Once;
+use std::time::Duration;
 
 use alfred::app::App;
 use alfred::runtime::Extras;
@@ -493,6 +494,10 @@ pub async fn post_signed_to(http: &reqwest::Client, base: &str, body: &str) -> b
         .is_ok_and(|response| response.status() == 200)
 }
 
+/// How long a started `alfred` process may take to answer `/healthz`: a debug binary running
+/// its migrations on a box busy with the rest of the suite can take longer than [`DEADLINE`].
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The real `alfred` binary, for tests that kill the process.
 pub struct AlfredProcess {
     child: Child,
@@ -533,24 +538,34 @@ impl AlfredProcess {
             .stderr(stderr)
             .spawn()
             .unwrap();
-        let process = AlfredProcess {
+        let mut process = AlfredProcess {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();
         let url = format!("{}/healthz", process.base);
-        eventually("the alfred process to listen", || {
-            let request = http.get(&url).send();
-            async move {
-                request
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ())
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!(
+                    "the alfred process exited with {status} before listening on port {port} \
+                     (ALFRED_E2E_LOG_DIR=dir keeps its output)"
+                );
             }
-        })
-        .await;
-        process
+            let healthy = http
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if healthy {
+                return process;
+            }
+            assert!(
+                started.elapsed() < START_DEADLINE,
+                "timed out waiting for the alfred process to listen on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Sends `signal` (`STOP`, `CONT`, …) to the process.
