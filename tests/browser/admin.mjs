@@ -42,8 +42,11 @@ function step(text) {
   console.log(`- ${text}`);
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-async function until(what, check, deadlineMs = 20_000) {
+/**
+ * Polls `check` until it returns a truthy value or the deadline passes; `describe`, if given,
+ * says what the page showed when it gave up.
+ */
+async function until(what, check, deadlineMs = 20_000, describe = null) {
   const end = Date.now() + deadlineMs;
   let last;
   while (Date.now() < end) {
@@ -51,7 +54,8 @@ async function until(what, check, deadlineMs = 20_000) {
     if (last) return last;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`gave up waiting for ${what}`);
+  const seen = describe ? `; the page showed: ${await describe()}` : "";
+  throw new Error(`gave up waiting for ${what}${seen}`);
 }
 
 async function logIn(page, key) {
@@ -204,13 +208,21 @@ try {
   await page.getByRole("button", { name: "Resume ingest" }).click();
   await page.waitForURL(/done=resume/);
   await page.getByRole("status").filter({ hasText: "Resumed ingest" }).waitFor();
-  await until("the message to be handled and its reply sent", async () => {
-    return (
-      (await streamSettled(page, "ingest")) &&
-      (await streamCell(page, "outbox", "length")) > outboxBefore &&
-      (await streamSettled(page, "outbox"))
-    );
-  });
+  await until(
+    "the message to be handled and its reply sent",
+    async () => {
+      return (
+        (await streamSettled(page, "ingest")) &&
+        (await streamCell(page, "outbox", "length")) > outboxBefore &&
+        (await streamSettled(page, "outbox"))
+      );
+    },
+    20_000,
+    async () => {
+      const rows = await page.locator("#streams tbody tr, #partitions tbody tr").allTextContents();
+      return `outbox length before ${outboxBefore}; ${rows.map((row) => row.replace(/\s+/g, " ").trim()).join(" | ")}`;
+    },
+  );
 
   step("the dead letters page lists the outbox's refused replies");
   await page.getByRole("link", { name: "Dead letters" }).click();
