@@ -32,6 +32,9 @@
 #   ALFRED_TEST_KEEP_DBS=1     do not drop leftover alfred_test_% databases
 #   ALFRED_TEST_IMAGE=0        skip building and starting the container image (scripts/image-test.sh)
 #   ALFRED_TEST_BROWSER=0      skip the admin page's browser test (Chromium, node and npm)
+#   ALFRED_TEST_CHAOS=0        skip the chaos suite's short form
+#   ALFRED_E2E_LOG_DIR         a directory: the e2e tests' alfred processes write their output
+#                              there, one file per port (default: discarded)
 #   ALFRED_TEST_FUZZ=0         skip the fuzz targets (scripts/fuzz.sh)
 #   ALFRED_TEST_FUZZ_SECONDS   how long each fuzz target runs (default 20)
 #   ALFRED_FUZZ_SEED           the fuzz targets' seed (default 20261202: fixed, see scripts/fuzz.sh)

@@ -1,6 +1,7 @@
 //! The coalesced statements of [`PgStore`](super::PgStore): `mark_published`,
-//! `mark_republished`, `claim_outbox` and `record_send(Sent)`, each run for every request waiting at the same moment at once (see
-//! [`batch`](super::batch) for why that is equivalent to running them one by one).
+//! `mark_republished`, `claim_outbox` and `record_send(Sent)`, each run for every request
+//! waiting at the same moment at once (see [`batch`](super::batch) for why that is equivalent
+//! to running them one by one).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,9 +24,9 @@ const DEADLOCK_ATTEMPTS: u32 = 3;
 /// Claims rows for sending: `$1` ids, `$2` their leases in seconds, `$3` the attempts' tokens,
 /// `$4` the tokens of lost claims the attempts may take over (`ClaimAttempt`; one list for
 /// all). Claims pending rows, due retries, abandoned claims (claimed longer than the lease
-/// ago) and claims under a token of `$4` — unless an earlier row of
-/// the same recipient is still in flight: such a row is not claimed but *held* (`held_at`), to
-/// be republished once the earlier one is finished (`RECORD_SENT_MANY`, or the relay).
+/// ago) and claims under a token of `$4` — unless an earlier row of the same recipient is
+/// still in flight: such a row is not claimed but *held* (`held_at`), to be republished once
+/// the earlier one is finished (`RECORD_SENT_MANY`, or the relay).
 ///
 /// Each row is first found through the primary key and locked (`locked`, in id order, so two
 /// claims of overlapping rows do not deadlock), and whether it is claimable is decided on the

@@ -16,9 +16,10 @@
 //! * **Set-based** (first, optimistic): `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
 //!   RETURNING` tells which messages are new; a key that appears twice in the batch is sent
 //!   once, and its later copies are duplicates (the first commits with the batch, or the batch
-//!   is run again). The new messages' effects run in batch order (those of a kind that batches,
-//!   `Effect::batch`, all together when the first of them comes up); their replies go in with one `INSERT`, whose ids come back with the reply's position
-//!   (`WITH ORDINALITY`, ids drawn in the statement), so each message gets its own envelopes.
+//!   is run again). The new messages' effects run in batch order (those of a kind that
+//!   batches, `Effect::batch`, all together when the first of them comes up); their replies go
+//!   in with one `INSERT`, whose ids come back with the reply's position (`WITH ORDINALITY`,
+//!   ids drawn in the statement), so each message gets its own envelopes.
 //!   If every message applied, the batch commits. If one failed — an effect's error, a panic
 //!   (caught by `apply_effect`), a failed statement, a deadlock — the whole transaction rolls
 //!   back: nothing of it stays, and a batch of one message reports that message's error.
@@ -58,9 +59,9 @@
 //! never deadlock on them (redeliveries of the same messages).
 //! Two batches that lock households in opposite orders deadlock (the shopping list's batches
 //! take theirs in sorted order; effects one at a time take theirs in batch order); Postgres
-//! aborts one statement after `deadlock_timeout`. In the set-based mode that rolls the victim's whole
-//! batch back, which releases its locks and lets the other batch finish; the victim runs again
-//! with savepoints, where its messages wait for the locks instead.
+//! aborts one statement after `deadlock_timeout`. In the set-based mode that rolls the
+//! victim's whole batch back, which releases its locks and lets the other batch finish; the
+//! victim runs again with savepoints, where its messages wait for the locks instead.
 
 mod job;
 pub(super) mod set_based;
